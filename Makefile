@@ -1,0 +1,56 @@
+# Tessera: every target installs what it needs first, so a fresh machine needs only
+# `make demo` or `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PY_STAMP := $(VENV)/.stamp-python-deps
+NODE_STAMP := node_modules/.stamp-npm
+WEB_STAMP := src/tessera/web/static/vendor/.stamp
+CHROMIUM := /usr/bin/chromium
+DEMO_ARGS ?=
+
+.PHONY: demo test lint bench deps web chromium clean
+
+demo: deps web
+	$(BIN)/tessera demo $(DEMO_ARGS)
+
+test: deps web chromium lint
+	CI=$${CI:-} $(BIN)/python -m pytest -q
+
+lint: deps
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+bench: deps web
+	$(BIN)/python benchmarks/run.py
+
+deps: $(PY_STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Pinned by constraints.txt; the project itself is installed editable.
+$(PY_STAMP): $(BIN)/python pyproject.toml constraints.txt
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+web: $(WEB_STAMP)
+
+$(WEB_STAMP): $(NODE_STAMP) scripts/build-web.mjs
+	node scripts/build-web.mjs
+
+chromium: $(CHROMIUM)
+
+$(CHROMIUM):
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+
+clean:
+	rm -rf $(VENV) node_modules src/tessera/web/static/vendor

@@ -1,0 +1,118 @@
+"""The composition root: ``build(settings)`` wires everything; nothing else holds state."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from starlette.applications import Starlette
+
+from tessera.bus.base import ChangeBus
+from tessera.bus.memory import MemoryBus
+from tessera.codecs.json import ReportCodec, ReportPolicy
+from tessera.core.fusion.tracker import NearestNeighbourTracker, TrackerSettings
+from tessera.core.labels import Picture
+from tessera.fusion_worker import FusionWorker
+from tessera.journal.base import Journal
+from tessera.journal.sqlite import SqliteJournal
+from tessera.settings import Settings
+from tessera.store.base import TrackStore
+from tessera.store.memory import MemoryTrackStore
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_report_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Tessera:
+    """One running Tessera: its parts, and starting and stopping them in order."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        clock: Clock,
+        journal: Journal,
+        store: TrackStore,
+        bus: ChangeBus,
+        worker: FusionWorker,
+        codec: ReportCodec,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.journal = journal
+        self.store = store
+        self.bus = bus
+        self.worker = worker
+        self.codec = codec
+        self.pictures: dict[str, Picture] = {picture.name: picture for picture in settings.pictures}
+        self.default_picture = settings.pictures[0].name
+        self.new_report_id: Callable[[], str] = new_report_id
+        self._worker_task: asyncio.Task[None] | None = None
+        self.asgi: Starlette = _web_app(self)
+
+    async def start(self) -> None:
+        """Open the journal, rebuild every picture from it, then follow it."""
+        await self.journal.open()
+        await self.worker.catch_up()
+        self._worker_task = asyncio.create_task(self.worker.run(), name="fusion-worker")
+
+    async def stop(self) -> None:
+        if self._worker_task is not None:
+            self._worker_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker_task
+        await self.journal.close()
+
+
+def _web_app(tessera: Tessera) -> Starlette:
+    # Imported here: the web transport depends on Tessera, not the other way round.
+    from tessera.transports.web.routes import build_asgi
+
+    return build_asgi(tessera)
+
+
+def build(settings: Settings, *, clock: Clock = utc_now) -> Tessera:
+    settings.validate()
+    scheme = settings.scheme
+    names = [picture.name for picture in settings.pictures]
+    journal = SqliteJournal(
+        settings.data_dir / "journal.sqlite3", clock=clock, tick_interval=settings.tick_interval_s
+    )
+    store = MemoryTrackStore(names)
+    bus = MemoryBus(names, retained=settings.retained_changes)
+    tracker_settings = TrackerSettings(lineage_window=settings.lineage_window)
+    worker = FusionWorker(
+        journal=journal,
+        store=store,
+        bus=bus,
+        pictures=settings.pictures,
+        scheme=scheme,
+        tracker_factory=lambda _picture: NearestNeighbourTracker(scheme, tracker_settings),
+    )
+    codec = ReportCodec(
+        ReportPolicy(
+            levels=settings.levels,
+            default_label=settings.default_label,
+            max_future_skew=settings.max_future_skew,
+            max_items=settings.max_batch_items,
+        )
+    )
+    return Tessera(
+        settings=settings,
+        clock=clock,
+        journal=journal,
+        store=store,
+        bus=bus,
+        worker=worker,
+        codec=codec,
+    )

@@ -1,0 +1,55 @@
+"""The embedded change bus: in-process, with a bounded window of retained changes."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+
+from tessera.bus.base import Change, ChangeBus, Subscriber
+
+
+class _Feed:
+    __slots__ = ("last_seq", "retained", "subscribers")
+
+    def __init__(self, retained: int) -> None:
+        self.retained: deque[Change] = deque(maxlen=retained)
+        self.subscribers: set[Subscriber] = set()
+        self.last_seq = 0
+
+
+class MemoryBus(ChangeBus):
+    def __init__(self, pictures: Iterable[str], *, retained: int) -> None:
+        self._feeds = {name: _Feed(retained) for name in pictures}
+
+    def publish(self, picture: str, changes: list[Change]) -> None:
+        if not changes:
+            return
+        feed = self._feeds[picture]
+        feed.retained.extend(changes)
+        feed.last_seq = changes[-1].seq
+        for subscriber in feed.subscribers:
+            for change in changes:
+                subscriber.offer(change)
+
+    def attach(self, picture: str, subscriber: Subscriber, since: int | None) -> bool:
+        feed = self._feeds[picture]
+        resumed = False
+        if since is not None and since <= feed.last_seq:
+            oldest = feed.retained[0].seq if feed.retained else feed.last_seq + 1
+            # Every change after `since` must still be retained to resume without a gap.
+            if since + 1 >= oldest:
+                resumed = True
+                for change in feed.retained:
+                    if change.seq > since:
+                        subscriber.offer(change)
+        feed.subscribers.add(subscriber)
+        return resumed
+
+    def detach(self, picture: str, subscriber: Subscriber) -> None:
+        self._feeds[picture].subscribers.discard(subscriber)
+
+    def last_seq(self, picture: str) -> int:
+        return self._feeds[picture].last_seq
+
+    def subscriber_count(self, picture: str) -> int:
+        return len(self._feeds[picture].subscribers)

@@ -1,0 +1,123 @@
+"""The ``tessera`` command (DESIGN §9): serve, demo, simulate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from tessera import __version__
+from tessera.app import build
+from tessera.server import serve_until_stopped
+from tessera.settings import Settings, load_settings
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError("a port is 0-65535 (0 picks a free one)")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be greater than zero")
+    return value
+
+
+def _add_server_options(parser: argparse.ArgumentParser, *, data_required: bool) -> None:
+    parser.add_argument("--data", type=Path, required=data_required, help="data folder")
+    parser.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--http-port", type=_port, default=None, help="HTTP port (default 8080)")
+    parser.add_argument("--config", type=Path, default=None, help="settings file (TOML)")
+    parser.add_argument("--log-level", default="warning", help="logging level")
+
+
+def _settings(args: argparse.Namespace, data: Path) -> Settings:
+    return load_settings(args.config, data_dir=data, host=args.host, http_port=args.http_port)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings = _settings(args, args.data)
+    asyncio.run(serve_until_stopped(build(settings)))
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from tessera.sim.commands import feed_live
+
+    data = args.data or Path(tempfile.mkdtemp(prefix="tessera-demo-"))
+    settings = _settings(args, data)
+    print(f"demo data folder: {data}", file=sys.stderr, flush=True)
+
+    async def feed(url: str) -> None:
+        print(f"exercise running: seed {args.seed}, {args.rate:g} reports/s", file=sys.stderr)
+        await feed_live(
+            url,
+            scenario="exercise",
+            seed=args.seed,
+            rate=args.rate,
+            duration=None,
+            on_progress=None,
+        )
+
+    asyncio.run(serve_until_stopped(build(settings), on_ready=feed))
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from tessera.sim.commands import run
+
+    return run(args)
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(
+        prog="tessera", description="Live, fused common operational picture per audience."
+    )
+    main.add_argument("--version", action="version", version=f"tessera {__version__}")
+    commands = main.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the server")
+    _add_server_options(serve, data_required=True)
+    serve.set_defaults(handler=_serve)
+
+    demo = commands.add_parser("demo", help="run the server with the live exercise feeding it")
+    _add_server_options(demo, data_required=False)
+    demo.add_argument("--seed", type=int, default=1, help="scenario seed (default 1)")
+    demo.add_argument("--rate", type=_positive, default=200.0, help="reports per second")
+    demo.set_defaults(handler=_demo)
+
+    simulate = commands.add_parser(
+        "simulate", help="feed a server, or write files, from a scenario"
+    )
+    from tessera.sim.commands import add_arguments
+
+    add_arguments(simulate)
+    simulate.set_defaults(handler=_simulate)
+    return main
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(
+        level=getattr(args, "log_level", "warning").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        code: int = args.handler(args)
+    except ValueError as exc:
+        print(f"tessera: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

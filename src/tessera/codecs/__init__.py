@@ -1,0 +1,1 @@
+"""Bytes to and from the model. Pure: no I/O, no globals."""

@@ -1,0 +1,43 @@
+"""Tracks as GeoJSON Features (RFC 7946): what the REST API, the stream and the map read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tessera.core.model import Track
+
+
+def track_feature(track: Track) -> dict[str, Any]:
+    position = track.position
+    coordinates = [position.lon, position.lat]
+    if position.alt is not None:
+        coordinates.append(position.alt)
+    velocity = track.velocity
+    return {
+        "type": "Feature",
+        "id": track.id,
+        "geometry": {"type": "Point", "coordinates": coordinates},
+        "properties": {
+            "id": track.id,
+            "status": track.status.value,
+            "identity": track.identity.value,
+            "identity_confidence": track.identity_confidence,
+            "sidc": track.sidc,
+            "updated_at": track.updated_at,
+            "first_at": track.first_at,
+            "subject": track.subject,
+            "quantity": track.quantity,
+            "grading": track.grading.code,
+            "classification": track.label.classification,
+            "releasable_to": list(track.label.releasable_to),
+            "course": None if velocity is None else round(velocity.course, 1),
+            "speed": None if velocity is None else round(velocity.speed, 2),
+            "ce": round(position.ce, 1),
+            "report_count": track.report_count,
+            "sources": [{"id": source.id, "kind": source.kind.value} for source in track.sources],
+        },
+    }
+
+
+def feature_collection(features: list[Any], **members: Any) -> dict[str, Any]:
+    return {"type": "FeatureCollection", **members, "features": features}

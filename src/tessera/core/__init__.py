@@ -1,0 +1,1 @@
+"""The pure domain: model, labels, grading, symbols and fusion. No I/O here."""

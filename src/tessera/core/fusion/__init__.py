@@ -1,0 +1,1 @@
+"""Fusion: reports in, tracks out. Pure and deterministic."""

@@ -1,0 +1,45 @@
+"""Local metric geometry: small offsets on a locally flat Earth.
+
+Gating and updates work over a few kilometres at most, where an equirectangular projection
+around the track errs by far less than any report's own error.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final
+
+METRES_PER_DEGREE_LAT: Final = 110_574.0
+METRES_PER_DEGREE_LON_EQUATOR: Final = 111_320.0
+
+
+def metres_per_degree_lon(lat: float) -> float:
+    # Near the poles the factor goes to zero; keep it positive so divisions stay finite.
+    return max(METRES_PER_DEGREE_LON_EQUATOR * math.cos(math.radians(lat)), 1.0)
+
+
+def offset_metres(lat0: float, lon0: float, lat: float, lon: float) -> tuple[float, float]:
+    """East and north offsets in metres of (lat, lon) from (lat0, lon0)."""
+    dlon = (lon - lon0 + 540.0) % 360.0 - 180.0
+    return dlon * metres_per_degree_lon(lat0), (lat - lat0) * METRES_PER_DEGREE_LAT
+
+
+def moved(lat: float, lon: float, east: float, north: float) -> tuple[float, float]:
+    """The point ``east``/``north`` metres away, clamped to valid coordinates."""
+    new_lat = min(max(lat + north / METRES_PER_DEGREE_LAT, -90.0), 90.0)
+    new_lon = lon + east / metres_per_degree_lon(lat)
+    if not -180.0 <= new_lon <= 180.0:
+        new_lon = (new_lon + 540.0) % 360.0 - 180.0
+    return new_lat, new_lon
+
+
+def course_speed(east: float, north: float) -> tuple[float, float]:
+    """Course in degrees true and speed from a velocity in metres per second."""
+    speed = math.hypot(east, north)
+    course = math.degrees(math.atan2(east, north)) % 360.0
+    return (0.0 if course >= 360.0 else course), speed
+
+
+def velocity_components(course: float, speed: float) -> tuple[float, float]:
+    rad = math.radians(course)
+    return speed * math.sin(rad), speed * math.cos(rad)

@@ -1,0 +1,85 @@
+"""Identity as a categorical belief, updated by Bayes with each report's grading.
+
+The hidden truth is one of friend, neutral or hostile. A report's stated identity is a
+noisy observation of it: the source's reliability (Admiralty A-F) sets how likely it is to
+be right; "assumed friend" and "suspect" are weaker statements of friend and hostile;
+"unknown" and "pending" say nothing. The belief is shown back as a standard identity,
+hedged (assumed friend, suspect) when it is not firm.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final
+
+from tessera.core.model import Grading, Identity
+
+CLASSES: Final = (Identity.FRIEND, Identity.NEUTRAL, Identity.HOSTILE)
+
+# Probability that a source of this reliability states the right identity.
+RELIABILITY_HIT_RATE: Final = {"A": 0.95, "B": 0.85, "C": 0.72, "D": 0.6, "E": 0.45, "F": 0.55}
+
+# A hedged statement counts for this share of a firm one (on the log scale).
+_HEDGED_WEIGHT: Final = 0.5
+_STATEMENT: Final = {
+    Identity.FRIEND: (Identity.FRIEND, 1.0),
+    Identity.ASSUMED_FRIEND: (Identity.FRIEND, _HEDGED_WEIGHT),
+    Identity.NEUTRAL: (Identity.NEUTRAL, 1.0),
+    Identity.HOSTILE: (Identity.HOSTILE, 1.0),
+    Identity.SUSPECT: (Identity.HOSTILE, _HEDGED_WEIGHT),
+}
+FIRM: Final = 0.9
+LIKELY: Final = 0.6
+# Keep log-odds bounded so a long history can still be overturned by new evidence.
+_LOG_CLAMP: Final = 25.0
+
+
+class IdentityBelief:
+    """Log-probabilities over CLASSES; ``authoritative`` pins a unit's own identity."""
+
+    __slots__ = ("authoritative", "evidence", "log_p")
+
+    def __init__(self) -> None:
+        self.log_p = [0.0, 0.0, 0.0]
+        self.authoritative: Identity | None = None
+        self.evidence = 0
+
+    def observe(self, stated: Identity, grading: Grading) -> None:
+        statement = _STATEMENT.get(stated)
+        if statement is None:
+            return
+        target, weight = statement
+        hit = RELIABILITY_HIT_RATE[grading.reliability]
+        miss = (1.0 - hit) / (len(CLASSES) - 1)
+        for index, cls in enumerate(CLASSES):
+            likelihood = hit if cls is target else miss
+            self.log_p[index] += weight * math.log(likelihood)
+        top = max(self.log_p)
+        self.log_p = [max(value - top, -_LOG_CLAMP) for value in self.log_p]
+        self.evidence += 1
+
+    def pin(self, identity: Identity) -> None:
+        """A unit's self-report is authoritative for its own identity."""
+        self.authoritative = identity
+
+    def posterior(self) -> list[float]:
+        weights = [math.exp(value) for value in self.log_p]
+        total = sum(weights)
+        return [weight / total for weight in weights]
+
+    def estimate(self) -> tuple[Identity, float]:
+        """The identity to show and the probability behind it."""
+        if self.authoritative is not None:
+            return self.authoritative, 1.0
+        if self.evidence == 0:
+            return Identity.UNKNOWN, 0.0
+        posterior = self.posterior()
+        best = max(range(len(CLASSES)), key=posterior.__getitem__)
+        probability = posterior[best]
+        cls = CLASSES[best]
+        if probability >= FIRM:
+            return cls, probability
+        if probability >= LIKELY:
+            hedged = {Identity.FRIEND: Identity.ASSUMED_FRIEND, Identity.HOSTILE: Identity.SUSPECT}
+            return hedged.get(cls, cls), probability
+        return Identity.UNKNOWN, probability

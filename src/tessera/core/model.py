@@ -1,0 +1,200 @@
+"""The domain model (DESIGN §2): what a report, a track and a picture are.
+
+Pure data. Validation of untrusted input lives in `tessera.codecs.json`; the types here
+are what every other part of Tessera passes around once input has been accepted.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Annotated, Final
+
+import msgspec
+
+
+class Identity(enum.StrEnum):
+    """Standard identity (APP-6(D) / MIL-STD-2525D)."""
+
+    PENDING = "pending"
+    UNKNOWN = "unknown"
+    ASSUMED_FRIEND = "assumed-friend"
+    FRIEND = "friend"
+    NEUTRAL = "neutral"
+    SUSPECT = "suspect"
+    HOSTILE = "hostile"
+
+
+class SourceKind(enum.StrEnum):
+    UNIT = "unit"
+    UAV = "uav"
+    SATELLITE = "satellite"
+    SENSOR = "sensor"
+    AIS = "ais"
+    HUMAN = "human"
+    OSINT = "osint"
+    SYSTEM = "system"
+
+
+class TrackStatus(enum.StrEnum):
+    TENTATIVE = "tentative"
+    CONFIRMED = "confirmed"
+    COASTING = "coasting"
+    DEAD = "dead"
+
+
+class Role(enum.StrEnum):
+    VIEWER = "viewer"
+    REPORTER = "reporter"
+    OPERATOR = "operator"
+    ADMIN = "admin"
+
+
+RELIABILITY_CODES: Final = "ABCDEF"
+CREDIBILITY_CODES: Final = "123456"
+
+
+class Grading:
+    """NATO Admiralty code (STANAG 2511 / AJP-2.1), e.g. ``B2``.
+
+    Reliability of the source (A completely reliable .. E unreliable, F cannot be judged)
+    and credibility of the information (1 confirmed .. 5 improbable, 6 cannot be judged)
+    are rated separately. Carried on the wire as its two-character code.
+    """
+
+    __slots__ = ("credibility", "reliability")
+
+    reliability: str
+    credibility: int
+
+    def __init__(self, reliability: str, credibility: int) -> None:
+        if reliability not in RELIABILITY_CODES or len(reliability) != 1:
+            raise ValueError(f"reliability must be one of A-F, got {reliability!r}")
+        if not 1 <= credibility <= 6:
+            raise ValueError(f"credibility must be 1-6, got {credibility!r}")
+        object.__setattr__(self, "reliability", reliability)
+        object.__setattr__(self, "credibility", credibility)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Grading is immutable")
+
+    @classmethod
+    def parse(cls, code: str) -> Grading:
+        if len(code) != 2 or code[0] not in RELIABILITY_CODES or code[1] not in CREDIBILITY_CODES:
+            raise ValueError(f"must be an Admiralty code [A-F][1-6], got {code[:8]!r}")
+        return cls(code[0], int(code[1]))
+
+    @property
+    def code(self) -> str:
+        return f"{self.reliability}{self.credibility}"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Grading) and other.code == self.code
+
+    def __hash__(self) -> int:
+        return hash(self.code)
+
+    def __repr__(self) -> str:
+        return f"Grading({self.code!r})"
+
+
+UNGRADED: Final = Grading("F", 6)
+
+# Value constraints, enforced whenever a model object is decoded (msgspec ``Meta``).
+# Every float is bounded, so no NaN or infinity gets through.
+ID_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"
+COMMUNITY_PATTERN: Final = r"^[A-Z0-9][A-Z0-9_-]{0,31}$"
+Identifier = Annotated[str, msgspec.Meta(pattern=ID_PATTERN, max_length=128)]
+Community = Annotated[str, msgspec.Meta(pattern=COMMUNITY_PATTERN, max_length=32)]
+Latitude = Annotated[float, msgspec.Meta(ge=-90.0, le=90.0)]
+Longitude = Annotated[float, msgspec.Meta(ge=-180.0, le=180.0)]
+Altitude = Annotated[float, msgspec.Meta(ge=-12_000.0, le=1_000_000.0)]
+CircularError = Annotated[float, msgspec.Meta(gt=0.0, le=1_000_000.0)]
+Course = Annotated[float, msgspec.Meta(ge=0.0, lt=360.0)]
+Speed = Annotated[float, msgspec.Meta(ge=0.0, le=10_000.0)]
+Quantity = Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]
+Sidc = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{20}$")]
+Classification = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+Remarks = Annotated[str, msgspec.Meta(max_length=4096)]
+Timestamp = Annotated[datetime, msgspec.Meta(tz=True)]
+Communities = Annotated[tuple[Community, ...], msgspec.Meta(max_length=64)]
+
+
+class Source(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    id: Identifier
+    kind: SourceKind
+
+
+class Position(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """WGS 84 position; ``ce`` is the 1-sigma horizontal error in metres."""
+
+    lat: Latitude
+    lon: Longitude
+    alt: Altitude | None = None
+    ce: CircularError = 50.0
+
+
+class Velocity(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Course over ground in degrees true, speed in metres per second."""
+
+    course: Course
+    speed: Speed
+
+
+class Label(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Security label: a classification level and the communities it is releasable to."""
+
+    classification: Classification
+    releasable_to: Communities = ()
+
+
+class Report(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One observation. ``received_at`` is stamped by the journal when it is accepted."""
+
+    id: Identifier
+    source: Source
+    observed_at: Timestamp
+    received_at: Timestamp | None = None
+    position: Position
+    velocity: Velocity | None = None
+    subject: Identifier | None = None
+    identity: Identity = Identity.UNKNOWN
+    sidc: Sidc | None = None
+    quantity: Quantity | None = None
+    grading: Grading = UNGRADED
+    label: Label
+    remarks: Remarks = ""
+
+
+class Track(msgspec.Struct, frozen=True, kw_only=True):
+    """One fused object as the picture shows it.
+
+    ``lineage`` holds the ids of the most recent reports that built the track (a bounded
+    window); ``report_count`` counts all of them.
+    """
+
+    id: str
+    position: Position
+    velocity: Velocity | None
+    identity: Identity
+    identity_confidence: float
+    sidc: str
+    status: TrackStatus
+    first_at: datetime
+    updated_at: datetime
+    subject: str | None
+    quantity: int | None
+    grading: Grading
+    label: Label
+    sources: tuple[Source, ...]
+    lineage: tuple[str, ...]
+    report_count: int
+
+
+class Principal(msgspec.Struct, frozen=True, kw_only=True):
+    """A user or a system, with what it may see and do."""
+
+    name: str
+    communities: tuple[str, ...] = ()
+    clearance: str = "UNCLASSIFIED"
+    roles: tuple[Role, ...] = (Role.VIEWER,)

@@ -1,0 +1,117 @@
+"""Follows the journal and keeps every picture: one tracker per audience (DESIGN §3, §4).
+
+Each picture's tracker sees only the reports its admission rule accepts. The worker owns
+the order of things: read entries in journal order, step each tracker with the journal's
+clock, then record the changes in the store and publish them on the bus, sequenced per
+picture.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+
+import msgspec
+
+from tessera.bus.base import Change, ChangeBus
+from tessera.codecs.geojson import track_feature
+from tessera.codecs.json import encode
+from tessera.core.fusion.base import Tracker
+from tessera.core.labels import ClassificationScheme, Picture, admits
+from tessera.core.model import Report
+from tessera.journal.base import Journal, JournalEntry
+from tessera.store.base import TrackStore
+
+log = logging.getLogger(__name__)
+
+TrackerFactory = Callable[[Picture], Tracker]
+
+
+class _PictureFusion:
+    __slots__ = ("picture", "seq", "tracker")
+
+    def __init__(self, picture: Picture, tracker: Tracker) -> None:
+        self.picture = picture
+        self.tracker = tracker
+        self.seq = 0
+
+
+class FusionWorker:
+    def __init__(
+        self,
+        *,
+        journal: Journal,
+        store: TrackStore,
+        bus: ChangeBus,
+        pictures: Sequence[Picture],
+        scheme: ClassificationScheme,
+        tracker_factory: TrackerFactory,
+        chunk: int = 2_000,
+    ) -> None:
+        self._journal = journal
+        self._store = store
+        self._bus = bus
+        self._scheme = scheme
+        self._chunk = chunk
+        self._pictures = [_PictureFusion(picture, tracker_factory(picture)) for picture in pictures]
+        self.position = 0
+        self._caught_up = asyncio.Event()
+
+    async def catch_up(self) -> None:
+        """Apply everything the journal holds now (used at start-up, before serving)."""
+        target = self._journal.last_seq
+        while self.position < target:
+            await self._apply_next()
+
+    async def run(self) -> None:
+        """Follow the journal until cancelled."""
+        while True:
+            if self.position >= self._journal.last_seq:
+                self._caught_up.set()
+                await self._journal.wait(self.position, timeout=1.0)
+                continue
+            await self._apply_next()
+            # Let the server answer requests between chunks.
+            await asyncio.sleep(0)
+
+    async def wait_caught_up(self, seq: int, timeout: float) -> bool:
+        """Wait until the worker has applied journal entry ``seq`` (for tests and tools)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.position < seq:
+            if loop.time() >= deadline:
+                return False
+            await asyncio.sleep(0.01)
+        return True
+
+    async def _apply_next(self) -> None:
+        entries = await self._journal.read(self.position, self._chunk)
+        if entries:
+            self.apply(entries)
+
+    def apply(self, entries: Sequence[JournalEntry]) -> None:
+        now = entries[-1].received_at
+        reports = [entry.report for entry in entries if entry.report is not None]
+        for fusion in self._pictures:
+            admitted = self._admitted(fusion.picture, reports)
+            result = fusion.tracker.step(now, admitted)
+            if not result.updated and not result.removed:
+                continue
+            changes: list[Change] = []
+            seq = fusion.seq
+            for track in result.updated:
+                seq += 1
+                feature = msgspec.Raw(encode(track_feature(track)))
+                changes.append(Change(seq, track.id, track, feature))
+            for track_id in result.removed:
+                seq += 1
+                changes.append(Change(seq, track_id, None, None))
+            fusion.seq = seq
+            name = fusion.picture.name
+            self._store.apply(name, seq, result.updated, result.removed)
+            self._bus.publish(name, changes)
+        self.position = entries[-1].seq
+
+    def _admitted(self, picture: Picture, reports: list[Report]) -> list[Report]:
+        return [report for report in reports if admits(picture, report.label, self._scheme)]

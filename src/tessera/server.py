@@ -1,0 +1,116 @@
+"""Serving a built Tessera over HTTP with uvicorn, on sockets bound here so that port 0
+works and the bound ports can be announced."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import sys
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any
+
+import uvicorn
+
+from tessera.app import Tessera
+
+log = logging.getLogger(__name__)
+
+
+def bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+def announce(kind: str, sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    print(f"listening {kind} {shown}:{port}", flush=True)
+    return f"http://{shown}:{port}"
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, minus its signal handlers: stopping is the caller's business, and uvicorn
+    would re-raise the signal once it has shut down."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class HttpServer:
+    """uvicorn around Tessera's ASGI app, started and stopped from our own event loop."""
+
+    def __init__(
+        self, tessera: Tessera, sock: socket.socket, *, log_level: str = "warning"
+    ) -> None:
+        config = uvicorn.Config(
+            tessera.asgi,
+            lifespan="off",
+            log_level=log_level,
+            access_log=False,
+            ws_max_size=1 << 20,
+            timeout_graceful_shutdown=3,
+        )
+        self._server = _Server(config)
+        self._sock = sock
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._server.serve(sockets=[self._sock]))
+        while not self._server.started:
+            if self._task.done():
+                await self._task
+                raise RuntimeError("the HTTP server did not start")
+            await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        self._server.should_exit = True
+        await self.wait()
+
+    async def wait(self) -> None:
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+async def serve_until_stopped(
+    tessera: Tessera,
+    *,
+    on_ready: Callable[[str], Coroutine[Any, Any, None]] | None = None,
+) -> None:
+    """Start everything, announce the URL, run until SIGINT/SIGTERM, then stop in order:
+    the HTTP server (draining requests), whatever ``on_ready`` started, fusion, journal."""
+    settings = tessera.settings
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    sock = bind(settings.host, settings.http_port)
+    await tessera.start()
+    server = HttpServer(tessera, sock)
+    extra: asyncio.Task[None] | None = None
+    try:
+        await server.start()
+        url = announce("http", sock)
+        print(f"Tessera is serving the map at {url}/", file=sys.stderr, flush=True)
+        if on_ready is not None:
+            extra = asyncio.create_task(on_ready(url))
+        await stop.wait()
+        print("stopping", file=sys.stderr, flush=True)
+    finally:
+        await server.stop()
+        if extra is not None:
+            extra.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await extra
+        await tessera.stop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)

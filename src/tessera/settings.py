@@ -1,0 +1,79 @@
+"""Typed, frozen settings: built once (from defaults, a TOML file and the command line)
+and passed down. Nothing reads configuration from anywhere else."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from tessera.core.labels import DEFAULT_LEVELS, DEFAULT_PICTURE, ClassificationScheme, Picture
+from tessera.core.model import Label
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    data_dir: Path = Path("data")
+    host: str = "127.0.0.1"
+    http_port: int = 8080
+    # Classification levels, lowest first, and the label a report gets when it has none.
+    levels: tuple[str, ...] = DEFAULT_LEVELS
+    default_label: Label = Label(classification="UNCLASSIFIED", releasable_to=())
+    pictures: tuple[Picture, ...] = (DEFAULT_PICTURE,)
+    # Ingest limits.
+    max_body_bytes: int = 16 * 1024 * 1024
+    max_batch_items: int = 10_000
+    max_future_skew_s: float = 300.0
+    # Journal: how often a tick marks time when nothing arrives.
+    tick_interval_s: float = 1.0
+    # Change feed: how many changes each picture keeps for subscribers resuming with since.
+    retained_changes: int = 100_000
+    heartbeat_s: float = 5.0
+    # Fusion: how many report ids a track keeps in its lineage window.
+    lineage_window: int = 200
+
+    @property
+    def max_future_skew(self) -> timedelta:
+        return timedelta(seconds=self.max_future_skew_s)
+
+    @property
+    def scheme(self) -> ClassificationScheme:
+        return ClassificationScheme(self.levels)
+
+    def validate(self) -> None:
+        """Raise ValueError naming what is inconsistent."""
+        scheme = self.scheme
+        if self.default_label.classification not in scheme:
+            raise ValueError("default_label.classification is not one of the levels")
+        names = [picture.name for picture in self.pictures]
+        if not names:
+            raise ValueError("at least one picture is needed")
+        if len(set(names)) != len(names):
+            raise ValueError("picture names must be distinct")
+        for picture in self.pictures:
+            level = picture.rule.max_classification
+            if level is not None and level not in scheme:
+                raise ValueError(f"picture {picture.name}: unknown classification {level!r}")
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
+    """Defaults, then the TOML file, then explicit overrides (command-line options)."""
+    raw: dict[str, Any] = {}
+    if path is not None:
+        with path.open("rb") as handle:
+            raw = tomllib.load(handle)
+    raw.update({key: value for key, value in overrides.items() if value is not None})
+    try:
+        settings = msgspec.convert(raw, Settings, str_keys=True, dec_hook=_dec_hook)
+    except msgspec.ValidationError as exc:
+        raise ValueError(f"invalid settings: {exc}") from None
+    settings.validate()
+    return settings
+
+
+def _dec_hook(type_: type, obj: Any) -> Any:
+    if type_ is Path and isinstance(obj, str | Path):
+        return Path(obj)
+    raise NotImplementedError

@@ -1,0 +1,1 @@
+"""Exercise scenarios with ground truth, for the demo, tests and benchmarks."""

@@ -1,0 +1,52 @@
+"""The store: each picture's current tracks, and the queries the API runs over them."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+
+import msgspec
+
+from tessera.core.model import Identity, Track, TrackStatus
+
+
+class TrackQuery(msgspec.Struct, frozen=True, kw_only=True):
+    """A filter over tracks; ``None`` means no constraint. ``bbox`` is (west, south,
+    east, north) in degrees; west > east crosses the antimeridian."""
+
+    bbox: tuple[float, float, float, float] | None = None
+    identities: frozenset[Identity] | None = None
+    statuses: frozenset[TrackStatus] | None = None
+
+    def matches(self, track: Track) -> bool:
+        if self.identities is not None and track.identity not in self.identities:
+            return False
+        if self.statuses is not None and track.status not in self.statuses:
+            return False
+        if self.bbox is not None:
+            west, south, east, north = self.bbox
+            lat, lon = track.position.lat, track.position.lon
+            if not south <= lat <= north:
+                return False
+            inside_lon = west <= lon <= east if west <= east else lon >= west or lon <= east
+            if not inside_lon:
+                return False
+        return True
+
+
+class TrackStore(abc.ABC):
+    @abc.abstractmethod
+    def apply(
+        self, picture: str, seq: int, updated: Sequence[Track], removed: Sequence[str]
+    ) -> None:
+        """Record a step of a picture's fusion; ``seq`` is the picture's last change seq."""
+
+    @abc.abstractmethod
+    def tracks(self, picture: str, query: TrackQuery) -> tuple[int, list[Track]]:
+        """The picture's change seq and its tracks matching ``query``."""
+
+    @abc.abstractmethod
+    def track(self, picture: str, track_id: str) -> Track | None: ...
+
+    @abc.abstractmethod
+    def seq(self, picture: str) -> int: ...

@@ -1,0 +1,198 @@
+"""The OpenAPI 3.1 document of /api/v1.
+
+Schemas come from the same msgspec types that validate input, so the document cannot
+drift from what the server accepts; a test checks every route is described.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+
+from tessera import __version__
+from tessera.codecs.errors import FieldError
+from tessera.codecs.json import ReportDoc
+from tessera.core.model import Grading
+from tessera.transports.web.stream import Subscribe
+
+
+def _schema_hook(type_: type) -> dict[str, Any]:
+    if type_ is Grading:
+        return {
+            "type": "string",
+            "pattern": "^[A-F][1-6]$",
+            "description": "Admiralty code: source reliability A-F, information credibility 1-6",
+        }
+    raise NotImplementedError
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+ERROR = _json({"type": "object", "properties": {"error": {"type": "string"}}}, "Error")
+PICTURE_PARAM = {
+    "name": "picture",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "The picture to read through (default: the first configured picture)",
+}
+FILTER_PARAMS = [
+    {
+        "name": "bbox",
+        "in": "query",
+        "schema": {"type": "string"},
+        "description": "west,south,east,north in degrees (WGS 84)",
+    },
+    {
+        "name": "identity",
+        "in": "query",
+        "schema": {"type": "string"},
+        "description": "Comma-separated standard identities, e.g. hostile,suspect",
+    },
+    {
+        "name": "status",
+        "in": "query",
+        "schema": {"type": "string"},
+        "description": "Comma-separated statuses: tentative, confirmed, coasting, dead",
+    },
+]
+FEATURE = {"type": "object", "description": "GeoJSON Feature of a track"}
+
+
+def _operations() -> dict[str, dict[str, Any]]:
+    """Operation objects keyed by route name."""
+    return {
+        "post_reports": {
+            "post": {
+                "summary": "Submit a batch of reports",
+                "description": (
+                    "All or nothing. Answered only once the reports are durable. Ids are "
+                    "optional; re-sending a known id is accepted and stored once, so a batch "
+                    "may always be retried."
+                ),
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"type": "array", "items": _ref("Report")}}
+                    },
+                },
+                "responses": {
+                    "202": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "accepted": {"type": "array", "items": {"type": "string"}},
+                                "first_seq": {"type": "integer"},
+                                "last_seq": {"type": "integer"},
+                                "duplicates": {"type": "integer"},
+                            },
+                        },
+                        "Accepted and durable",
+                    ),
+                    "413": ERROR,
+                    "415": ERROR,
+                    "422": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "errors": {"type": "array", "items": _ref("FieldError")}
+                            },
+                        },
+                        "Invalid reports: every problem, by item index and field",
+                    ),
+                },
+            }
+        },
+        "get_report": {
+            "get": {
+                "summary": "One report, as stored (with received_at)",
+                "parameters": [PICTURE_PARAM],
+                "responses": {"200": _json(_ref("Report"), "The report"), "404": ERROR},
+            }
+        },
+        "get_pictures": {
+            "get": {
+                "summary": "The pictures (audiences) this server keeps",
+                "responses": {"200": _json({"type": "object"}, "Pictures")},
+            }
+        },
+        "get_tracks": {
+            "get": {
+                "summary": "The picture's tracks as a GeoJSON FeatureCollection",
+                "parameters": [PICTURE_PARAM, *FILTER_PARAMS],
+                "responses": {"200": _json({"type": "object"}, "FeatureCollection"), "400": ERROR},
+            }
+        },
+        "get_track": {
+            "get": {
+                "summary": "One track, with its lineage (the reports that built it)",
+                "parameters": [PICTURE_PARAM],
+                "responses": {"200": _json(FEATURE, "Track with lineage"), "404": ERROR},
+            }
+        },
+        "get_health": {
+            "get": {
+                "summary": "Liveness and how far fusion has caught up with the journal",
+                "responses": {"200": _json({"type": "object"}, "Health")},
+            }
+        },
+        "stream": {
+            "get": {
+                "summary": "WebSocket: live changes of a picture",
+                "description": (
+                    "Upgrade to a WebSocket, then send one Subscribe message. The server "
+                    "answers with a snapshot (or, given `since` within the retained window, "
+                    "the missed changes), then `changes` messages with `upserts` and "
+                    "`removes`, and a `heartbeat` every few seconds."
+                ),
+                "requestBody": {"content": {"application/json": {"schema": _ref("Subscribe")}}},
+                "responses": {"101": {"description": "Switching protocols"}},
+            }
+        },
+    }
+
+
+def _path_params(path: str) -> list[dict[str, Any]]:
+    names = [part[1:-1] for part in path.split("/") if part.startswith("{")]
+    return [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in names
+    ]
+
+
+def openapi_document(routes: list[BaseRoute]) -> dict[str, Any]:
+    operations = _operations()
+    paths: dict[str, Any] = {}
+    for route in routes:
+        if not isinstance(route, Route | WebSocketRoute):
+            continue
+        item = operations[route.name]
+        params = _path_params(route.path)
+        if params:
+            for operation in item.values():
+                operation["parameters"] = [*params, *operation.get("parameters", [])]
+        paths[route.path] = item
+    _, components = msgspec.json.schema_components(
+        [ReportDoc, FieldError, Subscribe],
+        schema_hook=_schema_hook,
+        ref_template="#/components/schemas/{name}",
+    )
+    components["Report"] = components.pop("ReportDoc")
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Tessera API",
+            "version": __version__,
+            "description": "Live, fused common operational picture per audience.",
+        },
+        "paths": paths,
+        "components": {"schemas": components},
+    }

@@ -1,0 +1,62 @@
+"""Query parameters shared by the REST API and the stream: parsed strictly, with errors
+that name the parameter."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+
+from tessera.core.model import Identity, TrackStatus
+from tessera.store.base import TrackQuery
+
+
+class ParameterError(ValueError):
+    def __init__(self, name: str, reason: str) -> None:
+        self.name = name
+        self.reason = reason
+        super().__init__(f"{name}: {reason}")
+
+
+def parse_bbox(name: str, values: Iterable[float] | str) -> tuple[float, float, float, float]:
+    try:
+        numbers = [
+            float(part) for part in (values.split(",") if isinstance(values, str) else values)
+        ]
+    except (TypeError, ValueError):
+        raise ParameterError(name, "must be four numbers: west,south,east,north") from None
+    if len(numbers) != 4 or not all(math.isfinite(number) for number in numbers):
+        raise ParameterError(name, "must be four numbers: west,south,east,north")
+    west, south, east, north = numbers
+    if not (-180 <= west <= 180 and -180 <= east <= 180):
+        raise ParameterError(name, "longitudes must be within -180..180")
+    if not (-90 <= south <= north <= 90):
+        raise ParameterError(name, "latitudes must be within -90..90 with south <= north")
+    return west, south, east, north
+
+
+def parse_identities(name: str, values: Iterable[str]) -> frozenset[Identity]:
+    try:
+        return frozenset(Identity(value.strip()) for value in values if value.strip())
+    except ValueError:
+        known = ", ".join(identity.value for identity in Identity)
+        raise ParameterError(name, f"each must be one of {known}") from None
+
+
+def parse_statuses(name: str, values: Iterable[str]) -> frozenset[TrackStatus]:
+    try:
+        return frozenset(TrackStatus(value.strip()) for value in values if value.strip())
+    except ValueError:
+        known = ", ".join(status.value for status in TrackStatus)
+        raise ParameterError(name, f"each must be one of {known}") from None
+
+
+def track_query(params: Mapping[str, str]) -> TrackQuery:
+    """A TrackQuery from ``bbox``, ``identity`` and ``status`` query parameters."""
+    bbox = params.get("bbox")
+    identity = params.get("identity")
+    status = params.get("status")
+    return TrackQuery(
+        bbox=None if bbox is None else parse_bbox("bbox", bbox),
+        identities=None if identity is None else parse_identities("identity", identity.split(",")),
+        statuses=None if status is None else parse_statuses("status", status.split(",")),
+    )

@@ -1,0 +1,161 @@
+"""WebSocket /api/v1/stream: a snapshot, then changes, of one picture through a filter.
+
+The client's first message subscribes. A new subscriber gets a snapshot; one that gives
+``since`` within the retained window gets only what it missed. After that, changes flow
+from the subscriber's coalescing buffer: a slow client gets fewer, fresher updates and never
+holds up the others. A heartbeat every few seconds carries the picture's sequence number
+and the time, so a quiet picture is not mistaken for a dead connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import TYPE_CHECKING, Literal
+
+import msgspec
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from tessera.bus.base import Subscriber
+from tessera.codecs.geojson import track_feature
+from tessera.codecs.json import encode
+from tessera.core.model import Identity, TrackStatus
+from tessera.store.base import TrackQuery
+from tessera.transports.web.params import ParameterError, parse_bbox
+
+if TYPE_CHECKING:
+    from tessera.app import Tessera
+
+SUBSCRIBE_TIMEOUT_S = 30.0
+MAX_SUBSCRIBE_BYTES = 16_384
+POLICY_VIOLATION = 1008
+
+
+class Subscribe(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    type: Literal["subscribe"]
+    picture: str | None = None
+    since: int | None = None
+    bbox: list[float] | None = None
+    identity: list[Identity] | None = None
+    status: list[TrackStatus] | None = None
+
+
+_subscribe_decoder = msgspec.json.Decoder(Subscribe)
+
+
+class BadSubscriptionError(ValueError):
+    pass
+
+
+def _parse_subscription(text: str) -> Subscribe:
+    if len(text) > MAX_SUBSCRIBE_BYTES:
+        raise BadSubscriptionError("the subscription message is too large")
+    try:
+        return _subscribe_decoder.decode(text)
+    except msgspec.ValidationError as exc:
+        raise BadSubscriptionError(f"invalid subscription: {exc}") from None
+    except msgspec.DecodeError:
+        raise BadSubscriptionError("the subscription must be a JSON object") from None
+
+
+def _query(subscribe: Subscribe) -> TrackQuery:
+    try:
+        bbox = None if subscribe.bbox is None else parse_bbox("bbox", subscribe.bbox)
+    except ParameterError as exc:
+        raise BadSubscriptionError(str(exc)) from None
+    return TrackQuery(
+        bbox=bbox,
+        identities=None if subscribe.identity is None else frozenset(subscribe.identity),
+        statuses=None if subscribe.status is None else frozenset(subscribe.status),
+    )
+
+
+async def stream(websocket: WebSocket) -> None:
+    tessera: Tessera = websocket.app.state.tessera
+    await websocket.accept()
+    try:
+        text = await asyncio.wait_for(websocket.receive_text(), SUBSCRIBE_TIMEOUT_S)
+        subscribe = _parse_subscription(text)
+        query = _query(subscribe)
+        name = subscribe.picture or tessera.default_picture
+        if name not in tessera.pictures:
+            raise BadSubscriptionError(f"no picture named {name!r}")
+    except (BadSubscriptionError, TimeoutError) as exc:
+        reason = str(exc) or "no subscription received in time"
+        with contextlib.suppress(Exception):
+            await websocket.send_text(encode({"type": "error", "reason": reason}).decode())
+            await websocket.close(POLICY_VIOLATION)
+        return
+    except (WebSocketDisconnect, RuntimeError):
+        return
+    await _serve(tessera, websocket, name, query, subscribe.since)
+
+
+async def _serve(
+    tessera: Tessera, websocket: WebSocket, picture: str, query: TrackQuery, since: int | None
+) -> None:
+    subscriber = Subscriber(query, visible=None)
+    # No await between attaching and taking the snapshot: the snapshot is exactly the
+    # picture at the bus's last seq, and every later change lands in the buffer.
+    resumed = tessera.bus.attach(picture, subscriber, since)
+    snapshot: bytes | None = None
+    if not resumed:
+        seq, tracks = tessera.store.tracks(picture, query)
+        subscriber.reset_visible(track.id for track in tracks)
+        snapshot = encode(
+            {
+                "type": "snapshot",
+                "picture": picture,
+                "seq": seq,
+                "features": [track_feature(track) for track in tracks],
+            }
+        )
+    try:
+        async with asyncio.TaskGroup() as group:
+            closed = group.create_task(_until_closed(websocket))
+            pump = group.create_task(_pump(tessera, websocket, picture, subscriber, snapshot))
+            await asyncio.wait({closed, pump}, return_when=asyncio.FIRST_COMPLETED)
+            closed.cancel()
+            pump.cancel()
+    except* (WebSocketDisconnect, RuntimeError, OSError):
+        pass
+    finally:
+        tessera.bus.detach(picture, subscriber)
+
+
+async def _until_closed(websocket: WebSocket) -> None:
+    # One subscription per connection: later messages are read only to notice a close.
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+
+
+async def _pump(
+    tessera: Tessera,
+    websocket: WebSocket,
+    picture: str,
+    subscriber: Subscriber,
+    snapshot: bytes | None,
+) -> None:
+    if snapshot is not None:
+        await websocket.send_text(snapshot.decode())
+    heartbeat = tessera.settings.heartbeat_s
+    while True:
+        try:
+            changes = await asyncio.wait_for(subscriber.take(), heartbeat)
+        except TimeoutError:
+            seq = tessera.bus.last_seq(picture) if subscriber.pending_count() == 0 else None
+            beat = {"type": "heartbeat", "seq": seq, "time": tessera.clock()}
+            await websocket.send_text(encode(beat).decode())
+            continue
+        if not changes:
+            continue
+        message = {
+            "type": "changes",
+            "picture": picture,
+            "seq": changes[-1].seq,
+            "upserts": [change.feature for change in changes if change.feature is not None],
+            "removes": [change.track_id for change in changes if change.feature is None],
+        }
+        await websocket.send_text(encode(message).decode())

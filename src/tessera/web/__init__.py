@@ -1,0 +1,1 @@
+"""The web map client: static assets, with third-party code built from npm packages."""
