@@ -48,6 +48,9 @@ class MemoryBus(ChangeBus):
     def detach(self, picture: str, subscriber: Subscriber) -> None:
         self._feeds[picture].subscribers.discard(subscriber)
 
+    def subscribers(self, picture: str) -> tuple[Subscriber, ...]:
+        return tuple(self._feeds[picture].subscribers)
+
     def last_seq(self, picture: str) -> int:
         return self._feeds[picture].last_seq
 

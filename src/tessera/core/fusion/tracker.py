@@ -241,8 +241,15 @@ class NearestNeighbourTracker(Tracker):
         dt = max(t - state.t, 0.0)
         lat, lon, var_p = self._predict(state, t)
         report_var = _report_variance(report)
-        gain = var_p / (var_p + report_var)
         east, north = offset_metres(lat, lon, report.position.lat, report.position.lon)
+        if report.subject is not None and (east * east + north * north) > GATE_CHI2 * (
+            var_p + report_var
+        ):
+            # A keyed report says where that very thing is: far outside the gate, the
+            # track was wrong (stale, or the subject jumped), so start again from the report.
+            self._reset_kinematics(state, report, t)
+            return
+        gain = var_p / (var_p + report_var)
         state.lat, state.lon = moved(lat, lon, gain * east, gain * north)
         state.var = (1.0 - gain) * var_p
         profile = PROFILES[state.motion]
@@ -262,6 +269,19 @@ class NearestNeighbourTracker(Tracker):
             state.vvar = max((1.0 - beta) * state.vvar + profile.accel**2, profile.accel**2)
         if report.position.alt is not None:
             state.alt = report.position.alt
+        state.t = t
+        self._grid.move(state.id, state.lat, state.lon)
+
+    def _reset_kinematics(self, state: _State, report: Report, t: float) -> None:
+        state.lat, state.lon = report.position.lat, report.position.lon
+        state.alt = report.position.alt
+        state.var = _report_variance(report)
+        if report.velocity is not None:
+            state.ve, state.vn = velocity_components(report.velocity.course, report.velocity.speed)
+            state.vvar = 4.0
+        else:
+            state.ve = state.vn = 0.0
+            state.vvar = (PROFILES[state.motion].max_speed / 2.0) ** 2
         state.t = t
         self._grid.move(state.id, state.lat, state.lon)
 

@@ -1,0 +1,178 @@
+"""The journal contract: every implementation must pass every case here."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tessera.core.model import Label, Position, Report, Source, SourceKind
+from tessera.journal.base import Journal, JournalClosedError
+from tessera.journal.sqlite import SqliteJournal
+
+JournalFactory = Callable[[Path, Callable[[], datetime]], Journal]
+START = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
+
+
+class FakeClock:
+    def __init__(self, start: datetime = START) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def sqlite_journal(path: Path, clock: Callable[[], datetime]) -> Journal:
+    return SqliteJournal(path / "journal.sqlite3", clock=clock, tick_interval=0.05)
+
+
+IMPLEMENTATIONS = {"sqlite": sqlite_journal}
+
+
+@pytest.fixture(params=sorted(IMPLEMENTATIONS))
+def factory(request: pytest.FixtureRequest) -> JournalFactory:
+    return IMPLEMENTATIONS[request.param]
+
+
+def report(report_id: str, lat: float = 53.0) -> Report:
+    return Report(
+        id=report_id,
+        source=Source("uav-1", SourceKind.UAV),
+        observed_at=START,
+        position=Position(lat, 18.0),
+        label=Label("UNCLASSIFIED"),
+    )
+
+
+def run(coro: Coroutine[Any, Any, None]) -> None:
+    asyncio.run(coro)
+
+
+async def opened(factory: JournalFactory, path: Path, clock: FakeClock) -> Journal:
+    journal = factory(path, clock)
+    await journal.open()
+    return journal
+
+
+async def reports_only(journal: Journal) -> list[Report]:
+    entries = await journal.read(0, 1_000_000)
+    return [entry.report for entry in entries if entry.report is not None]
+
+
+def test_append_assigns_consecutive_seqs_and_stamps_received_at(
+    factory: JournalFactory, tmp_path: Path
+) -> None:
+    async def scenario() -> None:
+        clock = FakeClock()
+        journal = await opened(factory, tmp_path, clock)
+        first = await journal.append([report("a"), report("b")])
+        clock.advance(5)
+        second = await journal.append([report("c")])
+        assert first.seqs == [1, 2]
+        assert second.seqs == [3]
+        stored = await reports_only(journal)
+        assert [r.id for r in stored] == ["a", "b", "c"]
+        assert stored[0].received_at == START
+        assert stored[2].received_at == START + timedelta(seconds=5)
+        await journal.close()
+
+    run(scenario())
+
+
+def test_duplicate_ids_are_stored_once_and_answered_with_original_seq(
+    factory: JournalFactory, tmp_path: Path
+) -> None:
+    async def scenario() -> None:
+        journal = await opened(factory, tmp_path, FakeClock())
+        first = await journal.append([report("a"), report("b")])
+        retry = await journal.append([report("a"), report("b"), report("c")])
+        assert retry.seqs[:2] == first.seqs
+        assert retry.duplicates == 2
+        same_batch = await journal.append([report("d"), report("d")])
+        assert same_batch.seqs[0] == same_batch.seqs[1]
+        assert [r.id for r in await reports_only(journal)] == ["a", "b", "c", "d"]
+        await journal.close()
+
+    run(scenario())
+
+
+def test_concurrent_appends_are_each_atomic_and_all_durable(
+    factory: JournalFactory, tmp_path: Path
+) -> None:
+    async def scenario() -> None:
+        journal = await opened(factory, tmp_path, FakeClock())
+        batches = [[report(f"b{b}-{i}") for i in range(50)] for b in range(40)]
+        results = await asyncio.gather(*(journal.append(batch) for batch in batches))
+        for result in results:
+            # One batch's reports are contiguous: nobody else's report lands in between.
+            assert result.seqs == list(range(result.first_seq, result.last_seq + 1))
+        await journal.close()
+        reopened = await opened(factory, tmp_path, FakeClock())
+        assert len(await reports_only(reopened)) == 2000
+        assert reopened.last_seq >= 2000
+        await reopened.close()
+
+    run(scenario())
+
+
+def test_ticks_mark_time_when_nothing_arrives(factory: JournalFactory, tmp_path: Path) -> None:
+    async def scenario() -> None:
+        clock = FakeClock()
+        journal = await opened(factory, tmp_path, clock)
+        await journal.append([report("a")])
+        clock.advance(3)
+        seq = await journal.wait(journal.last_seq, timeout=5)
+        entries = await journal.read(0, 100)
+        ticks = [entry for entry in entries if entry.report is None]
+        assert seq > 1 and ticks, "an idle journal writes ticks"
+        assert ticks[-1].received_at == START + timedelta(seconds=3)
+        # The journal's clock never runs backwards, whatever the wall clock does.
+        clock.advance(-60)
+        await journal.append([report("b")])
+        entries = await journal.read(0, 1000)
+        times = [entry.received_at for entry in entries]
+        assert times == sorted(times)
+        await journal.close()
+
+    run(scenario())
+
+
+def test_read_pages_through_old_and_recent_entries(factory: JournalFactory, tmp_path: Path) -> None:
+    async def scenario() -> None:
+        journal = await opened(factory, tmp_path, FakeClock())
+        await journal.append([report(f"r{i}") for i in range(300)])
+        await journal.close()
+        journal = await opened(factory, tmp_path, FakeClock())
+        await journal.append([report(f"s{i}") for i in range(10)])
+        seen: list[int] = []
+        position = 0
+        while True:
+            page = await journal.read(position, 64)
+            if not page:
+                break
+            seen.extend(entry.seq for entry in page)
+            position = page[-1].seq
+        assert seen == list(range(1, len(seen) + 1))
+        assert len([s for s in seen]) >= 310
+        found = await journal.reports(["r0", "s9", "missing"])
+        assert set(found) == {"r0", "s9"}
+        await journal.close()
+
+    run(scenario())
+
+
+def test_append_after_close_is_refused(factory: JournalFactory, tmp_path: Path) -> None:
+    async def scenario() -> None:
+        journal = await opened(factory, tmp_path, FakeClock())
+        await journal.close()
+        with pytest.raises(JournalClosedError):
+            await journal.append([report("late")])
+
+    run(scenario())
