@@ -7,7 +7,7 @@ import asyncio
 import logging
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from tessera import __version__
@@ -109,8 +109,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=getattr(args, "log_level", "warning").upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    handler: Callable[[argparse.Namespace], int] = args.handler
     try:
-        code: int = args.handler(args)
+        code = handler(args)
     except ValueError as exc:
         print(f"tessera: {exc}", file=sys.stderr)
         return 2

@@ -81,8 +81,9 @@ def test_one_invalid_item_rejects_the_whole_batch_naming_each_problem(tmp_path: 
         response = await client.post("/api/v1/reports", json=docs)
         assert response.status_code == 422
         errors = response.json()["errors"]
-        assert {"index": 1, "field": "position.lat"} == {
-            key: errors[0][key] for key in ("index", "field")
+        assert {key: errors[0][key] for key in ("index", "field")} == {
+            "index": 1,
+            "field": "position.lat",
         }
         assert errors[1]["index"] == 2 and errors[1]["field"] == "grading"
         assert all(error["reason"] for error in errors)

@@ -1,0 +1,106 @@
+"""Shared benchmark plumbing: a Tessera server in its own process, and report batches."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+import tempfile
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+SERVE = """
+import asyncio, sys
+from pathlib import Path
+from tessera.app import build
+from tessera.server import serve_until_stopped
+from tessera.settings import load_settings
+asyncio.run(serve_until_stopped(build(load_settings(data_dir=Path(sys.argv[1]), http_port=0))))
+"""
+
+
+@contextlib.asynccontextmanager
+async def server_process(*extra: str) -> AsyncIterator[str]:
+    """`tessera serve` on a fresh data folder and a free port; yields its base URL."""
+    with tempfile.TemporaryDirectory(prefix="tessera-bench-") as data:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            SERVE,
+            data,
+            *extra,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        assert process.stdout is not None
+        try:
+            line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode().strip()
+            if not line.startswith("listening http "):
+                raise RuntimeError(f"server did not start: {line!r}")
+            yield "http://" + line.removeprefix("listening http ")
+        finally:
+            if process.returncode is None:
+                process.send_signal(signal.SIGINT)
+                try:
+                    await asyncio.wait_for(process.wait(), 20)
+                except TimeoutError:
+                    process.kill()
+                    await process.wait()
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def unit_report(index: int, step: int, *, prefix: str, when: datetime) -> dict[str, Any]:
+    """A self-report of unit ``index`` at ``step``, spread over northern Poland."""
+    row, col = divmod(index, 40)
+    return {
+        "id": f"{prefix}-{index}-{step}",
+        "source": {"id": f"unit-{index}", "kind": "unit"},
+        "subject": f"unit-{index}",
+        "observed_at": iso(when),
+        "position": {
+            "lat": 52.8 + row * 0.02 + step * 1e-5,
+            "lon": 15.5 + col * 0.05 + step * 2e-5,
+            "ce": 10.0,
+        },
+        "identity": "friend",
+        "sidc": "10031000001211000000",
+        "grading": "A1",
+        "label": {"classification": "RESTRICTED", "releasable_to": ["NATO"]},
+    }
+
+
+def sighting(index: int, step: int, *, prefix: str, when: datetime) -> dict[str, Any]:
+    """An anonymous drone sighting near hostile object ``index``."""
+    return {
+        "id": f"{prefix}-s{index}-{step}",
+        "source": {"id": f"uav-{index % 20}", "kind": "uav"},
+        "observed_at": iso(when),
+        "position": {"lat": 53.9 + index * 0.01, "lon": 17.0 + step * 1e-4, "ce": 40.0},
+        "identity": "hostile",
+        "sidc": "10061500001101000000",
+        "grading": "B2",
+    }
+
+
+def encoded_batches(count: int, size: int, *, prefix: str, units: int = 1000) -> list[bytes]:
+    """``count`` JSON bodies of ``size`` reports each: four in five self-reports."""
+    now = datetime.now(UTC)
+    batches = []
+    serial = 0
+    for _ in range(count):
+        docs = []
+        for _ in range(size):
+            step, index = divmod(serial, units)
+            if serial % 5 == 4:
+                docs.append(sighting(index % 100, step, prefix=prefix, when=now))
+            else:
+                docs.append(unit_report(index, step, prefix=prefix, when=now))
+            serial += 1
+        batches.append(msgspec.json.encode(docs))
+    return batches

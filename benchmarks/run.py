@@ -1,0 +1,107 @@
+"""Run every benchmark a few times and write the medians to BENCHMARKS.md.
+
+Usage: python benchmarks/run.py [--repeats N] [--no-write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks import ingest, latency  # noqa: E402
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    with open("/proc/cpuinfo") as handle:
+        for line in handle:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    memory_kb = 0
+    with open("/proc/meminfo") as handle:
+        for line in handle:
+            if line.startswith("MemTotal"):
+                memory_kb = int(line.split()[1])
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {memory_kb // 1024 // 1024} GiB, "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+    )
+
+
+def median_of(runs: list[dict[str, float]], key: str) -> float:
+    return statistics.median(run[key] for run in runs)
+
+
+def main() -> int:
+    options = argparse.ArgumentParser(description=__doc__)
+    options.add_argument("--repeats", type=int, default=3)
+    options.add_argument("--no-write", action="store_true")
+    args = options.parse_args()
+
+    ingest_runs, latency_runs = [], []
+    for attempt in range(1, args.repeats + 1):
+        print(f"[{attempt}/{args.repeats}] ingest ...", file=sys.stderr, flush=True)
+        ingest_runs.append(ingest.run_once())
+        print(f"[{attempt}/{args.repeats}] latency ...", file=sys.stderr, flush=True)
+        latency_runs.append(latency.run_once())
+
+    http = median_of(ingest_runs, "http_ingest")
+    baseline = median_of(ingest_runs, "commit_per_report")
+    p50 = median_of(latency_runs, "p50_ms")
+    p99 = median_of(latency_runs, "p99_ms")
+    rate = median_of(latency_runs, "rate")
+    deliveries = median_of(latency_runs, "deliveries")
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    text = f"""# Benchmarks
+
+Latest figures, measured {when} with `make bench` (`python benchmarks/run.py`), medians
+of {args.repeats} runs. Each run starts its own `tessera serve` process on a fresh data
+folder; the load comes from the benchmark process on the same machine, over loopback.
+
+Machine: {machine()}.
+
+## Ingest (HTTP, acknowledged durable)
+
+`POST /api/v1/reports`, batches of {ingest.BATCH} reports (four in five unit self-reports,
+one in five drone sightings), {ingest.CONCURRENCY} requests in flight; a report counts once
+its batch is answered 202, i.e. after the journal's commit. Fusion runs in the same process.
+
+| what | reports/s | ratio |
+|---|---:|---:|
+| Tessera: HTTP ingest, group commit | {http:,.0f} | {http / baseline:.1f}x |
+| baseline: one SQLite commit per report (WAL, synchronous=FULL), no HTTP | {baseline:,.0f} | 1.0x |
+
+Target: at least 20,000 reports/s.
+
+## Ingest to WebSocket latency
+
+{latency.SUBSCRIBERS} WebSocket subscribers to the whole picture (no compression); unit
+self-reports posted every {latency.TICK_S * 1000:.0f} ms at {rate:,.0f} reports/s over
+{latency.UNITS} units. Latency is from the report's creation (before its POST) to the
+arrival of the track update it caused at a subscriber: HTTP ingest, durable journal,
+fusion, change feed and fan-out included.
+
+| rate (reports/s) | subscribers | updates delivered/s | p50 | p99 |
+|---:|---:|---:|---:|---:|
+| {rate:,.0f} | {latency.SUBSCRIBERS} | {deliveries:,.0f} | {p50:.1f} ms | {p99:.1f} ms |
+
+Target: p99 below 100 ms at 2,000 reports/s.
+"""
+    print(text)
+    if not args.no_write:
+        (ROOT / "BENCHMARKS.md").write_text(text)
+        print("wrote BENCHMARKS.md", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
