@@ -1,0 +1,53 @@
+"""Tests that keep the docs honest: the README's commands, options and routes exist."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+from tessera.cli import parser
+from tessera.transports.web.routes import API, api_routes
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+
+
+def subcommands() -> dict[str, argparse.ArgumentParser]:
+    for action in parser()._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    raise AssertionError("no subcommands")
+
+
+def test_readme_gives_the_two_commands_and_the_makefile_has_them() -> None:
+    assert "make demo" in README
+    assert "make test" in README
+    makefile = (ROOT / "Makefile").read_text()
+    for target in ("demo", "test", "bench", "lint"):
+        assert re.search(rf"^{target}:", makefile, re.M), target
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_every_command_line_in_the_readme_parses() -> None:
+    commands = subcommands()
+    block = README.split("## Command line", 1)[1].split("```", 2)[1]
+    lines = [line.strip() for line in block.splitlines() if line.strip().startswith("tessera")]
+    assert lines
+    for line in lines:
+        words = line.split()
+        sub = commands[words[1]]
+        known = {option for action in sub._actions for option in action.option_strings}
+        for option in re.findall(r"--[a-z-]+", line):
+            assert option in known, f"{line}: {option}"
+
+
+def test_every_route_in_the_readme_exists_and_every_route_is_in_the_readme() -> None:
+    table = README.split("## API summary", 1)[1].split("\n\n", 2)[1]
+    documented = set(re.findall(r"`(?:GET|POST|WS) (/[^` ]*)`", table))
+    served = {route.path.removeprefix(API) for route in api_routes()}  # type: ignore[attr-defined]
+    assert documented == served
+
+
+def test_readme_shows_the_screenshot_the_browser_test_makes() -> None:
+    assert "docs/screenshot.png" in README
