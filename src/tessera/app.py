@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -23,6 +24,7 @@ from tessera.store.base import TrackStore
 from tessera.store.memory import MemoryTrackStore
 
 Clock = Callable[[], datetime]
+log = logging.getLogger(__name__)
 
 
 def utc_now() -> datetime:
@@ -63,7 +65,7 @@ class Tessera:
     async def start(self) -> None:
         """Open the journal, rebuild every picture from it, then follow it."""
         await self.journal.open()
-        await self.worker.catch_up()
+        await self.worker.catch_up(progress=_log_replay)
         self._worker_task = asyncio.create_task(self.worker.run(), name="fusion-worker")
 
     async def stop(self) -> None:
@@ -72,6 +74,10 @@ class Tessera:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker_task
         await self.journal.close()
+
+
+def _log_replay(done: int, total: int) -> None:
+    log.info("rebuilding pictures from the journal: %d of %d entries", done, total)
 
 
 def _web_app(tessera: Tessera) -> Starlette:

@@ -35,7 +35,7 @@ def _add_server_options(parser: argparse.ArgumentParser, *, data_required: bool)
     parser.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
     parser.add_argument("--http-port", type=_port, default=None, help="HTTP port (default 8080)")
     parser.add_argument("--config", type=Path, default=None, help="settings file (TOML)")
-    parser.add_argument("--log-level", default="warning", help="logging level")
+    parser.add_argument("--log-level", default="info", help="logging level (default info)")
 
 
 def _settings(args: argparse.Namespace, data: Path) -> Settings:

@@ -26,6 +26,7 @@ from tessera.store.base import TrackStore
 log = logging.getLogger(__name__)
 
 TrackerFactory = Callable[[Picture], Tracker]
+PROGRESS_EVERY = 100_000
 
 
 class _PictureFusion:
@@ -58,11 +59,18 @@ class FusionWorker:
         self.position = 0
         self._caught_up = asyncio.Event()
 
-    async def catch_up(self) -> None:
-        """Apply everything the journal holds now (used at start-up, before serving)."""
+    async def catch_up(self, progress: Callable[[int, int], None] | None = None) -> None:
+        """Apply everything the journal holds now (used at start-up, before serving);
+        ``progress(done, total)`` is called every ``PROGRESS_EVERY`` entries."""
         target = self._journal.last_seq
+        reported = 0
         while self.position < target:
             await self._apply_next()
+            if progress is not None and self.position - reported >= PROGRESS_EVERY:
+                reported = self.position
+                progress(self.position, target)
+        if progress is not None and reported:
+            progress(self.position, target)
 
     async def run(self) -> None:
         """Follow the journal until cancelled."""

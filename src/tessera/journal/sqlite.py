@@ -78,7 +78,7 @@ class SqliteJournal(Journal):
         clock: Callable[[], datetime],
         tick_interval: float = 1.0,
         max_group: int = 20_000,
-        recent_window: int = 50_000,
+        recent_window: int = 20_000,
     ) -> None:
         self._path = path
         self._clock = clock
