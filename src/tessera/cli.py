@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tessera import __version__
 from tessera.app import build
-from tessera.server import serve_until_stopped
+from tessera.server import BindError, serve_until_stopped
 from tessera.settings import Settings, load_settings
 
 
@@ -112,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         code = handler(args)
-    except ValueError as exc:
+    except (ValueError, BindError) as exc:
         print(f"tessera: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

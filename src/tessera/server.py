@@ -19,11 +19,20 @@ from tessera.app import Tessera
 log = logging.getLogger(__name__)
 
 
+class BindError(OSError):
+    """The address could not be bound; the message says which and what to do."""
+
+
 def bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        hint = " (--http-port 0 picks a free port)" if port else ""
+        raise BindError(f"cannot listen on {host}:{port}: {exc.strerror}{hint}") from None
     sock.listen(2048)
     sock.setblocking(False)
     return sock

@@ -203,3 +203,18 @@ def test_a_stalled_client_neither_delays_others_nor_grows_memory(tmp_path: Path)
         await stalled.close()
 
     run_live(tmp_path, scenario)
+
+
+def test_a_second_subscription_is_answered_and_the_first_goes_on(tmp_path: Path) -> None:
+    async def scenario(live: Live, client: httpx.AsyncClient) -> None:
+        connection = await subscribe(live)
+        await receive(connection, "snapshot")
+        await connection.send(json.dumps({"type": "subscribe", "identity": ["hostile"]}))
+        answer = await receive(connection, "error")
+        assert "one subscription per connection" in answer["reason"]
+        await post(client, [unit("a", 53.0)])
+        changes = await receive(connection, "changes")
+        assert changes["upserts"][0]["id"] == "sub-a"
+        await connection.close()
+
+    run_live(tmp_path, scenario)

@@ -124,11 +124,13 @@ async def _serve(
 
 
 async def _until_closed(websocket: WebSocket) -> None:
-    # One subscription per connection: later messages are read only to notice a close.
+    # One subscription per connection: a later message is answered, never ignored.
     while True:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
             return
+        reason = "one subscription per connection: reconnect to change it"
+        await websocket.send_text(encode({"type": "error", "reason": reason}).decode())
 
 
 async def _pump(
