@@ -109,6 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=getattr(args, "log_level", "warning").upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # One line per request would drown what matters.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         code = handler(args)
