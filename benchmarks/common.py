@@ -13,25 +13,21 @@ from typing import Any
 
 import msgspec
 
-SERVE = """
-import asyncio, sys
-from pathlib import Path
-from tessera.app import build
-from tessera.server import serve_until_stopped
-from tessera.settings import load_settings
-asyncio.run(serve_until_stopped(build(load_settings(data_dir=Path(sys.argv[1]), http_port=0))))
-"""
-
-
 @contextlib.asynccontextmanager
 async def server_process(*extra: str) -> AsyncIterator[str]:
     """`tessera serve` on a fresh data folder and a free port; yields its base URL."""
     with tempfile.TemporaryDirectory(prefix="tessera-bench-") as data:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
-            "-c",
-            SERVE,
+            "-m",
+            "tessera.cli",
+            "serve",
+            "--data",
             data,
+            "--http-port",
+            "0",
+            "--log-level",
+            "warning",
             *extra,
             stdout=asyncio.subprocess.PIPE,
         )
