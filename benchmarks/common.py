@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+
 @contextlib.asynccontextmanager
 async def server_process(*extra: str) -> AsyncIterator[str]:
     """`tessera serve` on a fresh data folder and a free port; yields its base URL."""

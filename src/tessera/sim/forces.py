@@ -69,7 +69,7 @@ def friendly_units(rng: random.Random, count: int) -> list[Entity]:
         centre = DRAWSKO_CENTRE if index % 3 else BYDGOSZCZ_CENTRE
         kind, sidc = FRIEND_UNITS[index % len(FRIEND_UNITS)]
         home = jitter(
-            centre[0], centre[1], rng.uniform(-15_000, 15_000), rng.uniform(-9_000, 9_000)
+            centre[0], centre[1], rng.uniform(-35_000, 35_000), rng.uniform(-20_000, 20_000)
         )
         units.append(
             Entity(

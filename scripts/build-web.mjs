@@ -1,0 +1,44 @@
+// Builds the map's third-party assets from npm packages into src/tessera/web/static/vendor.
+// No bundler: files are copied as published, and the Natural Earth TopoJSON from world-atlas
+// is converted once to GeoJSON so the map needs no tile server and no network.
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { feature, mesh } from "topojson-client";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const modules = join(root, "node_modules");
+const vendor = join(root, "src", "tessera", "web", "static", "vendor");
+
+function copy(from, to) {
+  const target = join(vendor, to);
+  mkdirSync(dirname(target), { recursive: true });
+  copyFileSync(join(modules, from), target);
+  console.log(`vendor/${to}`);
+}
+
+function writeJson(to, value) {
+  const target = join(vendor, to);
+  mkdirSync(dirname(target), { recursive: true });
+  writeFileSync(target, JSON.stringify(value));
+  console.log(`vendor/${to}`);
+}
+
+for (const name of ["maplibre-gl.mjs", "maplibre-gl-shared.mjs", "maplibre-gl-worker.mjs", "maplibre-gl.css"]) {
+  copy(`maplibre-gl/dist/${name}`, `maplibre-gl/${name}`);
+}
+copy("milsymbol/dist/milsymbol.js", "milsymbol/milsymbol.js");
+copy("swagger-ui-dist/swagger-ui-bundle.js", "swagger-ui/swagger-ui-bundle.js");
+copy("swagger-ui-dist/swagger-ui.css", "swagger-ui/swagger-ui.css");
+
+// Natural Earth 1:50m: land polygons and the borders between countries.
+const land = JSON.parse(readFileSync(join(modules, "world-atlas/land-50m.json"), "utf8"));
+const countries = JSON.parse(readFileSync(join(modules, "world-atlas/countries-50m.json"), "utf8"));
+writeJson("basemap/land.geojson", feature(land, land.objects.land));
+writeJson(
+  "basemap/borders.geojson",
+  mesh(countries, countries.objects.countries, (a, b) => a !== b),
+);
+
+writeFileSync(join(vendor, ".stamp"), new Date().toISOString() + "\n");
+console.log("web assets built");

@@ -1,0 +1,73 @@
+// The map: an offline Natural Earth basemap and a symbol layer of tracks drawn by milsymbol.
+import * as maplibregl from "/static/vendor/maplibre-gl/maplibre-gl.mjs";
+
+const EMPTY = { type: "FeatureCollection", features: [] };
+const SYMBOL_SIZE = 20;
+
+const style = {
+  version: 8,
+  sources: {
+    land: { type: "geojson", data: "/static/vendor/basemap/land.geojson" },
+    borders: { type: "geojson", data: "/static/vendor/basemap/borders.geojson" },
+    tracks: { type: "geojson", data: EMPTY },
+  },
+  layers: [
+    { id: "sea", type: "background", paint: { "background-color": "#b8d0e6" } },
+    { id: "land", type: "fill", source: "land", paint: { "fill-color": "#eef0e4" } },
+    {
+      id: "borders",
+      type: "line",
+      source: "borders",
+      paint: { "line-color": "#7b7f86", "line-width": 1.2, "line-dasharray": [4, 2] },
+    },
+    {
+      id: "tracks",
+      type: "symbol",
+      source: "tracks",
+      layout: {
+        "icon-image": ["get", "sidc"],
+        // Smaller when zoomed out, so a brigade area is not one blue blot.
+        "icon-size": ["interpolate", ["linear"], ["zoom"], 6, 0.55, 9, 1],
+        "icon-allow-overlap": true,
+        "icon-ignore-placement": true,
+      },
+      paint: {
+        // Tentative tracks are not yet believed; coasting ones are ageing.
+        "icon-opacity": ["match", ["get", "status"], "tentative", 0.45, "coasting", 0.6, 1],
+      },
+    },
+  ],
+};
+
+export function createMap(container) {
+  const map = new maplibregl.Map({
+    container,
+    style,
+    center: [16.9, 53.35],
+    zoom: 7.2,
+    attributionControl: { compact: true, customAttribution: "Natural Earth" },
+  });
+  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-left");
+  map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
+  // Each distinct SIDC is drawn once, the first time a track needs it.
+  map.setMissingStyleImageResolver((sidc) => addSymbol(map, sidc));
+  return map;
+}
+
+function addSymbol(map, sidc) {
+  if (map.hasImage(sidc)) return;
+  const ratio = window.devicePixelRatio || 1;
+  const canvas = new window.ms.Symbol(sidc, { size: SYMBOL_SIZE * ratio }).asCanvas();
+  const context = canvas.getContext("2d");
+  const image = context.getImageData(0, 0, canvas.width, canvas.height);
+  map.addImage(sidc, image, { pixelRatio: ratio });
+}
+
+export function showTracks(map, features, identities) {
+  map.getSource("tracks")?.setData({ type: "FeatureCollection", features });
+  map.setFilter("tracks", [
+    "all",
+    ["!=", ["get", "status"], "dead"],
+    ["in", ["get", "identity"], ["literal", [...identities]]],
+  ]);
+}

@@ -1,0 +1,63 @@
+// The side panel: everything about one track, with the reports that built it.
+const panel = () => document.getElementById("track-panel");
+
+function field(name) {
+  return panel().querySelector(`[data-field="${name}"]`);
+}
+
+function time(value) {
+  return value ? new Date(value).toISOString().replace("T", " ").slice(0, 19) + "Z" : "—";
+}
+
+function cell(row, text) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  row.appendChild(td);
+}
+
+export async function showTrack(picture, trackId) {
+  const query = new URLSearchParams({ picture });
+  const response = await fetch(`/api/v1/tracks/${encodeURIComponent(trackId)}?${query}`);
+  if (!response.ok) {
+    hideTrack();
+    return;
+  }
+  const track = await response.json();
+  const p = track.properties;
+  const [lon, lat] = track.geometry.coordinates;
+  field("title").textContent = p.subject ?? p.id;
+  // No percentage for an identity nobody has stated yet.
+  const confidence = p.identity_confidence > 0 ? ` (${Math.round(p.identity_confidence * 100)}%)` : "";
+  field("identity").textContent = `${p.identity}${confidence}`;
+  field("status").textContent = p.status;
+  field("updated").textContent = time(p.updated_at);
+  field("grading").textContent = p.grading;
+  field("position").textContent = `${lat.toFixed(5)}, ${lon.toFixed(5)} ± ${Math.round(p.ce)} m`;
+  field("movement").textContent =
+    p.speed === null ? "—" : `${Math.round(p.course)}° at ${(p.speed * 3.6).toFixed(0)} km/h`;
+  const releasable = p.releasable_to.length ? ` REL ${p.releasable_to.join(", ")}` : "";
+  field("classification").textContent = `${p.classification}${releasable}`;
+  field("sources").textContent = p.sources.map((s) => `${s.id} (${s.kind})`).join(", ");
+  field("lineage-count").textContent = `${track.lineage.count} reports`;
+  const body = panel().querySelector("#lineage tbody");
+  body.replaceChildren();
+  for (const report of track.lineage.reports) {
+    const row = document.createElement("tr");
+    cell(row, time(report.observed_at).slice(11));
+    cell(row, `${report.source.id} (${report.source.kind})`);
+    cell(row, report.grading);
+    cell(row, report.remarks || "");
+    body.appendChild(row);
+  }
+  panel().dataset.trackId = trackId;
+  panel().hidden = false;
+}
+
+export function hideTrack() {
+  panel().hidden = true;
+  delete panel().dataset.trackId;
+}
+
+export function shownTrack() {
+  return panel().hidden ? null : panel().dataset.trackId;
+}
