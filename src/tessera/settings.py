@@ -61,15 +61,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
 def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     """Defaults, then the TOML file, then explicit overrides (command-line options)."""
     raw: dict[str, Any] = {}
+    where = "invalid settings" if path is None else f"invalid settings in {path}"
     if path is not None:
-        with path.open("rb") as handle:
-            raw = tomllib.load(handle)
+        try:
+            with path.open("rb") as handle:
+                raw = tomllib.load(handle)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ValueError(f"{where}: {exc}") from None
     raw.update({key: value for key, value in overrides.items() if value is not None})
     try:
         settings = msgspec.convert(raw, Settings, str_keys=True, dec_hook=_dec_hook)
-    except msgspec.ValidationError as exc:
-        raise ValueError(f"invalid settings: {exc}") from None
-    settings.validate()
+        settings.validate()
+    except (msgspec.ValidationError, ValueError) as exc:
+        raise ValueError(f"{where}: {exc}") from None
     return settings
 
 

@@ -1,0 +1,119 @@
+"""The tessera command as scripts use it: ports announced, clean stops, clear errors."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.slow
+
+TESSERA = [sys.executable, "-m", "tessera.cli"]
+
+
+@contextmanager
+def serving(*argv: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    process = subprocess.Popen(
+        [*TESSERA, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline().strip()
+        assert line.startswith("listening http 127.0.0.1:"), line
+        yield process, "http://" + line.removeprefix("listening http ")
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=30)
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_serve_announces_its_port_and_stops_cleanly(tmp_path: Path, stop: signal.Signals) -> None:
+    with serving("serve", "--data", str(tmp_path), "--http-port", "0") as (process, url):
+        assert httpx.get(url + "/api/v1/health").json()["status"] == "ok"
+        process.send_signal(stop)
+        assert process.wait(timeout=30) == 0
+
+
+def test_a_taken_port_is_a_clear_error(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [*TESSERA, "serve", "--data", str(tmp_path), "--http-port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_bad_settings_file_is_a_clear_error(tmp_path: Path) -> None:
+    config = tmp_path / "tessera.toml"
+    config.write_text(
+        'levels = ["A", "B"]\ndefault_label = { classification = "A" }\n'
+        '[[pictures]]\nname = "X"\nrule = { max_classification = "Z" }\n'
+    )
+    result = subprocess.run(
+        [*TESSERA, "serve", "--data", str(tmp_path), "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "unknown classification 'Z'" in result.stderr
+    assert str(config) in result.stderr
+    config.write_text("http_prot = 1\n")
+    result = subprocess.run(
+        [*TESSERA, "serve", "--data", str(tmp_path), "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "http_prot" in result.stderr
+
+
+def test_simulate_feeds_a_running_server(tmp_path: Path) -> None:
+    with serving("serve", "--data", str(tmp_path), "--http-port", "0") as (process, url):
+        result = subprocess.run(
+            [*TESSERA, "simulate", "--to", url, "--rate", "100", "--duration", "4", "--seed", "2"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        assert "sent" in result.stderr and "errors 0" in result.stderr
+        health = httpx.get(url + "/api/v1/health").json()
+        assert health["journal_seq"] > 100
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+
+
+def test_simulate_reports_an_unreachable_server(tmp_path: Path) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    result = subprocess.run(
+        [*TESSERA, "simulate", "--to", f"http://127.0.0.1:{port}", "--duration", "2"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "giving up" in result.stderr
