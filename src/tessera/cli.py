@@ -49,7 +49,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from tessera.sim.commands import feed_live
+    from tessera.sim.commands import feed_live, terminal_progress
 
     data = args.data or Path(tempfile.mkdtemp(prefix="tessera-demo-"))
     settings = _settings(args, data)

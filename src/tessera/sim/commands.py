@@ -57,7 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _live_progress() -> Callable[[FeedProgress], None]:
+def terminal_progress() -> Callable[[FeedProgress], None]:
+    """A progress line on stderr, rewritten at most once a second."""
     shown = 0.0
 
     def show(progress: FeedProgress) -> None:
@@ -113,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
                 seed=args.seed,
                 rate=args.rate,
                 duration=args.duration,
-                on_progress=_live_progress(),
+                on_progress=terminal_progress(),
             )
         )
     except FeedError as exc:
