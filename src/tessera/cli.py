@@ -63,7 +63,7 @@ def _demo(args: argparse.Namespace) -> int:
             seed=args.seed,
             rate=args.rate,
             duration=None,
-            on_progress=None,
+            on_progress=terminal_progress(),
         )
 
     asyncio.run(serve_until_stopped(build(settings), on_ready=feed))
