@@ -113,7 +113,7 @@ async def serve_until_stopped(
         if on_ready is not None:
             extra = asyncio.create_task(on_ready(url))
         await stop.wait()
-        print("stopping", file=sys.stderr, flush=True)
+        print("\nstopping", file=sys.stderr, flush=True)
     finally:
         await server.stop()
         if extra is not None:
