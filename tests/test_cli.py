@@ -18,6 +18,12 @@ pytestmark = pytest.mark.slow
 TESSERA = [sys.executable, "-m", "tessera.cli"]
 
 
+def tessera(*argv: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*TESSERA, *argv], capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
 @contextmanager
 def serving(*argv: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
     process = subprocess.Popen(
@@ -47,13 +53,7 @@ def test_a_taken_port_is_a_clear_error(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = subprocess.run(
-            [*TESSERA, "serve", "--data", str(tmp_path), "--http-port", str(port)],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
+        result = tessera("serve", "--data", str(tmp_path), "--http-port", str(port), timeout=30)
     assert result.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr
@@ -65,36 +65,20 @@ def test_a_bad_settings_file_is_a_clear_error(tmp_path: Path) -> None:
         'levels = ["A", "B"]\ndefault_label = { classification = "A" }\n'
         '[[pictures]]\nname = "X"\nrule = { max_classification = "Z" }\n'
     )
-    result = subprocess.run(
-        [*TESSERA, "serve", "--data", str(tmp_path), "--config", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    result = tessera("serve", "--data", str(tmp_path), "--config", str(config), timeout=30)
     assert result.returncode == 2
     assert "unknown classification 'Z'" in result.stderr
     assert str(config) in result.stderr
     config.write_text("http_prot = 1\n")
-    result = subprocess.run(
-        [*TESSERA, "serve", "--data", str(tmp_path), "--config", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    result = tessera("serve", "--data", str(tmp_path), "--config", str(config), timeout=30)
     assert result.returncode == 2
     assert "http_prot" in result.stderr
 
 
 def test_simulate_feeds_a_running_server(tmp_path: Path) -> None:
     with serving("serve", "--data", str(tmp_path), "--http-port", "0") as (process, url):
-        result = subprocess.run(
-            [*TESSERA, "simulate", "--to", url, "--rate", "100", "--duration", "4", "--seed", "2"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
+        result = tessera(
+            "simulate", "--to", url, "--rate", "100", "--duration", "4", "--seed", "2", timeout=60
         )
         assert result.returncode == 0, result.stderr
         assert "sent" in result.stderr and "errors 0" in result.stderr
@@ -108,12 +92,6 @@ def test_simulate_reports_an_unreachable_server(tmp_path: Path) -> None:
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
-    result = subprocess.run(
-        [*TESSERA, "simulate", "--to", f"http://127.0.0.1:{port}", "--duration", "2"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = tessera("simulate", "--to", f"http://127.0.0.1:{port}", "--duration", "2", timeout=120)
     assert result.returncode == 1
     assert "giving up" in result.stderr

@@ -8,7 +8,6 @@ alpha-beta (steady-state Kalman) filter in local metric coordinates.
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Final
@@ -18,8 +17,8 @@ import msgspec
 from tessera.core.fusion.base import StepResult, Tracker
 from tessera.core.fusion.geo import course_speed, moved, offset_metres, velocity_components
 from tessera.core.fusion.grid import Grid
-from tessera.core.fusion.identity import IdentityBelief
-from tessera.core.fusion.motion import PROFILES, MotionClass, motion_class
+from tessera.core.fusion.motion import PROFILES, motion_class
+from tessera.core.fusion.state import TrackState, report_variance
 from tessera.core.labels import ClassificationScheme
 from tessera.core.model import (
     Identity,
@@ -36,8 +35,6 @@ from tessera.core.symbols import generic_sidc, with_identity
 
 # Chi-square, 2 degrees of freedom, 99%: a report this far out is not the track.
 GATE_CHI2: Final = 9.21
-# Credibility 1 (confirmed) .. 6 (cannot be judged) inflates a report's stated error.
-CREDIBILITY_ERROR_FACTOR: Final = {1: 1.0, 2: 1.2, 3: 1.5, 4: 2.0, 5: 3.0, 6: 1.5}
 MAX_SOURCES_SHOWN: Final = 16
 
 
@@ -48,76 +45,8 @@ class TrackerSettings(msgspec.Struct, frozen=True, kw_only=True):
     search_margin_m: float = 2_000.0
 
 
-class _State:
-    """Mutable state of one track inside the engine."""
-
-    __slots__ = (
-        "alt",
-        "belief",
-        "count",
-        "dead_since",
-        "first_at",
-        "grading",
-        "id",
-        "label_level",
-        "label_rel",
-        "lat",
-        "lineage",
-        "lon",
-        "motion",
-        "quantity",
-        "reliable_hits",
-        "seen",
-        "sidc",
-        "sidc_rank",
-        "sources",
-        "status",
-        "subject",
-        "t",
-        "var",
-        "ve",
-        "vn",
-        "vvar",
-    )
-
-    def __init__(self, track_id: str, report: Report, t: float, motion: MotionClass) -> None:
-        self.id = track_id
-        self.subject = report.subject
-        self.lat = report.position.lat
-        self.lon = report.position.lon
-        self.alt = report.position.alt
-        self.var = _report_variance(report)
-        self.ve = self.vn = 0.0
-        self.vvar = (PROFILES[motion].max_speed / 2.0) ** 2
-        if report.velocity is not None:
-            self.ve, self.vn = velocity_components(report.velocity.course, report.velocity.speed)
-            self.vvar = 4.0
-        self.t = t
-        self.seen = t
-        self.first_at = report.observed_at
-        self.motion = motion
-        self.sidc: str | None = None
-        self.sidc_rank = 99
-        self.quantity = report.quantity
-        self.grading = report.grading
-        self.label_level = report.label.classification
-        self.label_rel: frozenset[str] = frozenset(report.label.releasable_to)
-        self.sources: dict[str, SourceKind] = {}
-        self.lineage: deque[str] = deque()
-        self.count = 0
-        self.reliable_hits = 0
-        self.status = TrackStatus.TENTATIVE
-        self.dead_since: float | None = None
-        self.belief = IdentityBelief()
-
-
 def _epoch(moment: datetime) -> float:
     return moment.timestamp()
-
-
-def _report_variance(report: Report) -> float:
-    sigma = report.position.ce * CREDIBILITY_ERROR_FACTOR[report.grading.credibility]
-    return sigma * sigma
 
 
 def _is_self_report(report: Report) -> bool:
@@ -136,7 +65,7 @@ class NearestNeighbourTracker(Tracker):
     ) -> None:
         self._scheme = scheme
         self._settings = settings or TrackerSettings()
-        self._tracks: dict[str, _State] = {}
+        self._tracks: dict[str, TrackState] = {}
         self._by_subject: dict[str, str] = {}
         self._grid = Grid()
         self._clock = -math.inf
@@ -169,7 +98,7 @@ class NearestNeighbourTracker(Tracker):
 
     def _apply(self, report: Report) -> None:
         t = _epoch(report.observed_at)
-        state: _State | None
+        state: TrackState | None
         if report.subject is not None:
             state = self._keyed(report, t)
         else:
@@ -182,7 +111,7 @@ class NearestNeighbourTracker(Tracker):
         self._absorb(state, report, t)
         self._dirty[state.id] = None
 
-    def _keyed(self, report: Report, t: float) -> _State:
+    def _keyed(self, report: Report, t: float) -> TrackState:
         assert report.subject is not None
         track_id = self._by_subject.get(report.subject)
         if track_id is not None:
@@ -191,18 +120,18 @@ class NearestNeighbourTracker(Tracker):
         self._by_subject[report.subject] = state.id
         return state
 
-    def _initiate(self, track_id: str, report: Report, t: float) -> _State:
+    def _initiate(self, track_id: str, report: Report, t: float) -> TrackState:
         motion = motion_class(report.sidc, report.source.kind)
-        state = _State(track_id, report, t, motion)
+        state = TrackState(track_id, report, t, motion)
         self._tracks[track_id] = state
         self._grid.add(track_id, state.lat, state.lon)
         self._removed.discard(track_id)
         return state
 
-    def _nearest(self, report: Report, t: float) -> _State | None:
-        report_var = _report_variance(report)
+    def _nearest(self, report: Report, t: float) -> TrackState | None:
+        report_var = report_variance(report)
         radius = 3.1 * math.sqrt(report_var) + self._settings.search_margin_m
-        best: _State | None = None
+        best: TrackState | None = None
         best_cost = math.inf
         for track_id in self._grid.near(report.position.lat, report.position.lon, radius):
             state = self._tracks[track_id]
@@ -221,14 +150,14 @@ class NearestNeighbourTracker(Tracker):
         return best
 
     @staticmethod
-    def _compatible(state: _State, report: Report) -> bool:
+    def _compatible(state: TrackState, report: Report) -> bool:
         # A unit's own report of being friendly outweighs any sighting of a hostile near it.
         pinned = state.belief.authoritative
         return pinned is None or _hostile_side(pinned) == _hostile_side(report.identity)
 
     # -- filter ------------------------------------------------------------------------
 
-    def _predict(self, state: _State, t: float) -> tuple[float, float, float]:
+    def _predict(self, state: TrackState, t: float) -> tuple[float, float, float]:
         dt = t - state.t
         if dt == 0.0:
             return state.lat, state.lon, state.var
@@ -237,10 +166,10 @@ class NearestNeighbourTracker(Tracker):
         var = state.var + state.vvar * dt * dt + (0.5 * accel * dt * dt) ** 2
         return lat, lon, var
 
-    def _update_kinematics(self, state: _State, report: Report, t: float) -> None:
+    def _update_kinematics(self, state: TrackState, report: Report, t: float) -> None:
         dt = max(t - state.t, 0.0)
         lat, lon, var_p = self._predict(state, t)
-        report_var = _report_variance(report)
+        report_var = report_variance(report)
         east, north = offset_metres(lat, lon, report.position.lat, report.position.lon)
         if report.subject is not None and (east * east + north * north) > GATE_CHI2 * (
             var_p + report_var
@@ -272,10 +201,10 @@ class NearestNeighbourTracker(Tracker):
         state.t = t
         self._grid.move(state.id, state.lat, state.lon)
 
-    def _reset_kinematics(self, state: _State, report: Report, t: float) -> None:
+    def _reset_kinematics(self, state: TrackState, report: Report, t: float) -> None:
         state.lat, state.lon = report.position.lat, report.position.lon
         state.alt = report.position.alt
-        state.var = _report_variance(report)
+        state.var = report_variance(report)
         if report.velocity is not None:
             state.ve, state.vn = velocity_components(report.velocity.course, report.velocity.speed)
             state.vvar = 4.0
@@ -287,7 +216,7 @@ class NearestNeighbourTracker(Tracker):
 
     # -- everything but kinematics -----------------------------------------------------
 
-    def _absorb(self, state: _State, report: Report, t: float) -> None:
+    def _absorb(self, state: TrackState, report: Report, t: float) -> None:
         if _is_self_report(report):
             state.belief.pin(report.identity)
         else:
@@ -318,7 +247,7 @@ class NearestNeighbourTracker(Tracker):
             state.dead_since = None
 
     @staticmethod
-    def _absorb_symbol(state: _State, report: Report) -> None:
+    def _absorb_symbol(state: TrackState, report: Report) -> None:
         rank = "ABCDEF".index(report.grading.reliability) * 10 + report.grading.credibility
         if _is_self_report(report):
             rank = -1
@@ -329,7 +258,7 @@ class NearestNeighbourTracker(Tracker):
                 state.sidc = report.sidc
                 state.motion = motion_class(report.sidc, report.source.kind)
 
-    def _absorb_label(self, state: _State, label: Label) -> None:
+    def _absorb_label(self, state: TrackState, label: Label) -> None:
         # What a track shows is derived from every report in it: the highest level, and
         # only the communities every one of them is releasable to.
         if self._scheme.rank(label.classification) > self._scheme.rank(state.label_level):
@@ -369,7 +298,7 @@ class NearestNeighbourTracker(Tracker):
                 state.status = new_status
                 self._dirty[state.id] = None
 
-    def _drop(self, state: _State) -> None:
+    def _drop(self, state: TrackState) -> None:
         del self._tracks[state.id]
         self._grid.remove(state.id)
         if state.subject is not None and self._by_subject.get(state.subject) == state.id:
@@ -379,7 +308,7 @@ class NearestNeighbourTracker(Tracker):
 
     # -- output ------------------------------------------------------------------------
 
-    def _snapshot(self, state: _State) -> Track:
+    def _snapshot(self, state: TrackState) -> Track:
         identity, confidence = state.belief.estimate()
         sidc = state.sidc or generic_sidc(identity)
         moving = math.hypot(state.ve, state.vn) > 0.0

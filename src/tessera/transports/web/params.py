@@ -3,11 +3,15 @@ that name the parameter."""
 
 from __future__ import annotations
 
+import enum
 import math
 from collections.abc import Iterable, Mapping
+from typing import TypeVar
 
 from tessera.core.model import Identity, TrackStatus
 from tessera.store.base import TrackQuery
+
+Choice = TypeVar("Choice", bound=enum.StrEnum)
 
 
 class ParameterError(ValueError):
@@ -34,19 +38,12 @@ def parse_bbox(name: str, values: Iterable[float] | str) -> tuple[float, float, 
     return west, south, east, north
 
 
-def parse_identities(name: str, values: Iterable[str]) -> frozenset[Identity]:
+def parse_choices(name: str, values: Iterable[str], kind: type[Choice]) -> frozenset[Choice]:
+    """A set of enum members from their values, naming the parameter if one is unknown."""
     try:
-        return frozenset(Identity(value.strip()) for value in values if value.strip())
+        return frozenset(kind(value.strip()) for value in values if value.strip())
     except ValueError:
-        known = ", ".join(identity.value for identity in Identity)
-        raise ParameterError(name, f"each must be one of {known}") from None
-
-
-def parse_statuses(name: str, values: Iterable[str]) -> frozenset[TrackStatus]:
-    try:
-        return frozenset(TrackStatus(value.strip()) for value in values if value.strip())
-    except ValueError:
-        known = ", ".join(status.value for status in TrackStatus)
+        known = ", ".join(member.value for member in kind)
         raise ParameterError(name, f"each must be one of {known}") from None
 
 
@@ -57,6 +54,10 @@ def track_query(params: Mapping[str, str]) -> TrackQuery:
     status = params.get("status")
     return TrackQuery(
         bbox=None if bbox is None else parse_bbox("bbox", bbox),
-        identities=None if identity is None else parse_identities("identity", identity.split(",")),
-        statuses=None if status is None else parse_statuses("status", status.split(",")),
+        identities=None
+        if identity is None
+        else parse_choices("identity", identity.split(","), Identity),
+        statuses=None
+        if status is None
+        else parse_choices("status", status.split(","), TrackStatus),
     )
