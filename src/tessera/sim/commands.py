@@ -43,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--to", metavar="URL", help="feed the server at URL live")
     target.add_argument("--out", metavar="DIR", type=Path, help="write reports and truth to DIR")
-    parser.add_argument("--scenario", choices=SCENARIOS, default="exercise")
+    parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="exercise")
     parser.add_argument("--seed", type=int, default=1, help="scenario seed (default 1)")
     parser.add_argument("--rate", type=_positive, default=200.0, help="reports per second")
     parser.add_argument(

@@ -88,8 +88,10 @@ def friendly_units(rng: random.Random, count: int) -> list[Entity]:
     return units
 
 
-def opposing_forces(rng: random.Random, count: int, column: int) -> list[Entity]:
-    """``column`` vehicles 50 m apart on the long approach, the rest spread over roads."""
+def opposing_forces(
+    rng: random.Random, count: int, column: int, spacing_m: float = 50.0
+) -> list[Entity]:
+    """``column`` vehicles ``spacing_m`` apart on the long approach, the rest on roads."""
     routes = {name: Route(points) for name, points in ROADS.items()}
     entities = [
         Entity(
@@ -99,7 +101,7 @@ def opposing_forces(rng: random.Random, count: int, column: int) -> list[Entity]
             sidc=COLUMN_SIDC,
             route=routes["szczecinek-bydgoszcz"],
             speed=8.0,
-            offset=20_000.0 - 50.0 * index,
+            offset=20_000.0 - spacing_m * index,
             home=(0.0, 0.0),
             wander_m=0.0,
             phase=0.0,

@@ -8,12 +8,13 @@ stream comes out in the order a server would receive it. Pure: no I/O, no wall c
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 from tessera.core.model import Identity
 from tessera.sim.forces import Entity, friendly_units, opposing_forces
@@ -31,12 +32,6 @@ from tessera.sim.sensors import (
 )
 
 DEFAULT_START: Final = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
-SCENARIOS: Final = ("exercise",)
-
-# Shares of the report rate by source.
-UNIT_SHARE, DRONE_SHARE, SPOT_SHARE, OSINT_SHARE = 0.6, 0.3, 0.03, 0.03
-OSINT_FALSE: Final = 0.4
-IMAGERY_EVERY_S: Final = 300
 IMAGERY_SWATH_M: Final = 30_000.0
 DRONE_FOOTPRINT_M: Final = 4_000.0
 DRONE_SPEED: Final = 30.0
@@ -44,13 +39,48 @@ DRONE_SPEED: Final = 30.0
 
 @dataclass(frozen=True)
 class ScenarioConfig:
+    """The exercise's knobs; the named scenarios are settings of these."""
+
     seed: int = 1
     rate: float = 200.0
     start: datetime = DEFAULT_START
     units: int = 300
     opposing: int = 100
     column: int = 30
+    column_spacing_m: float = 50.0
     drones: int = 24
+    # A road every drone patrols (None: drones spread over all roads).
+    drone_road: str | None = None
+    # Shares of the report rate by source.
+    unit_share: float = 0.6
+    drone_share: float = 0.3
+    spot_share: float = 0.03
+    osint_share: float = 0.03
+    osint_false: float = 0.4
+    imagery_every_s: int = 300
+    imagery_delay_s: tuple[float, float] = (120.0, 400.0)
+
+
+# Each named scenario is the exercise with some knobs turned.
+SCENARIOS: Final[dict[str, dict[str, Any]]] = {
+    "exercise": {},
+    # A column of 40 vehicles 50 m apart, watched by drones and patrols only.
+    "dense": {
+        "units": 0,
+        "opposing": 40,
+        "column": 40,
+        "drones": 6,
+        "drone_road": "szczecinek-bydgoszcz",
+        "unit_share": 0.0,
+        "drone_share": 0.8,
+        "spot_share": 0.2,
+        "osint_share": 0.0,
+    },
+    # Open sources drowning the picture in posts, most of them false.
+    "cluttered": {"osint_share": 0.3, "osint_false": 0.8},
+    # Imagery batches that arrive an hour after the pass.
+    "late": {"imagery_every_s": 120, "imagery_delay_s": (3_300.0, 3_900.0)},
+}
 
 
 @dataclass(frozen=True)
@@ -74,8 +104,11 @@ class Exercise:
         self.config = config
         forces_rng = random.Random(f"{config.seed}-forces")
         self.units = friendly_units(forces_rng, config.units)
-        self.opposing = opposing_forces(forces_rng, config.opposing, config.column)
-        routes = [Route(points) for _, points in sorted(ROADS.items())]
+        self.opposing = opposing_forces(
+            forces_rng, config.opposing, config.column, config.column_spacing_m
+        )
+        names = [config.drone_road] if config.drone_road else sorted(ROADS)
+        routes = [Route(ROADS[name]) for name in names]
         self._drone_routes = [
             (f"uav-{index + 1:02d}", routes[index % len(routes)], forces_rng.uniform(0, 50_000))
             for index in range(config.drones)
@@ -113,24 +146,24 @@ class Exercise:
         config = self.config
         start = config.start
         out: list[Sighting] = []
-        unit_chance = min(1.0, UNIT_SHARE * config.rate / max(len(self.units), 1))
+        unit_chance = min(1.0, config.unit_share * config.rate / max(len(self.units), 1))
         for unit in self.units:
             if rng.random() < unit_chance:
                 out.append(self_report(ids, rng, unit, t, start))
         seen = self._in_drone_footprints(t)
         if seen:
-            chance = min(1.0, DRONE_SHARE * config.rate / len(seen))
+            chance = min(1.0, config.drone_share * config.rate / len(seen))
             for drone, seen_target in seen:
                 if rng.random() < chance:
                     out.append(drone_sighting(ids, rng, drone, seen_target, t, start))
-        for _ in range(_poisson(rng, SPOT_SHARE * config.rate)):
+        for _ in range(_poisson(rng, config.spot_share * config.rate)):
             out.append(spot_report(ids, rng, rng.choice(self.opposing), t, start))
-        for _ in range(_poisson(rng, OSINT_SHARE * config.rate)):
+        for _ in range(_poisson(rng, config.osint_share * config.rate)):
             target: Entity | None = None
-            if rng.random() >= OSINT_FALSE:
+            if rng.random() >= config.osint_false:
                 target = rng.choice(self.opposing)
             out.append(open_source_report(ids, rng, target, t, start))
-        if t > 0 and int(t) % IMAGERY_EVERY_S == 0:
+        if t > 0 and int(t) % config.imagery_every_s == 0:
             out.extend(self._imagery_pass(rng, ids, t))
         return out
 
@@ -148,8 +181,8 @@ class Exercise:
         """One satellite pass over a swath; the whole batch arrives minutes later."""
         centre_entity = rng.choice(self.opposing)
         lat, lon, _, _ = centre_entity.position(t)
-        delay = rng.uniform(120.0, 400.0)
-        label = IMAGERY[int(t) // IMAGERY_EVERY_S % len(IMAGERY)]
+        delay = rng.uniform(*self.config.imagery_delay_s)
+        label = IMAGERY[int(t) // self.config.imagery_every_s % len(IMAGERY)]
         return [
             imagery_detection(ids, rng, target, t, self.config.start, delay, label)
             for target in self.opposing
@@ -167,6 +200,7 @@ def _poisson(rng: random.Random, mean: float) -> int:
 
 
 def build(name: str, config: ScenarioConfig) -> Exercise:
+    """The named scenario, with the seed, rate and start of ``config``."""
     if name not in SCENARIOS:
         raise ValueError(f"unknown scenario {name!r}; known: {', '.join(SCENARIOS)}")
-    return Exercise(config)
+    return Exercise(dataclasses.replace(config, **SCENARIOS[name]))
