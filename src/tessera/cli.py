@@ -1,4 +1,4 @@
-"""The ``tessera`` command (DESIGN §9): serve, demo, simulate."""
+"""The ``tessera`` command (DESIGN §9): serve, demo, simulate, fuse, score."""
 
 from __future__ import annotations
 
@@ -100,6 +100,18 @@ def parser() -> argparse.ArgumentParser:
 
     add_arguments(simulate)
     simulate.set_defaults(handler=_simulate)
+
+    from tessera.batchfuse import command as fuse_command
+
+    fuse = commands.add_parser("fuse", help="fuse a file of reports into picture snapshots")
+    fuse_command.add_arguments(fuse)
+    fuse.set_defaults(handler=fuse_command.run)
+
+    from tessera.scoring import command as score_command
+
+    score = commands.add_parser("score", help="score picture snapshots against ground truth")
+    score_command.add_arguments(score)
+    score.set_defaults(handler=score_command.run)
     return main
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 
 import msgspec
 
@@ -96,10 +97,16 @@ class FusionWorker:
     async def _apply_next(self) -> None:
         entries = await self._journal.read(self.position, self._chunk)
         if entries:
-            self.apply(entries)
+            # Commits are atomic and received times strictly increase from one to the
+            # next, so unless the read was cut short by its limit, nothing received at or
+            # before the last entry's time is still to come.
+            whole = len(entries) < self._chunk or entries[-1].seq >= self._journal.last_seq
+            self.apply(entries, complete=whole)
 
-    def apply(self, entries: Sequence[JournalEntry]) -> None:
+    def apply(self, entries: Sequence[JournalEntry], *, complete: bool = True) -> None:
         now = entries[-1].received_at
+        if not complete:
+            now -= timedelta(microseconds=1)
         reports = [entry.report for entry in entries if entry.report is not None]
         for fusion in self._pictures:
             admitted = self._admitted(fusion.picture, reports)

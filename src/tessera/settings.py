@@ -31,8 +31,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # Change feed: how many changes each picture keeps for subscribers resuming with since.
     retained_changes: int = 100_000
     heartbeat_s: float = 5.0
-    # Fusion: how many report ids a track keeps in its lineage window.
+    # Fusion: how many report ids a track keeps in its lineage window, and the micro-batch
+    # window of received time (short, so a report shows on the map within a tick).
     lineage_window: int = 200
+    fusion_batch_s: float = 0.02
 
     @property
     def max_future_skew(self) -> timedelta:
@@ -47,6 +49,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         scheme = self.scheme
         if self.default_label.classification not in scheme:
             raise ValueError("default_label.classification is not one of the levels")
+        if not 0 < self.fusion_batch_s <= 60:
+            raise ValueError("fusion_batch_s must be greater than 0 and at most 60")
         names = [picture.name for picture in self.pictures]
         if not names:
             raise ValueError("at least one picture is needed")

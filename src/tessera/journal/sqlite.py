@@ -174,7 +174,9 @@ class SqliteJournal(Journal):
 
     def _commit(self, conn: sqlite3.Connection, group: list[_Append]) -> None:
         """Write one group in one transaction (or a tick if the group is empty)."""
-        received_us = max(_to_us(self._clock()), self._last_received_us)
+        # Strictly increasing: once fusion has seen a received time, nothing later in the
+        # journal can carry the same one, so a micro-batch it has closed stays closed.
+        received_us = max(_to_us(self._clock()), self._last_received_us + 1)
         received_at = _from_us(received_us)
         try:
             conn.execute("BEGIN IMMEDIATE")

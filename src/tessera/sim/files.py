@@ -46,7 +46,12 @@ def write_scenario(
         for sighting in scenario.sightings(duration):
             stamped = msgspec.structs.replace(sighting.report, received_at=sighting.send_at)
             reports.write(encode_report(stamped) + b"\n")
-            sources.write(encoder.encode({"report": stamped.id, "truth": sighting.truth}) + b"\n")
+            origin = {
+                "report": stamped.id,
+                "truth": sighting.truth,
+                "received_at": _iso(sighting.send_at),
+            }
+            sources.write(encoder.encode(origin) + b"\n")
             count += 1
             if progress is not None and count % 10_000 == 0:
                 progress(count)

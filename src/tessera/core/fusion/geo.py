@@ -9,6 +9,11 @@ from __future__ import annotations
 import math
 from typing import Final
 
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+
 METRES_PER_DEGREE_LAT: Final = 110_574.0
 METRES_PER_DEGREE_LON_EQUATOR: Final = 111_320.0
 
@@ -43,3 +48,42 @@ def course_speed(east: float, north: float) -> tuple[float, float]:
 def velocity_components(course: float, speed: float) -> tuple[float, float]:
     rad = math.radians(course)
     return speed * math.sin(rad), speed * math.cos(rad)
+
+
+# -- the same, vectorised over arrays ------------------------------------------------------
+
+EARTH_RADIUS_M: Final = 6_371_008.8
+
+
+def metres_per_degree_lon_array(lat: FloatArray) -> FloatArray:
+    return np.maximum(METRES_PER_DEGREE_LON_EQUATOR * np.cos(np.radians(lat)), 1.0)
+
+
+def offsets_metres(
+    lat0: FloatArray, lon0: FloatArray, lat: FloatArray, lon: FloatArray
+) -> FloatArray:
+    """East/north offsets (n, 2) in metres of each (lat, lon) from each (lat0, lon0)."""
+    dlon = (lon - lon0 + 540.0) % 360.0 - 180.0
+    east = dlon * metres_per_degree_lon_array(lat0)
+    north = (lat - lat0) * METRES_PER_DEGREE_LAT
+    return np.stack((east, north), axis=-1)
+
+
+def moved_arrays(
+    lat: FloatArray, lon: FloatArray, east: FloatArray, north: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    new_lat = np.clip(lat + north / METRES_PER_DEGREE_LAT, -90.0, 90.0)
+    new_lon = lon + east / metres_per_degree_lon_array(lat)
+    new_lon = np.where(np.abs(new_lon) <= 180.0, new_lon, (new_lon + 540.0) % 360.0 - 180.0)
+    return new_lat, new_lon
+
+
+def earth_xyz(lat: FloatArray, lon: FloatArray) -> FloatArray:
+    """Points on a sphere in metres (n, 3): chord distance is distance over the ground at
+    the scales gating works at, anywhere on Earth, so one k-d tree serves the whole globe."""
+    phi = np.radians(lat)
+    lam = np.radians(lon)
+    cos_phi = np.cos(phi)
+    return EARTH_RADIUS_M * np.stack(
+        (cos_phi * np.cos(lam), cos_phi * np.sin(lam), np.sin(phi)), axis=-1
+    )

@@ -1,10 +1,13 @@
-"""Motion classes: how fast things move and how long a silent track stays believable."""
+"""Motion classes: how things move and how long a silent track stays believable."""
 
 from __future__ import annotations
 
 import enum
+from typing import Final
 
 import msgspec
+import numpy as np
+import numpy.typing as npt
 
 from tessera.core.model import SourceKind
 from tessera.core.symbols import symbol_set
@@ -20,27 +23,46 @@ class MotionClass(enum.StrEnum):
 
 
 class MotionProfile(msgspec.Struct, frozen=True):
-    """``max_speed`` (m/s) bounds prediction; ``coast_after``/``dead_after`` (s) age a
-    track without fresh evidence; ``accel`` (m/s^2) is the process noise of the model."""
+    """``max_speed`` (m/s) bounds the velocity estimate; ``accel`` (m/s^2) sets the process
+    noise (spectral density accel^2 per second); ``coast_after``/``dead_after`` (s) age a
+    track without fresh evidence; ``max_sd`` (m) is the position uncertainty past which a
+    coasting track no longer says where anything is."""
 
     max_speed: float
     accel: float
     coast_after: float
     dead_after: float
+    max_sd: float
 
 
-PROFILES: dict[MotionClass, MotionProfile] = {
-    MotionClass.STATIC: MotionProfile(
-        max_speed=0.5, accel=0.01, coast_after=3600, dead_after=6 * 3600
-    ),
-    MotionClass.FOOT: MotionProfile(max_speed=3.0, accel=0.3, coast_after=300, dead_after=1200),
-    MotionClass.WHEELED: MotionProfile(max_speed=35.0, accel=1.5, coast_after=120, dead_after=600),
-    MotionClass.TRACKED: MotionProfile(max_speed=20.0, accel=1.0, coast_after=120, dead_after=600),
-    MotionClass.AIR: MotionProfile(max_speed=300.0, accel=5.0, coast_after=20, dead_after=90),
-    MotionClass.SEA: MotionProfile(max_speed=20.0, accel=0.2, coast_after=600, dead_after=3600),
+PROFILES: Final[dict[MotionClass, MotionProfile]] = {
+    MotionClass.STATIC: MotionProfile(0.5, 0.01, 3600, 6 * 3600, 1_000),
+    MotionClass.FOOT: MotionProfile(3.0, 0.3, 300, 1200, 1_500),
+    MotionClass.WHEELED: MotionProfile(35.0, 1.5, 120, 600, 4_000),
+    MotionClass.TRACKED: MotionProfile(20.0, 1.0, 120, 600, 3_000),
+    MotionClass.AIR: MotionProfile(300.0, 5.0, 20, 90, 15_000),
+    MotionClass.SEA: MotionProfile(20.0, 0.2, 600, 3600, 5_000),
 }
+MOTION_CLASSES: Final = tuple(MotionClass)
 
-_BY_SYMBOL_SET = {
+
+class ProfileTable:
+    """The profiles as arrays indexed by motion class code, for vectorised steps."""
+
+    def __init__(self) -> None:
+        profiles = [PROFILES[motion] for motion in MOTION_CLASSES]
+
+        def column(name: str) -> npt.NDArray[np.float64]:
+            return np.array([getattr(profile, name) for profile in profiles], dtype=np.float64)
+
+        self.max_speed = column("max_speed")
+        self.q = column("accel") ** 2
+        self.coast_after = column("coast_after")
+        self.dead_after = column("dead_after")
+        self.max_sd = column("max_sd")
+
+
+_BY_SYMBOL_SET: Final = {
     "01": MotionClass.AIR,
     "02": MotionClass.AIR,
     "05": MotionClass.AIR,
@@ -56,7 +78,7 @@ _BY_SYMBOL_SET = {
 }
 
 # Land equipment entities 12xxxx are armoured (tracked) vehicles in APP-6(D) table D-II.
-_TRACKED_ENTITY_PREFIX = "12"
+_TRACKED_ENTITY_PREFIX: Final = "12"
 
 
 def motion_class(sidc: str | None, source_kind: SourceKind) -> MotionClass:
@@ -66,3 +88,7 @@ def motion_class(sidc: str | None, source_kind: SourceKind) -> MotionClass:
     if code == "15" and sidc[10:12] == _TRACKED_ENTITY_PREFIX:
         return MotionClass.TRACKED
     return _BY_SYMBOL_SET.get(code, MotionClass.WHEELED)
+
+
+def motion_code(motion: MotionClass) -> int:
+    return MOTION_CLASSES.index(motion)

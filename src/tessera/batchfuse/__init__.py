@@ -1,0 +1,1 @@
+"""Batch mode: fuse a file of reports into a file of picture snapshots."""

@@ -1,0 +1,60 @@
+"""Command-line face of batch fusion: ``tessera fuse``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tessera.batchfuse.run import FuseInputError, fuse_file, terminal_progress
+from tessera.core.fusion.engine import FusionSettings
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be greater than zero")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--in", dest="source", type=Path, required=True, help="reports.jsonl")
+    parser.add_argument("--out", dest="target", type=Path, required=True, help="picture.jsonl")
+    parser.add_argument(
+        "--every", type=_positive, default=10.0, help="seconds between snapshots (default 10)"
+    )
+    parser.add_argument(
+        "--batch",
+        type=_positive,
+        default=1.0,
+        help="micro-batch window of received time, seconds (default 1)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    progress = terminal_progress()
+    try:
+        result = fuse_file(
+            args.source,
+            args.target,
+            args.every,
+            settings=FusionSettings(batch_seconds=args.batch),
+            progress=progress,
+        )
+    except FuseInputError as exc:
+        if progress is not None:
+            print(file=sys.stderr)
+        print(f"tessera fuse: {exc}", file=sys.stderr)
+        return 2
+    if progress is not None:
+        print(file=sys.stderr)
+    rate = result.reports / max(result.seconds, 1e-9)
+    stats = result.stats
+    print(
+        f"fused {result.reports:,} reports into {result.snapshots:,} snapshots "
+        f"in {result.seconds:.1f} s ({rate:,.0f} reports/s); "
+        f"initiated {stats.initiated:,}, late updates {stats.late_updates:,}, "
+        f"late confirmations {stats.late_confirmations:,}, too old {stats.too_old:,}",
+        file=sys.stderr,
+    )
+    return 0

@@ -1,0 +1,78 @@
+"""Associator: which gated report goes to which track.
+
+The gate graph (reports and tracks, an edge for each pair inside the gate) is cut into
+connected components. A lone report-track pair is taken directly; any larger cluster is
+solved by optimal assignment (Jonker-Volgenant, via SciPy). A track may take one report
+from each source in a micro-batch, never two from the same source, so each cluster is
+solved once per source: reports of different sources never compete for the same slot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+from scipy.optimize import linear_sum_assignment
+from scipy.sparse import coo_array
+from scipy.sparse.csgraph import connected_components
+
+IntArray = npt.NDArray[np.intp]
+FloatArray = npt.NDArray[np.float64]
+
+# Cost standing for "not in the gate" inside a cluster's assignment matrix.
+_OUTSIDE: Final = 1e9
+
+
+class GatedPairs(NamedTuple):
+    """Report-track pairs inside the gate, with their association cost."""
+
+    report: IntArray
+    row: IntArray
+    cost: FloatArray
+
+
+def assign(pairs: GatedPairs, sources: Sequence[str], reports: int) -> list[tuple[int, int]]:
+    """(report index, track row) assignments, in report order."""
+    if pairs.report.size == 0:
+        return []
+    rows, track_node = np.unique(pairs.row, return_inverse=True)
+    nodes = reports + rows.size
+    graph = coo_array(
+        (np.ones(pairs.report.size), (pairs.report, reports + track_node)), shape=(nodes, nodes)
+    )
+    _, component = connected_components(graph, directed=False)
+    pair_component = component[pairs.report]
+    reports_in = np.bincount(component[:reports], minlength=component.max() + 1)
+    tracks_in = np.bincount(component[reports:], minlength=component.max() + 1)
+    lone = (reports_in[pair_component] == 1) & (tracks_in[pair_component] == 1)
+    chosen = list(zip(pairs.report[lone].tolist(), pairs.row[lone].tolist(), strict=True))
+    rest = np.flatnonzero(~lone)
+    if rest.size:
+        order = rest[np.argsort(pair_component[rest], kind="stable")]
+        bounds = np.flatnonzero(np.diff(pair_component[order])) + 1
+        for cluster in np.split(order, bounds):
+            chosen.extend(_solve_cluster(pairs, cluster, sources))
+    chosen.sort()
+    return chosen
+
+
+def _solve_cluster(
+    pairs: GatedPairs, cluster: IntArray, sources: Sequence[str]
+) -> list[tuple[int, int]]:
+    by_source: dict[str, list[int]] = {}
+    for index in cluster.tolist():
+        by_source.setdefault(sources[int(pairs.report[index])], []).append(index)
+    chosen: list[tuple[int, int]] = []
+    for members in by_source.values():
+        subset = np.array(members, dtype=np.intp)
+        report_ids, report_pos = np.unique(pairs.report[subset], return_inverse=True)
+        row_ids, row_pos = np.unique(pairs.row[subset], return_inverse=True)
+        cost = np.full((report_ids.size, row_ids.size), _OUTSIDE)
+        cost[report_pos, row_pos] = pairs.cost[subset]
+        picked_reports, picked_rows = linear_sum_assignment(cost)
+        for r, c in zip(picked_reports.tolist(), picked_rows.tolist(), strict=True):
+            if cost[r, c] < _OUTSIDE:
+                chosen.append((int(report_ids[r]), int(row_ids[c])))
+    return chosen

@@ -1,0 +1,158 @@
+"""One micro-batch: keyed association, gating and assignment, vectorised updates,
+initiation, and late reports placed by history."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from tessera.core.fusion.association import assign
+from tessera.core.fusion.gating import GATE_CHI2, Detections, gate, gate_late
+from tessera.core.fusion.geo import earth_xyz
+from tessera.core.fusion.motion import PROFILES, motion_class
+from tessera.core.fusion.record import TrackRecord, axis_variance, hostile_side
+from tessera.core.fusion.update import UpdateRound
+from tessera.core.model import Report
+
+if TYPE_CHECKING:
+    from tessera.core.fusion.engine import KalmanTracker
+    from tessera.core.fusion.lifecycle import Lifecycle
+
+Pair = tuple[TrackRecord, Report]
+
+
+def _t(report: Report) -> float:
+    return report.observed_at.timestamp()
+
+
+def detections_of(reports: Sequence[Report]) -> Detections:
+    return Detections(
+        lat=np.fromiter((r.position.lat for r in reports), np.float64, len(reports)),
+        lon=np.fromiter((r.position.lon for r in reports), np.float64, len(reports)),
+        t=np.fromiter((_t(r) for r in reports), np.float64, len(reports)),
+        variance=np.fromiter((axis_variance(r) for r in reports), np.float64, len(reports)),
+        side=np.fromiter((hostile_side(r.identity) for r in reports), np.int8, len(reports)),
+    )
+
+
+class MicroBatch:
+    def __init__(self, engine: KalmanTracker, lifecycle: Lifecycle) -> None:
+        self._engine = engine
+        self._lifecycle = lifecycle
+        self._update = UpdateRound(engine, lifecycle)
+
+    def apply(self, batch_time: float, reports: Sequence[Report]) -> None:
+        engine = self._engine
+        engine.stats.reports += len(reports)
+        keyed: list[Pair] = []
+        recent: list[Report] = []
+        late: list[Report] = []
+        short_lag = engine.settings.short_lag
+        for report in reports:
+            if report.subject is None:
+                (recent if batch_time - _t(report) <= short_lag else late).append(report)
+                continue
+            engine.stats.keyed += 1
+            record = engine.record_for_subject(report.subject)
+            if record is None:
+                self._lifecycle.initiate(f"sub-{report.subject}", report, _t(report))
+            else:
+                keyed.append((record, report))
+        self._update.run(keyed, keyed=True)
+        self._update.run(self._associate(recent, batch_time), keyed=False)
+        if late:
+            self._place_late(late, batch_time)
+
+    # -- anonymous reports -------------------------------------------------------------
+
+    def _associate(self, reports: list[Report], batch_time: float) -> list[Pair]:
+        if not reports:
+            return []
+        engine = self._engine
+        detections = detections_of(reports)
+        gated = gate(
+            engine.arrays,
+            engine.arrays.live_rows(),
+            engine.profiles.q,
+            detections,
+            batch_time,
+            engine.settings.search_margin_m,
+        )
+        chosen = assign(gated, [r.source.id for r in reports], len(reports))
+        engine.stats.associated += len(chosen)
+        taken = {index for index, _ in chosen}
+        ordered = [(index, engine.record_at(row)) for index, row in chosen]
+        left = [index for index in range(len(reports)) if index not in taken]
+        ordered.extend(self._initiate(left, reports, detections))
+        ordered.sort(key=lambda item: item[0])
+        return [(record, reports[index]) for index, record in ordered]
+
+    def _initiate(
+        self, left: list[int], reports: list[Report], detections: Detections
+    ) -> list[tuple[int, TrackRecord]]:
+        """New tracks from unassociated reports. Reports of different sources that gate
+        with each other in the same micro-batch start one track, not one each."""
+        if not left:
+            return []
+        index = np.array(left, dtype=np.intp)
+        variance = detections.variance[index]
+        points = earth_xyz(detections.lat[index], detections.lon[index])
+        radius = np.sqrt(GATE_CHI2 * (variance + variance.max()))
+        neighbours = cKDTree(points).query_ball_point(points, radius)
+        founders: dict[int, tuple[TrackRecord, set[str]]] = {}
+        followers: list[tuple[int, TrackRecord]] = []
+        for local, report_index in enumerate(left):
+            report = reports[report_index]
+            best: tuple[float, int] | None = None
+            for other in sorted(neighbours[local]):
+                if other >= local or other not in founders:
+                    continue
+                if report.source.id in founders[other][1]:
+                    continue
+                gap = points[local] - points[other]
+                distance2 = float(gap @ gap) / float(variance[local] + variance[other])
+                if distance2 <= GATE_CHI2 and (best is None or distance2 < best[0]):
+                    best = (distance2, other)
+            if best is None:
+                record = self._lifecycle.initiate(f"trk-{report.id}", report, _t(report))
+                founders[local] = (record, {report.source.id})
+            else:
+                record, sources = founders[best[1]]
+                sources.add(report.source.id)
+                followers.append((report_index, record))
+        return followers
+
+    # -- late reports --------------------------------------------------------------------
+
+    def _place_late(self, reports: list[Report], batch_time: float) -> None:
+        """Reports observed long before they arrived: gated against where each track was
+        at that time (its history), and used only as evidence, never to move a track."""
+        engine = self._engine
+        detections = detections_of(reports)
+        gated = gate_late(
+            engine.arrays,
+            engine.arrays.live_rows(),
+            engine.profiles.q,
+            float(engine.profiles.max_speed.max()),
+            detections,
+            batch_time,
+        )
+        chosen = assign(gated, [r.source.id for r in reports], len(reports))
+        taken = {index for index, _ in chosen}
+        for index, row in chosen:
+            report = reports[index]
+            self._lifecycle.absorb(engine.record_at(row), report, _t(report))
+            engine.stats.late_confirmations += 1
+        for index, report in enumerate(reports):
+            if index in taken:
+                continue
+            motion = motion_class(report.sidc, report.source.kind)
+            if batch_time - _t(report) <= PROFILES[motion].dead_after:
+                self._lifecycle.initiate(f"trk-{report.id}", report, _t(report))
+            else:
+                # Too old to say where a thing of its kind is now: it stays in the
+                # journal, and is counted, but starts no track.
+                engine.stats.too_old += 1

@@ -1,0 +1,159 @@
+"""Gater: which tracks could a report be about.
+
+Coarse first: a k-d tree over the tracks' predicted positions (on the sphere, in metres)
+finds the few tracks near each report. Then fine: each candidate track is predicted to
+the report's own observation time and tested with chi-square on the Mahalanobis distance,
+using the track's uncertainty and that report's own error, so a 10 m unit fix and a 2 km
+open-source post are judged by what each actually says.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+from scipy.spatial import cKDTree
+
+from tessera.core.fusion.arrays import UNPINNED, TrackArrays
+from tessera.core.fusion.association import GatedPairs
+from tessera.core.fusion.geo import earth_xyz, moved_arrays, offsets_metres
+from tessera.core.fusion.kalman import log_det2, mahalanobis2, position_covariance
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.intp]
+
+# Chi-square, 2 degrees of freedom, 99%: a report this far out is not the track.
+GATE_CHI2: Final = 9.21
+GATE_SIGMAS: Final = math.sqrt(GATE_CHI2)
+
+
+class Detections(NamedTuple):
+    """The anonymous reports of one micro-batch, as arrays."""
+
+    lat: FloatArray
+    lon: FloatArray
+    t: FloatArray
+    variance: FloatArray  # per axis, m^2
+    side: npt.NDArray[np.int8]  # 1 hostile side, 0 otherwise
+
+
+_EMPTY: Final = GatedPairs(np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0))
+
+
+def predicted_positions(
+    arrays: TrackArrays, rows: IntArray, t: FloatArray | float
+) -> tuple[FloatArray, FloatArray]:
+    dt = t - arrays.t[rows]
+    vel = arrays.vel[rows]
+    return moved_arrays(arrays.lat[rows], arrays.lon[rows], vel[:, 0] * dt, vel[:, 1] * dt)
+
+
+def candidates(
+    arrays: TrackArrays,
+    rows: IntArray,
+    detections: Detections,
+    batch_time: float,
+    radius: FloatArray,
+) -> tuple[IntArray, IntArray]:
+    """Coarse gate: (report index, track row) for tracks predicted to the batch time
+    within ``radius`` metres of each report."""
+    none = np.zeros(0, np.intp)
+    if rows.size == 0 or detections.lat.size == 0:
+        return none, none
+    lat, lon = predicted_positions(arrays, rows, batch_time)
+    tree = cKDTree(earth_xyz(lat, lon))
+    found = tree.query_ball_point(earth_xyz(detections.lat, detections.lon), radius)
+    counts = np.fromiter((len(near) for near in found), np.intp, len(found))
+    if counts.sum() == 0:
+        return none, none
+    report = np.repeat(np.arange(len(found), dtype=np.intp), counts)
+    return report, rows[np.concatenate([near for near in found if near]).astype(np.intp)]
+
+
+def _fine(
+    report: IntArray,
+    track_rows: IntArray,
+    lat: FloatArray,
+    lon: FloatArray,
+    spread: FloatArray,
+    arrays: TrackArrays,
+    detections: Detections,
+) -> GatedPairs:
+    """Chi-square gate on the Mahalanobis distance, with each report's own error."""
+    spread[:, 0, 0] += detections.variance[report]
+    spread[:, 1, 1] += detections.variance[report]
+    innovation = offsets_metres(lat, lon, detections.lat[report], detections.lon[report])
+    distance2 = mahalanobis2(innovation, spread)
+    # A unit's own report of its side outweighs any sighting of the other side near it.
+    pinned = arrays.side[track_rows]
+    compatible = (pinned == UNPINNED) | (pinned == detections.side[report])
+    inside = (distance2 <= GATE_CHI2) & compatible
+    # Likelihood cost: a vague track must not win over a precise one just by its size.
+    cost = distance2[inside] + log_det2(spread[inside])
+    return GatedPairs(report[inside], track_rows[inside], cost)
+
+
+def gate(
+    arrays: TrackArrays,
+    rows: IntArray,
+    q_by_motion: FloatArray,
+    detections: Detections,
+    batch_time: float,
+    margin_m: float,
+) -> GatedPairs:
+    """Pairs (report index, track row) inside the gate, each track predicted to the
+    report's own observation time."""
+    if rows.size == 0:
+        return _EMPTY
+    track_sd = float(np.sqrt(np.max(arrays.position_variance(rows))))
+    radius = GATE_SIGMAS * (np.sqrt(2.0 * detections.variance) + min(track_sd, margin_m))
+    report, track_rows = candidates(arrays, rows, detections, batch_time, radius + margin_m)
+    if report.size == 0:
+        return _EMPTY
+    dt = detections.t[report] - arrays.t[track_rows]
+    vel = arrays.vel[track_rows]
+    lat, lon = moved_arrays(
+        arrays.lat[track_rows], arrays.lon[track_rows], vel[:, 0] * dt, vel[:, 1] * dt
+    )
+    spread = position_covariance(arrays.cov[track_rows], dt, q_by_motion[arrays.motion[track_rows]])
+    return _fine(report, track_rows, lat, lon, spread, arrays, detections)
+
+
+def gate_late(
+    arrays: TrackArrays,
+    rows: IntArray,
+    q_by_motion: FloatArray,
+    max_speed: float,
+    detections: Detections,
+    batch_time: float,
+) -> GatedPairs:
+    """The gate for reports observed long before the batch: each track is placed where
+    its history says it was at the report's time, or carried there by its own motion
+    where the history does not say."""
+    if rows.size == 0:
+        return _EMPTY
+    travelled = max_speed * np.maximum(batch_time - detections.t, 0.0)
+    radius = GATE_SIGMAS * np.sqrt(2.0 * detections.variance) + np.minimum(travelled, 50_000.0)
+    report, track_rows = candidates(arrays, rows, detections, batch_time, radius)
+    if report.size == 0:
+        return _EMPTY
+    t = detections.t[report]
+    dt = t - arrays.t[track_rows]
+    vel = arrays.vel[track_rows]
+    lat, lon = moved_arrays(
+        arrays.lat[track_rows], arrays.lon[track_rows], vel[:, 0] * dt, vel[:, 1] * dt
+    )
+    spread = position_covariance(arrays.cov[track_rows], dt, q_by_motion[arrays.motion[track_rows]])
+    behind = np.flatnonzero(dt < 0.0)
+    past_lat, past_lon, past_var, known = arrays.past_positions(track_rows[behind], t[behind])
+    # Where the history reaches back that far it says where the track was; before that,
+    # the track is carried back by its own motion, its uncertainty growing as it goes.
+    placed = behind[known]
+    lat[placed] = past_lat[known]
+    lon[placed] = past_lon[known]
+    spread[placed] = 0.0
+    spread[placed, 0, 0] = past_var[known]
+    spread[placed, 1, 1] = past_var[known]
+    return _fine(report, track_rows, lat, lon, spread, arrays, detections)

@@ -1,0 +1,91 @@
+"""Constant-velocity Kalman filter, vectorised over many tracks at once.
+
+The state of each track is (east, north, v_east, v_north) in a local metric frame centred
+on the track itself: the position is kept as latitude/longitude and every step works on
+offsets in metres from it, so the filter never sees degrees. Process noise is white
+acceleration with spectral density ``q`` (m^2/s^3), which is what sets how fast a track's
+uncertainty grows by motion class.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def transition(dt: FloatArray) -> FloatArray:
+    """F (n, 4, 4): position moves by velocity times ``dt``."""
+    f = np.broadcast_to(np.eye(4), (dt.shape[0], 4, 4)).copy()
+    f[:, 0, 2] = dt
+    f[:, 1, 3] = dt
+    return f
+
+
+def process_noise(dt: FloatArray, q: FloatArray) -> FloatArray:
+    """Q (n, 4, 4) of the continuous white-noise acceleration model over ``|dt|``."""
+    span = np.abs(dt)
+    position = q * span**3 / 3.0
+    cross = q * span**2 / 2.0
+    velocity = q * span
+    noise = np.zeros((dt.shape[0], 4, 4))
+    for axis in (0, 1):
+        noise[:, axis, axis] = position
+        noise[:, axis, axis + 2] = cross
+        noise[:, axis + 2, axis] = cross
+        noise[:, axis + 2, axis + 2] = velocity
+    return noise
+
+
+def predict_covariance(cov: FloatArray, dt: FloatArray, q: FloatArray) -> FloatArray:
+    """P' = F P F^T + Q for each track."""
+    f = transition(dt)
+    return np.asarray(f @ cov @ f.transpose(0, 2, 1) + process_noise(dt, q))
+
+
+def position_covariance(cov: FloatArray, dt: FloatArray, q: FloatArray) -> FloatArray:
+    """Only the 2x2 position block of the prediction, which is all gating needs."""
+    pp = cov[:, :2, :2]
+    pv = cov[:, :2, 2:]
+    vv = cov[:, 2:, 2:]
+    step = dt[:, None, None]
+    grown = pp + step * (pv + pv.transpose(0, 2, 1)) + step * step * vv
+    growth = q * np.abs(dt) ** 3 / 3.0
+    grown[:, 0, 0] += growth
+    grown[:, 1, 1] += growth
+    return np.asarray(grown)
+
+
+def mahalanobis2(innovation: FloatArray, spread: FloatArray) -> FloatArray:
+    """nu^T S^-1 nu for 2-D innovations (n, 2) and their covariances (n, 2, 2)."""
+    a = spread[:, 0, 0]
+    b = spread[:, 0, 1]
+    d = spread[:, 1, 1]
+    det = a * d - b * b
+    x = innovation[:, 0]
+    y = innovation[:, 1]
+    return np.asarray((d * x * x - 2.0 * b * x * y + a * y * y) / det)
+
+
+def log_det2(spread: FloatArray) -> FloatArray:
+    det = spread[:, 0, 0] * spread[:, 1, 1] - spread[:, 0, 1] * spread[:, 1, 0]
+    return np.asarray(np.log(np.maximum(det, 1e-12)))
+
+
+def update(
+    cov: FloatArray, innovation: FloatArray, noise: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """One Kalman update for each track: the state correction (n, 4) and the new P.
+
+    The measurement is the first ``m`` state components (position, or position and
+    velocity), with innovations (n, m) and noise covariances (n, m, m).
+    """
+    m = innovation.shape[1]
+    spread = cov[:, :m, :m] + noise
+    gain = cov[:, :, :m] @ np.linalg.inv(spread)
+    correction = (gain @ innovation[:, :, None])[:, :, 0]
+    updated = cov - gain @ cov[:, :m, :]
+    # Keep P symmetric against rounding, so it stays a valid covariance over long runs.
+    updated = 0.5 * (updated + updated.transpose(0, 2, 1))
+    return np.asarray(correction), np.asarray(updated)

@@ -1,0 +1,117 @@
+"""Initiator and deleter: how tracks are born, confirmed, coast, die and are dropped."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from tessera.core.fusion.arrays import COASTING, CONFIRMED, DEAD, HISTORY_STEP_S, TENTATIVE
+from tessera.core.fusion.geo import velocity_components
+from tessera.core.fusion.motion import PROFILES, motion_class, motion_code
+from tessera.core.fusion.record import TrackRecord, axis_variance, hostile_side
+from tessera.core.model import Report
+
+if TYPE_CHECKING:
+    from tessera.core.fusion.engine import KalmanTracker
+
+
+class Lifecycle:
+    def __init__(self, engine: KalmanTracker) -> None:
+        self._engine = engine
+
+    def initiate(self, track_id: str, report: Report, t: float) -> TrackRecord:
+        """A tentative track from one report, its state time ``t`` (the report's own)."""
+        engine = self._engine
+        arrays = engine.arrays
+        row = arrays.allocate()
+        record = TrackRecord(track_id, row, report, engine.settings.lineage_window)
+        motion = motion_class(report.sidc, report.source.kind)
+        code = motion_code(motion)
+        arrays.motion[row] = code
+        self.reset_kinematics(row, report, t)
+        arrays.seen[row] = t
+        arrays.dead_since[row] = math.nan
+        engine.add(record)
+        self.absorb(record, report, t)
+        engine.stats.initiated += 1
+        return record
+
+    def reset_kinematics(self, row: int, report: Report, t: float) -> None:
+        arrays = self._engine.arrays
+        arrays.lat[row] = report.position.lat
+        arrays.lon[row] = report.position.lon
+        variance = axis_variance(report)
+        cov = np.zeros((4, 4))
+        cov[0, 0] = cov[1, 1] = variance
+        if report.velocity is not None:
+            arrays.vel[row] = velocity_components(report.velocity.course, report.velocity.speed)
+            speed_var = self._engine.settings.velocity_sd**2
+        else:
+            arrays.vel[row] = 0.0
+            # Unknown velocity: anything up to the class's top speed.
+            speed_var = (PROFILES[motion_class(report.sidc, report.source.kind)].max_speed / 2) ** 2
+        cov[2, 2] = cov[3, 3] = speed_var
+        arrays.cov[row] = cov
+        arrays.t[row] = t
+
+    def absorb(self, record: TrackRecord, report: Report, t: float) -> None:
+        """Everything but kinematics, then the status the evidence now supports."""
+        engine = self._engine
+        arrays = engine.arrays
+        row = record.row
+        sidc_before = record.sidc
+        record.absorb(report, engine.scheme)
+        if record.sidc != sidc_before and record.sidc is not None:
+            arrays.motion[row] = motion_code(motion_class(record.sidc, report.source.kind))
+        pinned = record.belief.authoritative
+        if pinned is not None:
+            arrays.side[row] = int(hostile_side(pinned))
+        arrays.seen[row] = max(arrays.seen[row], t)
+        coast_after = engine.profiles.coast_after[arrays.motion[row]]
+        fresh = engine.clock - arrays.seen[row] <= coast_after
+        if fresh and (record.confirmed_by_evidence(report) or arrays.status[row] == COASTING):
+            arrays.status[row] = CONFIRMED
+            arrays.dead_since[row] = math.nan
+        engine.touch(record)
+
+    def sweep(self, now: float) -> None:
+        """Age every track to ``now`` (a whole second of the journal's clock)."""
+        engine = self._engine
+        arrays = engine.arrays
+        profiles = engine.profiles
+        rows = np.flatnonzero(arrays.alive)
+        if rows.size == 0:
+            return
+        status = arrays.status[rows]
+        motion = arrays.motion[rows]
+        age = now - arrays.seen[rows]
+        dt = np.maximum(now - arrays.t[rows], 0.0)
+        cov = arrays.cov[rows]
+        variance = (
+            0.5 * (cov[:, 0, 0] + cov[:, 1, 1])
+            + dt * (cov[:, 0, 2] + cov[:, 1, 3])
+            + 0.5 * dt * dt * (cov[:, 2, 2] + cov[:, 3, 3])
+            + profiles.q[motion] * dt**3 / 3.0
+        )
+        vague = variance > profiles.max_sd[motion] ** 2
+        dies = (status != DEAD) & (
+            (age > profiles.dead_after[motion])
+            | ((status == TENTATIVE) & (age > profiles.coast_after[motion]))
+            | ((status == COASTING) & vague)
+        )
+        coasts = (status == CONFIRMED) & (age > profiles.coast_after[motion]) & ~dies
+        gone = (status == DEAD) & (now - arrays.dead_since[rows] > engine.settings.drop_dead_after)
+        for row in rows[dies].tolist():
+            arrays.status[row] = DEAD
+            arrays.dead_since[row] = now
+            engine.touch(engine.record_at(row))
+        for row in rows[coasts].tolist():
+            arrays.status[row] = COASTING
+            engine.touch(engine.record_at(row))
+        for row in rows[gone].tolist():
+            engine.drop(engine.record_at(row))
+        sample = (status != DEAD) & (arrays.t[rows] - arrays.history_t[rows] >= HISTORY_STEP_S)
+        if sample.any():
+            arrays.sample_history(rows[sample])

@@ -1,0 +1,124 @@
+"""What a track knows besides its kinematics: lineage, sources, identity, symbol, label.
+
+Every piece is bounded (lineage window, sources shown), so a track that
+lives for days costs the same memory as one that lives for minutes.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Final
+
+from tessera.core.fusion.identity import IdentityBelief
+from tessera.core.labels import ClassificationScheme
+from tessera.core.model import Grading, Identity, Label, Report, SourceKind
+
+# Credibility 1 (confirmed) .. 6 (cannot be judged) inflates a report's stated error.
+CREDIBILITY_ERROR_FACTOR: Final = {1: 1.0, 2: 1.2, 3: 1.5, 4: 2.0, 5: 3.0, 6: 1.5}
+MAX_SOURCES_SHOWN: Final = 16
+
+
+def axis_variance(report: Report) -> float:
+    """Per-axis variance (m^2) of a report's position: ``ce`` is the 1-sigma radial error,
+    inflated by how little its credibility grade vouches for it."""
+    sigma = report.position.ce * CREDIBILITY_ERROR_FACTOR[report.grading.credibility]
+    return sigma * sigma / 2.0
+
+
+def is_self_report(report: Report) -> bool:
+    return report.subject is not None and report.source.kind is SourceKind.UNIT
+
+
+def hostile_side(identity: Identity) -> bool:
+    return identity in (Identity.HOSTILE, Identity.SUSPECT)
+
+
+class TrackRecord:
+    """The non-kinematic half of a track; ``row`` points into the TrackArrays."""
+
+    __slots__ = (
+        "alt",
+        "belief",
+        "count",
+        "dead_since",
+        "first_at",
+        "grading",
+        "id",
+        "label_level",
+        "label_rel",
+        "lineage",
+        "quantity",
+        "reliable_hits",
+        "row",
+        "sidc",
+        "sidc_rank",
+        "sources",
+        "subject",
+    )
+
+    def __init__(self, track_id: str, row: int, report: Report, lineage_window: int) -> None:
+        self.id = track_id
+        self.row = row
+        self.subject = report.subject
+        self.alt = report.position.alt
+        self.first_at = report.observed_at
+        self.sidc: str | None = None
+        self.sidc_rank = 99
+        self.quantity = report.quantity
+        self.grading: Grading = report.grading
+        self.label_level = report.label.classification
+        self.label_rel: frozenset[str] = frozenset(report.label.releasable_to)
+        self.sources: dict[str, SourceKind] = {}
+        self.lineage: deque[str] = deque(maxlen=lineage_window)
+        self.count = 0
+        self.reliable_hits = 0
+        self.dead_since: float | None = None
+        self.belief = IdentityBelief()
+
+    def absorb(self, report: Report, scheme: ClassificationScheme) -> None:
+        """Everything but kinematics that a report tells about its track."""
+        if is_self_report(report):
+            self.belief.pin(report.identity)
+        else:
+            self.belief.observe(report.identity, report.grading)
+        self.count += 1
+        if report.grading.reliability in "ABC":
+            self.reliable_hits += 1
+        self.lineage.append(report.id)
+        sources = self.sources
+        sources.pop(report.source.id, None)
+        sources[report.source.id] = report.source.kind
+        if len(sources) > MAX_SOURCES_SHOWN:
+            del sources[next(iter(sources))]
+        if report.quantity is not None:
+            self.quantity = report.quantity
+        if report.position.alt is not None:
+            self.alt = report.position.alt
+        self._absorb_symbol(report)
+        self._absorb_label(report.label, scheme)
+
+    def confirmed_by_evidence(self, report: Report) -> bool:
+        """Enough to believe: a unit's own report, three reports, or two with a reliable one."""
+        return (
+            is_self_report(report)
+            or self.count >= 3
+            or (self.count >= 2 and self.reliable_hits >= 1)
+        )
+
+    def _absorb_symbol(self, report: Report) -> None:
+        # The best-graded report names the symbol; a unit's own report names it best.
+        rank = "ABCDEF".index(report.grading.reliability) * 10 + report.grading.credibility
+        if is_self_report(report):
+            rank = -1
+        if rank <= self.sidc_rank:
+            self.grading = report.grading
+            self.sidc_rank = rank
+            if report.sidc is not None:
+                self.sidc = report.sidc
+
+    def _absorb_label(self, label: Label, scheme: ClassificationScheme) -> None:
+        # What a track shows is derived from every report in it: the highest level, and
+        # only the communities every one of them is releasable to.
+        if scheme.rank(label.classification) > scheme.rank(self.label_level):
+            self.label_level = label.classification
+        self.label_rel = self.label_rel & frozenset(label.releasable_to)

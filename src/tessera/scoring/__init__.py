@@ -1,0 +1,1 @@
+"""Score fused pictures against ground truth: GOSPA, purity, identity, timeliness."""
