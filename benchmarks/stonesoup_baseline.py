@@ -25,23 +25,21 @@ from typing import Any, TextIO
 import numpy as np
 
 # Stone Soup 1.9.1 emits no warnings at import, so nothing here needs silencing.
-from stonesoup.dataassociator.neighbour import (  # type: ignore[import-untyped]
-    GNNWith2DAssignment,
-)
-from stonesoup.deleter.time import UpdateTimeDeleter  # type: ignore[import-untyped]
-from stonesoup.hypothesiser.distance import DistanceHypothesiser  # type: ignore[import-untyped]
-from stonesoup.initiator.simple import MultiMeasurementInitiator  # type: ignore[import-untyped]
-from stonesoup.measures import Mahalanobis  # type: ignore[import-untyped]
-from stonesoup.models.measurement.linear import LinearGaussian  # type: ignore[import-untyped]
-from stonesoup.models.transition.linear import (  # type: ignore[import-untyped]
+from stonesoup.dataassociator.neighbour import GNNWith2DAssignment
+from stonesoup.deleter.time import UpdateTimeDeleter
+from stonesoup.hypothesiser.distance import DistanceHypothesiser
+from stonesoup.initiator.simple import MultiMeasurementInitiator
+from stonesoup.measures import Mahalanobis
+from stonesoup.models.measurement.linear import LinearGaussian
+from stonesoup.models.transition.linear import (
     CombinedLinearGaussianTransitionModel,
     ConstantVelocity,
 )
-from stonesoup.predictor.kalman import KalmanPredictor  # type: ignore[import-untyped]
-from stonesoup.types.detection import Detection  # type: ignore[import-untyped]
-from stonesoup.types.state import GaussianState  # type: ignore[import-untyped]
-from stonesoup.types.update import Update  # type: ignore[import-untyped]
-from stonesoup.updater.kalman import KalmanUpdater  # type: ignore[import-untyped]
+from stonesoup.predictor.kalman import KalmanPredictor
+from stonesoup.types.detection import Detection
+from stonesoup.types.state import GaussianState
+from stonesoup.types.update import Update
+from stonesoup.updater.kalman import KalmanUpdater
 
 # Ground vehicles change speed or heading by about 1 m/s within a few seconds; q = 1 m²/s³
 # lets the velocity wander by ~1 m/s per √s, enough to follow a turning vehicle without
@@ -202,9 +200,8 @@ class StoneSoupTracker:
         for track in sorted(born, key=first_report_id):
             self.confirmed += 1
             summary = TrackSummary(self.confirmed)
-            for state in track.states:
-                if isinstance(state, Update) and state.hypothesis:
-                    summary.record(state.hypothesis.measurement)
+            for state in filter(is_detection_update, track.states):
+                summary.record(state.hypothesis.measurement)
             self.summaries[track] = summary
             self.tracks.add(track)
             prune(track)
@@ -240,6 +237,10 @@ class StoneSoupTracker:
         return features
 
 
+def is_detection_update(state: Any) -> bool:
+    return isinstance(state, Update) and bool(state.hypothesis)
+
+
 def first_report_id(track: Any) -> str:
     return str(track.states[0].hypothesis.measurement.metadata["report_id"])
 
@@ -251,13 +252,8 @@ def prune(track: Any) -> None:
     excess = len(states) - KEEP_STATES
     if excess <= 0:
         return
-    last_update = max(
-        (
-            index
-            for index, state in enumerate(states)
-            if isinstance(state, Update) and state.hypothesis
-        ),
-        default=excess,
+    last_update = next(
+        (i for i in reversed(range(len(states))) if is_detection_update(states[i])), excess
     )
     cut = min(excess, last_update)
     if cut > 0:

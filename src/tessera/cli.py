@@ -131,6 +131,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # Output piped into something that stopped reading (head): not an error.
+        sys.stderr.close()
+        return 0
     return code
 
 

@@ -1,0 +1,78 @@
+"""``tessera fuse`` and ``tessera score`` over files the simulator writes."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from tessera.cli import main
+from tessera.sim.files import write_scenario
+from tessera.sim.scenario import ScenarioConfig, build
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("scenario")
+    write_scenario(build("exercise", ScenarioConfig(seed=5, rate=100.0)), folder, 60.0)
+    return folder
+
+
+def test_snapshots_fall_on_whole_multiples_and_hold_nothing_received_later(
+    scenario: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    picture = scenario / "picture.jsonl"
+    code = main(["fuse", "--in", str(scenario / "reports.jsonl"), "--out", str(picture)])
+    assert code == 0
+    assert "fused" in capsys.readouterr().err
+    received = {}
+    for line in (scenario / "sources.jsonl").read_text().splitlines():
+        origin = json.loads(line)
+        received[origin["report"]] = datetime.fromisoformat(origin["received_at"])
+    times = []
+    for line in picture.read_text().splitlines():
+        snapshot = json.loads(line)
+        at = datetime.fromisoformat(snapshot["time"])
+        assert at.timestamp() % 10 == 0
+        times.append(at)
+        for feature in snapshot["tracks"]:
+            properties = feature["properties"]
+            assert feature["geometry"]["type"] == "Point"
+            assert properties["status"] in {"tentative", "confirmed", "coasting", "dead"}
+            for key in ("id", "identity", "identity_confidence", "sidc", "updated_at"):
+                assert key in properties
+            assert properties["report_count"] >= len(properties["lineage"]) > 0
+            assert all(received[rid] <= at for rid in properties["lineage"])
+    assert times == sorted(times)
+    assert len(times) >= 6
+
+
+def test_the_same_file_fuses_to_the_same_picture(scenario: Path, tmp_path: Path) -> None:
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    for target in (first, second):
+        assert main(["fuse", "--in", str(scenario / "reports.jsonl"), "--out", str(target)]) == 0
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_a_bad_line_is_named_and_fails_cleanly(
+    tmp_path: Path, scenario: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = (scenario / "reports.jsonl").read_text().splitlines()[:3]
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text("\n".join([*lines, '{"id": "x"}']) + "\n")
+    code = main(["fuse", "--in", str(broken), "--out", str(tmp_path / "out.jsonl")])
+    assert code == 2
+    assert "line 4" in capsys.readouterr().err
+
+
+def test_the_picture_scores_against_the_truth(
+    scenario: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    picture = scenario / "scored.jsonl"
+    assert main(["fuse", "--in", str(scenario / "reports.jsonl"), "--out", str(picture)]) == 0
+    capsys.readouterr()
+    code = main(["score", "--truth", str(scenario / "truth.jsonl"), "--picture", str(picture)])
+    assert code == 0
+    assert "gospa" in capsys.readouterr().out
