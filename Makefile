@@ -10,7 +10,7 @@ WEB_STAMP := src/tessera/web/static/vendor/.stamp
 CHROMIUM := /usr/bin/chromium
 DEMO_ARGS ?=
 
-.PHONY: demo test lint bench deps web chromium clean
+.PHONY: demo test lint bench bench-fusion deps web chromium clean
 
 demo: deps web
 	$(BIN)/tessera demo $(DEMO_ARGS)
@@ -25,6 +25,11 @@ lint: deps
 
 bench: deps web
 	$(BIN)/python benchmarks/run.py
+
+# Fusion against Stone Soup (a benchmark-only extra): prints the tables for BENCHMARKS.md.
+bench-fusion: deps
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[bench]'
+	$(BIN)/python benchmarks/fusion.py
 
 deps: $(PY_STAMP)
 

@@ -88,11 +88,14 @@ class FusionWorker:
         """Wait until the worker has applied journal entry ``seq`` (for tests and tools)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while self.position < seq:
+        while self.position < seq or self.pending_reports():
             if loop.time() >= deadline:
                 return False
             await asyncio.sleep(0.01)
         return True
+
+    def pending_reports(self) -> int:
+        return sum(fusion.tracker.pending_reports() for fusion in self._pictures)
 
     async def _apply_next(self) -> None:
         entries = await self._journal.read(self.position, self._chunk)

@@ -26,15 +26,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     max_body_bytes: int = 16 * 1024 * 1024
     max_batch_items: int = 10_000
     max_future_skew_s: float = 300.0
-    # Journal: how often a tick marks time when nothing arrives.
+    # Journal: how often a tick marks time when nothing arrives (it is what closes fusion's
+    # last micro-batch when the feed goes quiet, so it bounds a lone report's delay).
     tick_interval_s: float = 1.0
     # Change feed: how many changes each picture keeps for subscribers resuming with since.
     retained_changes: int = 100_000
     heartbeat_s: float = 5.0
     # Fusion: how many report ids a track keeps in its lineage window, and the micro-batch
-    # window of received time (short, so a report shows on the map within a tick).
+    # window of received time. One microsecond makes each journal commit (one or more
+    # POSTed batches, stamped with its own strictly increasing time) one micro-batch, fused
+    # as soon as it is read.
     lineage_window: int = 200
-    fusion_batch_s: float = 0.02
+    fusion_batch_s: float = 0.000001
 
     @property
     def max_future_skew(self) -> timedelta:

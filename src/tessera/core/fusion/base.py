@@ -37,3 +37,7 @@ class Tracker(abc.ABC):
 
     @abc.abstractmethod
     def track(self, track_id: str) -> Track | None: ...
+
+    def pending_reports(self) -> int:
+        """Reports taken but not yet fused (their micro-batch is still open)."""
+        return 0

@@ -122,6 +122,9 @@ class KalmanTracker(Tracker):
         self._removed.clear()
         return StepResult(updated=updated, removed=removed)
 
+    def pending_reports(self) -> int:
+        return sum(len(reports) for _, reports in self._windows)
+
     def forget_changes(self) -> None:
         """For callers that read whole pictures instead of changes (batch mode)."""
         self._dirty.clear()
