@@ -23,10 +23,12 @@ lint: deps
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 
+# Stone Soup, the fusion baseline, is a benchmark-only extra.
 bench: deps web
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[bench]'
 	$(BIN)/python benchmarks/run.py
 
-# Fusion against Stone Soup (a benchmark-only extra): prints the tables for BENCHMARKS.md.
+# Fusion alone, printed rather than written (quicker: python benchmarks/fusion.py --quick).
 bench-fusion: deps
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[bench]'
 	$(BIN)/python benchmarks/fusion.py

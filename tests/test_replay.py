@@ -66,7 +66,11 @@ async def replay(data: Path, position: int, chunk: int) -> list[dict[str, Any]]:
         await journal.close()
     assert entries[-1].seq == position
     for start in range(0, len(entries), chunk):
-        tessera.worker.apply(entries[start : start + chunk])
+        part = entries[start : start + chunk]
+        following = entries[start + chunk] if start + chunk < len(entries) else None
+        # As the worker reads: a cut inside one commit (one received time) is not complete.
+        whole = following is None or following.received_at > part[-1].received_at
+        tessera.worker.apply(part, complete=whole)
     _, tracks = tessera.store.tracks("COP", TrackQuery())
     features: list[dict[str, Any]] = msgspec.json.decode(
         encode([track_feature(track) for track in tracks])

@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from tessera.bus.base import ChangeBus
 from tessera.bus.memory import MemoryBus
 from tessera.codecs.json import ReportCodec, ReportPolicy
-from tessera.core.fusion.tracker import NearestNeighbourTracker, TrackerSettings
+from tessera.core.fusion.engine import FusionSettings, KalmanTracker
 from tessera.core.labels import Picture
 from tessera.fusion_worker import FusionWorker
 from tessera.journal.base import Journal
@@ -96,14 +96,16 @@ def build(settings: Settings, *, clock: Clock = utc_now) -> Tessera:
     )
     store = MemoryTrackStore(names)
     bus = MemoryBus(names, retained=settings.retained_changes)
-    tracker_settings = TrackerSettings(lineage_window=settings.lineage_window)
+    fusion_settings = FusionSettings(
+        lineage_window=settings.lineage_window, batch_seconds=settings.fusion_batch_s
+    )
     worker = FusionWorker(
         journal=journal,
         store=store,
         bus=bus,
         pictures=settings.pictures,
         scheme=scheme,
-        tracker_factory=lambda _picture: NearestNeighbourTracker(scheme, tracker_settings),
+        tracker_factory=lambda _picture: KalmanTracker(scheme, fusion_settings),
     )
     codec = ReportCodec(
         ReportPolicy(

@@ -3,8 +3,9 @@
 The gate graph (reports and tracks, an edge for each pair inside the gate) is cut into
 connected components. A lone report-track pair is taken directly; any larger cluster is
 solved by optimal assignment (Jonker-Volgenant, via SciPy). A track may take one report
-from each source in a micro-batch, never two from the same source, so each cluster is
-solved once per source: reports of different sources never compete for the same slot.
+from each scan in a micro-batch (a source's reports observed at one time), never two from
+the same scan, so each cluster is solved once per scan: reports of different scans never
+compete for the same slot.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ class GatedPairs(NamedTuple):
     cost: FloatArray
 
 
-def assign(pairs: GatedPairs, sources: Sequence[str], reports: int) -> list[tuple[int, int]]:
+def assign(pairs: GatedPairs, scans: Sequence[str], reports: int) -> list[tuple[int, int]]:
     """(report index, track row) assignments, in report order."""
     if pairs.report.size == 0:
         return []
@@ -53,19 +54,19 @@ def assign(pairs: GatedPairs, sources: Sequence[str], reports: int) -> list[tupl
         order = rest[np.argsort(pair_component[rest], kind="stable")]
         bounds = np.flatnonzero(np.diff(pair_component[order])) + 1
         for cluster in np.split(order, bounds):
-            chosen.extend(_solve_cluster(pairs, cluster, sources))
+            chosen.extend(_solve_cluster(pairs, cluster, scans))
     chosen.sort()
     return chosen
 
 
 def _solve_cluster(
-    pairs: GatedPairs, cluster: IntArray, sources: Sequence[str]
+    pairs: GatedPairs, cluster: IntArray, scans: Sequence[str]
 ) -> list[tuple[int, int]]:
-    by_source: dict[str, list[int]] = {}
+    by_scan: dict[str, list[int]] = {}
     for index in cluster.tolist():
-        by_source.setdefault(sources[int(pairs.report[index])], []).append(index)
+        by_scan.setdefault(scans[int(pairs.report[index])], []).append(index)
     chosen: list[tuple[int, int]] = []
-    for members in by_source.values():
+    for members in by_scan.values():
         subset = np.array(members, dtype=np.intp)
         report_ids, report_pos = np.unique(pairs.report[subset], return_inverse=True)
         row_ids, row_pos = np.unique(pairs.row[subset], return_inverse=True)

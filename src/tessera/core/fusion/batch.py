@@ -28,6 +28,16 @@ def _t(report: Report) -> float:
     return report.observed_at.timestamp()
 
 
+def scan_of(report: Report) -> tuple[str, float]:
+    """A source's scan: what it reported as seen at one time. A track takes at most one
+    report of each scan (one sensor does not see one thing twice at once)."""
+    return report.source.id, _t(report)
+
+
+def scans(reports: Sequence[Report]) -> list[str]:
+    return [f"{report.source.id}@{_t(report)!r}" for report in reports]
+
+
 def detections_of(reports: Sequence[Report]) -> Detections:
     return Detections(
         lat=np.fromiter((r.position.lat for r in reports), np.float64, len(reports)),
@@ -81,7 +91,7 @@ class MicroBatch:
             batch_time,
             engine.settings.search_margin_m,
         )
-        chosen = assign(gated, [r.source.id for r in reports], len(reports))
+        chosen = assign(gated, scans(reports), len(reports))
         engine.stats.associated += len(chosen)
         taken = {index for index, _ in chosen}
         ordered = [(index, engine.record_at(row)) for index, row in chosen]
@@ -102,7 +112,7 @@ class MicroBatch:
         points = earth_xyz(detections.lat[index], detections.lon[index])
         radius = np.sqrt(GATE_CHI2 * (variance + variance.max()))
         neighbours = cKDTree(points).query_ball_point(points, radius)
-        founders: dict[int, tuple[TrackRecord, set[str]]] = {}
+        founders: dict[int, tuple[TrackRecord, set[tuple[str, float]]]] = {}
         followers: list[tuple[int, TrackRecord]] = []
         for local, report_index in enumerate(left):
             report = reports[report_index]
@@ -110,7 +120,7 @@ class MicroBatch:
             for other in sorted(neighbours[local]):
                 if other >= local or other not in founders:
                     continue
-                if report.source.id in founders[other][1]:
+                if scan_of(report) in founders[other][1]:
                     continue
                 gap = points[local] - points[other]
                 distance2 = float(gap @ gap) / float(variance[local] + variance[other])
@@ -118,10 +128,10 @@ class MicroBatch:
                     best = (distance2, other)
             if best is None:
                 record = self._lifecycle.initiate(f"trk-{report.id}", report, _t(report))
-                founders[local] = (record, {report.source.id})
+                founders[local] = (record, {scan_of(report)})
             else:
                 record, sources = founders[best[1]]
-                sources.add(report.source.id)
+                sources.add(scan_of(report))
                 followers.append((report_index, record))
         return followers
 
@@ -140,7 +150,7 @@ class MicroBatch:
             detections,
             batch_time,
         )
-        chosen = assign(gated, [r.source.id for r in reports], len(reports))
+        chosen = assign(gated, scans(reports), len(reports))
         taken = {index for index, _ in chosen}
         for index, row in chosen:
             report = reports[index]

@@ -9,6 +9,7 @@ hedged (assumed friend, suspect) when it is not firm.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Final
 
@@ -34,6 +35,20 @@ LIKELY: Final = 0.6
 _LOG_CLAMP: Final = 25.0
 
 
+@functools.cache
+def _log_likelihood(stated: Identity, reliability: str) -> tuple[float, float, float] | None:
+    """What one statement adds to the log-probability of each class (memoised: a few
+    dozen combinations in all)."""
+    statement = _STATEMENT.get(stated)
+    if statement is None:
+        return None
+    target, weight = statement
+    hit = RELIABILITY_HIT_RATE[reliability]
+    miss = (1.0 - hit) / (len(CLASSES) - 1)
+    a, b, c = (weight * math.log(hit if cls is target else miss) for cls in CLASSES)
+    return a, b, c
+
+
 class IdentityBelief:
     """Log-probabilities over CLASSES; ``authoritative`` pins a unit's own identity."""
 
@@ -45,17 +60,19 @@ class IdentityBelief:
         self.evidence = 0
 
     def observe(self, stated: Identity, grading: Grading) -> None:
-        statement = _STATEMENT.get(stated)
-        if statement is None:
+        step = _log_likelihood(stated, grading.reliability)
+        if step is None:
             return
-        target, weight = statement
-        hit = RELIABILITY_HIT_RATE[grading.reliability]
-        miss = (1.0 - hit) / (len(CLASSES) - 1)
-        for index, cls in enumerate(CLASSES):
-            likelihood = hit if cls is target else miss
-            self.log_p[index] += weight * math.log(likelihood)
-        top = max(self.log_p)
-        self.log_p = [max(value - top, -_LOG_CLAMP) for value in self.log_p]
+        a, b, c = self.log_p
+        a += step[0]
+        b += step[1]
+        c += step[2]
+        top = max(a, b, c)
+        self.log_p = [
+            max(a - top, -_LOG_CLAMP),
+            max(b - top, -_LOG_CLAMP),
+            max(c - top, -_LOG_CLAMP),
+        ]
         self.evidence += 1
 
     def pin(self, identity: Identity) -> None:

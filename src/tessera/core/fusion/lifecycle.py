@@ -6,6 +6,7 @@ import math
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from tessera.core.fusion.arrays import COASTING, CONFIRMED, DEAD, HISTORY_STEP_S, TENTATIVE
 from tessera.core.fusion.geo import velocity_components
@@ -58,23 +59,40 @@ class Lifecycle:
 
     def absorb(self, record: TrackRecord, report: Report, t: float) -> None:
         """Everything but kinematics, then the status the evidence now supports."""
-        engine = self._engine
-        arrays = engine.arrays
         row = record.row
+        enough = self.absorb_evidence(record, report)
+        self.settle(np.array([row], dtype=np.intp), np.array([t]), np.array([enough]))
+
+    def absorb_evidence(self, record: TrackRecord, report: Report) -> bool:
+        """The record's part of absorbing a report; ``settle`` does the arrays' part."""
+        engine = self._engine
         sidc_before = record.sidc
-        record.absorb(report, engine.scheme)
-        if record.sidc != sidc_before and record.sidc is not None:
-            arrays.motion[row] = motion_code(motion_class(record.sidc, report.source.kind))
+        enough = record.absorb(report, engine.scheme)
+        arrays = engine.arrays
+        if record.sidc is not sidc_before and record.sidc is not None:
+            arrays.motion[record.row] = motion_code(motion_class(record.sidc, report.source.kind))
         pinned = record.belief.authoritative
         if pinned is not None:
-            arrays.side[row] = int(hostile_side(pinned))
-        arrays.seen[row] = max(arrays.seen[row], t)
-        coast_after = engine.profiles.coast_after[arrays.motion[row]]
-        fresh = engine.clock - arrays.seen[row] <= coast_after
-        if fresh and (record.confirmed_by_evidence(report) or arrays.status[row] == COASTING):
-            arrays.status[row] = CONFIRMED
-            arrays.dead_since[row] = math.nan
+            arrays.side[record.row] = int(hostile_side(pinned))
         engine.touch(record)
+        return enough
+
+    def settle(
+        self,
+        rows: npt.NDArray[np.intp],
+        seen: npt.NDArray[np.float64],
+        enough: npt.NDArray[np.bool_],
+    ) -> None:
+        """Evidence time and confirmation for distinct ``rows`` at once: a track still
+        fresh is confirmed by enough evidence, and a coasting one by any."""
+        engine = self._engine
+        arrays = engine.arrays
+        arrays.seen[rows] = np.maximum(arrays.seen[rows], seen)
+        coast_after = engine.profiles.coast_after[arrays.motion[rows]]
+        fresh = engine.clock - arrays.seen[rows] <= coast_after
+        confirm = rows[fresh & (enough | (arrays.status[rows] == COASTING))]
+        arrays.status[confirm] = CONFIRMED
+        arrays.dead_since[confirm] = math.nan
 
     def sweep(self, now: float) -> None:
         """Age every track to ``now`` (a whole second of the journal's clock)."""

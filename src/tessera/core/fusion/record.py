@@ -25,10 +25,6 @@ def axis_variance(report: Report) -> float:
     return sigma * sigma / 2.0
 
 
-def is_self_report(report: Report) -> bool:
-    return report.subject is not None and report.source.kind is SourceKind.UNIT
-
-
 def hostile_side(identity: Identity) -> bool:
     return identity in (Identity.HOSTILE, Identity.SUSPECT)
 
@@ -46,6 +42,7 @@ class TrackRecord:
         "id",
         "label_level",
         "label_rel",
+        "last_label",
         "lineage",
         "quantity",
         "reliable_hits",
@@ -68,6 +65,8 @@ class TrackRecord:
         self.grading: Grading = report.grading
         self.label_level = report.label.classification
         self.label_rel: frozenset[str] = frozenset(report.label.releasable_to)
+        # Reports from one source mostly carry one label: skip what changes nothing.
+        self.last_label: Label | None = None
         self.sources: dict[str, SourceKind] = {}
         self.lineage: deque[str] = deque(maxlen=lineage_window)
         self.count = 0
@@ -75,9 +74,12 @@ class TrackRecord:
         self.dead_since: float | None = None
         self.belief = IdentityBelief()
 
-    def absorb(self, report: Report, scheme: ClassificationScheme) -> None:
-        """Everything but kinematics that a report tells about its track."""
-        if is_self_report(report):
+    def absorb(self, report: Report, scheme: ClassificationScheme) -> bool:
+        """Everything but kinematics that a report tells about its track; answers whether
+        the evidence now suffices to confirm it: a unit's own report, three reports, or
+        two with a reliable one."""
+        self_report = report.subject is not None and report.source.kind is SourceKind.UNIT
+        if self_report:
             self.belief.pin(report.identity)
         else:
             self.belief.observe(report.identity, report.grading)
@@ -86,30 +88,27 @@ class TrackRecord:
             self.reliable_hits += 1
         self.lineage.append(report.id)
         sources = self.sources
-        sources.pop(report.source.id, None)
-        sources[report.source.id] = report.source.kind
+        source = report.source
+        if source.id in sources:
+            del sources[source.id]
+        sources[source.id] = source.kind
         if len(sources) > MAX_SOURCES_SHOWN:
             del sources[next(iter(sources))]
         if report.quantity is not None:
             self.quantity = report.quantity
         if report.position.alt is not None:
             self.alt = report.position.alt
-        self._absorb_symbol(report)
-        self._absorb_label(report.label, scheme)
+        self._absorb_symbol(report, self_report)
+        if report.label != self.last_label:
+            self._absorb_label(report.label, scheme)
+        return self_report or self.count >= 3 or (self.count >= 2 and self.reliable_hits >= 1)
 
-    def confirmed_by_evidence(self, report: Report) -> bool:
-        """Enough to believe: a unit's own report, three reports, or two with a reliable one."""
-        return (
-            is_self_report(report)
-            or self.count >= 3
-            or (self.count >= 2 and self.reliable_hits >= 1)
-        )
-
-    def _absorb_symbol(self, report: Report) -> None:
+    def _absorb_symbol(self, report: Report, self_report: bool) -> None:
         # The best-graded report names the symbol; a unit's own report names it best.
-        rank = "ABCDEF".index(report.grading.reliability) * 10 + report.grading.credibility
-        if is_self_report(report):
+        if self_report:
             rank = -1
+        else:
+            rank = "ABCDEF".index(report.grading.reliability) * 10 + report.grading.credibility
         if rank <= self.sidc_rank:
             self.grading = report.grading
             self.sidc_rank = rank
@@ -117,6 +116,7 @@ class TrackRecord:
                 self.sidc = report.sidc
 
     def _absorb_label(self, label: Label, scheme: ClassificationScheme) -> None:
+        self.last_label = label
         # What a track shows is derived from every report in it: the highest level, and
         # only the communities every one of them is releasable to.
         if scheme.rank(label.classification) > scheme.rank(self.label_level):

@@ -59,8 +59,9 @@ class UpdateRound:
         engine.stats.late_confirmations += n - moving.size
         if moving.size:
             self._kinematics(members, rows, observed, moving, keyed=keyed)
-        for (record, report), t in zip(members, observed.tolist(), strict=True):
-            self._lifecycle.absorb(record, report, t)
+        absorb = self._lifecycle.absorb_evidence
+        enough = np.fromiter((absorb(record, report) for record, report in members), bool, n)
+        self._lifecycle.settle(rows, observed, enough)
 
     def _kinematics(
         self,
