@@ -25,7 +25,8 @@ from typing import Any, TextIO
 import numpy as np
 
 # Stone Soup 1.9.1 emits no warnings at import, so nothing here needs silencing.
-from stonesoup.dataassociator.neighbour import GNNWith2DAssignment
+from scipy.spatial import cKDTree
+from stonesoup.dataassociator.tree import DetectionKDTreeGNN2D
 from stonesoup.deleter.time import UpdateTimeDeleter
 from stonesoup.hypothesiser.distance import DistanceHypothesiser
 from stonesoup.initiator.simple import MultiMeasurementInitiator
@@ -58,6 +59,41 @@ LINEAGE_LIMIT = 200
 UNKNOWN_SIDC = "10000000000000000000"
 METRES_PER_DEGREE_LAT = 110574.0
 METRES_PER_DEGREE_LON_AT_EQUATOR = 111320.0
+# Coarse pre-gate of the k-d tree associator (metres): wider than three sigmas of any but
+# the vaguest open-source report, so it only prunes pairs the Mahalanobis gate would reject.
+PREGATE_M = 5_000.0
+
+
+class KDTreeGNN2DPerDetectionNoise(DetectionKDTreeGNN2D):  # type: ignore[misc]
+    """Stone Soup's k-d tree GNN with 2-D assignment, which refuses detections that carry
+    different measurement models. Ours do (each report its own error), and all measure
+    position, so the tree is queried with each track's predicted position instead of its
+    predicted measurement; the hypothesiser then judges each pair with its own model.
+    Without the pre-gate every track meets every detection and a scan of a few hundred
+    reports against a few hundred tracks takes seconds."""
+
+    def generate_hypotheses(
+        self, tracks: Any, detections: Any, timestamp: Any, **kwargs: Any
+    ) -> dict[Any, Any]:
+        if not tracks or not detections:
+            return {
+                track: self.hypothesiser.hypothesise(track, detections, timestamp, **kwargs)
+                for track in tracks
+            }
+        listed = list(detections)
+        tree = cKDTree(np.vstack([detection.state_vector[:, 0] for detection in listed]))
+        hypotheses = {}
+        for track in tracks:
+            predicted = self.predictor.predict(track, timestamp=timestamp, **kwargs)
+            near = tree.query_ball_point(
+                np.array([predicted.state_vector[0, 0], predicted.state_vector[2, 0]]),
+                r=self.max_distance,
+            )
+            candidates = {listed[index] for index in near}
+            hypotheses[track] = self.hypothesiser.hypothesise(
+                track, candidates, timestamp, **kwargs
+            )
+        return hypotheses
 
 
 @dataclass(frozen=True)
@@ -141,7 +177,9 @@ class StoneSoupTracker:
         hypothesiser = DistanceHypothesiser(
             predictor, self.updater, measure=Mahalanobis(), missed_distance=MISSED_DISTANCE
         )
-        self.associator = GNNWith2DAssignment(hypothesiser)
+        self.associator = KDTreeGNN2DPerDetectionNoise(
+            hypothesiser, predictor, self.updater, max_distance=PREGATE_M
+        )
         self.deleter = UpdateTimeDeleter(time_since_update=DELETE_AFTER)
         # Position comes from the first detection; the prior only supplies the velocity spread.
         prior = GaussianState(
@@ -150,7 +188,9 @@ class StoneSoupTracker:
         self.initiator = MultiMeasurementInitiator(
             prior_state=prior,
             deleter=UpdateTimeDeleter(time_since_update=DELETE_TENTATIVE_AFTER),
-            data_associator=GNNWith2DAssignment(hypothesiser),
+            data_associator=KDTreeGNN2DPerDetectionNoise(
+                hypothesiser, predictor, self.updater, max_distance=PREGATE_M
+            ),
             updater=self.updater,
             min_points=2,
         )

@@ -76,3 +76,28 @@ def test_the_picture_scores_against_the_truth(
     code = main(["score", "--truth", str(scenario / "truth.jsonl"), "--picture", str(picture)])
     assert code == 0
     assert "gospa" in capsys.readouterr().out
+
+
+def test_the_picture_holds_one_track_per_object_not_one_per_report(
+    scenario: Path, tmp_path: Path
+) -> None:
+    picture = tmp_path / "picture.jsonl"
+    assert main(["fuse", "--in", str(scenario / "reports.jsonl"), "--out", str(picture)]) == 0
+    origins = [json.loads(line) for line in (scenario / "sources.jsonl").read_text().splitlines()]
+    end = "2026-05-04T09:01:00Z"
+    snapshot = next(
+        json.loads(line) for line in picture.read_text().splitlines() if end in line[:40]
+    )
+    operational = [
+        feature
+        for feature in snapshot["tracks"]
+        if feature["properties"]["status"] in {"confirmed", "coasting"}
+    ]
+    by_then = [
+        o
+        for o in origins
+        if datetime.fromisoformat(o["received_at"]) <= datetime.fromisoformat(end)
+    ]
+    objects = {o["truth"] for o in by_then if o["truth"] is not None}
+    assert len(by_then) > 10 * len(objects)
+    assert 0.8 * len(objects) <= len(operational) <= 1.2 * len(objects)

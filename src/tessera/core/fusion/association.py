@@ -10,7 +10,7 @@ compete for the same slot.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Final, NamedTuple
 
 import numpy as np
@@ -34,7 +34,7 @@ class GatedPairs(NamedTuple):
     cost: FloatArray
 
 
-def assign(pairs: GatedPairs, scans: Sequence[str], reports: int) -> list[tuple[int, int]]:
+def assign(pairs: GatedPairs, scans: Sequence[Hashable], reports: int) -> list[tuple[int, int]]:
     """(report index, track row) assignments, in report order."""
     if pairs.report.size == 0:
         return []
@@ -60,9 +60,9 @@ def assign(pairs: GatedPairs, scans: Sequence[str], reports: int) -> list[tuple[
 
 
 def _solve_cluster(
-    pairs: GatedPairs, cluster: IntArray, scans: Sequence[str]
+    pairs: GatedPairs, cluster: IntArray, scans: Sequence[Hashable]
 ) -> list[tuple[int, int]]:
-    by_scan: dict[str, list[int]] = {}
+    by_scan: dict[Hashable, list[int]] = {}
     for index in cluster.tolist():
         by_scan.setdefault(scans[int(pairs.report[index])], []).append(index)
     chosen: list[tuple[int, int]] = []

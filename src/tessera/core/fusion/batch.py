@@ -34,8 +34,8 @@ def scan_of(report: Report) -> tuple[str, float]:
     return report.source.id, _t(report)
 
 
-def scans(reports: Sequence[Report]) -> list[str]:
-    return [f"{report.source.id}@{_t(report)!r}" for report in reports]
+def scans(reports: Sequence[Report]) -> list[tuple[str, float]]:
+    return [scan_of(report) for report in reports]
 
 
 def detections_of(reports: Sequence[Report]) -> Detections:
@@ -72,7 +72,7 @@ class MicroBatch:
             else:
                 keyed.append((record, report))
         self._update.run(keyed, keyed=True)
-        self._update.run(self._associate(recent, batch_time), keyed=False)
+        self._update.run(self._associate(recent, batch_time))
         if late:
             self._place_late(late, batch_time)
 
@@ -139,7 +139,8 @@ class MicroBatch:
 
     def _place_late(self, reports: list[Report], batch_time: float) -> None:
         """Reports observed long before they arrived: gated against where each track was
-        at that time (its history), and used only as evidence, never to move a track."""
+        at that time (its history). A report much older than its track's state only
+        confirms it; one that is not updates it as of its own time, never as if new."""
         engine = self._engine
         detections = detections_of(reports)
         gated = gate_late(
@@ -152,10 +153,9 @@ class MicroBatch:
         )
         chosen = assign(gated, scans(reports), len(reports))
         taken = {index for index, _ in chosen}
-        for index, row in chosen:
-            report = reports[index]
-            self._lifecycle.absorb(engine.record_at(row), report, _t(report))
-            engine.stats.late_confirmations += 1
+        # Late for the picture is not always late for the track: a report newer than its
+        # track's state (or only a little older) still updates it, at its own time.
+        self._update.run([(engine.record_at(row), reports[index]) for index, row in chosen])
         for index, report in enumerate(reports):
             if index in taken:
                 continue

@@ -34,7 +34,7 @@ class UpdateRound:
         self._engine = engine
         self._lifecycle = lifecycle
 
-    def run(self, pairs: Sequence[Pair], *, keyed: bool) -> None:
+    def run(self, pairs: Sequence[Pair], *, keyed: bool = False) -> None:
         rounds: list[list[Pair]] = []
         taken: dict[int, int] = {}
         for pair in pairs:

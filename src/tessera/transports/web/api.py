@@ -21,7 +21,6 @@ from tessera.transports.web.responses import JSONResponse, error
 if TYPE_CHECKING:
     from tessera.app import Tessera
 
-LINEAGE_SHOWN = 100
 
 
 class BodyTooLargeError(Exception):
@@ -138,7 +137,9 @@ async def get_track(request: Request) -> JSONResponse:
     track = tessera.store.track(picture.name, track_id)
     if track is None:
         return error(404, f"no track {track_id!r} in picture {picture.name!r}")
-    shown = list(reversed(track.lineage))[:LINEAGE_SHOWN]
+    # The whole lineage window, newest first (the window is what bounds a track's memory;
+    # older reports stay in the journal).
+    shown = list(reversed(track.lineage))
     found = await tessera.journal.reports(shown)
     scheme = tessera.settings.scheme
     reports: list[Any] = [
@@ -147,7 +148,7 @@ async def get_track(request: Request) -> JSONResponse:
         if report_id in found and admits(picture, found[report_id].label, scheme)
     ]
     feature = track_feature(track)
-    feature["lineage"] = {"count": track.report_count, "reports": reports}
+    feature["lineage"] = {"count": track.report_count, "window": len(shown), "reports": reports}
     return JSONResponse(feature)
 
 

@@ -38,7 +38,9 @@ export async function showTrack(picture, trackId) {
   const releasable = p.releasable_to.length ? ` REL ${p.releasable_to.join(", ")}` : "";
   field("classification").textContent = `${p.classification}${releasable}`;
   field("sources").textContent = p.sources.map((s) => `${s.id} (${s.kind})`).join(", ");
-  field("lineage-count").textContent = `${track.lineage.count} reports`;
+  const { count, window } = track.lineage;
+  field("lineage-count").textContent =
+    count > window ? `${count} reports, the latest ${window} shown` : `${count} reports`;
   const body = panel().querySelector("#lineage tbody");
   body.replaceChildren();
   for (const report of track.lineage.reports) {
