@@ -57,12 +57,13 @@ def compare(name: str, duration: float, rate: float, folder: Path) -> dict[str, 
     truth = folder / "truth.jsonl"
     row: dict[str, Any] = {"scenario": name, "reports": written.reports}
     for side, picture, seconds in (
-        ("tessera", folder / "tessera.jsonl", ours.seconds),
+        ("tessera", folder / "tessera.jsonl", ours.engine_seconds),
         ("stonesoup", folder / "stonesoup.jsonl", theirs.seconds),
     ):
         overall = score_files(truth, picture).overall
         row[side] = {
             "reports_per_s": written.reports / max(seconds, 1e-9),
+            "whole_per_s": written.reports / max(ours.seconds, 1e-9),
             "gospa": overall.mean_gospa or 0.0,
             "localisation": overall.mean_localisation or 0.0,
             "missed": overall.mean_missed or 0.0,

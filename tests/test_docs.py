@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from tessera.cli import parser
+from tessera.settings import load_settings
 from tessera.transports.web.routes import API, api_routes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,3 +56,11 @@ def test_every_route_in_the_readme_exists_and_every_route_is_in_the_readme() -> 
 
 def test_readme_shows_the_screenshot_the_browser_test_makes() -> None:
     assert "docs/screenshot.png" in README
+
+
+def test_the_readme_settings_example_loads(tmp_path: Path) -> None:
+    example = README.split("```toml", 1)[1].split("```", 1)[0]
+    path = tmp_path / "tessera.toml"
+    path.write_text(example)
+    settings = load_settings(path)
+    assert [picture.name for picture in settings.pictures] == ["COP", "REL-UKR"]

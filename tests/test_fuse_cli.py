@@ -101,3 +101,13 @@ def test_the_picture_holds_one_track_per_object_not_one_per_report(
     objects = {o["truth"] for o in by_then if o["truth"] is not None}
     assert len(by_then) > 10 * len(objects)
     assert 0.8 * len(objects) <= len(operational) <= 1.2 * len(objects)
+
+
+def test_snapshots_must_fall_where_micro_batches_end(
+    scenario: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = str(tmp_path / "out.jsonl")
+    source = str(scenario / "reports.jsonl")
+    code = main(["fuse", "--in", source, "--out", out, "--every", "5", "--batch", "2"])
+    assert code == 2
+    assert "whole multiple" in capsys.readouterr().err

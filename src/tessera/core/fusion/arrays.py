@@ -120,17 +120,15 @@ class TrackArrays:
         """Where each row was at ``t`` (before its current state time), linear between
         history samples: latitudes, longitudes, per-axis variances, and whether the
         history reaches back that far."""
-        samples = self.history[rows]
-        times = samples[:, :, 0]
+        times = self.history[rows, :, 0]
         later = np.count_nonzero(times > t[:, None], axis=1)
         before = HISTORY_SAMPLES - 1 - later
         known = before >= 0
         before = np.maximum(before, 0)
-        pick = np.arange(rows.size)
-        first = samples[pick, before]
+        first = self.history[rows, before]
         known &= ~np.isnan(first[:, 0])
         has_next = later > 0
-        following = samples[pick, np.minimum(before + 1, HISTORY_SAMPLES - 1)]
+        following = self.history[rows, np.minimum(before + 1, HISTORY_SAMPLES - 1)]
         current = np.stack(
             (self.t[rows], self.lat[rows], self.lon[rows], self.position_variance(rows)), axis=1
         )

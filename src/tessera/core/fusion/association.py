@@ -24,6 +24,8 @@ FloatArray = npt.NDArray[np.float64]
 
 # Cost standing for "not in the gate" inside a cluster's assignment matrix.
 _OUTSIDE: Final = 1e9
+# Below this many pairs a plain union-find beats building a sparse graph.
+_SMALL: Final = 256
 
 
 class GatedPairs(NamedTuple):
@@ -40,10 +42,14 @@ def assign(pairs: GatedPairs, scans: Sequence[Hashable], reports: int) -> list[t
         return []
     rows, track_node = np.unique(pairs.row, return_inverse=True)
     nodes = reports + rows.size
-    graph = coo_array(
-        (np.ones(pairs.report.size), (pairs.report, reports + track_node)), shape=(nodes, nodes)
-    )
-    _, component = connected_components(graph, directed=False)
+    if pairs.report.size <= _SMALL:
+        component = _components_small(pairs.report, reports + track_node, nodes)
+    else:
+        graph = coo_array(
+            (np.ones(pairs.report.size), (pairs.report, reports + track_node)),
+            shape=(nodes, nodes),
+        )
+        _, component = connected_components(graph, directed=False)
     pair_component = component[pairs.report]
     reports_in = np.bincount(component[:reports], minlength=component.max() + 1)
     tracks_in = np.bincount(component[reports:], minlength=component.max() + 1)
@@ -77,3 +83,20 @@ def _solve_cluster(
             if cost[r, c] < _OUTSIDE:
                 chosen.append((int(report_ids[r]), int(row_ids[c])))
     return chosen
+
+
+def _components_small(left: IntArray, right: IntArray, nodes: int) -> IntArray:
+    """Connected component of each node, by union-find (for a few pairs at most)."""
+    parent = list(range(nodes))
+
+    def root(node: int) -> int:
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    for a, b in zip(left.tolist(), right.tolist(), strict=True):
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    return np.array([root(node) for node in range(nodes)], dtype=np.intp)

@@ -143,14 +143,10 @@ class MicroBatch:
         confirms it; one that is not updates it as of its own time, never as if new."""
         engine = self._engine
         detections = detections_of(reports)
-        gated = gate_late(
-            engine.arrays,
-            engine.arrays.live_rows(),
-            engine.profiles.q,
-            float(engine.profiles.max_speed.max()),
-            detections,
-            batch_time,
-        )
+        rows = engine.arrays.live_rows()
+        # The fastest kind of thing in the picture bounds how far a track has come since.
+        fastest = float(engine.profiles.max_speed[engine.arrays.motion[rows]].max(initial=0.0))
+        gated = gate_late(engine.arrays, rows, engine.profiles.q, fastest, detections, batch_time)
         chosen = assign(gated, scans(reports), len(reports))
         taken = {index for index, _ in chosen}
         # Late for the picture is not always late for the track: a report newer than its

@@ -42,6 +42,10 @@ class Detections(NamedTuple):
 _EMPTY: Final = GatedPairs(np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0))
 
 
+# How far back along its way a late report may find its track, at most (coarse gate only).
+LATE_REACH_M: Final = 60_000.0
+
+
 def predicted_positions(
     arrays: TrackArrays, rows: IntArray, t: FloatArray | float
 ) -> tuple[FloatArray, FloatArray]:
@@ -135,7 +139,7 @@ def gate_late(
     if rows.size == 0:
         return _EMPTY
     travelled = max_speed * np.maximum(batch_time - detections.t, 0.0)
-    radius = GATE_SIGMAS * np.sqrt(2.0 * detections.variance) + np.minimum(travelled, 50_000.0)
+    radius = GATE_SIGMAS * np.sqrt(2.0 * detections.variance) + np.minimum(travelled, LATE_REACH_M)
     report, track_rows = candidates(arrays, rows, detections, batch_time, radius)
     if report.size == 0:
         return _EMPTY

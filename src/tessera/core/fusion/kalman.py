@@ -26,22 +26,32 @@ def transition(dt: FloatArray) -> FloatArray:
 def process_noise(dt: FloatArray, q: FloatArray) -> FloatArray:
     """Q (n, 4, 4) of the continuous white-noise acceleration model over ``|dt|``."""
     span = np.abs(dt)
-    position = q * span**3 / 3.0
-    cross = q * span**2 / 2.0
     velocity = q * span
+    cross = velocity * span / 2.0
+    position = cross * span * (2.0 / 3.0)
     noise = np.zeros((dt.shape[0], 4, 4))
-    for axis in (0, 1):
-        noise[:, axis, axis] = position
-        noise[:, axis, axis + 2] = cross
-        noise[:, axis + 2, axis] = cross
-        noise[:, axis + 2, axis + 2] = velocity
+    noise[:, (0, 1), (0, 1)] = position[:, None]
+    noise[:, (0, 1), (2, 3)] = cross[:, None]
+    noise[:, (2, 3), (0, 1)] = cross[:, None]
+    noise[:, (2, 3), (2, 3)] = velocity[:, None]
     return noise
 
 
 def predict_covariance(cov: FloatArray, dt: FloatArray, q: FloatArray) -> FloatArray:
-    """P' = F P F^T + Q for each track."""
-    f = transition(dt)
-    return np.asarray(f @ cov @ f.transpose(0, 2, 1) + process_noise(dt, q))
+    """P' = F P F^T + Q for each track, written out by blocks (F is identity but for the
+    dt that couples position to velocity), which is several times quicker than matmuls
+    on small batches."""
+    step = dt[:, None, None]
+    pp = cov[:, :2, :2]
+    pv = cov[:, :2, 2:]
+    vp = cov[:, 2:, :2]
+    vv = cov[:, 2:, 2:]
+    predicted = np.empty_like(cov)
+    predicted[:, :2, :2] = pp + step * (pv + vp) + step * step * vv
+    predicted[:, :2, 2:] = pv + step * vv
+    predicted[:, 2:, :2] = vp + step * vv
+    predicted[:, 2:, 2:] = vv
+    return np.asarray(predicted + process_noise(dt, q))
 
 
 def position_covariance(cov: FloatArray, dt: FloatArray, q: FloatArray) -> FloatArray:

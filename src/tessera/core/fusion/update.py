@@ -88,10 +88,12 @@ class UpdateRound:
         # The report carried forward to the track's time, its error grown accordingly.
         z_lat = np.fromiter((r.position.lat for r in reports), np.float64, n)
         z_lon = np.fromiter((r.position.lon for r in reports), np.float64, n)
-        z_lat, z_lon = moved_arrays(z_lat, z_lon, vel[:, 0] * lag, vel[:, 1] * lag)
+        extra = np.fromiter((axis_variance(r) for r in reports), np.float64, n)
         noise = np.zeros((n, 2, 2))
-        noise += (lag * lag)[:, None, None] * cov[:, 2:, 2:]
-        extra = np.fromiter((axis_variance(r) for r in reports), np.float64, n) + q * lag**3 / 3
+        if lag.any():
+            z_lat, z_lon = moved_arrays(z_lat, z_lon, vel[:, 0] * lag, vel[:, 1] * lag)
+            noise += (lag * lag)[:, None, None] * cov[:, 2:, 2:]
+            extra += q * lag**3 / 3
         noise[:, 0, 0] += extra
         noise[:, 1, 1] += extra
         innovation = offsets_metres(lat, lon, z_lat, z_lon)

@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from tessera.app import Tessera
 
 
-
 class BodyTooLargeError(Exception):
     pass
 
