@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import socket
@@ -104,6 +105,11 @@ async def serve_until_stopped(
         loop.add_signal_handler(signum, stop.set)
     sock = bind(settings.host, settings.http_port)
     await tessera.start()
+    # What start-up built (the replayed picture, imports) lives as long as the server:
+    # keep it out of every later collection, and collect the young generation less
+    # often, so a long-lived heap does not add pauses to the stream's latency.
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
     server = HttpServer(tessera, sock)
     extra: asyncio.Task[None] | None = None
     try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import msgspec
 
@@ -40,20 +40,29 @@ class Subscriber:
         self.closed = False
 
     def offer(self, change: Change) -> None:
-        track = change.track
-        track_id = change.track_id
+        matched = change.track is not None and self.query.matches(change.track)
+        self.offer_many((change,), (matched,))
+
+    def offer_many(self, changes: Sequence[Change], matched: Sequence[bool]) -> None:
+        """Queue ``changes``; ``matched[i]`` says whether change i passes this
+        subscriber's filter (worked out once for every subscriber with the same one)."""
+        pending = self._pending
         visible = self._visible
-        if track is not None and self.query.matches(track):
-            if visible is not None:
-                visible.add(track_id)
-            self._pending[track_id] = change
-        elif visible is None or track_id in visible:
-            if visible is not None:
-                visible.discard(track_id)
-            self._pending[track_id] = Change(change.seq, track_id, None, None)
-        else:
-            return
-        self._ready.set()
+        queued = False
+        for change, match in zip(changes, matched, strict=True):
+            track_id = change.track_id
+            if match:
+                if visible is not None:
+                    visible.add(track_id)
+                pending[track_id] = change
+                queued = True
+            elif visible is None or track_id in visible:
+                if visible is not None:
+                    visible.discard(track_id)
+                pending[track_id] = Change(change.seq, track_id, None, None)
+                queued = True
+        if queued:
+            self._ready.set()
 
     def reset_visible(self, track_ids: Iterable[str]) -> None:
         """The client now holds exactly these tracks (it was just sent a snapshot)."""

@@ -6,6 +6,7 @@ from collections import deque
 from collections.abc import Iterable
 
 from tessera.bus.base import Change, ChangeBus, Subscriber
+from tessera.store.base import TrackQuery
 
 
 class _Feed:
@@ -27,9 +28,15 @@ class MemoryBus(ChangeBus):
         feed = self._feeds[picture]
         feed.retained.extend(changes)
         feed.last_seq = changes[-1].seq
+        # Subscribers mostly share a few filters: judge each change once per filter.
+        verdicts: dict[TrackQuery, list[bool]] = {}
         for subscriber in feed.subscribers:
-            for change in changes:
-                subscriber.offer(change)
+            query = subscriber.query
+            matched = verdicts.get(query)
+            if matched is None:
+                matched = [c.track is not None and query.matches(c.track) for c in changes]
+                verdicts[query] = matched
+            subscriber.offer_many(changes, matched)
 
     def attach(self, picture: str, subscriber: Subscriber, since: int | None) -> bool:
         feed = self._feeds[picture]
