@@ -183,11 +183,13 @@ def million(reports: int = 1_000_000) -> dict[str, float]:
 
 
 def _fuse_peak_kib(folder: Path) -> int:
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the forking parent.
     program = (
-        "import resource, sys\n"
+        "import sys\n"
         "from tessera.cli import main\n"
         "code = main(sys.argv[1:])\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        "status = open('/proc/self/status').read().split('VmHWM:')[1].split()[0]\n"
+        "print(status)\n"
         "sys.exit(code)\n"
     )
     arguments = ["fuse", "--in", str(folder / "reports.jsonl"), "--out", str(folder / "p.jsonl")]
