@@ -42,6 +42,8 @@ from stonesoup.types.state import GaussianState
 from stonesoup.types.update import Update
 from stonesoup.updater.kalman import KalmanUpdater
 
+from tessera.core.fusion.geo import METRES_PER_DEGREE_LAT, METRES_PER_DEGREE_LON_EQUATOR
+
 # Ground vehicles change speed or heading by about 1 m/s within a few seconds; q = 1 m²/s³
 # lets the velocity wander by ~1 m/s per √s, enough to follow a turning vehicle without
 # widening the gates so much that neighbours in a 50 m-spaced column swap tracks.
@@ -57,8 +59,6 @@ DELETE_TENTATIVE_AFTER = timedelta(seconds=60)
 KEEP_STATES = 4
 LINEAGE_LIMIT = 200
 UNKNOWN_SIDC = "10000000000000000000"
-METRES_PER_DEGREE_LAT = 110574.0
-METRES_PER_DEGREE_LON_AT_EQUATOR = 111320.0
 # Coarse pre-gate of the k-d tree associator (metres): wider than three sigmas of any but
 # the vaguest open-source report, so it only prunes pairs the Mahalanobis gate would reject.
 PREGATE_M = 5_000.0
@@ -112,7 +112,7 @@ class LocalPlane:
 
     @property
     def metres_per_degree_lon(self) -> float:
-        return METRES_PER_DEGREE_LON_AT_EQUATOR * math.cos(math.radians(self.lat0))
+        return METRES_PER_DEGREE_LON_EQUATOR * math.cos(math.radians(self.lat0))
 
     def to_xy(self, lat: float, lon: float) -> tuple[float, float]:
         return (

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from tessera import __version__
 from tessera.app import build
+from tessera.arguments import positive
 from tessera.server import BindError, serve_until_stopped
 from tessera.settings import Settings, load_settings
 
@@ -20,13 +21,6 @@ def _port(text: str) -> int:
     value = int(text)
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError("a port is 0-65535 (0 picks a free one)")
-    return value
-
-
-def _positive(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError("must be greater than zero")
     return value
 
 
@@ -90,7 +84,7 @@ def parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="run the server with the live exercise feeding it")
     _add_server_options(demo, data_required=False)
     demo.add_argument("--seed", type=int, default=1, help="scenario seed (default 1)")
-    demo.add_argument("--rate", type=_positive, default=200.0, help="reports per second")
+    demo.add_argument("--rate", type=positive, default=200.0, help="reports per second")
     demo.set_defaults(handler=_demo)
 
     simulate = commands.add_parser(

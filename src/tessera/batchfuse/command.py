@@ -6,26 +6,20 @@ import argparse
 import sys
 from pathlib import Path
 
+from tessera.arguments import positive
 from tessera.batchfuse.run import FuseInputError, fuse_file, terminal_progress
 from tessera.core.fusion.engine import FusionSettings
-
-
-def _positive(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError("must be greater than zero")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--in", dest="source", type=Path, required=True, help="reports.jsonl")
     parser.add_argument("--out", dest="target", type=Path, required=True, help="picture.jsonl")
     parser.add_argument(
-        "--every", type=_positive, default=10.0, help="seconds between snapshots (default 10)"
+        "--every", type=positive, default=10.0, help="seconds between snapshots (default 10)"
     )
     parser.add_argument(
         "--batch",
-        type=_positive,
+        type=positive,
         default=2.0,
         help="micro-batch window of received time, seconds; --every must be a whole "
         "multiple of it (default 2)",

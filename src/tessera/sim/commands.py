@@ -13,18 +13,12 @@ from pathlib import Path
 
 import httpx
 
+from tessera.arguments import positive
 from tessera.sim.feeder import FeedError, FeedProgress, feed
 from tessera.sim.files import stderr_progress, write_scenario
 from tessera.sim.scenario import DEFAULT_START, SCENARIOS, ScenarioConfig, build
 
 DEFAULT_FILE_DURATION_S = 600.0
-
-
-def _positive(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError("must be greater than zero")
-    return value
 
 
 def _moment(text: str) -> datetime:
@@ -45,10 +39,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     target.add_argument("--out", metavar="DIR", type=Path, help="write reports and truth to DIR")
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="exercise")
     parser.add_argument("--seed", type=int, default=1, help="scenario seed (default 1)")
-    parser.add_argument("--rate", type=_positive, default=200.0, help="reports per second")
+    parser.add_argument("--rate", type=positive, default=200.0, help="reports per second")
     parser.add_argument(
         "--duration",
-        type=_positive,
+        type=positive,
         default=None,
         help="seconds (live: until Ctrl-C; files: 600)",
     )

@@ -51,7 +51,6 @@ class TrackArrays:
         # Time of the kinematic state, and of the latest evidence of any kind.
         self.t = np.zeros(0)
         self.seen = np.zeros(0)
-        self.history_t = np.zeros(0)
         self.dead_since = np.zeros(0)
         self.history = np.zeros((0, HISTORY_SAMPLES, 4))
         self.motion = np.zeros(0, dtype=np.int8)
@@ -69,7 +68,6 @@ class TrackArrays:
         self.cov = _extended(self.cov, capacity)
         self.t = _extended(self.t, capacity)
         self.seen = _extended(self.seen, capacity)
-        self.history_t = _extended(self.history_t, capacity)
         self.dead_since = _extended(self.dead_since, capacity)
         self.history = _extended(self.history, capacity)
         self.motion = _extended(self.motion, capacity)
@@ -88,7 +86,6 @@ class TrackArrays:
         self.side[row] = UNPINNED
         self.status[row] = TENTATIVE
         self.history[row] = np.nan
-        self.history_t[row] = -np.inf
         return row
 
     def release(self, row: int) -> None:
@@ -107,7 +104,6 @@ class TrackArrays:
         history[rows, -1, 1] = self.lat[rows]
         history[rows, -1, 2] = self.lon[rows]
         history[rows, -1, 3] = self.position_variance(rows)
-        self.history_t[rows] = self.t[rows]
 
     def past_positions(
         self, rows: npt.NDArray[np.intp], t: npt.NDArray[np.float64]

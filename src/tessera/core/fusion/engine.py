@@ -18,9 +18,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import msgspec
-import numpy as np
 
-from tessera.core.fusion.arrays import DEAD, TrackArrays
+from tessera.core.fusion.arrays import TrackArrays
 from tessera.core.fusion.base import StepResult, Tracker
 from tessera.core.fusion.batch import MicroBatch
 from tessera.core.fusion.lifecycle import Lifecycle
@@ -131,7 +130,7 @@ class KalmanTracker(Tracker):
         self._removed.clear()
 
     def live_count(self) -> int:
-        return int(np.count_nonzero(self._arrays.alive & (self._arrays.status != DEAD)))
+        return int(self._arrays.live_rows().size)
 
     # -- the journal's clock -----------------------------------------------------------
 

@@ -130,6 +130,8 @@ class Lifecycle:
             engine.touch(engine.record_at(row))
         for row in rows[gone].tolist():
             engine.drop(engine.record_at(row))
-        sample = (status != DEAD) & (arrays.t[rows] - arrays.history_t[rows] >= HISTORY_STEP_S)
+        # The newest sample's time (NaN before the first one) says when to take the next.
+        newest = arrays.history[rows, -1, 0]
+        sample = (status != DEAD) & ~(arrays.t[rows] - newest < HISTORY_STEP_S)
         if sample.any():
             arrays.sample_history(rows[sample])
