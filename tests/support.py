@@ -10,26 +10,84 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tessera.app import Tessera, build
+from tessera.core.model import Label, Principal, Role
+from tessera.security import tokens
+from tessera.security.sqlite import SqliteSecurityStore, security_store_path
 from tessera.server import HttpServer, bind
 from tessera.settings import load_settings
+
+
+# The principal every live-server test acts as unless it says otherwise: it may do and
+# see everything, and labels unlabelled reports UNCLASSIFIED.
+ADMIN = Principal(
+    name="test-admin",
+    communities=("EU", "NATO", "POL", "UKR"),
+    clearance="SECRET",
+    roles=tuple(Role),
+    default_label=Label("UNCLASSIFIED"),
+)
 
 
 @dataclass
 class Live:
     tessera: Tessera
     base_url: str
+    token: str
 
     @property
     def ws_url(self) -> str:
         return self.base_url.replace("http://", "ws://") + "/api/v1/stream"
 
+    @property
+    def headers(self) -> dict[str, str]:
+        return bearer(self.token)
+
+    def client(self, token: str | None = None, **options: Any) -> httpx.AsyncClient:
+        """An HTTP client sending ``token`` (the admin's by default)."""
+        headers = bearer(self.token if token is None else token)
+        return httpx.AsyncClient(base_url=self.base_url, headers=headers, **options)
+
+    async def grant(self, principal: Principal, *, expires_at: datetime | None = None) -> str:
+        return await grant(self.tessera, principal, expires_at=expires_at)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}
+
+
+async def grant(
+    tessera: Tessera, principal: Principal, *, expires_at: datetime | None = None
+) -> str:
+    """Add ``principal`` (unless it exists) and issue it a token."""
+    if await tessera.security.principal(principal.name) is None:
+        await tessera.security.add_principal(principal)
+    issued = tokens.issue(principal.name, now=tessera.clock(), expires_at=expires_at)
+    await tessera.security.add_token(issued.record)
+    return issued.secret
+
+
+async def provision(data_dir: Path, principal: Principal = ADMIN) -> str:
+    """Add ``principal`` to the data folder's security store and issue it a token, as
+    `tessera users` would before a server starts (or while it runs)."""
+    store = SqliteSecurityStore(security_store_path(data_dir))
+    await store.open()
+    try:
+        if await store.principal(principal.name) is None:
+            await store.add_principal(principal)
+        issued = tokens.issue(principal.name, now=datetime.now(UTC), expires_at=None)
+        await store.add_token(issued.record)
+    finally:
+        await store.close()
+    return issued.secret
+
 
 @contextlib.asynccontextmanager
 async def live_server(data_dir: Path, **overrides: Any) -> AsyncIterator[Live]:
-    """A started Tessera behind uvicorn on a free loopback port."""
+    """A started Tessera behind uvicorn on a free loopback port, with an admin's token."""
     settings = load_settings(data_dir=data_dir, http_port=0, **overrides)
     tessera = build(settings)
     await tessera.start()
@@ -37,8 +95,9 @@ async def live_server(data_dir: Path, **overrides: Any) -> AsyncIterator[Live]:
     port = sock.getsockname()[1]
     server = HttpServer(tessera, sock)
     try:
+        token = await grant(tessera, ADMIN)
         await server.start()
-        yield Live(tessera, f"http://127.0.0.1:{port}")
+        yield Live(tessera, f"http://127.0.0.1:{port}", token)
     finally:
         await server.stop()
         await tessera.stop()

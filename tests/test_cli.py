@@ -63,7 +63,7 @@ def test_a_bad_settings_file_is_a_clear_error(tmp_path: Path) -> None:
     config = tmp_path / "tessera.toml"
     config.write_text(
         'levels = ["A", "B"]\ndefault_label = { classification = "A" }\n'
-        '[[pictures]]\nname = "X"\nrule = { max_classification = "Z" }\n'
+        '[[pictures]]\nname = "X"\nreaders = ["*"]\nrule = { max_classification = "Z" }\n'
     )
     result = tessera("serve", "--data", str(tmp_path), "--config", str(config), timeout=30)
     assert result.returncode == 2
@@ -75,11 +75,30 @@ def test_a_bad_settings_file_is_a_clear_error(tmp_path: Path) -> None:
     assert "http_prot" in result.stderr
 
 
+def issue_token(data: Path, name: str, *add: str) -> Path:
+    """Add a principal and write a token for it to a file, as an operator would."""
+    added = tessera("users", "add", name, "--data", str(data), *add)
+    assert added.returncode == 0, added.stderr
+    issued = tessera("users", "token", name, "--data", str(data))
+    assert issued.returncode == 0, issued.stderr
+    token_file = data / f"{name}.token"
+    token_file.write_text(issued.stdout)
+    return token_file
+
+
 def test_simulate_feeds_a_running_server(tmp_path: Path) -> None:
+    feed = issue_token(
+        tmp_path, "feed", "--kind", "system", "--roles", "reporter", "--clearance", "SECRET",
+        "--communities", "EU,NATO,POL,UKR",
+    )  # fmt: skip
+    viewer = issue_token(tmp_path, "viewer", "--clearance", "SECRET")
     with serving("serve", "--data", str(tmp_path), "--http-port", "0") as (process, url):
-        result = tessera(
-            "simulate", "--to", url, "--rate", "100", "--duration", "4", "--seed", "2", timeout=60
-        )
+        simulate = ["simulate", "--to", url, "--rate", "100", "--seed", "2"]
+        missing = tessera(*simulate, "--duration", "1", timeout=60)
+        assert missing.returncode == 2 and "needs a reporter's token" in missing.stderr
+        refused = tessera(*simulate, "--duration", "1", "--token-file", str(viewer), timeout=60)
+        assert refused.returncode == 1 and "HTTP 403" in refused.stderr
+        result = tessera(*simulate, "--duration", "4", "--token-file", str(feed), timeout=60)
         assert result.returncode == 0, result.stderr
         assert "sent" in result.stderr and "errors 0" in result.stderr
         health = httpx.get(url + "/api/v1/health").json()
@@ -92,6 +111,11 @@ def test_simulate_reports_an_unreachable_server(tmp_path: Path) -> None:
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
-    result = tessera("simulate", "--to", f"http://127.0.0.1:{port}", "--duration", "2", timeout=120)
+    token = tmp_path / "token"
+    token.write_text("tsr_0000000000000000_" + "x" * 43)
+    result = tessera(
+        "simulate", "--to", f"http://127.0.0.1:{port}", "--duration", "2",
+        "--token-file", str(token), timeout=120,
+    )  # fmt: skip
     assert result.returncode == 1
     assert "giving up" in result.stderr

@@ -86,7 +86,7 @@ def test_replaying_the_journal_rebuilds_the_same_picture(tmp_path: Path) -> None
     async def scenario() -> None:
         async with (
             live_server(tmp_path) as live,
-            httpx.AsyncClient(base_url=live.base_url) as client,
+            live.client() as client,
         ):
             docs = mixed_reports(seed=4, count=600)
             for start in range(0, len(docs), 37):
@@ -111,13 +111,13 @@ def test_restart_serves_the_picture_again(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with (
             live_server(tmp_path) as live,
-            httpx.AsyncClient(base_url=live.base_url) as client,
+            live.client() as client,
         ):
             response = await client.post("/api/v1/reports", json=mixed_reports(seed=1, count=60))
             assert response.status_code == 202
         async with (
             live_server(tmp_path) as again,
-            httpx.AsyncClient(base_url=again.base_url) as client,
+            again.client() as client,
         ):
             body = (await client.get("/api/v1/tracks")).json()
             assert body["count"] > 0

@@ -19,6 +19,11 @@ from tessera.core.labels import Picture
 from tessera.fusion_worker import FusionWorker
 from tessera.journal.base import Journal
 from tessera.journal.sqlite import SqliteJournal
+from tessera.security.audit import AuditTrail
+from tessera.security.base import SecurityStore
+from tessera.security.gate import Gate
+from tessera.security.limits import FailureLimiter, RequestLimiter
+from tessera.security.sqlite import SqliteSecurityStore, security_store_path
 from tessera.settings import Settings
 from tessera.store.base import TrackStore
 from tessera.store.memory import MemoryTrackStore
@@ -48,6 +53,7 @@ class Tessera:
         bus: ChangeBus,
         worker: FusionWorker,
         codec: ReportCodec,
+        security: SecurityStore,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -56,14 +62,25 @@ class Tessera:
         self.bus = bus
         self.worker = worker
         self.codec = codec
+        self.security = security
+        self.audit = AuditTrail(security)
+        self.gate = Gate(
+            store=security,
+            audit=self.audit,
+            clock=clock,
+            failures=FailureLimiter(settings.auth_failures_allowed, settings.auth_failure_window_s),
+            requests=RequestLimiter(settings.requests_per_second, settings.request_burst),
+        )
+        self.scheme = settings.scheme
         self.pictures: dict[str, Picture] = {picture.name: picture for picture in settings.pictures}
-        self.default_picture = settings.pictures[0].name
         self.new_report_id: Callable[[], str] = new_report_id
         self._worker_task: asyncio.Task[None] | None = None
         self.asgi: Starlette = _web_app(self)
 
     async def start(self) -> None:
-        """Open the journal, rebuild every picture from it, then follow it."""
+        """Open the stores, rebuild every picture from the journal, then follow it."""
+        await self.security.open()
+        await self.audit.start()
         await self.journal.open()
         await self.worker.catch_up(progress=_log_replay)
         self._worker_task = asyncio.create_task(self.worker.run(), name="fusion-worker")
@@ -74,6 +91,8 @@ class Tessera:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker_task
         await self.journal.close()
+        await self.audit.stop()
+        await self.security.close()
 
 
 def _log_replay(done: int, total: int) -> None:
@@ -111,6 +130,7 @@ def build(settings: Settings, *, clock: Clock = utc_now) -> Tessera:
         ReportPolicy(
             levels=settings.levels,
             default_label=settings.default_label,
+            source_labels=dict(settings.source_labels),
             max_future_skew=settings.max_future_skew,
             max_items=settings.max_batch_items,
         )
@@ -123,4 +143,5 @@ def build(settings: Settings, *, clock: Clock = utc_now) -> Tessera:
         bus=bus,
         worker=worker,
         codec=codec,
+        security=SqliteSecurityStore(security_store_path(settings.data_dir)),
     )

@@ -10,6 +10,8 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import msgspec
+
 from tessera import __version__
 from tessera.app import build
 from tessera.arguments import positive
@@ -43,13 +45,25 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from tessera.security.demo import DEMO_PICTURES, FEED, demo_tokens
     from tessera.sim.commands import feed_live, terminal_progress
 
     data = args.data or Path(tempfile.mkdtemp(prefix="tessera-demo-"))
-    settings = _settings(args, data)
+    # The demo's two audiences, unless a settings file says otherwise.
+    pictures = None if args.config else msgspec.to_builtins(DEMO_PICTURES)
+    settings = load_settings(
+        args.config, data_dir=data, host=args.host, http_port=args.http_port, pictures=pictures
+    )
     print(f"demo data folder: {data}", file=sys.stderr, flush=True)
+    tessera = build(settings)
 
     async def feed(url: str) -> None:
+        issued = await demo_tokens(tessera.security, tessera.clock())
+        for name, token in issued.items():
+            if name != FEED:
+                # The token rides in the fragment: browsers never send it to the server.
+                print(f"login {name} {url}/#token={token}", flush=True)
+        print("sign in with one of the login links above", file=sys.stderr, flush=True)
         print(f"exercise running: seed {args.seed}, {args.rate:g} reports/s", file=sys.stderr)
         await feed_live(
             url,
@@ -58,9 +72,10 @@ def _demo(args: argparse.Namespace) -> int:
             rate=args.rate,
             duration=None,
             on_progress=terminal_progress(),
+            token=issued[FEED],
         )
 
-    asyncio.run(serve_until_stopped(build(settings), on_ready=feed))
+    asyncio.run(serve_until_stopped(tessera, on_ready=feed))
     return 0
 
 
@@ -106,6 +121,16 @@ def parser() -> argparse.ArgumentParser:
     score = commands.add_parser("score", help="score picture snapshots against ground truth")
     score_command.add_arguments(score)
     score.set_defaults(handler=score_command.run)
+
+    from tessera.security import commands as security_commands
+
+    users = commands.add_parser("users", help="manage principals and their tokens")
+    security_commands.add_users_arguments(users)
+    users.set_defaults(handler=security_commands.run_users)
+
+    audit = commands.add_parser("audit", help="print the audit trail, oldest first")
+    security_commands.add_audit_arguments(audit)
+    audit.set_defaults(handler=security_commands.run_audit)
     return main
 
 

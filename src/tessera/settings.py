@@ -10,6 +10,7 @@ from typing import Any
 
 import msgspec
 
+from tessera.core.banners import DEFAULT_BANNER_COLOURS
 from tessera.core.labels import DEFAULT_LEVELS, DEFAULT_PICTURE, ClassificationScheme, Picture
 from tessera.core.model import Label
 
@@ -18,12 +19,26 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     data_dir: Path = Path("data")
     host: str = "127.0.0.1"
     http_port: int = 8080
-    # Classification levels, lowest first, and the label a report gets when it has none.
+    # Classification levels, lowest first. A report must carry a label, or take its
+    # source's default (source_labels, by source id), or its sender's (the principal's
+    # default_label), or this one; with none of them it is refused.
     levels: tuple[str, ...] = DEFAULT_LEVELS
-    default_label: Label = Label(classification="UNCLASSIFIED", releasable_to=())
+    default_label: Label | None = None
+    source_labels: dict[str, Label] = msgspec.field(default_factory=dict)
     pictures: tuple[Picture, ...] = (DEFAULT_PICTURE,)
-    # Ingest limits.
+    # Banner colours by level: [background, text] (defaults in tessera.core.banners).
+    banner_colours: dict[str, tuple[str, str]] = msgspec.field(
+        default_factory=lambda: dict(DEFAULT_BANNER_COLOURS)
+    )
+    # Access: failed credentials tolerated per client address within the window before
+    # that address is refused (429), and each principal's request rate (a token bucket).
+    auth_failures_allowed: int = 10
+    auth_failure_window_s: float = 300.0
+    requests_per_second: float = 200.0
+    request_burst: int = 1_000
+    # Ingest limits; other request bodies (login, admin calls) stay small.
     max_body_bytes: int = 16 * 1024 * 1024
+    max_small_body_bytes: int = 16 * 1024
     max_batch_items: int = 10_000
     max_future_skew_s: float = 300.0
     # Journal: how often a tick marks time when nothing arrives (it is what closes fusion's
@@ -50,8 +65,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     def validate(self) -> None:
         """Raise ValueError naming what is inconsistent."""
         scheme = self.scheme
-        if self.default_label.classification not in scheme:
-            raise ValueError("default_label.classification is not one of the levels")
+        labels = dict(self.source_labels)
+        if self.default_label is not None:
+            labels["default_label"] = self.default_label
+        for where, label in labels.items():
+            if label.classification not in scheme:
+                raise ValueError(f"{where}: {label.classification!r} is not one of the levels")
+        if self.auth_failures_allowed < 1 or self.auth_failure_window_s <= 0:
+            raise ValueError("auth_failures_allowed and auth_failure_window_s must be positive")
+        if self.requests_per_second <= 0 or self.request_burst < 1:
+            raise ValueError("requests_per_second and request_burst must be positive")
         if not 0 < self.fusion_batch_s <= 60:
             raise ValueError("fusion_batch_s must be greater than 0 and at most 60")
         names = [picture.name for picture in self.pictures]

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tessera.journal.sqlite import SqliteJournal
-from tests.support import report_doc
+from tests.support import bearer, provision, report_doc
 
 pytestmark = pytest.mark.slow
 
@@ -46,7 +46,11 @@ def batch(prefix: str, size: int) -> list[dict[str, Any]]:
 
 
 async def post_until_killed(
-    base: str, process: asyncio.subprocess.Process, acked: list[str], posted: list[str]
+    base: str,
+    token: str,
+    process: asyncio.subprocess.Process,
+    acked: list[str],
+    posted: list[str],
 ) -> None:
     """Four concurrent posters; SIGKILL lands right after the 25th acknowledgement, while
     other batches are in flight."""
@@ -67,7 +71,7 @@ async def post_until_killed(
             if counter == 25:
                 process.send_signal(signal.SIGKILL)
 
-    async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+    async with httpx.AsyncClient(base_url=base, timeout=10, headers=bearer(token)) as client:
         await asyncio.gather(*(poster(client, worker) for worker in range(4)))
 
 
@@ -83,11 +87,12 @@ async def stored_ids(data: Path) -> set[str]:
 
 def test_every_acknowledged_report_survives_sigkill(tmp_path: Path) -> None:
     async def scenario() -> None:
+        token = await provision(tmp_path)
         process, base = await start_server(tmp_path)
         acked: list[str] = []
         posted: list[str] = []
         try:
-            await post_until_killed(base, process, acked, posted)
+            await post_until_killed(base, token, process, acked, posted)
         finally:
             if process.returncode is None:
                 process.kill()
@@ -103,7 +108,9 @@ def test_every_acknowledged_report_survives_sigkill(tmp_path: Path) -> None:
         process, base = await start_server(tmp_path)
         try:
             retry = batch("w0r0", 100)
-            async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+            async with httpx.AsyncClient(
+                base_url=base, timeout=10, headers=bearer(token)
+            ) as client:
                 response = await client.post("/api/v1/reports", json=retry)
                 assert response.status_code == 202
                 assert response.json()["duplicates"] == 100

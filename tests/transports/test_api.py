@@ -30,7 +30,7 @@ def run_live(tmp_path: Path, scenario: Scenario, **overrides: Any) -> None:
     async def main() -> None:
         async with (
             live_server(tmp_path, **overrides) as live,
-            httpx.AsyncClient(base_url=live.base_url, timeout=10) as client,
+            live.client(timeout=10) as client,
         ):
             await scenario(live, client)
 
@@ -229,6 +229,7 @@ def test_every_read_goes_through_a_picture(tmp_path: Path) -> None:
 def _picture_dict(picture: Picture) -> dict[str, Any]:
     return {
         "name": picture.name,
+        "readers": ["*"],
         "rule": {
             "max_classification": picture.rule.max_classification,
             "releasable_to": picture.rule.releasable_to,

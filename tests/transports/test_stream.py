@@ -23,7 +23,7 @@ def run_live(tmp_path: Path, scenario: Scenario, **overrides: Any) -> None:
     async def main() -> None:
         async with (
             live_server(tmp_path, **overrides) as live,
-            httpx.AsyncClient(base_url=live.base_url, timeout=10) as client,
+            live.client(timeout=10) as client,
         ):
             await asyncio.wait_for(scenario(live, client), 60)
 
@@ -31,7 +31,7 @@ def run_live(tmp_path: Path, scenario: Scenario, **overrides: Any) -> None:
 
 
 async def subscribe(live: Live, **subscription: Any) -> ClientConnection:
-    connection = await websockets.connect(live.ws_url, max_size=None)
+    connection = await websockets.connect(live.ws_url, max_size=None, additional_headers=live.headers)
     await connection.send(json.dumps({"type": "subscribe", **subscription}))
     return connection
 
@@ -142,7 +142,7 @@ def test_bad_subscriptions_are_answered_and_closed(tmp_path: Path) -> None:
             json.dumps({"type": "subscribe", "picture": "NOPE"}),
             json.dumps({"type": "subscribe", "extra": 1}),
         ]:
-            connection = await websockets.connect(live.ws_url)
+            connection = await websockets.connect(live.ws_url, additional_headers=live.headers)
             await connection.send(message)
             answer = json.loads(await connection.recv())
             assert answer["type"] == "error" and answer["reason"], message
@@ -172,6 +172,7 @@ def test_a_stalled_client_neither_delays_others_nor_grows_memory(tmp_path: Path)
         # Uncompressed, so its messages are big enough to fill the buffers quickly.
         stalled = await websockets.connect(
             live.ws_url,
+            additional_headers=live.headers,
             max_size=None,
             max_queue=1,
             compression=None,

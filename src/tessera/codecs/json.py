@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 import msgspec
 
@@ -56,11 +56,19 @@ class ReportDoc(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     remarks: Remarks = ""
 
 
+_LABEL_REQUIRED: Final = (
+    "is required: give one, or set a default label for the source or the sender"
+)
+
+
 class ReportPolicy(msgspec.Struct, frozen=True, kw_only=True):
     """What the codec accepts beyond the shape of a report."""
 
     levels: tuple[str, ...]
-    default_label: Label
+    # A report without a label takes its source's default, else the sender's, else this;
+    # with none of them it is refused: a report's label is never guessed.
+    default_label: Label | None = None
+    source_labels: dict[str, Label] = msgspec.field(default_factory=dict)
     max_future_skew: timedelta = timedelta(minutes=5)
     max_items: int = 10_000
 
@@ -92,7 +100,12 @@ class ReportCodec:
         self._item = msgspec.json.Decoder(ReportDoc, dec_hook=_dec_hook)
 
     def decode_batch(
-        self, data: bytes, *, now: datetime, new_id: Callable[[], str]
+        self,
+        data: bytes,
+        *,
+        now: datetime,
+        new_id: Callable[[], str],
+        default_label: Label | None = None,
     ) -> list[Report]:
         """Decode a JSON array of reports, all or nothing; raise DecodeError listing every
         bad item."""
@@ -106,10 +119,16 @@ class ReportCodec:
             raise BatchTooLargeError(
                 [FieldError(None, "$", f"more than {self.policy.max_items} reports in one batch")]
             )
-        return self._finish(enumerate(docs), now=now, new_id=new_id)
+        return self._finish(enumerate(docs), now=now, new_id=new_id, default_label=default_label)
 
     def decode_line(
-        self, data: bytes | str, *, index: int, now: datetime | None, new_id: Callable[[], str]
+        self,
+        data: bytes | str,
+        *,
+        index: int,
+        now: datetime | None,
+        new_id: Callable[[], str],
+        default_label: Label | None = None,
     ) -> Report:
         """Decode one report (one line of a JSON Lines file). ``now=None`` skips the check
         against the future, for files of past reports."""
@@ -117,7 +136,7 @@ class ReportCodec:
             doc = self._item.decode(data)
         except msgspec.DecodeError as exc:
             raise DecodeError([field_error_from_msgspec(exc, index)]) from None
-        return self._finish([(index, doc)], now=now, new_id=new_id)[0]
+        return self._finish([(index, doc)], now=now, new_id=new_id, default_label=default_label)[0]
 
     def _decode_items_one_by_one(self, data: bytes) -> list[ReportDoc]:
         try:
@@ -142,16 +161,23 @@ class ReportCodec:
         *,
         now: datetime | None,
         new_id: Callable[[], str],
+        default_label: Label | None,
     ) -> list[Report]:
         errors: list[FieldError] = []
         reports: list[Report] = []
         horizon = None if now is None else now + self.policy.max_future_skew
         for index, doc in docs:
             problems = self._semantic_problems(doc, horizon)
-            if problems:
+            label = self._label(doc, default_label)
+            if label is None:
+                problems.append(("label", _LABEL_REQUIRED))
+            elif label.classification not in self._scheme:
+                levels = ", ".join(self._scheme.levels)
+                problems.append(("label.classification", f"must be one of {levels}"))
+            if problems or label is None:
                 errors.extend(FieldError(index, field, reason) for field, reason in problems)
                 continue
-            reports.append(self._to_report(doc, new_id))
+            reports.append(self._to_report(doc, label, new_id))
         if errors:
             raise DecodeError(errors)
         return reports
@@ -161,9 +187,6 @@ class ReportCodec:
         if horizon is not None and doc.observed_at > horizon:
             skew = int(self.policy.max_future_skew.total_seconds())
             problems.append(("observed_at", f"is in the future beyond the allowed {skew} s skew"))
-        if doc.label is not None and doc.label.classification not in self._scheme:
-            levels = ", ".join(self._scheme.levels)
-            problems.append(("label.classification", f"must be one of {levels}"))
         if doc.sidc is not None:
             problem = sidc_problem(doc.sidc)
             if problem:
@@ -174,11 +197,19 @@ class ReportCodec:
                 )
         return problems
 
-    def _to_report(self, doc: ReportDoc, new_id: Callable[[], str]) -> Report:
+    def _label(self, doc: ReportDoc, sender_default: Label | None) -> Label | None:
+        if doc.label is not None:
+            return doc.label
+        return (
+            self.policy.source_labels.get(doc.source.id)
+            or sender_default
+            or self.policy.default_label
+        )
+
+    def _to_report(self, doc: ReportDoc, label: Label, new_id: Callable[[], str]) -> Report:
         identity = doc.identity
         if identity is None:
             identity = identity_of(doc.sidc) if doc.sidc is not None else Identity.UNKNOWN
-        label = doc.label or self.policy.default_label
         if len(set(label.releasable_to)) != len(label.releasable_to) or list(
             label.releasable_to
         ) != sorted(label.releasable_to):

@@ -54,15 +54,30 @@ class AdmissionRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     releasable_to: str | None = None
 
 
+ANY_PRINCIPAL: Final = "*"
+
+
 class Picture(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """A named audience and its admission rule."""
+    """A named audience, its admission rule, and who may read it.
+
+    ``readers`` names principals (``"*"``: any); ``reader_communities`` admits every
+    principal of those communities. Either way a principal reads a picture only if its
+    clearance and communities cover everything the picture admits
+    (``tessera.security.policy``).
+    """
 
     name: str
     rule: AdmissionRule = AdmissionRule()
     description: str = ""
+    readers: tuple[str, ...] = ()
+    reader_communities: tuple[str, ...] = ()
 
 
-DEFAULT_PICTURE: Final = Picture(name="COP", description="Every report, for every viewer")
+DEFAULT_PICTURE: Final = Picture(
+    name="COP",
+    description="Every report, for every principal cleared to the highest level",
+    readers=(ANY_PRINCIPAL,),
+)
 
 
 def admits(picture: Picture, label: Label, scheme: ClassificationScheme) -> bool:

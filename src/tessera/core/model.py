@@ -191,10 +191,28 @@ class Track(msgspec.Struct, frozen=True, kw_only=True):
     report_count: int
 
 
-class Principal(msgspec.Struct, frozen=True, kw_only=True):
-    """A user or a system, with what it may see and do."""
+class PrincipalKind(enum.StrEnum):
+    USER = "user"
+    SYSTEM = "system"
 
-    name: str
-    communities: tuple[str, ...] = ()
-    clearance: str = "UNCLASSIFIED"
+
+PRINCIPAL_PATTERN: Final = r"^[a-z0-9][a-z0-9._@-]{0,63}$"
+PrincipalName = Annotated[str, msgspec.Meta(pattern=PRINCIPAL_PATTERN, max_length=64)]
+
+
+class Principal(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A user or a system, with what it may see and do (DESIGN §3).
+
+    ``communities`` and ``clearance`` bound what it may read and submit; ``roles`` what it
+    may do; ``default_label`` labels its reports that carry none. A disabled principal
+    keeps its record (the audit trail names it) but nothing it holds is accepted.
+    """
+
+    name: PrincipalName
+    kind: PrincipalKind = PrincipalKind.USER
+    communities: Communities = ()
+    clearance: Classification = "UNCLASSIFIED"
     roles: tuple[Role, ...] = (Role.VIEWER,)
+    default_label: Label | None = None
+    disabled: bool = False
+    created_at: Timestamp | None = None

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Final
 
 import httpx
 
@@ -19,6 +21,9 @@ from tessera.sim.files import stderr_progress, write_scenario
 from tessera.sim.scenario import DEFAULT_START, SCENARIOS, ScenarioConfig, build
 
 DEFAULT_FILE_DURATION_S = 600.0
+
+
+TOKEN_VARIABLE: Final = "TESSERA_TOKEN"
 
 
 def _moment(text: str) -> datetime:
@@ -49,6 +54,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--start", type=_moment, default=None, help="scenario start time for --out (RFC 3339)"
     )
+    parser.add_argument(
+        "--token-file",
+        type=Path,
+        default=None,
+        help=f"file holding the bearer token for --to (else ${TOKEN_VARIABLE})",
+    )
+
+
+def read_token(path: Path | None) -> str:
+    """The bearer token from a file or the environment: never from the command line,
+    where every user of the machine could read it."""
+    if path is not None:
+        try:
+            token = path.read_text().strip()
+        except OSError as exc:
+            raise ValueError(f"cannot read the token file {path}: {exc.strerror}") from None
+    else:
+        token = os.environ.get(TOKEN_VARIABLE, "").strip()
+    if not token:
+        raise ValueError(
+            f"feeding a server needs a reporter's token: --token-file FILE or ${TOKEN_VARIABLE}"
+            " (tessera users token NAME prints one)"
+        )
+    return token
 
 
 def terminal_progress() -> Callable[[FeedProgress], None]:
@@ -76,12 +105,14 @@ async def feed_live(
     rate: float,
     duration: float | None,
     on_progress: Callable[[FeedProgress], None] | None,
+    token: str,
 ) -> FeedProgress:
     """Run the scenario against the server at ``url`` in real time, starting now."""
     start = datetime.now(UTC).replace(microsecond=0)
     exercise = build(scenario, ScenarioConfig(seed=seed, rate=rate, start=start))
     until = None if duration is None else start + timedelta(seconds=duration)
-    async with httpx.AsyncClient(base_url=url.rstrip("/"), timeout=30) as client:
+    headers = {"authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=url.rstrip("/"), timeout=30, headers=headers) as client:
         return await feed(
             client, exercise.sightings(duration), until=until, on_progress=on_progress
         )
@@ -100,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 0
+    token = read_token(args.token_file)
     try:
         progress = asyncio.run(
             feed_live(
@@ -109,6 +141,7 @@ def run(args: argparse.Namespace) -> int:
                 rate=args.rate,
                 duration=args.duration,
                 on_progress=terminal_progress(),
+                token=token,
             )
         )
     except FeedError as exc:

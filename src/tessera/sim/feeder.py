@@ -63,6 +63,9 @@ async def post_batch(
                 progress.batches += 1
                 return
             reason = f"HTTP {response.status_code}: {response.text[:300]}"
+            if response.status_code in (401, 403):
+                # Nothing later will fare better: stop, saying why.
+                raise FeedError(f"the server refused the feed's credentials: {reason}")
             if response.status_code not in RETRYABLE:
                 progress.errors += len(reports)
                 progress.last_error = reason

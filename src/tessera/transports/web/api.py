@@ -1,7 +1,8 @@
 """REST handlers for /api/v1: ingest reports, read pictures, tracks and reports.
 
-Every read goes through a picture: a track or report outside the picture asked for answers
-404, exactly as one that does not exist.
+Every read goes through the caller's pictures: a picture the caller may not read, and a
+track or report outside the picture asked for, answer 404, exactly as one that does not
+exist. Every report submitted carries a label its sender could itself read.
 """
 
 from __future__ import annotations
@@ -13,8 +14,12 @@ from starlette.requests import Request
 from tessera.codecs.errors import BatchTooLargeError, DecodeError
 from tessera.codecs.geojson import feature_collection, track_feature
 from tessera.codecs.json import to_builtins
+from tessera.core.banners import banner, picture_level
 from tessera.core.labels import Picture, admits
 from tessera.journal.base import JournalClosedError
+from tessera.security.base import AuditEvent
+from tessera.security.gate import Caller
+from tessera.security.policy import readable_pictures, submission_refusal
 from tessera.transports.web.params import ParameterError, track_query
 from tessera.transports.web.responses import JSONResponse, error
 
@@ -31,16 +36,45 @@ def _tessera(request: Request) -> Tessera:
     return tessera
 
 
-def _picture(request: Request) -> Picture | JSONResponse:
+def caller(request: Request) -> Caller:
+    """The authenticated caller (the middleware lets no one else through)."""
+    found: Caller | None = request.state.caller
+    if found is None:
+        raise RuntimeError("a guarded handler ran without a caller")
+    return found
+
+
+def readable(request: Request) -> list[Picture]:
     tessera = _tessera(request)
-    name = request.query_params.get("picture", tessera.default_picture)
-    picture = tessera.pictures.get(name)
-    if picture is None:
-        return error(404, f"no picture named {name!r}")
-    return picture
+    return readable_pictures(caller(request).principal, tessera.pictures.values(), tessera.scheme)
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+def _picture(request: Request) -> Picture | JSONResponse:
+    pictures = readable(request)
+    name = request.query_params.get("picture")
+    if name is None:
+        if not pictures:
+            return error(404, "you may read no picture: ask an administrator")
+        return pictures[0]
+    for picture in pictures:
+        if picture.name == name:
+            return picture
+    # The same answer whether it does not exist or is not for this caller.
+    return error(404, f"no picture named {name!r}")
+
+
+def picture_summary(tessera: Tessera, picture: Picture) -> dict[str, Any]:
+    scheme = tessera.scheme
+    return {
+        "name": picture.name,
+        "description": picture.description,
+        "classification": picture_level(picture, scheme),
+        "releasable_to": picture.rule.releasable_to,
+        "banner": to_builtins(banner(picture, scheme, tessera.settings.banner_colours)),
+    }
+
+
+async def read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise BodyTooLargeError
@@ -61,21 +95,37 @@ async def post_reports(request: Request) -> JSONResponse:
         return error(415, "send a JSON array of reports with Content-Type: application/json")
     limit = tessera.settings.max_body_bytes
     try:
-        body = await _read_body(request, limit)
+        body = await read_body(request, limit)
     except BodyTooLargeError:
         return error(413, f"the body is larger than {limit} bytes; send smaller batches")
+    sender = caller(request)
     try:
         reports = tessera.codec.decode_batch(
-            body, now=tessera.clock(), new_id=tessera.new_report_id
+            body,
+            now=tessera.clock(),
+            new_id=tessera.new_report_id,
+            default_label=sender.principal.default_label,
         )
     except BatchTooLargeError as exc:
         return error(413, exc.errors[0].reason)
     except DecodeError as exc:
         return JSONResponse({"error": "invalid reports", "errors": exc.errors}, status_code=422)
+    refusals = [
+        {"index": index, "field": "label", "reason": reason}
+        for index, report in enumerate(reports)
+        if (reason := submission_refusal(sender.principal, report.label, tessera.scheme))
+    ]
+    if refusals:
+        _audit_write(tessera, sender, "reports.submit", "denied", {"refused": len(refusals)})
+        return JSONResponse(
+            {"error": "labels you may not use", "errors": refusals}, status_code=403
+        )
     try:
         result = await tessera.journal.append(reports)
     except JournalClosedError:
         return error(503, "the server is shutting down; retry")
+    detail = {"reports": len(reports), "first_seq": result.first_seq, "last_seq": result.last_seq}
+    _audit_write(tessera, sender, "reports.submit", "ok", detail)
     return JSONResponse(
         {
             "accepted": result.ids,
@@ -87,28 +137,44 @@ async def post_reports(request: Request) -> JSONResponse:
     )
 
 
+def _audit_write(
+    tessera: Tessera, sender: Caller, action: str, outcome: str, detail: dict[str, Any]
+) -> None:
+    tessera.audit.record(
+        AuditEvent(
+            at=tessera.clock(),
+            principal=sender.principal.name,
+            action=action,
+            outcome=outcome,
+            address=sender.address,
+            detail=detail,
+        )
+    )
+
+
 async def get_report(request: Request) -> JSONResponse:
-    picture = _picture(request)
-    if isinstance(picture, JSONResponse):
-        return picture
+    """A report, if a picture the caller reads admits it (the one named by ``picture``,
+    or any of the caller's)."""
     tessera = _tessera(request)
     report_id = request.path_params["report_id"]
+    if "picture" in request.query_params:
+        picture = _picture(request)
+        if isinstance(picture, JSONResponse):
+            return picture
+        pictures = [picture]
+    else:
+        pictures = readable(request)
     found = await tessera.journal.reports([report_id])
     report = found.get(report_id)
-    if report is None or not admits(picture, report.label, tessera.settings.scheme):
-        return error(404, f"no report {report_id!r} in picture {picture.name!r}")
+    if report is None or not any(admits(p, report.label, tessera.scheme) for p in pictures):
+        return error(404, f"no report {report_id!r} in your pictures")
     return JSONResponse(to_builtins(report))
 
 
 async def get_pictures(request: Request) -> JSONResponse:
     tessera = _tessera(request)
     return JSONResponse(
-        {
-            "pictures": [
-                {"name": picture.name, "description": picture.description}
-                for picture in tessera.pictures.values()
-            ]
-        }
+        {"pictures": [picture_summary(tessera, picture) for picture in readable(request)]}
     )
 
 
@@ -140,7 +206,7 @@ async def get_track(request: Request) -> JSONResponse:
     # older reports stay in the journal).
     shown = list(reversed(track.lineage))
     found = await tessera.journal.reports(shown)
-    scheme = tessera.settings.scheme
+    scheme = tessera.scheme
     reports: list[Any] = [
         to_builtins(found[report_id])
         for report_id in shown
@@ -158,6 +224,5 @@ async def get_health(request: Request) -> JSONResponse:
             "status": "ok",
             "journal_seq": tessera.journal.last_seq,
             "fused_seq": tessera.worker.position,
-            "pictures": list(tessera.pictures),
         }
     )

@@ -15,6 +15,7 @@ from tessera import __version__
 from tessera.codecs.errors import FieldError
 from tessera.codecs.json import ReportDoc
 from tessera.core.model import Grading
+from tessera.transports.web.account import Login
 from tessera.transports.web.stream import Subscribe
 
 
@@ -42,7 +43,7 @@ PICTURE_PARAM = {
     "in": "query",
     "required": False,
     "schema": {"type": "string"},
-    "description": "The picture to read through (default: the first configured picture)",
+    "description": "The picture to read through (default: the first one the caller reads)",
 }
 FILTER_PARAMS = [
     {
@@ -65,6 +66,17 @@ FILTER_PARAMS = [
     },
 ]
 FEATURE = {"type": "object", "description": "GeoJSON Feature of a track"}
+SESSION = {"type": "object", "description": "principal, pictures and token"}
+AUDIT_PARAMS = [
+    {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+    {"name": "after", "in": "query", "schema": {"type": "integer"}},
+    {"name": "limit", "in": "query", "schema": {"type": "integer"}},
+]
+REFUSALS = {
+    "401": _json({"type": "object"}, "No valid token"),
+    "403": _json({"type": "object"}, "The token's principal lacks the role"),
+    "429": _json({"type": "object"}, "Too many requests or failed sign-ins"),
+}
 
 
 def _operations() -> dict[str, dict[str, Any]]:
@@ -144,10 +156,46 @@ def _operations() -> dict[str, dict[str, Any]]:
                 "responses": {"200": _json({"type": "object"}, "Health")},
             }
         },
+        "post_login": {
+            "post": {
+                "summary": "Sign in: check a token and say whose it is",
+                "description": "Failed attempts count against the caller's address.",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("Login")}},
+                },
+                "responses": {
+                    "200": _json(SESSION, "The principal and its pictures"),
+                    "401": ERROR,
+                    "429": ERROR,
+                },
+            }
+        },
+        "get_me": {
+            "get": {
+                "summary": "The caller: principal, pictures it may read, token expiry",
+                "responses": {"200": _json(SESSION, "The principal and its pictures")},
+            }
+        },
+        "get_audit": {
+            "get": {
+                "summary": "The audit trail, oldest first (administrators)",
+                "parameters": AUDIT_PARAMS,
+                "responses": {"200": _json({"type": "object"}, "Audit events"), "400": ERROR},
+            }
+        },
+        "get_principals": {
+            "get": {
+                "summary": "Every principal (administrators)",
+                "responses": {"200": _json({"type": "object"}, "Principals")},
+            }
+        },
         "stream": {
             "get": {
                 "summary": "WebSocket: live changes of a picture",
                 "description": (
+                    "Authenticate with `Authorization: Bearer`, or, from a browser, offer "
+                    "the subprotocols `tessera.v1` and `bearer.<token>`. "
                     "Upgrade to a WebSocket, then send one Subscribe message. The server "
                     "answers with a snapshot (or, given `since` within the retained window, "
                     "the missed changes), then `changes` messages with `upserts` and "
@@ -168,20 +216,26 @@ def _path_params(path: str) -> list[dict[str, Any]]:
     ]
 
 
-def openapi_document(routes: list[BaseRoute]) -> dict[str, Any]:
+def openapi_document(routes: list[BaseRoute], public: set[str]) -> dict[str, Any]:
+    """The document of ``routes``; those named in ``public`` need no token."""
     operations = _operations()
     paths: dict[str, Any] = {}
     for route in routes:
         if not isinstance(route, Route | WebSocketRoute):
             continue
         item = operations[route.name]
+        for operation in item.values():
+            if route.name in public:
+                operation["security"] = []
+            else:
+                operation["responses"] = {**REFUSALS, **operation["responses"]}
         params = _path_params(route.path)
         if params:
             for operation in item.values():
                 operation["parameters"] = [*params, *operation.get("parameters", [])]
         paths[route.path] = item
     _, components = msgspec.json.schema_components(
-        [ReportDoc, FieldError, Subscribe],
+        [ReportDoc, FieldError, Subscribe, Login],
         schema_hook=_schema_hook,
         ref_template="#/components/schemas/{name}",
     )
@@ -194,5 +248,15 @@ def openapi_document(routes: list[BaseRoute]) -> dict[str, Any]:
             "description": "Live, fused common operational picture per audience.",
         },
         "paths": paths,
-        "components": {"schemas": components},
+        "security": [{"bearer": []}],
+        "components": {
+            "schemas": components,
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "tessera users token NAME issues one",
+                }
+            },
+        },
     }

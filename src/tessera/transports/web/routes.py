@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib.resources import files
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -14,7 +14,9 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tessera.transports.web import api
+from tessera.core.model import Role
+from tessera.transports.web import account, api
+from tessera.transports.web.auth import PUBLIC, Authenticate, Policy, requires, route_policies
 from tessera.transports.web.openapi import openapi_document
 from tessera.transports.web.responses import JSONResponse
 from tessera.transports.web.stream import stream
@@ -29,6 +31,27 @@ def static_dir() -> Path:
     return Path(str(files("tessera.web") / "static"))
 
 
+# Who may call each route, by route name: every route must have an entry (the
+# application refuses to build otherwise, and the tests derive their checks from it).
+POLICIES: Final[dict[str, Policy]] = {
+    "post_reports": requires(Role.REPORTER),
+    "get_report": requires(Role.VIEWER),
+    "get_pictures": requires(Role.VIEWER),
+    "get_tracks": requires(Role.VIEWER),
+    "get_track": requires(Role.VIEWER),
+    "get_health": PUBLIC,
+    "stream": requires(Role.VIEWER),
+    "post_login": PUBLIC,
+    "get_me": requires(*Role),
+    "get_audit": requires(Role.ADMIN),
+    "get_principals": requires(Role.ADMIN),
+    "openapi": requires(*Role),
+    "docs": PUBLIC,
+    "map": PUBLIC,
+    "static": PUBLIC,
+}
+
+
 def api_routes() -> list[BaseRoute]:
     """Every route of /api/v1; the OpenAPI document is checked against this list."""
     return [
@@ -38,8 +61,32 @@ def api_routes() -> list[BaseRoute]:
         Route(f"{API}/tracks", api.get_tracks, methods=["GET"], name="get_tracks"),
         Route(f"{API}/tracks/{{track_id}}", api.get_track, methods=["GET"], name="get_track"),
         Route(f"{API}/health", api.get_health, methods=["GET"], name="get_health"),
+        Route(f"{API}/login", account.post_login, methods=["POST"], name="post_login"),
+        Route(f"{API}/me", account.get_me, methods=["GET"], name="get_me"),
+        Route(f"{API}/audit", account.get_audit, methods=["GET"], name="get_audit"),
+        Route(f"{API}/principals", account.get_principals, methods=["GET"], name="get_principals"),
         WebSocketRoute(f"{API}/stream", stream, name="stream"),
     ]
+
+
+CONTENT_SECURITY_POLICY: Final = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        # MapLibre and Swagger UI set style attributes; no stylesheet comes from elsewhere.
+        "style-src 'self' 'unsafe-inline'",
+        # milsymbol's canvases and MapLibre's images become data: and blob: URLs.
+        "img-src 'self' data: blob:",
+        "worker-src 'self' blob:",
+        "child-src 'self' blob:",
+        "connect-src 'self'",
+        "font-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
 
 
 class SecureHeaders:
@@ -49,7 +96,10 @@ class SecureHeaders:
         (b"x-content-type-options", b"nosniff"),
         (b"x-frame-options", b"DENY"),
         (b"referrer-policy", b"no-referrer"),
+        (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
     )
+    # What the API answers is for its caller only: no cache keeps it.
+    API_HEADERS = ((b"cache-control", b"no-store"),)
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -59,10 +109,14 @@ class SecureHeaders:
             await self.app(scope, receive, send)
             return
 
+        extra: tuple[tuple[bytes, bytes], ...] = self.HEADERS
+        if scope["path"].startswith(API):
+            extra = (*extra, *self.API_HEADERS)
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], *self.HEADERS]
+                message["headers"] = [*message["headers"], *extra]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -78,7 +132,8 @@ def build_asgi(tessera: Tessera) -> Starlette:
         return FileResponse(static / "docs.html")
 
     async def openapi(_request: Request) -> Response:
-        return JSONResponse(openapi_document(api_routes()))
+        public = {name for name, policy in POLICIES.items() if policy.public}
+        return JSONResponse(openapi_document(api_routes(), public))
 
     routes: list[BaseRoute] = [
         *api_routes(),
@@ -87,6 +142,13 @@ def build_asgi(tessera: Tessera) -> Starlette:
         Route("/", index, methods=["GET"], name="map"),
         Mount("/static", app=StaticFiles(directory=static, check_dir=False), name="static"),
     ]
-    app = Starlette(routes=routes, middleware=[Middleware(SecureHeaders)])
+    guarded = route_policies(routes, POLICIES)
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(SecureHeaders),
+            Middleware(Authenticate, gate=tessera.gate, routes=guarded),
+        ],
+    )
     app.state.tessera = tessera
     return app

@@ -20,7 +20,10 @@ from tessera.bus.base import Subscriber
 from tessera.codecs.geojson import track_feature
 from tessera.codecs.json import encode
 from tessera.core.model import Identity, TrackStatus
+from tessera.security.gate import Caller
+from tessera.security.policy import readable_pictures
 from tessera.store.base import TrackQuery
+from tessera.transports.web.auth import STREAM_PROTOCOL
 from tessera.transports.web.params import ParameterError, parse_bbox
 
 if TYPE_CHECKING:
@@ -70,15 +73,24 @@ def _query(subscribe: Subscribe) -> TrackQuery:
     )
 
 
+def _readable(tessera: Tessera, who: Caller) -> list[str]:
+    pictures = readable_pictures(who.principal, tessera.pictures.values(), tessera.scheme)
+    return [picture.name for picture in pictures]
+
+
 async def stream(websocket: WebSocket) -> None:
     tessera: Tessera = websocket.app.state.tessera
-    await websocket.accept()
+    who: Caller = websocket.state.caller
+    offered = websocket.scope.get("subprotocols", ())
+    await websocket.accept(subprotocol=STREAM_PROTOCOL if STREAM_PROTOCOL in offered else None)
     try:
         text = await asyncio.wait_for(websocket.receive_text(), SUBSCRIBE_TIMEOUT_S)
         subscribe = _parse_subscription(text)
         query = _query(subscribe)
-        name = subscribe.picture or tessera.default_picture
-        if name not in tessera.pictures:
+        readable = _readable(tessera, who)
+        name = subscribe.picture or (readable[0] if readable else "")
+        # The same answer whether it does not exist or is not for this caller.
+        if name not in readable:
             raise BadSubscriptionError(f"no picture named {name!r}")
     except (BadSubscriptionError, TimeoutError) as exc:
         reason = str(exc) or "no subscription received in time"
@@ -88,11 +100,16 @@ async def stream(websocket: WebSocket) -> None:
         return
     except (WebSocketDisconnect, RuntimeError):
         return
-    await _serve(tessera, websocket, name, query, subscribe.since)
+    await _serve(tessera, websocket, who, name, query, subscribe.since)
 
 
 async def _serve(
-    tessera: Tessera, websocket: WebSocket, picture: str, query: TrackQuery, since: int | None
+    tessera: Tessera,
+    websocket: WebSocket,
+    who: Caller,
+    picture: str,
+    query: TrackQuery,
+    since: int | None,
 ) -> None:
     subscriber = Subscriber(query, visible=None)
     # No await between attaching and taking the snapshot: the snapshot is exactly the
@@ -113,7 +130,7 @@ async def _serve(
     try:
         async with asyncio.TaskGroup() as group:
             closed = group.create_task(_until_closed(websocket))
-            pump = group.create_task(_pump(tessera, websocket, picture, subscriber, snapshot))
+            pump = group.create_task(_pump(tessera, websocket, who, picture, subscriber, snapshot))
             await asyncio.wait({closed, pump}, return_when=asyncio.FIRST_COMPLETED)
             closed.cancel()
             pump.cancel()
@@ -136,6 +153,7 @@ async def _until_closed(websocket: WebSocket) -> None:
 async def _pump(
     tessera: Tessera,
     websocket: WebSocket,
+    who: Caller,
     picture: str,
     subscriber: Subscriber,
     snapshot: bytes | None,
@@ -143,7 +161,18 @@ async def _pump(
     if snapshot is not None:
         await websocket.send_text(snapshot.decode())
     heartbeat = tessera.settings.heartbeat_s
+    loop = asyncio.get_running_loop()
+    checked = loop.time()
     while True:
+        # A long-lived connection ends when its token is revoked or expires, or its
+        # holder is disabled: checked once a heartbeat, busy picture or not.
+        if loop.time() - checked >= heartbeat:
+            checked = loop.time()
+            if not await tessera.gate.still_valid(who):
+                reason = "your token is no longer valid: sign in again"
+                await websocket.send_text(encode({"type": "error", "reason": reason}).decode())
+                await websocket.close(POLICY_VIOLATION)
+                return
         try:
             changes = await asyncio.wait_for(subscriber.take(), heartbeat)
         except TimeoutError:

@@ -1,19 +1,56 @@
-// Tessera's map client: wires the map, the live stream, the filters and the side panel.
+// Tessera's map client: signing in, then the map, the live stream, the filters and the side panel.
+import {
+  CHANNEL,
+  SESSION_ENDED,
+  apiFetch,
+  forgetToken,
+  keepToken,
+  login,
+  onSessionEnded,
+  storedToken,
+} from "/static/auth.js";
 import { createMap, showTracks } from "/static/map.js";
 import { hideTrack, showTrack, shownTrack } from "/static/panel.js";
 import { TrackStream } from "/static/stream.js";
 
 const IDENTITIES = ["friend", "assumed-friend", "neutral", "unknown", "pending", "suspect", "hostile"];
 const PANEL_REFRESH_MS = 2000;
+const SIGNED_OUT_BANNER = { text: "NOT SIGNED IN", colour: "#5c6670", text_colour: "#ffffff" };
 
 const state = {
+  // Bumped at every sign-in and sign-out: work started for an earlier session is dropped.
+  session: 0,
+  principal: null,
+  pictures: new Map(),
   picture: null,
   identities: new Set(IDENTITIES),
   stream: null,
+  map: null,
+  mapLoaded: null,
   drawPending: false,
   panelRefreshed: 0,
 };
-const map = createMap("map");
+const $ = (id) => document.getElementById(id);
+const channel = "BroadcastChannel" in window ? new BroadcastChannel(CHANNEL) : null;
+
+// ---- classification banners -------------------------------------------------------------
+
+function setBanner(banner) {
+  for (const id of ["banner-top", "banner-bottom"]) {
+    const element = $(id);
+    element.textContent = banner.text;
+    element.style.backgroundColor = banner.colour;
+    element.style.color = banner.text_colour;
+  }
+}
+
+function pictureBanner(picture) {
+  if (picture.banner) return picture.banner;
+  const releasable = picture.releasable_to ? ` // REL TO ${picture.releasable_to}` : "";
+  return { text: `${picture.classification}${releasable}`, colour: "#5c6670", text_colour: "#ffffff" };
+}
+
+// ---- the map and the stream ---------------------------------------------------------------
 
 function visibleTracks() {
   if (!state.stream) return [];
@@ -24,18 +61,17 @@ function visibleTracks() {
 
 function draw() {
   // At most one redraw per frame, however many messages arrive.
-  if (state.drawPending) return;
+  if (state.drawPending || !state.map) return;
   state.drawPending = true;
   requestAnimationFrame(() => {
     state.drawPending = false;
-    if (!state.stream) return;
-    showTracks(map, [...state.stream.tracks.values()], state.identities);
-    document.getElementById("count").textContent = `${visibleTracks().length} tracks`;
-    const updated = state.stream.lastUpdate;
-    if (updated) {
-      document.getElementById("updated").textContent =
-        `updated ${updated.toISOString().slice(11, 19)}Z`;
-    }
+    const tracks = state.stream ? [...state.stream.tracks.values()] : [];
+    showTracks(state.map, tracks, state.identities);
+    $("count").textContent = `${visibleTracks().length} tracks`;
+    const updated = state.stream?.lastUpdate;
+    $("updated").textContent = updated
+      ? `updated ${updated.toISOString().slice(11, 19)}Z`
+      : "no update yet";
   });
 }
 
@@ -49,22 +85,195 @@ function onTracks(_tracks, changedIds) {
   }
 }
 
-function onStatus(status) {
-  const element = document.getElementById("connection");
+function onStatus(status, reason) {
+  const element = $("connection");
   element.className = `status ${status}`;
   element.textContent = status;
+  element.title = reason ?? "";
+}
+
+// Whether the server still takes our token; on a 401 apiFetch has already signed us out.
+async function stillSignedIn() {
+  try {
+    const response = await apiFetch("/api/v1/me");
+    return response.status !== 401;
+  } catch {
+    return true; // The server is unreachable: keep trying, the stream backs off.
+  }
 }
 
 function subscribe(picture) {
   state.stream?.stop();
   state.picture = picture;
-  state.stream = new TrackStream({ picture, onTracks, onStatus });
-  state.stream.start();
+  setBanner(pictureBanner(state.pictures.get(picture)));
   hideTrack();
+  // Nothing of the previous picture stays on screen under the new banner.
+  state.stream = new TrackStream({ picture, token: storedToken, stillSignedIn, onTracks, onStatus });
+  onStatus("reconnecting");
+  draw();
+  state.stream.start();
 }
 
+async function loadPictures(session) {
+  const response = await apiFetch("/api/v1/pictures");
+  if (!response.ok || session !== state.session) return null;
+  const { pictures } = await response.json();
+  if (session !== state.session) return null;
+  state.pictures = new Map(pictures.map((picture) => [picture.name, picture]));
+  const select = $("picture");
+  select.replaceChildren();
+  for (const picture of pictures) {
+    const option = document.createElement("option");
+    option.value = picture.name;
+    option.textContent = picture.name;
+    option.title = picture.description ?? "";
+    select.appendChild(option);
+  }
+  return pictures[0]?.name ?? null;
+}
+
+function ensureMap() {
+  if (state.map) {
+    state.map.resize();
+    return state.mapLoaded;
+  }
+  const map = createMap("map");
+  state.map = map;
+  state.mapLoaded = new Promise((resolve) => map.once("load", resolve));
+  map.on("click", "tracks", (event) => {
+    const feature = event.features?.[0];
+    if (feature && state.picture) showTrack(state.picture, feature.properties.id);
+  });
+  map.on("mouseenter", "tracks", () => (map.getCanvas().style.cursor = "pointer"));
+  map.on("mouseleave", "tracks", () => (map.getCanvas().style.cursor = ""));
+  // A live map is rarely idle: mark the first frame that shows symbols instead.
+  map.on("render", () => {
+    if (document.body.dataset.symbols === "drawn") return;
+    if (map.queryRenderedFeatures({ layers: ["tracks"] }).length > 0) {
+      document.body.dataset.symbols = "drawn";
+    }
+  });
+  return state.mapLoaded;
+}
+
+// ---- signing in and out ---------------------------------------------------------------------
+
+function showLogin(message) {
+  $("app").hidden = true;
+  $("login").hidden = false;
+  document.body.dataset.auth = "signed-out";
+  const element = $("login-message");
+  element.textContent = message ?? "";
+  element.hidden = !message;
+  $("login-button").disabled = false;
+  $("login-token").focus();
+}
+
+async function enter(principal) {
+  const session = ++state.session;
+  state.principal = principal.name;
+  $("principal").textContent = principal.name;
+  $("login").hidden = true;
+  $("login-token").value = "";
+  $("app").hidden = false;
+  document.body.dataset.auth = "signed-in";
+  channel?.postMessage({ type: "token", token: storedToken() });
+  const loaded = ensureMap();
+  const first = await loadPictures(session);
+  if (session !== state.session) return;
+  if (first === null) {
+    onStatus("no picture", "you may read no picture: ask an administrator");
+    setBanner(SIGNED_OUT_BANNER);
+    return;
+  }
+  await loaded;
+  if (session !== state.session) return;
+  subscribe(first);
+  window.tessera.ready = true;
+}
+
+function signOut(message) {
+  const token = storedToken();
+  state.session += 1;
+  state.stream?.stop();
+  state.stream = null;
+  state.principal = null;
+  state.picture = null;
+  state.pictures = new Map();
+  forgetToken();
+  if (token) channel?.postMessage({ type: "signed-out", token });
+  window.tessera.ready = false;
+  delete document.body.dataset.symbols;
+  hideTrack();
+  draw();
+  $("picture").replaceChildren();
+  $("principal").textContent = "";
+  $("count").textContent = "0 tracks";
+  setBanner(SIGNED_OUT_BANNER);
+  showLogin(message);
+}
+
+async function signIn(token) {
+  $("login-button").disabled = true;
+  const result = await login(token);
+  if (!result.ok) {
+    showLogin(result.message);
+    return;
+  }
+  keepToken(token);
+  enter(result.session.principal);
+}
+
+// On a 401 from any call while signed in.
+onSessionEnded((message) => {
+  if (state.principal !== null || storedToken()) signOut(message);
+});
+
+// A login link: /#token=tsr_... The token leaves the address bar (and history) at once.
+function linkedToken() {
+  const token = new URLSearchParams(location.hash.slice(1)).get("token");
+  if (token !== null) history.replaceState(null, "", location.pathname + location.search);
+  return token;
+}
+
+async function signInByLink(token) {
+  if (state.principal !== null || storedToken()) signOut();
+  await signIn(token);
+}
+
+async function start() {
+  setBanner(SIGNED_OUT_BANNER);
+  const linked = linkedToken();
+  if (linked !== null) {
+    await signInByLink(linked);
+    return;
+  }
+  if (!storedToken()) {
+    showLogin();
+    return;
+  }
+  // A reload: is the token we kept still good?
+  let response;
+  try {
+    response = await apiFetch("/api/v1/me");
+  } catch {
+    showLogin("The server cannot be reached: try again in a moment.");
+    return;
+  }
+  if (response.ok) {
+    enter((await response.json()).principal);
+  } else if (response.status === 401) {
+    // apiFetch has already signed out; this only makes sure the message is the right one.
+    signOut(SESSION_ENDED);
+  } else {
+    showLogin(`The server answered ${response.status}: sign in again.`);
+  }
+}
+
+// ---- controls -------------------------------------------------------------------------------
+
 function buildFilters() {
-  const container = document.getElementById("identity-filters");
+  const container = $("identity-filters");
   for (const identity of IDENTITIES) {
     const label = document.createElement("label");
     const box = document.createElement("input");
@@ -81,60 +290,56 @@ function buildFilters() {
   }
 }
 
-async function loadPictures() {
-  const response = await fetch("/api/v1/pictures");
-  const { pictures } = await response.json();
-  const select = document.getElementById("picture");
-  for (const picture of pictures) {
-    const option = document.createElement("option");
-    option.value = picture.name;
-    option.textContent = picture.name;
-    option.title = picture.description;
-    select.appendChild(option);
-  }
-  select.addEventListener("change", () => subscribe(select.value));
-  return pictures[0].name;
-}
-
-map.on("click", "tracks", (event) => {
-  const feature = event.features?.[0];
-  if (feature) showTrack(state.picture, feature.properties.id);
+$("login-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const token = $("login-token").value.trim();
+  if (token) signIn(token);
 });
-map.on("mouseenter", "tracks", () => (map.getCanvas().style.cursor = "pointer"));
-map.on("mouseleave", "tracks", () => (map.getCanvas().style.cursor = ""));
-// A live map is rarely idle: mark the first frame that shows symbols instead.
-function markDrawn() {
-  if (map.queryRenderedFeatures({ layers: ["tracks"] }).length > 0) {
-    document.body.dataset.symbols = "drawn";
-    map.off("render", markDrawn);
+$("sign-out").addEventListener("click", () => signOut());
+// A login link opened in a tab that already shows the map changes only the fragment.
+window.addEventListener("hashchange", () => {
+  const linked = linkedToken();
+  if (linked !== null) signInByLink(linked);
+});
+$("picture").addEventListener("change", (event) => subscribe(event.target.value));
+$("close-panel").addEventListener("click", hideTrack);
+// The API docs page (another tab of this origin) asks for the token; see docs.js.
+channel?.addEventListener("message", (event) => {
+  const token = storedToken();
+  if (event.data?.type === "token?" && token && state.principal !== null) {
+    channel.postMessage({ type: "token", token });
   }
-}
-map.on("render", markDrawn);
-document.getElementById("close-panel").addEventListener("click", hideTrack);
+});
 
 // What tests and curious users can reach from the console.
 window.tessera = {
   ready: false,
-  map,
+  get map() {
+    return state.map;
+  },
+  get principal() {
+    return state.principal;
+  },
+  get picture() {
+    return state.picture;
+  },
   trackCount: () => visibleTracks().length,
   get lastSeq() {
     return state.stream?.lastSeq ?? null;
   },
   screenPositionOf(trackId) {
     const feature = state.stream?.tracks.get(trackId);
-    if (!feature) return null;
-    const point = map.project(feature.geometry.coordinates);
-    const box = map.getCanvas().getBoundingClientRect();
+    if (!feature || !state.map) return null;
+    const point = state.map.project(feature.geometry.coordinates);
+    const box = state.map.getCanvas().getBoundingClientRect();
     return { x: box.left + point.x, y: box.top + point.y };
   },
   tracks: () => [...(state.stream?.tracks.values() ?? [])],
   renderedTrackIds() {
-    return map.queryRenderedFeatures({ layers: ["tracks"] }).map((f) => f.properties.id);
+    if (!state.map) return [];
+    return state.map.queryRenderedFeatures({ layers: ["tracks"] }).map((f) => f.properties.id);
   },
 };
 
 buildFilters();
-map.on("load", async () => {
-  subscribe(await loadPictures());
-  window.tessera.ready = true;
-});
+start();

@@ -1,5 +1,10 @@
 // The side panel: everything about one track, with the reports that built it.
+import { apiFetch } from "/static/auth.js";
+
 const panel = () => document.getElementById("track-panel");
+// Each request is numbered: an answer that arrives after a newer request, or after the panel
+// was closed (say on a change of picture), is dropped rather than shown.
+let latest = 0;
 
 function field(name) {
   return panel().querySelector(`[data-field="${name}"]`);
@@ -15,14 +20,29 @@ function cell(row, text) {
   row.appendChild(td);
 }
 
+// A security label as people read it: "RESTRICTED REL NATO, UKR".
+export function labelText(classification, releasableTo) {
+  if (!classification) return "—";
+  const releasable = releasableTo?.length ? ` REL ${releasableTo.join(", ")}` : "";
+  return `${classification}${releasable}`;
+}
+
 export async function showTrack(picture, trackId) {
+  const request = ++latest;
   const query = new URLSearchParams({ picture });
-  const response = await fetch(`/api/v1/tracks/${encodeURIComponent(trackId)}?${query}`);
+  let response;
+  try {
+    response = await apiFetch(`/api/v1/tracks/${encodeURIComponent(trackId)}?${query}`);
+  } catch {
+    return;
+  }
+  if (request !== latest) return;
   if (!response.ok) {
     hideTrack();
     return;
   }
   const track = await response.json();
+  if (request !== latest) return;
   const p = track.properties;
   const [lon, lat] = track.geometry.coordinates;
   field("title").textContent = p.subject ?? p.id;
@@ -35,8 +55,7 @@ export async function showTrack(picture, trackId) {
   field("position").textContent = `${lat.toFixed(5)}, ${lon.toFixed(5)} ± ${Math.round(p.ce)} m`;
   field("movement").textContent =
     p.speed === null ? "—" : `${Math.round(p.course)}° at ${(p.speed * 3.6).toFixed(0)} km/h`;
-  const releasable = p.releasable_to.length ? ` REL ${p.releasable_to.join(", ")}` : "";
-  field("classification").textContent = `${p.classification}${releasable}`;
+  field("classification").textContent = labelText(p.classification, p.releasable_to);
   field("sources").textContent = p.sources.map((s) => `${s.id} (${s.kind})`).join(", ");
   const { count, window } = track.lineage;
   field("lineage-count").textContent =
@@ -48,6 +67,7 @@ export async function showTrack(picture, trackId) {
     cell(row, time(report.observed_at).slice(11));
     cell(row, `${report.source.id} (${report.source.kind})`);
     cell(row, report.grading);
+    cell(row, labelText(report.label?.classification, report.label?.releasable_to));
     cell(row, report.remarks || "");
     body.appendChild(row);
   }
@@ -56,6 +76,7 @@ export async function showTrack(picture, trackId) {
 }
 
 export function hideTrack() {
+  latest += 1;
   panel().hidden = true;
   delete panel().dataset.trackId;
 }

@@ -1,14 +1,24 @@
 // The live stream: subscribe, apply snapshots and changes, reconnect with `since`.
+//
+// A browser cannot set headers on a WebSocket, so the bearer token travels as a subprotocol
+// ("bearer.<token>") next to the one the server selects ("tessera.v1").
+const PROTOCOL = "tessera.v1";
+const POLICY_VIOLATION = 1008;
 const MAX_BACKOFF_MS = 15000;
 
 export class TrackStream {
-  constructor({ picture, onTracks, onStatus }) {
+  // `token()` gives the bearer token; `stillSignedIn()` resolves to false when the session
+  // has ended (the stream then stops), called when the server refused or dropped us.
+  constructor({ picture, token, stillSignedIn, onTracks, onStatus }) {
     this.picture = picture;
+    this.token = token;
+    this.stillSignedIn = stillSignedIn;
     this.onTracks = onTracks;
     this.onStatus = onStatus;
     this.tracks = new Map();
     this.lastSeq = null;
     this.lastUpdate = null;
+    this.lastError = null;
     this.backoff = 1000;
     this.socket = null;
     this.stopped = false;
@@ -25,21 +35,41 @@ export class TrackStream {
   }
 
   connect() {
+    const token = this.token();
+    if (!token) return;
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const socket = new WebSocket(`${scheme}://${location.host}/api/v1/stream`);
+    const socket = new WebSocket(`${scheme}://${location.host}/api/v1/stream`, [
+      PROTOCOL,
+      `bearer.${token}`,
+    ]);
+    let opened = false;
     this.socket = socket;
     socket.onopen = () => {
+      opened = true;
       socket.send(JSON.stringify({ type: "subscribe", picture: this.picture, since: this.lastSeq }));
       this.backoff = 1000;
+      this.lastError = null;
       this.onStatus("connected");
     };
-    socket.onmessage = (event) => this.receive(JSON.parse(event.data));
-    socket.onclose = () => {
-      if (this.stopped || socket !== this.socket) return;
-      this.onStatus("reconnecting");
-      setTimeout(() => this.connect(), this.backoff);
-      this.backoff = Math.min(this.backoff * 2, MAX_BACKOFF_MS);
+    socket.onmessage = (event) => {
+      if (!this.stopped && socket === this.socket) this.receive(JSON.parse(event.data));
     };
+    socket.onclose = (event) => this.closed(socket, opened, event.code);
+  }
+
+  async closed(socket, opened, code) {
+    if (this.stopped || socket !== this.socket) return;
+    this.onStatus("reconnecting", this.lastError);
+    // A failed handshake (the token refused) or a policy close (token revoked or expired):
+    // ask the server whether we are still signed in before trying again.
+    if (!opened || code === POLICY_VIOLATION) {
+      const signedIn = await this.stillSignedIn();
+      if (!signedIn || this.stopped || socket !== this.socket) return;
+    }
+    setTimeout(() => {
+      if (!this.stopped && socket === this.socket) this.connect();
+    }, this.backoff);
+    this.backoff = Math.min(this.backoff * 2, MAX_BACKOFF_MS);
   }
 
   receive(message) {
@@ -55,6 +85,7 @@ export class TrackStream {
         this.lastSeq = message.seq;
       }
     } else if (message.type === "error") {
+      this.lastError = message.reason;
       console.error("stream:", message.reason);
     }
   }

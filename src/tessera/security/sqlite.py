@@ -1,0 +1,367 @@
+"""The embedded security store: one SQLite file in WAL mode beside the journal.
+
+Every call is a short point operation, so the async methods run SQLite directly on the
+calling thread. Several processes may hold the file at once (the server and the
+``tessera users`` command): WAL lets readers run beside a writer, ``busy_timeout`` makes a
+writer wait its turn, and read-modify-write steps run in ``BEGIN IMMEDIATE`` so two
+processes cannot interleave them. The audit table refuses UPDATE and DELETE by trigger, so
+the trail is append-only whoever opens the file.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Final
+
+import msgspec
+
+from tessera.core.model import Principal
+from tessera.security.base import (
+    AuditEvent,
+    PrincipalExistsError,
+    SecurityStore,
+    SecurityStoreError,
+    TokenRecord,
+    UnknownPrincipalError,
+    UnknownTokenError,
+)
+
+FILE_NAME: Final = "security.sqlite3"
+SCHEMA_VERSION: Final = 1
+BUSY_TIMEOUT_MS: Final = 10_000
+SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS principals (
+    name TEXT PRIMARY KEY,
+    body BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tokens (
+    id TEXT PRIMARY KEY,
+    principal TEXT NOT NULL REFERENCES principals (name),
+    secret_hash TEXT NOT NULL,
+    created_us INTEGER NOT NULL,
+    expires_us INTEGER,
+    revoked_us INTEGER
+);
+CREATE INDEX IF NOT EXISTS tokens_by_principal ON tokens (principal, created_us);
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at_us INTEGER NOT NULL,
+    principal TEXT,
+    action TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    target TEXT NOT NULL,
+    address TEXT NOT NULL,
+    detail BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_by_time ON audit (at_us);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+BEGIN
+    SELECT RAISE(ABORT, 'the audit trail is append-only');
+END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+BEGIN
+    SELECT RAISE(ABORT, 'the audit trail is append-only');
+END;
+"""
+EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND: Final = timedelta(microseconds=1)
+# Queries are constants: every value goes in as a parameter.
+_INSERT_INTO_TOKENS: Final = (
+    "INSERT INTO tokens (id, principal, secret_hash, created_us, expires_us, revoked_us) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+_SELECT_TOKENS: Final = (
+    "SELECT id, principal, secret_hash, created_us, expires_us, revoked_us FROM tokens "
+)
+# rowid breaks ties between tokens created in the same microsecond.
+_TOKEN_BY_ID: Final = _SELECT_TOKENS + "WHERE id = ?"
+_ALL_TOKENS: Final = _SELECT_TOKENS + "ORDER BY created_us, rowid"
+_TOKENS_OF: Final = _SELECT_TOKENS + "WHERE principal = ? ORDER BY created_us, rowid"
+_INSERT_AUDIT: Final = (
+    "INSERT INTO audit (at_us, principal, action, outcome, target, address, detail) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_SELECT_AUDIT: Final = (
+    "SELECT seq, at_us, principal, action, outcome, target, address, detail FROM audit "
+    "WHERE seq > ? AND at_us >= ? ORDER BY seq LIMIT ?"
+)
+_EARLIEST_US: Final = -(2**63)
+
+
+def security_store_path(data_dir: Path) -> Path:
+    return data_dir / FILE_NAME
+
+
+def _to_us(moment: datetime) -> int:
+    # A naive time has no defined instant; refusing it beats guessing a zone.
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise SecurityStoreError(f"a time must carry its timezone, got {moment.isoformat()}")
+    return (moment - EPOCH) // MICROSECOND
+
+
+def _optional_us(moment: datetime | None) -> int | None:
+    return None if moment is None else _to_us(moment)
+
+
+def _from_us(micros: int) -> datetime:
+    return EPOCH + timedelta(microseconds=micros)
+
+
+def _optional_time(micros: int | None) -> datetime | None:
+    return None if micros is None else _from_us(micros)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    # Autocommit (isolation_level=None): transactions are opened explicitly where needed.
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    # Set first, so that switching to WAL and creating the schema wait for another
+    # process that is doing the same instead of failing with "database is locked".
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA journal_mode=WAL")
+    # FULL: every commit is fsynced before it returns, so an audit event written is kept.
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    # IMMEDIATE takes the write lock up front (waiting up to busy_timeout), so another
+    # process cannot change a row between our read of it and our write.
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    finally:
+        # Still open only if the body or the COMMIT failed (SQLite may already have
+        # rolled back by itself, hence the check).
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+
+
+def _create_schema(conn: sqlite3.Connection) -> None:
+    # One transaction: processes opening a fresh file together take turns.
+    with _transaction(conn):
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise SecurityStoreError(
+                f"the security store has schema version {version}; this Tessera knows "
+                f"up to {SCHEMA_VERSION}"
+            )
+        for statement in _statements(SCHEMA):
+            conn.execute(statement)
+        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Split the schema into statements (a trigger body holds its own semicolons)."""
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            yield pending.strip()
+            pending = ""
+
+
+def _token_from_row(row: tuple[Any, ...]) -> TokenRecord:
+    token_id, principal, secret_hash, created_us, expires_us, revoked_us = row
+    return TokenRecord(
+        id=token_id,
+        principal=principal,
+        secret_hash=secret_hash,
+        created_at=_from_us(created_us),
+        expires_at=_optional_time(expires_us),
+        revoked_at=_optional_time(revoked_us),
+    )
+
+
+def _audit_from_row(row: tuple[Any, ...]) -> AuditEvent:
+    seq, at_us, principal, action, outcome, target, address, detail = row
+    return AuditEvent(
+        seq=seq,
+        at=_from_us(at_us),
+        principal=principal,
+        action=action,
+        outcome=outcome,
+        target=target,
+        address=address,
+        detail=msgspec.json.decode(detail, type=dict[str, Any]),
+    )
+
+
+class SqliteSecurityStore(SecurityStore):
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._conn: sqlite3.Connection | None = None
+        # One connection shared by whichever thread calls: a lock keeps its
+        # transactions from interleaving.
+        self._lock = threading.Lock()
+        self._principal_decoder = msgspec.json.Decoder(Principal)
+
+    async def open(self) -> None:
+        if self._conn is not None:
+            return
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        conn = _connect(self._path)
+        try:
+            _create_schema(conn)
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+
+    async def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            if self._conn is None:
+                raise RuntimeError("the security store is not open")
+            yield self._conn
+
+    @contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction, taken at once so a read inside it cannot go stale."""
+        with self._reading() as conn, _transaction(conn):
+            yield conn
+
+    # -- principals --------------------------------------------------------------------
+
+    async def add_principal(self, principal: Principal) -> None:
+        body = self._principal_body(principal)
+        with self._writing() as conn:
+            try:
+                conn.execute(
+                    "INSERT INTO principals (name, body) VALUES (?, ?)", (principal.name, body)
+                )
+            except sqlite3.IntegrityError:
+                raise PrincipalExistsError(
+                    f"a principal named {principal.name!r} already exists"
+                ) from None
+
+    def _principal_body(self, principal: Principal) -> bytes:
+        """The stored form, checked by decoding it: a row that could not be read back
+        (a bad name, a time without a zone) would break every later lookup."""
+        if principal.created_at is not None and principal.created_at.tzinfo is not None:
+            principal = msgspec.structs.replace(
+                principal, created_at=principal.created_at.astimezone(UTC)
+            )
+        body = msgspec.json.encode(principal)
+        try:
+            self._principal_decoder.decode(body)
+        except msgspec.ValidationError as exc:
+            raise SecurityStoreError(f"invalid principal: {exc}") from None
+        return body
+
+    async def principal(self, name: str) -> Principal | None:
+        with self._reading() as conn:
+            row = conn.execute("SELECT body FROM principals WHERE name = ?", (name,)).fetchone()
+        return None if row is None else self._principal_decoder.decode(row[0])
+
+    async def principals(self) -> list[Principal]:
+        with self._reading() as conn:
+            rows = conn.execute("SELECT body FROM principals ORDER BY name").fetchall()
+        return [self._principal_decoder.decode(row[0]) for row in rows]
+
+    async def set_disabled(self, name: str, disabled: bool) -> Principal:
+        with self._writing() as conn:
+            row = conn.execute("SELECT body FROM principals WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                raise UnknownPrincipalError(f"no principal named {name!r}")
+            changed = msgspec.structs.replace(
+                self._principal_decoder.decode(row[0]), disabled=disabled
+            )
+            conn.execute(
+                "UPDATE principals SET body = ? WHERE name = ?",
+                (msgspec.json.encode(changed), name),
+            )
+        return changed
+
+    # -- tokens ------------------------------------------------------------------------
+
+    async def add_token(self, token: TokenRecord) -> None:
+        values = (
+            token.id,
+            token.principal,
+            token.secret_hash,
+            _to_us(token.created_at),
+            _optional_us(token.expires_at),
+            _optional_us(token.revoked_at),
+        )
+        with self._writing() as conn:
+            known = conn.execute(
+                "SELECT 1 FROM principals WHERE name = ?", (token.principal,)
+            ).fetchone()
+            if known is None:
+                raise UnknownPrincipalError(f"no principal named {token.principal!r}")
+            try:
+                conn.execute(_INSERT_INTO_TOKENS, values)
+            except sqlite3.IntegrityError:
+                raise SecurityStoreError(f"a token with id {token.id!r} already exists") from None
+
+    async def token(self, token_id: str) -> TokenRecord | None:
+        with self._reading() as conn:
+            row = conn.execute(_TOKEN_BY_ID, (token_id,)).fetchone()
+        return None if row is None else _token_from_row(row)
+
+    async def tokens(self, principal: str | None = None) -> list[TokenRecord]:
+        with self._reading() as conn:
+            if principal is None:
+                rows = conn.execute(_ALL_TOKENS).fetchall()
+            else:
+                rows = conn.execute(_TOKENS_OF, (principal,)).fetchall()
+        return [_token_from_row(row) for row in rows]
+
+    async def revoke_token(self, token_id: str, at: datetime) -> TokenRecord:
+        revoked_us = _to_us(at)
+        with self._writing() as conn:
+            # COALESCE keeps the first revocation time: revoking again changes nothing.
+            updated = conn.execute(
+                "UPDATE tokens SET revoked_us = COALESCE(revoked_us, ?) WHERE id = ?",
+                (revoked_us, token_id),
+            )
+            if updated.rowcount == 0:
+                raise UnknownTokenError(f"no token with id {token_id!r}")
+            row = conn.execute(_TOKEN_BY_ID, (token_id,)).fetchone()
+        return _token_from_row(row)
+
+    # -- audit -------------------------------------------------------------------------
+
+    async def append_audit(self, events: Sequence[AuditEvent]) -> list[int]:
+        rows = [
+            (
+                _to_us(event.at),
+                event.principal,
+                event.action,
+                event.outcome,
+                event.target,
+                event.address,
+                msgspec.json.encode(event.detail),
+            )
+            for event in events
+        ]
+        seqs: list[int] = []
+        with self._writing() as conn:
+            for row in rows:
+                cursor = conn.execute(_INSERT_AUDIT, row)
+                assert cursor.lastrowid is not None
+                seqs.append(cursor.lastrowid)
+        return seqs
+
+    async def audit(
+        self, *, since: datetime | None = None, after_seq: int = 0, limit: int = 1000
+    ) -> list[AuditEvent]:
+        since_us = _EARLIEST_US if since is None else _to_us(since)
+        parameters = (after_seq, since_us, max(limit, 0))
+        with self._reading() as conn:
+            rows = conn.execute(_SELECT_AUDIT, parameters).fetchall()
+        return [_audit_from_row(row) for row in rows]

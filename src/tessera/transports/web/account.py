@@ -1,0 +1,146 @@
+"""Signing in, who am I, and the administrators' reads (audit trail, principals)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from starlette.requests import Request
+
+from tessera.codecs.json import to_builtins
+from tessera.core.model import Principal
+from tessera.security.base import AuditEvent
+from tessera.security.gate import AccessDeniedError, Caller
+from tessera.security.policy import readable_pictures
+from tessera.transports.web.api import BodyTooLargeError, caller, picture_summary, read_body
+from tessera.transports.web.auth import client_address
+from tessera.transports.web.params import ParameterError
+from tessera.transports.web.responses import JSONResponse, error
+
+if TYPE_CHECKING:
+    from tessera.app import Tessera
+
+MAX_AUDIT_LIMIT = 10_000
+
+
+class Login(msgspec.Struct, forbid_unknown_fields=True):
+    token: str
+
+
+def _tessera(request: Request) -> Tessera:
+    tessera: Tessera = request.app.state.tessera
+    return tessera
+
+
+def _principal_doc(principal: Principal) -> dict[str, Any]:
+    return {
+        "name": principal.name,
+        "kind": principal.kind.value,
+        "communities": list(principal.communities),
+        "clearance": principal.clearance,
+        "roles": [role.value for role in principal.roles],
+    }
+
+
+async def _session(tessera: Tessera, who: Caller) -> dict[str, Any]:
+    record = await tessera.security.token(who.token_id)
+    pictures = readable_pictures(who.principal, tessera.pictures.values(), tessera.scheme)
+    return {
+        "principal": _principal_doc(who.principal),
+        "pictures": [picture_summary(tessera, picture) for picture in pictures],
+        "token": {
+            "id": who.token_id,
+            "expires_at": None if record is None else record.expires_at,
+        },
+    }
+
+
+async def post_login(request: Request) -> JSONResponse:
+    """Check a token and say whose it is (the map's sign-in). Failures count against the
+    caller's address like any other failed credential."""
+    tessera = _tessera(request)
+    try:
+        body = await read_body(request, tessera.settings.max_small_body_bytes)
+        token = msgspec.json.decode(body, type=Login).token
+    except BodyTooLargeError:
+        return error(413, "the sign-in body is too large")
+    except msgspec.DecodeError:
+        return error(422, 'send {"token": "..."}')
+    address = client_address(request.scope)
+    try:
+        who = await tessera.gate.verify(token, address, action="login")
+    except AccessDeniedError as denied:
+        headers = {}
+        if denied.retry_after is not None:
+            headers["Retry-After"] = str(max(1, int(denied.retry_after + 0.999)))
+        return JSONResponse({"error": denied.message}, status_code=denied.status, headers=headers)
+    tessera.audit.record(
+        AuditEvent(
+            at=tessera.clock(), principal=who.principal.name, action="login", address=address
+        )
+    )
+    return JSONResponse(await _session(tessera, who))
+
+
+async def get_me(request: Request) -> JSONResponse:
+    return JSONResponse(await _session(_tessera(request), caller(request)))
+
+
+def _since(request: Request) -> datetime | None:
+    text = request.query_params.get("since")
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ParameterError("since", "must be an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        raise ParameterError("since", "must give a time zone (e.g. Z)")
+    return moment
+
+
+def _limit(request: Request) -> int:
+    text = request.query_params.get("limit", "1000")
+    if not text.isdigit() or not 1 <= int(text) <= MAX_AUDIT_LIMIT:
+        raise ParameterError("limit", f"must be a whole number from 1 to {MAX_AUDIT_LIMIT}")
+    return int(text)
+
+
+async def get_audit(request: Request) -> JSONResponse:
+    """The audit trail, oldest first; page on with ``after`` (the last ``seq`` seen)."""
+    tessera = _tessera(request)
+    try:
+        since = _since(request)
+        limit = _limit(request)
+        after_text = request.query_params.get("after", "0")
+        if not after_text.isdigit():
+            raise ParameterError("after", "must be a sequence number")
+    except ParameterError as exc:
+        return error(400, str(exc), parameter=exc.name)
+    await tessera.audit.flush()
+    events = await tessera.security.audit(since=since, after_seq=int(after_text), limit=limit)
+    reader = caller(request)
+    tessera.audit.record(
+        AuditEvent(
+            at=tessera.clock(),
+            principal=reader.principal.name,
+            action="audit.read",
+            address=reader.address,
+            detail={"events": len(events)},
+        )
+    )
+    return JSONResponse({"events": to_builtins(events)})
+
+
+async def get_principals(request: Request) -> JSONResponse:
+    tessera = _tessera(request)
+    principals = await tessera.security.principals()
+    return JSONResponse(
+        {
+            "principals": [
+                {**_principal_doc(p), "disabled": p.disabled, "created_at": p.created_at}
+                for p in principals
+            ]
+        }
+    )

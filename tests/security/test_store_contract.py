@@ -1,0 +1,434 @@
+"""The security store contract: every implementation must pass every case here.
+
+A new backend joins by adding its factory to IMPLEMENTATIONS. A factory builds a store
+on a location; two stores built on the same location share their data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tessera.core.model import Label, Principal, PrincipalKind, Role
+from tessera.security.base import (
+    AuditEvent,
+    PrincipalExistsError,
+    SecurityStore,
+    SecurityStoreError,
+    TokenRecord,
+    UnknownPrincipalError,
+    UnknownTokenError,
+)
+from tessera.security.sqlite import SqliteSecurityStore, security_store_path
+
+StoreFactory = Callable[[Path], SecurityStore]
+Scenario = Callable[[SecurityStore], Awaitable[None]]
+START = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
+
+
+def sqlite_store(location: Path) -> SecurityStore:
+    return SqliteSecurityStore(security_store_path(location))
+
+
+IMPLEMENTATIONS: dict[str, StoreFactory] = {"sqlite": sqlite_store}
+
+
+@pytest.fixture(params=sorted(IMPLEMENTATIONS))
+def factory(request: pytest.FixtureRequest) -> StoreFactory:
+    return IMPLEMENTATIONS[request.param]
+
+
+def run(factory: StoreFactory, location: Path, scenario: Scenario) -> None:
+    async def opened() -> None:
+        store = factory(location)
+        await store.open()
+        try:
+            await scenario(store)
+        finally:
+            await store.close()
+
+    asyncio.run(opened())
+
+
+def principal(name: str, **fields: Any) -> Principal:
+    return Principal(name=name, created_at=START, **fields)
+
+
+def token(token_id: str, owner: str = "alice", **fields: Any) -> TokenRecord:
+    values: dict[str, Any] = {"secret_hash": "ab" * 32, "created_at": START, **fields}
+    return TokenRecord(id=token_id, principal=owner, **values)
+
+
+def event(action: str, at: datetime = START, **fields: Any) -> AuditEvent:
+    return AuditEvent(at=at, principal="alice", action=action, **fields)
+
+
+# -- principals ------------------------------------------------------------------------
+
+
+def test_principals_are_stored_whole_and_listed_by_name(
+    factory: StoreFactory, tmp_path: Path
+) -> None:
+    carol = principal(
+        "carol",
+        kind=PrincipalKind.SYSTEM,
+        communities=("NATO", "UKR"),
+        clearance="SECRET",
+        roles=(Role.VIEWER, Role.REPORTER),
+        default_label=Label("RESTRICTED", ("UKR",)),
+    )
+
+    async def scenario(store: SecurityStore) -> None:
+        for added in (carol, principal("alice"), principal("bob", disabled=True)):
+            await store.add_principal(added)
+        assert await store.principal("carol") == carol
+        assert await store.principal("nobody") is None
+        assert [p.name for p in await store.principals()] == ["alice", "bob", "carol"]
+        assert (await store.principals())[1].disabled
+
+    run(factory, tmp_path, scenario)
+
+
+def test_times_come_back_aware_in_utc(factory: StoreFactory, tmp_path: Path) -> None:
+    plus_two = timezone(timedelta(hours=2))
+    local = START.astimezone(plus_two)
+
+    async def scenario(store: SecurityStore) -> None:
+        await store.add_principal(Principal(name="alice", created_at=local))
+        await store.add_token(token("0" * 16, created_at=local, expires_at=local))
+        await store.append_audit([event("x", at=local)])
+        stored = await store.principal("alice")
+        record = await store.token("0" * 16)
+        (logged,) = await store.audit()
+        assert stored is not None and record is not None
+        for moment in (stored.created_at, record.created_at, record.expires_at, logged.at):
+            assert moment == START
+            assert moment is not None and moment.utcoffset() == timedelta(0)
+
+    run(factory, tmp_path, scenario)
+
+
+def test_a_taken_name_is_refused(factory: StoreFactory, tmp_path: Path) -> None:
+    async def scenario(store: SecurityStore) -> None:
+        await store.add_principal(principal("alice"))
+        with pytest.raises(PrincipalExistsError, match="alice"):
+            await store.add_principal(principal("alice", clearance="SECRET"))
+        assert (await store.principal("alice")) == principal("alice")
+
+    run(factory, tmp_path, scenario)
+    assert issubclass(PrincipalExistsError, SecurityStoreError)
+    assert issubclass(SecurityStoreError, ValueError)
+
+
+def test_a_principal_that_could_not_be_read_back_is_refused(
+    factory: StoreFactory, tmp_path: Path
+) -> None:
+    # Built directly, so nothing has checked it yet.
+    unchecked = [
+        Principal(name="Not A Name"),
+        Principal(name="alice", created_at=datetime(2026, 1, 1)),
+    ]
+
+    async def scenario(store: SecurityStore) -> None:
+        for bad in unchecked:
+            with pytest.raises(SecurityStoreError):
+                await store.add_principal(bad)
+        assert await store.principals() == []
+
+    run(factory, tmp_path, scenario)
+
+
+def test_disable_and_enable_again(factory: StoreFactory, tmp_path: Path) -> None:
+    async def scenario(store: SecurityStore) -> None:
+        await store.add_principal(principal("alice", clearance="SECRET"))
+        disabled = await store.set_disabled("alice", True)
+        assert disabled == principal("alice", clearance="SECRET", disabled=True)
+        assert await store.principal("alice") == disabled
+        enabled = await store.set_disabled("alice", False)
+        assert not enabled.disabled
+        assert await store.principal("alice") == principal("alice", clearance="SECRET")
+
+    run(factory, tmp_path, scenario)
+
+
+def test_disabling_an_unknown_principal_is_refused(factory: StoreFactory, tmp_path: Path) -> None:
+    async def scenario(store: SecurityStore) -> None:
+        with pytest.raises(UnknownPrincipalError, match="nobody"):
+            await store.set_disabled("nobody", True)
+
+    run(factory, tmp_path, scenario)
+
+
+# -- tokens ----------------------------------------------------------------------------
+
+
+def test_tokens_are_stored_and_listed_oldest_first(factory: StoreFactory, tmp_path: Path) -> None:
+    later = token("b" * 16, created_at=START + timedelta(hours=1))
+    earlier = token("c" * 16, expires_at=START + timedelta(days=30))
+    bobs = token("a" * 16, "bob", created_at=START + timedelta(minutes=1))
+
+    async def scenario(store: SecurityStore) -> None:
+        await store.add_principal(principal("alice"))
+        await store.add_principal(principal("bob"))
+        for record in (later, earlier, bobs):
+            await store.add_token(record)
+        assert await store.token("c" * 16) == earlier
+        assert await store.token("f" * 16) is None
+        assert await store.tokens() == [earlier, bobs, later]
+        assert await store.tokens("alice") == [earlier, later]
+        assert await store.tokens("nobody") == []
+
+    run(factory, tmp_path, scenario)
+
+
+def test_a_token_needs_a_known_principal(factory: StoreFactory, tmp_path: Path) -> None:
+    async def scenario(store: SecurityStore) -> None:
+        with pytest.raises(UnknownPrincipalError, match="nobody"):
+            await store.add_token(token("0" * 16, "nobody"))
+        assert await store.tokens() == []
+
+    run(factory, tmp_path, scenario)
+
+
+def test_revoking_twice_keeps_the_first_time(factory: StoreFactory, tmp_path: Path) -> None:
+    first = START + timedelta(minutes=5)
+
+    async def scenario(store: SecurityStore) -> None:
+        await store.add_principal(principal("alice"))
+        await store.add_token(token("0" * 16))
+        revoked = await store.revoke_token("0" * 16, first)
+        assert revoked == token("0" * 16, revoked_at=first)
+        again = await store.revoke_token("0" * 16, first + timedelta(hours=1))
+        assert again.revoked_at == first
+        assert await store.token("0" * 16) == revoked
+
+    run(factory, tmp_path, scenario)
+
+
+def test_revoking_an_unknown_token_is_refused(factory: StoreFactory, tmp_path: Path) -> None:
+    async def scenario(store: SecurityStore) -> None:
+        with pytest.raises(UnknownTokenError, match="0123"):
+            await store.revoke_token("0123", START)
+
+    run(factory, tmp_path, scenario)
+
+
+def test_stored_tokens_are_usable_until_they_expire_or_are_revoked(
+    factory: StoreFactory, tmp_path: Path
+) -> None:
+    expires = START + timedelta(days=1)
+
+    async def scenario(store: SecurityStore) -> None:
+        await store.add_principal(principal("alice"))
+        await store.add_token(token("1" * 16, expires_at=expires))
+        await store.add_token(token("2" * 16))
+        expiring = await store.token("1" * 16)
+        lasting = await store.token("2" * 16)
+        assert expiring is not None and lasting is not None
+        assert expiring.usable(expires - timedelta(microseconds=1))
+        assert not expiring.usable(expires)
+        assert lasting.usable(START + timedelta(days=10_000))
+        revoked = await store.revoke_token("2" * 16, START + timedelta(seconds=1))
+        assert not revoked.usable(START)
+
+    run(factory, tmp_path, scenario)
+
+
+def test_times_without_a_zone_are_refused(factory: StoreFactory, tmp_path: Path) -> None:
+    naive = datetime(2026, 5, 4, 9, 0)
+
+    async def scenario(store: SecurityStore) -> None:
+        await store.add_principal(principal("alice"))
+        with pytest.raises(SecurityStoreError, match="timezone"):
+            await store.add_token(token("0" * 16, created_at=naive))
+        with pytest.raises(SecurityStoreError, match="timezone"):
+            await store.append_audit([event("x", at=naive)])
+        assert await store.tokens() == []
+        assert await store.audit() == []
+
+    run(factory, tmp_path, scenario)
+
+
+# -- audit -----------------------------------------------------------------------------
+
+
+def test_audit_events_are_appended_in_order(factory: StoreFactory, tmp_path: Path) -> None:
+    written = [
+        event(
+            "token.issue",
+            outcome="ok",
+            target="0123456789abcdef",
+            address="10.0.0.1",
+            detail={"principal": "bob", "days": 30, "nested": {"ok": True}},
+        ),
+        AuditEvent(at=START, principal=None, action="sign-in", outcome="failed"),
+        event("principal.add", at=START - timedelta(hours=1)),
+    ]
+
+    async def scenario(store: SecurityStore) -> None:
+        assert await store.append_audit([]) == []
+        first = await store.append_audit(written[:2])
+        second = await store.append_audit(written[2:])
+        assert len(first) == 2 and len(second) == 1
+        assert first[0] < first[1] < second[0]
+        read = await store.audit()
+        assert [e.seq for e in read] == [*first, *second]
+        # Oldest first means in the order appended, whatever the events' own times.
+        assert [e.action for e in read] == ["token.issue", "sign-in", "principal.add"]
+        for stored, original in zip(read, written, strict=True):
+            assert stored.at == original.at and stored.detail == original.detail
+            assert (stored.principal, stored.outcome, stored.target, stored.address) == (
+                original.principal,
+                original.outcome,
+                original.target,
+                original.address,
+            )
+
+    run(factory, tmp_path, scenario)
+
+
+def test_audit_reads_since_after_seq_and_limit(factory: StoreFactory, tmp_path: Path) -> None:
+    async def scenario(store: SecurityStore) -> None:
+        seqs = await store.append_audit(
+            [event(f"a{minute}", at=START + timedelta(minutes=minute)) for minute in range(10)]
+        )
+
+        async def actions(**query: Any) -> list[str]:
+            return [e.action for e in await store.audit(**query)]
+
+        assert await actions(since=START + timedelta(minutes=7)) == ["a7", "a8", "a9"]
+        assert await actions(after_seq=seqs[7]) == ["a8", "a9"]
+        assert await actions(limit=2) == ["a0", "a1"]
+        assert await actions(since=START + timedelta(minutes=2), after_seq=seqs[4], limit=2) == [
+            "a5",
+            "a6",
+        ]
+        assert await actions(since=START + timedelta(minutes=20)) == []
+        assert await actions(after_seq=seqs[-1]) == []
+
+    run(factory, tmp_path, scenario)
+
+
+# -- sharing ---------------------------------------------------------------------------
+
+
+def test_two_stores_on_one_location_see_each_others_writes(
+    factory: StoreFactory, tmp_path: Path
+) -> None:
+    async def scenario() -> None:
+        server, cli = factory(tmp_path), factory(tmp_path)
+        await server.open()
+        await cli.open()
+        try:
+            await cli.add_principal(principal("alice"))
+            await server.add_token(token("0" * 16))
+            await cli.revoke_token("0" * 16, START)
+            await server.append_audit([event("from-server")])
+            await cli.append_audit([event("from-cli")])
+            await server.set_disabled("alice", True)
+            assert (await server.principal("alice")) == principal("alice", disabled=True)
+            assert (await cli.principal("alice")) == principal("alice", disabled=True)
+            assert (await server.tokens()) == (await cli.tokens())
+            assert [e.action for e in await server.audit()] == ["from-server", "from-cli"]
+            assert [e.action for e in await cli.audit()] == ["from-server", "from-cli"]
+        finally:
+            await server.close()
+            await cli.close()
+
+    asyncio.run(scenario())
+
+
+def test_what_is_stored_survives_reopening(factory: StoreFactory, tmp_path: Path) -> None:
+    async def write(store: SecurityStore) -> None:
+        await store.add_principal(principal("alice"))
+        await store.add_token(token("0" * 16))
+        await store.append_audit([event("kept")])
+
+    async def read(store: SecurityStore) -> None:
+        assert await store.principals() == [principal("alice")]
+        assert await store.tokens() == [token("0" * 16)]
+        assert [e.action for e in await store.audit()] == ["kept"]
+
+    run(factory, tmp_path, write)
+    run(factory, tmp_path, read)
+
+
+# -- SQLite only -----------------------------------------------------------------------
+
+
+def test_sqlite_refuses_to_change_or_delete_audit_rows(tmp_path: Path) -> None:
+    path = security_store_path(tmp_path)
+
+    async def write(store: SecurityStore) -> None:
+        await store.append_audit([event("kept")])
+
+    run(sqlite_store, tmp_path, write)
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            conn.execute("UPDATE audit SET action = 'forged'")
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            conn.execute("DELETE FROM audit")
+    finally:
+        conn.close()
+
+    async def read(store: SecurityStore) -> None:
+        assert [e.action for e in await store.audit()] == ["kept"]
+
+    run(sqlite_store, tmp_path, read)
+
+
+WORKER = """
+import asyncio, sys
+from datetime import UTC, datetime
+from pathlib import Path
+from tessera.core.model import Principal
+from tessera.security.base import AuditEvent
+from tessera.security.sqlite import SqliteSecurityStore
+
+async def work(path: str, name: str) -> None:
+    store = SqliteSecurityStore(Path(path))
+    await store.open()
+    try:
+        await store.add_principal(Principal(name=name))
+        for index in range(25):
+            event = AuditEvent(at=datetime.now(UTC), principal=name, action=str(index))
+            await store.append_audit([event])
+    finally:
+        await store.close()
+
+asyncio.run(work(sys.argv[1], sys.argv[2]))
+"""
+
+
+@pytest.mark.slow
+def test_sqlite_processes_share_a_fresh_file(tmp_path: Path) -> None:
+    path = security_store_path(tmp_path / "new")
+    names = [f"worker-{index}" for index in range(4)]
+    workers = [
+        subprocess.Popen([sys.executable, "-c", WORKER, str(path), name], stderr=subprocess.PIPE)
+        for name in names
+    ]
+    for worker in workers:
+        _, errors = worker.communicate(timeout=60)
+        assert worker.returncode == 0, errors.decode()
+
+    async def read(store: SecurityStore) -> None:
+        assert [p.name for p in await store.principals()] == names
+        events = await store.audit(limit=1000)
+        assert len(events) == 100
+        assert [e.seq for e in events] == sorted({e.seq for e in events})
+        for name in names:
+            mine = [e.action for e in events if e.principal == name]
+            assert mine == [str(index) for index in range(25)]
+
+    run(sqlite_store, tmp_path / "new", read)
