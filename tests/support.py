@@ -20,13 +20,13 @@ from tessera.security.sqlite import SqliteSecurityStore, security_store_path
 from tessera.server import HttpServer, bind
 from tessera.settings import load_settings
 
-
 # The principal every live-server test acts as unless it says otherwise: it may do and
 # see everything, and labels unlabelled reports UNCLASSIFIED.
 ADMIN = Principal(
     name="test-admin",
     communities=("EU", "NATO", "POL", "UKR"),
     clearance="SECRET",
+    unrestricted=True,
     roles=tuple(Role),
     default_label=Label("UNCLASSIFIED"),
 )
@@ -67,7 +67,7 @@ async def grant(
         await tessera.security.add_principal(principal)
     issued = tokens.issue(principal.name, now=tessera.clock(), expires_at=expires_at)
     await tessera.security.add_token(issued.record)
-    return issued.secret
+    return issued.token
 
 
 async def provision(data_dir: Path, principal: Principal = ADMIN) -> str:
@@ -82,7 +82,7 @@ async def provision(data_dir: Path, principal: Principal = ADMIN) -> str:
         await store.add_token(issued.record)
     finally:
         await store.close()
-    return issued.secret
+    return issued.token
 
 
 @contextlib.asynccontextmanager

@@ -122,6 +122,7 @@ def parser() -> argparse.ArgumentParser:
     score_command.add_arguments(score)
     score.set_defaults(handler=score_command.run)
 
+    from tessera.security import audit_command
     from tessera.security import commands as security_commands
 
     users = commands.add_parser("users", help="manage principals and their tokens")
@@ -129,8 +130,8 @@ def parser() -> argparse.ArgumentParser:
     users.set_defaults(handler=security_commands.run_users)
 
     audit = commands.add_parser("audit", help="print the audit trail, oldest first")
-    security_commands.add_audit_arguments(audit)
-    audit.set_defaults(handler=security_commands.run_audit)
+    audit_command.add_audit_arguments(audit)
+    audit.set_defaults(handler=audit_command.run_audit)
     return main
 
 

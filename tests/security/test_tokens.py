@@ -20,11 +20,11 @@ def test_an_issued_token_parses_back_to_its_record() -> None:
     record = issued.record
     assert (record.principal, record.created_at, record.expires_at) == ("alice", NOW, expires)
     assert record.revoked_at is None
-    assert issued.secret.startswith(tokens.PREFIX)
-    parsed = tokens.parse(issued.secret)
+    assert issued.token.startswith(tokens.PREFIX)
+    parsed = tokens.parse(issued.token)
     assert parsed is not None
     token_id, secret = parsed
-    assert token_id == record.id == tokens.token_id(issued.secret)
+    assert token_id == record.id == tokens.token_id(issued.token)
     assert tokens.matches(record, secret)
     assert record.secret_hash == tokens.hash_secret(secret)
     assert secret not in record.secret_hash
@@ -33,13 +33,13 @@ def test_an_issued_token_parses_back_to_its_record() -> None:
 def test_tokens_are_distinct() -> None:
     issued = [tokens.issue("alice", now=NOW, expires_at=None) for _ in range(50)]
     assert len({token.record.id for token in issued}) == 50
-    assert len({token.secret for token in issued}) == 50
+    assert len({token.token for token in issued}) == 50
 
 
 def test_a_wrong_secret_does_not_match() -> None:
     issued = tokens.issue("alice", now=NOW, expires_at=None)
     other = tokens.issue("alice", now=NOW, expires_at=None)
-    parsed = tokens.parse(other.secret)
+    parsed = tokens.parse(other.token)
     assert parsed is not None
     assert not tokens.matches(issued.record, parsed[1])
     assert not tokens.matches(issued.record, "")
@@ -96,9 +96,9 @@ def test_parse_never_raises_on_text_that_looks_like_a_token(text: str) -> None:
 def test_no_repr_holds_the_secret(name: str, days: int | None) -> None:
     expires = None if days is None else NOW + timedelta(days=days)
     issued = tokens.issue(name, now=NOW, expires_at=expires)
-    parsed = tokens.parse(issued.secret)
+    parsed = tokens.parse(issued.token)
     assert parsed is not None
     secret = parsed[1]
     for shown in (repr(issued), str(issued), repr(issued.record), str(issued.record)):
         assert secret not in shown
-        assert issued.secret not in shown
+        assert issued.token not in shown

@@ -200,7 +200,7 @@ def test_the_cli_works_while_the_server_holds_the_store(cli: Cli) -> None:
         (["users", "add", "Alice"], "principal name"),
         (["users", "add", "bob"], "already exists"),
         (["users", "add", "carol", "--clearance", "TOP"], "'TOP' is not one of the levels"),
-        (["users", "add", "carol", "--default-label", "SECRET"], "above the clearance"),
+        (["users", "add", "carol", "--default-label", "SECRET"], "above your clearance"),
         (["users", "add", "carol", "--default-label", "BOGUS"], "'BOGUS' is not one of"),
         (
             [
@@ -212,7 +212,7 @@ def test_the_cli_works_while_the_server_holds_the_store(cli: Cli) -> None:
                 "--default-label",
                 "UNCLASSIFIED:UKR",
             ],
-            "shares no community",
+            "none of which you belong to",
         ),
         (["users", "add", "carol", "--communities", "nato"], "communities"),
         (["users", "add", "carol", "--roles", "viewer,god"], "unknown role 'god'"),

@@ -15,6 +15,7 @@ import httpx
 import pytest
 import websockets
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from websockets.typing import Subprotocol
 
 from tessera.core.model import Label, Principal, Role
 from tessera.settings import Settings
@@ -102,7 +103,7 @@ def _bearer(token: str) -> dict[str, str]:
 
 def test_roles_are_checked_on_writes_and_admin_calls(tmp_path: Path) -> None:
     async def scenario(live: Live) -> None:
-        viewer = await live.grant(Principal(name="viewer", clearance="SECRET"))
+        viewer = await live.grant(Principal(name="viewer", clearance="SECRET", unrestricted=True))
         async with live.client(viewer) as client:
             refused = await client.post("/api/v1/reports", json=[report_doc()])
             assert refused.status_code == 403
@@ -139,10 +140,10 @@ def test_expired_revoked_and_disabled_credentials_are_refused(tmp_path: Path) ->
 
 def test_a_stream_ends_when_its_token_is_revoked(tmp_path: Path) -> None:
     async def scenario(live: Live) -> None:
-        token = await live.grant(Principal(name="watcher", clearance="SECRET"))
+        token = await live.grant(Principal(name="watcher", clearance="SECRET", unrestricted=True))
         # A browser offers the token as a subprotocol and gets tessera.v1 back.
         async with websockets.connect(
-            live.ws_url, subprotocols=["tessera.v1", f"bearer.{token}"]
+            live.ws_url, subprotocols=[Subprotocol("tessera.v1"), Subprotocol(f"bearer.{token}")]
         ) as connection:
             assert connection.subprotocol == "tessera.v1"
             await connection.send(json.dumps({"type": "subscribe"}))
@@ -219,10 +220,14 @@ def test_labels_are_required_and_never_beyond_the_sender(tmp_path: Path) -> None
             assert unlabelled.json()["errors"][0]["field"] == "label"
             # The settings give this source a default label: accepted.
             labelled_by_source = [report_doc(source="ukr-drone-1")]
-            assert (await client.post("/api/v1/reports", json=labelled_by_source)).status_code == 202
+            assert (
+                await client.post("/api/v1/reports", json=labelled_by_source)
+            ).status_code == 202
             too_high = report_doc(label={"classification": "SECRET", "releasable_to": ["UKR"]})
             not_ours = report_doc(label={"classification": "RESTRICTED", "releasable_to": ["NATO"]})
-            ok = report_doc(label={"classification": "RESTRICTED", "releasable_to": ["NATO", "UKR"]})
+            ok = report_doc(
+                label={"classification": "RESTRICTED", "releasable_to": ["NATO", "UKR"]}
+            )
             refused = await client.post("/api/v1/reports", json=[ok, too_high, not_ours])
             assert refused.status_code == 403
             reasons = {error["index"]: error["reason"] for error in refused.json()["errors"]}

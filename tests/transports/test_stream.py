@@ -31,7 +31,9 @@ def run_live(tmp_path: Path, scenario: Scenario, **overrides: Any) -> None:
 
 
 async def subscribe(live: Live, **subscription: Any) -> ClientConnection:
-    connection = await websockets.connect(live.ws_url, max_size=None, additional_headers=live.headers)
+    connection = await websockets.connect(
+        live.ws_url, max_size=None, additional_headers=live.headers
+    )
     await connection.send(json.dumps({"type": "subscribe", **subscription}))
     return connection
 

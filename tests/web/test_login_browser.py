@@ -236,6 +236,7 @@ def test_the_api_docs_use_the_map_session(demo: Demo, browser: Browser) -> None:
     context = browser.new_context(viewport=VIEWPORT)
     try:
         docs = context.new_page()
+        refused = csp_violations(docs)
         docs.goto(demo.url + "/static/docs.html")
         wait_for(docs, "document.getElementById('docs-message').textContent.includes('map first')")
 
@@ -248,6 +249,7 @@ def test_the_api_docs_use_the_map_session(demo: Demo, browser: Browser) -> None:
 
         page.click("#sign-out")
         wait_for(docs, "!document.getElementById('docs-message').hidden")
+        assert refused == []
     finally:
         context.close()
 

@@ -203,15 +203,18 @@ PrincipalName = Annotated[str, msgspec.Meta(pattern=PRINCIPAL_PATTERN, max_lengt
 class Principal(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A user or a system, with what it may see and do (DESIGN §3).
 
-    ``communities`` and ``clearance`` bound what it may read and submit; ``roles`` what it
-    may do; ``default_label`` labels its reports that carry none. A disabled principal
-    keeps its record (the audit trail names it) but nothing it holds is accepted.
+    ``communities`` and ``clearance`` bound what it may read and submit; an
+    ``unrestricted`` principal (the deployment's own staff) reads every releasability,
+    within its clearance still. ``roles`` say what it may do; ``default_label`` labels
+    its reports that carry none. A disabled principal keeps its record (the audit trail
+    names it) but nothing it holds is accepted.
     """
 
     name: PrincipalName
     kind: PrincipalKind = PrincipalKind.USER
     communities: Communities = ()
     clearance: Classification = "UNCLASSIFIED"
+    unrestricted: bool = False
     roles: tuple[Role, ...] = (Role.VIEWER,)
     default_label: Label | None = None
     disabled: bool = False

@@ -74,6 +74,6 @@ async def demo_tokens(store: SecurityStore, now: datetime) -> dict[str, str]:
         events.append(
             AuditEvent(at=now, principal="demo", action="token.issue", target=token.record.id)
         )
-        issued[principal.name] = token.secret
+        issued[principal.name] = token.token
     await store.append_audit(events)
     return issued

@@ -2,13 +2,13 @@
 decisions out.
 
 - A principal may **read a label** if the label's level is within its clearance and the
-  label is releasable to one of its communities (a label with no releasability caveat is
-  readable by anyone cleared to its level).
+  label is releasable to one of its communities, or carries no releasability caveat, or
+  the principal is ``unrestricted`` (the deployment's own staff).
 - A principal may **read a picture** if the picture names it (or one of its communities,
   or ``"*"``) and the picture admits nothing it could not read: the picture's highest
   level is within its clearance, and a picture that requires releasability to a community
   is read only by members of that community. A picture without that requirement admits
-  reports releasable to anyone, so only principals named by it (or ``"*"``) read it.
+  reports releasable to any community, so only unrestricted principals read it.
 - A principal may **submit** a report only with a label it could itself read.
 """
 
@@ -25,7 +25,9 @@ def may_read_label(principal: Principal, label: Label, scheme: ClassificationSch
         return False
     if scheme.rank(label.classification) > scheme.rank(principal.clearance):
         return False
-    return not label.releasable_to or not set(label.releasable_to).isdisjoint(principal.communities)
+    if principal.unrestricted or not label.releasable_to:
+        return True
+    return not set(label.releasable_to).isdisjoint(principal.communities)
 
 
 def covers(principal: Principal, picture: Picture, scheme: ClassificationScheme) -> bool:
@@ -34,7 +36,9 @@ def covers(principal: Principal, picture: Picture, scheme: ClassificationScheme)
     highest = rule.max_classification or scheme.levels[-1]
     if scheme.rank(highest) > scheme.rank(principal.clearance):
         return False
-    return rule.releasable_to is None or rule.releasable_to in principal.communities
+    if rule.releasable_to is None:
+        return principal.unrestricted
+    return principal.unrestricted or rule.releasable_to in principal.communities
 
 
 def named(principal: Principal, picture: Picture) -> bool:

@@ -17,17 +17,17 @@ from typing import Final
 from tessera.security.base import TokenRecord
 
 PREFIX: Final = "tsr_"
-_SHAPE: Final = re.compile(r"^tsr_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
+_SHAPE: Final = re.compile(r"tsr_([0-9a-f]{16})_([A-Za-z0-9_-]{43})")
 
 
 class IssuedToken:
-    """A new token: the record to store and the secret to show once."""
+    """A new token: the record to store, and the whole token to show once."""
 
-    __slots__ = ("record", "secret")
+    __slots__ = ("record", "token")
 
-    def __init__(self, record: TokenRecord, secret: str) -> None:
+    def __init__(self, record: TokenRecord, token: str) -> None:
         self.record = record
-        self.secret = secret
+        self.token = token
 
     def __repr__(self) -> str:
         # Never the secret: a repr ends up in logs and tracebacks.
@@ -53,7 +53,7 @@ def issue(principal: str, *, now: datetime, expires_at: datetime | None) -> Issu
 
 def parse(token: str) -> tuple[str, str] | None:
     """The id and the secret of a well-formed token, else None."""
-    match = _SHAPE.match(token)
+    match = _SHAPE.fullmatch(token)
     return None if match is None else (match.group(1), match.group(2))
 
 

@@ -115,7 +115,12 @@ function subscribe(picture) {
 }
 
 async function loadPictures(session) {
-  const response = await apiFetch("/api/v1/pictures");
+  let response;
+  try {
+    response = await apiFetch("/api/v1/pictures");
+  } catch {
+    return null; // The server is unreachable.
+  }
   if (!response.ok || session !== state.session) return null;
   const { pictures } = await response.json();
   if (session !== state.session) return null;
@@ -182,7 +187,7 @@ async function enter(principal) {
   const first = await loadPictures(session);
   if (session !== state.session) return;
   if (first === null) {
-    onStatus("no picture", "you may read no picture: ask an administrator");
+    onStatus("no picture", "no picture to show: reload, or ask an administrator");
     setBanner(SIGNED_OUT_BANNER);
     return;
   }
@@ -205,7 +210,9 @@ function signOut(message) {
   window.tessera.ready = false;
   delete document.body.dataset.symbols;
   hideTrack();
-  draw();
+  // Nothing of this session's picture stays on the map behind the login screen.
+  if (state.map) showTracks(state.map, [], state.identities);
+  $("updated").textContent = "no update yet";
   $("picture").replaceChildren();
   $("principal").textContent = "";
   $("count").textContent = "0 tracks";
