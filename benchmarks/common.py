@@ -14,10 +14,42 @@ from typing import Any
 import msgspec
 
 
+class Served(msgspec.Struct, frozen=True):
+    """A running server: its base URL and the headers that authenticate the benchmark."""
+
+    url: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"authorization": f"Bearer {self.token}"}
+
+
+async def _tessera(*argv: str) -> str:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tessera.cli", *argv, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"tessera {' '.join(argv)} failed")
+    return out.decode().strip()
+
+
+async def bench_token(data: str) -> str:
+    """A principal that may submit and read everything, as an operator would add it."""
+    await _tessera(
+        "users", "add", "bench", "--data", data, "--kind", "system", "--unrestricted",
+        "--clearance", "SECRET", "--roles", "viewer,reporter",
+        "--default-label", "UNCLASSIFIED",
+    )  # fmt: skip
+    return await _tessera("users", "token", "bench", "--data", data)
+
+
 @contextlib.asynccontextmanager
-async def server_process(*extra: str) -> AsyncIterator[str]:
-    """`tessera serve` on a fresh data folder and a free port; yields its base URL."""
+async def server_process(*extra: str) -> AsyncIterator[Served]:
+    """`tessera serve` on a fresh data folder and a free port, with a token to use it."""
     with tempfile.TemporaryDirectory(prefix="tessera-bench-") as data:
+        token = await bench_token(data)
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -37,7 +69,7 @@ async def server_process(*extra: str) -> AsyncIterator[str]:
             line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode().strip()
             if not line.startswith("listening http "):
                 raise RuntimeError(f"server did not start: {line!r}")
-            yield "http://" + line.removeprefix("listening http ")
+            yield Served("http://" + line.removeprefix("listening http "), token)
         finally:
             if process.returncode is None:
                 process.send_signal(signal.SIGINT)

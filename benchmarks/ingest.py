@@ -34,10 +34,12 @@ async def fused_after(client: httpx.AsyncClient, time_limit: float) -> None:
 async def http_ingest(batches: list[bytes], *, time_limit: float = 60.0) -> tuple[float, float]:
     """Reports/s acknowledged (202, durable) by a server in its own process, and reports/s
     counting until fusion had applied them all."""
-    async with server_process() as url:
+    async with server_process() as served:
         limits = httpx.Limits(max_connections=CONCURRENCY)
         headers = {"content-type": "application/json"}
-        async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+        async with httpx.AsyncClient(
+            base_url=served.url, limits=limits, timeout=60, headers=served.headers
+        ) as client:
             pending = list(reversed(batches))
             accepted = 0
             deadline = time.perf_counter() + time_limit

@@ -19,7 +19,7 @@ import httpx
 import msgspec
 import websockets
 
-from benchmarks.common import server_process, unit_report
+from benchmarks.common import Served, server_process, unit_report
 
 SUBSCRIBERS = 50
 UNITS = 500
@@ -39,10 +39,12 @@ _decoder = msgspec.json.Decoder(Message)
 
 
 async def subscriber(
-    url: str, latencies: list[float], ready: asyncio.Event, stop: asyncio.Event
+    served: Served, latencies: list[float], ready: asyncio.Event, stop: asyncio.Event
 ) -> None:
-    ws_url = url.replace("http://", "ws://") + "/api/v1/stream"
-    async with websockets.connect(ws_url, max_size=None, compression=None) as connection:
+    ws_url = served.url.replace("http://", "ws://") + "/api/v1/stream"
+    async with websockets.connect(
+        ws_url, max_size=None, compression=None, additional_headers=served.headers
+    ) as connection:
         await connection.send(b'{"type": "subscribe"}'.decode())
         ready.set()
         while not stop.is_set():
@@ -59,11 +61,11 @@ async def subscriber(
                 latencies.append(arrived - updated.timestamp())
 
 
-async def publish(url: str, rate: float, duration: float) -> int:
+async def publish(served: Served, rate: float, duration: float) -> int:
     """POST a batch every TICK_S at ``rate`` reports/s for ``duration`` seconds."""
     per_tick = max(1, round(rate * TICK_S))
     sent = 0
-    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=served.url, timeout=30, headers=served.headers) as client:
         started = time.perf_counter()
         tick = 0
         while time.perf_counter() - started < duration:
@@ -85,20 +87,20 @@ async def publish(url: str, rate: float, duration: float) -> int:
 async def measure(
     rate: float = 2000.0, duration: float = 10.0, warmup: float = 2.0
 ) -> dict[str, float]:
-    async with server_process() as url:
+    async with server_process() as served:
         stop = asyncio.Event()
         samples: list[list[float]] = [[] for _ in range(SUBSCRIBERS)]
         readies = [asyncio.Event() for _ in range(SUBSCRIBERS)]
         tasks = [
-            asyncio.create_task(subscriber(url, samples[i], readies[i], stop))
+            asyncio.create_task(subscriber(served, samples[i], readies[i], stop))
             for i in range(SUBSCRIBERS)
         ]
         await asyncio.wait_for(asyncio.gather(*(ready.wait() for ready in readies)), 30)
-        await publish(url, rate, warmup)
+        await publish(served, rate, warmup)
         for sample in samples:
             sample.clear()
         started = time.perf_counter()
-        sent = await publish(url, rate, duration)
+        sent = await publish(served, rate, duration)
         elapsed = time.perf_counter() - started
         await asyncio.sleep(1.0)
         stop.set()

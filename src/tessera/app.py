@@ -80,6 +80,12 @@ class Tessera:
     async def start(self) -> None:
         """Open the stores, rebuild every picture from the journal, then follow it."""
         await self.security.open()
+        if not await self.security.principals():
+            log.warning(
+                "no principals yet: nobody can sign in until one is added "
+                "(tessera users add NAME --data %s, then tessera users token NAME)",
+                self.settings.data_dir,
+            )
         await self.audit.start()
         await self.journal.open()
         await self.worker.catch_up(progress=_log_replay)

@@ -312,3 +312,35 @@ def test_secure_headers_on_every_response(tmp_path: Path) -> None:
             assert api.headers["cache-control"] == "no-store"
 
     run_live(tmp_path, scenario)
+
+
+def test_outside_the_callers_pictures_is_exactly_like_not_existing(tmp_path: Path) -> None:
+    async def scenario(live: Live) -> None:
+        secret = {"classification": "SECRET", "releasable_to": ["NATO"]}
+        async with live.client() as admin:
+            posted = await admin.post(
+                "/api/v1/reports", json=[report_doc(report_id="s1", lat=53.0, label=secret)]
+            )
+        assert await live.tessera.worker.wait_caught_up(posted.json()["last_seq"], 10)
+        partner = await live.grant(
+            Principal(name="partner", communities=("UKR",), clearance="SECRET")
+        )
+        async with live.client(partner) as client:
+            for hidden, missing in (
+                ("/api/v1/tracks/trk-s1", "/api/v1/tracks/trk-none"),
+                ("/api/v1/reports/s1", "/api/v1/reports/none"),
+                ("/api/v1/tracks?picture=NATO", "/api/v1/tracks?picture=NONE"),
+            ):
+                seen, unseen = await client.get(hidden), await client.get(missing)
+                assert seen.status_code == unseen.status_code == 404
+                assert set(seen.json()) == set(unseen.json()) == {"error"}
+                assert (
+                    seen.json()["error"].replace("s1", "none").replace("NATO", "NONE")
+                    == (unseen.json()["error"])
+                )
+
+    pictures = [
+        {"name": "NATO", "rule": {"releasable_to": "NATO"}, "reader_communities": ["NATO"]},
+        {"name": "UKR", "rule": {"releasable_to": "UKR"}, "reader_communities": ["UKR"]},
+    ]
+    run_live(tmp_path, scenario, pictures=pictures)
