@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import subprocess
 import sys
 import tempfile
 from collections.abc import AsyncIterator
@@ -58,6 +59,8 @@ async def server_process(*extra: str) -> AsyncIterator[Served]:
             "--data",
             data,
             "--http-port",
+            "0",
+            "--cot-tls-port",
             "0",
             "--log-level",
             "warning",
@@ -133,3 +136,30 @@ def encoded_batches(count: int, size: int, *, prefix: str, units: int = 1000) ->
             serial += 1
         batches.append(msgspec.json.encode(docs))
     return batches
+
+
+def start_serving(
+    data: str, *extra: str
+) -> tuple[subprocess.Popen[str], dict[str, tuple[str, int]]]:
+    """`tessera serve` on ``data`` with every port picked freely; the process and the ports
+    it announced (``http``, ``cot-tls``, ``cot`` ...), read until the last one expected."""
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "tessera.cli", "serve", "--data", data, "--http-port", "0",
+            "--cot-tls-port", "0", "--log-level", "warning", *extra,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    ports: dict[str, tuple[str, int]] = {}
+    wanted = {"http", "cot-tls"} | ({"cot"} if "--cot-port" in extra else set())
+    while not wanted <= set(ports):
+        line = process.stdout.readline().strip()
+        if not line.startswith("listening "):
+            process.kill()
+            raise RuntimeError(f"server did not start: {line!r}")
+        _, kind, address = line.split(" ", 2)
+        host, _, port = address.rpartition(":")
+        ports[kind] = (host, int(port))
+    return process, ports

@@ -42,7 +42,10 @@ def serving(*argv: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
 def test_serve_announces_its_port_and_stops_cleanly(tmp_path: Path, stop: signal.Signals) -> None:
-    with serving("serve", "--data", str(tmp_path), "--http-port", "0") as (process, url):
+    with serving("serve", "--data", str(tmp_path), "--http-port", "0", "--cot-tls-port", "0") as (
+        process,
+        url,
+    ):
         assert httpx.get(url + "/api/v1/health").json()["status"] == "ok"
         process.send_signal(stop)
         assert process.wait(timeout=30) == 0
@@ -53,7 +56,10 @@ def test_a_taken_port_is_a_clear_error(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = tessera("serve", "--data", str(tmp_path), "--http-port", str(port), timeout=30)
+        result = tessera(
+            "serve", "--data", str(tmp_path), "--http-port", str(port), "--cot-tls-port", "0",
+            timeout=30,
+        )  # fmt: skip
     assert result.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr
@@ -92,7 +98,10 @@ def test_simulate_feeds_a_running_server(tmp_path: Path) -> None:
         "--communities", "EU,NATO,POL,UKR",
     )  # fmt: skip
     viewer = issue_token(tmp_path, "viewer", "--clearance", "SECRET")
-    with serving("serve", "--data", str(tmp_path), "--http-port", "0") as (process, url):
+    with serving("serve", "--data", str(tmp_path), "--http-port", "0", "--cot-tls-port", "0") as (
+        process,
+        url,
+    ):
         simulate = ["simulate", "--to", url, "--rate", "100", "--seed", "2"]
         missing = tessera(*simulate, "--duration", "1", timeout=60)
         assert missing.returncode == 2 and "needs a reporter's token" in missing.stderr

@@ -30,12 +30,28 @@ def _add_server_options(parser: argparse.ArgumentParser, *, data_required: bool)
     parser.add_argument("--data", type=Path, required=data_required, help="data folder")
     parser.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
     parser.add_argument("--http-port", type=_port, default=None, help="HTTP port (default 8080)")
+    parser.add_argument(
+        "--cot-tls-port", type=_port, default=None, help="CoT over TLS for TAK clients (8089)"
+    )
+    parser.add_argument(
+        "--cot-port",
+        type=_port,
+        default=None,
+        help="CoT over plain TCP (off unless given; needs cot_tcp_principal in the settings)",
+    )
     parser.add_argument("--config", type=Path, default=None, help="settings file (TOML)")
     parser.add_argument("--log-level", default="info", help="logging level (default info)")
 
 
 def _settings(args: argparse.Namespace, data: Path) -> Settings:
-    return load_settings(args.config, data_dir=data, host=args.host, http_port=args.http_port)
+    return load_settings(
+        args.config,
+        data_dir=data,
+        host=args.host,
+        http_port=args.http_port,
+        cot_tls_port=args.cot_tls_port,
+        cot_tcp_port=args.cot_port,
+    )
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -52,7 +68,13 @@ def _demo(args: argparse.Namespace) -> int:
     # The demo's two audiences, unless a settings file says otherwise.
     pictures = None if args.config else msgspec.to_builtins(DEMO_PICTURES)
     settings = load_settings(
-        args.config, data_dir=data, host=args.host, http_port=args.http_port, pictures=pictures
+        args.config,
+        data_dir=data,
+        host=args.host,
+        http_port=args.http_port,
+        cot_tls_port=args.cot_tls_port,
+        cot_tcp_port=args.cot_port,
+        pictures=pictures,
     )
     print(f"demo data folder: {data}", file=sys.stderr, flush=True)
     tessera = build(settings)
@@ -122,12 +144,16 @@ def parser() -> argparse.ArgumentParser:
     score_command.add_arguments(score)
     score.set_defaults(handler=score_command.run)
 
-    from tessera.security import audit_command
+    from tessera.security import audit_command, certs_command
     from tessera.security import commands as security_commands
 
     users = commands.add_parser("users", help="manage principals and their tokens")
     security_commands.add_users_arguments(users)
     users.set_defaults(handler=security_commands.run_users)
+
+    certs = commands.add_parser("certs", help="manage the CA and TAK client certificates")
+    certs_command.add_certs_arguments(certs)
+    certs.set_defaults(handler=certs_command.run_certs)
 
     audit = commands.add_parser("audit", help="print the audit trail, oldest first")
     audit_command.add_audit_arguments(audit)

@@ -11,11 +11,14 @@ import signal
 import socket
 import sys
 from collections.abc import Callable, Coroutine, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
 from tessera.app import Tessera
+
+if TYPE_CHECKING:
+    from tessera.transports.cot_stream.server import CotServer
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +38,7 @@ def bind(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        hint = " (--http-port 0 picks a free port)" if port else ""
+        hint = " (a port of 0 picks a free one)" if port else ""
         raise BindError(f"cannot listen on {host}:{port}: {exc.strerror}{hint}") from None
     sock.listen(2048)
     sock.setblocking(False)
@@ -115,15 +118,22 @@ async def serve_until_stopped(
     gc.set_threshold(50_000, 20, 20)
     server = HttpServer(tessera, sock)
     extra: asyncio.Task[None] | None = None
+    cot: CotServer | None = None
     try:
         await server.start()
         url = announce("http", sock)
+        # Imported here: commands that never serve (fuse, score, users) need none of it.
+        from tessera.transports.cot_stream.listeners import start_cot
+
+        cot = await start_cot(tessera, bind, announce)
         print(f"Tessera is serving the map at {url}/", file=sys.stderr, flush=True)
         if on_ready is not None:
             extra = asyncio.create_task(on_ready(url))
         await stop.wait()
         print("\nstopping", file=sys.stderr, flush=True)
     finally:
+        if cot is not None:
+            await cot.stop()
         await server.stop()
         if extra is not None:
             extra.cancel()

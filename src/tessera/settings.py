@@ -36,6 +36,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     auth_failure_window_s: float = 300.0
     requests_per_second: float = 200.0
     request_burst: int = 1_000
+    # CoT for TAK clients (DESIGN §7): TLS with client certificates on by default (set
+    # cot_tls_port to null to turn it off); plain TCP and UDP only when given a port and the
+    # principal everything arriving there acts as (trusted networks only).
+    cot_tls_port: int | None = 8089
+    cot_tcp_port: int | None = None
+    cot_tcp_principal: str | None = None
+    cot_udp_port: int | None = None
+    cot_udp_principal: str | None = None
+    cot_max_event_bytes: int = 64 * 1024
+    cot_handshake_timeout_s: float = 10.0
+    cot_idle_timeout_s: float = 300.0
+    # How long a track sent to TAK clients stays on their maps without an update.
+    cot_stale_s: float = 300.0
+    cot_write_buffer_bytes: int = 256 * 1024
+    cot_max_queued_messages: int = 1_000
     # Ingest limits; other request bodies (login, admin calls) stay small.
     max_body_bytes: int = 16 * 1024 * 1024
     max_small_body_bytes: int = 16 * 1024
@@ -73,6 +88,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                 raise ValueError(f"{where}: {label.classification!r} is not one of the levels")
         if self.auth_failures_allowed < 1 or self.auth_failure_window_s <= 0:
             raise ValueError("auth_failures_allowed and auth_failure_window_s must be positive")
+        for name in ("cot_tcp", "cot_udp"):
+            if getattr(self, f"{name}_port") is not None and not getattr(self, f"{name}_principal"):
+                raise ValueError(
+                    f"{name}_port needs {name}_principal: everything arriving there acts as it"
+                )
         if self.requests_per_second <= 0 or self.request_burst < 1:
             raise ValueError("requests_per_second and request_burst must be positive")
         if not 0 < self.fusion_batch_s <= 60:

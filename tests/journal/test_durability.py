@@ -28,6 +28,8 @@ async def start_server(data: Path) -> tuple[asyncio.subprocess.Process, str]:
         str(data),
         "--http-port",
         "0",
+        "--cot-tls-port",
+        "0",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
     )

@@ -7,6 +7,7 @@ on a location; two stores built on the same location share their data.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import sqlite3
 import subprocess
 import sys
@@ -20,14 +21,22 @@ import pytest
 from tessera.core.model import Label, Principal, PrincipalKind, Role
 from tessera.security.base import (
     AuditEvent,
+    CertificateExistsError,
+    CertificateRecord,
     PrincipalExistsError,
     SecurityStore,
     SecurityStoreError,
     TokenRecord,
+    UnknownCertificateError,
     UnknownPrincipalError,
     UnknownTokenError,
 )
-from tessera.security.sqlite import SqliteSecurityStore, security_store_path
+from tessera.security.sqlite import (
+    SCHEMA,
+    SCHEMA_VERSION,
+    SqliteSecurityStore,
+    security_store_path,
+)
 
 StoreFactory = Callable[[Path], SecurityStore]
 Scenario = Callable[[SecurityStore], Awaitable[None]]
@@ -65,6 +74,19 @@ def principal(name: str, **fields: Any) -> Principal:
 def token(token_id: str, owner: str = "alice", **fields: Any) -> TokenRecord:
     values: dict[str, Any] = {"secret_hash": "ab" * 32, "created_at": START, **fields}
     return TokenRecord(id=token_id, principal=owner, **values)
+
+
+def certificate(name: str, owner: str = "alice", **fields: Any) -> CertificateRecord:
+    # A distinct fingerprint and serial per name, unless told otherwise.
+    digest = hashlib.sha256(name.encode()).hexdigest()
+    values: dict[str, Any] = {
+        "serial": str(int(digest[:12], 16)),
+        "fingerprint": digest,
+        "issued_at": START,
+        "expires_at": START + timedelta(days=365),
+        **fields,
+    }
+    return CertificateRecord(name=name, principal=owner, **values)
 
 
 def event(action: str, at: datetime = START, **fields: Any) -> AuditEvent:
@@ -257,6 +279,110 @@ def test_times_without_a_zone_are_refused(factory: StoreFactory, tmp_path: Path)
     run(factory, tmp_path, scenario)
 
 
+# -- certificates ----------------------------------------------------------------------
+
+
+def test_certificates_are_found_by_fingerprint_and_listed_oldest_first(
+    factory: StoreFactory, tmp_path: Path
+) -> None:
+    later = certificate("tablet", issued_at=START + timedelta(hours=1))
+    earlier = certificate("phone", revoked_at=START + timedelta(minutes=5))
+    bobs = certificate("laptop", "bob", issued_at=START + timedelta(minutes=1))
+
+    async def scenario(store: SecurityStore) -> None:
+        await store.add_principal(principal("alice"))
+        await store.add_principal(principal("bob"))
+        for record in (later, earlier, bobs):
+            await store.add_certificate(record)
+        assert await store.certificate(earlier.fingerprint) == earlier
+        # A fingerprint as other tools print it (upper case) finds it too.
+        assert await store.certificate(bobs.fingerprint.upper()) == bobs
+        assert await store.certificate("0" * 64) is None
+        assert await store.certificates() == [earlier, bobs, later]
+
+    run(factory, tmp_path, scenario)
+
+
+def test_a_certificate_needs_a_known_principal_and_a_free_name(
+    factory: StoreFactory, tmp_path: Path
+) -> None:
+    phone = certificate("phone")
+
+    async def scenario(store: SecurityStore) -> None:
+        with pytest.raises(UnknownPrincipalError, match="alice"):
+            await store.add_certificate(phone)
+        await store.add_principal(principal("alice"))
+        await store.add_certificate(phone)
+        renamed = certificate("phone", fingerprint="f" * 64)
+        with pytest.raises(CertificateExistsError, match="phone"):
+            await store.add_certificate(renamed)
+        with pytest.raises(CertificateExistsError, match=phone.fingerprint):
+            await store.add_certificate(certificate("other", fingerprint=phone.fingerprint))
+        assert await store.certificates() == [phone]
+
+    run(factory, tmp_path, scenario)
+    assert issubclass(CertificateExistsError, SecurityStoreError)
+    assert issubclass(UnknownCertificateError, SecurityStoreError)
+
+
+def test_a_certificate_that_could_not_be_read_back_is_refused(
+    factory: StoreFactory, tmp_path: Path
+) -> None:
+    unchecked = [
+        certificate("../escape"),
+        certificate("phone", fingerprint="AB" * 32),
+        certificate("phone", serial="0x1f"),
+    ]
+
+    async def scenario(store: SecurityStore) -> None:
+        await store.add_principal(principal("alice"))
+        for bad in unchecked:
+            with pytest.raises(SecurityStoreError):
+                await store.add_certificate(bad)
+        with pytest.raises(SecurityStoreError, match="timezone"):
+            await store.add_certificate(certificate("phone", issued_at=datetime(2026, 5, 4)))
+        assert await store.certificates() == []
+
+    run(factory, tmp_path, scenario)
+
+
+def test_revoking_a_certificate_twice_keeps_the_first_time(
+    factory: StoreFactory, tmp_path: Path
+) -> None:
+    first = START + timedelta(minutes=5)
+
+    async def scenario(store: SecurityStore) -> None:
+        await store.add_principal(principal("alice"))
+        await store.add_certificate(certificate("phone"))
+        revoked = await store.revoke_certificate("phone", first)
+        assert revoked == certificate("phone", revoked_at=first)
+        again = await store.revoke_certificate("phone", first + timedelta(hours=1))
+        assert again.revoked_at == first
+        assert await store.certificate(revoked.fingerprint) == revoked
+        with pytest.raises(UnknownCertificateError, match="tablet"):
+            await store.revoke_certificate("tablet", first)
+
+    run(factory, tmp_path, scenario)
+
+
+def test_stored_certificates_are_usable_within_their_validity_until_revoked(
+    factory: StoreFactory, tmp_path: Path
+) -> None:
+    async def scenario(store: SecurityStore) -> None:
+        await store.add_principal(principal("alice"))
+        await store.add_certificate(certificate("phone"))
+        stored = await store.certificates()
+        (record,) = stored
+        assert not record.usable(START - timedelta(microseconds=1))
+        assert record.usable(START)
+        assert record.usable(record.expires_at - timedelta(microseconds=1))
+        assert not record.usable(record.expires_at)
+        revoked = await store.revoke_certificate("phone", START + timedelta(seconds=1))
+        assert not revoked.usable(START + timedelta(days=1))
+
+    run(factory, tmp_path, scenario)
+
+
 # -- audit -----------------------------------------------------------------------------
 
 
@@ -333,6 +459,9 @@ def test_two_stores_on_one_location_see_each_others_writes(
             await cli.revoke_token("0" * 16, START)
             await server.append_audit([event("from-server")])
             await cli.append_audit([event("from-cli")])
+            await server.add_certificate(certificate("phone"))
+            await cli.revoke_certificate("phone", START)
+            assert (await server.certificates()) == [certificate("phone", revoked_at=START)]
             await server.set_disabled("alice", True)
             assert (await server.principal("alice")) == principal("alice", disabled=True)
             assert (await cli.principal("alice")) == principal("alice", disabled=True)
@@ -350,11 +479,13 @@ def test_what_is_stored_survives_reopening(factory: StoreFactory, tmp_path: Path
     async def write(store: SecurityStore) -> None:
         await store.add_principal(principal("alice"))
         await store.add_token(token("0" * 16))
+        await store.add_certificate(certificate("phone"))
         await store.append_audit([event("kept")])
 
     async def read(store: SecurityStore) -> None:
         assert await store.principals() == [principal("alice")]
         assert await store.tokens() == [token("0" * 16)]
+        assert await store.certificates() == [certificate("phone")]
         assert [e.action for e in await store.audit()] == ["kept"]
 
     run(factory, tmp_path, write)
@@ -385,6 +516,48 @@ def test_sqlite_refuses_to_change_or_delete_audit_rows(tmp_path: Path) -> None:
         assert [e.action for e in await store.audit()] == ["kept"]
 
     run(sqlite_store, tmp_path, read)
+
+
+def test_sqlite_adds_the_certificates_table_to_a_version_1_file(tmp_path: Path) -> None:
+    # A store as the Tessera before certificates left it: schema 1, a principal in it.
+    path = security_store_path(tmp_path)
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.executescript(SCHEMA)
+        conn.execute("PRAGMA user_version=1")
+        conn.execute(
+            "INSERT INTO principals (name, body) VALUES (?, ?)",
+            ("alice", b'{"name":"alice"}'),
+        )
+    finally:
+        conn.close()
+
+    async def scenario(store: SecurityStore) -> None:
+        assert [p.name for p in await store.principals()] == ["alice"]
+        await store.add_certificate(certificate("phone"))
+        assert await store.certificates() == [certificate("phone")]
+
+    run(sqlite_store, tmp_path, scenario)
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    finally:
+        conn.close()
+
+
+def test_sqlite_refuses_a_file_from_a_newer_tessera(tmp_path: Path) -> None:
+    path = security_store_path(tmp_path)
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    finally:
+        conn.close()
+
+    async def scenario(store: SecurityStore) -> None:
+        raise AssertionError("opened a store it does not know")
+
+    with pytest.raises(SecurityStoreError, match="schema version 3"):
+        run(sqlite_store, tmp_path, scenario)
 
 
 WORKER = """

@@ -59,6 +59,8 @@ def demo_command(data: Path) -> list[str]:
         str(data),
         "--http-port",
         "0",
+        "--cot-tls-port",
+        "0",
         "--seed",
         "1",
         "--rate",

@@ -1,9 +1,11 @@
-"""The security store: principals, their tokens and the audit trail (DESIGN §3, §5).
+"""The security store: principals, their tokens and certificates, and the audit trail
+(DESIGN §3, §5).
 
 One interface, one contract suite, an implementation per backend (SQLite embedded; a
 scale-out one later). Tokens are kept only as hashes: the secret is shown once when it is
-issued and never stored. The audit trail is append-only: nothing here updates or deletes
-an event.
+issued and never stored. Certificates are kept as their SHA-256 fingerprints, so the server
+can map a presented client certificate to its principal; never their keys. The audit
+trail is append-only: nothing here updates or deletes an event.
 """
 
 from __future__ import annotations
@@ -11,11 +13,17 @@ from __future__ import annotations
 import abc
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Final
 
 import msgspec
 
-from tessera.core.model import Principal
+from tessera.core.model import PRINCIPAL_PATTERN, Principal
+
+FINGERPRINT_PATTERN: Final = r"^[0-9a-f]{64}$"
+# A certificate's name becomes a file name, so it follows the principal name rules.
+CertificateName = Annotated[str, msgspec.Meta(pattern=PRINCIPAL_PATTERN, max_length=64)]
+Fingerprint = Annotated[str, msgspec.Meta(pattern=FINGERPRINT_PATTERN)]
+SerialNumber = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,50}$")]
 
 
 class SecurityStoreError(ValueError):
@@ -34,6 +42,14 @@ class UnknownTokenError(SecurityStoreError):
     pass
 
 
+class CertificateExistsError(SecurityStoreError):
+    pass
+
+
+class UnknownCertificateError(SecurityStoreError):
+    pass
+
+
 class TokenRecord(msgspec.Struct, frozen=True, kw_only=True):
     """A token as stored: its public id, whose it is, and the hash of its secret."""
 
@@ -48,6 +64,24 @@ class TokenRecord(msgspec.Struct, frozen=True, kw_only=True):
         if self.revoked_at is not None:
             return False
         return self.expires_at is None or now < self.expires_at
+
+
+class CertificateRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """A client certificate as stored: its name, whose it is, its serial number (in decimal)
+    and the SHA-256 fingerprint of its DER form (lowercase hex)."""
+
+    name: CertificateName
+    principal: str
+    serial: SerialNumber
+    fingerprint: Fingerprint
+    issued_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None = None
+
+    def usable(self, now: datetime) -> bool:
+        if self.revoked_at is not None:
+            return False
+        return self.issued_at <= now < self.expires_at
 
 
 class AuditEvent(msgspec.Struct, frozen=True, kw_only=True):
@@ -102,6 +136,25 @@ class SecurityStore(abc.ABC):
     async def revoke_token(self, token_id: str, at: datetime) -> TokenRecord:
         """Revoke a token from ``at`` (revoking twice keeps the first time);
         UnknownTokenError if there is none."""
+
+    # Certificates.
+    @abc.abstractmethod
+    async def add_certificate(self, record: CertificateRecord) -> None:
+        """Store an issued certificate; CertificateExistsError if its name (or its
+        fingerprint) is taken, UnknownPrincipalError if its principal does not exist."""
+
+    @abc.abstractmethod
+    async def certificate(self, fingerprint: str) -> CertificateRecord | None:
+        """The certificate with this SHA-256 fingerprint (hex, any case)."""
+
+    @abc.abstractmethod
+    async def certificates(self) -> list[CertificateRecord]:
+        """Every certificate, oldest first."""
+
+    @abc.abstractmethod
+    async def revoke_certificate(self, name: str, at: datetime) -> CertificateRecord:
+        """Revoke a certificate from ``at`` (revoking twice keeps the first time);
+        UnknownCertificateError if there is none."""
 
     # Audit.
     @abc.abstractmethod

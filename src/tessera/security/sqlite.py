@@ -5,7 +5,8 @@ calling thread. Several processes may hold the file at once (the server and the
 ``tessera users`` command): WAL lets readers run beside a writer, ``busy_timeout`` makes a
 writer wait its turn, and read-modify-write steps run in ``BEGIN IMMEDIATE`` so two
 processes cannot interleave them. The audit table refuses UPDATE and DELETE by trigger, so
-the trail is append-only whoever opens the file.
+the trail is append-only whoever opens the file. The schema grows by numbered steps
+(``PRAGMA user_version``): opening a file made by an older Tessera adds what it lacks.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from typing import Any, Final
 import msgspec
 
 from tessera.core.model import Principal
+from tessera.security import certstore
 from tessera.security.base import (
     AuditEvent,
+    CertificateRecord,
     PrincipalExistsError,
     SecurityStore,
     SecurityStoreError,
@@ -32,7 +35,6 @@ from tessera.security.base import (
 )
 
 FILE_NAME: Final = "security.sqlite3"
-SCHEMA_VERSION: Final = 1
 BUSY_TIMEOUT_MS: Final = 10_000
 SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS principals (
@@ -68,6 +70,10 @@ BEGIN
     SELECT RAISE(ABORT, 'the audit trail is append-only');
 END;
 """
+# Step i brings a store from version i to i + 1. Every statement is idempotent (IF NOT
+# EXISTS), so a step that ran without its version being recorded can safely run again.
+MIGRATIONS: Final = (SCHEMA, certstore.CERTIFICATES_SCHEMA)
+SCHEMA_VERSION: Final = len(MIGRATIONS)
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND: Final = timedelta(microseconds=1)
 # Queries are constants: every value goes in as a parameter.
@@ -153,8 +159,9 @@ def _create_schema(conn: sqlite3.Connection) -> None:
                 f"the security store has schema version {version}; this Tessera knows "
                 f"up to {SCHEMA_VERSION}"
             )
-        for statement in _statements(SCHEMA):
-            conn.execute(statement)
+        for script in MIGRATIONS[version:]:
+            for statement in _statements(script):
+                conn.execute(statement)
         conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
 
@@ -176,6 +183,31 @@ def _token_from_row(row: tuple[Any, ...]) -> TokenRecord:
         secret_hash=secret_hash,
         created_at=_from_us(created_us),
         expires_at=_optional_time(expires_us),
+        revoked_at=_optional_time(revoked_us),
+    )
+
+
+def _certificate_row(record: CertificateRecord) -> certstore.CertificateRow:
+    return (
+        record.name,
+        record.principal,
+        record.serial,
+        record.fingerprint,
+        _to_us(record.issued_at),
+        _to_us(record.expires_at),
+        _optional_us(record.revoked_at),
+    )
+
+
+def _certificate_from_row(row: certstore.CertificateRow) -> CertificateRecord:
+    name, principal, serial, fingerprint, issued_us, expires_us, revoked_us = row
+    return CertificateRecord(
+        name=name,
+        principal=principal,
+        serial=serial,
+        fingerprint=fingerprint,
+        issued_at=_from_us(issued_us),
+        expires_at=_from_us(expires_us),
         revoked_at=_optional_time(revoked_us),
     )
 
@@ -333,6 +365,30 @@ class SqliteSecurityStore(SecurityStore):
                 raise UnknownTokenError(f"no token with id {token_id!r}")
             row = conn.execute(_TOKEN_BY_ID, (token_id,)).fetchone()
         return _token_from_row(row)
+
+    # -- certificates ------------------------------------------------------------------
+
+    async def add_certificate(self, record: CertificateRecord) -> None:
+        row = _certificate_row(record)
+        certstore.check(record)
+        with self._writing() as conn:
+            certstore.insert(conn, row)
+
+    async def certificate(self, fingerprint: str) -> CertificateRecord | None:
+        with self._reading() as conn:
+            row = certstore.by_fingerprint(conn, fingerprint)
+        return None if row is None else _certificate_from_row(row)
+
+    async def certificates(self) -> list[CertificateRecord]:
+        with self._reading() as conn:
+            rows = certstore.every(conn)
+        return [_certificate_from_row(row) for row in rows]
+
+    async def revoke_certificate(self, name: str, at: datetime) -> CertificateRecord:
+        revoked_us = _to_us(at)
+        with self._writing() as conn:
+            row = certstore.revoke(conn, name, revoked_us)
+        return _certificate_from_row(row)
 
     # -- audit -------------------------------------------------------------------------
 

@@ -1,0 +1,268 @@
+"""CoT atom types <-> standard identity <-> 2525B/C letter codes <-> APP-6(D) SIDCs.
+
+* CoT type and 15-character 2525B/C (APP-6A/B) code correspond mechanically:
+  ``a-h-G-U-C-I`` is ``SHGPUCI--------`` (scheme S, affiliation, battle dimension,
+  status P, function id padded with ``-``; size, country and order of battle unset).
+* CoT type and 20-digit APP-6(D) SIDC (``tessera.core.symbols`` has the layout) go
+  through the crosswalk table in ``tessera.core.cot_symbol_table``. Where a code has no
+  counterpart the answer is the nearest listed ancestor (at worst the generic symbol of
+  the same identity and dimension) with ``exact=False`` and the reason: never a silent
+  guess.
+
+Affiliations: ``p`` pending, ``u`` unknown, ``a`` assumed friend, ``f`` friend, ``n``
+neutral, ``s`` suspect, ``h`` hostile; ``j`` joker and ``k`` faker are exercise suspect
+and hostile (APP-6(D) context 1). Amplifiers (status, HQ/task force/dummy, echelon) are
+not part of a CoT type and are not carried, except a headquarters on an otherwise
+unspecified land unit, which is CoT's ``a-.-G-U-H``. Pure.
+"""
+
+from __future__ import annotations
+
+from typing import Final, NamedTuple
+
+import msgspec
+
+from tessera.core.cot_symbol_table import ROWS, SYMBOL_SET_FALLBACK, Row
+from tessera.core.model import Identity
+from tessera.core.symbols import IDENTITY_DIGIT, SYMBOL_SETS, identity_of, sidc_problem
+
+AFFILIATION_IDENTITY: Final = {
+    "p": Identity.PENDING,
+    "u": Identity.UNKNOWN,
+    "a": Identity.ASSUMED_FRIEND,
+    "f": Identity.FRIEND,
+    "n": Identity.NEUTRAL,
+    "s": Identity.SUSPECT,
+    "h": Identity.HOSTILE,
+    "j": Identity.SUSPECT,  # joker: exercise suspect
+    "k": Identity.HOSTILE,  # faker: exercise hostile
+}
+EXERCISE_AFFILIATIONS: Final = {Identity.SUSPECT: "j", Identity.HOSTILE: "k"}
+IDENTITY_AFFILIATION: Final = {
+    identity: letter for letter, identity in AFFILIATION_IDENTITY.items() if letter not in "jk"
+}
+# 2525B/C affiliation letters; the exercise ones CoT has no letter for become the plain
+# identity (G, W, M, D, L: exercise pending, unknown, assumed friend, friend, neutral).
+LETTER_AFFILIATION: Final = {
+    **{letter.upper(): letter for letter in AFFILIATION_IDENTITY},
+    "G": "p",
+    "W": "u",
+    "M": "a",
+    "D": "f",
+    "L": "n",
+}
+DIMENSIONS: Final = "PAGSUFXZ"  # space, air, ground, sea surface, subsurface, SOF, other, unknown
+MAX_FUNCTION_CHARS: Final = 6
+_HEADQUARTERS_DIGITS: Final = frozenset("2367")  # HQ, dummy HQ, task force HQ, dummy TF HQ
+_SIDC_VERSION: Final = "10"
+
+_FORWARD: Final = {(row.dimension, row.function): row for row in ROWS}
+_REVERSE: Final = {
+    (row.symbol_set, row.entity, row.modifier1, row.modifier2, row.headquarters): row
+    for row in ROWS
+    if row.reverse
+}
+
+
+class SymbolMatch(msgspec.Struct, frozen=True, kw_only=True):
+    """The SIDC for a CoT type; ``exact=False`` with the ``reason`` when it is a nearest
+    ancestor or the generic symbol."""
+
+    sidc: str
+    exact: bool
+    reason: str | None = None
+
+
+class TypeMatch(msgspec.Struct, frozen=True, kw_only=True):
+    """The most specific CoT type for a SIDC; ``exact=False`` with the ``reason`` when
+    the SIDC says more than the type can."""
+
+    cot_type: str
+    exact: bool
+    reason: str | None = None
+
+
+class Atom(NamedTuple):
+    """A CoT atom type taken apart: ``a-<affiliation>-<dimension>-<function letters>``."""
+
+    affiliation: str
+    dimension: str | None
+    function: str
+    problem: str | None
+
+
+def parse_atom(cot_type: str) -> Atom:
+    """The parts of an atom (``a-…``) type; ``ValueError`` for any other type."""
+    parts = cot_type.split("-")
+    if parts[0] != "a" or len(parts) < 2 or len(parts[1]) != 1:
+        raise ValueError(f"not a CoT atom type (a-<affiliation>-…): {cot_type[:40]!r}")
+    dimension = parts[2].upper() if len(parts) > 2 and parts[2] else None
+    segments = parts[3:]
+    letters = []
+    for segment in segments:
+        if len(segment) != 1 or not segment.isascii() or not segment.isalnum():
+            break
+        letters.append(segment.upper())
+    function = "".join(letters[:MAX_FUNCTION_CHARS])
+    problem = None
+    if len(function) < len(segments):
+        problem = f"only the function id {function!r} of {'-'.join(segments)[:40]!r} is 2525C"
+    return Atom(parts[1].lower(), dimension, function, problem)
+
+
+def identity_of_type(cot_type: str) -> Identity | None:
+    """The standard identity of an atom type (``unknown`` for an affiliation without
+    one, such as ``o`` or ``x``); None for a type that is not an atom."""
+    try:
+        atom = parse_atom(cot_type)
+    except ValueError:
+        return None
+    return AFFILIATION_IDENTITY.get(atom.affiliation, Identity.UNKNOWN)
+
+
+def sidc_of_type(cot_type: str) -> SymbolMatch:
+    """The APP-6(D) SIDC of an atom type; ``ValueError`` for a type that is not an atom."""
+    atom = parse_atom(cot_type)
+    reasons = [atom.problem] if atom.problem else []
+    identity = AFFILIATION_IDENTITY.get(atom.affiliation)
+    if identity is None:
+        reasons.append(f"affiliation {atom.affiliation!r} has no standard identity: unknown")
+        identity = Identity.UNKNOWN
+    context = "1" if atom.affiliation in EXERCISE_AFFILIATIONS.values() else "0"
+    row = None
+    if atom.dimension is not None:
+        row, used = _nearest_row(atom.dimension, atom.function)
+        if row is not None and used != atom.function:
+            reasons.append(
+                f"no APP-6(D) counterpart for function {atom.function!r} of dimension "
+                f"{atom.dimension!r}: drawn as {row.name}"
+            )
+    if row is None:
+        reasons.append(
+            "no battle dimension"
+            if atom.dimension is None
+            else f"battle dimension {atom.dimension!r} has no APP-6(D) symbol set"
+        )
+        row = _FORWARD[("Z", "")]
+    sidc = compose_sidc(row, identity, context)
+    return SymbolMatch(sidc=sidc, exact=not reasons, reason="; ".join(reasons) or None)
+
+
+def type_of_sidc(sidc: str) -> TypeMatch:
+    """The most specific CoT atom type a SIDC can be said as; ``ValueError`` for a SIDC
+    that is not well formed."""
+    problem = sidc_problem(sidc)
+    if problem:
+        raise ValueError(f"not an APP-6(D) SIDC: {problem}")
+    identity, context = identity_of(sidc), sidc[2]
+    reasons = []
+    letter = IDENTITY_AFFILIATION[identity]
+    if context == "1" and identity in EXERCISE_AFFILIATIONS:
+        letter = EXERCISE_AFFILIATIONS[identity]
+    elif context != "0":
+        reasons.append("CoT types have no exercise or simulation identities")
+    row, reason = _row_of_sidc(sidc)
+    if reason:
+        reasons.append(reason)
+    return TypeMatch(
+        cot_type=atom_type(letter, row.dimension, row.function),
+        exact=not reasons,
+        reason="; ".join(reasons) or None,
+    )
+
+
+def letter_code_of_type(cot_type: str) -> str:
+    """The 15-character 2525B/C code of an atom type (``a-h-G-U-C-I`` ->
+    ``SHGPUCI--------``); ``ValueError`` where there is none."""
+    atom = parse_atom(cot_type)
+    if atom.problem:
+        raise ValueError(atom.problem)
+    letter = atom.affiliation.upper()
+    if letter not in LETTER_AFFILIATION:
+        raise ValueError(f"affiliation {atom.affiliation!r} has no 2525C letter")
+    if atom.dimension is None or atom.dimension not in DIMENSIONS:
+        raise ValueError(f"battle dimension {atom.dimension!r} has no 2525C letter")
+    return f"S{letter}{atom.dimension}P{atom.function:-<{MAX_FUNCTION_CHARS}}-----"
+
+
+def type_of_letter_code(code: str) -> str:
+    """The CoT atom type of a 2525B/C warfighting code (10 or 15 characters);
+    ``ValueError`` for any other code."""
+    if len(code) not in (10, 15) or not code.isascii():
+        raise ValueError(f"not a 2525B/C code of 10 or 15 characters: {code[:20]!r}")
+    if code[0] != "S":
+        raise ValueError(f"only warfighting (S) codes are CoT atoms, got scheme {code[0]!r}")
+    affiliation = LETTER_AFFILIATION.get(code[1])
+    if affiliation is None:
+        raise ValueError(f"unknown 2525C affiliation {code[1]!r}")
+    if code[2] not in DIMENSIONS:
+        raise ValueError(f"unknown 2525C battle dimension {code[2]!r}")
+    function = code[4 : 4 + MAX_FUNCTION_CHARS].rstrip("-")
+    if not (function.isalnum() or not function):
+        raise ValueError(f"2525C function id {function!r} is not letters and digits")
+    return atom_type(affiliation, code[2], function.upper())
+
+
+def sidc_of_symbol_code(code: str) -> SymbolMatch | None:
+    """The SIDC of a symbol code as TAK clients send it in ``__milsym``: a 20-digit
+    APP-6(D) SIDC, a 30-digit 2525E one (its first 20 digits) or a 2525B/C letter code;
+    None for anything else."""
+    if len(code) == 30 and code.isascii() and code.isdigit() and not sidc_problem(code[:20]):
+        return SymbolMatch(sidc=code[:20], exact=False, reason="2525E positions 21-30 dropped")
+    if not sidc_problem(code):
+        return SymbolMatch(sidc=code, exact=True)
+    try:
+        return sidc_of_type(type_of_letter_code(code))
+    except ValueError:
+        return None
+
+
+def generic_type(identity: Identity, dimension: str = "G") -> str:
+    """The generic atom type of an identity in a battle dimension (``a-h-G``)."""
+    return atom_type(IDENTITY_AFFILIATION[identity], dimension, "")
+
+
+def atom_type(affiliation: str, dimension: str, function: str) -> str:
+    return "-".join(("a", affiliation, dimension, *function))
+
+
+def compose_sidc(row: Row, identity: Identity, context: str = "0") -> str:
+    """The 20-digit SIDC of a table row: version, context, identity, symbol set, status
+    present, HQ amplifier if any, no echelon, entity and sector modifiers."""
+    headquarters = "2" if row.headquarters else "0"
+    return (
+        f"{_SIDC_VERSION}{context}{IDENTITY_DIGIT[identity]}{row.symbol_set}0{headquarters}00"
+        f"{row.entity}{row.modifier1}{row.modifier2}"
+    )
+
+
+def _nearest_row(dimension: str, function: str) -> tuple[Row | None, str]:
+    """The row of the longest listed prefix of ``function`` and that prefix."""
+    for length in range(len(function), -1, -1):
+        row = _FORWARD.get((dimension, function[:length]))
+        if row is not None:
+            return row, function[:length]
+    return None, ""
+
+
+def _row_of_sidc(sidc: str) -> tuple[Row, str | None]:
+    """The row for a SIDC's symbol set, entity and modifiers, or its nearest ancestor
+    with the reason."""
+    symbol_set, entity, modifiers = sidc[4:6], sidc[10:16], (sidc[16:18], sidc[18:20])
+    if sidc[7] in _HEADQUARTERS_DIGITS:
+        row = _REVERSE.get((symbol_set, entity, *modifiers, True))
+        if row is not None:
+            return row, None
+    row = _REVERSE.get((symbol_set, entity, *modifiers, False))
+    if row is not None:
+        return row, None
+    for ancestor in (entity, entity[:4] + "00", entity[:2] + "0000", "000000"):
+        row = _REVERSE.get((symbol_set, ancestor, "00", "00", False))
+        if row is None:
+            continue
+        if ancestor == entity:
+            return row, f"sector modifiers {'/'.join(modifiers)} have no CoT type counterpart"
+        return row, f"no CoT type for entity {entity} of symbol set {symbol_set}: {row.name}"
+    set_name = SYMBOL_SETS.get(symbol_set, symbol_set)
+    dimension, function = SYMBOL_SET_FALLBACK.get(symbol_set, ("G", ""))
+    return _FORWARD[(dimension, function)], f"symbol set {set_name!r} has no CoT atom counterpart"

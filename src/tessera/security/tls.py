@@ -1,0 +1,166 @@
+"""TLS for the CoT stream with client certificates (port 8089): the deployment's
+certificate files, the contexts, and who a presented certificate is. Functions over files;
+the server owns the sockets.
+
+The handshake proves a client holds a key certified by this deployment's CA; the store
+then says whose it is and whether it still counts. Revocation is checked there, at every
+connection, rather than through the CRL file: a revocation takes effect without
+reloading the server, and a CRL past its next-update time cannot lock everyone out.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import secrets
+import ssl
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Final
+
+from tessera.core.model import Principal
+from tessera.security import certs
+from tessera.security.base import SecurityStore
+
+log = logging.getLogger(__name__)
+
+CA_FILE: Final = "ca.pem"
+CA_KEY_FILE: Final = "ca.key"
+SERVER_CERT_FILE: Final = "server.pem"
+SERVER_KEY_FILE: Final = "server.key"
+CRL_FILE: Final = "crl.pem"
+# A key before its certificate, so a certificate on disk always has its key beside it.
+DEPLOYMENT_FILES: Final = (CA_KEY_FILE, CA_FILE, SERVER_KEY_FILE, SERVER_CERT_FILE, CRL_FILE)
+DEFAULT_HOSTS: Final = ("127.0.0.1", "localhost")
+CA_DAYS: Final = 3650
+# Apple's TLS stack (iTAK) refuses server certificates valid for longer than 825 days.
+SERVER_DAYS: Final = 825
+PRIVATE: Final = 0o600
+PUBLIC: Final = 0o644
+
+
+def certs_dir(data_dir: Path) -> Path:
+    """Where the CA, the server's certificate and the client certificates live."""
+    return data_dir / "certs"
+
+
+# -- contexts --------------------------------------------------------------------------
+
+
+def server_context(certs_dir: Path) -> ssl.SSLContext:
+    """TLS 1.2 or later, this server's certificate, and client certificates required and
+    verified against the deployment's CA (only: not the system's CAs)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(certs_dir / SERVER_CERT_FILE, certs_dir / SERVER_KEY_FILE)
+    context.load_verify_locations(cafile=certs_dir / CA_FILE)
+    context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
+def ensure_server_context(data_dir: Path, hosts: Sequence[str] = ()) -> ssl.SSLContext:
+    """The server's context; a data folder without a CA first gets one, with a server
+    certificate for ``hosts`` and the loopback names, so a first ``tessera serve`` speaks
+    TLS at once. ``tessera certs init`` does the same deliberately, and audits it."""
+    directory = certs_dir(data_dir)
+    if not (directory / CA_FILE).exists():
+        names = _connectable(hosts)
+        create_deployment(directory, names, datetime.now(UTC))
+        log.warning(
+            "created a CA and a server certificate for %s in %s; `tessera certs init --force "
+            "--host NAME` issues one for the names clients really use",
+            ", ".join(names),
+            directory,
+        )
+    return server_context(directory)
+
+
+def _connectable(hosts: Iterable[str]) -> list[str]:
+    """Bind addresses a client could connect to (not 0.0.0.0 or ::), then loopback."""
+    names: list[str] = []
+    for host in [*hosts, *DEFAULT_HOSTS]:
+        try:
+            unspecified = ipaddress.ip_address(host).is_unspecified
+        except ValueError:
+            unspecified = not host
+        if not unspecified and host not in names:
+            names.append(host)
+    return names
+
+
+def client_context(ca_pem: Path, cert_pem: Path, key_pem: Path) -> ssl.SSLContext:
+    """What a TAK client does: trust the deployment's CA, present its own certificate."""
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=ca_pem)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert_pem, key_pem)
+    return context
+
+
+async def principal_of_certificate(
+    store: SecurityStore, der: bytes, now: datetime
+) -> Principal | None:
+    """The principal a verified client certificate (DER) stands for, or None if the store
+    does not know it, it is revoked or expired, or its principal is gone or disabled."""
+    record = await store.certificate(certs.fingerprint(der))
+    if record is None or not record.usable(now):
+        return None
+    principal = await store.principal(record.principal)
+    if principal is None or principal.disabled:
+        return None
+    return principal
+
+
+# -- files -----------------------------------------------------------------------------
+
+
+def create_deployment(
+    directory: Path,
+    hosts: Sequence[str],
+    now: datetime,
+    days: int = SERVER_DAYS,
+    *,
+    replace: bool = False,
+) -> tuple[certs.Issued, certs.Issued]:
+    """Write a new CA (valid 10 years, or longer to cover the server's certificate), a
+    server certificate for ``hosts`` valid ``days``, and an empty CRL; the CA and the
+    server's certificate with their keys."""
+    # A random suffix tells this deployment's CA from another's in a client's trust list.
+    ca = certs.create_ca(f"Tessera CA {secrets.token_hex(4)}", now, max(CA_DAYS, days))
+    server = certs.issue_server_cert(ca, hosts, now, days)
+    contents = {
+        CA_KEY_FILE: (certs.key_pem(ca.key), PRIVATE),
+        CA_FILE: (certs.certificate_pem(ca.certificate), PUBLIC),
+        SERVER_KEY_FILE: (certs.key_pem(server.key), PRIVATE),
+        SERVER_CERT_FILE: (certs.certificate_pem(server.certificate), PUBLIC),
+        CRL_FILE: (crl_pem(ca, [], now), PUBLIC),
+    }
+    for name in DEPLOYMENT_FILES:
+        data, mode = contents[name]
+        write_file(directory / name, data, mode, replace=replace)
+    return ca, server
+
+
+def crl_pem(ca: certs.Issued, revoked: Iterable[certs.Revoked], now: datetime) -> bytes:
+    # Valid as long as the CA: it is rewritten at every revocation, and a CRL that went
+    # stale while nothing changed would make a checking proxy refuse every client.
+    next_update = max(ca.certificate.not_valid_after_utc, now + timedelta(days=1))
+    return certs.crl(ca, revoked, now, next_update)
+
+
+def write_file(path: Path, data: bytes, mode: int, *, replace: bool = False) -> None:
+    """Write a file with this mode from its first byte (a key is never readable by others,
+    not even briefly). Without ``replace`` an existing file is a ValueError; with it, the
+    new content takes the old one's place at once."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    target = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp") if replace else path
+    try:
+        descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    except FileExistsError:
+        raise ValueError(f"{path} already exists: not overwriting it") from None
+    with os.fdopen(descriptor, "wb") as file:
+        os.fchmod(file.fileno(), mode)  # exactly this mode, whatever the umask
+        file.write(data)
+    if replace:
+        os.replace(target, path)

@@ -1,0 +1,277 @@
+"""The CoT stream server: listeners, who each client is, what it receives and what it sends.
+
+A client over TLS is the principal its certificate was issued to (``tessera certs``); over
+plain TCP or UDP it is the principal the settings name for that port. It receives, at once
+and then as they change, the tracks of every picture its principal may read, and the
+positions, markers and chat that other clients share and it may read (``hub.py``). What
+it sends becomes reports (positions and markers, labelled as its principal's reports are)
+and is shared with the clients that may read it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import ssl
+from collections import OrderedDict
+from datetime import timedelta
+from typing import TYPE_CHECKING, Final
+
+import msgspec
+
+from tessera.bus.base import Change, Subscriber
+from tessera.codecs.cot import CotEvent
+from tessera.codecs.cot_reports import (
+    event_to_report,
+    is_chat,
+    is_negotiation_request,
+    is_ping,
+    negotiation_response,
+    pong,
+    requested_protocol_version,
+    track_to_event,
+)
+from tessera.core.model import Label, Principal, Report, Track
+from tessera.journal.base import JournalClosedError
+from tessera.security.base import AuditEvent
+from tessera.security.policy import readable_pictures, submission_refusal
+from tessera.store.base import TrackQuery
+from tessera.transports.cot_stream.hub import CommunityHub
+from tessera.transports.cot_stream.session import CotSession
+from tessera.transports.cot_stream.wire import PROTOBUF, XML, WireEvent
+
+if TYPE_CHECKING:
+    from tessera.app import Tessera
+
+log = logging.getLogger(__name__)
+TLS: Final = "tls"
+TCP: Final = "tcp"
+CHANGE_CACHE: Final = 50_000
+# Control traffic that is answered or ignored, never shared.
+CONTROL_PREFIX: Final = "t-x-"
+
+
+class CotServer:
+    def __init__(self, tessera: Tessera, tls_context: ssl.SSLContext | None) -> None:
+        self.tessera = tessera
+        self.settings = tessera.settings
+        self.hub = CommunityHub(tessera.scheme)
+        self._tls_context = tls_context
+        self._servers: list[asyncio.Server] = []
+        self._sessions: set[CotSession] = set()
+        self._subscriptions: dict[int, list[tuple[str, Subscriber]]] = {}
+        # One encoding of each change, shared by every client; and each track's last
+        # event, to tell clients to drop it when it is removed.
+        self._changes: OrderedDict[tuple[str, int], WireEvent] = OrderedDict()
+        self._last_event: dict[tuple[str, str], CotEvent] = {}
+        self._appends: set[asyncio.Task[None]] = set()
+
+    # -- listening ----------------------------------------------------------------------
+
+    async def listen(self, kind: str, sock: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        context = self._tls_context if kind == TLS else None
+        server = await loop.create_server(
+            lambda: CotSession(self, kind=kind),
+            sock=sock,
+            ssl=context,
+            ssl_handshake_timeout=self.settings.cot_handshake_timeout_s if context else None,
+        )
+        self._servers.append(server)
+
+    async def stop(self) -> None:
+        for server in self._servers:
+            server.close()
+        for session in list(self._sessions):
+            session.close("the server is stopping")
+        for server in self._servers:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(server.wait_closed(), 5)
+        if self._appends:
+            await asyncio.wait(set(self._appends), timeout=10)
+
+    # -- sessions -----------------------------------------------------------------------
+
+    async def identify(self, session: CotSession) -> Principal | None:
+        from tessera.security.tls import principal_of_certificate
+
+        security = self.tessera.security
+        if session.kind == TLS:
+            transport = session.transport_object()
+            ssl_object = transport.get_extra_info("ssl_object") if transport else None
+            der = ssl_object.getpeercert(binary_form=True) if ssl_object else None
+            if not der:
+                return None
+            return await principal_of_certificate(security, der, self.tessera.clock())
+        name = self.settings.cot_tcp_principal if session.kind == TCP else None
+        principal = None if name is None else await security.principal(name)
+        return None if principal is None or principal.disabled else principal
+
+    async def welcome(self, session: CotSession) -> None:
+        """Register the client and queue everything it may see now."""
+        principal = session.principal
+        assert principal is not None
+        self._sessions.add(session)
+        now = self.tessera.clock()
+        self._audit(session, "cot.connect", {"kind": session.kind})
+        self.hub.join(session, now)
+        subscriptions: list[tuple[str, Subscriber]] = []
+        pictures = readable_pictures(principal, self.tessera.pictures.values(), self.tessera.scheme)
+        for picture in pictures:
+            subscriber = Subscriber(TrackQuery(), visible=None)
+            # No await between attaching and the snapshot: nothing falls in between.
+            self.tessera.bus.attach(picture.name, subscriber, None)
+            _, tracks = self.tessera.store.tracks(picture.name, TrackQuery())
+            for track in tracks:
+                event = self._track_event(picture.name, track.id, track)
+                if event is not None and self._wanted(session, event.uid):
+                    session.outbox.put(WireEvent(event))
+            subscriber.reset_visible(track.id for track in tracks)
+            subscriptions.append((picture.name, subscriber))
+            session.add_task(self._pump(session, picture.name, subscriber))
+        self._subscriptions[id(session)] = subscriptions
+
+    def forget(self, session: CotSession) -> None:
+        if session not in self._sessions:
+            return
+        self._sessions.discard(session)
+        self.hub.leave(session)
+        for picture, subscriber in self._subscriptions.pop(id(session), []):
+            self.tessera.bus.detach(picture, subscriber)
+        self._audit(session, "cot.disconnect", dict(session.counts))
+
+    # -- what clients send --------------------------------------------------------------
+
+    def received(self, session: CotSession, events: list[CotEvent]) -> None:
+        principal = session.principal
+        assert principal is not None
+        reports: list[Report] = []
+        now = self.tessera.clock()
+        for event in events:
+            session.counts["events"] += 1
+            if self._answer_control(session, event):
+                continue
+            sender = event.link_uid if event.type.startswith("a-") and event.link_uid else None
+            if sender is None and event.type.startswith("a-") and session.own_uid is None:
+                session.own_uid = event.uid
+            source_id = sender or session.own_uid or event.uid
+            label = self._label(principal, source_id)
+            if label is None:
+                session.counts["rejected"] += 1
+                log.warning(
+                    "CoT event from %s dropped: no label (give principal %s a default label)",
+                    session.address,
+                    principal.name,
+                )
+                continue
+            chat = is_chat(event)
+            wire = WireEvent(event)
+            session.counts["relayed"] += self.hub.relay(wire, label, sender=session, chat=chat)
+            report = event_to_report(
+                event,
+                sender_uid=source_id,
+                new_id=self.tessera.new_report_id,
+                now=now,
+                label=label,
+            )
+            if report is not None:
+                reports.append(report)
+        if reports:
+            session.counts["reports"] += len(reports)
+            # Owned by the server, not the session: a client that disconnects right after
+            # sending does not take its reports with it.
+            task = asyncio.create_task(self._append(session, reports))
+            self._appends.add(task)
+            task.add_done_callback(self._appends.discard)
+
+    def _answer_control(self, session: CotSession, event: CotEvent) -> bool:
+        if not event.type.startswith(CONTROL_PREFIX):
+            return False
+        if is_ping(event):
+            session.send_now(WireEvent(pong(event, self.tessera.clock())))
+        elif is_negotiation_request(event):
+            # The answer goes in XML; everything after it in TAK protocol version 1, the
+            # only version there is.
+            accepted = requested_protocol_version(event) == 1
+            answer = negotiation_response(event, accepted=accepted, now=self.tessera.clock())
+            session.send_now(WireEvent(answer), XML)
+            if accepted:
+                session.switch_to_protobuf()
+        return True
+
+    def _label(self, principal: Principal, source_id: str) -> Label | None:
+        label = self.settings.source_labels.get(source_id) or principal.default_label
+        if label is None or submission_refusal(principal, label, self.tessera.scheme):
+            return None
+        return label
+
+    async def _append(self, session: CotSession, reports: list[Report]) -> None:
+        try:
+            await self.tessera.journal.append(reports)
+        except JournalClosedError:
+            session.close("the server is stopping")
+
+    # -- what clients receive -----------------------------------------------------------
+
+    async def _pump(self, session: CotSession, picture: str, subscriber: Subscriber) -> None:
+        while True:
+            changes = await subscriber.take()
+            for change in changes:
+                wire = self._change_wire(picture, change)
+                if wire is not None and self._wanted(session, wire.key):
+                    session.outbox.put(wire)
+
+    def _change_wire(self, picture: str, change: Change) -> WireEvent | None:
+        key = (picture, change.seq)
+        wire = self._changes.get(key)
+        if wire is None:
+            event = self._track_event(picture, change.track_id, change.track)
+            if event is None:
+                return None
+            wire = WireEvent(event)
+            self._changes[key] = wire
+            if len(self._changes) > CHANGE_CACHE:
+                self._changes.popitem(last=False)
+        return wire
+
+    def _track_event(self, picture: str, track_id: str, track: Track | None) -> CotEvent | None:
+        now = self.tessera.clock()
+        if track is not None:
+            event = track_to_event(
+                track,
+                picture=picture,
+                now=now,
+                stale_after=timedelta(seconds=self.settings.cot_stale_s),
+            )
+            if track.subject is not None:
+                # A unit's fused track and its own position are one object on a TAK map.
+                event = msgspec.structs.replace(event, uid=track.subject)
+            self._last_event[(picture, track_id)] = event
+            return event
+        # Removed: the last state, stale at once, so clients drop it.
+        last = self._last_event.pop((picture, track_id), None)
+        if last is None:
+            return None
+        return msgspec.structs.replace(last, time=now, start=now, stale=now)
+
+    def _wanted(self, session: CotSession, key: str) -> bool:
+        # A client is not sent its own position back as a track, nor the fused track of a
+        # TAK client whose own position it already receives: one object, one symbol.
+        return key != session.own_uid and not self.hub.delivers(session, key)
+
+    def _audit(self, session: CotSession, action: str, detail: dict[str, object]) -> None:
+        principal = session.principal
+        self.tessera.audit.record(
+            AuditEvent(
+                at=self.tessera.clock(),
+                principal=None if principal is None else principal.name,
+                action=action,
+                address=session.address,
+                detail=dict(detail),
+            )
+        )
+
+
+FORMS: Final = (XML, PROTOBUF)
