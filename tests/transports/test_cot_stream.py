@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import takproto
 
+from tessera.cli import main as cli_main
 from tessera.core.model import Label, Principal, Report, Role
 from tests.support import report_doc
 from tests.transports.cot_support import CotReader, LiveCot, live_cot
@@ -40,8 +42,7 @@ Scenario = Callable[[LiveCot], Awaitable[None]]
 
 def run_cot(tmp_path: Path, scenario: Scenario, **overrides: Any) -> None:
     async def main() -> None:
-        async with live_cot(tmp_path, **overrides) as live:
-            await live.live.grant(FIELD)
+        async with live_cot(tmp_path, [FIELD], **overrides) as live:
             await asyncio.wait_for(scenario(live), 60)
 
     asyncio.run(main())
@@ -68,7 +69,6 @@ class PytakClient:
         self._writer = writer
         self.tx = pytak.TXWorker(asyncio.Queue(), self.config, writer)
         self.reader = CotReader(reader)
-        self.reader.protobuf = self.config.get("TAK_PROTO") == "1"
         self._task = asyncio.create_task(self.reader.run())
         return self
 
@@ -80,9 +80,13 @@ class PytakClient:
     async def send(self, data: bytes) -> None:
         await self.tx.send_data(data)
 
+    async def until_closed(self, timeout: float) -> None:
+        assert self._task is not None
+        await asyncio.wait_for(self._task, timeout)
+
 
 def position(uid: str, lat: float, lon: float, callsign: str) -> bytes:
-    event = pytak.gen_cot(
+    event: bytes | None = pytak.gen_cot(
         lat=lat, lon=lon, ce=10, hae=0, le=10, uid=uid, stale=120, cot_type="a-f-G-U-C",
         callsign=callsign,
     )  # fmt: skip
@@ -144,3 +148,244 @@ def test_pytak_clients_over_tcp_share_positions_and_chat_and_see_the_picture(
         assert mine[0].label == Label("RESTRICTED", ("NATO",))
 
     run_cot(tmp_path, scenario, cot_tcp_port=0, cot_tcp_principal="field", pictures=[NATO_PICTURE])
+
+
+# -- TLS with certificates issued by `tessera certs` --------------------------------------
+
+
+def provision_certificate(data: Path, name: str, principal: str, *add: str) -> dict[str, str]:
+    """As an operator would: add the principal, make the CA (once), issue the client its
+    certificate. The pytak settings that use it."""
+    assert cli_main(["users", "add", principal, "--data", str(data), *add]) == 0
+    if not (data / "certs" / "ca.pem").exists():
+        assert cli_main(["certs", "init", "--data", str(data)]) == 0
+    assert cli_main(["certs", "client", name, "--principal", principal, "--data", str(data)]) == 0
+    clients = data / "certs" / "clients"
+    return {
+        "PYTAK_TLS_CLIENT_CERT": str(clients / f"{name}.pem"),
+        "PYTAK_TLS_CLIENT_KEY": str(clients / f"{name}.key"),
+        "PYTAK_TLS_CLIENT_CAFILE": str(data / "certs" / "ca.pem"),
+    }
+
+
+def test_pytak_over_tls_with_a_certificate_from_tessera_certs_and_communities_kept_apart(
+    tmp_path: Path,
+) -> None:
+    nato = provision_certificate(
+        tmp_path, "nato-phone", "nato-user", "--communities", "NATO", "--clearance", "SECRET",
+        "--roles", "viewer,reporter", "--default-label", "RESTRICTED:NATO",
+    )  # fmt: skip
+    nato_peer = provision_certificate(
+        tmp_path, "nato-phone-2", "nato-peer", "--communities", "NATO", "--clearance", "SECRET",
+        "--roles", "viewer,reporter", "--default-label", "RESTRICTED:NATO",
+    )  # fmt: skip
+    ukr = provision_certificate(
+        tmp_path, "ukr-phone", "ukr-user", "--communities", "UKR", "--clearance", "CONFIDENTIAL",
+        "--roles", "viewer,reporter", "--default-label", "RESTRICTED:UKR",
+    )  # fmt: skip
+    pictures = [
+        {"name": "NATO", "rule": {"releasable_to": "NATO"}, "reader_communities": ["NATO"]},
+        {
+            "name": "REL-UKR",
+            "rule": {"max_classification": "CONFIDENTIAL", "releasable_to": "UKR"},
+            "reader_communities": ["UKR"],
+        },
+    ]
+
+    async def scenario(live: LiveCot) -> None:
+        secret = {"classification": "SECRET", "releasable_to": ["NATO"]}
+        shared = {"classification": "RESTRICTED", "releasable_to": ["NATO", "UKR"]}
+        async with live.live.client() as admin:
+            posted = await admin.post(
+                "/api/v1/reports",
+                json=[
+                    report_doc(report_id="s1", lat=53.0, label=secret),
+                    report_doc(report_id="u1", lat=54.0, label=shared),
+                ],
+            )
+        assert await live.live.tessera.worker.wait_caught_up(posted.json()["last_seq"], 10)
+        url = f"tls://127.0.0.1:{live.ports['cot-tls']}"
+        async with (
+            PytakClient(pytak_config(url, **nato)) as nato_client,
+            PytakClient(pytak_config(url, **nato_peer)) as peer,
+            PytakClient(pytak_config(url, **ukr)) as ukr_client,
+        ):
+            assert nato_client.reader and peer.reader and ukr_client.reader
+            await nato_client.reader.wait_for(lambda e: e.uid.endswith("NATO-trk-s1"))
+            await nato_client.reader.wait_for(lambda e: e.uid.endswith("NATO-trk-u1"))
+            await ukr_client.reader.wait_for(lambda e: e.uid.endswith("REL-UKR-trk-u1"))
+            await nato_client.send(position("nato-1", 53.3, 18.1, "NATO ONE"))
+            await nato_client.send(chat("nato-1", "NATO eyes only"))
+            # The NATO peer gets both, which proves the server has handled them...
+            await peer.reader.wait_for(lambda e: e.uid == "nato-1")
+            await peer.reader.wait_for(lambda e: e.type == "b-t-f")
+            await asyncio.sleep(0.5)
+            # ...and the partner none: not the secret track, not NATO's position or chat.
+            seen = {event.uid for event in ukr_client.reader.events}
+            assert not any(uid.endswith("trk-s1") for uid in seen)
+            assert "nato-1" not in seen
+            assert not any(event.type == "b-t-f" for event in ukr_client.reader.events)
+        mine = await reports_about(live, "nato-1")
+        assert mine[0].source.id == "nato-1"
+
+    run_cot(tmp_path, scenario, pictures=pictures)
+
+
+def test_tls_refuses_no_certificate_a_foreign_one_and_a_revoked_one(tmp_path: Path) -> None:
+    good = provision_certificate(
+        tmp_path, "phone", "holder", "--communities", "NATO", "--clearance", "SECRET",
+        "--roles", "viewer,reporter",
+    )  # fmt: skip
+    assert cli_main(["certs", "client", "old-phone", "--principal", "holder",
+                     "--data", str(tmp_path)]) == 0  # fmt: skip
+    assert cli_main(["certs", "revoke", "old-phone", "--data", str(tmp_path)]) == 0
+    clients = tmp_path / "certs" / "clients"
+    revoked = {
+        **good,
+        "PYTAK_TLS_CLIENT_CERT": str(clients / "old-phone.pem"),
+        "PYTAK_TLS_CLIENT_KEY": str(clients / "old-phone.key"),
+    }
+
+    async def scenario(live: LiveCot) -> None:
+        url = f"tls://127.0.0.1:{live.ports['cot-tls']}"
+        async with PytakClient(pytak_config(url, **good)) as client:
+            assert client.reader
+            offer = await client.reader.wait_for(lambda e: e.type == "t-x-takp-v")
+            assert offer.uid
+        async with PytakClient(pytak_config(url, **revoked)) as client:
+            assert client.reader
+            # Closed without a word: no offer, no picture.
+            await client.until_closed(10)
+            assert client.reader.events == []
+
+    run_cot(tmp_path, scenario)
+
+
+# -- TAK protocol version 1 ---------------------------------------------------------------
+
+
+TAKP_REQUEST = (
+    b'<event version="2.0" uid="client-1" type="t-x-takp-q" how="m-g" '
+    b'time="2026-11-25T10:00:00Z" start="2026-11-25T10:00:00Z" stale="2030-11-25T10:00:00Z">'
+    b'<point lat="0" lon="0" hae="0" ce="999999" le="999999"/>'
+    b'<detail><TakControl><TakRequest version="1"/></TakControl></detail></event>'
+)
+
+
+def test_tak_protocol_after_negotiation_and_pytak_protobuf_without_it(tmp_path: Path) -> None:
+    async def scenario(live: LiveCot) -> None:
+        port = live.ports["cot"]
+        url = f"tcp://127.0.0.1:{port}"
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        negotiated = CotReader(reader)
+        reading = asyncio.create_task(negotiated.run())
+        try:
+            await negotiated.wait_for(lambda e: e.type == "t-x-takp-v")
+            writer.write(TAKP_REQUEST)
+            answer = await negotiated.wait_for(lambda e: e.type == "t-x-takp-r")
+            assert 'status="true"' in answer.detail_xml or "true" in answer.detail_xml
+            proto_config = pytak_config(url, TAK_PROTO="1")
+            async with (
+                PytakClient(pytak_config(url)) as xml_peer,
+                PytakClient(proto_config) as proto_peer,
+            ):
+                assert xml_peer.reader and proto_peer.reader
+                # Negotiated client speaks protobuf now (takproto frames it)...
+                frame = takproto.xml2proto(position("proto-1", 53.4, 18.2, "PROTO"),
+                                           takproto.TAKProtoVer.STREAM)  # fmt: skip
+                writer.write(frame)
+                seen = await xml_peer.reader.wait_for(lambda e: e.uid == "proto-1")
+                assert seen.callsign == "PROTO"
+                # ...pytak in protobuf mode sends without negotiating...
+                await proto_peer.send(position("pytak-proto", 53.5, 18.3, "PYTAK"))
+                await xml_peer.reader.wait_for(lambda e: e.uid == "pytak-proto")
+                # ...and both receive in protobuf, which takproto decodes.
+                await negotiated.wait_for(lambda e: e.uid == "pytak-proto")
+                await proto_peer.reader.wait_for(lambda e: e.uid == "proto-1")
+                decoded = [m.cotEvent.uid for m in negotiated.raw_protobuf]
+                assert "pytak-proto" in decoded
+        finally:
+            reading.cancel()
+            writer.close()
+
+    run_cot(tmp_path, scenario, cot_tcp_port=0, cot_tcp_principal="field")
+
+
+# -- robustness ---------------------------------------------------------------------------
+
+
+def test_bad_events_are_dropped_and_the_connection_keeps_working(tmp_path: Path) -> None:
+    async def scenario(live: LiveCot) -> None:
+        port = live.ports["cot"]
+        url = f"tcp://127.0.0.1:{port}"
+        async with PytakClient(pytak_config(url)) as peer:
+            assert peer.reader
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            sender = CotReader(reader)
+            reading = asyncio.create_task(sender.run())
+            laughs = (
+                b'<?xml version="1.0"?><!DOCTYPE event [<!ENTITY a "aaaaaaaaaa">'
+                b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><event>&b;</event>'
+            )
+            external = (
+                b'<!DOCTYPE event [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+                b'<event uid="x">&x;</event>'
+            )
+            for bad in (
+                b"<event><point/></event>",
+                laughs,
+                external,
+                b"<event uid='" + b"x" * 70_000 + b"'/>",
+            ):
+                writer.write(bad)
+            writer.write(position("after-garbage", 53.6, 18.4, "STILL HERE"))
+            ping = (
+                b'<event version="2.0" uid="c-ping" type="t-x-c-t" how="m-g" '
+                b'time="2026-11-25T10:00:00Z" start="2026-11-25T10:00:00Z" '
+                b'stale="2030-11-25T10:00:00Z"><point lat="0" lon="0" hae="0" ce="999999" '
+                b'le="999999"/><detail/></event>'
+            )
+            writer.write(ping)
+            await peer.reader.wait_for(lambda e: e.uid == "after-garbage")
+            await sender.wait_for(lambda e: e.type == "t-x-c-t-r")
+            reading.cancel()
+            writer.close()
+
+    run_cot(tmp_path, scenario, cot_tcp_port=0, cot_tcp_principal="field")
+
+
+def test_udp_mesh_events_are_ingested(tmp_path: Path) -> None:
+    async def scenario(live: LiveCot) -> None:
+        port = live.ports["cot-udp"]
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.create_datagram_endpoint(
+            asyncio.DatagramProtocol, remote_addr=("127.0.0.1", port)
+        )
+        try:
+            transport.sendto(position("udp-xml", 53.7, 18.5, "UDP XML"))
+            mesh = takproto.xml2proto(position("udp-mesh", 53.8, 18.6, "UDP MESH"),
+                                      takproto.TAKProtoVer.MESH)  # fmt: skip
+            transport.sendto(mesh)
+            transport.sendto(b"not an event")
+            assert (await reports_about(live, "udp-xml"))[0].source.kind == "unit"
+            await reports_about(live, "udp-mesh")
+        finally:
+            transport.close()
+
+    run_cot(tmp_path, scenario, cot_udp_port=0, cot_udp_principal="field")
+
+
+def test_a_silent_client_is_closed_and_never_blocks_others(tmp_path: Path) -> None:
+    async def scenario(live: LiveCot) -> None:
+        # Connects to the TLS port and never starts the handshake.
+        reader, writer = await asyncio.open_connection("127.0.0.1", live.ports["cot-tls"])
+        async with PytakClient(pytak_config(f"tcp://127.0.0.1:{live.ports['cot']}")) as other:
+            assert other.reader
+            await other.reader.wait_for(lambda e: e.type == "t-x-takp-v")
+        assert await asyncio.wait_for(reader.read(), 10) == b""
+        writer.close()
+
+    run_cot(
+        tmp_path, scenario, cot_tcp_port=0, cot_tcp_principal="field",
+        cot_handshake_timeout_s=0.5,
+    )  # fmt: skip

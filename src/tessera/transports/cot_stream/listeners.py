@@ -104,5 +104,8 @@ async def _start_udp(
     session.principal = principal
     sock = bind_udp(settings.host, settings.cot_udp_port)
     loop = asyncio.get_running_loop()
-    await loop.create_datagram_endpoint(lambda: MeshReceiver(server, session), sock=sock)
+    transport, _ = await loop.create_datagram_endpoint(
+        lambda: MeshReceiver(server, session), sock=sock
+    )
+    server.closing(transport)
     announce("cot-udp", sock)

@@ -67,6 +67,7 @@ class CotServer:
         self._changes: OrderedDict[tuple[str, int], WireEvent] = OrderedDict()
         self._last_event: dict[tuple[str, str], CotEvent] = {}
         self._appends: set[asyncio.Task[None]] = set()
+        self._transports: list[asyncio.BaseTransport] = []
 
     # -- listening ----------------------------------------------------------------------
 
@@ -81,7 +82,13 @@ class CotServer:
         )
         self._servers.append(server)
 
+    def closing(self, transport: asyncio.BaseTransport) -> None:
+        """Close ``transport`` (a UDP endpoint) when the server stops."""
+        self._transports.append(transport)
+
     async def stop(self) -> None:
+        for transport in self._transports:
+            transport.close()
         for server in self._servers:
             server.close()
         for session in list(self._sessions):
