@@ -20,6 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -45,27 +46,32 @@ def position(index: int, now: float) -> bytes:
 
 
 class Receiver:
-    def __init__(self) -> None:
+    """Counts what arrives while measuring, and the positions sent inside the window
+    (whenever they arrive), with their latency."""
+
+    def __init__(self, window: tuple[float, float]) -> None:
+        self.window = window
         self.buffer = b""
         self.deliveries = 0
         self.relayed = 0
         self.latencies: list[float] = []
-        self.measuring = False
 
     def feed(self, data: bytes, now: float) -> None:
         self.buffer += data
         *events, self.buffer = self.buffer.split(b"</event>")
-        if not self.measuring:
-            return
-        self.deliveries += len(events)
+        start, end = self.window
+        if start <= now <= end:
+            self.deliveries += len(events)
         for event in events:
             mark = event.find(b"<remarks>sent ")
             if mark < 0:
                 continue
-            end = event.find(b"<", mark + 14)
+            sent = float(event[mark + 14 : event.find(b"<", mark + 14)])
+            if not start <= sent <= end:
+                continue
             self.relayed += 1
             if len(self.latencies) < MAX_SAMPLES:
-                self.latencies.append(now - float(event[mark + 14 : end]))
+                self.latencies.append(now - sent)
 
 
 async def client(
@@ -86,8 +92,9 @@ async def client(
     try:
         while time.time() < until:
             await asyncio.sleep(max(0.0, next_send - time.time()))
-            writer.write(position(index, time.time()))
-            if receiver.measuring:
+            now = time.time()
+            writer.write(position(index, now))
+            if receiver.window[0] <= now <= receiver.window[1]:
                 sent[0] += 1
             next_send += 1.0
         await asyncio.sleep(2.0)  # let the last positions arrive
@@ -98,32 +105,22 @@ async def client(
             await writer.wait_closed()
 
 
-def worker(args: tuple[str, int, list[int], float, float, Any]) -> None:
-    host, port, indices, warmup, seconds, results = args
+def worker(args: tuple[str, int, list[int], tuple[float, float], Any]) -> None:
+    host, port, indices, window, results = args
 
     async def main() -> dict[str, Any]:
-        receivers = [Receiver() for _ in indices]
+        receivers = [Receiver(window) for _ in indices]
         sent = [0]
-        until = time.time() + warmup + seconds
         tasks = [
-            asyncio.create_task(client(host, port, index, receiver, until, sent))
+            asyncio.create_task(client(host, port, index, receiver, window[1], sent))
             for index, receiver in zip(indices, receivers, strict=True)
         ]
-        await asyncio.sleep(warmup)
-        for receiver in receivers:
-            receiver.measuring = True
-        started = time.time()
-        await asyncio.sleep(seconds)
-        elapsed = time.time() - started
-        for receiver in receivers:
-            receiver.measuring = False
         await asyncio.gather(*tasks, return_exceptions=True)
         return {
             "sent": sent[0],
             "deliveries": sum(r.deliveries for r in receivers),
             "relayed": sum(r.relayed for r in receivers),
             "latencies": [x for r in receivers for x in r.latencies][:MAX_SAMPLES],
-            "elapsed": elapsed,
         }
 
     results.put(asyncio.run(main()))
@@ -137,18 +134,87 @@ async def _serve(clients: int) -> tuple[str, int, Any]:
     return data, clients, config
 
 
-def measure(clients: int = 500, seconds: float = 20.0, warmup: float = 5.0) -> dict[str, float]:
+def bare_relay(port_out: Any) -> None:
+    """The baseline: the least a relay can do. Cut the stream at ``</event>`` and write each
+    event to every other connection, with no parsing, no identity, no picture."""
+
+    async def markdown_table(tak: dict[str, float], bare: dict[str, float]) -> str:
+    def row(name: str, figures: dict[str, float]) -> str:
+        return (
+            f"| {name} | {figures['delivered_per_s']:,.0f} | {figures['delivery_ratio']:.1%} "
+            f"| {figures['p50_ms']:,.0f} ms | {figures['p99_ms']:,.0f} ms |"
+        )
+
+    ratio = tak["delivered_per_s"] / bare["delivered_per_s"]
+    return "\n".join(
+        [
+            "| server | events delivered/s | delivery ratio | p50 | p99 |",
+            "|---|---:|---:|---:|---:|",
+            row("Tessera", tak),
+            row("baseline: bare relay, a write per event", bare),
+            f"| ratio (Tessera / baseline) | {ratio:.1f}x | | | |",
+        ]
+    )
+
+
+def main() -> None:
+        clients: set[asyncio.StreamWriter] = set()
+
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            clients.add(writer)
+            buffer = b""
+            try:
+                while data := await reader.read(1 << 16):
+                    buffer += data
+                    *events, buffer = buffer.split(b"</event>")
+                    for event in events:
+                        whole = event + b"</event>"
+                        for other in clients:
+                            if other is not writer:
+                                other.write(whole)
+            finally:
+                clients.discard(writer)
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0, backlog=1024)
+        port_out.put(server.sockets[0].getsockname()[1])
+        await server.serve_forever()
+
+    asyncio.run(main())
+
+
+@contextlib.contextmanager
+def _target(kind: str, clients: int) -> Iterator[tuple[str, int]]:
+    if kind == "baseline":
+        port_out: Any = multiprocessing.Queue()
+        relay = multiprocessing.Process(target=bare_relay, args=(port_out,), daemon=True)
+        relay.start()
+        try:
+            yield "127.0.0.1", port_out.get(timeout=30)
+        finally:
+            relay.terminate()
+            relay.join(timeout=10)
+        return
     data, _, config = asyncio.run(_serve(clients))
     server, ports = start_serving(data, "--config", str(config), "--cot-port", "0")
     try:
-        host, port = ports["cot"]
+        yield ports["cot"]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def measure(
+    clients: int = 500, seconds: float = 20.0, warmup: float = 5.0, target: str = "tessera"
+) -> dict[str, float]:
+    with _target(target, clients) as (host, port):
         processes = min(4, max(1, (multiprocessing.cpu_count() or 2)))
         shares = [list(range(clients))[i::processes] for i in range(processes)]
         results: Any = multiprocessing.Queue()
+        # One window for every worker: positions sent inside it are the ones counted.
+        start = time.time() + warmup
+        window = (start, start + seconds)
         workers = [
-            multiprocessing.Process(
-                target=worker, args=((host, port, share, warmup, seconds, results),)
-            )
+            multiprocessing.Process(target=worker, args=((host, port, share, window, results),))
             for share in shares
         ]
         for process in workers:
@@ -156,30 +222,49 @@ def measure(clients: int = 500, seconds: float = 20.0, warmup: float = 5.0) -> d
         outcomes = [results.get(timeout=warmup + seconds + 120) for _ in workers]
         for process in workers:
             process.join(timeout=30)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     sent = sum(o["sent"] for o in outcomes)
-    elapsed = max(o["elapsed"] for o in outcomes)
+    elapsed = seconds
     latencies = sorted(x for o in outcomes for x in o["latencies"])
     quantiles = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
     expected = sent * (clients - 1)
     return {
         "clients": clients,
         "sent_per_s": sent / elapsed,
+        # Everything the clients received while measuring: positions and fused tracks.
         "delivered_per_s": sum(o["deliveries"] for o in outcomes) / elapsed,
+        "relayed_per_s": sum(o["relayed"] for o in outcomes) / elapsed,
         "delivery_ratio": sum(o["relayed"] for o in outcomes) / expected if expected else 0.0,
         "p50_ms": quantiles[49] * 1000,
         "p99_ms": quantiles[98] * 1000,
     }
 
 
+def markdown_table(tak: dict[str, float], bare: dict[str, float]) -> str:
+    def row(name: str, figures: dict[str, float]) -> str:
+        return (
+            f"| {name} | {figures['delivered_per_s']:,.0f} | {figures['delivery_ratio']:.1%} "
+            f"| {figures['p50_ms']:,.0f} ms | {figures['p99_ms']:,.0f} ms |"
+        )
+
+    ratio = tak["delivered_per_s"] / bare["delivered_per_s"]
+    return "\n".join(
+        [
+            "| server | events delivered/s | delivery ratio | p50 | p99 |",
+            "|---|---:|---:|---:|---:|",
+            row("Tessera", tak),
+            row("baseline: bare relay, a write per event", bare),
+            f"| ratio (Tessera / baseline) | {ratio:.1f}x | | | |",
+        ]
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--clients", type=int, default=500)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--target", choices=["tessera", "baseline"], default="tessera")
     args = parser.parse_args()
-    print(measure(args.clients, args.seconds), file=sys.stdout)
+    print(measure(args.clients, args.seconds, target=args.target), file=sys.stdout)
 
 
 if __name__ == "__main__":

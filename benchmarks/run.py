@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks import fusion, ingest, latency  # noqa: E402
+from benchmarks import fanout, fusion, ingest, latency  # noqa: E402
 
 
 def machine() -> str:
@@ -37,6 +37,10 @@ def machine() -> str:
     )
 
 
+FANOUT_CLIENTS = 500
+FANOUT_SECONDS = 20.0
+
+
 def median_of(runs: list[dict[str, float]], key: str) -> float:
     return statistics.median(run[key] for run in runs)
 
@@ -54,6 +58,12 @@ def main() -> int:
         print(f"[{attempt}/{args.repeats}] latency ...", file=sys.stderr, flush=True)
         latency_runs.append(latency.run_once())
 
+    fanout_runs, relay_runs = [], []
+    for attempt in range(1, args.repeats + 1):
+        print(f"[{attempt}/{args.repeats}] CoT fan-out ...", file=sys.stderr, flush=True)
+        fanout_runs.append(fanout.measure(FANOUT_CLIENTS, FANOUT_SECONDS))
+        relay_runs.append(fanout.measure(FANOUT_CLIENTS, FANOUT_SECONDS, target="baseline"))
+
     throughput_runs = []
     for attempt in range(1, args.repeats + 1):
         print(f"[{attempt}/{args.repeats}] fusion throughput ...", file=sys.stderr, flush=True)
@@ -70,6 +80,8 @@ def main() -> int:
     rate = median_of(latency_runs, "rate")
     deliveries = median_of(latency_runs, "deliveries")
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    tak = {key: median_of(fanout_runs, key) for key in fanout_runs[0]}
+    bare = {key: median_of(relay_runs, key) for key in relay_runs[0]}
     text = f"""# Benchmarks
 
 Latest figures, measured {when} with `make bench` (`python benchmarks/run.py`), medians
@@ -105,6 +117,23 @@ fusion, change feed and fan-out included.
 | {rate:,.0f} | {latency.SUBSCRIBERS} | {deliveries:,.0f} | {p50:.1f} ms | {p99:.1f} ms |
 
 Target: p99 below 100 ms at 2,000 reports/s.
+
+## CoT fan-out to TAK clients
+
+`python benchmarks/fanout.py --clients {FANOUT_CLIENTS} --seconds {FANOUT_SECONDS:g}`:
+{FANOUT_CLIENTS} clients over plain TCP (the project's own load generator, in worker processes on the same
+machine), each sending its position once a second and receiving everyone else's, all seeing
+all ({FANOUT_CLIENTS * (FANOUT_CLIENTS - 1):,} deliveries a second expected). A position counts
+as delivered to a client when it arrives, whenever that is, if it was sent inside the
+{FANOUT_SECONDS:g} s window; latency is from its sending (stamped in the event) to its
+arrival. Tessera parses every event, makes it a report (journal, fusion), and relays it to
+every client whose principal may read its label, through each client's coalescing outbox.
+The baseline is the least a relay can do, in the same language: cut the stream at
+`</event>` and write each event to every other connection at once.
+
+{fanout.markdown_table(tak, bare)}
+
+Target: {FANOUT_CLIENTS} clients, at least 99 % delivered, p99 below one second.
 
 ## Fusion
 
