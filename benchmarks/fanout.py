@@ -138,26 +138,7 @@ def bare_relay(port_out: Any) -> None:
     """The baseline: the least a relay can do. Cut the stream at ``</event>`` and write each
     event to every other connection, with no parsing, no identity, no picture."""
 
-    async def markdown_table(tak: dict[str, float], bare: dict[str, float]) -> str:
-    def row(name: str, figures: dict[str, float]) -> str:
-        return (
-            f"| {name} | {figures['delivered_per_s']:,.0f} | {figures['delivery_ratio']:.1%} "
-            f"| {figures['p50_ms']:,.0f} ms | {figures['p99_ms']:,.0f} ms |"
-        )
-
-    ratio = tak["delivered_per_s"] / bare["delivered_per_s"]
-    return "\n".join(
-        [
-            "| server | events delivered/s | delivery ratio | p50 | p99 |",
-            "|---|---:|---:|---:|---:|",
-            row("Tessera", tak),
-            row("baseline: bare relay, a write per event", bare),
-            f"| ratio (Tessera / baseline) | {ratio:.1f}x | | | |",
-        ]
-    )
-
-
-def main() -> None:
+    async def main() -> None:
         clients: set[asyncio.StreamWriter] = set()
 
         async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
