@@ -123,13 +123,14 @@ Target: p99 below 100 ms at 2,000 reports/s.
 `python benchmarks/fanout.py --clients {FANOUT_CLIENTS} --seconds {FANOUT_SECONDS:g}`:
 {FANOUT_CLIENTS} clients over plain TCP (the project's own load generator, in worker
 processes on the same machine), each sending its position once a second and receiving
-everyone else's, all seeing all ({FANOUT_CLIENTS * (FANOUT_CLIENTS - 1):,} deliveries a second expected). A position counts
-as delivered to a client when it arrives, whenever that is, if it was sent inside the
-{FANOUT_SECONDS:g} s window; latency is from its sending (stamped in the event) to its
-arrival. Tessera parses every event, makes it a report (journal, fusion), and relays it to
-every client whose principal may read its label, through each client's coalescing outbox.
-The baseline is the least a relay can do, in the same language: cut the stream at
-`</event>` and write each event to every other connection at once.
+everyone else's, all seeing all ({FANOUT_CLIENTS * (FANOUT_CLIENTS - 1):,} deliveries a
+second expected). A position counts as delivered to a client when it arrives, whenever
+that is, if it was sent inside the {FANOUT_SECONDS:g} s window; latency is from its
+sending (stamped in the event) to its arrival. Tessera parses every event, makes it a
+report (journal, fusion), and relays it to every client whose principal may read its
+label, through each client's coalescing outbox. The baseline is the least a relay can do,
+in the same language: cut the stream at `</event>` and write each event to every other
+connection at once.
 
 {fanout.markdown_table(tak, bare)}
 
