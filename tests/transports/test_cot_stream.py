@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import configparser
+import socket
 import warnings
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -304,6 +305,10 @@ def test_tak_protocol_after_negotiation_and_pytak_protobuf_without_it(tmp_path: 
                 await proto_peer.reader.wait_for(lambda e: e.uid == "proto-1")
                 decoded = [m.cotEvent.uid for m in negotiated.raw_protobuf]
                 assert "pytak-proto" in decoded
+                # Chat in protobuf reaches the XML client as GeoChat.
+                await proto_peer.send(chat("pytak-proto", "over protobuf"))
+                said = await xml_peer.reader.wait_for(lambda e: e.type == "b-t-f")
+                assert said.remarks == "over protobuf"
         finally:
             reading.cancel()
             writer.close()
@@ -369,10 +374,19 @@ def test_udp_mesh_events_are_ingested(tmp_path: Path) -> None:
             transport.sendto(b"not an event")
             assert (await reports_about(live, "udp-xml"))[0].source.kind == "unit"
             await reports_about(live, "udp-mesh")
+            # A TAK client connected afterwards gets both at once, as current state.
+            url = f"tcp://127.0.0.1:{live.ports['cot']}"
+            async with PytakClient(pytak_config(url)) as listener:
+                assert listener.reader
+                await listener.reader.wait_for(lambda e: e.uid == "udp-mesh")
+                await listener.reader.wait_for(lambda e: e.uid == "udp-xml")
         finally:
             transport.close()
 
-    run_cot(tmp_path, scenario, cot_udp_port=0, cot_udp_principal="field")
+    run_cot(
+        tmp_path, scenario, cot_udp_port=0, cot_udp_principal="field", cot_tcp_port=0,
+        cot_tcp_principal="field",
+    )  # fmt: skip
 
 
 def test_a_silent_client_is_closed_and_never_blocks_others(tmp_path: Path) -> None:
@@ -389,3 +403,48 @@ def test_a_silent_client_is_closed_and_never_blocks_others(tmp_path: Path) -> No
         tmp_path, scenario, cot_tcp_port=0, cot_tcp_principal="field",
         cot_handshake_timeout_s=0.5,
     )  # fmt: skip
+
+
+def test_a_stalled_client_neither_delays_others_nor_grows_without_bound(tmp_path: Path) -> None:
+    movers = 40
+    rounds = 60
+
+    async def scenario(live: LiveCot) -> None:
+        port = live.ports["cot"]
+        url = f"tcp://127.0.0.1:{port}"
+        # Connects, then never reads: its kernel buffers fill, then its outbox.
+        stalled_sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        stalled_sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stalled_sock.connect(("127.0.0.1", port))
+        _, stalled_writer = await asyncio.open_connection(sock=stalled_sock)
+        async with (
+            PytakClient(pytak_config(url)) as sender,
+            PytakClient(pytak_config(url)) as watcher,
+        ):
+            assert watcher.reader
+            for step in range(rounds):
+                for mover in range(movers):
+                    lat = 53.0 + mover * 0.01 + step * 1e-4
+                    callsign = f"M{mover}-{step}"
+                    await sender.send(position(f"mover-{mover}", lat, 18.0, callsign))
+            # The reading client sees every mover's last position...
+            for mover in range(movers):
+                final = f"M{mover}-{rounds - 1}"
+                await watcher.reader.wait_for(lambda e, final=final: e.callsign == final)
+            # ...and the stalled one holds at most one pending event per object.
+            stalled = [s for s in live.cot.sessions() if s.counts["events"] == 0]
+            assert stalled and all(s.outbox.pending() <= movers + 5 for s in stalled)
+        stalled_writer.close()
+
+    run_cot(tmp_path, scenario, cot_tcp_port=0, cot_tcp_principal="field")
+
+
+def test_an_idle_client_is_closed(tmp_path: Path) -> None:
+    async def scenario(live: LiveCot) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", live.ports["cot"])
+        received = await asyncio.wait_for(reader.read(), 20)
+        # The offer came, then nothing was heard from the client: closed.
+        assert b"t-x-takp-v" in received
+        writer.close()
+
+    run_cot(tmp_path, scenario, cot_tcp_port=0, cot_tcp_principal="field", cot_idle_timeout_s=0.5)

@@ -101,6 +101,9 @@ class CotServer:
 
     # -- sessions -----------------------------------------------------------------------
 
+    def sessions(self) -> list[CotSession]:
+        return list(self._sessions)
+
     async def identify(self, session: CotSession) -> Principal | None:
         from tessera.security.tls import principal_of_certificate
 
