@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import multiprocessing
 import random
 import statistics
@@ -107,6 +108,8 @@ async def client(
 
 def worker(args: tuple[str, int, list[int], tuple[float, float], Any]) -> None:
     host, port, indices, window, results = args
+    # Writes to a peer that has gone (at the end of a run) are expected, not news.
+    logging.getLogger("asyncio").setLevel(logging.ERROR)
 
     async def main() -> dict[str, Any]:
         receivers = [Receiver(window) for _ in indices]
@@ -137,6 +140,8 @@ async def _serve(clients: int) -> tuple[str, int, Any]:
 def bare_relay(port_out: Any) -> None:
     """The baseline: the least a relay can do. Cut the stream at ``</event>`` and write each
     event to every other connection, with no parsing, no identity, no picture."""
+
+    logging.getLogger("asyncio").setLevel(logging.ERROR)
 
     async def main() -> None:
         clients: set[asyncio.StreamWriter] = set()

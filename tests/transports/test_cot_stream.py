@@ -448,3 +448,24 @@ def test_an_idle_client_is_closed(tmp_path: Path) -> None:
         writer.close()
 
     run_cot(tmp_path, scenario, cot_tcp_port=0, cot_tcp_principal="field", cot_idle_timeout_s=0.5)
+
+
+def test_a_viewer_only_client_listens_but_neither_reports_nor_shares(tmp_path: Path) -> None:
+    watcher = Principal(
+        name="watcher", communities=("NATO",), clearance="RESTRICTED", roles=(Role.VIEWER,),
+        default_label=Label("RESTRICTED", ("NATO",)),
+    )  # fmt: skip
+
+    async def scenario(live: LiveCot) -> None:
+        await live.live.grant(watcher)
+        url = f"tcp://127.0.0.1:{live.ports['cot']}"
+        async with PytakClient(pytak_config(url)) as listener:
+            assert listener.reader
+            await listener.send(position("watcher-1", 53.1, 18.0, "WATCHER"))
+            await listener.send(position("watcher-2", 53.2, 18.0, "WATCHER"))
+            await listener.reader.wait_for(lambda e: e.type == "t-x-takp-v")
+            await asyncio.sleep(0.5)
+        sessions_seen = await live.live.tessera.journal.read(0, 100)
+        assert not [e for e in sessions_seen if e.report is not None]
+
+    run_cot(tmp_path, scenario, cot_tcp_port=0, cot_tcp_principal="watcher")

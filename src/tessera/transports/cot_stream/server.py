@@ -33,7 +33,7 @@ from tessera.codecs.cot_reports import (
     requested_protocol_version,
     track_to_event,
 )
-from tessera.core.model import Label, Principal, Report, Track
+from tessera.core.model import Label, Principal, Report, Role, Track
 from tessera.journal.base import JournalClosedError
 from tessera.security.base import AuditEvent
 from tessera.security.policy import readable_pictures, submission_refusal
@@ -159,9 +159,19 @@ class CotServer:
         assert principal is not None
         reports: list[Report] = []
         now = self.tessera.clock()
+        reporter = Role.REPORTER in principal.roles
         for event in events:
             session.counts["events"] += 1
             if self._answer_control(session, event):
+                continue
+            if not reporter:
+                # Sharing and reporting are writes: a viewer's client only listens.
+                session.counts["rejected"] += 1
+                log.warning(
+                    "CoT event from %s dropped: principal %s lacks the reporter role",
+                    session.address,
+                    principal.name,
+                )
                 continue
             sender = event.link_uid if event.type.startswith("a-") and event.link_uid else None
             if sender is None and event.type.startswith("a-") and session.own_uid is None:
