@@ -15,6 +15,7 @@ from tessera.codecs.cot import CotEvent, encode_event, parse_event
 from tessera.codecs.cot_proto import decode_payload, encode_payload
 from tessera.codecs.cot_reports import (
     DEFAULT_CE_M,
+    DEFAULT_HUMAN_CE_M,
     event_to_report,
     is_chat,
     is_negotiation_request,
@@ -46,10 +47,15 @@ NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
 LABEL = Label("RESTRICTED", ("NATO",))
 
 
-def report_of(event: CotEvent, sender_uid: str, now: datetime = NOW) -> Report | None:
+def report_of(event: CotEvent, sender_uid: str, now: datetime | None = None) -> Report | None:
+    """The report ``event`` makes when received at ``now`` (default: as it was sent)."""
     ids = itertools.count()
     return event_to_report(
-        event, sender_uid=sender_uid, new_id=lambda: f"r-{next(ids)}", now=now, label=LABEL
+        event,
+        sender_uid=sender_uid,
+        new_id=lambda: f"r-{next(ids)}",
+        now=event.time if now is None else now,
+        label=LABEL,
     )
 
 
@@ -77,10 +83,18 @@ def test_an_event_about_its_sender_is_a_unit_self_report() -> None:
     assert report.identity is Identity.FRIEND
     assert report.sidc == "10031000001209000000"  # a-f-G-U-C: combat
     assert report.position == Position(
-        lat=event.lat, lon=event.lon, alt=event.hae, ce=DEFAULT_CE_M
+        # Placed by hand (how h-e) with no stated error.
+        lat=event.lat,
+        lon=event.lon,
+        alt=event.hae,
+        ce=DEFAULT_HUMAN_CE_M,
     )  # ce 9999999: unknown
     assert report.velocity == Velocity(course=327.66875837972367, speed=0.0)
-    assert (report.remarks, report.label, report.id) == ("dasuberdog", LABEL, "r-0")
+    assert (report.remarks, report.label, report.id) == (
+        "dasuberdog (Orange, Team Lead)",
+        LABEL,
+        "r-0",
+    )
 
 
 def test_an_event_about_something_else_is_a_spot_report() -> None:
@@ -136,9 +150,10 @@ def test_odd_values_are_made_safe() -> None:
     assert report is not None and report.velocity is None  # speed -1: unknown
     turned = report_of(changed(event, course=-108.9, speed=3.0), event.uid)
     assert turned is not None and turned.velocity == Velocity(course=-108.9 % 360, speed=3.0)
-    future = report_of(changed(event, time=NOW + timedelta(hours=1)), event.uid)
+    ahead = changed(event, time=NOW + timedelta(hours=1), stale=NOW + timedelta(hours=2))
+    future = report_of(ahead, event.uid, now=NOW)
     assert future is not None and future.observed_at == NOW
-    deep = report_of(changed(event, hae=-50_000.0, ce=0.0), event.uid)
+    deep = report_of(changed(event, how="m-g", hae=-50_000.0, ce=0.0), event.uid)
     assert deep is not None and deep.position.alt is None and deep.position.ce == DEFAULT_CE_M
 
 
@@ -248,3 +263,16 @@ def test_protocol_negotiation() -> None:
     for detail in ("", "<TakControl/>", '<TakControl><TakRequest version="one"/></TakControl>'):
         assert requested_protocol_version(changed(request, detail_xml=detail)) is None
     assert requested_protocol_version(changed(request, type="t-x-takp-v")) is None
+
+
+def test_stale_how_and_group_are_honoured() -> None:
+    event = sample("atak-self-sa__atak-forwarder.xml")
+    # Received after its stale time: old news, no report.
+    assert report_of(event, sender_uid=event.uid, now=event.stale) is None
+    # No stated error (9999999): a machine fix gets the default, a hand-placed one more.
+    machine = report_of(changed(event, how="m-g", ce=None), sender_uid=event.uid)
+    by_hand = report_of(changed(event, how="h-e", ce=None), sender_uid=event.uid)
+    assert machine is not None and by_hand is not None
+    assert by_hand.position.ce > machine.position.ce
+    # The team rides in the remarks with the callsign.
+    assert machine.remarks.startswith("dasuberdog (Orange, Team Lead)")

@@ -42,6 +42,9 @@ from tessera.core.symbols import identity_of, sidc_problem, with_identity
 # A CoT event that gives no circular error (9999999, NaN, zero) is placed within this
 # many metres, 1 sigma: a hand-placed marker or a phone's fix, rarely better.
 DEFAULT_CE_M: Final = 50.0
+# A position typed or picked on a map by hand ("how" h-*) without a stated error is far less
+# certain than a machine fix ("how" m-*, e.g. m-g for GPS).
+DEFAULT_HUMAN_CE_M: Final = 250.0
 MAX_CE_M: Final = 1_000_000.0
 MIN_ALT_M: Final = -12_000.0
 MAX_ALT_M: Final = 1_000_000.0
@@ -71,7 +74,7 @@ def event_to_report(
 ) -> Report | None:
     """The report an event makes, or None for an event that is not a position report
     (not ``a-*``, or at 0°, 0°: how TAK clients say they have no fix)."""
-    if not is_position_report(event):
+    if not is_position_report(event, now):
         return None
     subject = safe_identifier(event.uid)
     if event.uid == sender_uid:
@@ -88,19 +91,23 @@ def event_to_report(
             lat=event.lat,
             lon=event.lon,
             alt=_altitude(event.hae),
-            ce=_circular_error(event.ce),
+            ce=_circular_error(event.ce, event.how),
         ),
         velocity=_velocity(event.course, event.speed),
         subject=subject,
         identity=identity,
         sidc=sidc,
         label=label,
-        remarks=_report_remarks(event.callsign, event.remarks),
+        remarks=_report_remarks(event),
     )
 
 
-def is_position_report(event: CotEvent) -> bool:
+def is_position_report(event: CotEvent, now: datetime | None = None) -> bool:
+    """An ``a-*`` event with a fix, not already stale at ``now`` (a stale event is news
+    about a past that its sender says no longer holds)."""
     if not event.type.startswith("a-") or (event.lat == 0.0 and event.lon == 0.0):
+        return False
+    if now is not None and as_utc(event.stale) <= as_utc(now):
         return False
     try:
         parse_atom(event.type)
@@ -247,8 +254,10 @@ def _altitude(hae: float | None) -> float | None:
     return hae if hae is not None and MIN_ALT_M <= hae <= MAX_ALT_M else None
 
 
-def _circular_error(ce: float | None) -> float:
-    return ce if ce is not None and 0.0 < ce <= MAX_CE_M else DEFAULT_CE_M
+def _circular_error(ce: float | None, how: str) -> float:
+    if ce is not None and 0.0 < ce <= MAX_CE_M:
+        return ce
+    return DEFAULT_HUMAN_CE_M if how.startswith("h") else DEFAULT_CE_M
 
 
 def _velocity(course: float | None, speed: float | None) -> Velocity | None:
@@ -261,8 +270,11 @@ def _velocity(course: float | None, speed: float | None) -> Velocity | None:
     return Velocity(course=course % 360.0 % 360.0, speed=speed)
 
 
-def _report_remarks(callsign: str | None, remarks: str | None) -> str:
-    text = ": ".join(part for part in (callsign, remarks) if part)
+def _report_remarks(event: CotEvent) -> str:
+    """Callsign, team (``__group`` name and role) and the sender's remarks."""
+    team = ", ".join(part for part in (event.group_name, event.group_role) if part)
+    who = f"{event.callsign} ({team})" if event.callsign and team else event.callsign or team
+    text = ": ".join(part for part in (who, event.remarks) if part)
     return text[:MAX_REMARKS_CHARS]
 
 
