@@ -8,14 +8,15 @@ PY_STAMP := $(VENV)/.stamp-python-deps
 NODE_STAMP := node_modules/.stamp-npm
 WEB_STAMP := src/tessera/web/static/vendor/.stamp
 CHROMIUM := /usr/bin/chromium
+OGRINFO := /usr/bin/ogrinfo
 DEMO_ARGS ?=
 
-.PHONY: demo test lint bench bench-fusion deps web chromium clean
+.PHONY: demo test lint bench bench-fusion deps web chromium gdal clean
 
 demo: deps web
 	$(BIN)/tessera demo $(DEMO_ARGS)
 
-test: deps web chromium lint
+test: deps web chromium gdal lint
 	CI=$${CI:-} $(BIN)/python -m pytest -q
 
 lint: deps
@@ -58,6 +59,13 @@ chromium: $(CHROMIUM)
 $(CHROMIUM):
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+
+# GDAL's ogrinfo: a third-party reader the export tests check Tessera's files with.
+gdal: $(OGRINFO)
+
+$(OGRINFO):
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gdal-bin
 
 clean:
 	rm -rf $(VENV) node_modules src/tessera/web/static/vendor
