@@ -1,0 +1,292 @@
+"""KML and KMZ files in, overlays out: untrusted bytes to `Overlay`s or a clean `KmlError`.
+
+Placemarks with a Point, LineString, LinearRing, Polygon (its outer ring) or MultiGeometry
+(each part) become overlays; anything else (ground overlays, models, gx:Tracks, network
+links, placemarks without geometry, inner rings) is listed in ``skipped`` with its element,
+line and reason. A malformed file raises `KmlError` and yields nothing: all or nothing.
+
+Parsing is the hardened one CoT uses (`cot_safe_xml`): no DTD, no entities, no network,
+size and depth limits. A KMZ is read from its first ``.kml`` entry, within limits on the
+entry count and sizes, so a zip bomb is refused before it is inflated. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import math
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Final
+
+import msgspec
+from lxml import etree
+
+from tessera.codecs.cot_model import CotError
+from tessera.codecs.cot_safe_xml import parse_document
+from tessera.core.model import Label
+from tessera.core.overlays import Coordinate, Overlay, OverlayKind
+
+MAX_BYTES: Final = 16 * 1024 * 1024
+MAX_DEPTH: Final = 64
+MAX_ENTRIES: Final = 1_000
+MAX_OVERLAYS: Final = 10_000
+MAX_NAME: Final = 256
+MAX_REMARKS: Final = 4096
+# KML 2.2 and the Google Earth namespaces before it; an unqualified file is read too.
+KML_NAMESPACES: Final = frozenset(
+    {
+        "",
+        "http://www.opengis.net/kml/2.2",
+        "http://earth.google.com/kml/2.0",
+        "http://earth.google.com/kml/2.1",
+        "http://earth.google.com/kml/2.2",
+    }
+)
+GEOMETRIES: Final = frozenset({"Point", "LineString", "LinearRing", "Polygon", "MultiGeometry"})
+# Geometries and features that are not shapes: listed as skipped, never guessed at.
+OTHER_GEOMETRIES: Final = frozenset({"Model", "Track", "MultiTrack"})
+OTHER_FEATURES: Final = frozenset({"GroundOverlay", "ScreenOverlay", "PhotoOverlay", "NetworkLink"})
+
+
+class KmlError(ValueError):
+    """A KML or KMZ file that cannot be accepted; the message says what and where."""
+
+
+class Skipped(msgspec.Struct, frozen=True):
+    """Something in the file that was not imported, and why."""
+
+    element: str
+    line: int | None
+    reason: str
+
+
+class KmlImport(msgspec.Struct, frozen=True):
+    overlays: tuple[Overlay, ...]
+    skipped: tuple[Skipped, ...]
+
+
+class _Part(msgspec.Struct, frozen=True):
+    kind: OverlayKind
+    coordinates: tuple[Coordinate, ...]
+
+
+def read_kml(
+    data: bytes,
+    *,
+    label: Label,
+    author: str,
+    now: datetime,
+    new_id: Callable[[], str],
+    max_bytes: int = MAX_BYTES,
+) -> KmlImport:
+    """Every importable placemark in a KML or KMZ file as overlays labelled ``label``."""
+    if data.startswith(b"PK"):
+        data = kml_from_kmz(data, max_bytes=max_bytes)
+    try:
+        root = parse_document(data, max_bytes=max_bytes, max_depth=MAX_DEPTH)
+    except CotError as exc:
+        raise KmlError(str(exc)) from None
+    if _local(root) != "kml" or not _is_kml(root):
+        raise KmlError(f"document: the root element is <{_local(root)}>, not KML's <kml>")
+    overlays: list[Overlay] = []
+    skipped: list[Skipped] = []
+    for placemark in _features(root, skipped):
+        for name, part in _parts(placemark, skipped):
+            if len(overlays) >= MAX_OVERLAYS:
+                raise KmlError(f"document: more than {MAX_OVERLAYS} shapes")
+            overlays.append(_overlay(placemark, name, part, label, author, now, new_id()))
+    return KmlImport(tuple(overlays), tuple(skipped))
+
+
+def kml_from_kmz(data: bytes, *, max_bytes: int = MAX_BYTES) -> bytes:
+    """The first ``.kml`` entry of a KMZ, refusing archives too many or too large to open."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            entries = archive.infolist()
+            if len(entries) > MAX_ENTRIES:
+                raise KmlError(f"kmz: more than {MAX_ENTRIES} entries")
+            if sum(entry.file_size for entry in entries) > 4 * max_bytes:
+                raise KmlError(f"kmz: more than {4 * max_bytes} bytes uncompressed")
+            entry = next((e for e in entries if e.filename.lower().endswith(".kml")), None)
+            if entry is None:
+                raise KmlError("kmz: no .kml entry")
+            if entry.file_size > max_bytes:
+                raise KmlError(f"kmz: {entry.filename}: larger than {max_bytes} bytes")
+            with archive.open(entry) as stream:
+                # Read one byte past the limit: a header that lies about the size is caught.
+                kml = stream.read(max_bytes + 1)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError) as exc:
+        raise KmlError(f"kmz: not a readable zip archive ({exc})") from None
+    except (RuntimeError, NotImplementedError, OSError, ValueError) as exc:
+        if isinstance(exc, KmlError):
+            raise
+        raise KmlError(f"kmz: cannot open the archive ({exc})") from None
+    if len(kml) > max_bytes:
+        raise KmlError(f"kmz: {entry.filename}: larger than {max_bytes} bytes")
+    return kml
+
+
+def _features(root: etree._Element, skipped: list[Skipped]) -> Iterator[etree._Element]:
+    """Every Placemark, in document order; unsupported features go to ``skipped``."""
+    for element in root.iter():
+        name = _local(element)
+        if name == "Placemark" and _is_kml(element):
+            yield element
+        elif name in OTHER_FEATURES:
+            skipped.append(_skip(element, f"{name} is not an overlay shape Tessera imports"))
+
+
+def _parts(placemark: etree._Element, skipped: list[Skipped]) -> Iterator[tuple[str, _Part]]:
+    """The placemark's name and each shape it holds (several for a MultiGeometry)."""
+    name = _name(placemark)
+    geometries = [child for child in placemark if _local(child) in GEOMETRIES | OTHER_GEOMETRIES]
+    if not geometries:
+        skipped.append(_skip(placemark, "a Placemark without a geometry"))
+        return
+    parts = [part for geometry in geometries for part in _shapes(geometry, skipped)]
+    for index, part in enumerate(parts, start=1):
+        suffix = f" ({index}/{len(parts)})" if len(parts) > 1 else ""
+        yield name[: MAX_NAME - len(suffix)] + suffix, part
+
+
+def _shapes(geometry: etree._Element, skipped: list[Skipped]) -> list[_Part]:
+    kind = _local(geometry)
+    if kind == "MultiGeometry":
+        return [part for child in geometry for part in _shapes(child, skipped)]
+    if kind == "Point":
+        return [_Part(OverlayKind.POINT, _coordinates(geometry, 1)[:1])]
+    if kind == "LineString":
+        return [_Part(OverlayKind.LINE, _coordinates(geometry, 2))]
+    if kind == "LinearRing":
+        return [_Part(OverlayKind.AREA, _ring(geometry))]
+    if kind == "Polygon":
+        return _polygon(geometry, skipped)
+    skipped.append(_skip(geometry, f"{kind} is not a shape Tessera imports"))
+    return []
+
+
+def _polygon(polygon: etree._Element, skipped: list[Skipped]) -> list[_Part]:
+    outer = _child(polygon, "outerBoundaryIs")
+    ring = None if outer is None else _child(outer, "LinearRing")
+    if ring is None:
+        raise KmlError(f"line {polygon.sourceline}: Polygon: no outerBoundaryIs/LinearRing")
+    for inner in (child for child in polygon if _local(child) == "innerBoundaryIs"):
+        skipped.append(_skip(inner, "inner rings (holes) are not imported"))
+    return [_Part(OverlayKind.AREA, _ring(ring))]
+
+
+def _ring(ring: etree._Element) -> tuple[Coordinate, ...]:
+    points = _coordinates(ring, 3)
+    # KML says rings are closed; many writers forget. Closing them loses nothing.
+    if points[0][:2] != points[-1][:2]:
+        points = (*points, points[0])
+    if len(points) < 4:
+        raise KmlError(f"line {ring.sourceline}: LinearRing: fewer than 3 distinct positions")
+    return points
+
+
+def _coordinates(geometry: etree._Element, minimum: int) -> tuple[Coordinate, ...]:
+    where = f"line {geometry.sourceline}: {_local(geometry)}"
+    element = _child(geometry, "coordinates")
+    if element is None:
+        raise KmlError(f"{where}: no coordinates")
+    points = tuple(_position(text, where) for text in (element.text or "").split())
+    if len(points) < minimum:
+        raise KmlError(f"{where}: fewer than {minimum} positions")
+    return points
+
+
+def _position(text: str, where: str) -> Coordinate:
+    try:
+        values = [float(value) for value in text.split(",")]
+    except ValueError:
+        raise KmlError(f"{where}: {text[:40]!r} is not lon,lat[,alt]") from None
+    if not 2 <= len(values) <= 3 or not all(math.isfinite(value) for value in values):
+        raise KmlError(f"{where}: {text[:40]!r} is not lon,lat[,alt]")
+    lon, lat = values[0], values[1]
+    if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
+        raise KmlError(f"{where}: {text[:40]!r} is outside WGS 84 longitude and latitude")
+    return (lon, lat, values[2]) if len(values) == 3 else (lon, lat)
+
+
+def _overlay(
+    placemark: etree._Element,
+    name: str,
+    part: _Part,
+    label: Label,
+    author: str,
+    now: datetime,
+    identifier: str,
+) -> Overlay:
+    valid_from, valid_to = _validity(placemark)
+    description = _child(placemark, "description")
+    remarks = html.unescape((description.text or "") if description is not None else "")
+    return Overlay(
+        id=identifier,
+        name=name,
+        kind=part.kind,
+        coordinates=part.coordinates,
+        remarks=remarks.strip()[:MAX_REMARKS],
+        valid_from=valid_from,
+        valid_to=valid_to,
+        label=label,
+        author=author,
+        updated_at=now,
+    )
+
+
+def _validity(placemark: etree._Element) -> tuple[datetime | None, datetime | None]:
+    span = _child(placemark, "TimeSpan")
+    if span is None:
+        return None, None
+    begin, end = _child(span, "begin"), _child(span, "end")
+    valid_from = None if begin is None else _when(begin)
+    valid_to = None if end is None else _when(end)
+    if valid_from is not None and valid_to is not None and valid_to < valid_from:
+        raise KmlError(f"line {span.sourceline}: TimeSpan: end before begin")
+    return valid_from, valid_to
+
+
+def _when(element: etree._Element) -> datetime | None:
+    """A KML time (dateTime, date, gYearMonth or gYear) as an aware UTC datetime."""
+    text = (element.text or "").strip()
+    if not text:
+        return None
+    padded = text + "-01-01"[len(text) - 4 :] if len(text) in (4, 7) else text
+    try:
+        moment = datetime.fromisoformat(padded)
+    except ValueError:
+        where = f"line {element.sourceline}: {_local(element)}"
+        raise KmlError(f"{where}: {text[:40]!r} is not a KML time") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)  # KML times without a zone are taken as UTC
+    return moment.astimezone(UTC)
+
+
+def _name(placemark: etree._Element) -> str:
+    element = _child(placemark, "name")
+    name = " ".join((element.text or "").split()) if element is not None else ""
+    return name[:MAX_NAME] or f"Placemark at line {placemark.sourceline}"
+
+
+def _child(parent: etree._Element, name: str) -> etree._Element | None:
+    return next((child for child in parent if _local(child) == name and _is_kml(child)), None)
+
+
+def _skip(element: etree._Element, reason: str) -> Skipped:
+    # (lxml-stubs type sourceline wrongly; it is an int, or None for a built tree.)
+    line: object = element.sourceline
+    return Skipped(_local(element), line if isinstance(line, int) else None, reason)
+
+
+def _local(element: etree._Element) -> str:
+    tag = element.tag
+    return etree.QName(tag).localname if isinstance(tag, str) else ""
+
+
+def _is_kml(element: etree._Element) -> bool:
+    tag = element.tag
+    return isinstance(tag, str) and (etree.QName(tag).namespace or "") in KML_NAMESPACES
