@@ -229,10 +229,16 @@ async def _check_rest(
     assert [p["name"] for p in listed] == allowed
     for picture in configured:
         tracks = await client.get("/api/v1/tracks", params={"picture": picture.name})
+        exported = await client.get(
+            "/api/v1/export", params={"picture": picture.name, "format": "geojson"}
+        )
         if picture.name not in allowed:
-            assert tracks.status_code == 404
+            assert tracks.status_code == exported.status_code == 404
             assert tracks.json() == {"error": f"no picture named {picture.name!r}"}
             continue
+        # The export holds exactly what the picture shows.
+        shown = {feature["id"] for feature in tracks.json()["features"]}
+        assert {feature["id"] for feature in exported.json()["features"]} == shown
         for feature in tracks.json()["features"]:
             props = feature["properties"]
             assert may_read_label(

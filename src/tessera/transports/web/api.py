@@ -49,7 +49,7 @@ def readable(request: Request) -> list[Picture]:
     return readable_pictures(caller(request).principal, tessera.pictures.values(), tessera.scheme)
 
 
-def _picture(request: Request) -> Picture | JSONResponse:
+def picture_or_404(request: Request) -> Picture | JSONResponse:
     pictures = readable(request)
     name = request.query_params.get("picture")
     if name is None:
@@ -158,7 +158,7 @@ async def get_report(request: Request) -> JSONResponse:
     tessera = _tessera(request)
     report_id = request.path_params["report_id"]
     if "picture" in request.query_params:
-        picture = _picture(request)
+        picture = picture_or_404(request)
         if isinstance(picture, JSONResponse):
             return picture
         pictures = [picture]
@@ -179,7 +179,7 @@ async def get_pictures(request: Request) -> JSONResponse:
 
 
 async def get_tracks(request: Request) -> JSONResponse:
-    picture = _picture(request)
+    picture = picture_or_404(request)
     if isinstance(picture, JSONResponse):
         return picture
     try:
@@ -194,7 +194,7 @@ async def get_tracks(request: Request) -> JSONResponse:
 
 
 async def get_track(request: Request) -> JSONResponse:
-    picture = _picture(request)
+    picture = picture_or_404(request)
     if isinstance(picture, JSONResponse):
         return picture
     tessera = _tessera(request)

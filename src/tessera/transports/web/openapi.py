@@ -184,6 +184,25 @@ def _operations() -> dict[str, dict[str, Any]]:
                 "responses": {"200": _json({"type": "object"}, "Audit events"), "400": ERROR},
             }
         },
+        "get_export": {
+            "get": {
+                "summary": "A picture as a file: NVG 2.0.2 or GeoJSON (audited)",
+                "parameters": [
+                    PICTURE_PARAM,
+                    {
+                        "name": "format",
+                        "in": "query",
+                        "required": True,
+                        "schema": {"type": "string", "enum": ["nvg", "geojson"]},
+                    },
+                ],
+                "responses": {
+                    "200": {"description": "The file, as an attachment"},
+                    "400": ERROR,
+                    "404": ERROR,
+                },
+            }
+        },
         "get_principals": {
             "get": {
                 "summary": "Every principal (administrators)",

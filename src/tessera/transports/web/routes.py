@@ -15,7 +15,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tessera.core.model import Role
-from tessera.transports.web import account, api
+from tessera.transports.web import account, api, export
 from tessera.transports.web.auth import PUBLIC, Authenticate, Policy, requires, route_policies
 from tessera.transports.web.openapi import openapi_document
 from tessera.transports.web.responses import JSONResponse
@@ -45,6 +45,7 @@ POLICIES: Final[dict[str, Policy]] = {
     "get_me": requires(*Role),
     "get_audit": requires(Role.ADMIN),
     "get_principals": requires(Role.ADMIN),
+    "get_export": requires(Role.VIEWER),
     "openapi": requires(*Role),
     "docs": PUBLIC,
     "map": PUBLIC,
@@ -65,6 +66,7 @@ def api_routes() -> list[BaseRoute]:
         Route(f"{API}/me", account.get_me, methods=["GET"], name="get_me"),
         Route(f"{API}/audit", account.get_audit, methods=["GET"], name="get_audit"),
         Route(f"{API}/principals", account.get_principals, methods=["GET"], name="get_principals"),
+        Route(f"{API}/export", export.get_export, methods=["GET"], name="get_export"),
         WebSocketRoute(f"{API}/stream", stream, name="stream"),
     ]
 
