@@ -8,6 +8,7 @@ import configparser
 import socket
 import warnings
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -469,3 +470,32 @@ def test_a_viewer_only_client_listens_but_neither_reports_nor_shares(tmp_path: P
         assert not [e for e in sessions_seen if e.report is not None]
 
     run_cot(tmp_path, scenario, cot_tcp_port=0, cot_tcp_principal="watcher")
+
+
+def marker(uid: str, sender_uid: str, lat: float, lon: float) -> bytes:
+    now = datetime.now(UTC)
+    stamp = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    stale = (now + timedelta(minutes=5)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return (
+        f'<event version="2.0" uid="{uid}" type="a-h-G" how="h-g-i-g-o" time="{stamp}" '
+        f'start="{stamp}" stale="{stale}"><point lat="{lat}" lon="{lon}" hae="0" ce="30" '
+        f'le="9999999"/><detail><contact callsign="Red Market"/><remarks>two trucks</remarks>'
+        f'<link uid="{sender_uid}" type="a-f-G-U-C" parent_callsign="ALPHA" relation="p-p"/>'
+        "</detail></event>"
+    ).encode()
+
+
+def test_a_marker_is_shared_and_becomes_a_spot_report(tmp_path: Path) -> None:
+    async def scenario(live: LiveCot) -> None:
+        url = f"tcp://127.0.0.1:{live.ports['cot']}"
+        async with PytakClient(pytak_config(url)) as alpha, PytakClient(pytak_config(url)) as bravo:
+            assert bravo.reader
+            await alpha.send(position("alpha-1", 53.1, 18.0, "ALPHA"))
+            await alpha.send(marker("marker-1", "alpha-1", 53.15, 18.05))
+            seen = await bravo.reader.wait_for(lambda e: e.uid == "marker-1")
+            assert seen.type == "a-h-G" and seen.callsign == "Red Market"
+        spotted = (await reports_about(live, "marker-1"))[0]
+        assert spotted.source.id == "alpha-1" and spotted.source.kind == "human"
+        assert spotted.identity == "hostile" and spotted.position.ce == 30.0
+
+    run_cot(tmp_path, scenario, cot_tcp_port=0, cot_tcp_principal="field")
