@@ -16,6 +16,7 @@ import pytest
 from tessera.app import Tessera, build
 from tessera.core.model import Label, Principal, Role
 from tessera.security import tokens
+from tessera.security.base import SecurityStore
 from tessera.security.sqlite import SqliteSecurityStore, security_store_path
 from tessera.server import HttpServer, bind
 from tessera.settings import load_settings
@@ -63,10 +64,16 @@ async def grant(
     tessera: Tessera, principal: Principal, *, expires_at: datetime | None = None
 ) -> str:
     """Add ``principal`` (unless it exists) and issue it a token."""
-    if await tessera.security.principal(principal.name) is None:
-        await tessera.security.add_principal(principal)
-    issued = tokens.issue(principal.name, now=tessera.clock(), expires_at=expires_at)
-    await tessera.security.add_token(issued.record)
+    return await _add_and_issue(tessera.security, principal, tessera.clock(), expires_at)
+
+
+async def _add_and_issue(
+    store: SecurityStore, principal: Principal, now: datetime, expires_at: datetime | None
+) -> str:
+    if await store.principal(principal.name) is None:
+        await store.add_principal(principal)
+    issued = tokens.issue(principal.name, now=now, expires_at=expires_at)
+    await store.add_token(issued.record)
     return issued.token
 
 
@@ -76,13 +83,9 @@ async def provision(data_dir: Path, principal: Principal = ADMIN) -> str:
     store = SqliteSecurityStore(security_store_path(data_dir))
     await store.open()
     try:
-        if await store.principal(principal.name) is None:
-            await store.add_principal(principal)
-        issued = tokens.issue(principal.name, now=datetime.now(UTC), expires_at=None)
-        await store.add_token(issued.record)
+        return await _add_and_issue(store, principal, datetime.now(UTC), None)
     finally:
         await store.close()
-    return issued.token
 
 
 @contextlib.asynccontextmanager

@@ -17,7 +17,7 @@ import sqlite3
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Final
 
@@ -26,6 +26,7 @@ import msgspec
 from tessera.codecs.json import decode_stored_report, encode_report
 from tessera.core.model import Report
 from tessera.journal.base import AppendResult, Journal, JournalClosedError, JournalEntry
+from tessera.microseconds import from_us, to_us
 
 SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS journal (
@@ -36,17 +37,7 @@ CREATE TABLE IF NOT EXISTS journal (
     body BLOB
 );
 """
-EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-MICROSECOND: Final = timedelta(microseconds=1)
 _LOOKUP_CHUNK: Final = 500
-
-
-def _to_us(moment: datetime) -> int:
-    return (moment - EPOCH) // MICROSECOND
-
-
-def _from_us(micros: int) -> datetime:
-    return EPOCH + timedelta(microseconds=micros)
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -176,8 +167,8 @@ class SqliteJournal(Journal):
         """Write one group in one transaction (or a tick if the group is empty)."""
         # Strictly increasing: once fusion has seen a received time, nothing later in the
         # journal can carry the same one, so a micro-batch it has closed stays closed.
-        received_us = max(_to_us(self._clock()), self._last_received_us + 1)
-        received_at = _from_us(received_us)
+        received_us = max(to_us(self._clock()), self._last_received_us + 1)
+        received_at = from_us(received_us)
         try:
             conn.execute("BEGIN IMMEDIATE")
             existing = self._existing_seqs(conn, group)
@@ -292,7 +283,7 @@ class SqliteJournal(Journal):
         return [
             JournalEntry(
                 int(seq),
-                _from_us(int(micros)),
+                from_us(int(micros)),
                 None if body is None else decode_stored_report(body),
             )
             for seq, micros, body in rows

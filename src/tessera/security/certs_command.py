@@ -13,7 +13,6 @@ import argparse
 import re
 import secrets
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
@@ -31,13 +30,14 @@ from tessera.security.base import (
 )
 from tessera.security.commandkit import (
     CommandError,
-    add_data_option,
+    action_parser,
     admin_event,
     existing,
     iso,
     optional_iso,
     positive_int,
     print_table,
+    run_action,
     with_store,
 )
 from tessera.security.tls import (
@@ -64,7 +64,7 @@ PASSWORD_BYTES: Final = 18
 def add_certs_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="certs_command", required=True, metavar="ACTION")
 
-    init = _action(actions, "init", _init, "create the CA and the server's certificate")
+    init = action_parser(actions, "init", _init, "create the CA and the server's certificate")
     init.add_argument(
         "--host",
         action="append",
@@ -79,7 +79,9 @@ def add_certs_arguments(parser: argparse.ArgumentParser) -> None:
     )
     init.add_argument("--force", action="store_true", help="replace an existing CA")
 
-    client = _action(actions, "client", _client, "issue a client certificate and data package")
+    client = action_parser(
+        actions, "client", _client, "issue a client certificate and data package"
+    )
     client.add_argument("name", help="the certificate's name: lowercase letters, digits, . _ @ -")
     client.add_argument("--principal", required=True, help="the principal it stands for")
     client.add_argument(
@@ -89,28 +91,15 @@ def add_certs_arguments(parser: argparse.ArgumentParser) -> None:
     client.add_argument("--port", type=positive_int, default=DEFAULT_COT_TLS_PORT)
     client.add_argument("--out", type=Path, default=None, help="the data package (.zip)")
 
-    revoke = _action(actions, "revoke", _revoke, "revoke a client certificate by its name")
+    revoke = action_parser(actions, "revoke", _revoke, "revoke a client certificate by its name")
     revoke.add_argument("name")
 
-    listing = _action(actions, "list", _list, "list the client certificates")
+    listing = action_parser(actions, "list", _list, "list the client certificates")
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
 
 
-def _action(
-    actions: argparse._SubParsersAction[argparse.ArgumentParser],
-    name: str,
-    handler: Callable[[argparse.Namespace], int],
-    summary: str,
-) -> argparse.ArgumentParser:
-    parser: argparse.ArgumentParser = actions.add_parser(name, help=summary)
-    add_data_option(parser)
-    parser.set_defaults(certs_handler=handler)
-    return parser
-
-
 def run_certs(args: argparse.Namespace) -> int:
-    handler: Callable[[argparse.Namespace], int] = args.certs_handler
-    return handler(args)
+    return run_action(args)
 
 
 def _read_ca(directory: Path) -> certs.Issued:

@@ -33,6 +33,25 @@ def positive_int(text: str) -> int:
     return value
 
 
+def action_parser(
+    actions: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    handler: Callable[[argparse.Namespace], int],
+    summary: str,
+) -> argparse.ArgumentParser:
+    """One action of a command with actions (``users add``, ``certs client``): its
+    parser, with ``--data``, and the handler ``run_action`` calls."""
+    parser: argparse.ArgumentParser = actions.add_parser(name, help=summary)
+    add_data_option(parser)
+    parser.set_defaults(action_handler=handler)
+    return parser
+
+
+def run_action(args: argparse.Namespace) -> int:
+    handler: Callable[[argparse.Namespace], int] = args.action_handler
+    return handler(args)
+
+
 def add_data_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, required=True, help="the server's data folder")
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final
@@ -29,13 +28,14 @@ from tessera.security.base import (
 )
 from tessera.security.commandkit import (
     CommandError,
-    add_data_option,
+    action_parser,
     admin_event,
     existing,
     iso,
     optional_iso,
     positive_int,
     print_table,
+    run_action,
     with_store,
 )
 from tessera.security.policy import submission_refusal
@@ -47,22 +47,10 @@ DEFAULT_TOKEN_DAYS: Final = 30
 # -- argument parsing ------------------------------------------------------------------
 
 
-def _action(
-    actions: argparse._SubParsersAction[argparse.ArgumentParser],
-    name: str,
-    handler: Callable[[argparse.Namespace], int],
-    summary: str,
-) -> argparse.ArgumentParser:
-    parser: argparse.ArgumentParser = actions.add_parser(name, help=summary)
-    add_data_option(parser)
-    parser.set_defaults(users_handler=handler)
-    return parser
-
-
 def add_users_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="users_command", required=True, metavar="ACTION")
 
-    add = _action(actions, "add", _add, "add a user or system principal")
+    add = action_parser(actions, "add", _add, "add a user or system principal")
     add.add_argument("name", help="lowercase letters, digits and . _ @ -")
     add.add_argument("--config", type=Path, default=None, help="settings file (TOML)")
     add.add_argument("--kind", choices=[kind.value for kind in PrincipalKind], default="user")
@@ -78,29 +66,28 @@ def add_users_arguments(parser: argparse.ArgumentParser) -> None:
         "--default-label", metavar="LEVEL[:COMM,COMM]", help="for its reports that carry none"
     )
 
-    listing = _action(actions, "list", _list, "list the principals")
+    listing = action_parser(actions, "list", _list, "list the principals")
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
 
-    disable = _action(actions, "disable", _disable, "disable a principal (or --enable it)")
+    disable = action_parser(actions, "disable", _disable, "disable a principal (or --enable it)")
     disable.add_argument("name")
     disable.add_argument("--enable", action="store_true", help="enable it again")
 
-    token = _action(actions, "token", _token, "issue a token (printed once, never stored)")
+    token = action_parser(actions, "token", _token, "issue a token (printed once, never stored)")
     token.add_argument("name")
     expiry = token.add_mutually_exclusive_group()
     expiry.add_argument("--days", type=positive_int, help=f"default {DEFAULT_TOKEN_DAYS}")
     expiry.add_argument("--no-expiry", action="store_true", help="valid until revoked")
 
-    revoke = _action(actions, "revoke", _revoke, "revoke a token by its id")
+    revoke = action_parser(actions, "revoke", _revoke, "revoke a token by its id")
     revoke.add_argument("token_id", metavar="TOKEN_ID")
 
-    listing_tokens = _action(actions, "tokens", _tokens, "list tokens (never their secrets)")
+    listing_tokens = action_parser(actions, "tokens", _tokens, "list tokens (never their secrets)")
     listing_tokens.add_argument("name", nargs="?", default=None)
 
 
 def run_users(args: argparse.Namespace) -> int:
-    handler: Callable[[argparse.Namespace], int] = args.users_handler
-    return handler(args)
+    return run_action(args)
 
 
 # -- users add -------------------------------------------------------------------------

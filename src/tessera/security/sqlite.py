@@ -15,9 +15,9 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import msgspec
 
@@ -32,6 +32,14 @@ from tessera.security.base import (
     TokenRecord,
     UnknownPrincipalError,
     UnknownTokenError,
+)
+from tessera.security.sqlite_rows import (
+    audit_from_row,
+    aware_us,
+    certificate_from_row,
+    certificate_row,
+    optional_us,
+    token_from_row,
 )
 
 FILE_NAME: Final = "security.sqlite3"
@@ -74,8 +82,6 @@ END;
 # EXISTS), so a step that ran without its version being recorded can safely run again.
 MIGRATIONS: Final = (SCHEMA, certstore.CERTIFICATES_SCHEMA)
 SCHEMA_VERSION: Final = len(MIGRATIONS)
-EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-MICROSECOND: Final = timedelta(microseconds=1)
 # Queries are constants: every value goes in as a parameter.
 _INSERT_INTO_TOKENS: Final = (
     "INSERT INTO tokens (id, principal, secret_hash, created_us, expires_us, revoked_us) "
@@ -101,25 +107,6 @@ _EARLIEST_US: Final = -(2**63)
 
 def security_store_path(data_dir: Path) -> Path:
     return data_dir / FILE_NAME
-
-
-def _to_us(moment: datetime) -> int:
-    # A naive time has no defined instant; refusing it beats guessing a zone.
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise SecurityStoreError(f"a time must carry its timezone, got {moment.isoformat()}")
-    return (moment - EPOCH) // MICROSECOND
-
-
-def _optional_us(moment: datetime | None) -> int | None:
-    return None if moment is None else _to_us(moment)
-
-
-def _from_us(micros: int) -> datetime:
-    return EPOCH + timedelta(microseconds=micros)
-
-
-def _optional_time(micros: int | None) -> datetime | None:
-    return None if micros is None else _from_us(micros)
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -173,57 +160,6 @@ def _statements(script: str) -> Iterator[str]:
         if sqlite3.complete_statement(pending):
             yield pending.strip()
             pending = ""
-
-
-def _token_from_row(row: tuple[Any, ...]) -> TokenRecord:
-    token_id, principal, secret_hash, created_us, expires_us, revoked_us = row
-    return TokenRecord(
-        id=token_id,
-        principal=principal,
-        secret_hash=secret_hash,
-        created_at=_from_us(created_us),
-        expires_at=_optional_time(expires_us),
-        revoked_at=_optional_time(revoked_us),
-    )
-
-
-def _certificate_row(record: CertificateRecord) -> certstore.CertificateRow:
-    return (
-        record.name,
-        record.principal,
-        record.serial,
-        record.fingerprint,
-        _to_us(record.issued_at),
-        _to_us(record.expires_at),
-        _optional_us(record.revoked_at),
-    )
-
-
-def _certificate_from_row(row: certstore.CertificateRow) -> CertificateRecord:
-    name, principal, serial, fingerprint, issued_us, expires_us, revoked_us = row
-    return CertificateRecord(
-        name=name,
-        principal=principal,
-        serial=serial,
-        fingerprint=fingerprint,
-        issued_at=_from_us(issued_us),
-        expires_at=_from_us(expires_us),
-        revoked_at=_optional_time(revoked_us),
-    )
-
-
-def _audit_from_row(row: tuple[Any, ...]) -> AuditEvent:
-    seq, at_us, principal, action, outcome, target, address, detail = row
-    return AuditEvent(
-        seq=seq,
-        at=_from_us(at_us),
-        principal=principal,
-        action=action,
-        outcome=outcome,
-        target=target,
-        address=address,
-        detail=msgspec.json.decode(detail, type=dict[str, Any]),
-    )
 
 
 class SqliteSecurityStore(SecurityStore):
@@ -325,9 +261,9 @@ class SqliteSecurityStore(SecurityStore):
             token.id,
             token.principal,
             token.secret_hash,
-            _to_us(token.created_at),
-            _optional_us(token.expires_at),
-            _optional_us(token.revoked_at),
+            aware_us(token.created_at),
+            optional_us(token.expires_at),
+            optional_us(token.revoked_at),
         )
         with self._writing() as conn:
             known = conn.execute(
@@ -343,7 +279,7 @@ class SqliteSecurityStore(SecurityStore):
     async def token(self, token_id: str) -> TokenRecord | None:
         with self._reading() as conn:
             row = conn.execute(_TOKEN_BY_ID, (token_id,)).fetchone()
-        return None if row is None else _token_from_row(row)
+        return None if row is None else token_from_row(row)
 
     async def tokens(self, principal: str | None = None) -> list[TokenRecord]:
         with self._reading() as conn:
@@ -351,10 +287,10 @@ class SqliteSecurityStore(SecurityStore):
                 rows = conn.execute(_ALL_TOKENS).fetchall()
             else:
                 rows = conn.execute(_TOKENS_OF, (principal,)).fetchall()
-        return [_token_from_row(row) for row in rows]
+        return [token_from_row(row) for row in rows]
 
     async def revoke_token(self, token_id: str, at: datetime) -> TokenRecord:
-        revoked_us = _to_us(at)
+        revoked_us = aware_us(at)
         with self._writing() as conn:
             # COALESCE keeps the first revocation time: revoking again changes nothing.
             updated = conn.execute(
@@ -364,12 +300,12 @@ class SqliteSecurityStore(SecurityStore):
             if updated.rowcount == 0:
                 raise UnknownTokenError(f"no token with id {token_id!r}")
             row = conn.execute(_TOKEN_BY_ID, (token_id,)).fetchone()
-        return _token_from_row(row)
+        return token_from_row(row)
 
     # -- certificates ------------------------------------------------------------------
 
     async def add_certificate(self, record: CertificateRecord) -> None:
-        row = _certificate_row(record)
+        row = certificate_row(record)
         certstore.check(record)
         with self._writing() as conn:
             certstore.insert(conn, row)
@@ -377,25 +313,25 @@ class SqliteSecurityStore(SecurityStore):
     async def certificate(self, fingerprint: str) -> CertificateRecord | None:
         with self._reading() as conn:
             row = certstore.by_fingerprint(conn, fingerprint)
-        return None if row is None else _certificate_from_row(row)
+        return None if row is None else certificate_from_row(row)
 
     async def certificates(self) -> list[CertificateRecord]:
         with self._reading() as conn:
             rows = certstore.every(conn)
-        return [_certificate_from_row(row) for row in rows]
+        return [certificate_from_row(row) for row in rows]
 
     async def revoke_certificate(self, name: str, at: datetime) -> CertificateRecord:
-        revoked_us = _to_us(at)
+        revoked_us = aware_us(at)
         with self._writing() as conn:
             row = certstore.revoke(conn, name, revoked_us)
-        return _certificate_from_row(row)
+        return certificate_from_row(row)
 
     # -- audit -------------------------------------------------------------------------
 
     async def append_audit(self, events: Sequence[AuditEvent]) -> list[int]:
         rows = [
             (
-                _to_us(event.at),
+                aware_us(event.at),
                 event.principal,
                 event.action,
                 event.outcome,
@@ -416,8 +352,8 @@ class SqliteSecurityStore(SecurityStore):
     async def audit(
         self, *, since: datetime | None = None, after_seq: int = 0, limit: int = 1000
     ) -> list[AuditEvent]:
-        since_us = _EARLIEST_US if since is None else _to_us(since)
+        since_us = _EARLIEST_US if since is None else aware_us(since)
         parameters = (after_seq, since_us, max(limit, 0))
         with self._reading() as conn:
             rows = conn.execute(_SELECT_AUDIT, parameters).fetchall()
-        return [_audit_from_row(row) for row in rows]
+        return [audit_from_row(row) for row in rows]

@@ -37,10 +37,11 @@ from tessera.core.model import Label, Principal, Report, Role, Track
 from tessera.journal.base import JournalClosedError
 from tessera.security.base import AuditEvent
 from tessera.security.policy import readable_pictures, submission_refusal
+from tessera.security.tls import principal_of_certificate
 from tessera.store.base import TrackQuery
 from tessera.transports.cot_stream.hub import CommunityHub
 from tessera.transports.cot_stream.session import CotSession
-from tessera.transports.cot_stream.wire import PROTOBUF, XML, WireEvent
+from tessera.transports.cot_stream.wire import XML, WireEvent
 
 if TYPE_CHECKING:
     from tessera.app import Tessera
@@ -105,8 +106,6 @@ class CotServer:
         return list(self._sessions)
 
     async def identify(self, session: CotSession) -> Principal | None:
-        from tessera.security.tls import principal_of_certificate
-
         security = self.tessera.security
         if session.kind == TLS:
             transport = session.transport_object()
@@ -292,6 +291,3 @@ class CotServer:
                 detail=dict(detail),
             )
         )
-
-
-FORMS: Final = (XML, PROTOBUF)
