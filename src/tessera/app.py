@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 from tessera.bus.base import ChangeBus
 from tessera.bus.memory import MemoryBus
 from tessera.codecs.json import ReportCodec, ReportPolicy
+from tessera.codecs.overlay_json import OverlayCodec
 from tessera.core.fusion.engine import FusionSettings, KalmanTracker
 from tessera.core.labels import Picture
 from tessera.fusion_worker import FusionWorker
@@ -62,6 +63,7 @@ class Tessera:
         self.bus = bus
         self.worker = worker
         self.codec = codec
+        self.overlay_codec = OverlayCodec(settings.scheme)
         self.security = security
         self.audit = AuditTrail(security)
         self.gate = Gate(

@@ -3,7 +3,8 @@
 Each picture's tracker sees only the reports its admission rule accepts. The worker owns
 the order of things: read entries in journal order, step each tracker with the journal's
 clock, then record the changes in the store and publish them on the bus, sequenced per
-picture.
+picture. Overlays are not fused: a revision enters every picture whose rule admits its
+label, and leaves one that held it when it is deleted or relabelled out of reach.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ import msgspec
 
 from tessera.bus.base import Change, ChangeBus
 from tessera.codecs.geojson import track_feature
+from tessera.codecs.geojson_export import overlay_feature
 from tessera.codecs.json import encode
 from tessera.core.fusion.base import Tracker
 from tessera.core.labels import ClassificationScheme, Picture, admits
 from tessera.core.model import Report
+from tessera.core.overlays import Overlay, OverlayRevision
 from tessera.journal.base import Journal, JournalEntry
 from tessera.store.base import TrackStore
 
@@ -111,25 +114,53 @@ class FusionWorker:
         if not complete:
             now -= timedelta(microseconds=1)
         reports = [entry.report for entry in entries if entry.report is not None]
+        revisions = [entry.overlay for entry in entries if entry.overlay is not None]
         for fusion in self._pictures:
+            changes: list[Change] = []
+            if revisions:
+                changes += self._apply_overlays(fusion, revisions)
             admitted = self._admitted(fusion.picture, reports)
             result = fusion.tracker.step(now, admitted)
-            if not result.updated and not result.removed:
-                continue
-            changes: list[Change] = []
-            seq = fusion.seq
-            for track in result.updated:
-                seq += 1
-                feature = msgspec.Raw(encode(track_feature(track)))
-                changes.append(Change(seq, track.id, track, feature))
-            for track_id in result.removed:
-                seq += 1
-                changes.append(Change(seq, track_id, None, None))
-            fusion.seq = seq
-            name = fusion.picture.name
-            self._store.apply(name, seq, result.updated, result.removed)
-            self._bus.publish(name, changes)
+            if result.updated or result.removed:
+                seq = fusion.seq
+                for track in result.updated:
+                    seq += 1
+                    feature = msgspec.Raw(encode(track_feature(track)))
+                    changes.append(Change(seq, track.id, track, feature))
+                for track_id in result.removed:
+                    seq += 1
+                    changes.append(Change(seq, track_id, None, None))
+                fusion.seq = seq
+                self._store.apply(fusion.picture.name, seq, result.updated, result.removed)
+            if changes:
+                self._bus.publish(fusion.picture.name, changes)
         self.position = entries[-1].seq
+
+    def _apply_overlays(
+        self, fusion: _PictureFusion, revisions: list[OverlayRevision]
+    ) -> list[Change]:
+        name = fusion.picture.name
+        # The latest revision of each overlay in this chunk is what the picture ends with.
+        latest = {revision.overlay_id: revision for revision in revisions}
+        updated: list[Overlay] = []
+        removed: list[str] = []
+        changes: list[Change] = []
+        seq = fusion.seq
+        for overlay_id, revision in latest.items():
+            overlay = revision.overlay
+            if overlay is not None and admits(fusion.picture, overlay.label, self._scheme):
+                seq += 1
+                updated.append(overlay)
+                feature = msgspec.Raw(encode(overlay_feature(overlay)))
+                changes.append(Change(seq, overlay_id, None, feature, "overlay", overlay))
+            elif self._store.overlay(name, overlay_id) is not None:
+                seq += 1
+                removed.append(overlay_id)
+                changes.append(Change(seq, overlay_id, None, None, "overlay"))
+        if changes:
+            fusion.seq = seq
+            self._store.apply_overlays(name, seq, updated, removed)
+        return changes
 
     def _admitted(self, picture: Picture, reports: list[Report]) -> list[Report]:
         return [report for report in reports if admits(picture, report.label, self._scheme)]

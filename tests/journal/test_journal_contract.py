@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tessera.core.model import Label, Position, Report, Source, SourceKind
+from tessera.core.overlays import Overlay, OverlayKind, OverlayRevision
 from tessera.journal.base import Journal, JournalClosedError
 from tessera.journal.sqlite import SqliteJournal
 
@@ -174,5 +175,47 @@ def test_append_after_close_is_refused(factory: JournalFactory, tmp_path: Path) 
         await journal.close()
         with pytest.raises(JournalClosedError):
             await journal.append([report("late")])
+
+    run(scenario())
+
+
+def revision(
+    revision_id: str, overlay_id: str = "ovl-1", *, deleted: bool = False
+) -> OverlayRevision:
+    overlay = Overlay(
+        id=overlay_id,
+        name="Objective",
+        kind=OverlayKind.POINT,
+        coordinates=((18.0, 53.0),),
+        label=Label("UNCLASSIFIED"),
+    )
+    return OverlayRevision(
+        id=revision_id, overlay_id=overlay_id, overlay=None if deleted else overlay
+    )
+
+
+def test_overlay_revisions_share_the_sequence_and_are_de_duplicated(
+    factory: JournalFactory, tmp_path: Path
+) -> None:
+    async def scenario() -> None:
+        clock = FakeClock()
+        journal = await opened(factory, tmp_path, clock)
+        # A revision may carry the same id as a report: they never collide.
+        mixed = await journal.append([report("a"), revision("a"), report("b")])
+        assert mixed.seqs == [1, 2, 3] and mixed.duplicates == 0
+        retry = await journal.append([revision("a"), revision("gone", deleted=True)])
+        assert retry.seqs[0] == 2 and retry.duplicates == 1
+        await journal.close()
+        # Read back from storage, not from what the writer remembers.
+        journal = await opened(factory, tmp_path, clock)
+        entries = await journal.read(0, 100)
+        kinds = ["report" if e.report else "overlay" if e.overlay else "tick" for e in entries]
+        assert kinds[:4] == ["report", "overlay", "report", "overlay"]
+        stamped = entries[1].overlay
+        assert stamped is not None and stamped.overlay is not None
+        assert stamped.overlay.updated_at == START
+        assert entries[3].overlay is not None and entries[3].overlay.overlay is None
+        assert set(await journal.reports(["a", "b"])) == {"a", "b"}
+        await journal.close()
 
     run(scenario())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -35,7 +36,7 @@ def run_live(tmp_path: Path, scenario: Scenario, **overrides: Any) -> None:
 
 
 def _concrete(path: str) -> str:
-    return path.replace("{report_id}", "nope").replace("{track_id}", "nope")
+    return re.sub(r"\{[^}]+\}", "nope", path)
 
 
 def _routes(live: Live) -> list[BaseRoute]:
@@ -62,6 +63,15 @@ def test_every_route_answers_401_403_or_its_content_by_policy(tmp_path: Path) ->
     async def scenario(live: Live) -> None:
         # A principal that holds no role at all: every guarded route refuses it with 403.
         nobody = await live.grant(Principal(name="no-roles", clearance="SECRET", roles=()))
+        # For each policy, a principal holding every role but the ones it names: refused
+        # too (several routes share a path, each method with its own policy).
+        others: dict[tuple[Role, ...], str] = {}
+        for needed in {p.roles for p in POLICIES.values() if not p.public}:
+            rest = tuple(role for role in Role if role not in needed)
+            if rest:
+                name = "all-but-" + "-".join(needed)
+                principal = Principal(name=name, clearance="SECRET", unrestricted=True, roles=rest)
+                others[needed] = await live.grant(principal)
         routes = _routes(live)
         assert {getattr(route, "name", None) for route in routes} == set(POLICIES)
         async with httpx.AsyncClient(base_url=live.base_url) as anonymous:
@@ -87,6 +97,10 @@ def test_every_route_answers_401_403_or_its_content_by_policy(tmp_path: Path) ->
                 assert "error" in bare.json()
                 wrong = await anonymous.request(method, path, headers=_bearer(nobody))
                 assert wrong.status_code == 403, (method, path)
+                if policy.roles in others:
+                    other = _bearer(others[policy.roles])
+                    lacking = await anonymous.request(method, path, headers=other)
+                    assert lacking.status_code == 403, (method, path, policy)
                 allowed = await anonymous.request(method, path, headers=live.headers)
                 assert allowed.status_code not in (401, 403), (method, path)
             # A path no route serves says nothing to a stranger.

@@ -1,47 +1,76 @@
 """The change feed: every change to a picture, sequenced, fanned out to subscribers.
 
-Each subscriber has its own coalescing buffer holding at most the latest change per track,
-so publishing never waits on a subscriber, a slow one only receives fewer, fresher
-updates, and its memory is bounded by the tracks in its view.
+A change is to a track or to an overlay; both share the picture's sequence. Each
+subscriber has its own coalescing buffer holding at most the latest change per track and
+per overlay, so publishing never waits on a subscriber, a slow one only receives fewer,
+fresher updates, and its memory is bounded by what is in its view.
 """
 
 from __future__ import annotations
 
 import abc
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
+from typing import Literal
 
 import msgspec
 
 from tessera.core.model import Track
+from tessera.core.overlays import Overlay
 from tessera.store.base import TrackQuery
+
+ChangeKind = Literal["track", "overlay"]
 
 
 class Change(msgspec.Struct, frozen=True):
-    """One track's change on one picture: ``track`` is ``None`` when it was removed.
-    ``feature`` is its GeoJSON, encoded once and shared by every subscriber."""
+    """One track's or overlay's change on one picture: ``track`` (or ``overlay``) is
+    ``None`` when it left the picture. ``feature`` is its GeoJSON, encoded once and shared
+    by every subscriber."""
 
     seq: int
-    track_id: str
+    item_id: str
     track: Track | None
     feature: msgspec.Raw | None
+    kind: ChangeKind = "track"
+    overlay: Overlay | None = None
+
+    @property
+    def key(self) -> Hashable:
+        """What the change coalesces on: tracks and overlays have separate id spaces."""
+        return self.item_id if self.kind == "track" else overlay_key(self.item_id)
+
+    @property
+    def removed(self) -> bool:
+        return self.feature is None
+
+    def matches(self, query: TrackQuery) -> bool:
+        if self.kind == "overlay":
+            return self.overlay is not None and query.matches_overlay(self.overlay)
+        return self.track is not None and query.matches(self.track)
+
+
+def overlay_key(overlay_id: str) -> tuple[str, str]:
+    return ("overlay", overlay_id)
+
+
+def removal(change: Change) -> Change:
+    return Change(change.seq, change.item_id, None, None, change.kind)
 
 
 class Subscriber:
     """A subscriber's filter and coalescing buffer."""
 
-    def __init__(self, query: TrackQuery, *, visible: Iterable[str] | None) -> None:
+    def __init__(self, query: TrackQuery, *, visible: Iterable[Hashable] | None) -> None:
         self.query = query
-        self._pending: dict[str, Change] = {}
+        self._pending: dict[Hashable, Change] = {}
         self._ready = asyncio.Event()
-        # Tracks the client holds; None: unknown (a resumed client), so a change that
-        # leaves the filter is always sent as a removal.
-        self._visible: set[str] | None = None if visible is None else set(visible)
+        # Keys of the tracks and overlays the client holds; None: unknown (a resumed
+        # client), so a change that leaves the filter is always sent as a removal.
+        self._visible: set[Hashable] | None = None if visible is None else set(visible)
         self.closed = False
 
     def offer(self, change: Change) -> None:
-        matched = change.track is not None and self.query.matches(change.track)
-        self.offer_many((change,), (matched,))
+        self.offer_many((change,), (change.matches(self.query),))
 
     def offer_many(self, changes: Sequence[Change], matched: Sequence[bool]) -> None:
         """Queue ``changes``; ``matched[i]`` says whether change i passes this
@@ -50,29 +79,30 @@ class Subscriber:
         visible = self._visible
         queued = False
         for change, match in zip(changes, matched, strict=True):
-            track_id = change.track_id
+            key = change.key
             if match:
                 if visible is not None:
-                    visible.add(track_id)
-                pending[track_id] = change
+                    visible.add(key)
+                pending[key] = change
                 queued = True
-            elif visible is None or track_id in visible:
+            elif visible is None or key in visible:
                 if visible is not None:
-                    visible.discard(track_id)
-                pending[track_id] = Change(change.seq, track_id, None, None)
+                    visible.discard(key)
+                pending[key] = change if change.removed else removal(change)
                 queued = True
         if queued:
             self._ready.set()
 
-    def reset_visible(self, track_ids: Iterable[str]) -> None:
-        """The client now holds exactly these tracks (it was just sent a snapshot)."""
-        self._visible = set(track_ids)
+    def reset_visible(self, keys: Iterable[Hashable]) -> None:
+        """The client now holds exactly these (track ids and `overlay_key`s): it was just
+        sent a snapshot."""
+        self._visible = set(keys)
 
     def pending_count(self) -> int:
         return len(self._pending)
 
     async def take(self) -> list[Change]:
-        """Wait for changes, then take them all (the latest per track, in seq order)."""
+        """Wait for changes, then take them all (the latest per item, in seq order)."""
         await self._ready.wait()
         self._ready.clear()
         changes = sorted(self._pending.values(), key=lambda change: change.seq)

@@ -34,7 +34,7 @@ class MemoryBus(ChangeBus):
             query = subscriber.query
             matched = verdicts.get(query)
             if matched is None:
-                matched = [c.track is not None and query.matches(c.track) for c in changes]
+                matched = [change.matches(query) for change in changes]
                 verdicts[query] = matched
             subscriber.offer_many(changes, matched)
 

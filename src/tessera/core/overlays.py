@@ -9,16 +9,21 @@ altitude), as in GeoJSON.
 from __future__ import annotations
 
 import enum
+import math
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Final
 
 import msgspec
 
 from tessera.core.model import Identifier, Label, Remarks, Sidc
 
-Coordinate = tuple[float, float] | tuple[float, float, float]
+# Longitude, latitude and optionally altitude (one tuple type: msgspec decodes no union of
+# tuples).
+Coordinate = Annotated[tuple[float, ...], msgspec.Meta(min_length=2, max_length=3)]
 OverlayName = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 Radius = Annotated[float, msgspec.Meta(gt=0.0, le=10_000_000.0)]
+METRES_PER_DEGREE: Final = 111_000.0
+MAX_VERTICES: Final = 10_000
 Width = Annotated[float, msgspec.Meta(gt=0.0, le=1_000_000.0)]
 
 
@@ -30,6 +35,19 @@ class OverlayKind(enum.StrEnum):
     CORRIDOR = "corridor"  # a centre line and a width
 
 
+# An area's ring counts its closing position, so a triangle is four.
+MIN_POSITIONS: Final = {
+    OverlayKind.POINT: 1,
+    OverlayKind.LINE: 2,
+    OverlayKind.AREA: 4,
+    OverlayKind.CIRCLE: 1,
+    OverlayKind.CORRIDOR: 2,
+}
+
+
+Positions = Annotated[tuple[Coordinate, ...], msgspec.Meta(min_length=1, max_length=MAX_VERTICES)]
+
+
 class Overlay(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """``coordinates``: one point (point, circle), the line (line, corridor), or the ring
     (area: first and last the same). ``radius_m`` for circles, ``width_m`` for corridors."""
@@ -37,7 +55,9 @@ class Overlay(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     id: Identifier
     name: OverlayName
     kind: OverlayKind
-    coordinates: tuple[Coordinate, ...]
+    coordinates: Annotated[
+        tuple[Coordinate, ...], msgspec.Meta(min_length=1, max_length=MAX_VERTICES)
+    ]
     radius_m: Radius | None = None
     width_m: Width | None = None
     sidc: Sidc | None = None
@@ -47,3 +67,64 @@ class Overlay(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     label: Label
     author: str = ""
     updated_at: datetime | None = None
+
+
+def overlay_bounds(overlay: Overlay) -> tuple[float, float, float, float]:
+    """(west, south, east, north) in degrees, widened by the radius or half the width.
+
+    Approximate on purpose (for filtering): a degree of latitude is taken as 111 km and a
+    degree of longitude as that times the cosine of the most poleward latitude."""
+    lons = [point[0] for point in overlay.coordinates]
+    lats = [point[1] for point in overlay.coordinates]
+    reach_m = overlay.radius_m or (overlay.width_m / 2 if overlay.width_m else 0.0)
+    d_lat = reach_m / METRES_PER_DEGREE
+    south, north = max(min(lats) - d_lat, -90.0), min(max(lats) + d_lat, 90.0)
+    cos_lat = math.cos(math.radians(max(abs(south), abs(north))))
+    d_lon = 180.0 if cos_lat < 1e-6 else min(reach_m / (METRES_PER_DEGREE * cos_lat), 180.0)
+    return max(min(lons) - d_lon, -180.0), south, min(max(lons) + d_lon, 180.0), north
+
+
+class OverlayRevision(msgspec.Struct, frozen=True, kw_only=True):
+    """One change to an overlay as the journal keeps it: the overlay as it now is, or
+    (``overlay`` ``None``) its deletion. ``id`` is the revision's own id, the journal's
+    de-duplication key, so a retried create, edit or import is stored once."""
+
+    id: Identifier
+    overlay_id: Identifier
+    overlay: Overlay | None
+    by: str = ""
+
+
+def geometry_problems(overlay: Overlay) -> list[tuple[str, str]]:
+    """What is wrong with an overlay's shape for its kind, as (field, reason) pairs."""
+    problems: list[tuple[str, str]] = []
+    count = len(overlay.coordinates)
+    kind = overlay.kind
+    for index, point in enumerate(overlay.coordinates):
+        lon, lat = point[0], point[1]
+        if not (math.isfinite(lon) and -180.0 <= lon <= 180.0):
+            problems.append((f"coordinates[{index}][0]", "longitude must be within -180..180"))
+        if not (math.isfinite(lat) and -90.0 <= lat <= 90.0):
+            problems.append((f"coordinates[{index}][1]", "latitude must be within -90..90"))
+        if len(point) > 2 and not math.isfinite(point[2]):
+            problems.append((f"coordinates[{index}][2]", "altitude must be a finite number"))
+    needed = MIN_POSITIONS[kind]
+    if count < needed:
+        problems.append(("coordinates", f"a {kind.value} needs at least {needed} position(s)"))
+    if kind in (OverlayKind.POINT, OverlayKind.CIRCLE) and count > 1:
+        problems.append(("coordinates", f"a {kind.value} has exactly one position"))
+    if kind is OverlayKind.CIRCLE and overlay.radius_m is None:
+        problems.append(("radius_m", "a circle needs a radius"))
+    if kind is not OverlayKind.CIRCLE and overlay.radius_m is not None:
+        problems.append(("radius_m", "only a circle has a radius"))
+    if kind is OverlayKind.CORRIDOR and overlay.width_m is None:
+        problems.append(("width_m", "a corridor needs a width"))
+    if kind is not OverlayKind.CORRIDOR and overlay.width_m is not None:
+        problems.append(("width_m", "only a corridor has a width"))
+    if (
+        overlay.valid_from is not None
+        and overlay.valid_to is not None
+        and overlay.valid_to < overlay.valid_from
+    ):
+        problems.append(("valid_to", "is before valid_from"))
+    return problems

@@ -4,7 +4,9 @@ Append-only and globally sequenced. ``append`` returns only once the reports are
 so an acknowledgement is a promise. Report ids are the de-duplication key: appending an id
 the journal already holds stores nothing and answers with the original sequence number.
 Tick entries mark the passing of time when no report arrives, so fusion can age tracks
-on the journal's clock alone.
+on the journal's clock alone. Overlay revisions (creations, edits, deletions) are kept in
+the same sequence, de-duplicated on their revision id, so pictures rebuilt from the
+journal hold the same overlays.
 """
 
 from __future__ import annotations
@@ -16,14 +18,19 @@ from datetime import datetime
 import msgspec
 
 from tessera.core.model import Report
+from tessera.core.overlays import OverlayRevision
+
+JournalItem = Report | OverlayRevision
 
 
 class JournalEntry(msgspec.Struct, frozen=True):
-    """One journal record: a report (with ``received_at`` stamped) or a tick."""
+    """One journal record: a report (with ``received_at`` stamped), an overlay revision
+    (its overlay's ``updated_at`` stamped), or a tick (neither)."""
 
     seq: int
     received_at: datetime
     report: Report | None
+    overlay: OverlayRevision | None = None
 
 
 class AppendResult(msgspec.Struct, frozen=True):
@@ -55,8 +62,9 @@ class Journal(abc.ABC):
     async def close(self) -> None: ...
 
     @abc.abstractmethod
-    async def append(self, reports: Sequence[Report]) -> AppendResult:
-        """Append atomically (all or none) and return once durable."""
+    async def append(self, items: Sequence[JournalItem]) -> AppendResult:
+        """Append reports and overlay revisions atomically (all or none) and return once
+        durable."""
 
     @abc.abstractmethod
     async def read(self, after_seq: int, limit: int) -> list[JournalEntry]:

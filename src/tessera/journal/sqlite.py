@@ -23,21 +23,36 @@ from typing import Final
 
 import msgspec
 
-from tessera.codecs.json import decode_stored_report, encode_report
+from tessera.codecs.json import decode_stored_report, encode, encode_report
+from tessera.codecs.overlay_json import decode_stored_revision
 from tessera.core.model import Report
-from tessera.journal.base import AppendResult, Journal, JournalClosedError, JournalEntry
+from tessera.journal.base import (
+    AppendResult,
+    Journal,
+    JournalClosedError,
+    JournalEntry,
+    JournalItem,
+)
 from tessera.microseconds import from_us, to_us
 
-SCHEMA: Final = """
-CREATE TABLE IF NOT EXISTS journal (
+_TABLE: Final = """
+CREATE TABLE IF NOT EXISTS {name} (
     seq INTEGER PRIMARY KEY,
-    kind TEXT NOT NULL CHECK (kind IN ('report', 'tick')),
+    kind TEXT NOT NULL CHECK (kind IN ('report', 'overlay', 'tick')),
     id TEXT UNIQUE,
     received_us INTEGER NOT NULL,
     body BLOB
 );
 """
+SCHEMA: Final = _TABLE.format(name="journal")
+# Overlay revisions share the id column with reports; the prefix (outside the identifier
+# alphabet) keeps a revision from ever being taken for a report of the same id.
+_REVISION_PREFIX: Final = "overlay/"
 _LOOKUP_CHUNK: Final = 500
+
+
+def _key(item: JournalItem) -> str:
+    return item.id if isinstance(item, Report) else _REVISION_PREFIX + item.id
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -51,10 +66,10 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 
 class _Append:
-    __slots__ = ("future", "reports")
+    __slots__ = ("future", "items")
 
-    def __init__(self, reports: Sequence[Report], future: asyncio.Future[AppendResult]) -> None:
-        self.reports = reports
+    def __init__(self, items: Sequence[JournalItem], future: asyncio.Future[AppendResult]) -> None:
+        self.items = items
         self.future = future
 
 
@@ -107,6 +122,9 @@ class SqliteJournal(Journal):
     def _open_writer(self) -> sqlite3.Connection:
         conn = _connect(self._path)
         conn.executescript(SCHEMA)
+        table = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'journal'").fetchone()
+        if "'overlay'" not in str(table[0]):
+            _allow_overlays(conn)
         row = conn.execute(
             "SELECT seq, received_us FROM journal ORDER BY seq DESC LIMIT 1"
         ).fetchone()
@@ -127,11 +145,11 @@ class SqliteJournal(Journal):
 
     # -- writing -----------------------------------------------------------------------
 
-    async def append(self, reports: Sequence[Report]) -> AppendResult:
+    async def append(self, items: Sequence[JournalItem]) -> AppendResult:
         if self._closed or self._loop is None:
             raise JournalClosedError("the journal is not open")
         future: asyncio.Future[AppendResult] = self._loop.create_future()
-        self._queue.put(_Append(reports, future))
+        self._queue.put(_Append(items, future))
         return await future
 
     def _write_loop(self, conn: sqlite3.Connection) -> None:
@@ -145,7 +163,7 @@ class SqliteJournal(Journal):
                 if first is _STOP:
                     return
                 group = [first]
-                size = len(first.reports) if isinstance(first, _Append) else 0
+                size = len(first.items) if isinstance(first, _Append) else 0
                 stop = False
                 while size < self._max_group:
                     try:
@@ -156,7 +174,7 @@ class SqliteJournal(Journal):
                         stop = True
                         break
                     group.append(item)
-                    size += len(item.reports) if isinstance(item, _Append) else 0
+                    size += len(item.items) if isinstance(item, _Append) else 0
                 self._commit(conn, [item for item in group if isinstance(item, _Append)])
                 if stop:
                     return
@@ -179,19 +197,20 @@ class SqliteJournal(Journal):
             for append in group:
                 seqs: list[int] = []
                 duplicates = 0
-                for report in append.reports:
-                    known = existing.get(report.id)
+                for item in append.items:
+                    key = _key(item)
+                    known = existing.get(key)
                     if known is not None:
                         seqs.append(known)
                         duplicates += 1
                         continue
                     seq += 1
-                    stamped = msgspec.structs.replace(report, received_at=received_at)
-                    rows.append((seq, "report", report.id, received_us, encode_report(stamped)))
-                    entries.append(JournalEntry(seq, received_at, stamped))
-                    existing[report.id] = seq
+                    row, entry = _stamped(seq, key, item, received_at, received_us)
+                    rows.append(row)
+                    entries.append(entry)
+                    existing[key] = seq
                     seqs.append(seq)
-                ids = [report.id for report in append.reports]
+                ids = [item.id for item in append.items]
                 results.append(AppendResult(ids=ids, seqs=seqs, duplicates=duplicates))
             if not group:
                 seq += 1
@@ -215,7 +234,7 @@ class SqliteJournal(Journal):
 
     @staticmethod
     def _existing_seqs(conn: sqlite3.Connection, group: list[_Append]) -> dict[str, int]:
-        ids = list({report.id for append in group for report in append.reports})
+        ids = list({_key(item) for append in group for item in append.items})
         found: dict[str, int] = {}
         for start in range(0, len(ids), _LOOKUP_CHUNK):
             chunk = ids[start : start + _LOOKUP_CHUNK]
@@ -277,16 +296,12 @@ class SqliteJournal(Journal):
         assert self._reader is not None
         with self._reader_lock:
             rows = self._reader.execute(
-                "SELECT seq, received_us, body FROM journal WHERE seq > ? ORDER BY seq LIMIT ?",
+                "SELECT seq, kind, received_us, body FROM journal WHERE seq > ? "
+                "ORDER BY seq LIMIT ?",
                 (after_seq, limit),
             ).fetchall()
         return [
-            JournalEntry(
-                int(seq),
-                from_us(int(micros)),
-                None if body is None else decode_stored_report(body),
-            )
-            for seq, micros, body in rows
+            _entry(int(seq), kind, from_us(int(micros)), body) for seq, kind, micros, body in rows
         ]
 
     async def reports(self, ids: Sequence[str]) -> dict[str, Report]:
@@ -302,8 +317,48 @@ class SqliteJournal(Journal):
                 chunk = ids[start : start + _LOOKUP_CHUNK]
                 marks = ",".join("?" * len(chunk))
                 for report_id, body in self._reader.execute(
-                    f"SELECT id, body FROM journal WHERE id IN ({marks})",  # noqa: S608 - placeholders only
+                    f"SELECT id, body FROM journal WHERE kind = 'report' AND id IN ({marks})",  # noqa: S608 - placeholders only
                     chunk,
                 ):
                     found[report_id] = decode_stored_report(body)
         return found
+
+
+def _allow_overlays(conn: sqlite3.Connection) -> None:
+    """Journals written before overlays allowed only reports and ticks. SQLite cannot
+    alter a CHECK constraint, so the table is copied into the new shape, once."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(_TABLE.format(name="journal_v2"))
+        conn.execute("INSERT INTO journal_v2 SELECT seq, kind, id, received_us, body FROM journal")
+        conn.execute("DROP TABLE journal")
+        conn.execute("ALTER TABLE journal_v2 RENAME TO journal")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _stamped(
+    seq: int, key: str, item: JournalItem, received_at: datetime, received_us: int
+) -> tuple[tuple[int, str, str | None, int, bytes | None], JournalEntry]:
+    """The row to insert and the entry fusion sees, with the receipt time stamped in."""
+    if isinstance(item, Report):
+        report = msgspec.structs.replace(item, received_at=received_at)
+        return (seq, "report", key, received_us, encode_report(report)), JournalEntry(
+            seq, received_at, report
+        )
+    revision = item
+    if item.overlay is not None:
+        overlay = msgspec.structs.replace(item.overlay, updated_at=received_at)
+        revision = msgspec.structs.replace(item, overlay=overlay)
+    row = (seq, "overlay", key, received_us, encode(revision))
+    return row, JournalEntry(seq, received_at, None, revision)
+
+
+def _entry(seq: int, kind: str, received_at: datetime, body: bytes | None) -> JournalEntry:
+    if body is None:
+        return JournalEntry(seq, received_at, None)
+    if kind == "overlay":
+        return JournalEntry(seq, received_at, None, decode_stored_revision(body))
+    return JournalEntry(seq, received_at, decode_stored_report(body))

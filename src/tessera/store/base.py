@@ -1,4 +1,5 @@
-"""The store: each picture's current tracks, and the queries the API runs over them."""
+"""The store: each picture's current tracks and overlays, and the queries the API runs over
+them."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Sequence
 import msgspec
 
 from tessera.core.model import Identity, Track, TrackStatus
+from tessera.core.overlays import Overlay, overlay_bounds
 
 
 class TrackQuery(msgspec.Struct, frozen=True, kw_only=True):
@@ -33,6 +35,19 @@ class TrackQuery(msgspec.Struct, frozen=True, kw_only=True):
                 return False
         return True
 
+    def matches_overlay(self, overlay: Overlay) -> bool:
+        """Overlays answer to the bounding box only: identity and status are tracks'."""
+        if self.bbox is None:
+            return True
+        west, south, east, north = self.bbox
+        o_west, o_south, o_east, o_north = overlay_bounds(overlay)
+        if o_north < south or o_south > north:
+            return False
+        if west <= east:
+            return o_east >= west and o_west <= east
+        # The box crosses the antimeridian: it is two boxes.
+        return o_east >= west or o_west <= east
+
 
 class TrackStore(abc.ABC):
     @abc.abstractmethod
@@ -50,3 +65,17 @@ class TrackStore(abc.ABC):
 
     @abc.abstractmethod
     def seq(self, picture: str) -> int: ...
+
+    @abc.abstractmethod
+    def apply_overlays(
+        self, picture: str, seq: int, updated: Sequence[Overlay], removed: Sequence[str]
+    ) -> None:
+        """Record overlays entering, changing in or leaving a picture; tracks and overlays
+        share the picture's change seq."""
+
+    @abc.abstractmethod
+    def overlays(self, picture: str, query: TrackQuery) -> tuple[int, list[Overlay]]:
+        """The picture's change seq and its overlays within ``query``'s bounding box."""
+
+    @abc.abstractmethod
+    def overlay(self, picture: str, overlay_id: str) -> Overlay | None: ...

@@ -238,6 +238,8 @@ class CotServer:
         while True:
             changes = await subscriber.take()
             for change in changes:
+                if change.kind != "track":
+                    continue  # overlays are not sent to TAK clients (yet)
                 wire = self._change_wire(picture, change)
                 if wire is not None and self._wanted(session, wire.key):
                     session.outbox.put(wire)
@@ -246,7 +248,7 @@ class CotServer:
         key = (picture, change.seq)
         wire = self._changes.get(key)
         if wire is None:
-            event = self._track_event(picture, change.track_id, change.track)
+            event = self._track_event(picture, change.item_id, change.track)
             if event is None:
                 return None
             wire = WireEvent(event)

@@ -93,10 +93,17 @@ class Authenticate:
         self.routes = routes
 
     def policy_for(self, scope: Scope) -> Policy:
+        partial: Policy | None = None
         for route, policy in self.routes:
             match, _ = route.matches(scope)
-            if match is not Match.NONE:
+            if match is Match.FULL:
                 return policy
+            # The path matches but not the method: another route of the same path may
+            # take the method, and its policy, not this one's, must then apply.
+            if match is Match.PARTIAL and partial is None:
+                partial = policy
+        if partial is not None:
+            return partial
         # No route: still only for those who may ask anything at all.
         return requires(*Role)
 

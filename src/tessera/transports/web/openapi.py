@@ -14,8 +14,10 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from tessera import __version__
 from tessera.codecs.errors import FieldError
 from tessera.codecs.json import ReportDoc
+from tessera.codecs.overlay_json import OverlayDoc
 from tessera.core.model import Grading
 from tessera.transports.web.account import Login
+from tessera.transports.web.openapi_overlays import overlay_operations
 from tessera.transports.web.stream import Subscribe
 
 
@@ -82,6 +84,7 @@ REFUSALS = {
 def _operations() -> dict[str, dict[str, Any]]:
     """Operation objects keyed by route name."""
     return {
+        **overlay_operations(),
         "post_reports": {
             "post": {
                 "summary": "Submit a batch of reports",
@@ -186,14 +189,18 @@ def _operations() -> dict[str, dict[str, Any]]:
         },
         "get_export": {
             "get": {
-                "summary": "A picture as a file: NVG 2.0.2 or GeoJSON (audited)",
+                "summary": "A picture as a file: NVG 2.0.2, GeoJSON, KML or KMZ (audited)",
+                "description": (
+                    "Tracks and overlays. A KMZ holds doc.kml and an APP-6 icon per SIDC "
+                    "(icons/<sidc>.png); a KML is that doc.kml alone."
+                ),
                 "parameters": [
                     PICTURE_PARAM,
                     {
                         "name": "format",
                         "in": "query",
                         "required": True,
-                        "schema": {"type": "string", "enum": ["nvg", "geojson"]},
+                        "schema": {"type": "string", "enum": ["nvg", "geojson", "kml", "kmz"]},
                     },
                 ],
                 "responses": {
@@ -218,7 +225,8 @@ def _operations() -> dict[str, dict[str, Any]]:
                     "Upgrade to a WebSocket, then send one Subscribe message. The server "
                     "answers with a snapshot (or, given `since` within the retained window, "
                     "the missed changes), then `changes` messages with `upserts` and "
-                    "`removes`, and a `heartbeat` every few seconds."
+                    "`removes` (tracks), `overlays` and `overlay_removes`, and a "
+                    "`heartbeat` every few seconds."
                 ),
                 "requestBody": {"content": {"application/json": {"schema": _ref("Subscribe")}}},
                 "responses": {"101": {"description": "Switching protocols"}},
@@ -252,13 +260,15 @@ def openapi_document(routes: list[BaseRoute], public: set[str]) -> dict[str, Any
         if params:
             for operation in item.values():
                 operation["parameters"] = [*params, *operation.get("parameters", [])]
-        paths[route.path] = item
+        # One path may have several routes, one per method.
+        paths.setdefault(route.path, {}).update(item)
     _, components = msgspec.json.schema_components(
-        [ReportDoc, FieldError, Subscribe, Login],
+        [ReportDoc, OverlayDoc, FieldError, Subscribe, Login],
         schema_hook=_schema_hook,
         ref_template="#/components/schemas/{name}",
     )
     components["Report"] = components.pop("ReportDoc")
+    components["Overlay"] = components.pop("OverlayDoc")
     return {
         "openapi": "3.1.0",
         "info": {

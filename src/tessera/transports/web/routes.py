@@ -15,8 +15,9 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tessera.core.model import Role
-from tessera.transports.web import account, api, export
+from tessera.transports.web import account, api, export, overlays
 from tessera.transports.web.auth import PUBLIC, Authenticate, Policy, requires, route_policies
+from tessera.transports.web.ogc.routes import OGC_POLICIES, ogc_routes
 from tessera.transports.web.openapi import openapi_document
 from tessera.transports.web.responses import JSONResponse
 from tessera.transports.web.stream import stream
@@ -46,10 +47,16 @@ POLICIES: Final[dict[str, Policy]] = {
     "get_audit": requires(Role.ADMIN),
     "get_principals": requires(Role.ADMIN),
     "get_export": requires(Role.VIEWER),
+    "get_overlays": requires(Role.VIEWER),
+    "get_overlay": requires(Role.VIEWER),
+    "post_overlay": requires(Role.REPORTER, Role.OPERATOR),
+    "put_overlay": requires(Role.REPORTER, Role.OPERATOR),
+    "delete_overlay": requires(Role.REPORTER, Role.OPERATOR),
     "openapi": requires(*Role),
     "docs": PUBLIC,
     "map": PUBLIC,
     "static": PUBLIC,
+    **OGC_POLICIES,
 }
 
 
@@ -67,6 +74,26 @@ def api_routes() -> list[BaseRoute]:
         Route(f"{API}/audit", account.get_audit, methods=["GET"], name="get_audit"),
         Route(f"{API}/principals", account.get_principals, methods=["GET"], name="get_principals"),
         Route(f"{API}/export", export.get_export, methods=["GET"], name="get_export"),
+        Route(f"{API}/overlays", overlays.get_overlays, methods=["GET"], name="get_overlays"),
+        Route(f"{API}/overlays", overlays.post_overlay, methods=["POST"], name="post_overlay"),
+        Route(
+            f"{API}/overlays/{{overlay_id}}",
+            overlays.get_overlay,
+            methods=["GET"],
+            name="get_overlay",
+        ),
+        Route(
+            f"{API}/overlays/{{overlay_id}}",
+            overlays.put_overlay,
+            methods=["PUT"],
+            name="put_overlay",
+        ),
+        Route(
+            f"{API}/overlays/{{overlay_id}}",
+            overlays.delete_overlay,
+            methods=["DELETE"],
+            name="delete_overlay",
+        ),
         WebSocketRoute(f"{API}/stream", stream, name="stream"),
     ]
 
@@ -141,6 +168,7 @@ def build_asgi(tessera: Tessera) -> Starlette:
         *api_routes(),
         Route(f"{API}/openapi.json", openapi, methods=["GET"], name="openapi"),
         Route(f"{API}/docs", docs, methods=["GET"], name="docs"),
+        *ogc_routes(),
         Route("/", index, methods=["GET"], name="map"),
         Mount("/static", app=StaticFiles(directory=static, check_dir=False), name="static"),
     ]

@@ -1,5 +1,8 @@
 """WebSocket /api/v1/stream: a snapshot, then changes, of one picture through a filter.
 
+Tracks travel as ``features``/``upserts`` and ``removes``; overlays as ``overlays`` and
+``overlay_removes`` (the bounding box filters both; identity and status only tracks).
+
 The client's first message subscribes. A new subscriber gets a snapshot; one that gives
 ``since`` within the retained window gets only what it missed. After that, changes flow
 from the subscriber's coalescing buffer: a slow client gets fewer, fresher updates and never
@@ -11,13 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Hashable
 from typing import TYPE_CHECKING, Literal
 
 import msgspec
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from tessera.bus.base import Subscriber
+from tessera.bus.base import Subscriber, overlay_key
 from tessera.codecs.geojson import track_feature
+from tessera.codecs.geojson_export import overlay_feature
 from tessera.codecs.json import encode
 from tessera.core.model import Identity, TrackStatus
 from tessera.security.gate import Caller
@@ -118,13 +123,17 @@ async def _serve(
     snapshot: bytes | None = None
     if not resumed:
         seq, tracks = tessera.store.tracks(picture, query)
-        subscriber.reset_visible(track.id for track in tracks)
+        _, overlays = tessera.store.overlays(picture, query)
+        keys: list[Hashable] = [track.id for track in tracks]
+        keys += [overlay_key(overlay.id) for overlay in overlays]
+        subscriber.reset_visible(keys)
         snapshot = encode(
             {
                 "type": "snapshot",
                 "picture": picture,
                 "seq": seq,
                 "features": [track_feature(track) for track in tracks],
+                "overlays": [overlay_feature(overlay) for overlay in overlays],
             }
         )
     try:
@@ -182,11 +191,15 @@ async def _pump(
             continue
         if not changes:
             continue
+        tracks = [change for change in changes if change.kind == "track"]
+        overlays = [change for change in changes if change.kind == "overlay"]
         message = {
             "type": "changes",
             "picture": picture,
             "seq": changes[-1].seq,
-            "upserts": [change.feature for change in changes if change.feature is not None],
-            "removes": [change.track_id for change in changes if change.feature is None],
+            "upserts": [c.feature for c in tracks if c.feature is not None],
+            "removes": [c.item_id for c in tracks if c.feature is None],
+            "overlays": [c.feature for c in overlays if c.feature is not None],
+            "overlay_removes": [c.item_id for c in overlays if c.feature is None],
         }
         await websocket.send_text(encode(message).decode())

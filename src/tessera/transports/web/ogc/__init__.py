@@ -1,0 +1,1 @@
+"""OGC API - Features (Part 1: Core) at /ogc: every picture the caller reads, as collections."""

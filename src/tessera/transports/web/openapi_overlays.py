@@ -1,0 +1,111 @@
+"""The OpenAPI operations of /api/v1/overlays (merged into the document by `openapi`)."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+PICTURE_PARAM: Final = {
+    "name": "picture",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "The picture to read through (default: the first one the caller reads)",
+}
+IDEMPOTENCY_KEY: Final = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "The revision's id: a retried request with the same key is stored once",
+}
+_OVERLAY = {"$ref": "#/components/schemas/Overlay"}
+_ERROR = {"type": "object", "properties": {"error": {"type": "string"}}}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_WRITTEN = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string"},
+        "revision": {"type": "string"},
+        "seq": {"type": "integer"},
+        "duplicate": {"type": "boolean"},
+        "overlay": {"type": "object", "description": "GeoJSON Feature of the overlay"},
+    },
+}
+_INVALID = _json(
+    {"type": "object", "properties": {"errors": {"type": "array"}}},
+    "Invalid overlay: every problem, by field",
+)
+_BODY = {"required": True, "content": {"application/json": {"schema": _OVERLAY}}}
+
+
+def overlay_operations() -> dict[str, dict[str, Any]]:
+    """Operation objects keyed by route name."""
+    error = _json(_ERROR, "Error")
+    return {
+        "get_overlays": {
+            "get": {
+                "summary": "The picture's overlays as a GeoJSON FeatureCollection",
+                "parameters": [
+                    PICTURE_PARAM,
+                    {
+                        "name": "bbox",
+                        "in": "query",
+                        "schema": {"type": "string"},
+                        "description": "west,south,east,north in degrees (WGS 84)",
+                    },
+                ],
+                "responses": {"200": _json({"type": "object"}, "FeatureCollection"), "400": error},
+            }
+        },
+        "post_overlay": {
+            "post": {
+                "summary": "Create an overlay (point, line, area, circle or corridor)",
+                "description": (
+                    "Answered once durable. The label defaults to the sender's; nobody may "
+                    "use a label they could not read. The overlay appears in every picture "
+                    "whose rule admits its label."
+                ),
+                "parameters": [IDEMPOTENCY_KEY],
+                "requestBody": _BODY,
+                "responses": {
+                    "201": _json(_WRITTEN, "Created and durable"),
+                    "403": error,
+                    "413": error,
+                    "415": error,
+                    "422": _INVALID,
+                },
+            }
+        },
+        "get_overlay": {
+            "get": {
+                "summary": "One overlay as a GeoJSON Feature",
+                "parameters": [PICTURE_PARAM],
+                "responses": {"200": _json({"type": "object"}, "Feature"), "404": error},
+            }
+        },
+        "put_overlay": {
+            "put": {
+                "summary": "Replace an overlay (its author, operators and administrators)",
+                "parameters": [PICTURE_PARAM, IDEMPOTENCY_KEY],
+                "requestBody": _BODY,
+                "responses": {
+                    "200": _json(_WRITTEN, "Replaced and durable"),
+                    "403": error,
+                    "404": error,
+                    "422": _INVALID,
+                },
+            }
+        },
+        "delete_overlay": {
+            "delete": {
+                "summary": "Delete an overlay (its author, operators and administrators)",
+                "parameters": [PICTURE_PARAM, IDEMPOTENCY_KEY],
+                "responses": {"204": {"description": "Deleted"}, "403": error, "404": error},
+            }
+        },
+    }

@@ -1,0 +1,201 @@
+"""/api/v1/overlays: overlays through the caller's pictures, and creating, editing and
+deleting them.
+
+Every change is an overlay revision appended to the journal, acknowledged once durable,
+and reaches the pictures (and their streams) through fusion like reports do. An overlay
+outside the picture asked for answers 404, exactly as one that does not exist. Its author
+may edit or delete it, and so may operators and administrators; nobody may give it a
+label they could not read themselves.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import TYPE_CHECKING, Any, Final
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tessera.codecs.errors import DecodeError
+from tessera.codecs.geojson import feature_collection
+from tessera.codecs.geojson_export import overlay_feature
+from tessera.core.model import ID_PATTERN, Role
+from tessera.core.overlays import Overlay, OverlayRevision
+from tessera.journal.base import AppendResult, JournalClosedError
+from tessera.security.base import AuditEvent
+from tessera.security.gate import Caller
+from tessera.security.policy import has_any_role, submission_refusal
+from tessera.store.base import TrackQuery
+from tessera.transports.web.api import BodyTooLargeError, caller, picture_or_404, read_body
+from tessera.transports.web.params import ParameterError, parse_bbox
+from tessera.transports.web.responses import JSONResponse, error
+
+if TYPE_CHECKING:
+    from tessera.app import Tessera
+
+# 10,000 vertices with altitudes fit well inside this.
+MAX_OVERLAY_BYTES: Final = 2 * 1024 * 1024
+EDITORS: Final = (Role.OPERATOR, Role.ADMIN)
+_IDENTIFIER: Final = re.compile(ID_PATTERN)
+
+
+def _tessera(request: Request) -> Tessera:
+    tessera: Tessera = request.app.state.tessera
+    return tessera
+
+
+async def get_overlays(request: Request) -> JSONResponse:
+    picture = picture_or_404(request)
+    if isinstance(picture, JSONResponse):
+        return picture
+    bbox = request.query_params.get("bbox")
+    try:
+        query = TrackQuery(bbox=None if bbox is None else parse_bbox("bbox", bbox))
+    except ParameterError as exc:
+        return error(400, str(exc), parameter=exc.name)
+    seq, overlays = _tessera(request).store.overlays(picture.name, query)
+    features = [overlay_feature(overlay) for overlay in sorted(overlays, key=lambda o: o.id)]
+    return JSONResponse(
+        feature_collection(features, picture=picture.name, seq=seq, count=len(features))
+    )
+
+
+async def get_overlay(request: Request) -> JSONResponse:
+    found = _visible_overlay(request)
+    if isinstance(found, JSONResponse):
+        return found
+    return JSONResponse(overlay_feature(found))
+
+
+async def post_overlay(request: Request) -> JSONResponse:
+    return await _write(request, _tessera(request).new_report_id(), None)
+
+
+async def put_overlay(request: Request) -> JSONResponse:
+    found = _visible_overlay(request)
+    if isinstance(found, JSONResponse):
+        return found
+    return await _write(request, found.id, found)
+
+
+async def delete_overlay(request: Request) -> Response:
+    tessera = _tessera(request)
+    found = _visible_overlay(request)
+    if isinstance(found, JSONResponse):
+        return found
+    sender = caller(request)
+    if refusal := _edit_refusal(sender, found):
+        _audit(tessera, sender, "overlays.delete", "denied", found.id, {"reason": refusal})
+        return error(403, refusal)
+    revision = OverlayRevision(
+        id=_revision_id(request), overlay_id=found.id, overlay=None, by=sender.principal.name
+    )
+    result = await _append(tessera, revision)
+    if isinstance(result, JSONResponse):
+        return result
+    _audit(tessera, sender, "overlays.delete", "ok", found.id, {"seq": result.last_seq})
+    return Response(status_code=204)
+
+
+async def _write(request: Request, overlay_id: str, current: Overlay | None) -> JSONResponse:
+    """Create (``current`` None) or replace an overlay with the request's body."""
+    tessera = _tessera(request)
+    sender = caller(request)
+    action = "overlays.create" if current is None else "overlays.edit"
+    if current is not None and (refusal := _edit_refusal(sender, current)):
+        _audit(tessera, sender, action, "denied", overlay_id, {"reason": refusal})
+        return error(403, refusal)
+    content_type = request.headers.get("content-type", "application/json")
+    if not content_type.split(";")[0].strip().lower().endswith("json"):
+        return error(415, "send the overlay as JSON with Content-Type: application/json")
+    try:
+        body = await read_body(request, MAX_OVERLAY_BYTES)
+    except BodyTooLargeError:
+        return error(413, f"the body is larger than {MAX_OVERLAY_BYTES} bytes")
+    try:
+        overlay = tessera.overlay_codec.decode(
+            body,
+            overlay_id=overlay_id,
+            # The first author stays the author; the editor is in the revision and audit.
+            author=sender.principal.name if current is None else current.author,
+            default_label=sender.principal.default_label,
+        )
+    except DecodeError as exc:
+        return JSONResponse({"error": "invalid overlay", "errors": exc.errors}, status_code=422)
+    if refusal := submission_refusal(sender.principal, overlay.label, tessera.scheme):
+        _audit(tessera, sender, action, "denied", overlay_id, {"reason": refusal})
+        return error(403, f"label: {refusal}", field="label")
+    revision = OverlayRevision(
+        id=_revision_id(request), overlay_id=overlay_id, overlay=overlay, by=sender.principal.name
+    )
+    result = await _append(tessera, revision)
+    if isinstance(result, JSONResponse):
+        return result
+    _audit(tessera, sender, action, "ok", overlay_id, {"seq": result.last_seq})
+    body_out: dict[str, Any] = {
+        "id": overlay_id,
+        "revision": revision.id,
+        "seq": result.last_seq,
+        "duplicate": result.duplicates > 0,
+        "overlay": overlay_feature(overlay),
+    }
+    if current is not None:
+        return JSONResponse(body_out)
+    location = f"{request.url.path.rstrip('/')}/{overlay_id}"
+    return JSONResponse(body_out, status_code=201, headers={"location": location})
+
+
+def _visible_overlay(request: Request) -> Overlay | JSONResponse:
+    picture = picture_or_404(request)
+    if isinstance(picture, JSONResponse):
+        return picture
+    overlay_id = request.path_params["overlay_id"]
+    found = _tessera(request).store.overlay(picture.name, overlay_id)
+    if found is None:
+        # The same answer whether it does not exist or is not for this caller.
+        return error(404, f"no overlay {overlay_id!r} in picture {picture.name!r}")
+    return found
+
+
+def _edit_refusal(sender: Caller, overlay: Overlay) -> str | None:
+    if sender.principal.name == overlay.author or has_any_role(sender.principal, EDITORS):
+        return None
+    return "only its author, an operator or an administrator may change this overlay"
+
+
+def _revision_id(request: Request) -> str:
+    """The client's Idempotency-Key if it gives a usable one (so a retry is stored once),
+    else a new id."""
+    key = request.headers.get("idempotency-key", "").strip()
+    if _IDENTIFIER.match(key):
+        return key
+    return uuid.uuid4().hex
+
+
+async def _append(tessera: Tessera, revision: OverlayRevision) -> AppendResult | JSONResponse:
+    try:
+        return await tessera.journal.append([revision])
+    except JournalClosedError:
+        return error(503, "the server is shutting down; retry")
+
+
+def _audit(
+    tessera: Tessera,
+    sender: Caller,
+    action: str,
+    outcome: str,
+    target: str,
+    detail: dict[str, Any],
+) -> None:
+    tessera.audit.record(
+        AuditEvent(
+            at=tessera.clock(),
+            principal=sender.principal.name,
+            action=action,
+            outcome=outcome,
+            target=target,
+            address=sender.address,
+            detail=detail,
+        )
+    )
