@@ -1,4 +1,5 @@
-"""The ``tessera`` command (DESIGN §9): serve, demo, simulate, fuse, score."""
+"""The ``tessera`` command (DESIGN §9): serve, demo, simulate, fuse, score, users, certs,
+audit, export, import."""
 
 from __future__ import annotations
 
@@ -158,6 +159,22 @@ def parser() -> argparse.ArgumentParser:
     audit = commands.add_parser("audit", help="print the audit trail, oldest first")
     audit_command.add_audit_arguments(audit)
     audit.set_defaults(handler=audit_command.run_audit)
+
+    from tessera.exchange import export_command
+
+    export = commands.add_parser(
+        "export", help="download a picture as an NVG, GeoJSON, KML or KMZ file"
+    )
+    export_command.add_arguments(export)
+    export.set_defaults(handler=export_command.run)
+
+    from tessera.exchange import import_command
+
+    imported = commands.add_parser(
+        "import", help="send an NVG, KML or KMZ file to a server: reports and overlays"
+    )
+    import_command.add_arguments(imported)
+    imported.set_defaults(handler=import_command.run)
     return main
 
 

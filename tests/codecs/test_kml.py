@@ -199,6 +199,35 @@ def test_kmz_holds_doc_kml_first_and_every_icon_it_refers_to() -> None:
     assert len(read(data).overlays) == 8  # read back: 3 track points and 5 overlays
 
 
+def test_icons_carry_their_hot_spots_where_given() -> None:
+    kml = write_kml(
+        picture_tracks(),
+        [],
+        picture="P",
+        classification="S",
+        icon_href=icon_path,
+        hot_spots={HOSTILE: (0.5, 0.5), FRIEND: (0.025, 0.0192)},
+    )
+    root = etree.fromstring(kml)
+    for sidc, x, y in [(HOSTILE, "0.5", "0.5"), (FRIEND, "0.025", "0.0192")]:
+        icon_style = root.find(f".//{K}Style[@id='sidc-{sidc}']/{K}IconStyle")
+        assert icon_style is not None
+        # After Icon, as the KML 2.2 schema orders IconStyle's children.
+        icon, hot_spot = icon_style
+        assert (etree.QName(icon).localname, etree.QName(hot_spot).localname) == ("Icon", "hotSpot")
+        attributes = [hot_spot.get(name) for name in ("x", "y", "xunits", "yunits")]
+        assert attributes == [x, y, "fraction", "fraction"]
+    # Without one, the viewer's default stands.
+    assert next(etree.fromstring(write_picture()).iter(K + "hotSpot"), None) is None
+
+
+def test_a_track_balloon_names_its_fields_for_people() -> None:
+    root = etree.fromstring(write_picture())
+    description = next(root.iter(K + "Placemark")).findtext(K + "description") or ""
+    assert "last update: 2026-05-04T09:35:00Z" in description
+    assert "identity confidence: 0.87" in description and "reports: 3" in description
+
+
 def test_kmz_without_an_icon_for_a_sidc_it_uses_is_refused() -> None:
     with pytest.raises(ValueError, match=FRIEND):
         write_kmz(picture_tracks(), [], picture="P", classification="S", icons={HOSTILE: PNG})
@@ -362,7 +391,7 @@ def test_a_kmz_is_read_from_its_first_kml_entry() -> None:
 # -- an independent reader -----------------------------------------------------------------
 
 
-def ogrinfo_feature_count(path: Path) -> int:
+def ogrinfo_feature_count(path: Path | str) -> int:
     result = subprocess.run(
         ["ogrinfo", "-ro", "-al", "-so", str(path)], capture_output=True, text=True, check=True
     )

@@ -3,8 +3,10 @@
 One Document named after the picture (its classification in the description) holding a
 Style per SIDC, a "Tracks" Folder and an "Overlays" Folder. Symbols are not drawn here:
 the caller says where each SIDC's icon is (`write_kml`) or hands the PNG bytes over
-(`write_kmz`). Output is deterministic: everything sorted, fixed zip timestamps, so the
-same picture exports byte for byte the same. Pure: no I/O.
+(`write_kmz`), and optionally each icon's hot spot: the point of the image that sits on the
+position, which for a symbol with a headquarters staff or modifiers is not the image's
+centre. Output is deterministic: everything sorted, fixed zip timestamps, so the same
+picture exports byte for byte the same. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -29,6 +31,14 @@ _K: Final = "{" + KML_NS + "}"
 _NOT_XML: Final = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 # 1980-01-01, the earliest time a zip entry can carry: no clock leaks into the archive.
 _ZIP_TIME: Final = (1980, 1, 1, 0, 0, 0)
+HotSpot = tuple[float, float]
+# Balloon wording for people where a field's name is written for machines.
+_SPOKEN: Final = {
+    "identity_confidence": "identity confidence",
+    "releasable_to": "releasable to",
+    "updated_at": "last update",
+    "report_count": "reports",
+}
 
 
 def write_kml(
@@ -38,7 +48,10 @@ def write_kml(
     picture: str,
     classification: str,
     icon_href: Callable[[str], str],
+    hot_spots: Mapping[str, HotSpot] | None = None,
 ) -> bytes:
+    """``hot_spots``: by SIDC, as fractions of the icon (x from the left, y from the
+    bottom); an icon without one keeps KML's default."""
     tracks = sorted(tracks, key=lambda track: track.id)
     overlays = sorted(overlays, key=lambda overlay: overlay.id)
     # (lxml-stubs do not know None, the default namespace, as an nsmap key.)
@@ -47,7 +60,7 @@ def write_kml(
     _text(document, "name", picture)
     _text(document, "description", f"Classification: {classification}. Picture: {picture}.")
     for sidc in used_sidcs(tracks, overlays):
-        _icon_style(document, sidc, icon_href(sidc))
+        _icon_style(document, sidc, icon_href(sidc), (hot_spots or {}).get(sidc))
     track_folder = _folder(document, "Tracks")
     for track in tracks:
         _track_placemark(track_folder, track)
@@ -64,6 +77,7 @@ def write_kmz(
     picture: str,
     classification: str,
     icons: Mapping[str, bytes],
+    hot_spots: Mapping[str, HotSpot] | None = None,
 ) -> bytes:
     """A KMZ: ``doc.kml`` first, then ``icons/<sidc>.png`` for every SIDC it uses."""
     tracks, overlays = list(tracks), list(overlays)
@@ -77,6 +91,7 @@ def write_kmz(
         picture=picture,
         classification=classification,
         icon_href=icon_path,
+        hot_spots=hot_spots,
     )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -187,10 +202,14 @@ def _positions(parent: etree._Element, points: Sequence[Sequence[float]]) -> Non
     _text(parent, "coordinates", " ".join(tuples))
 
 
-def _icon_style(document: etree._Element, sidc: str, href: str) -> None:
+def _icon_style(document: etree._Element, sidc: str, href: str, hot_spot: HotSpot | None) -> None:
     style = _sub(document, "Style", id=_style_id(sidc))
-    icon = _sub(_sub(style, "IconStyle"), "Icon")
-    _text(icon, "href", href)
+    icon_style = _sub(style, "IconStyle")
+    _text(_sub(icon_style, "Icon"), "href", href)
+    if hot_spot is not None:
+        # Fractions, not pixels: right whatever size a viewer scales the icon to.
+        x, y = (_number(value) for value in hot_spot)
+        _sub(icon_style, "hotSpot", x=x, y=y, xunits="fraction", yunits="fraction")
 
 
 def _folder(document: etree._Element, name: str) -> etree._Element:
@@ -208,7 +227,11 @@ def _extended_data(parent: etree._Element, fields: list[tuple[str, Any]]) -> Non
 
 def _html_lines(fields: list[tuple[str, Any]]) -> str:
     """A placemark balloon: one ``name: value`` line per field, each value escaped."""
-    lines = [f"{name}: {html.escape(str(value))}" for name, value in fields if value is not None]
+    lines = [
+        f"{_SPOKEN.get(name, name)}: {html.escape(str(value))}"
+        for name, value in fields
+        if value is not None
+    ]
     return "<br/>".join(lines)
 
 

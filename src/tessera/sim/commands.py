@@ -62,9 +62,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def read_token(path: Path | None) -> str:
+def read_token(path: Path | None, *, purpose: str = "feeding a server needs a reporter's") -> str:
     """The bearer token from a file or the environment: never from the command line,
-    where every user of the machine could read it."""
+    where every user of the machine could read it. ``purpose`` words the error when
+    there is none."""
     if path is not None:
         try:
             token = path.read_text().strip()
@@ -74,7 +75,7 @@ def read_token(path: Path | None) -> str:
         token = os.environ.get(TOKEN_VARIABLE, "").strip()
     if not token:
         raise ValueError(
-            f"feeding a server needs a reporter's token: --token-file FILE or ${TOKEN_VARIABLE}"
+            f"{purpose} token: --token-file FILE or ${TOKEN_VARIABLE}"
             " (tessera users token NAME prints one)"
         )
     return token

@@ -1,17 +1,29 @@
-"""``GET /api/v1/export``: a picture the caller may read as a file for other systems (NVG
-2.0.2, GeoJSON), audited like every export."""
+"""``GET /api/v1/export``: a picture the caller may read, tracks and overlays, as a file for
+other systems (NVG 2.0.2, GeoJSON, KML, KMZ), audited like every export.
+
+Files are encoded off the event loop: a large picture, or the first drawing of its
+symbols, must not hold up the stream and the other requests.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from tessera.codecs.geojson_export import picture_feature_collection
 from tessera.codecs.json import encode
+from tessera.codecs.kml_write import icon_path, used_sidcs, write_kml, write_kmz
 from tessera.codecs.nvg_write import write_nvg
+from tessera.codecs.symbol_icons import SymbolIcons
 from tessera.core.banners import picture_level
+from tessera.core.model import Track
+from tessera.core.overlays import Overlay
 from tessera.security.base import AuditEvent
 from tessera.store.base import TrackQuery
 from tessera.transports.web.api import caller, picture_or_404
@@ -20,10 +32,14 @@ from tessera.transports.web.responses import JSONResponse, error
 if TYPE_CHECKING:
     from tessera.app import Tessera
 
+_log = logging.getLogger(__name__)
+
 # format: (media type, file extension)
 FORMATS: Final = {
     "nvg": ("application/xml", "nvg"),
     "geojson": ("application/geo+json", "geojson"),
+    "kml": ("application/vnd.google-earth.kml+xml", "kml"),
+    "kmz": ("application/vnd.google-earth.kmz", "kmz"),
 }
 
 
@@ -36,16 +52,15 @@ async def get_export(request: Request) -> Response:
     if kind not in FORMATS:
         known = ", ".join(FORMATS)
         return error(400, f"format: must be one of {known}", parameter="format")
+    # Read together, with no await between: tracks and overlays of the same moment.
     _, tracks = tessera.store.tracks(picture.name, TrackQuery())
+    _, overlays = tessera.store.overlays(picture.name, TrackQuery())
     classification = picture_level(picture, tessera.scheme)
     now = tessera.clock()
-    if kind == "nvg":
-        body = write_nvg(tracks, [], picture=picture.name, classification=classification, now=now)
-    else:
-        collection = picture_feature_collection(
-            tracks, [], picture=picture.name, classification=classification
-        )
-        body = encode(collection)
+    icons = symbol_icons(request) if kind in ("kml", "kmz") else None
+    body = await run_in_threadpool(
+        _encode, kind, tracks, overlays, picture.name, classification, now, icons
+    )
     who = caller(request)
     tessera.audit.record(
         AuditEvent(
@@ -54,10 +69,69 @@ async def get_export(request: Request) -> Response:
             action="export",
             target=picture.name,
             address=who.address,
-            detail={"format": kind, "tracks": len(tracks)},
+            detail={"format": kind, "tracks": len(tracks), "overlays": len(overlays)},
         )
     )
     media_type, extension = FORMATS[kind]
     filename = f"{picture.name}.{extension}"
     headers = {"content-disposition": f'attachment; filename="{filename}"'}
     return Response(body, media_type=media_type, headers=headers)
+
+
+def symbol_icons(request: Request) -> SymbolIcons:
+    """The application's one icon set, made on the first KML or KMZ export (an app that
+    never exports never loads milsymbol's tables)."""
+    state = request.app.state
+    icons: SymbolIcons | None = getattr(state, "symbol_icons", None)
+    if icons is None:
+        icons = SymbolIcons()
+        state.symbol_icons = icons
+    return icons
+
+
+def _encode(
+    kind: str,
+    tracks: Sequence[Track],
+    overlays: Sequence[Overlay],
+    picture: str,
+    classification: str,
+    now: datetime,
+    icons: SymbolIcons | None,
+) -> bytes:
+    if kind == "nvg":
+        return write_nvg(tracks, overlays, picture=picture, classification=classification, now=now)
+    if kind == "geojson":
+        collection = picture_feature_collection(
+            tracks, overlays, picture=picture, classification=classification
+        )
+        return encode(collection)
+    if icons is None:
+        raise ValueError(f"{kind} needs symbol icons")
+    drawn = icons.icons(used_sidcs(tracks, overlays))
+    stand_ins = sorted(sidc for sidc, icon in drawn.items() if icon.fallback)
+    if stand_ins:
+        _log.warning(
+            "export of %s: no symbol for SIDC %s, drawn as a generic one",
+            picture,
+            ", ".join(stand_ins),
+        )
+    hot_spots = {sidc: icon.hot_spot for sidc, icon in drawn.items()}
+    if kind == "kml":
+        # The same document as a KMZ's doc.kml: its icons are the KMZ's.
+        return write_kml(
+            tracks,
+            overlays,
+            picture=picture,
+            classification=classification,
+            icon_href=icon_path,
+            hot_spots=hot_spots,
+        )
+    pngs = {sidc: icon.png for sidc, icon in drawn.items()}
+    return write_kmz(
+        tracks,
+        overlays,
+        picture=picture,
+        classification=classification,
+        icons=pngs,
+        hot_spots=hot_spots,
+    )

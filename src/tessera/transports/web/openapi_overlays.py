@@ -1,4 +1,5 @@
-"""The OpenAPI operations of /api/v1/overlays (merged into the document by `openapi`)."""
+"""The OpenAPI operations of /api/v1/overlays and /api/v1/imports (merged into the
+document by `openapi`)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,18 @@ _WRITTEN = {
         "seq": {"type": "integer"},
         "duplicate": {"type": "boolean"},
         "overlay": {"type": "object", "description": "GeoJSON Feature of the overlay"},
+    },
+}
+_IMPORTED = {
+    "type": "object",
+    "properties": {
+        "format": {"type": "string"},
+        "reports": {"type": "integer"},
+        "overlays": {"type": "integer"},
+        "duplicates": {"type": "integer"},
+        "skipped": {"type": "array", "items": {"type": "object"}},
+        "first_seq": {"type": ["integer", "null"]},
+        "last_seq": {"type": ["integer", "null"]},
     },
 }
 _INVALID = _json(
@@ -98,6 +111,45 @@ def overlay_operations() -> dict[str, dict[str, Any]]:
                     "403": error,
                     "404": error,
                     "422": _INVALID,
+                },
+            }
+        },
+        "post_import": {
+            "post": {
+                "summary": "Import an NVG (1.4, 1.5, 2.0.x), KML or KMZ file, all or nothing",
+                "description": (
+                    "The body is the file. Points with unit symbols become reports (their "
+                    "grading carried over), other shapes overlays, all under the label "
+                    "given (or the sender's default). The answer counts what was taken and "
+                    "lists what was skipped and why. Importing the same file again stores "
+                    "nothing twice."
+                ),
+                "parameters": [
+                    {
+                        "name": "format",
+                        "in": "query",
+                        "schema": {"type": "string", "enum": ["nvg", "kml", "kmz"]},
+                        "description": "Left out: told from the file's first bytes",
+                    },
+                    {"name": "classification", "in": "query", "schema": {"type": "string"}},
+                    {
+                        "name": "releasable_to",
+                        "in": "query",
+                        "schema": {"type": "string"},
+                        "description": "Comma-separated communities",
+                    },
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+                },
+                "responses": {
+                    "201": _json(_IMPORTED, "Imported and durable"),
+                    "200": _json(_IMPORTED, "Nothing in the file to import"),
+                    "400": error,
+                    "403": error,
+                    "413": error,
+                    "422": error,
                 },
             }
         },

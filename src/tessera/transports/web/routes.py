@@ -15,7 +15,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tessera.core.model import Role
-from tessera.transports.web import account, api, export, overlays
+from tessera.transports.web import account, api, export, imports, overlays
 from tessera.transports.web.auth import PUBLIC, Authenticate, Policy, requires, route_policies
 from tessera.transports.web.ogc.routes import OGC_POLICIES, ogc_routes
 from tessera.transports.web.openapi import openapi_document
@@ -52,6 +52,7 @@ POLICIES: Final[dict[str, Policy]] = {
     "post_overlay": requires(Role.REPORTER, Role.OPERATOR),
     "put_overlay": requires(Role.REPORTER, Role.OPERATOR),
     "delete_overlay": requires(Role.REPORTER, Role.OPERATOR),
+    "post_import": requires(Role.REPORTER, Role.OPERATOR),
     "openapi": requires(*Role),
     "docs": PUBLIC,
     "map": PUBLIC,
@@ -74,6 +75,7 @@ def api_routes() -> list[BaseRoute]:
         Route(f"{API}/audit", account.get_audit, methods=["GET"], name="get_audit"),
         Route(f"{API}/principals", account.get_principals, methods=["GET"], name="get_principals"),
         Route(f"{API}/export", export.get_export, methods=["GET"], name="get_export"),
+        Route(f"{API}/imports", imports.post_import, methods=["POST"], name="post_import"),
         Route(f"{API}/overlays", overlays.get_overlays, methods=["GET"], name="get_overlays"),
         Route(f"{API}/overlays", overlays.post_overlay, methods=["POST"], name="post_overlay"),
         Route(

@@ -1,0 +1,108 @@
+"""A file from another system (NVG, KML or KMZ) as what the journal takes: reports and
+overlay revisions, with what was skipped and why. Pure: bytes in, items out.
+
+Ids make an import safe to repeat and unable to reach anybody else's overlays:
+
+* Report ids and revision ids derive from the importer, the label and the file's bytes,
+  so importing the same file again stores nothing twice.
+* Overlay ids are the file's own (an NVG ``uri``, say) scoped to the importer, so a later
+  version of the file updates the overlays it made, and never an overlay somebody else
+  made under the same name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime
+from typing import Final, Literal
+
+import msgspec
+
+from tessera.codecs.cot_reports import safe_identifier
+from tessera.codecs.kml_read import KmlError, read_kml
+from tessera.codecs.nvg_attributes import NvgError
+from tessera.codecs.nvg_read import read_nvg
+from tessera.core.model import Label, Report
+from tessera.core.overlays import Overlay, OverlayRevision
+
+ImportFormat = Literal["nvg", "kml", "kmz"]
+FORMATS: Final[tuple[ImportFormat, ...]] = ("nvg", "kml", "kmz")
+# The root element's name, after any declaration, comments and a namespace prefix.
+_ROOT: Final = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(nvg|kml)[\s>/]")
+_SNIFF_BYTES: Final = 4096
+_SCOPED_ID_CHARS: Final = 100
+
+
+class ImportFileError(ValueError):
+    """A file that cannot be imported at all; the message says what and where."""
+
+
+class Skipped(msgspec.Struct, frozen=True):
+    element: str
+    line: int | None
+    reason: str
+
+
+class ImportBatch(msgspec.Struct, frozen=True):
+    format: ImportFormat
+    reports: list[Report]
+    revisions: list[OverlayRevision]
+    skipped: list[Skipped]
+
+
+def sniff_format(data: bytes) -> ImportFormat:
+    """What a file is, from its first bytes."""
+    if data.startswith(b"PK"):
+        return "kmz"
+    found = _ROOT.search(data[:_SNIFF_BYTES])
+    if found is None:
+        raise ImportFileError("document: neither NVG nor KML (no <nvg> or <kml> root element)")
+    return "nvg" if found.group(1) == b"nvg" else "kml"
+
+
+def read_import(
+    data: bytes,
+    *,
+    file_format: ImportFormat | None,
+    label: Label,
+    principal: str,
+    now: datetime,
+) -> ImportBatch:
+    """Every report and overlay in ``data``, labelled ``label``; raises ImportFileError for
+    a file that cannot be read (then nothing of it is imported)."""
+    kind = file_format or sniff_format(data)
+    digest = hashlib.sha256(
+        b"\0".join((principal.encode(), msgspec.json.encode(label), data))
+    ).hexdigest()[:20]
+    counter = iter(range(1, 1 << 62))
+
+    def new_id() -> str:
+        return f"imp-{digest}-{next(counter)}"
+
+    try:
+        if kind == "nvg":
+            nvg = read_nvg(data, label=label, author=principal, now=now, new_id=new_id)
+            reports, overlays = nvg.reports, nvg.overlays
+            skipped = [Skipped(s.element, s.line, s.reason) for s in nvg.skipped]
+        else:
+            kml = read_kml(data, label=label, author=principal, now=now, new_id=new_id)
+            reports, overlays = [], list(kml.overlays)
+            skipped = [Skipped(s.element, s.line, s.reason) for s in kml.skipped]
+    except (NvgError, KmlError) as exc:
+        raise ImportFileError(str(exc)) from None
+    revisions = [_revision(overlay, principal, digest) for overlay in overlays]
+    return ImportBatch(format=kind, reports=reports, revisions=revisions, skipped=skipped)
+
+
+def scoped_overlay_id(overlay_id: str, principal: str) -> str:
+    """The file's id for an overlay, made the importer's own."""
+    scope = hashlib.sha256(f"{principal}\0{overlay_id}".encode()).hexdigest()[:12]
+    return f"{safe_identifier(overlay_id)[:_SCOPED_ID_CHARS]}.{scope}"
+
+
+def _revision(overlay: Overlay, principal: str, digest: str) -> OverlayRevision:
+    scoped = msgspec.structs.replace(overlay, id=scoped_overlay_id(overlay.id, principal))
+    return OverlayRevision(
+        id=f"imp-{digest}-{scoped.id}"[:128], overlay_id=scoped.id, overlay=scoped, by=principal
+    )

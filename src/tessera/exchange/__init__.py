@@ -1,0 +1,1 @@
+"""Files exchanged with a running server over its API: `tessera export`."""

@@ -1,0 +1,140 @@
+"""`tessera import FILE`: send an NVG, KML or KMZ file to a running server's
+``POST /api/v1/imports`` and say what it took and what it skipped, and why.
+
+The label applies to everything in the file: ``--label CLASSIFICATION`` or
+``--label CLASSIFICATION:COMMUNITY,COMMUNITY`` (releasable to those communities); left
+out, the sender's default label applies. The token comes from a file or the environment,
+never the command line, and is never printed. Importing the same file twice stores
+nothing twice, so a failed import can simply be run again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, Final
+
+import httpx
+
+from tessera.sim.commands import TOKEN_VARIABLE, read_token
+
+FORMATS: Final = ("nvg", "kml", "kmz")
+DEFAULT_URL: Final = "http://127.0.0.1:8080"
+MAX_FILE_BYTES: Final = 32 * 1024 * 1024
+SKIPPED_SHOWN: Final = 20
+
+
+class ImportRefusedError(Exception):
+    """The server refused the file or could not be reached: said plainly."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", type=Path, help="the NVG, KML or KMZ file")
+    parser.add_argument(
+        "--to", metavar="URL", default=DEFAULT_URL, help=f"the server (default {DEFAULT_URL})"
+    )
+    parser.add_argument(
+        "--label",
+        default=None,
+        metavar="LEVEL[:COMMUNITY,...]",
+        help="label for everything in the file, e.g. SECRET:NATO,UKR (default: the sender's)",
+    )
+    parser.add_argument(
+        "--format", choices=FORMATS, default=None, help="file format (default: from the file)"
+    )
+    parser.add_argument(
+        "--token-file",
+        type=Path,
+        default=None,
+        help=f"file holding a reporter's bearer token (else ${TOKEN_VARIABLE})",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    token = read_token(args.token_file, purpose="importing needs a reporter's")
+    data = _read(args.file)
+    try:
+        summary = send(args.to, token, data, label=args.label, file_format=args.format)
+    except ImportRefusedError as exc:
+        print(f"tessera import: {exc}", file=sys.stderr)
+        return 1
+    print(describe(summary, args.file))
+    return 0
+
+
+def label_params(label: str | None) -> dict[str, str]:
+    """``LEVEL`` or ``LEVEL:COMMUNITY,COMMUNITY`` as the endpoint's query parameters."""
+    if label is None:
+        return {}
+    level, _, communities = label.partition(":")
+    if not level.strip():
+        raise ValueError("--label: give a classification, e.g. SECRET or SECRET:NATO,UKR")
+    params = {"classification": level.strip()}
+    if communities.strip():
+        params["releasable_to"] = communities.strip()
+    return params
+
+
+def send(
+    url: str, token: str, data: bytes, *, label: str | None, file_format: str | None
+) -> dict[str, Any]:
+    params = label_params(label)
+    if file_format is not None:
+        params["format"] = file_format
+    headers = {"authorization": f"Bearer {token}", "content-type": "application/octet-stream"}
+    endpoint = url.rstrip("/") + "/api/v1/imports"
+    try:
+        response = httpx.post(
+            endpoint,
+            params=params,
+            content=data,
+            headers=headers,
+            timeout=httpx.Timeout(300.0, connect=10.0),
+        )
+    except httpx.HTTPError as exc:
+        # httpx's messages name the URL, never the headers: the token stays out.
+        raise ImportRefusedError(f"cannot reach {url}: {exc}") from None
+    if response.status_code not in (200, 201):
+        raise ImportRefusedError(_refusal(response))
+    summary: dict[str, Any] = response.json()
+    return summary
+
+
+def describe(summary: dict[str, Any], path: Path) -> str:
+    skipped: list[dict[str, Any]] = summary.get("skipped", [])
+    lines = [
+        f"imported {path.name} ({summary['format']}): {summary['reports']} reports, "
+        f"{summary['overlays']} overlays ({summary['duplicates']} already held), "
+        f"{len(skipped)} skipped"
+    ]
+    for item in skipped[:SKIPPED_SHOWN]:
+        where = f"line {item['line']}" if item.get("line") is not None else "?"
+        lines.append(f"  skipped <{item['element']}> at {where}: {item['reason']}")
+    if len(skipped) > SKIPPED_SHOWN:
+        lines.append(f"  ... and {len(skipped) - SKIPPED_SHOWN} more")
+    return "\n".join(lines)
+
+
+def _read(path: Path) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ValueError(f"{path} is larger than {MAX_FILE_BYTES:,} bytes")
+        return path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _refusal(response: httpx.Response) -> str:
+    status = response.status_code
+    if status == 401:
+        return "the server refused the token (401): unknown, expired or revoked"
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    said = str(body.get("detail") or body.get("error") or "")
+    if status == 403:
+        return f"refused (403): {said or 'this token may not import (reporter or operator)'}"
+    return f"the server answered {status}" + (f": {said}" if said else "")
