@@ -3,7 +3,8 @@
 Hypothesis generates principals, pictures and labelled reports (placed so that fusion
 would gladly merge reports of different labels), runs them through a live server, and
 reads back as every principal over every egress path: the picture list, tracks, single
-tracks with their lineage, reports, and the stream. What a principal may see is the
+tracks with their lineage, reports, overlays (listed and one by one), the exports in every
+format, OGC API - Features items, and the stream. What a principal may see is the
 union of the reports admitted by the pictures it may read; every answer is checked
 against that. Each picture must also equal the fusion of exactly the reports it admits.
 """
@@ -11,8 +12,10 @@ against that. Each picture must also equal the fusion of exactly the reports it 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import tempfile
+import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,6 +33,7 @@ from tessera.core.fusion.engine import FusionSettings, KalmanTracker
 from tessera.core.labels import DEFAULT_LEVELS, AdmissionRule, ClassificationScheme, Picture
 from tessera.core.labels import admits as admits_label
 from tessera.core.model import Label, Principal, Role, Track
+from tessera.core.overlays import Overlay
 from tessera.security.policy import may_read_label, readable_pictures
 from tessera.store.base import TrackQuery
 from tests.support import Live, live_server, report_doc
@@ -75,6 +79,9 @@ reports = st.lists(
     max_size=25,
 )
 
+# Overlays: a label each, drawn over the same places as the reports.
+overlay_labels = st.lists(labels, max_size=4)
+
 
 @settings(
     max_examples=40,
@@ -85,9 +92,10 @@ reports = st.lists(
     st.lists(pictures, min_size=1, max_size=3, unique_by=lambda p: p.name),
     st.lists(principals, min_size=1, max_size=4, unique_by=lambda p: p.name),
     reports,
+    overlay_labels,
 )
 def test_no_principal_receives_what_it_may_not_see(
-    configured: list[Picture], people: list[Principal], sightings: list[Any]
+    configured: list[Picture], people: list[Principal], sightings: list[Any], drawn: list[Label]
 ) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
     docs = [
@@ -104,6 +112,16 @@ def test_no_principal_receives_what_it_may_not_see(
         )
         for index, (place, label, subject, age) in enumerate(sightings)
     ]
+    shapes = [
+        {
+            "name": f"overlay-{index}",
+            "kind": "area",
+            "coordinates": [[18.0, 53.0], [18.2 + index / 100, 53.0], [18.1, 53.2]],
+            "sidc": "10002500001101000000",
+            "label": msgspec.to_builtins(label),
+        }
+        for index, label in enumerate(drawn)
+    ]
     overrides = {
         "pictures": msgspec.to_builtins(configured),
         # No tick while the test reads: the picture is exactly what the reports made.
@@ -113,13 +131,17 @@ def test_no_principal_receives_what_it_may_not_see(
     async def main() -> None:
         with tempfile.TemporaryDirectory() as folder:
             async with live_server(Path(folder), **overrides) as live:
-                await _run(live, configured, people, docs)
+                await _run(live, configured, people, docs, shapes)
 
     asyncio.run(main())
 
 
 async def _run(
-    live: Live, configured: list[Picture], people: list[Principal], docs: list[dict[str, Any]]
+    live: Live,
+    configured: list[Picture],
+    people: list[Principal],
+    docs: list[dict[str, Any]],
+    shapes: list[dict[str, Any]],
 ) -> None:
     tokens = {person.name: await live.grant(person) for person in people}
     allowed = {
@@ -137,7 +159,20 @@ async def _run(
         answer = await admin.post("/api/v1/reports", json=docs)
         assert answer.status_code == 202, answer.text
         last_seq = answer.json()["last_seq"]
+        for shape in shapes:
+            drawn = await admin.post("/api/v1/overlays", json=shape)
+            assert drawn.status_code == 201, drawn.text
+            last_seq = drawn.json()["seq"]
     assert await live.tessera.worker.wait_caught_up(last_seq, 30)
+    overlays = [
+        entry.overlay.overlay
+        for entry in await live.tessera.journal.read(0, 10_000)
+        if entry.overlay is not None and entry.overlay.overlay is not None
+    ]
+    shown_overlays = {
+        picture.name: {o.name for o in overlays if admits_label(picture, o.label, SCHEME)}
+        for picture in configured
+    }
     entries = await live.tessera.journal.read(0, 10_000)
     stored = [entry.report for entry in entries if entry.report is not None]
     admitted = {
@@ -154,6 +189,7 @@ async def _run(
         visible = set().union(*(admitted[name] for name in mine))
         async with live.client(tokens[person.name]) as client:
             await _check_rest(client, configured, mine, visible, admitted, person, stored)
+            await _check_overlays(client, configured, mine, shown_overlays, person, overlays)
         await _check_stream(live, tokens[person.name], configured, mine, person)
 
 
@@ -184,6 +220,7 @@ async def _check_live_stream(
             seq = message["seq"]
             assert message["picture"] == picture
             features = message.get("features", message.get("upserts", []))
+            features = [*features, *message.get("overlays", [])]
             for feature in features:
                 props = feature["properties"]
                 label = Label(props["classification"], tuple(props["releasable_to"]))
@@ -236,9 +273,11 @@ async def _check_rest(
             assert tracks.status_code == exported.status_code == 404
             assert tracks.json() == {"error": f"no picture named {picture.name!r}"}
             continue
-        # The export holds exactly what the picture shows.
+        # The export holds exactly what the picture shows: its tracks and its overlays.
         shown = {feature["id"] for feature in tracks.json()["features"]}
-        assert {feature["id"] for feature in exported.json()["features"]} == shown
+        drawn = await client.get("/api/v1/overlays", params={"picture": picture.name})
+        shown_all = shown | {feature["id"] for feature in drawn.json()["features"]}
+        assert {feature["id"] for feature in exported.json()["features"]} == shown_all
         for feature in tracks.json()["features"]:
             props = feature["properties"]
             assert may_read_label(
@@ -276,7 +315,76 @@ async def _check_stream(
         assert message["type"] == "snapshot"
         _, tracks = live.tessera.store.tracks(picture.name, TrackQuery())
         assert {f["id"] for f in message["features"]} == {t.id for t in tracks}
+        _, overlays = live.tessera.store.overlays(picture.name, TrackQuery())
+        assert {f["id"] for f in message["overlays"]} == {o.id for o in overlays}
+        for feature in message["overlays"]:
+            props = feature["properties"]
+            label = Label(props["classification"], tuple(props["releasable_to"]))
+            assert may_read_label(person, label, SCHEME)
         for feature in message["features"]:
             props = feature["properties"]
             label = Label(props["classification"], tuple(props["releasable_to"]))
             assert may_read_label(person, label, SCHEME)
+
+
+EXPORTS = ("nvg", "geojson", "kml", "kmz")
+
+
+async def _check_overlays(
+    client: httpx.AsyncClient,
+    configured: list[Picture],
+    allowed: list[str],
+    shown: dict[str, set[str]],
+    person: Principal,
+    overlays: list[Overlay],
+) -> None:
+    """Overlays, and every export format, hold exactly what each picture admits."""
+    for picture in configured:
+        params = {"picture": picture.name}
+        listed = await client.get("/api/v1/overlays", params=params)
+        singles = [
+            await client.get(f"/api/v1/overlays/{overlay.id}", params=params)
+            for overlay in overlays
+        ]
+        files = {
+            kind: await client.get("/api/v1/export", params={**params, "format": kind})
+            for kind in EXPORTS
+        }
+        ogc = {
+            kind: await client.get(
+                f"/ogc/collections/{picture.name}-{kind}/items", params={"limit": 10_000}
+            )
+            for kind in ("tracks", "overlays")
+        }
+        if picture.name not in allowed:
+            assert listed.status_code == 404
+            assert all(answer.status_code == 404 for answer in singles)
+            assert all(answer.status_code == 404 for answer in files.values())
+            assert all(answer.status_code == 404 for answer in ogc.values())
+            continue
+        names = {f["properties"]["name"] for f in listed.json()["features"]}
+        assert names == shown[picture.name]
+        # OGC API - Features: the same overlays, and the tracks the REST API shows.
+        assert {f["properties"]["name"] for f in ogc["overlays"].json()["features"]} == names
+        tracks = await client.get("/api/v1/tracks", params=params)
+        assert {f["id"] for f in ogc["tracks"].json()["features"]} == {
+            f["id"] for f in tracks.json()["features"]
+        }
+        for overlay, answer in zip(overlays, singles, strict=True):
+            assert answer.status_code == (200 if overlay.name in names else 404)
+            assert may_read_label(person, overlay.label, SCHEME) or overlay.name not in names
+        for kind, answer in files.items():
+            assert answer.status_code == 200, kind
+            text = _export_text(kind, answer.content)
+            for overlay in overlays:
+                # Names end with a digit and no name is a prefix of another plus a digit
+                # boundary: quote them to match whole names.
+                inside = f">{overlay.name}<" in text or f'"{overlay.name}"' in text
+                assert inside == (overlay.name in names), (kind, overlay.name)
+
+
+def _export_text(kind: str, content: bytes) -> str:
+    if kind == "kmz":
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            return archive.read("doc.kml").decode()
+    return content.decode()

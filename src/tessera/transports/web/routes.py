@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from tessera.app import Tessera
 
 API = "/api/v1"
+OGC = "/ogc"
 
 
 def static_dir() -> Path:
@@ -141,7 +142,7 @@ class SecureHeaders:
             return
 
         extra: tuple[tuple[bytes, bytes], ...] = self.HEADERS
-        if scope["path"].startswith(API):
+        if scope["path"].startswith((API, OGC)):
             extra = (*extra, *self.API_HEADERS)
 
         async def send_with_headers(message: Message) -> None:
