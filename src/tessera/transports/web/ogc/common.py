@@ -24,8 +24,6 @@ JSON: Final = "application/json"
 GEOJSON: Final = "application/geo+json"
 OPENAPI_JSON: Final = "application/vnd.oai.openapi+json;version=3.0"
 CRS84: Final = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
-# What one caller may read is no one else's business: no cache keeps it.
-NO_STORE: Final = "no-store"
 
 
 @dataclass(frozen=True)
@@ -82,11 +80,12 @@ def link(href: str, rel: str, media_type: str, title: str) -> dict[str, str]:
 
 
 def answer(content: Any, media_type: str = JSON) -> JSONResponse:
-    return JSONResponse(content, media_type=media_type, headers={"cache-control": NO_STORE})
+    # Cache-Control: no-store comes from the application's SecureHeaders, as for /api/v1.
+    return JSONResponse(content, media_type=media_type)
 
 
 def problem(status: int, message: str, parameter: str | None = None) -> JSONResponse:
     body: dict[str, Any] = {"error": message}
     if parameter is not None:
         body["parameter"] = parameter
-    return JSONResponse(body, status_code=status, headers={"cache-control": NO_STORE})
+    return JSONResponse(body, status_code=status)
