@@ -16,6 +16,7 @@ import websockets
 from tessera.core.model import Label, Principal, Role
 from tests.support import Live, live_server
 
+UNIT_SIDC = "10031000001211000000"
 Scenario = Callable[[Live, httpx.AsyncClient], Awaitable[None]]
 PICTURES = [
     {"name": "NATO", "rule": {"releasable_to": "NATO"}, "reader_communities": ["NATO"]},
@@ -150,6 +151,15 @@ def test_bad_overlays_are_refused_naming_the_field(tmp_path: Path) -> None:
             ({"name": "x", "kind": "point", "coordinates": [[18, 53]], "colour": "red"}, "$"),
             ({"name": "x", "kind": "blob", "coordinates": [[18, 53]]}, "kind"),
             ({"name": "x", "kind": "point", "coordinates": [[18, 53]], "sidc": "123"}, "sidc"),
+            (
+                {"name": "x", "kind": "point", "coordinates": [[18, 53]], "sidc": "1" * 20},
+                "sidc",
+            ),
+            (
+                # A unit's symbol, not a control measure's.
+                {"name": "x", "kind": "point", "coordinates": [[18, 53]], "sidc": UNIT_SIDC},
+                "sidc",
+            ),
             (
                 {"name": "x", "kind": "line", "coordinates": [[18, 53], [18, 54]], "width_m": 5},
                 "width_m",

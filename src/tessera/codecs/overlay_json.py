@@ -8,6 +8,7 @@ then comes from the sender's default; with none, the overlay is refused.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Final
 
 import msgspec
 
@@ -25,9 +26,10 @@ from tessera.core.overlays import (
     Width,
     geometry_problems,
 )
-from tessera.core.symbols import sidc_problem
+from tessera.core.symbols import sidc_problem, symbol_set
 
 Coordinates = tuple[Coordinate, ...]
+CONTROL_MEASURES: Final = "25"  # APP-6(D) symbol set of control measures
 
 
 class OverlayDoc(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -74,6 +76,8 @@ class OverlayCodec:
             problems.append(("coordinates", "needs at least one position"))
         if doc.sidc is not None and (problem := sidc_problem(doc.sidc)):
             problems.append(("sidc", problem))
+        elif doc.sidc is not None and symbol_set(doc.sidc) != CONTROL_MEASURES:
+            problems.append(("sidc", "an overlay's symbol is a control measure (symbol set 25)"))
         label = doc.label or default_label
         if label is None:
             problems.append(("label", "is required: give one, or set a default for the sender"))
