@@ -171,7 +171,7 @@ def parser() -> argparse.ArgumentParser:
     from tessera.exchange import import_command
 
     imported = commands.add_parser(
-        "import", help="send an NVG, KML or KMZ file to a server: reports and overlays"
+        "import", help="send an NVG, KML, KMZ or CoT file to a server: reports and overlays"
     )
     import_command.add_arguments(imported)
     imported.set_defaults(handler=import_command.run)

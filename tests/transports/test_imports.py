@@ -15,6 +15,7 @@ import pytest
 from tessera.cli import main as tessera_main
 from tessera.core.model import Label, Principal, Role
 from tessera.store.base import TrackQuery
+from tests.codecs.cot_samples import cot_sample, cot_sample_names
 from tests.codecs.nvg_samples import nvg_sample, nvg_sample_names
 from tests.codecs.test_nvg import EXPECTED
 from tests.support import Live, live_server, report_doc
@@ -145,6 +146,30 @@ def test_kml_shapes_become_overlays_and_the_rest_is_listed_as_skipped(tmp_path: 
         kinds = sorted(f["properties"]["kind"] for f in listed["features"])
         assert kinds == ["area", "line", "point"]
         assert {f["properties"]["author"] for f in listed["features"]} == {"test-admin"}
+
+    run_live(tmp_path, scenario)
+
+
+def test_a_file_of_cot_events_imports_its_positions_and_lists_the_rest(tmp_path: Path) -> None:
+    names = [name for name in cot_sample_names() if name.endswith(".xml")]
+    data = b"\n".join(cot_sample(name) for name in names)
+
+    async def scenario(live: Live, client: httpx.AsyncClient) -> None:
+        body = await imported(live, client, data)
+        assert body["format"] == "cot"
+        assert body["reports"] + len(body["skipped"]) == len(names)
+        assert body["reports"] >= 5
+        reasons = {item["reason"] for item in body["skipped"]}
+        assert "a b-t-f event is not a position report" in reasons  # chat
+        assert all(item["element"] == "event" and item["line"] for item in body["skipped"])
+        entries = await live.tessera.journal.read(0, 1_000)
+        reports = [e.report for e in entries if e.report is not None]
+        assert all(r.subject and r.source.id == r.subject for r in reports)
+        truncated = await client.post(
+            "/api/v1/imports", params=NATO_LABEL, content=data[: len(data) - 20]
+        )
+        assert truncated.status_code == 422
+        assert "truncated" in truncated.json()["detail"]
 
     run_live(tmp_path, scenario)
 

@@ -72,6 +72,10 @@ class XmlEventSplitter:
                 break
         return out
 
+    def incomplete(self) -> bool:
+        """Whether an event has begun and not yet ended (at the end of a file: truncated)."""
+        return self._in_event
+
     def _find_start(self) -> bool:
         match = _EVENT_START.search(self._buffer)
         if match is None:

@@ -1,4 +1,4 @@
-"""`tessera import FILE`: send an NVG, KML or KMZ file to a running server's
+"""`tessera import FILE`: send an NVG, KML, KMZ or CoT file to a running server's
 ``POST /api/v1/imports`` and say what it took and what it skipped, and why.
 
 The label applies to everything in the file: ``--label CLASSIFICATION`` or
@@ -19,7 +19,7 @@ import httpx
 
 from tessera.sim.commands import TOKEN_VARIABLE, read_token
 
-FORMATS: Final = ("nvg", "kml", "kmz")
+FORMATS: Final = ("nvg", "kml", "kmz", "cot")
 DEFAULT_URL: Final = "http://127.0.0.1:8080"
 MAX_FILE_BYTES: Final = 32 * 1024 * 1024
 SKIPPED_SHOWN: Final = 20
@@ -30,7 +30,7 @@ class ImportRefusedError(Exception):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", type=Path, help="the NVG, KML or KMZ file")
+    parser.add_argument("file", type=Path, help="the NVG, KML, KMZ or CoT file")
     parser.add_argument(
         "--to", metavar="URL", default=DEFAULT_URL, help=f"the server (default {DEFAULT_URL})"
     )

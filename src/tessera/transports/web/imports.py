@@ -1,4 +1,4 @@
-"""``POST /api/v1/imports``: an NVG, KML or KMZ file into the journal, all or nothing.
+"""``POST /api/v1/imports``: an NVG, KML, KMZ or CoT file into the journal, all or nothing.
 
 The file's points with unit symbols become reports, its other shapes overlays, every one
 under the label the importer gives (or its default). The answer says what was taken and

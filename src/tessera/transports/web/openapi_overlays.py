@@ -116,11 +116,11 @@ def overlay_operations() -> dict[str, dict[str, Any]]:
         },
         "post_import": {
             "post": {
-                "summary": "Import an NVG (1.4, 1.5, 2.0.x), KML or KMZ file, all or nothing",
+                "summary": "Import an NVG (1.4, 1.5, 2.0.x), KML, KMZ or CoT file, all or nothing",
                 "description": (
                     "The body is the file. Points with unit symbols become reports (their "
-                    "grading carried over), other shapes overlays, all under the label "
-                    "given (or the sender's default). The answer counts what was taken and "
+                    "grading carried over), other shapes overlays; CoT position events "
+                    "become reports. All under the label given (or the sender's default). The answer counts what was taken and "
                     "lists what was skipped and why. Importing the same file again stores "
                     "nothing twice."
                 ),
@@ -128,7 +128,7 @@ def overlay_operations() -> dict[str, dict[str, Any]]:
                     {
                         "name": "format",
                         "in": "query",
-                        "schema": {"type": "string", "enum": ["nvg", "kml", "kmz"]},
+                        "schema": {"type": "string", "enum": ["nvg", "kml", "kmz", "cot"]},
                         "description": "Left out: told from the file's first bytes",
                     },
                     {"name": "classification", "in": "query", "schema": {"type": "string"}},
