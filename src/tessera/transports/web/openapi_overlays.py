@@ -120,9 +120,9 @@ def overlay_operations() -> dict[str, dict[str, Any]]:
                 "description": (
                     "The body is the file. Points with unit symbols become reports (their "
                     "grading carried over), other shapes overlays; CoT position events "
-                    "become reports. All under the label given (or the sender's default). The answer counts what was taken and "
-                    "lists what was skipped and why. Importing the same file again stores "
-                    "nothing twice."
+                    "become reports. All under the label given (or the sender's default). "
+                    "The answer counts what was taken and lists what was skipped and why. "
+                    "Importing the same file again stores nothing twice."
                 ),
                 "parameters": [
                     {
