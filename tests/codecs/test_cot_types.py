@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tessera.core.cot_symbol_table import ROWS, Row
 from tessera.core.cot_types import (
     AFFILIATION_IDENTITY,
     atom_type,
-    compose_sidc,
     generic_type,
     identity_of_type,
     letter_code_of_type,
@@ -22,40 +18,38 @@ from tessera.core.cot_types import (
     type_of_sidc,
 )
 from tessera.core.model import Identity
+from tessera.core.symbol_convert import ENTRIES, sidc_of_letter_code
+from tessera.core.symbol_entry import Entry
 from tessera.core.symbols import SYMBOL_SETS, identity_of, sidc_problem
 
 affiliations = st.sampled_from(sorted(AFFILIATION_IDENTITY))
+# The warfighting crosswalk lines: each is a CoT atom type.
+ATOM_ENTRIES = [entry for entry in ENTRIES if entry.letters[0] == "S" and entry.forward]
 
 
-def test_the_table_is_consistent() -> None:
-    keys = Counter((row.dimension, row.function) for row in ROWS)
-    assert [key for key, count in keys.items() if count > 1] == []
-    back = Counter(
-        (row.symbol_set, row.entity, row.modifier1, row.modifier2, row.headquarters)
-        for row in ROWS
-        if row.reverse
-    )
-    assert [key for key, count in back.items() if count > 1] == []
-    for row in ROWS:
-        assert row.function.isalnum() or row.function == ""
-        assert row.symbol_set in SYMBOL_SETS and len(row.entity) == 6 and row.entity.isdigit()
+def test_every_warfighting_line_is_an_atom_type() -> None:
+    assert len(ATOM_ENTRIES) > 700
+    for entry in ATOM_ENTRIES:
+        function = entry.letters[4:].rstrip("-")
+        assert function.isalnum() or function == "", entry
 
 
-@given(st.sampled_from(ROWS), affiliations)
-def test_table_entries_round_trip(row: Row, affiliation: str) -> None:
-    cot_type = atom_type(affiliation, row.dimension, row.function)
+@given(st.sampled_from(ATOM_ENTRIES), affiliations)
+def test_table_entries_round_trip(entry: Entry, affiliation: str) -> None:
+    cot_type = atom_type(affiliation, entry.letters[2], entry.letters[4:].rstrip("-"))
     match = sidc_of_type(cot_type)
     assert match.exact and match.reason is None
     assert sidc_problem(match.sidc) is None
     assert identity_of(match.sidc) is AFFILIATION_IDENTITY[affiliation]
-    assert match.sidc == compose_sidc(row, AFFILIATION_IDENTITY[affiliation], match.sidc[2])
+    assert match.sidc[4:6] + match.sidc[10:] == entry.symbol
+    assert match.sidc == sidc_of_letter_code(letter_code_of_type(cot_type)).code
     back = type_of_sidc(match.sidc)
     assert back.exact
-    if row.reverse:
+    if entry.reverse:
         assert back.cot_type == cot_type
     else:  # another 2525C code is the crosswalk's way back: the SIDC round-trips
         assert sidc_of_type(back.cot_type).sidc == match.sidc
-    if row.dimension != "Z":
+    if entry.letters[2] != "Z":
         assert type_of_letter_code(letter_code_of_type(cot_type)) == cot_type
 
 
@@ -86,9 +80,9 @@ def test_identity_of_type() -> None:
 @pytest.mark.parametrize(
     ("cot_type", "sidc", "reason"),
     [
-        ("a-h-G-U-C-I-X", "10061000001211000000", "no APP-6(D) counterpart for function 'UCIX'"),
-        ("a-f-G-E-Q", "10031500000000000000", "drawn as ground equipment"),
-        ("a-f-G-Q", "10031000000000000000", "drawn as ground track"),
+        ("a-h-G-U-C-I-X", "10061000001211000000", "counterpart for S*G*UCIX--: drawn as S*G*UCI"),
+        ("a-f-G-E-Q", "10031500000000000000", "drawn as S*G*E-----"),
+        ("a-f-G-Q", "10031000000000000000", "drawn as the generic ground symbol"),
         ("a-u-X", "10010000000000000000", "battle dimension 'X' has no APP-6(D) symbol set"),
         ("a-f", "10030000000000000000", "no battle dimension"),
         ("a-x-G", "10011000000000000000", "affiliation 'x' has no standard identity"),
@@ -107,6 +101,9 @@ def test_types_without_a_counterpart_are_flagged(cot_type: str, sidc: str, reaso
         ("10061000001211000500", "a-h-G-U-C-I", "sector modifiers 05/00"),
         ("10061000001211990000", "a-h-G-U-C-I", "no CoT type for entity 121199"),
         ("10031000001101000000", "a-f-G", "no CoT type for entity 110100"),
+        # Only an emergency management code says this infrastructure: the nearest atom.
+        ("10032000001201000000", "a-f-G-I", "no CoT type for entity 120100"),
+        ("10035200001101001100", "a-f-G", "symbol set 'signals intelligence land' has no CoT"),
         ("10062500001601000000", "a-h-G", "symbol set 'control measure' has no CoT atom"),
         ("10060200001200000000", "a-h-A-W-M", "symbol set 'air missile' has no CoT atom"),
         ("10130000000000000000", "a-f-Z", "no exercise or simulation identities"),
@@ -190,6 +187,17 @@ def test_symbol_codes_as_tak_clients_send_them() -> None:
     assert thirty is not None and thirty.sidc == twenty and not thirty.exact
     letters = sidc_of_symbol_code("SHGPEVAT-------")
     assert letters is not None and letters.sidc == "10061500001202000000"
+    # Every scheme, identities and amplifiers included.
+    exercise = sidc_of_symbol_code("SDGPUCI----E---")
+    assert exercise is not None and exercise.sidc == "10131000151211000000" and exercise.exact
+    point = sidc_of_symbol_code("GHGPGPP--------")
+    assert point is not None and point.sidc == "10062500001301000000"
+    sigint = sidc_of_symbol_code("IHGPSCC--------")
+    assert sigint is not None and sigint.sidc == "10065200001101001100"
+    # A line, an area or weather is no symbol for a point.
+    assert sidc_of_symbol_code("GFGPGLF--------") is None
+    assert sidc_of_symbol_code("GFGPGAA--------") is None
+    assert sidc_of_symbol_code("WAS-PHT---P----") is None
     assert sidc_of_symbol_code("nonsense") is None
 
 

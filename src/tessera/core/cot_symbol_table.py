@@ -1,275 +1,38 @@
-"""The 2525C function id <-> APP-6(D) / MIL-STD-2525D symbol set and entity table.
+"""Where a 2525D symbol has no warfighting (S) letter code, and so no CoT atom type: the
+CoT battle dimension and function id that come nearest, by symbol set.
 
-Facts from the crosswalk published with MIL-STD-2525D change 1, as maintained in the
-Joint Military Symbology XML (JMSML) legacy mapping "LegacyMappingTableCtoD.csv"
-(github.com/Esri/joint-military-symbology-xml, samples/legacy_support): each 2525C
-warfighting code's nearest 2525D symbol set, entity code (entity, type, subtype) and
-sector modifiers 1 and 2. Only the common entries of each battle dimension are here;
-anything else falls back to its nearest listed ancestor and says so.
-
-A CoT atom type carries the 2525C code mechanically: ``a-h-G-U-C-I`` is affiliation
-``h``, battle dimension ``G`` and function id ``UCI`` (``SHGPUCI--------``). Rows are
-keyed by battle dimension and function id. Pure data.
+A CoT atom type carries a 2525C warfighting code mechanically (``a-h-G-U-C-I`` is
+``SHGPUCI--------``), so CoT types reach 2525D through the letter-code crosswalk
+(``tessera.core.symbol_convert``); only these fallbacks are CoT's own. Pure data.
 """
 
 from __future__ import annotations
 
-from typing import Final, NamedTuple
+from typing import Final
 
-
-class Row(NamedTuple):
-    """One 2525C function id and its APP-6(D) counterpart.
-
-    ``headquarters``: 2525C's headquarters unit (UH) is retired as an entity in 2525D,
-    which draws a headquarters with the HQ/task force/dummy amplifier instead.
-    ``reverse``: False where several 2525C codes share one 2525D code and another row is
-    the crosswalk's way back (its "DeltaToCharlie" column).
-    """
-
-    dimension: str
-    function: str
-    symbol_set: str
-    entity: str
-    name: str
-    modifier1: str = "00"
-    modifier2: str = "00"
-    headquarters: bool = False
-    reverse: bool = True
-
-
-ROWS: Final = (
-    # Air (A): symbol set 01 air, 02 air missile.
-    Row("A", "", "01", "000000", "air track"),
-    Row("A", "M", "01", "110000", "military aircraft"),
-    Row("A", "MF", "01", "110100", "military fixed wing"),
-    Row("A", "MFO", "01", "110101", "fixed wing medical evacuation"),
-    Row("A", "MFA", "01", "110102", "fixed wing attack/strike"),
-    Row("A", "MFB", "01", "110103", "bomber"),
-    Row("A", "MFF", "01", "110104", "fighter"),
-    Row("A", "MFC", "01", "110107", "fixed wing cargo"),
-    Row("A", "MFJ", "01", "110108", "electronic combat/jammer"),
-    Row("A", "MFK", "01", "110109", "tanker"),
-    Row("A", "MFP", "01", "110110", "patrol aircraft"),
-    Row("A", "MFR", "01", "110111", "reconnaissance aircraft"),
-    Row("A", "MFT", "01", "110112", "trainer"),
-    Row("A", "MFU", "01", "110113", "fixed wing utility"),
-    Row("A", "MFL", "01", "110114", "VSTOL"),
-    Row("A", "MFD", "01", "110115", "airborne command post"),
-    Row("A", "MFRW", "01", "110116", "airborne early warning"),
-    Row("A", "MFS", "01", "110118", "antisubmarine warfare aircraft"),
-    Row("A", "MFH", "01", "110120", "combat search and rescue"),
-    Row("A", "MH", "01", "110200", "military rotary wing"),
-    Row("A", "MHA", "01", "110200", "attack helicopter", modifier1="01"),
-    Row("A", "MHC", "01", "110200", "cargo helicopter", modifier1="03"),
-    Row("A", "MHU", "01", "110200", "utility helicopter", modifier1="07"),
-    Row("A", "MHO", "01", "110200", "medical evacuation helicopter", modifier1="14"),
-    Row("A", "MHR", "01", "110200", "reconnaissance helicopter", modifier1="18"),
-    Row("A", "MFQ", "01", "110300", "unmanned aircraft (UAV)"),
-    Row("A", "MFQA", "01", "110300", "attack UAV", modifier1="01"),
-    Row("A", "MFQR", "01", "110300", "reconnaissance UAV", modifier1="18"),
-    Row("A", "MHQ", "01", "110400", "vertical take-off UAV"),
-    Row("A", "ML", "01", "110500", "military lighter than air"),
-    Row("A", "C", "01", "120000", "civilian aircraft"),
-    Row("A", "CF", "01", "120100", "civilian fixed wing"),
-    Row("A", "CH", "01", "120200", "civilian rotary wing"),
-    Row("A", "CL", "01", "120400", "civilian lighter than air"),
-    Row("A", "W", "01", "130000", "air weapon"),
-    Row("A", "WB", "01", "130100", "bomb"),
-    Row("A", "WD", "01", "130200", "air decoy"),
-    Row("A", "WM", "02", "110000", "missile"),
-    # Space (P): symbol set 05.
-    Row("P", "", "05", "000000", "space track"),
-    Row("P", "S", "05", "110700", "satellite"),
-    Row("P", "T", "05", "111600", "space station"),
-    Row("P", "L", "05", "111900", "space launch vehicle"),
-    # Ground (G): units (U) in 10, equipment (E) in 15, installations (I) in 20.
-    Row("G", "", "10", "000000", "ground track"),
-    Row("G", "U", "10", "000000", "ground unit", reverse=False),
-    Row("G", "UH", "10", "000000", "headquarters", headquarters=True),
-    Row("G", "UC", "10", "120900", "combat"),
-    Row("G", "UCI", "10", "121100", "infantry"),
-    Row("G", "UCIA", "10", "121100", "airborne infantry", modifier2="01"),
-    Row("G", "UCIL", "10", "121100", "light infantry", modifier2="19"),
-    Row("G", "UCIO", "10", "121100", "mountain infantry", modifier2="27"),
-    Row("G", "UCIZ", "10", "121102", "mechanized infantry"),
-    Row("G", "UCIM", "10", "121104", "motorized infantry"),
-    Row("G", "UCII", "10", "121105", "infantry fighting vehicle"),
-    Row("G", "UCAT", "10", "120500", "armour"),
-    Row("G", "UCA", "10", "120500", "armour", reverse=False),
-    Row("G", "UCAW", "10", "120500", "wheeled armour", modifier2="51"),
-    Row("G", "UCAA", "10", "120400", "antitank/antiarmour"),
-    Row("G", "UCRVA", "10", "120501", "armoured reconnaissance"),
-    Row("G", "UCR", "10", "121300", "reconnaissance"),
-    Row("G", "UCRVM", "10", "121303", "motorized reconnaissance"),
-    Row("G", "UCRV", "10", "121303", "motorized reconnaissance", reverse=False),
-    Row("G", "UCV", "10", "120600", "army aviation, rotary wing"),
-    Row("G", "UCVC", "10", "120700", "aviation composite"),
-    Row("G", "UCVF", "10", "120800", "aviation fixed wing"),
-    Row("G", "UCVU", "10", "121900", "unmanned aerial systems"),
-    Row("G", "UCD", "10", "130100", "air defence"),
-    Row("G", "UCDG", "10", "130101", "air defence gun"),
-    Row("G", "UCDM", "10", "130102", "air defence missile"),
-    Row("G", "UCF", "10", "130300", "field artillery"),
-    Row("G", "UCFHE", "10", "130301", "self-propelled artillery"),
-    Row("G", "UCFRM", "10", "130300", "multiple rocket launcher", modifier1="41"),
-    Row("G", "UCFM", "10", "130800", "mortar"),
-    Row("G", "UCM", "10", "130700", "missile"),
-    Row("G", "UCE", "10", "140700", "engineer"),
-    Row("G", "UCEC", "10", "140700", "combat engineer", modifier1="09"),
-    Row("G", "UCEN", "10", "140700", "construction engineer", modifier1="12"),
-    Row("G", "UCECT", "10", "140701", "mechanized engineer"),
-    Row("G", "UCS", "10", "141700", "security"),
-    Row("G", "UU", "10", "140200", "combat support"),
-    Row("G", "UUA", "10", "140100", "CBRN defence"),
-    Row("G", "UUE", "10", "140800", "explosive ordnance disposal"),
-    Row("G", "UULM", "10", "141200", "military police"),
-    Row("G", "UUM", "10", "151000", "military intelligence"),
-    Row("G", "UUMSE", "10", "150500", "electronic warfare"),
-    Row("G", "UUS", "10", "111000", "signal"),
-    Row("G", "US", "10", "160600", "combat service support"),
-    Row("G", "USA", "10", "160100", "administrative"),
-    Row("G", "USX", "10", "161100", "maintenance"),
-    Row("G", "USM", "10", "161300", "medical"),
-    Row("G", "USMM", "10", "161400", "medical treatment facility"),
-    Row("G", "USS", "10", "163400", "supply"),
-    Row("G", "USS3", "10", "163900", "supply class III (fuel)"),
-    Row("G", "USS5", "10", "164100", "supply class V (ammunition)"),
-    Row("G", "UST", "10", "163600", "transportation"),
-    Row("G", "E", "15", "000000", "ground equipment"),
-    Row("G", "EWR", "15", "110100", "rifle"),
-    Row("G", "EWZ", "15", "110300", "grenade launcher"),
-    Row("G", "EWA", "15", "110500", "air defence gun"),
-    Row("G", "EWG", "15", "110600", "antitank gun"),
-    Row("G", "EWD", "15", "110700", "direct fire gun"),
-    Row("G", "EWH", "15", "110900", "howitzer"),
-    Row("G", "EWM", "15", "111000", "missile launcher"),
-    Row("G", "EWMA", "15", "111100", "air defence missile launcher"),
-    Row("G", "EWMT", "15", "111200", "antitank missile launcher"),
-    Row("G", "EWMS", "15", "111300", "surface-to-surface missile launcher"),
-    Row("G", "EWO", "15", "111400", "mortar"),
-    Row("G", "EWS", "15", "111500", "single rocket launcher"),
-    Row("G", "EWX", "15", "111600", "multiple rocket launcher"),
-    Row("G", "EWT", "15", "111700", "antitank rocket launcher"),
-    Row("G", "EV", "15", "120000", "vehicle"),
-    Row("G", "EVA", "15", "120100", "armoured vehicle"),
-    Row("G", "EVAI", "15", "120101", "armoured fighting vehicle"),
-    Row("G", "EVAC", "15", "120102", "armoured fighting vehicle, command and control"),
-    Row("G", "EVAA", "15", "120103", "armoured personnel carrier"),
-    Row("G", "EVAL", "15", "120110", "light wheeled armoured vehicle"),
-    Row("G", "EVAT", "15", "120200", "tank"),
-    Row("G", "EVATL", "15", "120201", "light tank"),
-    Row("G", "EVATM", "15", "120202", "medium tank"),
-    Row("G", "EVATH", "15", "120203", "heavy tank"),
-    Row("G", "EVE", "15", "130000", "engineer equipment"),
-    Row("G", "EVEB", "15", "130100", "bridge equipment"),
-    Row("G", "EVED", "15", "131100", "dozer"),
-    Row("G", "EVU", "15", "140100", "utility vehicle"),
-    Row("G", "EVUA", "15", "140300", "medical evacuation vehicle"),
-    Row("G", "EVUB", "15", "140500", "bus"),
-    Row("G", "EVUS", "15", "140600", "semi-trailer and truck"),
-    Row("G", "EVUL", "15", "140700", "limited cross-country truck"),
-    Row("G", "EVUX", "15", "140800", "cross-country truck"),
-    Row("G", "EVT", "15", "150100", "locomotive"),
-    Row("G", "EVC", "15", "160000", "civilian vehicle"),
-    Row("G", "EVCA", "15", "160100", "automobile"),
-    Row("G", "EVCO", "15", "160200", "open-bed truck"),
-    Row("G", "EVCM", "15", "160300", "multiple passenger vehicle"),
-    Row("G", "EVCU", "15", "160400", "civilian utility vehicle"),
-    Row("G", "EVCJ", "15", "160500", "jeep type vehicle"),
-    Row("G", "EXN", "15", "200400", "CBRN equipment"),
-    Row("G", "EXM", "15", "210100", "land mine"),
-    Row("G", "EXI", "15", "210400", "improvised explosive device"),
-    Row("G", "ES", "15", "220100", "sensor"),
-    Row("G", "ESR", "15", "220300", "radar"),
-    Row("G", "I", "20", "000000", "installation"),
-    Row("G", "IG", "20", "110900", "government leadership"),
-    Row("G", "IRN", "20", "110600", "CBRN installation"),
-    Row("G", "IRM", "20", "111300", "mine (installation)"),
-    Row("G", "IUE", "20", "120500", "energy facility"),
-    Row("G", "IRP", "20", "120505", "petroleum, gas and oil facility"),
-    Row("G", "IX", "20", "120701", "medical installation"),
-    Row("G", "IXH", "20", "120702", "hospital"),
-    Row("G", "IB", "20", "120802", "military base"),
-    Row("G", "IT", "20", "121300", "transportation infrastructure"),
-    Row("G", "IBA", "20", "121301", "airport/air base"),
-    Row("G", "IBN", "20", "121309", "sea port/naval base"),
-    Row("G", "IUP", "20", "121410", "water supply"),
-    # Sea surface (S): symbol set 30.
-    Row("S", "", "30", "000000", "sea surface track"),
-    Row("S", "C", "30", "120000", "military combatant"),
-    Row("S", "CLCV", "30", "120100", "carrier"),
-    Row("S", "CL", "30", "120200", "surface combatant, line"),
-    Row("S", "CLBB", "30", "120201", "battleship"),
-    Row("S", "CLCC", "30", "120202", "cruiser"),
-    Row("S", "CLDD", "30", "120203", "destroyer"),
-    Row("S", "CLFF", "30", "120204", "frigate"),
-    Row("S", "CLLL", "30", "120206", "littoral combatant ship"),
-    Row("S", "CA", "30", "120300", "amphibious warfare ship"),
-    Row("S", "CALS", "30", "120307", "landing ship"),
-    Row("S", "CALC", "30", "120308", "landing craft"),
-    Row("S", "CM", "30", "120400", "mine warfare ship"),
-    Row("S", "CP", "30", "120500", "patrol boat"),
-    Row("S", "CU", "30", "120700", "unmanned surface vessel"),
-    Row("S", "G", "30", "121000", "navy task organization"),
-    Row("S", "N", "30", "130000", "military noncombatant"),
-    Row("S", "NM", "30", "130107", "hospital ship"),
-    Row("S", "XM", "30", "140100", "merchant ship"),
-    Row("S", "XMC", "30", "140101", "cargo ship"),
-    Row("S", "XMO", "30", "140109", "oiler/tanker"),
-    Row("S", "XMP", "30", "140110", "passenger ship"),
-    Row("S", "XF", "30", "140200", "fishing vessel"),
-    Row("S", "XL", "30", "140300", "law enforcement vessel"),
-    Row("S", "XR", "30", "140400", "sailing craft"),
-    Row("S", "XA", "30", "140500", "motorized small boat"),
-    Row("S", "XAR", "30", "140501", "rigid-hull inflatable boat"),
-    Row("S", "XAS", "30", "140502", "speedboat"),
-    Row("S", "O", "30", "150000", "own ship"),
-    # Subsurface (U): symbol set 35; sea mines in 36.
-    Row("U", "", "35", "000000", "subsurface track"),
-    Row("U", "S", "35", "110100", "submarine"),
-    Row("U", "SF", "35", "110101", "surfaced submarine"),
-    Row("U", "SB", "35", "110103", "bottomed submarine"),
-    Row("U", "SO", "35", "110200", "other submersible"),
-    Row("U", "SX", "35", "110300", "nonsubmarine"),
-    Row("U", "SU", "35", "110400", "autonomous underwater vehicle"),
-    Row("U", "ND", "35", "120300", "diver"),
-    Row("U", "W", "35", "130000", "subsurface weapon"),
-    Row("U", "WT", "35", "130100", "torpedo"),
-    Row("U", "WD", "35", "130300", "subsurface decoy"),
-    Row("U", "WM", "36", "110000", "sea mine"),
-    # Special operations forces (F): land unit entities in 2525D.
-    Row("F", "", "10", "121800", "special operations forces"),
-    Row("F", "A", "10", "120600", "SOF aviation, rotary wing", modifier1="63"),
-    Row("F", "AF", "10", "120800", "SOF aviation, fixed wing", modifier1="63"),
-    Row("F", "G", "10", "121802", "SOF ground"),
-    Row("F", "GS", "10", "121700", "special forces"),
-    Row("F", "N", "10", "170100", "naval SOF", modifier1="63"),
-    Row("F", "NS", "10", "121400", "sea-air-land (SEAL)"),
-    Row("F", "NB", "10", "121803", "special boat"),
-    Row("F", "NU", "10", "121805", "underwater demolition team"),
-    # Unknown battle dimension (Z): symbol set 00.
-    Row("Z", "", "00", "000000", "unknown battle dimension"),
-)
-
-# Where a SIDC's symbol set has no row of its own: the CoT dimension and function id that
-# come nearest, for the fallback of ``type_of_sidc``.
 SYMBOL_SET_FALLBACK: Final = {
     "00": ("Z", ""),
     "01": ("A", ""),
-    "02": ("A", "WM"),
+    "02": ("A", "WM"),  # air missile: the 2525C missile in flight
     "05": ("P", ""),
     "06": ("P", ""),
     "10": ("G", "U"),
-    "11": ("G", "U"),
+    "11": ("G", "U"),  # civilian units and organizations
     "15": ("G", "E"),
     "20": ("G", "I"),
-    "27": ("G", "U"),
+    "25": ("G", ""),  # control measures
+    "27": ("G", "U"),  # dismounted individuals
     "30": ("S", ""),
     "35": ("U", ""),
-    "36": ("U", "WM"),
+    "36": ("U", "WM"),  # mine warfare: the 2525C sea mine
+    "40": ("G", ""),  # activities
+    "45": ("G", ""),  # atmospheric
+    "46": ("S", ""),  # oceanographic
+    "47": ("P", ""),  # meteorological space
     "50": ("P", ""),
     "51": ("A", ""),
     "52": ("G", ""),
     "53": ("S", ""),
     "54": ("U", ""),
+    "60": ("Z", ""),  # cyberspace
 }

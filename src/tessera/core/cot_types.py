@@ -4,10 +4,10 @@
   ``a-h-G-U-C-I`` is ``SHGPUCI--------`` (scheme S, affiliation, battle dimension,
   status P, function id padded with ``-``; size, country and order of battle unset).
 * CoT type and 20-digit APP-6(D) SIDC (``tessera.core.symbols`` has the layout) go
-  through the crosswalk table in ``tessera.core.cot_symbol_table``. Where a code has no
-  counterpart the answer is the nearest listed ancestor (at worst the generic symbol of
-  the same identity and dimension) with ``exact=False`` and the reason: never a silent
-  guess.
+  through that letter code and the 2525C <-> 2525D crosswalk of
+  ``tessera.core.symbol_convert``. Where a code has no counterpart the answer is the
+  nearest ancestor (at worst the generic symbol of the same identity and dimension) with
+  ``exact=False`` and the reason: never a silent guess.
 
 Affiliations: ``p`` pending, ``u`` unknown, ``a`` assumed friend, ``f`` friend, ``n``
 neutral, ``s`` suspect, ``h`` hostile; ``j`` joker and ``k`` faker are exercise suspect
@@ -22,9 +22,15 @@ from typing import Final, NamedTuple
 
 import msgspec
 
-from tessera.core.cot_symbol_table import ROWS, SYMBOL_SET_FALLBACK, Row
+from tessera.core.cot_symbol_table import SYMBOL_SET_FALLBACK
 from tessera.core.model import Identity
-from tessera.core.symbols import IDENTITY_DIGIT, SYMBOL_SETS, identity_of, sidc_problem
+from tessera.core.symbol_convert import (
+    NO_SYMBOL,
+    drawn_as_point,
+    reverse_entry,
+    sidc_of_letter_code,
+)
+from tessera.core.symbols import SYMBOL_SETS, identity_of, sidc_problem
 
 AFFILIATION_IDENTITY: Final = {
     "p": Identity.PENDING,
@@ -54,14 +60,6 @@ LETTER_AFFILIATION: Final = {
 DIMENSIONS: Final = "PAGSUFXZ"  # space, air, ground, sea surface, subsurface, SOF, other, unknown
 MAX_FUNCTION_CHARS: Final = 6
 _HEADQUARTERS_DIGITS: Final = frozenset("2367")  # HQ, dummy HQ, task force HQ, dummy TF HQ
-_SIDC_VERSION: Final = "10"
-
-_FORWARD: Final = {(row.dimension, row.function): row for row in ROWS}
-_REVERSE: Final = {
-    (row.symbol_set, row.entity, row.modifier1, row.modifier2, row.headquarters): row
-    for row in ROWS
-    if row.reverse
-}
 
 
 class SymbolMatch(msgspec.Struct, frozen=True, kw_only=True):
@@ -124,28 +122,25 @@ def sidc_of_type(cot_type: str) -> SymbolMatch:
     """The APP-6(D) SIDC of an atom type; ``ValueError`` for a type that is not an atom."""
     atom = parse_atom(cot_type)
     reasons = [atom.problem] if atom.problem else []
-    identity = AFFILIATION_IDENTITY.get(atom.affiliation)
-    if identity is None:
+    letter = atom.affiliation.upper()
+    if atom.affiliation not in AFFILIATION_IDENTITY:
         reasons.append(f"affiliation {atom.affiliation!r} has no standard identity: unknown")
-        identity = Identity.UNKNOWN
-    context = "1" if atom.affiliation in EXERCISE_AFFILIATIONS.values() else "0"
-    row = None
-    if atom.dimension is not None:
-        row, used = _nearest_row(atom.dimension, atom.function)
-        if row is not None and used != atom.function:
-            reasons.append(
-                f"no APP-6(D) counterpart for function {atom.function!r} of dimension "
-                f"{atom.dimension!r}: drawn as {row.name}"
-            )
-    if row is None:
+        letter = "U"
+    dimension, function, modifier = atom.dimension, atom.function, "--"
+    if dimension is None or dimension not in DIMENSIONS:
         reasons.append(
             "no battle dimension"
-            if atom.dimension is None
-            else f"battle dimension {atom.dimension!r} has no APP-6(D) symbol set"
+            if dimension is None
+            else f"battle dimension {dimension!r} has no APP-6(D) symbol set"
         )
-        row = _FORWARD[("Z", "")]
-    sidc = compose_sidc(row, identity, context)
-    return SymbolMatch(sidc=sidc, exact=not reasons, reason="; ".join(reasons) or None)
+        dimension, function = "Z", ""
+    elif (dimension, function) == ("G", "UH"):
+        # 2525D retired the headquarters unit entity: it is the HQ amplifier on a unit.
+        function, modifier = "U", "A-"
+    conversion = sidc_of_letter_code(f"S{letter}{dimension}P{function:-<6}{modifier}")
+    if conversion.reason:
+        reasons.append(conversion.reason)
+    return SymbolMatch(sidc=conversion.code, exact=not reasons, reason="; ".join(reasons) or None)
 
 
 def type_of_sidc(sidc: str) -> TypeMatch:
@@ -161,11 +156,21 @@ def type_of_sidc(sidc: str) -> TypeMatch:
         letter = EXERCISE_AFFILIATIONS[identity]
     elif context != "0":
         reasons.append("CoT types have no exercise or simulation identities")
-    row, reason = _row_of_sidc(sidc)
-    if reason:
-        reasons.append(reason)
+    symbol_set, symbol = sidc[4:6], sidc[10:20]
+    if symbol_set == "10" and symbol == NO_SYMBOL and sidc[7] in _HEADQUARTERS_DIGITS:
+        dimension, function = "G", "UH"
+    else:
+        entry, left_out = reverse_entry(symbol_set, symbol, schemes="S")
+        if entry is None:
+            dimension, function = SYMBOL_SET_FALLBACK.get(symbol_set, ("G", ""))
+            set_name = SYMBOL_SETS.get(symbol_set, symbol_set)
+            reasons.append(f"symbol set {set_name!r} has no CoT atom counterpart")
+        else:
+            dimension, function = entry.letters[2], entry.letters[4:].rstrip("-")
+            if left_out:
+                reasons.append(f"no CoT type for {left_out}: {entry.letters}")
     return TypeMatch(
-        cot_type=atom_type(letter, row.dimension, row.function),
+        cot_type=atom_type(letter, dimension, function),
         exact=not reasons,
         reason="; ".join(reasons) or None,
     )
@@ -206,15 +211,19 @@ def type_of_letter_code(code: str) -> str:
 def sidc_of_symbol_code(code: str) -> SymbolMatch | None:
     """The SIDC of a symbol code as TAK clients send it in ``__milsym``: a 20-digit
     APP-6(D) SIDC, a 30-digit 2525E one (its first 20 digits) or a 2525B/C letter code;
-    None for anything else."""
+    None for anything else, and for a letter code of a line or area graphic or METOC
+    symbol, which is no symbol for a point."""
     if len(code) == 30 and code.isascii() and code.isdigit() and not sidc_problem(code[:20]):
         return SymbolMatch(sidc=code[:20], exact=False, reason="2525E positions 21-30 dropped")
     if not sidc_problem(code):
         return SymbolMatch(sidc=code, exact=True)
     try:
-        return sidc_of_type(type_of_letter_code(code))
+        conversion = sidc_of_letter_code(code)
     except ValueError:
         return None
+    if not drawn_as_point(conversion.code):
+        return None
+    return SymbolMatch(sidc=conversion.code, exact=conversion.exact, reason=conversion.reason)
 
 
 def generic_type(identity: Identity, dimension: str = "G") -> str:
@@ -224,45 +233,3 @@ def generic_type(identity: Identity, dimension: str = "G") -> str:
 
 def atom_type(affiliation: str, dimension: str, function: str) -> str:
     return "-".join(("a", affiliation, dimension, *function))
-
-
-def compose_sidc(row: Row, identity: Identity, context: str = "0") -> str:
-    """The 20-digit SIDC of a table row: version, context, identity, symbol set, status
-    present, HQ amplifier if any, no echelon, entity and sector modifiers."""
-    headquarters = "2" if row.headquarters else "0"
-    return (
-        f"{_SIDC_VERSION}{context}{IDENTITY_DIGIT[identity]}{row.symbol_set}0{headquarters}00"
-        f"{row.entity}{row.modifier1}{row.modifier2}"
-    )
-
-
-def _nearest_row(dimension: str, function: str) -> tuple[Row | None, str]:
-    """The row of the longest listed prefix of ``function`` and that prefix."""
-    for length in range(len(function), -1, -1):
-        row = _FORWARD.get((dimension, function[:length]))
-        if row is not None:
-            return row, function[:length]
-    return None, ""
-
-
-def _row_of_sidc(sidc: str) -> tuple[Row, str | None]:
-    """The row for a SIDC's symbol set, entity and modifiers, or its nearest ancestor
-    with the reason."""
-    symbol_set, entity, modifiers = sidc[4:6], sidc[10:16], (sidc[16:18], sidc[18:20])
-    if sidc[7] in _HEADQUARTERS_DIGITS:
-        row = _REVERSE.get((symbol_set, entity, *modifiers, True))
-        if row is not None:
-            return row, None
-    row = _REVERSE.get((symbol_set, entity, *modifiers, False))
-    if row is not None:
-        return row, None
-    for ancestor in (entity, entity[:4] + "00", entity[:2] + "0000", "000000"):
-        row = _REVERSE.get((symbol_set, ancestor, "00", "00", False))
-        if row is None:
-            continue
-        if ancestor == entity:
-            return row, f"sector modifiers {'/'.join(modifiers)} have no CoT type counterpart"
-        return row, f"no CoT type for entity {entity} of symbol set {symbol_set}: {row.name}"
-    set_name = SYMBOL_SETS.get(symbol_set, symbol_set)
-    dimension, function = SYMBOL_SET_FALLBACK.get(symbol_set, ("G", ""))
-    return _FORWARD[(dimension, function)], f"symbol set {set_name!r} has no CoT atom counterpart"
