@@ -229,3 +229,20 @@ def test_entity_expansion_is_refused(text: str) -> None:
 def test_external_entities_are_refused(url: str) -> None:
     with pytest.raises(NvgError, match="DOCTYPE"):
         read(EXTERNAL.format(url=url).encode())
+
+
+def test_letter_coded_graphics_become_overlays_with_their_app6d_symbol() -> None:
+    ns = 'xmlns="http://tide.act.nato.int/schemas/2009/10/nvg"'
+    data = (
+        f'<nvg {ns} version="1.5">'
+        '<polyline symbol="app6b:GFGPGLB----****" points="18,53 18.1,53.1" label="Boundary"/>'
+        '<polygon symbol="app6b:G*G*GAA---****X" points="18,53 18.1,53 18.1,53.1"/>'
+        "</nvg>"
+    ).encode()
+    result = read(data)
+    boundary, area = result.overlays
+    assert (boundary.kind, boundary.sidc) == (OverlayKind.LINE, "10032500001101000000")
+    assert boundary.remarks == ""
+    assert area.sidc == "10012500001502000000"
+    # Converted, but not exactly: the overlay says what was dropped.
+    assert "no affiliation" in area.remarks

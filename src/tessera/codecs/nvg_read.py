@@ -48,6 +48,7 @@ from tessera.core.model import (
     SourceKind,
 )
 from tessera.core.overlays import Coordinate, Overlay, OverlayKind
+from tessera.core.symbol_convert import sidc_of_letter_code
 from tessera.core.symbols import identity_of, symbol_set
 
 __all__ = ["NVG_NAMESPACES", "NvgError", "NvgImport", "Skipped", "read_nvg"]
@@ -325,13 +326,24 @@ def _symbol(raw: str) -> _Symbol:
     if scheme in LETTER_SCHEMES:
         letters = code.upper().replace("*", "-")
         if letters[:1] in ("G", "W"):  # tactical graphics and meteorology: not units
-            return _Symbol(None, True, f"symbol {raw[:40]} not converted to APP-6(D)")
+            return _graphic(letters, raw)
         if 10 <= len(letters) < 15:
             letters = letters.ljust(15, "-")  # some writers drop trailing dashes
         match = sidc_of_symbol_code(letters)
         if match is not None:
             return _Symbol(match.sidc, False, match.reason)
     return _Symbol(None, False, f"symbol {raw[:40]} not converted to APP-6(D)")
+
+
+def _graphic(letters: str, raw: str) -> _Symbol:
+    """A tactical graphic or METOC letter code: an overlay's symbol, converted by the
+    crosswalk where it has a counterpart."""
+    try:
+        converted = sidc_of_letter_code(letters)
+    except ValueError:
+        return _Symbol(None, True, f"symbol {raw[:40]} not converted to APP-6(D)")
+    note = None if converted.exact else f"symbol {raw[:40]}: {converted.reason}"
+    return _Symbol(converted.code, True, note)
 
 
 # --- helpers ---------------------------------------------------------------------------
