@@ -59,7 +59,12 @@ def test_every_route_in_the_readme_exists_and_every_route_is_in_the_readme() -> 
 
 
 def test_readme_shows_the_screenshots_the_browser_tests_make() -> None:
-    for name in ("screenshot.png", "screenshot-nato.png", "screenshot-ukr.png"):
+    for name in (
+        "screenshot.png",
+        "screenshot-nato.png",
+        "screenshot-ukr.png",
+        "screenshot-overlays.png",
+    ):
         assert f"docs/{name}" in README
         assert (ROOT / "docs" / name).exists()
 

@@ -211,6 +211,12 @@ def test_sign_in_answers_whose_token_it_is(tmp_path: Path) -> None:
             assert [p["name"] for p in body["pictures"]] == ["COP"]
             assert body["pictures"][0]["banner"]["text"] == "SECRET"
             assert body["token"]["id"] == live.token.split("_")[1]
+            # What the map's overlay form offers: the levels, and the sender's default.
+            assert body["levels"] == ["UNCLASSIFIED", "RESTRICTED", "CONFIDENTIAL", "SECRET"]
+            default = {"classification": "UNCLASSIFIED", "releasable_to": []}
+            assert body["principal"]["default_label"] == default
+            me = await client.get("/api/v1/me", headers=live.headers)
+            assert me.json()["levels"] == body["levels"]
             assert (await client.post("/api/v1/login", content=b"{")).status_code == 422
             big = {"token": "x" * 100_000}
             assert (await client.post("/api/v1/login", json=big)).status_code == 413

@@ -40,6 +40,7 @@ def _principal_doc(principal: Principal) -> dict[str, Any]:
         "communities": list(principal.communities),
         "clearance": principal.clearance,
         "roles": [role.value for role in principal.roles],
+        "default_label": to_builtins(principal.default_label),
     }
 
 
@@ -49,6 +50,8 @@ async def _session(tessera: Tessera, who: Caller) -> dict[str, Any]:
     return {
         "principal": _principal_doc(who.principal),
         "pictures": [picture_summary(tessera, picture) for picture in pictures],
+        # The classification levels, lowest first: what a label may say.
+        "levels": list(tessera.scheme.levels),
         "token": {
             "id": who.token_id,
             "expires_at": None if record is None else record.expires_at,

@@ -1,4 +1,5 @@
-// Tessera's map client: signing in, then the map, the live stream, the filters and the side panel.
+// Tessera's map client: signing in, then the map, the live stream, the filters, the side
+// panel, the overlays (drawn, listed, toggled, drawn anew) and the export.
 import {
   CHANNEL,
   SESSION_ENDED,
@@ -9,18 +10,29 @@ import {
   onSessionEnded,
   storedToken,
 } from "/static/auth.js";
+import { DrawTool } from "/static/draw.js";
+import { setUpExport } from "/static/export.js";
+import { definingCoordinates } from "/static/geo.js";
 import { createMap, showTracks } from "/static/map.js";
+import { OverlayForm } from "/static/overlay-form.js";
+import { Overlays } from "/static/overlays.js";
 import { hideTrack, showTrack, shownTrack } from "/static/panel.js";
 import { TrackStream } from "/static/stream.js";
 
 const IDENTITIES = ["friend", "assumed-friend", "neutral", "unknown", "pending", "suspect", "hostile"];
 const PANEL_REFRESH_MS = 2000;
 const SIGNED_OUT_BANNER = { text: "NOT SIGNED IN", colour: "#5c6670", text_colour: "#ffffff" };
+// Who may draw overlays.
+const DRAWING_ROLES = ["reporter", "operator"];
 
 const state = {
   // Bumped at every sign-in and sign-out: work started for an earlier session is dropped.
   session: 0,
   principal: null,
+  // The principal as the server describes it: name, communities, clearance, roles.
+  account: null,
+  // The classification levels, lowest first (from the sign-in).
+  levels: [],
   pictures: new Map(),
   picture: null,
   identities: new Set(IDENTITIES),
@@ -31,6 +43,7 @@ const state = {
   panelRefreshed: 0,
 };
 const $ = (id) => document.getElementById(id);
+const drawing = () => drawTool.busy || form.isOpen;
 const channel = "BroadcastChannel" in window ? new BroadcastChannel(CHANNEL) : null;
 
 // ---- classification banners -------------------------------------------------------------
@@ -107,8 +120,18 @@ function subscribe(picture) {
   state.picture = picture;
   setBanner(pictureBanner(state.pictures.get(picture)));
   hideTrack();
+  form.close();
+  drawTool.cancel();
   // Nothing of the previous picture stays on screen under the new banner.
-  state.stream = new TrackStream({ picture, token: storedToken, stillSignedIn, onTracks, onStatus });
+  overlays.reset(picture, state.account);
+  state.stream = new TrackStream({
+    picture,
+    token: storedToken,
+    stillSignedIn,
+    onTracks,
+    onOverlays: (features) => overlays.update(features),
+    onStatus,
+  });
   onStatus("reconnecting");
   draw();
   state.stream.start();
@@ -144,13 +167,26 @@ function ensureMap() {
   }
   const map = createMap("map");
   state.map = map;
-  state.mapLoaded = new Promise((resolve) => map.once("load", resolve));
+  map.addControl(drawTool, "top-right");
+  state.mapLoaded = new Promise((resolve) =>
+    map.once("load", () => {
+      overlays.attach(map, "tracks");
+      drawTool.addLayers();
+      resolve();
+    }),
+  );
   map.on("click", "tracks", (event) => {
     const feature = event.features?.[0];
-    if (feature && state.picture) showTrack(state.picture, feature.properties.id);
+    if (!feature || !state.picture || drawing()) return;
+    overlays.deselect();
+    showTrack(state.picture, feature.properties.id);
   });
-  map.on("mouseenter", "tracks", () => (map.getCanvas().style.cursor = "pointer"));
-  map.on("mouseleave", "tracks", () => (map.getCanvas().style.cursor = ""));
+  map.on("mouseenter", "tracks", () => {
+    if (!drawing()) map.getCanvas().style.cursor = "pointer";
+  });
+  map.on("mouseleave", "tracks", () => {
+    if (!drawing()) map.getCanvas().style.cursor = "";
+  });
   // A live map is rarely idle: mark the first frame that shows symbols instead.
   map.on("render", () => {
     if (document.body.dataset.symbols === "drawn") return;
@@ -174,9 +210,11 @@ function showLogin(message) {
   $("login-token").focus();
 }
 
-async function enter(principal) {
+async function enter(principal, levels) {
   const session = ++state.session;
   state.principal = principal.name;
+  state.account = principal;
+  state.levels = levels ?? [];
   $("principal").textContent = principal.name;
   $("login").hidden = true;
   $("login-token").value = "";
@@ -184,6 +222,7 @@ async function enter(principal) {
   document.body.dataset.auth = "signed-in";
   channel?.postMessage({ type: "token", token: storedToken() });
   const loaded = ensureMap();
+  drawTool.setAvailable((principal.roles ?? []).some((role) => DRAWING_ROLES.includes(role)));
   const first = await loadPictures(session);
   if (session !== state.session) return;
   if (first === null) {
@@ -203,6 +242,7 @@ function signOut(message) {
   state.stream?.stop();
   state.stream = null;
   state.principal = null;
+  state.account = null;
   state.picture = null;
   state.pictures = new Map();
   forgetToken();
@@ -210,7 +250,10 @@ function signOut(message) {
   window.tessera.ready = false;
   delete document.body.dataset.symbols;
   hideTrack();
+  form.close();
+  drawTool.setAvailable(false);
   // Nothing of this session's picture stays on the map behind the login screen.
+  overlays.reset(null, null);
   if (state.map) showTracks(state.map, [], state.identities);
   $("updated").textContent = "no update yet";
   $("picture").replaceChildren();
@@ -228,7 +271,7 @@ async function signIn(token) {
     return;
   }
   keepToken(token);
-  enter(result.session.principal);
+  enter(result.session.principal, result.session.levels);
 }
 
 // On a 401 from any call while signed in.
@@ -268,7 +311,8 @@ async function start() {
     return;
   }
   if (response.ok) {
-    enter((await response.json()).principal);
+    const me = await response.json();
+    enter(me.principal, me.levels);
   } else if (response.status === 401) {
     // apiFetch has already signed out; this only makes sure the message is the right one.
     signOut(SESSION_ENDED);
@@ -276,6 +320,63 @@ async function start() {
     showLogin(`The server answered ${response.status}: sign in again.`);
   }
 }
+
+// ---- overlays: drawing, the form, the list ------------------------------------------------
+
+// The classification levels, lowest first, as the server says; failing that (an older
+// server), those this client has seen named: suggestions for the form's label.
+function knownLevels() {
+  if (state.levels?.length) return [...state.levels];
+  const levels = new Set();
+  const account = state.account;
+  if (account?.clearance) levels.add(account.clearance);
+  if (account?.default_label?.classification) levels.add(account.default_label.classification);
+  for (const picture of state.pictures.values()) levels.add(picture.classification);
+  for (const feature of state.stream?.tracks.values() ?? []) {
+    levels.add(feature.properties.classification);
+  }
+  for (const feature of state.stream?.overlays.values() ?? []) {
+    levels.add(feature.properties.classification);
+  }
+  levels.delete(undefined);
+  levels.delete(null);
+  return [...levels].sort();
+}
+
+function formContext() {
+  return {
+    principal: state.account,
+    picture: state.pictures.get(state.picture) ?? null,
+    levels: knownLevels(),
+  };
+}
+
+const overlays = new Overlays({
+  isBusy: () => drawing(),
+  onShown: () => hideTrack(),
+  onEdit: (feature) => {
+    drawTool.cancel();
+    overlays.deselect();
+    form.openEdit(feature, definingCoordinates(feature), formContext());
+  },
+});
+
+const drawTool = new DrawTool({
+  onShape: (shape) => {
+    hideTrack();
+    overlays.deselect();
+    form.openNew(shape, formContext());
+  },
+});
+
+const form = new OverlayForm({
+  onPreview: ({ radius_m: radius, width_m: width }) => {
+    drawTool.setRadius(radius);
+    drawTool.setWidth(width);
+  },
+  onSaved: (id) => overlays.await(id),
+  onClose: () => drawTool.clear(),
+});
 
 // ---- controls -------------------------------------------------------------------------------
 
@@ -342,6 +443,8 @@ window.tessera = {
     return { x: box.left + point.x, y: box.top + point.y };
   },
   tracks: () => [...(state.stream?.tracks.values() ?? [])],
+  overlays: () => [...(state.stream?.overlays.values() ?? [])],
+  renderedOverlayIds: () => overlays.renderedIds(),
   renderedTrackIds() {
     if (!state.map) return [];
     return state.map.queryRenderedFeatures({ layers: ["tracks"] }).map((f) => f.properties.id);
@@ -349,4 +452,5 @@ window.tessera = {
 };
 
 buildFilters();
+setUpExport(() => state.picture);
 start();

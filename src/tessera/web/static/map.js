@@ -1,5 +1,7 @@
-// The map: an offline Natural Earth basemap and a symbol layer of tracks drawn by milsymbol.
+// The map: an offline Natural Earth basemap and a symbol layer of tracks drawn by milsymbol
+// (overlay-layer.js adds the overlays beneath them, draw.js the sketch above).
 import * as maplibregl from "/static/vendor/maplibre-gl/maplibre-gl.mjs";
+import { LABEL_PREFIX, addLabel } from "/static/labels.js";
 
 const EMPTY = { type: "FeatureCollection", features: [] };
 const SYMBOL_SIZE = 20;
@@ -49,8 +51,10 @@ export function createMap(container) {
   });
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-left");
   map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
-  // Each distinct SIDC is drawn once, the first time a track needs it.
-  map.setMissingStyleImageResolver((sidc) => addSymbol(map, sidc));
+  // Each distinct SIDC (and label) is drawn once, the first time a feature needs it.
+  map.setMissingStyleImageResolver((id) =>
+    id.startsWith(LABEL_PREFIX) ? addLabel(map, id) : addSymbol(map, id),
+  );
   return map;
 }
 

@@ -10,7 +10,7 @@ function field(name) {
   return panel().querySelector(`[data-field="${name}"]`);
 }
 
-function time(value) {
+export function timeText(value) {
   return value ? new Date(value).toISOString().replace("T", " ").slice(0, 19) + "Z" : "—";
 }
 
@@ -50,7 +50,7 @@ export async function showTrack(picture, trackId) {
   const confidence = p.identity_confidence > 0 ? ` (${Math.round(p.identity_confidence * 100)}%)` : "";
   field("identity").textContent = `${p.identity}${confidence}`;
   field("status").textContent = p.status;
-  field("updated").textContent = time(p.updated_at);
+  field("updated").textContent = timeText(p.updated_at);
   field("grading").textContent = p.grading;
   field("position").textContent = `${lat.toFixed(5)}, ${lon.toFixed(5)} ± ${Math.round(p.ce)} m`;
   field("movement").textContent =
@@ -64,7 +64,7 @@ export async function showTrack(picture, trackId) {
   body.replaceChildren();
   for (const report of track.lineage.reports) {
     const row = document.createElement("tr");
-    cell(row, time(report.observed_at).slice(11));
+    cell(row, timeText(report.observed_at).slice(11));
     cell(row, `${report.source.id} (${report.source.kind})`);
     cell(row, report.grading);
     cell(row, labelText(report.label?.classification, report.label?.releasable_to));

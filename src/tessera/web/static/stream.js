@@ -1,4 +1,5 @@
-// The live stream: subscribe, apply snapshots and changes, reconnect with `since`.
+// The live stream of one picture, its tracks and overlays: subscribe, apply snapshots and
+// changes, reconnect with `since`.
 //
 // A browser cannot set headers on a WebSocket, so the bearer token travels as a subprotocol
 // ("bearer.<token>") next to the one the server selects ("tessera.v1").
@@ -9,13 +10,16 @@ const MAX_BACKOFF_MS = 15000;
 export class TrackStream {
   // `token()` gives the bearer token; `stillSignedIn()` resolves to false when the session
   // has ended (the stream then stops), called when the server refused or dropped us.
-  constructor({ picture, token, stillSignedIn, onTracks, onStatus }) {
+  // `onOverlays(overlays)` is called when the overlays (a Map by id) have changed.
+  constructor({ picture, token, stillSignedIn, onTracks, onOverlays, onStatus }) {
     this.picture = picture;
     this.token = token;
     this.stillSignedIn = stillSignedIn;
     this.onTracks = onTracks;
+    this.onOverlays = onOverlays ?? (() => {});
     this.onStatus = onStatus;
     this.tracks = new Map();
+    this.overlays = new Map();
     this.lastSeq = null;
     this.lastUpdate = null;
     this.lastError = null;
@@ -75,11 +79,18 @@ export class TrackStream {
   receive(message) {
     if (message.type === "snapshot") {
       this.tracks = new Map(message.features.map((feature) => [feature.id, feature]));
+      this.overlays = new Map((message.overlays ?? []).map((feature) => [feature.id, feature]));
       this.applied(message.seq, message.features.map((feature) => feature.id));
+      this.onOverlays(this.overlays);
     } else if (message.type === "changes") {
       for (const feature of message.upserts) this.tracks.set(feature.id, feature);
       for (const id of message.removes) this.tracks.delete(id);
+      const overlays = message.overlays ?? [];
+      const overlayRemoves = message.overlay_removes ?? [];
+      for (const feature of overlays) this.overlays.set(feature.id, feature);
+      for (const id of overlayRemoves) this.overlays.delete(id);
       this.applied(message.seq, message.upserts.map((feature) => feature.id));
+      if (overlays.length || overlayRemoves.length) this.onOverlays(this.overlays);
     } else if (message.type === "heartbeat") {
       if (message.seq !== null && (this.lastSeq === null || message.seq > this.lastSeq)) {
         this.lastSeq = message.seq;
