@@ -9,14 +9,16 @@ NODE_STAMP := node_modules/.stamp-npm
 WEB_STAMP := src/tessera/web/static/vendor/.stamp
 CHROMIUM := /usr/bin/chromium
 OGRINFO := /usr/bin/ogrinfo
+# PostGIS for the scale-out store: the running PostgreSQL 15 finds the extension here.
+POSTGIS := /usr/share/postgresql/15/extension/postgis.control
 DEMO_ARGS ?=
 
-.PHONY: demo test lint bench bench-fusion deps web chromium gdal clean
+.PHONY: demo test lint bench bench-fusion deps web chromium gdal postgis clean
 
 demo: deps web
 	$(BIN)/tessera demo $(DEMO_ARGS)
 
-test: deps web chromium gdal lint
+test: deps web chromium gdal postgis lint
 	CI=$${CI:-} $(BIN)/python -m pytest -q
 
 lint: deps
@@ -66,6 +68,14 @@ gdal: $(OGRINFO)
 $(OGRINFO):
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gdal-bin
+
+# Debian's PostGIS for the machine's PostgreSQL 15 (the PostGIS tests' databases need it);
+# the running server picks it up without a restart.
+postgis: $(POSTGIS)
+
+$(POSTGIS):
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql-15-postgis-3
 
 clean:
 	rm -rf $(VENV) node_modules src/tessera/web/static/vendor

@@ -114,6 +114,15 @@ def _web_app(tessera: Tessera) -> Starlette:
     return build_asgi(tessera)
 
 
+def _security_store(settings: Settings) -> SecurityStore:
+    if settings.postgis_dsn is None:
+        return SqliteSecurityStore(security_store_path(settings.data_dir))
+    # Imported here: the embedded default never loads the PostgreSQL driver.
+    from tessera.security.postgis import PostgisSecurityStore
+
+    return PostgisSecurityStore(settings.postgis_dsn)
+
+
 def build(settings: Settings, *, clock: Clock = utc_now) -> Tessera:
     settings.validate()
     scheme = settings.scheme
@@ -151,5 +160,5 @@ def build(settings: Settings, *, clock: Clock = utc_now) -> Tessera:
         bus=bus,
         worker=worker,
         codec=codec,
-        security=SqliteSecurityStore(security_store_path(settings.data_dir)),
+        security=_security_store(settings),
     )

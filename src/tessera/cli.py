@@ -1,5 +1,5 @@
 """The ``tessera`` command (DESIGN §9): serve, demo, simulate, fuse, score, users, certs,
-audit, export, import."""
+audit, export, import, migrate."""
 
 from __future__ import annotations
 
@@ -175,6 +175,14 @@ def parser() -> argparse.ArgumentParser:
     )
     import_command.add_arguments(imported)
     imported.set_defaults(handler=import_command.run)
+
+    from tessera.postgis import command as migrate_command
+
+    migrate = commands.add_parser(
+        "migrate", help="bring the PostGIS store's schema up to date (safe to run again)"
+    )
+    migrate_command.add_arguments(migrate)
+    migrate.set_defaults(handler=migrate_command.run)
     return main
 
 

@@ -68,6 +68,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # as soon as it is read.
     lineage_window: int = 200
     fusion_batch_s: float = 0.000001
+    # Scale-out (DESIGN §5): a PostgreSQL/PostGIS connection string. When set, principals,
+    # tokens, certificates and the audit trail live there (run `tessera migrate` first).
+    postgis_dsn: str | None = None
 
     @property
     def max_future_skew(self) -> timedelta:

@@ -1,7 +1,8 @@
 """The security store contract: every implementation must pass every case here.
 
-A new backend joins by adding its factory to IMPLEMENTATIONS. A factory builds a store
-on a location; two stores built on the same location share their data.
+A new backend joins by adding its backend to IMPLEMENTATIONS: a context that gives each
+test a factory and cleans up after it. A factory builds a store on a location; two stores
+built on the same location share their data.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import hashlib
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -31,12 +33,14 @@ from tessera.security.base import (
     UnknownPrincipalError,
     UnknownTokenError,
 )
+from tessera.security.postgis import PostgisSecurityStore
 from tessera.security.sqlite import (
     SCHEMA,
     SCHEMA_VERSION,
     SqliteSecurityStore,
     security_store_path,
 )
+from tests.postgis.databases import migrated_databases
 
 StoreFactory = Callable[[Path], SecurityStore]
 Scenario = Callable[[SecurityStore], Awaitable[None]]
@@ -47,12 +51,26 @@ def sqlite_store(location: Path) -> SecurityStore:
     return SqliteSecurityStore(security_store_path(location))
 
 
-IMPLEMENTATIONS: dict[str, StoreFactory] = {"sqlite": sqlite_store}
+@contextmanager
+def sqlite_backend() -> Iterator[StoreFactory]:
+    yield sqlite_store
+
+
+@contextmanager
+def postgis_backend() -> Iterator[StoreFactory]:
+    # A location stands for a freshly created, migrated database, dropped after the test.
+    with migrated_databases() as databases:
+        yield lambda location: PostgisSecurityStore(databases.dsn(location))
+
+
+Backend = Callable[[], AbstractContextManager[StoreFactory]]
+IMPLEMENTATIONS: dict[str, Backend] = {"sqlite": sqlite_backend, "postgis": postgis_backend}
 
 
 @pytest.fixture(params=sorted(IMPLEMENTATIONS))
-def factory(request: pytest.FixtureRequest) -> StoreFactory:
-    return IMPLEMENTATIONS[request.param]
+def factory(request: pytest.FixtureRequest) -> Iterator[StoreFactory]:
+    with IMPLEMENTATIONS[request.param]() as made:
+        yield made
 
 
 def run(factory: StoreFactory, location: Path, scenario: Scenario) -> None:
