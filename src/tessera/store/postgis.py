@@ -1,0 +1,371 @@
+"""The scale-out track store: each picture's tracks and overlays in PostGIS (DESIGN §5).
+
+Every read is answered from an in-memory replica, so the store keeps the synchronous
+interface the web handlers, the stream and the CoT server use. ``open`` loads the replica
+from the database: a restarted fusion worker or a new gateway starts from the last state
+written. A *writer* (the fusion worker) then queues every change and a background task
+writes them in order; a *reader* (a gateway) never writes, and is fed through ``apply``
+from the change bus.
+
+Changes are coalesced while they wait (per picture and item, only the latest state
+counts) and written in one transaction per batch, together with the pictures' seq and
+journal position: the database only ever moves from the state after one prefix of the
+changes to the state after a longer one. The writer takes a batch only between event-loop
+steps, so a worker that calls ``mark_journal`` in the same synchronous step as the
+``apply`` calls it covers gets rows that are exactly the journal fused up to that mark.
+
+A failed write is logged, reported (``healthy``, ``last_error``, ``failures``) and tried
+again after a growing pause, on a new connection if the old one was lost; nothing is
+dropped and nothing overtakes it.
+
+``query_tracks`` and ``query_overlays`` ask the database instead, with its spatial
+indexes: they answer what is written, which for a writer may lag its replica.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from typing import Any, Final
+
+import psycopg
+from psycopg.rows import TupleRow
+
+from tessera.core.model import Track
+from tessera.core.overlays import Overlay
+from tessera.postgis.connection import session_conninfo
+from tessera.postgis.migrate import MigrationError, check_schema
+from tessera.store import postgis_rows as rows
+from tessera.store.base import TrackQuery, TrackStore
+from tessera.store.memory import MemoryTrackStore
+from tessera.store.postgis_pending import Batch, WriteQueue
+
+log = logging.getLogger(__name__)
+
+Connection = psycopg.AsyncConnection[TupleRow]
+BoxQuery = Callable[[str, rows.BBox], tuple[str, tuple[Any, ...]] | None]
+# Rows fetched at a time while loading a picture, to bound the memory it takes.
+_HYDRATE_CHUNK: Final = 2_000
+
+
+class PostgisStoreError(RuntimeError):
+    """The store cannot be used; the message says why."""
+
+
+class _State(enum.Enum):
+    NEW = "new"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class PostgisTrackStore(TrackStore):
+    def __init__(
+        self,
+        dsn: str,
+        pictures: Iterable[str],
+        *,
+        writer: bool,
+        retry_initial_s: float = 0.5,
+        retry_max_s: float = 30.0,
+    ) -> None:
+        self._names = tuple(dict.fromkeys(pictures))
+        self._conninfo = session_conninfo(dsn)
+        self.writer = writer
+        self._retry = (retry_initial_s, retry_max_s)
+        self._memory = MemoryTrackStore(self._names)
+        self._codec = rows.RowCodec()
+        self._journal: dict[str, int] = dict.fromkeys(self._names, 0)
+        self._state = _State.NEW
+        self._read_conn: Connection | None = None
+        self._read_lock = asyncio.Lock()
+        self._write_conn: Connection | None = None
+        self._queue = WriteQueue(self._names)
+        self._in_flight: Batch | None = None
+        self._committed_version = 0
+        self._wake = asyncio.Event()
+        # Replaced each time it is set: flush waits for the next commit or failure.
+        self._progress = asyncio.Event()
+        self._writer_task: asyncio.Task[None] | None = None
+        self._healthy = True
+        self._last_error: str | None = None
+        self.failures = 0
+
+    # -- health ------------------------------------------------------------------------
+
+    @property
+    def healthy(self) -> bool:
+        """False from a failed write until the next one succeeds."""
+        return self._healthy
+
+    @property
+    def last_error(self) -> str | None:
+        """Why the latest failed write failed (kept after recovery, for the record)."""
+        return self._last_error
+
+    @property
+    def pending(self) -> int:
+        """Items not yet written, including a batch being written."""
+        in_flight = 0 if self._in_flight is None else self._in_flight.items()
+        return self._queue.pending() + in_flight
+
+    def journal_seq(self, picture: str) -> int:
+        """How far into the journal the picture's stored rows are fused."""
+        return self._journal[picture]
+
+    # -- opening and closing -----------------------------------------------------------
+
+    async def open(self) -> None:
+        """Check the schema and load every picture; a writer then starts writing."""
+        if self._state is not _State.NEW:
+            raise PostgisStoreError("the track store can be opened once")
+        conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+        try:
+            await check_schema(conn)
+            if self.writer:
+                await conn.execute(rows.ENSURE_PICTURES, (list(self._names),))
+            await self._hydrate(conn)
+        except MigrationError as exc:
+            await conn.close()
+            raise PostgisStoreError(f"the track store cannot open: {exc}") from None
+        except BaseException:
+            await conn.close()
+            raise
+        self._read_conn = conn
+        self._state = _State.OPEN
+        if self.writer:
+            self._writer_task = asyncio.create_task(self._write_loop(), name="postgis-writer")
+            self._writer_task.add_done_callback(lambda _task: self._progressed())
+
+    async def _hydrate(self, conn: Connection) -> None:
+        # One snapshot: the seqs and journal positions match the rows read with them.
+        async with conn.transaction():
+            await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            cursor = await conn.execute(rows.PICTURES, (list(self._names),))
+            stored = {
+                str(name): (int(seq), int(journal))
+                for name, seq, journal in await cursor.fetchall()
+            }
+            for name in self._names:
+                seq, journal = stored.get(name, (0, 0))
+                tracks = [
+                    self._codec.track(body) async for body in _bodies(conn, rows.TRACKS_OF, name)
+                ]
+                overlays = [
+                    self._codec.overlay(body)
+                    async for body in _bodies(conn, rows.OVERLAYS_OF, name)
+                ]
+                self._memory.apply(name, seq, tracks, ())
+                self._memory.apply_overlays(name, seq, overlays, ())
+                self._queue.hydrated(name, (t.id for t in tracks), (o.id for o in overlays))
+                self._journal[name] = journal
+
+    async def flush(self, timeout: float | None = None) -> None:
+        """Wait until every change queued so far is written; TimeoutError after
+        ``timeout`` seconds (the changes stay queued). Nothing to wait for in a reader."""
+        if not self.writer or self._writer_task is None:
+            return
+        target = self._queue.version
+        async with asyncio.timeout(timeout):
+            while self._committed_version < target:
+                task = self._writer_task
+                if task.done():
+                    cause = None if task.cancelled() else task.exception()
+                    raise PostgisStoreError("the track store's writer has stopped") from cause
+                await self._progress.wait()
+
+    async def close(self, timeout: float | None = None) -> None:
+        """Write what is queued (waiting at most ``timeout`` seconds), then disconnect."""
+        if self._state is not _State.OPEN:
+            self._state = _State.CLOSED
+            return
+        try:
+            await self.flush(timeout)
+        except TimeoutError:
+            # The journal still holds them: a worker replays from the stored position.
+            log.error(
+                "closing the track store with %d changes unwritten: %s",
+                self.pending,
+                self._last_error or "writing is slow",
+            )
+        finally:
+            self._state = _State.CLOSED
+            if self._writer_task is not None:
+                self._writer_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._writer_task
+            for conn in (self._write_conn, self._read_conn):
+                if conn is not None:
+                    await conn.close()
+            self._write_conn = self._read_conn = None
+
+    def _require_open(self) -> None:
+        if self._state is not _State.OPEN:
+            raise PostgisStoreError(f"the track store is {self._state.value}, not open")
+
+    # -- changes -----------------------------------------------------------------------
+
+    def apply(
+        self, picture: str, seq: int, updated: Sequence[Track], removed: Sequence[str]
+    ) -> None:
+        self._require_open()
+        self._memory.apply(picture, seq, updated, removed)
+        if self.writer:
+            self._queue.put_tracks(picture, seq, updated, removed)
+            self._wake.set()
+
+    def apply_overlays(
+        self, picture: str, seq: int, updated: Sequence[Overlay], removed: Sequence[str]
+    ) -> None:
+        self._require_open()
+        self._memory.apply_overlays(picture, seq, updated, removed)
+        if self.writer:
+            self._queue.put_overlays(picture, seq, updated, removed)
+            self._wake.set()
+
+    def mark_journal(self, seq: int) -> None:
+        """Every picture's rows are fused up to journal entry ``seq``: written with the
+        changes queued before it, in the same transaction."""
+        self._require_open()
+        if not self.writer:
+            raise PostgisStoreError("a reader does not write the journal position")
+        self._queue.put_journal(seq)
+        self._wake.set()
+
+    # -- reads: the replica ------------------------------------------------------------
+
+    def tracks(self, picture: str, query: TrackQuery) -> tuple[int, list[Track]]:
+        return self._memory.tracks(picture, query)
+
+    def track(self, picture: str, track_id: str) -> Track | None:
+        return self._memory.track(picture, track_id)
+
+    def seq(self, picture: str) -> int:
+        return self._memory.seq(picture)
+
+    def overlays(self, picture: str, query: TrackQuery) -> tuple[int, list[Overlay]]:
+        return self._memory.overlays(picture, query)
+
+    def overlay(self, picture: str, overlay_id: str) -> Overlay | None:
+        return self._memory.overlay(picture, overlay_id)
+
+    # -- reads: the database -----------------------------------------------------------
+
+    async def query_tracks(self, picture: str, bbox: rows.BBox) -> list[Track]:
+        """The picture's written tracks within a (west, south, east, north) box, by id."""
+        return [
+            self._codec.track(body) for body in await self._in_box(rows.tracks_in, picture, bbox)
+        ]
+
+    async def query_overlays(self, picture: str, bbox: rows.BBox) -> list[Overlay]:
+        """The picture's written overlays whose shape meets the box, by id: the shape
+        itself, where the replica's filter goes by its bounding box."""
+        found = await self._in_box(rows.overlays_in, picture, bbox)
+        return [self._codec.overlay(body) for body in found]
+
+    async def _in_box(self, build: BoxQuery, picture: str, bbox: rows.BBox) -> list[str]:
+        self._require_open()
+        if picture not in self._journal:
+            raise KeyError(picture)
+        plan = build(picture, bbox)
+        if plan is None:
+            return []
+        query, params = plan
+        async with self._read_lock:
+            conn = await self._read_connection()
+            try:
+                found = await (await conn.execute(query, params)).fetchall()
+            except psycopg.OperationalError:
+                if not conn.broken:
+                    raise
+                # Lost (a server restart, say): a read can simply be asked again.
+                conn = await self._read_connection()
+                found = await (await conn.execute(query, params)).fetchall()
+        return [str(body) for (body,) in found]
+
+    async def _read_connection(self) -> Connection:
+        conn = self._read_conn
+        if conn is None or conn.closed or conn.broken:
+            conn = self._read_conn = await psycopg.AsyncConnection.connect(
+                self._conninfo, autocommit=True
+            )
+        return conn
+
+    # -- the writer --------------------------------------------------------------------
+
+    def _progressed(self) -> None:
+        self._progress.set()
+        self._progress = asyncio.Event()
+
+    async def _write_loop(self) -> None:
+        first_pause, longest_pause = self._retry
+        pause = first_pause
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            batch = self._queue.take()
+            if batch is None:
+                continue
+            self._in_flight = batch
+            try:
+                await self._write(batch)
+            except Exception as exc:  # every failure is retried: none may drop a change
+                self._in_flight = None
+                self._queue.failed(batch)
+                self._failed(exc, batch, pause)
+                self._progressed()
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, longest_pause)
+                self._wake.set()
+                continue
+            self._in_flight = None
+            self._queue.committed(batch)
+            if batch.journal_seq is not None:
+                self._journal = dict.fromkeys(self._names, batch.journal_seq)
+            self._committed_version = batch.version
+            if not self._healthy:
+                log.warning("the track store writes again after %d failures", self.failures)
+            self._healthy, pause = True, first_pause
+            self._progressed()
+
+    def _failed(self, exc: Exception, batch: Batch, pause: float) -> None:
+        self.failures += 1
+        self._healthy = False
+        self._last_error = str(exc).strip() or type(exc).__name__
+        log.error(
+            "writing %d track store changes failed (%d so far), retrying in %.1f s: %s",
+            batch.items(),
+            self.failures,
+            pause,
+            self._last_error,
+        )
+
+    async def _write(self, batch: Batch) -> None:
+        # Rows are made before the transaction, to keep it short, and in a thread: a large
+        # batch (after a catch-up, say) would otherwise hold up the server's requests.
+        statements = await asyncio.to_thread(rows.batch_statements, batch, self._names)
+        conn = await self._write_connection()
+        async with conn.transaction(), conn.cursor() as cursor:
+            for query, params in statements:
+                await cursor.executemany(query, params)
+
+    async def _write_connection(self) -> Connection:
+        conn = self._write_conn
+        if conn is None or conn.closed or conn.broken:
+            if conn is not None:
+                await conn.close()
+            conn = self._write_conn = await psycopg.AsyncConnection.connect(
+                self._conninfo, autocommit=True
+            )
+        return conn
+
+
+async def _bodies(conn: Connection, query: str, picture: str) -> AsyncIterator[str]:
+    """The bodies a query finds, a chunk at a time through a server-side cursor."""
+    async with conn.cursor(name="tessera_hydrate") as cursor:
+        await cursor.execute(query, (picture,))
+        while chunk := await cursor.fetchmany(_HYDRATE_CHUNK):
+            for (body,) in chunk:
+                yield str(body)
