@@ -30,6 +30,9 @@ from tessera.store.base import TrackStore
 from tessera.store.memory import MemoryTrackStore
 
 Clock = Callable[[], datetime]
+# How long stopping waits for a database-backed store to write what it has queued (the
+# journal still holds anything left: it is replayed on the next start).
+STORE_CLOSE_TIMEOUT_S = 30.0
 log = logging.getLogger(__name__)
 
 
@@ -90,6 +93,7 @@ class Tessera:
             )
         await self.audit.start()
         await self.journal.open()
+        await self.store.open()
         await self.worker.catch_up(progress=_log_replay)
         self._worker_task = asyncio.create_task(self.worker.run(), name="fusion-worker")
 
@@ -98,6 +102,7 @@ class Tessera:
             self._worker_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker_task
+        await self.store.close(timeout=STORE_CLOSE_TIMEOUT_S)
         await self.journal.close()
         await self.audit.stop()
         await self.security.close()
@@ -112,6 +117,15 @@ def _web_app(tessera: Tessera) -> Starlette:
     from tessera.transports.web.routes import build_asgi
 
     return build_asgi(tessera)
+
+
+def _track_store(settings: Settings, names: list[str]) -> TrackStore:
+    if settings.postgis_dsn is None:
+        return MemoryTrackStore(names)
+    from tessera.store.postgis import PostgisTrackStore
+
+    # One process fuses and serves: it writes the pictures (gateways will only read).
+    return PostgisTrackStore(settings.postgis_dsn, names, writer=True)
 
 
 def _security_store(settings: Settings) -> SecurityStore:
@@ -130,7 +144,7 @@ def build(settings: Settings, *, clock: Clock = utc_now) -> Tessera:
     journal = SqliteJournal(
         settings.data_dir / "journal.sqlite3", clock=clock, tick_interval=settings.tick_interval_s
     )
-    store = MemoryTrackStore(names)
+    store = _track_store(settings, names)
     bus = MemoryBus(names, retained=settings.retained_changes)
     fusion_settings = FusionSettings(
         lineage_window=settings.lineage_window, batch_seconds=settings.fusion_batch_s

@@ -66,6 +66,10 @@ class FusionWorker:
     async def catch_up(self, progress: Callable[[int, int], None] | None = None) -> None:
         """Apply everything the journal holds now (used at start-up, before serving);
         ``progress(done, total)`` is called every ``PROGRESS_EVERY`` entries."""
+        # A store that outlives the process (PostGIS) already holds each picture at some
+        # seq: changes go on from there, so a change feed's seq never runs backwards.
+        for fusion in self._pictures:
+            fusion.seq = max(fusion.seq, self._store.seq(fusion.picture.name))
         target = self._journal.last_seq
         reported = 0
         while self.position < target:
@@ -135,6 +139,9 @@ class FusionWorker:
             if changes:
                 self._bus.publish(fusion.picture.name, changes)
         self.position = entries[-1].seq
+        # In the same synchronous step as the changes above: a store writing in batches
+        # records the journal position together with the rows it covers.
+        self._store.mark_journal(self.position)
 
     def _apply_overlays(
         self, fusion: _PictureFusion, revisions: list[OverlayRevision]

@@ -50,6 +50,18 @@ class TrackQuery(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class TrackStore(abc.ABC):
+    """Reads are synchronous (an implementation keeps what it serves in memory); a store
+    backed by a database connects in ``open`` and writes what is queued in ``close``."""
+
+    async def open(self) -> None:  # noqa: B027 - optional: the embedded store has nothing
+        """Connect, and load what the store already holds."""
+
+    async def close(self, timeout: float | None = None) -> None:  # noqa: B027
+        """Write what is queued (waiting at most ``timeout`` seconds), then disconnect."""
+
+    def mark_journal(self, seq: int) -> None:  # noqa: B027 - optional, as above
+        """What is recorded so far covers the journal up to ``seq``."""
+
     @abc.abstractmethod
     def apply(
         self, picture: str, seq: int, updated: Sequence[Track], removed: Sequence[str]
