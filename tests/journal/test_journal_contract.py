@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+import hashlib
+from collections.abc import Callable, Coroutine, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import nats
 import pytest
 
 from tessera.core.model import Label, Position, Report, Source, SourceKind
 from tessera.core.overlays import Overlay, OverlayKind, OverlayRevision
+from tessera.journal import jetstream_codec as codec
 from tessera.journal.base import Journal, JournalClosedError
+from tessera.journal.jetstream import JetStreamJournal
+from tessera.journal.jetstream_log import delete_journal
 from tessera.journal.sqlite import SqliteJournal
+from tests.services import require_service
 
 JournalFactory = Callable[[Path, Callable[[], datetime]], Journal]
 START = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
@@ -34,12 +40,46 @@ def sqlite_journal(path: Path, clock: Callable[[], datetime]) -> Journal:
     return SqliteJournal(path / "journal.sqlite3", clock=clock, tick_interval=0.05)
 
 
-IMPLEMENTATIONS = {"sqlite": sqlite_journal}
+NATS_HOST, NATS_PORT = "127.0.0.1", 4222
+NATS_URL = f"nats://{NATS_HOST}:{NATS_PORT}"
+
+
+def jetstream_names(path: Path) -> tuple[str, str]:
+    """A stream name and subject prefix of the test's own, the same for every journal
+    the test opens on ``path`` (a reopened journal finds what the first one wrote)."""
+    digest = hashlib.sha256(str(path).encode()).hexdigest()[:16]
+    return f"TEST_JOURNAL_{digest}", f"test.journal.{digest}"
+
+
+def jetstream_journal(
+    path: Path, clock: Callable[[], datetime], **options: Any
+) -> JetStreamJournal:
+    stream, prefix = jetstream_names(path)
+    settings: dict[str, Any] = {"ticks": True, "tick_interval": 0.05} | options
+    return JetStreamJournal(NATS_URL, clock=clock, stream=stream, prefix=prefix, **settings)
+
+
+def jetstream_chunked(path: Path, clock: Callable[[], datetime]) -> Journal:
+    # Small commits: every multi-report append goes through chunks.
+    return jetstream_journal(path, clock, max_commit_bytes=16 * 1024)
+
+
+IMPLEMENTATIONS: dict[str, JournalFactory] = {
+    "sqlite": sqlite_journal,
+    "jetstream": jetstream_journal,
+    "jetstream-chunked": jetstream_chunked,
+}
+ON_NATS = {"jetstream", "jetstream-chunked"}
 
 
 @pytest.fixture(params=sorted(IMPLEMENTATIONS))
-def factory(request: pytest.FixtureRequest) -> JournalFactory:
-    return IMPLEMENTATIONS[request.param]
+def factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[JournalFactory]:
+    on_nats = request.param in ON_NATS
+    if on_nats:
+        require_service("NATS", NATS_HOST, NATS_PORT)
+    yield IMPLEMENTATIONS[request.param]
+    if on_nats:
+        asyncio.run(delete_journal(NATS_URL, jetstream_names(tmp_path)[0]))
 
 
 def report(report_id: str, lat: float = 53.0) -> Report:
@@ -217,5 +257,91 @@ def test_overlay_revisions_share_the_sequence_and_are_de_duplicated(
         assert entries[3].overlay is not None and entries[3].overlay.overlay is None
         assert set(await journal.reports(["a", "b"])) == {"a", "b"}
         await journal.close()
+
+    run(scenario())
+
+
+# -- JetStream only: several gateways appending to one journal ---------------------------
+
+
+@pytest.fixture
+def nats_path(tmp_path: Path) -> Iterator[Path]:
+    """The test's path, naming its own JetStream journal, removed afterwards."""
+    require_service("NATS", NATS_HOST, NATS_PORT)
+    yield tmp_path
+    asyncio.run(delete_journal(NATS_URL, jetstream_names(tmp_path)[0]))
+
+
+def test_gateways_append_to_one_log_each_batch_whole_and_once(nats_path: Path) -> None:
+    async def scenario() -> None:
+        clock = FakeClock()
+        first = jetstream_journal(nats_path, clock, stall_timeout=0.5)
+        second = jetstream_journal(nats_path, clock, ticks=False, stall_timeout=0.5)
+        await first.open()
+        await second.open()
+        own = [[report(f"g{g}-b{b}-{i}") for i in range(30)] for g in (1, 2) for b in range(15)]
+        # A client retrying a batch on the other gateway: the same ids sent to both.
+        both = [[report(f"retry-{b}-{i}") for i in range(30)] for b in range(5)]
+        calls = [first.append(batch) for batch in own[:15] + both]
+        calls += [second.append(batch) for batch in own[15:] + both]
+        results = await asyncio.gather(*calls)
+        for result in results:
+            assert result.seqs == list(range(result.first_seq, result.last_seq + 1))
+        retried = list(zip(results[15:20], results[35:40], strict=True))
+        assert all(a.seqs == b.seqs and a.duplicates + b.duplicates == 30 for a, b in retried)
+        await first.close()
+        await second.close()
+        reader = jetstream_journal(nats_path, clock, ticks=False)
+        await reader.open()
+        entries = await reader.read(0, 1_000_000)
+        assert [entry.seq for entry in entries] == list(range(1, len(entries) + 1))
+        ids = [entry.report.id for entry in entries if entry.report is not None]
+        assert len(ids) == len(set(ids)) == 35 * 30
+        times = [entry.received_at for entry in entries]
+        assert times == sorted(times)
+        await reader.close()
+
+    run(scenario())
+
+
+def test_claims_of_a_writer_that_died_are_voided_after_the_stall(nats_path: Path) -> None:
+    async def scenario() -> None:
+        journal = jetstream_journal(nats_path, FakeClock(), ticks=False, stall_timeout=0.2)
+        await journal.open()
+        first = await journal.append([report("x")])
+        stream = jetstream_names(nats_path)[0]
+        nc = await nats.connect(NATS_URL)
+        kv = await nc.jetstream().key_value(codec.index_bucket(stream))
+        # A gateway claimed "y" and "z", then died before its commit landed.
+        claim = codec.encode_index(codec.IndexEntry("dead-writer", 2))
+        await kv.put(codec.report_key("y"), claim)
+        await kv.put(codec.report_key("z"), claim)
+        await nc.close()
+        # A client retrying with this gateway waits for the stall, then takes them over.
+        retry = await journal.append([report("y"), report("z")])
+        assert retry.seqs == [2, 3] and retry.duplicates == 0
+        # The original claim still holds: the same ids again are duplicates.
+        again = await journal.append([report("x"), report("z")])
+        assert again.seqs == [first.seqs[0], 3] and again.duplicates == 2
+        entries = await journal.read(0, 10)
+        assert [entry.report.id for entry in entries if entry.report] == ["x", "y", "z"]
+        assert set(await journal.reports(["x", "y", "z"])) == {"x", "y", "z"}
+        await journal.close()
+
+    run(scenario())
+
+
+def test_a_slow_append_is_not_starved_by_another_writers_commits(nats_path: Path) -> None:
+    async def scenario() -> None:
+        clock = FakeClock()
+        # One gateway ticks as often as it can, the other sends a large batch.
+        busy = jetstream_journal(nats_path, clock, tick_interval=0.001)
+        gateway = jetstream_journal(nats_path, clock, ticks=False, max_commit_bytes=64 * 1024)
+        await busy.open()
+        await gateway.open()
+        result = await gateway.append([report(f"r{i}") for i in range(2000)])
+        assert result.seqs == list(range(result.first_seq, result.first_seq + 2000))
+        await gateway.close()
+        await busy.close()
 
     run(scenario())

@@ -1,0 +1,265 @@
+"""The scale-out change bus: every gateway's subscribers fed through NATS JetStream.
+
+Whoever publishes a picture's changes (its active fusion worker) sends them to a stream
+with one subject per picture; every bus instance, the publisher's own included, follows
+that stream with an ordered consumer (in order, without gaps, re-created after a
+reconnect) and hands what arrives to an in-process ``MemoryBus``: its subscribers'
+coalescing buffers and its retained window for ``since``. ``attach`` and friends are
+that local bus's, so they stay synchronous; a gateway joining late fills its window from
+what the stream retains (``retained_messages`` per picture).
+
+``publish`` never blocks: changes wait in a coalescing buffer per picture (the latest
+change per track and overlay) until the sender task sends them. While NATS is slow or
+away that buffer only keeps the newest change of each item, so it is bounded by the
+picture's size, and remote subscribers get fewer, fresher changes, as a slow local one
+does. The sequence numbers are the publisher's; the bus never renumbers.
+
+The interface has no lifecycle: whoever builds a ``NatsBus`` calls ``open()`` before use
+and ``close()`` at shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Hashable, Iterable, Sequence
+from typing import Any, Final
+
+import msgspec
+import nats
+import nats.errors
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+from nats.js import JetStreamContext
+from nats.js.api import ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+
+from tessera.bus.base import Change, ChangeBus, ChangeKind, Subscriber
+from tessera.bus.memory import MemoryBus
+from tessera.codecs.json import encode
+from tessera.core.model import Grading, Track
+from tessera.core.overlays import Overlay
+from tessera.journal.jetstream_codec import token
+
+log = logging.getLogger(__name__)
+
+# Room left in a message for its headers and the array's brackets.
+_HEADROOM: Final = 4096
+_FLUSH_TIMEOUT: Final = 5.0
+
+
+def _dec_hook(type_: type, obj: Any) -> Any:
+    if type_ is Grading and isinstance(obj, str):
+        return Grading.parse(obj)
+    raise NotImplementedError(f"no decoder for {type_!r}")
+
+
+class _Sent(msgspec.Struct, frozen=True):
+    """A ``Change`` as it travels. msgspec decodes Raw only on its own, not in a union
+    with None, so here a removal's feature is the JSON null."""
+
+    seq: int
+    item_id: str
+    track: Track | None
+    feature: msgspec.Raw
+    kind: ChangeKind = "track"
+    overlay: Overlay | None = None
+
+
+_NULL: Final = msgspec.Raw(b"null")
+_decoder: Final = msgspec.json.Decoder(list[_Sent], dec_hook=_dec_hook)
+
+
+def encode_changes(changes: Sequence[Change], limit: int) -> list[tuple[bytes, int]]:
+    """``changes`` as JSON arrays of at most ``limit`` bytes, in order, each with how
+    many changes it accounts for. A change too large for any message is left out."""
+    payloads: list[tuple[bytes, int]] = []
+    current: list[bytes] = []
+    size, taken = 2, 0
+    for change in changes:
+        part = encode(change)
+        taken += 1
+        if len(part) + 2 > limit:
+            log.error("change bus: change %d (%s) is too large to send", change.seq, change.item_id)
+            continue
+        if current and size + len(part) + 1 > limit:
+            payloads.append((b"[" + b",".join(current) + b"]", taken - 1))
+            current, size, taken = [], 2, 1
+        current.append(part)
+        size += len(part) + 1
+    if current:
+        payloads.append((b"[" + b",".join(current) + b"]", taken))
+    return payloads
+
+
+def decode_changes(data: bytes) -> list[Change]:
+    return [
+        Change(
+            sent.seq,
+            sent.item_id,
+            sent.track,
+            None if sent.feature == _NULL else sent.feature,
+            sent.kind,
+            sent.overlay,
+        )
+        for sent in _decoder.decode(data)
+    ]
+
+
+class NatsBus(ChangeBus):
+    def __init__(
+        self,
+        servers: str | Sequence[str],
+        pictures: Iterable[str],
+        *,
+        retained: int,
+        stream: str = "TESSERA_CHANGES",
+        prefix: str = "tessera.changes",
+        retained_messages: int = 10_000,
+        storage: StorageType = StorageType.FILE,
+        replicas: int = 1,
+    ) -> None:
+        names = list(pictures)
+        self._servers = [servers] if isinstance(servers, str) else list(servers)
+        self._local = MemoryBus(names, retained=retained)
+        self._stream = stream
+        self._prefix = prefix
+        self._subjects = {name: f"{prefix}.{token(name)}" for name in names}
+        self._pictures = {subject: name for name, subject in self._subjects.items()}
+        self._retained_messages = retained_messages
+        self._storage = storage
+        self._replicas = replicas
+        self._pending: dict[str, dict[Hashable, Change]] = {}
+        self._wake = asyncio.Event()
+        self._limit = 0
+        self._nc: Client | None = None
+        self._follower: Subscription | None = None
+        self._sender: asyncio.Task[None] | None = None
+        self._closing = False
+
+    async def open(self) -> None:
+        nc = await nats.connect(
+            servers=self._servers, name="tessera-bus", max_reconnect_attempts=-1
+        )
+        self._nc = nc
+        try:
+            js = nc.jetstream()
+            self._limit = nc.max_payload - _HEADROOM
+            await self._ensure_stream(js)
+            # From the start of what the stream retains: a late joiner's window fills up.
+            self._follower = await js.subscribe(
+                f"{self._prefix}.*",
+                stream=self._stream,
+                cb=self._on_changes,
+                ordered_consumer=True,
+                config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL),
+            )
+        except BaseException:
+            await nc.close()
+            raise
+        self._sender = asyncio.create_task(self._send_loop(js), name="bus-sender")
+
+    async def _ensure_stream(self, js: JetStreamContext) -> None:
+        try:
+            await js.stream_info(self._stream)
+        except NotFoundError:
+            await js.add_stream(
+                StreamConfig(
+                    name=self._stream,
+                    subjects=[f"{self._prefix}.*"],
+                    storage=self._storage,
+                    num_replicas=self._replicas,
+                    max_msgs_per_subject=self._retained_messages,
+                )
+            )
+
+    async def close(self) -> None:
+        """Send what is pending (for a few seconds at most), then disconnect."""
+        if self._closing:
+            return
+        self._closing = True
+        self._wake.set()
+        if self._sender is not None:
+            try:
+                await asyncio.wait_for(self._sender, _FLUSH_TIMEOUT)
+            except TimeoutError:
+                log.warning("change bus closed with changes unsent")
+        if self._follower is not None:
+            with contextlib.suppress(nats.errors.Error):
+                await self._follower.unsubscribe()
+        if self._nc is not None:
+            await self._nc.drain()
+
+    # -- ChangeBus ---------------------------------------------------------------------
+
+    def publish(self, picture: str, changes: list[Change]) -> None:
+        if picture not in self._subjects:
+            raise KeyError(picture)
+        if not changes:
+            return
+        pending = self._pending.setdefault(picture, {})
+        for change in changes:
+            pending[change.key] = change
+        self._wake.set()
+
+    def attach(self, picture: str, subscriber: Subscriber, since: int | None) -> bool:
+        return self._local.attach(picture, subscriber, since)
+
+    def detach(self, picture: str, subscriber: Subscriber) -> None:
+        self._local.detach(picture, subscriber)
+
+    def last_seq(self, picture: str) -> int:
+        return self._local.last_seq(picture)
+
+    def subscriber_count(self, picture: str) -> int:
+        return self._local.subscriber_count(picture)
+
+    # -- sending and receiving ---------------------------------------------------------
+
+    async def _send_loop(self, js: JetStreamContext) -> None:
+        failures = 0
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            batch, self._pending = self._pending, {}
+            for picture, by_key in batch.items():
+                changes = sorted(by_key.values(), key=lambda change: change.seq)
+                try:
+                    await self._send(js, picture, changes)
+                    failures = 0
+                except (nats.errors.Error, TimeoutError) as exc:
+                    failures += 1
+                    log.warning("change bus: sending %s failed (%s); retrying", picture, exc)
+                    self._requeue(picture, changes)
+                except Exception:  # a bug must not stop the sender for good
+                    log.exception("change bus: dropped %d changes of %s", len(changes), picture)
+            if self._closing and (not self._pending or failures):
+                return
+            if failures:
+                await asyncio.sleep(min(5.0, 0.05 * 2**failures))
+
+    async def _send(self, js: JetStreamContext, picture: str, changes: list[Change]) -> None:
+        subject = self._subjects[picture]
+        for payload, count in encode_changes(changes, self._limit):
+            await js.publish(subject, payload)
+            del changes[:count]  # what fails from here on is sent again
+
+    def _requeue(self, picture: str, unsent: list[Change]) -> None:
+        """Put back what was not sent, under anything newer published meanwhile."""
+        pending = self._pending.setdefault(picture, {})
+        for change in unsent:
+            pending.setdefault(change.key, change)
+        self._wake.set()
+
+    async def _on_changes(self, msg: Msg) -> None:
+        picture = self._pictures.get(msg.subject)
+        if picture is None:
+            return
+        try:
+            changes = decode_changes(msg.data)
+        except (msgspec.DecodeError, ValueError) as exc:
+            log.error("change bus: undecodable changes for %s: %s", picture, exc)
+            return
+        self._local.publish(picture, changes)

@@ -1,0 +1,433 @@
+"""The scale-out journal on NATS JetStream (DESIGN §5): any number of gateways append.
+
+Layout: a stream holding only commits, one message each on ``<prefix>.log``, so a
+commit's stream sequence is its position in the log; beside it a key-value bucket
+(``<stream>_INDEX``) with a claim per stored report and overlay revision, by id, the
+chunks of commits larger than a message (the server's max payload, 1 MiB), and where
+each transaction landed.
+
+All or nothing: the server (2.9) has neither multi-message transactions nor atomic batch
+publish (2.12), so an append becomes visible through one message, its commit, published
+with ``Nats-Expected-Last-Sequence`` = the last commit this process has read: it lands
+right after it or is refused, and the writer reads on and publishes again (one round
+trip: claims and chunks are written once per transaction, invisible until it lands).
+Appends queued in one process share a commit.
+
+Sequence numbers are per item and contiguous: a commit carries its first item's number,
+the previous commit's first plus its count. ``read`` finds old items by a binary search
+over commit headers.
+
+De-duplication is exact, with no time limit: a transaction claims each id with a
+conditional create. An id claimed by a transaction that landed is a duplicate, answered
+with its original number; by one that was voided, it is taken over; by one pending, the
+writer waits. The younger of two transactions waiting on each other makes way (voids
+itself); one pending past ``stall_timeout`` (its writer died) is voided by a void marker
+in the log, after which it can never land. ``Nats-Msg-Id`` is the transaction id, so a
+commit published again after an unknown outcome is stored once.
+
+Received time: the appending process's clock, raised to a microsecond past the previous
+commit's when not later, so strictly increasing along the log whatever the gateways'
+clocks say (fusion closes micro-batches on it). Not the server's timestamp: known only
+after the store, not injectable, and it may step back when the stream's leader moves.
+
+Ticks: with ``ticks=True`` this process commits a tick whenever no commit from anyone has
+come for ``tick_interval`` (one such process per deployment is enough), and records each
+transaction's fate in case its writer died before doing so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+import nats
+import nats.errors
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+from nats.js.api import ConsumerConfig, DeliverPolicy
+
+from tessera.core.model import Report
+from tessera.journal import jetstream_codec as codec
+from tessera.journal.base import (
+    AppendResult,
+    Journal,
+    JournalClosedError,
+    JournalEntry,
+    JournalItem,
+)
+from tessera.journal.jetstream_log import (
+    JournalUnavailableError,
+    StaleViewError,
+    StoredLog,
+    ensure_storage,
+)
+from tessera.microseconds import from_us, to_us
+
+log = logging.getLogger(__name__)
+
+
+def _txn(born_ns: int) -> str:
+    return f"{born_ns:020d}{uuid.uuid4().hex[:12]}"
+
+
+class _Append:
+    __slots__ = ("future", "items")
+
+    def __init__(self, items: Sequence[JournalItem], future: asyncio.Future[AppendResult]) -> None:
+        self.items = items
+        self.future = future
+
+
+class JetStreamJournal(Journal):
+    def __init__(
+        self,
+        servers: str | Sequence[str],
+        *,
+        clock: Callable[[], datetime],
+        stream: str = "TESSERA_JOURNAL",
+        prefix: str = "tessera.journal",
+        ticks: bool = False,
+        tick_interval: float = 1.0,
+        duplicate_window: float = 600.0,
+        replicas: int = 1,
+        max_group: int = 20_000,
+        recent_window: int = 20_000,
+        max_commit_bytes: int | None = None,
+        stall_timeout: float = 1.0,
+        max_attempts: int = 100,
+        request_timeout: float = 10.0,
+    ) -> None:
+        self._servers = [servers] if isinstance(servers, str) else list(servers)
+        self._clock = clock
+        self._stream = stream
+        self._subject = f"{prefix}.log"
+        self._ticks = ticks
+        self._tick_interval = tick_interval
+        self._duplicate_window = duplicate_window
+        self._replicas = replicas
+        self._max_group = max_group
+        self._max_commit_bytes = max_commit_bytes
+        self._stall_timeout = stall_timeout
+        self._max_attempts = max_attempts
+        self._request_timeout = request_timeout
+        self._recent: deque[JournalEntry] = deque(maxlen=recent_window)
+        self._tail = codec.Head(0, "", 1, 0, 0)  # the last commit absorbed (none yet)
+        self._advanced = asyncio.Event()
+        self._queue: asyncio.Queue[_Append | None] = asyncio.Queue()
+        self._last_commit_at = 0.0
+        self._limit = 0
+        self._nc: Client | None = None
+        self._log: StoredLog | None = None
+        self._follower: Subscription | None = None
+        self._writer: asyncio.Task[None] | None = None
+        self._closed = False
+
+    @property
+    def last_seq(self) -> int:
+        return self._tail.next_seq - 1
+
+    # -- opening and closing ---------------------------------------------------------------
+
+    async def open(self) -> None:
+        nc = await nats.connect(
+            servers=self._servers, name="tessera-journal", max_reconnect_attempts=-1
+        )
+        self._nc = nc
+        try:
+            js = nc.jetstream(timeout=self._request_timeout)
+            self._limit = self._max_commit_bytes or nc.max_payload - codec.HEADROOM
+            kv, direct = await ensure_storage(
+                js,
+                self._stream,
+                self._subject,
+                replicas=self._replicas,
+                duplicate_window=self._duplicate_window,
+            )
+            last = (await js.stream_info(self._stream)).state.last_seq
+            self._log = StoredLog(js, kv, self._stream, direct=direct, horizon=last + 1)
+            if last:
+                self._tail = await self._log.head(last)
+            self._last_commit_at = asyncio.get_running_loop().time()
+            start = ConsumerConfig(
+                deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=last + 1
+            )
+            self._follower = await js.subscribe(
+                self._subject,
+                stream=self._stream,
+                cb=self._on_commit,
+                ordered_consumer=True,
+                config=start,
+            )
+        except BaseException:
+            await nc.close()
+            raise
+        self._writer = asyncio.create_task(self._write_loop(), name="journal-writer")
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._writer is not None:
+            # Appends already queued are committed first.
+            self._queue.put_nowait(None)
+            await self._writer
+        if self._follower is not None:
+            with contextlib.suppress(nats.errors.Error):
+                await self._follower.unsubscribe()
+        if self._nc is not None:
+            await self._nc.drain()
+
+    def _stored(self) -> StoredLog:
+        if self._log is None:
+            raise JournalClosedError("the journal is not open")
+        return self._log
+
+    # -- appending ---------------------------------------------------------------------
+
+    async def append(self, items: Sequence[JournalItem]) -> AppendResult:
+        if self._closed or self._writer is None:
+            raise JournalClosedError("the journal is not open")
+        future: asyncio.Future[AppendResult] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Append(items, future))
+        return await future
+
+    async def _write_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            idle = None
+            if self._ticks:
+                idle = max(0.001, self._last_commit_at + self._tick_interval - loop.time())
+            try:
+                first = await asyncio.wait_for(self._queue.get(), idle)
+            except TimeoutError:
+                if loop.time() - self._last_commit_at >= self._tick_interval:
+                    await self._tick()
+                continue
+            if first is None:
+                return
+            group = [first]
+            size = len(first.items)
+            stop = False
+            while size < self._max_group and not self._queue.empty():
+                item = self._queue.get_nowait()
+                if item is None:
+                    stop = True
+                    break
+                group.append(item)
+                size += len(item.items)
+            await self._commit(group)
+            if stop:
+                return
+
+    async def _tick(self) -> None:
+        try:
+            await self._land(_txn(time.time_ns()), [], codec.pack([codec.TICK], self._limit))
+        except StaleViewError:
+            pass  # someone else committed meanwhile: no tick needed
+        except Exception as exc:  # the writer must go on: the next tick may succeed
+            log.warning("journal tick failed: %s", exc)
+
+    async def _commit(self, group: list[_Append]) -> None:
+        """Commit a group and answer its callers; never raises (the writer goes on).
+
+        The ids are claimed and the payload stored once per transaction; losing the
+        race for the next position then costs one more publish, not a new claim."""
+        stored = self._stored()
+        # Transaction ids start with the group's age: the older gets the right of way.
+        born = time.time_ns()
+        txn, plan = _txn(born), None
+        outcome: list[AppendResult] | Exception = JournalUnavailableError(
+            f"the journal's log stayed contended for {self._max_attempts} attempts"
+        )
+        try:
+            for _ in range(self._max_attempts):
+                if stored.voided(txn):
+                    # Voided, by this writer making way or by one that gave up waiting
+                    # for it: claim afresh.
+                    txn, plan = _txn(born), None
+                try:
+                    if plan is None:
+                        plan = await self._plan(txn, group)
+                    if not plan.fresh:
+                        outcome = plan.results(0)  # all of it was stored already
+                        break
+                    head = await self._land(txn, plan.fresh, plan.payloads)
+                    outcome = plan.results(head.first_seq)
+                    break
+                except StaleViewError as stale:
+                    await self._await_progress(stale, txn)
+        except Exception as exc:  # every caller of the group is answered with it
+            outcome = exc
+        for index, append in enumerate(group):
+            if append.future.done():
+                continue
+            if isinstance(outcome, Exception):
+                append.future.set_exception(outcome)
+            else:
+                append.future.set_result(outcome[index])
+
+    async def _plan(self, txn: str, group: list[_Append]) -> codec.Plan:
+        """Claim the group's ids for ``txn``; lay out its commit (chunks stored)."""
+        stored = self._stored()
+        prepared: dict[str, codec.Prepared] = {}
+        for append in group:
+            for item in append.items:
+                key = codec.item_key(item)
+                if key not in prepared:
+                    prepared[key] = codec.prepare(item)
+        known = await stored.claim(txn, self._tail.stream_seq, list(prepared.values()))
+        plan = codec.Plan([append.items for append in group], prepared, known)
+        payloads = codec.pack(plan.parts, self._limit)
+        if len(payloads) > 1:
+            await stored.put_chunks(txn, payloads)
+        plan.payloads = payloads
+        return plan
+
+    async def _land(
+        self, txn: str, fresh: list[JournalItem], payloads: list[bytes], *, void: str = ""
+    ) -> codec.Head:
+        """Publish a commit directly after the last one read: ``fresh`` items (none for
+        a tick or a void marker), stored as ``payloads`` (chunks when several)."""
+        stored = self._stored()
+        tail = self._tail
+        if stored.voided(txn):
+            raise StaleViewError(tail.stream_seq)
+        received_us = max(to_us(self._clock()), tail.received_us + 1)
+        chunks = len(payloads) if len(payloads) > 1 else 0
+        count = 0 if void else len(fresh) or 1
+        head = codec.Head(tail.stream_seq + 1, txn, tail.next_seq, count, received_us, chunks, void)
+        await stored.publish(self._subject, head, b"" if chunks else payloads[0])
+        received_at = from_us(received_us)
+        if void:
+            entries = []
+        elif fresh:
+            entries = [codec.entry(head.first_seq + i, received_at, x) for i, x in enumerate(fresh)]
+        else:
+            entries = [codec.entry(head.first_seq, received_at, None)]
+        self._absorb(head, entries)
+        await stored.record(head)
+        return head
+
+    async def _void(self, txn: str, view: int) -> None:
+        """Commit a void marker: ``txn``, pending as of ``view``, can never land after
+        it, so its claims are free to take."""
+        if self._tail.stream_seq != view:
+            raise StaleViewError(view)
+        await self._land(_txn(time.time_ns()), [], [b"[]"], void=txn)
+
+    async def _await_progress(self, stale: StaleViewError, txn: str) -> None:
+        """Read on after a lost race. Blocked by another pending transaction: wait for
+        it to land; make way after a moment if it is the older (so two writers never
+        wait on each other); void it after ``stall_timeout`` (its writer died)."""
+        if not stale.blocking:
+            if not await self._advanced_past(stale.seen, self._stall_timeout):
+                await self._catch_up()
+                await asyncio.sleep(random.uniform(0.001, 0.05))
+            return
+        if await self._resolved(stale, self._stall_timeout / 10):
+            return
+        if stale.blocking < txn:
+            with contextlib.suppress(StaleViewError):
+                await self._void(txn, self._tail.stream_seq)
+        if await self._resolved(stale, self._stall_timeout):
+            return
+        await self._catch_up()
+        if not await self._resolved(stale, 0):
+            with contextlib.suppress(StaleViewError):
+                await self._void(stale.blocking, self._tail.stream_seq)
+
+    async def _resolved(self, stale: StaleViewError, timeout: float) -> bool:
+        """Whether the blocking transaction landed or was voided, waiting up to
+        ``timeout`` for the log to say."""
+        stored = self._stored()
+        deadline = asyncio.get_running_loop().time() + timeout
+        for _ in range(10_000):
+            view = self._tail.stream_seq
+            if await stored.status(stale.blocking, stale.floor, view) is not None:
+                return True
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0 or not await self._advanced_past(view, remaining):
+                return False
+        return False
+
+    async def _advanced_past(self, seen: int, timeout: float) -> bool:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                while self._tail.stream_seq <= seen:
+                    await self._advanced.wait()
+        return self._tail.stream_seq > seen
+
+    # -- following the log -------------------------------------------------------------
+
+    def _absorb(self, head: codec.Head, entries: list[JournalEntry]) -> None:
+        """Make the commit after the last one absorbed visible (any other is ignored)."""
+        if head.stream_seq != self._tail.stream_seq + 1:
+            return
+        if head.first_seq != self._tail.next_seq:
+            raise RuntimeError(f"commit {head.stream_seq} does not continue the log")
+        self._tail = head
+        if self._log is not None:
+            self._log.remember(head)
+        self._recent.extend(entries)
+        self._last_commit_at = asyncio.get_running_loop().time()
+        self._advanced.set()
+        self._advanced = asyncio.Event()
+
+    async def _on_commit(self, msg: Msg) -> None:
+        try:
+            stored = self._stored()
+            stream_seq = msg.metadata.sequence.stream
+            if stream_seq > self._tail.stream_seq + 1:
+                await self._catch_up()
+            if stream_seq != self._tail.stream_seq + 1:
+                return
+            head = codec.head_of(stream_seq, msg.headers)
+            entries: list[JournalEntry] = []
+            if self._recent.maxlen:  # a process that never reads keeps no recent window
+                entries = codec.entries_of(head, await stored.payloads(head, msg.data))
+            self._absorb(head, entries)
+            if self._ticks:
+                # The ticking process also records every transaction's fate, in case
+                # its writer died before doing so.
+                await stored.record(head)
+        except Exception:
+            log.exception("journal: could not read a commit; the next append catches up")
+
+    async def _catch_up(self) -> None:
+        stored = self._stored()
+        last = await stored.last_position()
+        for _ in range(last - self._tail.stream_seq):
+            head, entries = await stored.fetch(self._tail.stream_seq + 1)
+            self._absorb(head, entries)
+
+    # -- reading -----------------------------------------------------------------------
+
+    async def wait(self, after_seq: int, timeout: float) -> int:
+        if self.last_seq <= after_seq:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._advanced.wait(), timeout)
+        return self.last_seq
+
+    async def read(self, after_seq: int, limit: int) -> list[JournalEntry]:
+        recent = self._recent
+        if recent and recent[0].seq <= after_seq + 1:
+            start = after_seq + 1 - recent[0].seq
+            return [recent[i] for i in range(start, min(start + limit, len(recent)))]
+        if after_seq >= self.last_seq or limit <= 0:
+            return []
+        stored = self._stored()
+        return await stored.read(after_seq, limit, self._tail.stream_seq)
+
+    async def reports(self, ids: Sequence[str]) -> dict[str, Report]:
+        if not ids:
+            return {}
+        stored = self._stored()
+        return await stored.reports(ids, self._tail.stream_seq)

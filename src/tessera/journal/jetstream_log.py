@@ -1,0 +1,362 @@
+"""What a JetStream journal keeps in NATS, and the requests on it: setting up the log's
+stream and the index bucket, publishing and reading commits (chunks included), claiming
+ids, and finding out what became of a transaction."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
+from typing import Final, TypeVar
+
+import msgspec
+import nats
+import nats.errors
+from nats.js import JetStreamContext
+from nats.js.api import KeyValueConfig, StorageType, StreamConfig
+from nats.js.errors import APIError, BucketNotFoundError, KeyNotFoundError, NotFoundError
+from nats.js.errors import KeyWrongLastSequenceError as ClaimTakenError
+from nats.js.kv import KeyValue
+
+from tessera.codecs.json import decode_stored_report
+from tessera.core.model import Report
+from tessera.journal import jetstream_codec as codec
+from tessera.journal.base import JournalEntry
+from tessera.microseconds import from_us
+
+_WRONG_LAST_SEQUENCE: Final = frozenset({10071, 10164})
+# Publishing one commit again after an unknown outcome; well within the duplicate window.
+_PUBLISH_TRIES: Final = 5
+WINDOW: Final = 512  # key-value and stream requests in flight at once
+_TXN_MEMORY: Final = 65_536
+T = TypeVar("T")
+Fate = tuple[int, int]  # (position, received time in µs; 0 for a void marker)
+
+
+async def in_windows(calls: Sequence[Callable[[], Awaitable[T]]]) -> list[T | BaseException]:
+    """Run ``calls`` concurrently, at most WINDOW at a time; failures are returned."""
+    results: list[T | BaseException] = []
+    for start in range(0, len(calls), WINDOW):
+        window = calls[start : start + WINDOW]
+        results += await asyncio.gather(*(call() for call in window), return_exceptions=True)
+    return results
+
+
+def successes(results: Sequence[T | BaseException]) -> list[T]:
+    """``results`` when none failed; else raise the first failure."""
+    found: list[T] = []
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+        found.append(result)
+    return found
+
+
+class JournalUnavailableError(RuntimeError):
+    """An append could not be confirmed (NATS unreachable, or the log too contended).
+    It may still have been stored: retrying is safe, ids are de-duplicated."""
+
+
+class StaleViewError(Exception):
+    """An append was based on an old view of the log: it must read on and try again."""
+
+    def __init__(self, seen: int, *, blocking: str = "", floor: int = 0) -> None:
+        super().__init__(seen)
+        self.seen = seen
+        # A pending transaction (and its floor) holding one of the ids, if that was it.
+        self.blocking = blocking
+        self.floor = floor
+
+
+async def ensure_storage(
+    js: JetStreamContext, stream: str, subject: str, *, replicas: int, duplicate_window: float
+) -> tuple[KeyValue, bool]:
+    """Create the log's stream and the index bucket where missing (idempotent); the
+    bucket, and whether the stream answers direct gets."""
+    try:
+        config = (await js.stream_info(stream)).config
+    except NotFoundError:
+        wanted = StreamConfig(
+            name=stream,
+            subjects=[subject],
+            storage=StorageType.FILE,
+            num_replicas=replicas,
+            duplicate_window=duplicate_window,
+            allow_direct=True,
+            # A commit's stream sequence is its place in the log: never remove one.
+            deny_delete=True,
+            deny_purge=True,
+        )
+        config = (await js.add_stream(wanted)).config
+    if config.subjects != [subject]:
+        raise ValueError(f"stream {stream} must hold {subject} and nothing else")
+    bucket = codec.index_bucket(stream)
+    try:
+        kv = await js.key_value(bucket)
+    except BucketNotFoundError:
+        kv = await js.create_key_value(
+            KeyValueConfig(
+                bucket=bucket, history=1, storage=StorageType.FILE, replicas=replicas, direct=True
+            )
+        )
+    return kv, bool(config.allow_direct)
+
+
+class StoredLog:
+    def __init__(
+        self, js: JetStreamContext, kv: KeyValue, stream: str, *, direct: bool, horizon: int
+    ) -> None:
+        self._js = js
+        self._kv = kv
+        self._stream = stream
+        self._direct = direct
+        # What became of every transaction from position `_horizon` on (read in order):
+        # where it landed, or was voided; and of older ones looked up since.
+        self._fates: OrderedDict[str, Fate] = OrderedDict()
+        self._recalled: OrderedDict[str, Fate] = OrderedDict()
+        self._horizon = horizon
+        self._decoded: tuple[int, list[JournalEntry]] | None = None
+        self._cursor: tuple[int, int] | None = None  # (item seq, the commit holding it)
+
+    # -- commits -----------------------------------------------------------------------
+
+    async def publish(self, subject: str, head: codec.Head, payload: bytes) -> None:
+        """Publish a commit, to land directly after the one before ``head``."""
+        expected_last = head.stream_seq - 1
+        headers = codec.commit_headers(head, expected_last)
+        error: Exception | None = None
+        for attempt in range(_PUBLISH_TRIES):
+            try:
+                ack = await self._js.publish(subject, payload, headers=headers)
+            except APIError as exc:
+                if exc.err_code in _WRONG_LAST_SEQUENCE:
+                    raise StaleViewError(expected_last) from None
+                raise
+            except (nats.errors.Error, TimeoutError) as exc:
+                # Outcome unknown: the same message again is stored at most once (its
+                # Nats-Msg-Id), and nowhere but right after `expected_last`.
+                error = exc
+                await asyncio.sleep(min(1.0, 0.01 * 2**attempt))
+                continue
+            if ack.seq != head.stream_seq:
+                raise RuntimeError(f"commit stored at {ack.seq}, expected {head.stream_seq}")
+            return
+        raise JournalUnavailableError(f"no acknowledgement from JetStream: {error}") from error
+
+    async def put_chunks(self, txn: str, payloads: Sequence[bytes]) -> None:
+        puts = [
+            partial(self._kv.put, codec.chunk_key(txn, i), data) for i, data in enumerate(payloads)
+        ]
+        successes(await in_windows(puts))
+
+    async def last_position(self) -> int:
+        return (await self._js.stream_info(self._stream)).state.last_seq
+
+    async def head(self, stream_seq: int) -> codec.Head:
+        msg = await self._js.get_msg(self._stream, seq=stream_seq, direct=self._direct)
+        return codec.head_of(stream_seq, msg.headers)
+
+    async def fetch(self, stream_seq: int) -> tuple[codec.Head, list[JournalEntry]]:
+        msg = await self._js.get_msg(self._stream, seq=stream_seq, direct=self._direct)
+        head = codec.head_of(stream_seq, msg.headers)
+        return head, codec.entries_of(head, await self.payloads(head, msg.data or b""))
+
+    async def payloads(self, head: codec.Head, data: bytes) -> list[bytes]:
+        if not head.chunks:
+            return [data]
+        calls = [partial(self._kv.get, codec.chunk_key(head.txn, i)) for i in range(head.chunks)]
+        return [chunk.value or b"" for chunk in successes(await in_windows(calls))]
+
+    async def entries(self, stream_seq: int) -> list[JournalEntry]:
+        # Paging through one large commit decodes it once.
+        if self._decoded is None or self._decoded[0] != stream_seq:
+            self._decoded = (stream_seq, (await self.fetch(stream_seq))[1])
+        return self._decoded[1]
+
+    async def read(self, after_seq: int, limit: int, last_commit: int) -> list[JournalEntry]:
+        """Up to ``limit`` entries after ``after_seq`` from commits up to ``last_commit``,
+        ending at a commit's end unless the limit cuts it."""
+        target = after_seq + 1
+        commit = await self._locate(target, last_commit)
+        found: list[JournalEntry] = []
+        last_of_commit = 0
+        while len(found) < limit and commit <= last_commit:
+            entries = await self.entries(commit)
+            found += [entry for entry in entries if entry.seq >= target][: limit - len(found)]
+            if entries:  # a void marker holds none
+                last_of_commit = entries[-1].seq
+            commit += 1
+        if found:
+            # Paging on from here needs no search.
+            whole = found[-1].seq == last_of_commit
+            self._cursor = (found[-1].seq + 1, commit if whole else commit - 1)
+        return found
+
+    async def _locate(self, target: int, last_commit: int) -> int:
+        """The stream sequence of the commit holding item ``target``: a binary search on
+        the commits' first sequence numbers."""
+        if self._cursor is not None and self._cursor[0] == target:
+            return self._cursor[1]
+        low, high = 1, last_commit
+        while low < high:
+            middle = (low + high + 1) // 2
+            if (await self.head(middle)).first_seq <= target:
+                low = middle
+            else:
+                high = middle - 1
+        return low
+
+    # -- transactions ------------------------------------------------------------------
+
+    def remember(self, head: codec.Head) -> None:
+        """Note a commit read from the log in order (from the follower, or written here)."""
+        if head.void:
+            self._note(self._fates, head.void, (head.stream_seq, 0))
+        self._note(self._fates, head.txn, (head.stream_seq, head.received_us))
+
+    def _note(self, fates: OrderedDict[str, tuple[int, int]], txn: str, fate: Fate) -> None:
+        fates.setdefault(txn, fate)
+        if len(fates) > _TXN_MEMORY:
+            _, (position, _) = fates.popitem(last=False)
+            if fates is self._fates:
+                # What this process remembers now starts after what it forgot.
+                self._horizon = max(self._horizon, position + 1)
+
+    def voided(self, txn: str) -> bool:
+        fate = self._fates.get(txn)
+        return fate is not None and fate[1] == 0
+
+    async def record(self, head: codec.Head) -> None:
+        """Leave where a transaction landed (or was voided) in the bucket: a hint for
+        processes that did not read it. Best effort: the log has the answer anyway."""
+        records = [(head.txn, codec.TxnRecord(head.stream_seq, head.received_us))]
+        if head.void:
+            records.append((head.void, codec.TxnRecord(head.stream_seq, 0, void=True)))
+        with contextlib.suppress(nats.errors.Error, TimeoutError):
+            for txn, record in records:
+                await self._kv.put(codec.txn_key(txn), codec.encode_index(record))
+
+    async def status(self, txn: str, floor: int, view: int) -> Fate | None:
+        """What became of a transaction, as of the log up to ``view``: (position,
+        received time) where it landed; (position, 0) where it was voided; None while it
+        is pending."""
+        fate = self._fates.get(txn) or self._recalled.get(txn)
+        if fate is None and floor < self._horizon:
+            fate = await self._recall(txn, floor, view)
+        return fate if fate is not None and fate[0] <= view else None
+
+    async def _recall(self, txn: str, floor: int, view: int) -> Fate | None:
+        """Look for a transaction from before what this process remembers: its record,
+        else the log from ``floor`` up to that point."""
+        positions: list[int] = []
+        with contextlib.suppress(KeyNotFoundError):
+            entry = await self._kv.get(codec.txn_key(txn))
+            positions.append(codec.decode_record(entry.value or b"").position)
+        positions += range(floor, min(view + 1, self._horizon))
+        for position in positions:
+            head = await self.head(position)
+            if txn in (head.txn, head.void):
+                fate = (position, head.received_us if head.txn == txn else 0)
+                self._note(self._recalled, txn, fate)
+                return fate
+        return None
+
+    # -- the index ---------------------------------------------------------------------
+
+    async def claim(
+        self, txn: str, view: int, prepared: Sequence[codec.Prepared]
+    ) -> dict[str, int]:
+        """Claim every id for transaction ``txn``; answer the ids already stored, with
+        their sequence numbers. Raises StaleViewError naming a pending transaction that
+        holds one of the ids."""
+        values: dict[str, bytes] = {}
+        for item in prepared:
+            report = codec.NULL if item.report_json is None else msgspec.Raw(item.report_json)
+            values[item.key] = codec.encode_index(codec.IndexEntry(txn, view + 1, report))
+        keys = list(values)
+        kv = self._kv
+        created = await in_windows([partial(kv.update, key, values[key], last=0) for key in keys])
+        taken: list[str] = []
+        for key, outcome in zip(keys, created, strict=True):
+            if isinstance(outcome, ClaimTakenError):
+                taken.append(key)
+            elif isinstance(outcome, BaseException):
+                raise outcome
+        calls = [partial(self._resolve, key, values[key], txn, view) for key in taken]
+        resolved = successes(await in_windows(calls))
+        held: dict[int, set[str]] = {}
+        for key, position in zip(taken, resolved, strict=True):
+            if position is not None:
+                held.setdefault(position, set()).add(key)
+        known: dict[str, int] = {}
+        for position, position_keys in held.items():
+            known.update(await self.seqs_in(position, position_keys))
+        if len(known) != sum(len(position_keys) for position_keys in held.values()):
+            raise RuntimeError("an index claim names a commit that does not hold its id")
+        return known
+
+    async def _resolve(self, key: str, value: bytes, txn: str, view: int) -> int | None:
+        """An id claimed before: the position of the commit holding it if that landed;
+        None once the claim is this transaction's (taken over if it was void)."""
+        entry = await self._kv.get(key)
+        claim = codec.decode_index(entry.value or b"")
+        if claim.txn == txn:
+            return None  # ours, from an earlier attempt
+        fate = await self.status(claim.txn, claim.floor, view)
+        if fate is None:
+            raise StaleViewError(view, blocking=claim.txn, floor=claim.floor)
+        if fate[1]:
+            return fate[0]  # landed: a duplicate
+        try:
+            await self._kv.update(key, value, last=entry.revision)
+        except ClaimTakenError:
+            raise StaleViewError(view) from None  # someone else took it over first
+        return None
+
+    async def seqs_in(self, commit: int, keys: set[str]) -> dict[str, int]:
+        """The sequence numbers of ``keys``' items in one commit."""
+        found: dict[str, int] = {}
+        for entry in await self.entries(commit):
+            key = codec.entry_key(entry)
+            if key in keys:
+                found[key] = entry.seq
+        return found
+
+    async def reports(self, ids: Sequence[str], view: int) -> dict[str, Report]:
+        wanted = list(dict.fromkeys(ids))
+        got = await in_windows([partial(self._kv.get, codec.report_key(i)) for i in wanted])
+        claims: dict[str, codec.IndexEntry] = {}
+        for report_id, entry in zip(wanted, got, strict=True):
+            if isinstance(entry, KeyNotFoundError):
+                continue
+            if isinstance(entry, BaseException):
+                raise entry
+            claim = codec.decode_index(entry.value or b"")
+            if claim.report != codec.NULL:
+                claims[report_id] = claim
+        txns = sorted({(claim.txn, claim.floor) for claim in claims.values()})
+        calls = [partial(self.status, txn, floor, view) for txn, floor in txns]
+        fates = dict(zip(txns, successes(await in_windows(calls)), strict=True))
+        found: dict[str, Report] = {}
+        for report_id, claim in claims.items():
+            fate = fates[(claim.txn, claim.floor)]
+            if fate is not None and fate[1]:
+                # The claim's copy was stamped before the commit: its time is the commit's.
+                report = decode_stored_report(bytes(claim.report))
+                found[report_id] = msgspec.structs.replace(report, received_at=from_us(fate[1]))
+        return found
+
+
+async def delete_journal(servers: str | Sequence[str], stream: str) -> None:
+    """Remove a journal's stream and index bucket (tests, or retiring a deployment)."""
+    nc = await nats.connect(servers=servers if isinstance(servers, str) else list(servers))
+    try:
+        js = nc.jetstream()
+        with contextlib.suppress(NotFoundError):
+            await js.delete_stream(stream)
+        with contextlib.suppress(NotFoundError):
+            await js.delete_key_value(codec.index_bucket(stream))
+    finally:
+        await nc.close()
