@@ -20,6 +20,7 @@ from tessera.core.labels import Picture
 from tessera.fusion_worker import FusionWorker
 from tessera.journal.base import Journal
 from tessera.journal.sqlite import SqliteJournal
+from tessera.replica import PictureReplica
 from tessera.security.audit import AuditTrail
 from tessera.security.base import SecurityStore
 from tessera.security.gate import Gate
@@ -79,11 +80,14 @@ class Tessera:
         self.scheme = settings.scheme
         self.pictures: dict[str, Picture] = {picture.name: picture for picture in settings.pictures}
         self.new_report_id: Callable[[], str] = new_report_id
+        self.role = settings.role
         self._worker_task: asyncio.Task[None] | None = None
         self.asgi: Starlette = _web_app(self)
 
     async def start(self) -> None:
-        """Open the stores, rebuild every picture from the journal, then follow it."""
+        """Open the stores, rebuild every picture from the journal, then follow it (a
+        gateway follows the change feed instead)."""
+        await self.bus.open()
         await self.security.open()
         if not await self.security.principals():
             log.warning(
@@ -94,6 +98,10 @@ class Tessera:
         await self.audit.start()
         await self.journal.open()
         await self.store.open()
+        if self.role == "gateway":
+            replica = PictureReplica(self.bus, self.store, list(self.pictures))
+            self._worker_task = asyncio.create_task(replica.run(), name="picture-replica")
+            return
         await self.worker.catch_up(progress=_log_replay)
         self._worker_task = asyncio.create_task(self.worker.run(), name="fusion-worker")
 
@@ -103,6 +111,7 @@ class Tessera:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker_task
         await self.store.close(timeout=STORE_CLOSE_TIMEOUT_S)
+        await self.bus.close()
         await self.journal.close()
         await self.audit.stop()
         await self.security.close()
@@ -119,13 +128,50 @@ def _web_app(tessera: Tessera) -> Starlette:
     return build_asgi(tessera)
 
 
+def _journal(settings: Settings, clock: Clock) -> Journal:
+    if settings.journal_backend == "sqlite":
+        return SqliteJournal(
+            settings.data_dir / "journal.sqlite3",
+            clock=clock,
+            tick_interval=settings.tick_interval_s,
+        )
+    # Imported here: the embedded default never loads the NATS client.
+    from tessera.journal.jetstream import JetStreamJournal
+
+    return JetStreamJournal(
+        settings.nats_servers,
+        clock=clock,
+        stream=settings.journal_stream,
+        prefix=settings.journal_prefix,
+        # One process marks time for the whole deployment: the one that fuses.
+        ticks=settings.role != "gateway",
+        tick_interval=settings.tick_interval_s,
+        # A gateway never reads the journal's tail; a worker follows it from memory.
+        recent_window=0 if settings.role == "gateway" else 20_000,
+    )
+
+
+def _bus(settings: Settings, names: list[str]) -> ChangeBus:
+    if settings.bus_backend == "memory":
+        return MemoryBus(names, retained=settings.retained_changes)
+    from tessera.bus.nats import NatsBus
+
+    return NatsBus(
+        settings.nats_servers,
+        names,
+        retained=settings.retained_changes,
+        stream=settings.changes_stream,
+        prefix=settings.changes_prefix,
+    )
+
+
 def _track_store(settings: Settings, names: list[str]) -> TrackStore:
     if settings.postgis_dsn is None:
         return MemoryTrackStore(names)
     from tessera.store.postgis import PostgisTrackStore
 
-    # One process fuses and serves: it writes the pictures (gateways will only read).
-    return PostgisTrackStore(settings.postgis_dsn, names, writer=True)
+    # The process that fuses writes the pictures; a gateway only reads them.
+    return PostgisTrackStore(settings.postgis_dsn, names, writer=settings.role != "gateway")
 
 
 def _security_store(settings: Settings) -> SecurityStore:
@@ -141,11 +187,9 @@ def build(settings: Settings, *, clock: Clock = utc_now) -> Tessera:
     settings.validate()
     scheme = settings.scheme
     names = [picture.name for picture in settings.pictures]
-    journal = SqliteJournal(
-        settings.data_dir / "journal.sqlite3", clock=clock, tick_interval=settings.tick_interval_s
-    )
+    journal = _journal(settings, clock)
     store = _track_store(settings, names)
-    bus = MemoryBus(names, retained=settings.retained_changes)
+    bus = _bus(settings, names)
     fusion_settings = FusionSettings(
         lineage_window=settings.lineage_window, batch_seconds=settings.fusion_batch_s
     )

@@ -52,11 +52,16 @@ def _settings(args: argparse.Namespace, data: Path) -> Settings:
         http_port=args.http_port,
         cot_tls_port=args.cot_tls_port,
         cot_tcp_port=args.cot_port,
+        role=getattr(args, "role", None),
     )
 
 
 def _serve(args: argparse.Namespace) -> int:
     settings = _settings(args, args.data)
+    if settings.role == "fusion":
+        from tessera.cluster.fusion_role import run_fusion
+
+        return asyncio.run(run_fusion(settings))
     asyncio.run(serve_until_stopped(build(settings)))
     return 0
 
@@ -117,6 +122,12 @@ def parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run the server")
     _add_server_options(serve, data_required=True)
+    serve.add_argument(
+        "--role",
+        choices=("all", "gateway", "fusion"),
+        default=None,
+        help="all in one process (default), a gateway, or a fusion worker (scale-out)",
+    )
     serve.set_defaults(handler=_serve)
 
     demo = commands.add_parser("demo", help="run the server with the live exercise feeding it")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import tomllib
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -71,6 +71,23 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # Scale-out (DESIGN §5): a PostgreSQL/PostGIS connection string. When set, principals,
     # tokens, certificates and the audit trail live there (run `tessera migrate` first).
     postgis_dsn: str | None = None
+    # What this process is: "all" (the embedded default: everything in one), a "gateway"
+    # (HTTP, stream, CoT, map; appends to the journal, reads the store, follows the change
+    # feed) or a "fusion" worker (follows the journal, keeps the pictures; one active at a
+    # time through a lease, standbys waiting). Gateways and fusion workers need the
+    # JetStream journal, the NATS bus and PostGIS.
+    role: Literal["all", "gateway", "fusion"] = "all"
+    journal_backend: Literal["sqlite", "jetstream"] = "sqlite"
+    bus_backend: Literal["memory", "nats"] = "memory"
+    nats_servers: tuple[str, ...] = ("nats://127.0.0.1:4222",)
+    journal_stream: str = "TESSERA_JOURNAL"
+    journal_prefix: str = "tessera.journal"
+    changes_stream: str = "TESSERA_CHANGES"
+    changes_prefix: str = "tessera.changes"
+    # The fusion lease: a key in this JetStream key-value bucket, gone this long after its
+    # holder stops renewing it (a standby then takes over).
+    lease_bucket: str = "TESSERA_LEASES"
+    lease_ttl_s: float = 6.0
 
     @property
     def max_future_skew(self) -> timedelta:
@@ -100,6 +117,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             raise ValueError("requests_per_second and request_burst must be positive")
         if not 0 < self.fusion_batch_s <= 60:
             raise ValueError("fusion_batch_s must be greater than 0 and at most 60")
+        if self.role != "all":
+            missing = [
+                need
+                for need, ok in (
+                    ("journal_backend = 'jetstream'", self.journal_backend == "jetstream"),
+                    ("bus_backend = 'nats'", self.bus_backend == "nats"),
+                    ("postgis_dsn", self.postgis_dsn is not None),
+                )
+                if not ok
+            ]
+            if missing:
+                raise ValueError(f"role {self.role!r} needs " + ", ".join(missing))
+        if self.lease_ttl_s < 1:
+            raise ValueError("lease_ttl_s must be at least 1 second")
         names = [picture.name for picture in self.pictures]
         if not names:
             raise ValueError("at least one picture is needed")

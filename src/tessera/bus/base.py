@@ -114,6 +114,12 @@ class Subscriber:
 
 
 class ChangeBus(abc.ABC):
+    async def open(self) -> None:  # noqa: B027 - optional: the in-process bus needs nothing
+        """Connect (a bus between processes)."""
+
+    async def close(self) -> None:  # noqa: B027
+        """Send what is queued, then disconnect."""
+
     @abc.abstractmethod
     def publish(self, picture: str, changes: list[Change]) -> None:
         """Retain and fan out; never blocks."""

@@ -223,6 +223,8 @@ async def get_health(request: Request) -> JSONResponse:
         {
             "status": "ok",
             "journal_seq": tessera.journal.last_seq,
-            "fused_seq": tessera.worker.position,
+            # A gateway does not fuse: its pictures come from the change feed.
+            "fused_seq": None if tessera.role == "gateway" else tessera.worker.position,
+            "role": tessera.role,
         }
     )

@@ -117,16 +117,18 @@ async def _serve(
     since: int | None,
 ) -> None:
     subscriber = Subscriber(query, visible=None)
-    # No await between attaching and taking the snapshot: the snapshot is exactly the
-    # picture at the bus's last seq, and every later change lands in the buffer.
-    resumed = tessera.bus.attach(picture, subscriber, since)
+    resumed = since is not None and tessera.bus.attach(picture, subscriber, since)
     snapshot: bytes | None = None
     if not resumed:
+        # No await between the snapshot and attaching from its seq: every change after
+        # the snapshot lands in the buffer (on a gateway, whose copy of the picture may
+        # trail the change feed, that includes what the copy has yet to apply).
         seq, tracks = tessera.store.tracks(picture, query)
         _, overlays = tessera.store.overlays(picture, query)
         keys: list[Hashable] = [track.id for track in tracks]
         keys += [overlay_key(overlay.id) for overlay in overlays]
         subscriber.reset_visible(keys)
+        tessera.bus.attach(picture, subscriber, seq)
         snapshot = encode(
             {
                 "type": "snapshot",

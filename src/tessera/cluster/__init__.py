@@ -1,0 +1,1 @@
+"""Running as several processes: the fusion lease and the fusion role (DESIGN §5)."""

@@ -1,0 +1,80 @@
+"""``tessera serve --role fusion``: wait as a standby until the fusion lease is ours, then
+rebuild every picture from the journal (on top of what the store holds) and follow it,
+writing the pictures to PostGIS and their changes to the NATS change feed.
+
+The lease is taken before anything is built: a standby holds no connection to the journal
+or the store and marks no time. Losing the lease stops this process at once (exit status
+3): a supervisor restarts it, as a standby.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import sys
+from collections.abc import Coroutine
+from typing import Any
+
+from tessera.app import build
+from tessera.cluster.lease import FusionLease, LeaseLostError
+from tessera.settings import Settings
+
+LEASE_LOST_EXIT = 3
+
+
+async def run_fusion(settings: Settings) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    holder = f"{socket.gethostname()}:{os.getpid()}"
+    lease = FusionLease(
+        settings.nats_servers, bucket=settings.lease_bucket, ttl=settings.lease_ttl_s, holder=holder
+    )
+    await lease.open()
+    try:
+        print(f"fusion standby {holder}", flush=True)
+        if not await _first(lease.acquire(), stop.wait()):
+            return 0
+        print(f"fusion active {holder}", flush=True)
+        tessera = build(settings)
+        holding = asyncio.create_task(lease.hold(), name="fusion-lease")
+        try:
+            await tessera.start()
+            print("fusion caught up", flush=True)
+            stopped = asyncio.create_task(stop.wait())
+            await asyncio.wait({holding, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            stopped.cancel()
+            if holding.done():
+                holding.result()  # raises LeaseLostError
+        except LeaseLostError as exc:
+            print(f"tessera: {exc}: stopping", file=sys.stderr, flush=True)
+            return LEASE_LOST_EXIT
+        finally:
+            holding.cancel()
+            with contextlib.suppress(asyncio.CancelledError, LeaseLostError):
+                await holding
+            await tessera.stop()
+        return 0
+    finally:
+        await lease.close()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+
+
+async def _first(acquire: Coroutine[Any, Any, None], stopped: Coroutine[Any, Any, bool]) -> bool:
+    """Whether the lease came before the stop."""
+    got = asyncio.create_task(acquire)
+    ended = asyncio.create_task(stopped)
+    await asyncio.wait({got, ended}, return_when=asyncio.FIRST_COMPLETED)
+    ended.cancel()
+    if got.done():
+        got.result()
+        return True
+    got.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await got
+    return False

@@ -1,0 +1,135 @@
+"""Real processes of a scale-out deployment for the cluster tests: gateways and fusion
+workers on the machine's NATS and PostgreSQL, each test with its own streams, bucket and
+database."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import nats
+
+from tessera.security.postgis import PostgisSecurityStore
+from tests.services import require_service
+from tests.support import ADMIN, _add_and_issue
+
+NATS_URL = "nats://127.0.0.1:4222"
+STARTUP_TIMEOUT_S = 60.0
+
+
+@dataclass
+class Cluster:
+    """One deployment's settings file and the processes started on it."""
+
+    root: Path
+    dsn: str
+    name: str = field(default_factory=lambda: f"t{secrets.token_hex(4)}")
+    processes: list[asyncio.subprocess.Process] = field(default_factory=list)
+
+    @property
+    def config(self) -> Path:
+        return self.root / "tessera.toml"
+
+    def write_config(self) -> None:
+        upper = self.name.upper()
+        self.config.write_text(
+            "\n".join(
+                (
+                    f'postgis_dsn = "{self.dsn}"',
+                    'journal_backend = "jetstream"',
+                    'bus_backend = "nats"',
+                    f'nats_servers = ["{NATS_URL}"]',
+                    f'journal_stream = "J_{upper}"',
+                    f'journal_prefix = "{self.name}.journal"',
+                    f'changes_stream = "C_{upper}"',
+                    f'changes_prefix = "{self.name}.changes"',
+                    f'lease_bucket = "L_{upper}"',
+                    "lease_ttl_s = 3.0",
+                    "tick_interval_s = 0.5",
+                    "",
+                )
+            )
+        )
+
+    async def token(self) -> str:
+        store = PostgisSecurityStore(self.dsn)
+        await store.open()
+        try:
+            return await _add_and_issue(store, ADMIN, datetime.now(UTC), None)
+        finally:
+            await store.close()
+
+    async def start(self, role: str, *extra: str) -> tuple[asyncio.subprocess.Process, str]:
+        """A process in ``role``; its first line of output (the gateway's URL, or the
+        worker's "fusion standby" line)."""
+        data = self.root / f"{role}-{len(self.processes)}"
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tessera.cli",
+            "serve",
+            "--role",
+            role,
+            "--config",
+            str(self.config),
+            "--data",
+            str(data),
+            "--http-port",
+            "0",
+            "--cot-tls-port",
+            "0",
+            *extra,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        self.processes.append(process)
+        first = await self.line(process)
+        if role == "gateway":
+            assert first.startswith("listening http "), first
+            return process, "http://" + first.removeprefix("listening http ")
+        return process, first
+
+    async def line(self, process: asyncio.subprocess.Process) -> str:
+        assert process.stdout is not None
+        raw = await asyncio.wait_for(process.stdout.readline(), STARTUP_TIMEOUT_S)
+        return raw.decode().strip()
+
+    async def stop_all(self) -> None:
+        for process in self.processes:
+            if process.returncode is None:
+                process.terminate()
+        for process in self.processes:
+            try:
+                await asyncio.wait_for(process.wait(), 30)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+
+    async def remove_streams(self) -> None:
+        nc = await nats.connect(NATS_URL)
+        try:
+            js = nc.jetstream()
+            upper = self.name.upper()
+            for stream in (f"J_{upper}", f"C_{upper}", f"KV_L_{upper}", f"KV_J_{upper}_INDEX"):
+                with suppress(nats.js.errors.NotFoundError):
+                    await js.delete_stream(stream)
+        finally:
+            await nc.drain()
+
+
+@asynccontextmanager
+async def cluster(root: Path, dsn: str) -> AsyncIterator[Cluster]:
+    require_service("NATS", "127.0.0.1", 4222)
+    deployment = Cluster(root, dsn)
+    deployment.write_config()
+    try:
+        yield deployment
+    finally:
+        await deployment.stop_all()
+        await deployment.remove_streams()

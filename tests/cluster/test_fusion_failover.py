@@ -1,0 +1,151 @@
+"""Kill -9 the active fusion worker: the standby takes over through the lease, and the
+picture afterwards equals the picture rebuilt from the journal. A gateway serves the
+whole time, its copy of the picture following the change feed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tessera.bus.memory import MemoryBus
+from tessera.codecs.geojson import track_feature
+from tessera.codecs.json import encode
+from tessera.core.fusion.engine import FusionSettings, KalmanTracker
+from tessera.core.labels import DEFAULT_PICTURE
+from tessera.fusion_worker import FusionWorker
+from tessera.journal.jetstream import JetStreamJournal
+from tessera.settings import Settings
+from tessera.store.base import TrackQuery
+from tessera.store.memory import MemoryTrackStore
+from tessera.store.postgis import PostgisTrackStore
+from tests.cluster.processes import NATS_URL, Cluster, cluster
+from tests.support import bearer, report_doc
+
+pytestmark = pytest.mark.slow
+UNITS = 6
+
+
+def batch(round_: int) -> list[dict[str, Any]]:
+    return [
+        report_doc(
+            report_id=f"r{round_}-{unit}",
+            subject=f"unit-{unit}",
+            source=f"unit-{unit}",
+            kind="unit",
+            identity="friend",
+            lat=53.0 + unit / 50,
+            lon=18.0 + round_ / 1000,
+        )
+        for unit in range(UNITS)
+    ]
+
+
+async def tracks_at(client: httpx.AsyncClient) -> set[str]:
+    answer = await client.get("/api/v1/tracks")
+    assert answer.status_code == 200, answer.text
+    return {feature["id"] for feature in answer.json()["features"]}
+
+
+async def until(predicate: Any, timeout: float = 60.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await predicate():
+        assert loop.time() < deadline, "timed out"
+        await asyncio.sleep(0.2)
+
+
+def test_the_standby_takes_over_and_the_picture_is_the_journals(
+    tmp_path: Path, migrated: str
+) -> None:
+    async def scenario() -> None:
+        async with cluster(tmp_path, migrated) as deployment:
+            token = await deployment.token()
+            first, line = await deployment.start("fusion")
+            assert line.startswith("fusion standby")
+            assert (await deployment.line(first)).startswith("fusion active")
+            assert await deployment.line(first) == "fusion caught up"
+            second, line = await deployment.start("fusion")
+            assert line.startswith("fusion standby")
+            _, url = await deployment.start("gateway")
+            async with httpx.AsyncClient(base_url=url, headers=bearer(token), timeout=30) as client:
+                for round_ in range(3):
+                    posted = await client.post("/api/v1/reports", json=batch(round_))
+                    assert posted.status_code == 202, posted.text
+
+                async def all_units() -> bool:
+                    return len(await tracks_at(client)) == UNITS
+
+                await until(all_units)
+                first.send_signal(signal.SIGKILL)
+                await first.wait()
+                assert (await deployment.line(second)).startswith("fusion active")
+                assert await deployment.line(second) == "fusion caught up"
+                for round_ in range(3, 6):
+                    posted = await client.post("/api/v1/reports", json=batch(round_))
+                    assert posted.status_code == 202, posted.text
+
+                async def moved() -> bool:
+                    answer = await client.get("/api/v1/tracks")
+                    lons = [f["geometry"]["coordinates"][0] for f in answer.json()["features"]]
+                    return len(lons) == UNITS and min(lons) > 18.0045
+
+                await until(moved)
+            # Stop the worker cleanly (its store is flushed), then compare.
+            second.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(second.wait(), 30) == 0
+            await assert_picture_is_the_journals(deployment)
+
+    asyncio.run(scenario())
+
+
+async def assert_picture_is_the_journals(deployment: Cluster) -> None:
+    stored = PostgisTrackStore(deployment.dsn, [DEFAULT_PICTURE.name], writer=False)
+    await stored.open()
+    try:
+        upto = stored.journal_seq(DEFAULT_PICTURE.name)
+        _, kept = stored.tracks(DEFAULT_PICTURE.name, TrackQuery())
+    finally:
+        await stored.close()
+    upper = deployment.name.upper()
+    journal = JetStreamJournal(
+        NATS_URL,
+        clock=lambda: datetime.now(UTC),
+        stream=f"J_{upper}",
+        prefix=f"{deployment.name}.journal",
+    )
+    await journal.open()
+    try:
+        entries = await journal.read(0, upto)
+    finally:
+        await journal.close()
+    assert entries and entries[-1].seq == upto
+    settings = Settings()
+    rebuilt = MemoryTrackStore([DEFAULT_PICTURE.name])
+    worker = FusionWorker(
+        journal=journal,
+        store=rebuilt,
+        bus=MemoryBus([DEFAULT_PICTURE.name], retained=10),
+        pictures=(DEFAULT_PICTURE,),
+        scheme=settings.scheme,
+        tracker_factory=lambda _p: KalmanTracker(
+            settings.scheme,
+            FusionSettings(
+                lineage_window=settings.lineage_window, batch_seconds=settings.fusion_batch_s
+            ),
+        ),
+    )
+    worker.apply(entries)
+    _, expected = rebuilt.tracks(DEFAULT_PICTURE.name, TrackQuery())
+    assert len(expected) == UNITS
+    assert _features(kept) == _features(expected)
+
+
+def _features(tracks: list[Any]) -> list[Any]:
+    return sorted((json.loads(encode(track_feature(t))) for t in tracks), key=lambda f: f["id"])
