@@ -13,10 +13,15 @@ OGRINFO := /usr/bin/ogrinfo
 POSTGIS := /usr/share/postgresql/15/extension/postgis.control
 DEMO_ARGS ?=
 
-.PHONY: demo test lint bench bench-fusion deps web chromium gdal postgis clean
+.PHONY: demo cluster-demo test lint bench bench-fusion deps web chromium gdal postgis clean
 
 demo: deps web
 	$(BIN)/tessera demo $(DEMO_ARGS)
+
+# Two gateways and two fusion workers (one active, one standby) on the local NATS and
+# PostgreSQL, fed the exercise; Ctrl-C stops everything.
+cluster-demo: deps web postgis
+	$(BIN)/python -m tessera.cluster.demo
 
 test: deps web chromium gdal postgis lint
 	CI=$${CI:-} $(BIN)/python -m pytest -q
