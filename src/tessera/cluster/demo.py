@@ -50,9 +50,10 @@ def toml_value(value: Any) -> str:
     raise TypeError(f"no TOML for {type(value).__name__}")
 
 
-def settings_text(dsn: str, nats_url: str, name: str) -> str:
+def settings_text(dsn: str, nats_url: str, name: str, *, demo_pictures: bool = True) -> str:
+    """A settings file for a deployment whose streams and bucket are named after ``name``."""
     upper = name.upper()
-    entries = {
+    entries: dict[str, Any] = {
         "postgis_dsn": dsn,
         "journal_backend": "jetstream",
         "bus_backend": "nats",
@@ -62,8 +63,9 @@ def settings_text(dsn: str, nats_url: str, name: str) -> str:
         "changes_stream": f"C_{upper}",
         "changes_prefix": f"{name}.changes",
         "lease_bucket": f"L_{upper}",
-        "pictures": msgspec.to_builtins(DEMO_PICTURES),
     }
+    if demo_pictures:
+        entries["pictures"] = msgspec.to_builtins(DEMO_PICTURES)
     return "".join(f"{key} = {toml_value(value)}\n" for key, value in entries.items())
 
 
@@ -127,7 +129,7 @@ async def run(args: argparse.Namespace) -> int:
         for process in processes:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(process.wait(), 30)
-        await _remove_streams(args.nats, name)
+        await remove_streams(args.nats, name)
         print(f"kept the database tessera_{name} (dropdb to remove it)", file=sys.stderr)
 
 
@@ -163,7 +165,7 @@ async def _start(
     return process, line
 
 
-async def _remove_streams(nats_url: str, name: str) -> None:
+async def remove_streams(nats_url: str, name: str) -> None:
     upper = name.upper()
     with contextlib.suppress(Exception):
         nc = await nats.connect(nats_url)
