@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from tessera.core.labels import AdmissionRule, Picture
+from tessera.journal.base import JournalUnavailableError
 from tessera.transports.web.routes import api_routes
 from tests.support import Live, live_server, report_doc
 
@@ -252,5 +253,22 @@ def test_health_openapi_docs_and_security_headers(tmp_path: Path) -> None:
         assert documented == {route.path for route in api_routes()}  # type: ignore[attr-defined]
         docs = await client.get("/api/v1/docs")
         assert docs.status_code == 200 and "swagger" in docs.text.lower()
+
+    run_live(tmp_path, scenario)
+
+
+def test_an_unconfirmed_write_answers_503_and_asks_for_the_same_request_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def scenario(live: Live, client: httpx.AsyncClient) -> None:
+        async def unconfirmed(_items: Any) -> Any:
+            raise JournalUnavailableError("no acknowledgement")
+
+        monkeypatch.setattr(live.tessera.journal, "append", unconfirmed)
+        overlay = {"name": "OP", "kind": "point", "coordinates": [[18.0, 53.0]]}
+        for path, body in (("/api/v1/reports", [report_doc()]), ("/api/v1/overlays", overlay)):
+            answer = await client.post(path, json=body)
+            assert answer.status_code == 503, path
+            assert answer.json()["retry"] is True
 
     run_live(tmp_path, scenario)

@@ -54,6 +54,11 @@ class JournalClosedError(RuntimeError):
     """The journal was closed; nothing more can be appended."""
 
 
+class JournalUnavailableError(RuntimeError):
+    """An append could not be confirmed (a journal between processes, unreachable). It may
+    still have been stored: retrying is safe, ids are de-duplicated."""
+
+
 class Journal(abc.ABC):
     @abc.abstractmethod
     async def open(self) -> None: ...

@@ -62,9 +62,9 @@ from tessera.journal.base import (
     JournalClosedError,
     JournalEntry,
     JournalItem,
+    JournalUnavailableError,
 )
 from tessera.journal.jetstream_log import (
-    JournalUnavailableError,
     StaleViewError,
     StoredLog,
     ensure_storage,

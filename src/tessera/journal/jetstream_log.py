@@ -23,7 +23,7 @@ from nats.js.kv import KeyValue
 from tessera.codecs.json import decode_stored_report
 from tessera.core.model import Report
 from tessera.journal import jetstream_codec as codec
-from tessera.journal.base import JournalEntry
+from tessera.journal.base import JournalEntry, JournalUnavailableError
 from tessera.microseconds import from_us
 
 _WRONG_LAST_SEQUENCE: Final = frozenset({10071, 10164})
@@ -52,11 +52,6 @@ def successes(results: Sequence[T | BaseException]) -> list[T]:
             raise result
         found.append(result)
     return found
-
-
-class JournalUnavailableError(RuntimeError):
-    """An append could not be confirmed (NATS unreachable, or the log too contended).
-    It may still have been stored: retrying is safe, ids are de-duplicated."""
 
 
 class StaleViewError(Exception):

@@ -34,7 +34,7 @@ from tessera.codecs.cot_reports import (
     track_to_event,
 )
 from tessera.core.model import Label, Principal, Report, Role, Track
-from tessera.journal.base import JournalClosedError
+from tessera.journal.base import JournalClosedError, JournalUnavailableError
 from tessera.security.base import AuditEvent
 from tessera.security.policy import readable_pictures, submission_refusal
 from tessera.security.tls import principal_of_certificate
@@ -231,6 +231,9 @@ class CotServer:
             await self.tessera.journal.append(reports)
         except JournalClosedError:
             session.close("the server is stopping")
+        except JournalUnavailableError as exc:
+            # TAK clients do not retry: say so in the log, keep the connection.
+            log.warning("could not journal %d reports from %s: %s", len(reports), session, exc)
 
     # -- what clients receive -----------------------------------------------------------
 

@@ -16,7 +16,7 @@ from tessera.codecs.geojson import feature_collection, track_feature
 from tessera.codecs.json import to_builtins
 from tessera.core.banners import banner, picture_level
 from tessera.core.labels import Picture, admits
-from tessera.journal.base import JournalClosedError
+from tessera.journal.base import JournalClosedError, JournalUnavailableError
 from tessera.security.base import AuditEvent
 from tessera.security.gate import Caller
 from tessera.security.policy import readable_pictures, submission_refusal
@@ -124,6 +124,9 @@ async def post_reports(request: Request) -> JSONResponse:
         result = await tessera.journal.append(reports)
     except JournalClosedError:
         return error(503, "the server is shutting down; retry")
+    except JournalUnavailableError:
+        # Maybe stored, maybe not: the same request again is safe (ids de-duplicate).
+        return error(503, "the journal did not confirm the write; send it again", retry=True)
     detail = {"reports": len(reports), "first_seq": result.first_seq, "last_seq": result.last_seq}
     _audit_write(tessera, sender, "reports.submit", "ok", detail)
     return JSONResponse(

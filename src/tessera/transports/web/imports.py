@@ -15,7 +15,7 @@ from starlette.requests import Request
 
 from tessera.codecs.imports import FORMATS, ImportFileError, read_import
 from tessera.core.model import COMMUNITY_PATTERN, Label
-from tessera.journal.base import JournalClosedError, JournalItem
+from tessera.journal.base import JournalClosedError, JournalItem, JournalUnavailableError
 from tessera.security.base import AuditEvent
 from tessera.security.policy import submission_refusal
 from tessera.transports.web.api import BodyTooLargeError, caller, read_body
@@ -85,6 +85,9 @@ async def post_import(request: Request) -> JSONResponse:
             result = await tessera.journal.append(items)
         except JournalClosedError:
             return error(503, "the server is shutting down; retry")
+        except JournalUnavailableError:
+            # Maybe stored, maybe not: the same request again is safe (ids de-duplicate).
+            return error(503, "the journal did not confirm the write; send it again", retry=True)
         summary.update(
             duplicates=result.duplicates, first_seq=result.first_seq, last_seq=result.last_seq
         )

@@ -22,7 +22,7 @@ from tessera.codecs.geojson import feature_collection
 from tessera.codecs.geojson_export import overlay_feature
 from tessera.core.model import ID_PATTERN, Role
 from tessera.core.overlays import Overlay, OverlayRevision
-from tessera.journal.base import AppendResult, JournalClosedError
+from tessera.journal.base import AppendResult, JournalClosedError, JournalUnavailableError
 from tessera.security.base import AuditEvent
 from tessera.security.gate import Caller
 from tessera.security.policy import has_any_role, submission_refusal
@@ -178,6 +178,9 @@ async def _append(tessera: Tessera, revision: OverlayRevision) -> AppendResult |
         return await tessera.journal.append([revision])
     except JournalClosedError:
         return error(503, "the server is shutting down; retry")
+    except JournalUnavailableError:
+        # Maybe stored, maybe not: the same request again is safe (ids de-duplicate).
+        return error(503, "the journal did not confirm the write; send it again", retry=True)
 
 
 def _audit(
