@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from tessera.cli import parser
-from tessera.settings import load_settings
+from tessera.settings import Settings, load_settings
 from tessera.transports.web.routes import API, api_routes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,3 +75,15 @@ def test_the_readme_settings_example_loads(tmp_path: Path) -> None:
     path.write_text(example)
     settings = load_settings(path)
     assert [picture.name for picture in settings.pictures] == ["COP", "REL-UKR"]
+
+
+def test_the_deployment_page_names_real_settings_and_tests() -> None:
+    page = (ROOT / "docs" / "deployment.md").read_text()
+    for path in re.findall(r"`(tests/[\w/]+\.py)`", page):
+        assert (ROOT / path).is_file(), path
+    toml = page.split("```toml", 1)[1].split("```", 1)[0]
+    fields = set(Settings.__struct_fields__)
+    for key in re.findall(r"^(\w+) =", toml, re.M):
+        assert key in fields, key
+    for key in re.findall(r"`(\w+_replicas|lease_ttl_s|journal_stream|changes_stream)`", page):
+        assert key in fields, key

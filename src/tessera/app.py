@@ -148,6 +148,7 @@ def _journal(settings: Settings, clock: Clock) -> Journal:
         tick_interval=settings.tick_interval_s,
         # A gateway never reads the journal's tail; a worker follows it from memory.
         recent_window=0 if settings.role == "gateway" else 20_000,
+        replicas=settings.journal_replicas,
     )
 
 
@@ -162,6 +163,7 @@ def _bus(settings: Settings, names: list[str]) -> ChangeBus:
         retained=settings.retained_changes,
         stream=settings.changes_stream,
         prefix=settings.changes_prefix,
+        replicas=settings.changes_replicas,
     )
 
 

@@ -84,6 +84,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     journal_prefix: str = "tessera.journal"
     changes_stream: str = "TESSERA_CHANGES"
     changes_prefix: str = "tessera.changes"
+    # Copies JetStream keeps of the journal and the change feed (3 on a 3-node cluster).
+    journal_replicas: int = 1
+    changes_replicas: int = 1
     # The fusion lease: a key in this JetStream key-value bucket, gone this long after its
     # holder stops renewing it (a standby then takes over).
     lease_bucket: str = "TESSERA_LEASES"
