@@ -1,6 +1,8 @@
 """Scale-out figures, all in one run on this machine: ingest (reports/s acknowledged
-durable, batches of 500 from 8 posters) on the embedded default, on one gateway over NATS
-JetStream and PostGIS, and on two gateways; and, on one gateway under a steady load, the
+durable, batches of 500 from 8 posters) and WebSocket fan-out (track updates delivered/s
+to 40 subscribers, spread over the gateways, at 1,000 reports/s) on the embedded default,
+on one gateway over NATS JetStream and PostGIS, and on two gateways; and, on one gateway
+under a steady load, the
 lag from a report's creation to its track update arriving on the gateway's stream (the
 whole way: HTTP, the journal, the fusion worker, PostGIS and the change feed).
 
@@ -40,6 +42,9 @@ POSTERS = 8
 INGEST_S = 15.0
 LAG_RATE = 1000.0
 LAG_S = 10.0
+FANOUT_SUBSCRIBERS = 40
+FANOUT_RATE = 1000.0
+FANOUT_S = 10.0
 BENCH = Principal(
     name="bench",
     clearance="SECRET",
@@ -150,15 +155,44 @@ async def lag(served: Served) -> dict[str, float]:
     return {"rate": sent / LAG_S, "p50_ms": quantiles[49] * 1000, "p99_ms": quantiles[98] * 1000}
 
 
+async def fanout(targets: list[Served]) -> float:
+    """WebSocket updates delivered/s to FANOUT_SUBSCRIBERS subscribers spread over
+    ``targets``, while one publisher sends FANOUT_RATE reports/s through the first."""
+    stop = asyncio.Event()
+    readies = [asyncio.Event() for _ in range(FANOUT_SUBSCRIBERS)]
+    samples: list[list[float]] = [[] for _ in range(FANOUT_SUBSCRIBERS)]
+    tasks = [
+        asyncio.create_task(subscriber(targets[i % len(targets)], samples[i], readies[i], stop))
+        for i in range(FANOUT_SUBSCRIBERS)
+    ]
+    await asyncio.wait_for(asyncio.gather(*(ready.wait() for ready in readies)), 60)
+    await publish(targets[0], FANOUT_RATE, 2.0)
+    for sample in samples:
+        sample.clear()
+    started = time.perf_counter()
+    await publish(targets[0], FANOUT_RATE, FANOUT_S)
+    elapsed = time.perf_counter() - started
+    await asyncio.sleep(1.0)
+    stop.set()
+    await asyncio.gather(*tasks)
+    return sum(len(sample) for sample in samples) / elapsed
+
+
 async def measure() -> dict[str, float]:
     batches = encoded_batches(int(INGEST_S * 60_000 / BATCH), BATCH, prefix="scale")
     figures: dict[str, float] = {}
     async with server_process() as served:
-        figures["embedded"] = await ingest([served], batches)
+        figures["ingest_embedded"] = await ingest([served], batches)
+    async with server_process() as served:
+        figures["fanout_embedded"] = await fanout([served])
     async with deployment(1) as one:
-        figures["one_gateway"] = await ingest(one, batches)
+        figures["ingest_one_gateway"] = await ingest(one, batches)
+    async with deployment(1) as one:
+        figures["fanout_one_gateway"] = await fanout(one)
     async with deployment(2) as two:
-        figures["two_gateways"] = await ingest(two, batches)
+        figures["ingest_two_gateways"] = await ingest(two, batches)
+    async with deployment(2) as two:
+        figures["fanout_two_gateways"] = await fanout(two)
     async with deployment(1) as one:
         for key, value in (await lag(one[0])).items():
             figures[f"lag_{key}"] = value
