@@ -47,7 +47,7 @@ def run_audit(args: argparse.Namespace) -> int:
             if remaining is not None:
                 remaining -= len(events)
 
-    with_store(existing(args.data), show)
+    with_store(existing(args.data), show, args.config)
     return 0
 
 

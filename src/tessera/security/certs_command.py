@@ -132,12 +132,12 @@ def _init(args: argparse.Namespace) -> int:
         "server_fingerprint": certs.certificate_fingerprint(server.certificate),
         "replaced": args.force,
     }
-    replaced = _void_old_certificates(args.data, now) if args.force else []
+    replaced = _void_old_certificates(args.data, now, args.config) if args.force else []
 
     async def record(store: SecurityStore) -> None:
         await store.append_audit([admin_event("certs.init", detail["ca"], now, detail)])
 
-    with_store(args.data, record)
+    with_store(args.data, record, args.config)
     print(f"CA {detail['ca']}: {directory / CA_FILE} (key {directory / CA_KEY_FILE})")
     print(f"server certificate for {', '.join(hosts)}: {directory / SERVER_CERT_FILE}")
     print(f"CA fingerprint (SHA-256) {detail['ca_fingerprint']}")
@@ -146,7 +146,7 @@ def _init(args: argparse.Namespace) -> int:
     return 0
 
 
-def _void_old_certificates(data: Path, now: datetime) -> list[str]:
+def _void_old_certificates(data: Path, now: datetime, config: Path | None) -> list[str]:
     """A new CA voids what the old one issued; the store says so, so `list` is true."""
 
     async def revoke_all(store: SecurityStore) -> list[str]:
@@ -157,7 +157,7 @@ def _void_old_certificates(data: Path, now: datetime) -> list[str]:
             await store.append_audit([admin_event("certificate.revoke", name, now, detail)])
         return names
 
-    return with_store(data, revoke_all) if data.is_dir() else []
+    return with_store(data, revoke_all, config) if data.is_dir() else []
 
 
 # -- certs client ----------------------------------------------------------------------
@@ -199,7 +199,7 @@ def _client(args: argparse.Namespace) -> int:
 
     # Recorded before any file is written: a name already taken refuses before it could
     # overwrite anything, and every file written belongs to a known certificate.
-    with_store(directory.parent, store_certificate)
+    with_store(directory.parent, store_certificate, args.config)
     write_file(files["key"], certs.key_pem(issued.key), PRIVATE)
     write_file(files["certificate"], certs.certificate_pem(issued.certificate), PUBLIC)
     write_file(files["pkcs12"], certs.pkcs12(issued, ca.certificate, password, name), PRIVATE)
@@ -300,7 +300,7 @@ def _revoke(args: argparse.Namespace) -> int:
         ]
         return record, already, revoked
 
-    record, already, revoked = with_store(directory.parent, revoke)
+    record, already, revoked = with_store(directory.parent, revoke, args.config)
     write_file(directory / CRL_FILE, crl_pem(ca, revoked, now), PUBLIC, replace=True)
     if already:
         print(f"{record.name} was already revoked at {optional_iso(record.revoked_at)}")
@@ -314,7 +314,7 @@ def _list(args: argparse.Namespace) -> int:
     async def read(store: SecurityStore) -> list[CertificateRecord]:
         return await store.certificates()
 
-    records = with_store(existing(args.data), read)
+    records = with_store(existing(args.data), read, args.config)
     if args.json:
         for record in records:
             print(msgspec.json.encode(record).decode())

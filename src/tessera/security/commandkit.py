@@ -17,6 +17,7 @@ import msgspec
 
 from tessera.security.base import AuditEvent, SecurityStore
 from tessera.security.sqlite import SqliteSecurityStore, security_store_path
+from tessera.settings import load_settings
 
 CLI_ADDRESS: Final = "local"
 T = TypeVar("T")
@@ -54,6 +55,12 @@ def run_action(args: argparse.Namespace) -> int:
 
 def add_data_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, required=True, help="the server's data folder")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="the server's settings file (TOML); with postgis_dsn in it, the store is there",
+    )
 
 
 def existing(data: Path) -> Path:
@@ -64,11 +71,22 @@ def existing(data: Path) -> Path:
     return data
 
 
-def with_store(data: Path, work: Callable[[SecurityStore], Awaitable[T]]) -> T:
+def with_store(
+    data: Path, work: Callable[[SecurityStore], Awaitable[T]], config: Path | None = None
+) -> T:
+    """Run ``work`` on the server's security store: the data folder's, or PostgreSQL's
+    when the settings file names one."""
     path = security_store_path(data)
+    dsn = None if config is None else load_settings(config, data_dir=data).postgis_dsn
 
     async def run() -> T:
-        store = SqliteSecurityStore(path)
+        store: SecurityStore
+        if dsn is None:
+            store = SqliteSecurityStore(path)
+        else:
+            from tessera.security.postgis import PostgisSecurityStore
+
+            store = PostgisSecurityStore(dsn)
         await store.open()
         try:
             return await work(store)
@@ -80,6 +98,11 @@ def with_store(data: Path, work: Callable[[SecurityStore], Awaitable[T]]) -> T:
     except (OSError, sqlite3.Error) as exc:
         # Unreadable, locked too long, not a database: say so without a traceback.
         raise CommandError(f"cannot use {path}: {exc}") from exc
+    except Exception as exc:
+        # The PostgreSQL driver's errors (unreachable, not migrated), said as plainly.
+        if dsn is not None and type(exc).__module__.startswith(("psycopg", "tessera.")):
+            raise CommandError(f"cannot use the PostGIS store: {exc}") from exc
+        raise
 
 
 def actor() -> str:

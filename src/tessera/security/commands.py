@@ -12,7 +12,6 @@ import argparse
 import re
 import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Final
 
 import msgspec
@@ -52,7 +51,6 @@ def add_users_arguments(parser: argparse.ArgumentParser) -> None:
 
     add = action_parser(actions, "add", _add, "add a user or system principal")
     add.add_argument("name", help="lowercase letters, digits and . _ @ -")
-    add.add_argument("--config", type=Path, default=None, help="settings file (TOML)")
     add.add_argument("--kind", choices=[kind.value for kind in PrincipalKind], default="user")
     add.add_argument("--communities", default="", help="comma-separated, e.g. NATO,UKR")
     add.add_argument("--clearance", default=None, help="a level (default: the lowest)")
@@ -108,7 +106,7 @@ def _add(args: argparse.Namespace) -> int:
         await store.add_principal(principal)
         await store.append_audit([admin_event("principal.add", principal.name, now, detail)])
 
-    with_store(args.data, add)
+    with_store(args.data, add, args.config)
     print(
         f"added {principal.kind} {principal.name}: clearance {principal.clearance}, "
         f"roles {', '.join(principal.roles)}"
@@ -183,7 +181,7 @@ def _list(args: argparse.Namespace) -> int:
     async def read(store: SecurityStore) -> tuple[list[Principal], list[TokenRecord]]:
         return await store.principals(), await store.tokens()
 
-    principals, records = with_store(existing(args.data), read)
+    principals, records = with_store(existing(args.data), read, args.config)
     now = datetime.now(UTC)
     usable: dict[str, int] = {}
     for record in records:
@@ -221,7 +219,7 @@ def _disable(args: argparse.Namespace) -> int:
         await store.set_disabled(args.name, disabled)
         await store.append_audit([admin_event(action, args.name, now, {})])
 
-    with_store(existing(args.data), change)
+    with_store(existing(args.data), change, args.config)
     print(f"{'disabled' if disabled else 'enabled'} {args.name}")
     return 0
 
@@ -246,7 +244,7 @@ def _token(args: argparse.Namespace) -> int:
         await store.add_token(record)
         await store.append_audit([admin_event("token.issue", record.id, now, detail)])
 
-    with_store(existing(args.data), store_token)
+    with_store(existing(args.data), store_token, args.config)
     # Stored (as a hash) before it is shown, so a printed token always works. Alone on
     # stdout so a script can capture it; everything else goes to stderr.
     print(issued.token, flush=True)
@@ -271,7 +269,7 @@ def _revoke(args: argparse.Namespace) -> int:
         await store.append_audit([admin_event("token.revoke", record.id, now, detail)])
         return record, already
 
-    record, already = with_store(existing(args.data), revoke)
+    record, already = with_store(existing(args.data), revoke, args.config)
     when = optional_iso(record.revoked_at)
     if already:
         print(f"token {record.id} of {record.principal} was already revoked at {when}")
@@ -286,7 +284,7 @@ def _tokens(args: argparse.Namespace) -> int:
             raise UnknownPrincipalError(f"no principal named {args.name!r}")
         return await store.tokens(args.name)
 
-    records = with_store(existing(args.data), read)
+    records = with_store(existing(args.data), read, args.config)
     # Never the secret hash: it is no use to a reader, and it stays where it is.
     rows = [
         [
