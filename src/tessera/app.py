@@ -8,6 +8,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 
@@ -29,6 +30,9 @@ from tessera.security.sqlite import SqliteSecurityStore, security_store_path
 from tessera.settings import Settings
 from tessera.store.base import TrackStore
 from tessera.store.memory import MemoryTrackStore
+
+if TYPE_CHECKING:
+    from tessera.checkpointing import Checkpointer
 
 Clock = Callable[[], datetime]
 # How long stopping waits for a database-backed store to write what it has queued (the
@@ -81,7 +85,10 @@ class Tessera:
         self.pictures: dict[str, Picture] = {picture.name: picture for picture in settings.pictures}
         self.new_report_id: Callable[[], str] = new_report_id
         self.role = settings.role
+        # Saves the fusion state now and then (a fusion worker writing to PostGIS).
+        self.checkpointer: Checkpointer | None = None
         self._worker_task: asyncio.Task[None] | None = None
+        self._checkpoint_task: asyncio.Task[None] | None = None
         self.asgi: Starlette = _web_app(self)
 
     async def start(self) -> None:
@@ -102,14 +109,27 @@ class Tessera:
             replica = PictureReplica(self.bus, self.store, list(self.pictures))
             self._worker_task = asyncio.create_task(replica.run(), name="picture-replica")
             return
+        if self.checkpointer is not None:
+            await self.checkpointer.restore()
         await self.worker.catch_up(progress=_log_replay)
         self._worker_task = asyncio.create_task(self.worker.run(), name="fusion-worker")
+        if self.checkpointer is not None:
+            self._checkpoint_task = asyncio.create_task(
+                self.checkpointer.run(), name="fusion-checkpoints"
+            )
 
     async def stop(self) -> None:
-        if self._worker_task is not None:
-            self._worker_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker_task
+        for task in (self._checkpoint_task, self._worker_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if self.checkpointer is not None and self._worker_task is not None:
+            # The next worker then starts where this one stopped.
+            try:
+                await self.checkpointer.save()
+            except Exception:
+                log.exception("the last fusion checkpoint could not be saved")
         await self.store.close(timeout=STORE_CLOSE_TIMEOUT_S)
         await self.bus.close()
         await self.journal.close()
@@ -212,7 +232,7 @@ def build(settings: Settings, *, clock: Clock = utc_now) -> Tessera:
             max_items=settings.max_batch_items,
         )
     )
-    return Tessera(
+    tessera = Tessera(
         settings=settings,
         clock=clock,
         journal=journal,
@@ -221,4 +241,26 @@ def build(settings: Settings, *, clock: Clock = utc_now) -> Tessera:
         worker=worker,
         codec=codec,
         security=_security_store(settings),
+    )
+    if settings.postgis_dsn is not None and settings.role != "gateway":
+        tessera.checkpointer = _checkpointer(settings, tessera, fusion_settings)
+    return tessera
+
+
+def _checkpointer(
+    settings: Settings, tessera: Tessera, fusion_settings: FusionSettings
+) -> Checkpointer:
+    from tessera.checkpointing import Checkpointer
+    from tessera.store.checkpoints import PostgisCheckpoints
+    from tessera.store.postgis import PostgisTrackStore
+
+    assert settings.postgis_dsn is not None and isinstance(tessera.store, PostgisTrackStore)
+    return Checkpointer(
+        worker=tessera.worker,
+        store=tessera.store,
+        checkpoints=PostgisCheckpoints(settings.postgis_dsn),
+        pictures=settings.pictures,
+        scheme=settings.scheme,
+        settings=fusion_settings,
+        interval_s=settings.checkpoint_interval_s,
     )

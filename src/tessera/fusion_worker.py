@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 
 import msgspec
@@ -100,6 +100,22 @@ class FusionWorker:
                 return False
             await asyncio.sleep(0.01)
         return True
+
+    def snapshot(
+        self, encode: Callable[[Tracker], bytes]
+    ) -> tuple[int, dict[str, tuple[int, bytes]]]:
+        """The journal position, and each picture's change seq and encoded tracker state
+        there (synchronous: nothing is applied while it is taken)."""
+        states = {f.picture.name: (f.seq, encode(f.tracker)) for f in self._pictures}
+        return self.position, states
+
+    def restore(self, position: int, states: Mapping[str, tuple[int, Tracker]]) -> None:
+        """Continue from a snapshot: each picture's tracker and seq, at ``position``."""
+        for fusion in self._pictures:
+            seq, tracker = states[fusion.picture.name]
+            fusion.tracker = tracker
+            fusion.seq = max(fusion.seq, seq)
+        self.position = position
 
     def pending_reports(self) -> int:
         return sum(fusion.tracker.pending_reports() for fusion in self._pictures)

@@ -91,6 +91,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # holder stops renewing it (a standby then takes over).
     lease_bucket: str = "TESSERA_LEASES"
     lease_ttl_s: float = 6.0
+    # With PostGIS, how often the fusion worker saves its state, so the worker that takes
+    # over after it replays only the journal since then.
+    checkpoint_interval_s: float = 60.0
 
     @property
     def max_future_skew(self) -> timedelta:

@@ -52,6 +52,7 @@ class Cluster:
                     f'lease_bucket = "L_{upper}"',
                     "lease_ttl_s = 3.0",
                     "tick_interval_s = 0.5",
+                    "checkpoint_interval_s = 0.5",
                     "",
                 )
             )

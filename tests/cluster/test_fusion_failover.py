@@ -83,9 +83,13 @@ def test_the_standby_takes_over_and_the_picture_is_the_journals(
                     return len(await tracks_at(client)) == UNITS
 
                 await until(all_units)
+                # Let the active worker save a checkpoint (every 0.5 s here) before it dies.
+                await asyncio.sleep(1.5)
                 first.send_signal(signal.SIGKILL)
                 await first.wait()
                 assert (await deployment.line(second)).startswith("fusion active")
+                # The standby starts from the dead worker's checkpoint and the journal's tail.
+                assert (await deployment.line(second)).startswith("fusion resumed at journal entry")
                 assert await deployment.line(second) == "fusion caught up"
                 for round_ in range(3, 6):
                     posted = await client.post("/api/v1/reports", json=batch(round_))

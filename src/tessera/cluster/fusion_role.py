@@ -44,6 +44,9 @@ async def run_fusion(settings: Settings) -> int:
         holding = asyncio.create_task(lease.hold(), name="fusion-lease")
         try:
             await tessera.start()
+            resumed = None if tessera.checkpointer is None else tessera.checkpointer.restored_from
+            if resumed is not None:
+                print(f"fusion resumed at journal entry {resumed}", flush=True)
             print("fusion caught up", flush=True)
             stopped = asyncio.create_task(stop.wait())
             await asyncio.wait({holding, stopped}, return_when=asyncio.FIRST_COMPLETED)

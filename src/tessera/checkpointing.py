@@ -1,0 +1,103 @@
+"""Fusion checkpoints (DESIGN §5): a fusion worker writing to PostGIS saves every picture's
+tracker state now and then, so the worker that takes over after it loads the state and
+replays only the journal's tail instead of the whole journal.
+
+A checkpoint is saved only once the store holds everything up to its journal position:
+replaying from there re-emits what the store may lack, never skips it. A checkpoint taken
+under another configuration (a picture's rule, the fusion settings, the format) is not
+used: the worker then replays the whole journal, as without one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Sequence
+from typing import Final
+
+import msgspec
+
+from tessera.core.fusion.base import Tracker
+from tessera.core.fusion.checkpoint import FORMAT_VERSION, decode_tracker, encode_tracker
+from tessera.core.fusion.engine import FusionSettings, KalmanTracker
+from tessera.core.labels import ClassificationScheme, Picture
+from tessera.fusion_worker import FusionWorker
+from tessera.store.checkpoints import Checkpoint, PictureCheckpoint, PostgisCheckpoints
+from tessera.store.postgis import PostgisTrackStore
+
+log = logging.getLogger(__name__)
+FLUSH_TIMEOUT_S: Final = 60.0
+
+
+def fingerprint(picture: Picture, settings: FusionSettings, levels: Sequence[str]) -> str:
+    described = msgspec.json.encode((FORMAT_VERSION, picture, settings, list(levels)))
+    return hashlib.sha256(described).hexdigest()
+
+
+class Checkpointer:
+    def __init__(
+        self,
+        *,
+        worker: FusionWorker,
+        store: PostgisTrackStore,
+        checkpoints: PostgisCheckpoints,
+        pictures: Sequence[Picture],
+        scheme: ClassificationScheme,
+        settings: FusionSettings,
+        interval_s: float,
+    ) -> None:
+        self._worker = worker
+        self._store = store
+        self._checkpoints = checkpoints
+        self._scheme = scheme
+        self._settings = settings
+        self._interval = interval_s
+        self._fingerprints = {p.name: fingerprint(p, settings, scheme.levels) for p in pictures}
+        self.saved_at = -1
+        # The journal position the worker resumed from (None: a full replay).
+        self.restored_from: int | None = None
+
+    async def restore(self) -> bool:
+        """Load the stored checkpoint into the worker; whether there was a usable one."""
+        found = await self._checkpoints.load(self._fingerprints)
+        if found is None:
+            return False
+        try:
+            states: dict[str, tuple[int, Tracker]] = {
+                name: (part.seq, decode_tracker(part.body, self._scheme, self._settings))
+                for name, part in found.pictures.items()
+            }
+        except ValueError as exc:
+            log.warning("the stored fusion checkpoint is unusable (%s): replaying it all", exc)
+            return False
+        self._worker.restore(found.journal_seq, states)
+        self.saved_at = self.restored_from = found.journal_seq
+        log.info("fusion resumes from the checkpoint at journal entry %d", found.journal_seq)
+        return True
+
+    async def run(self) -> None:
+        """Save a checkpoint every interval while the worker moves on, until cancelled."""
+        while True:
+            await asyncio.sleep(self._interval)
+            await self.save()
+
+    async def save(self) -> None:
+        if self._worker.position <= self.saved_at:
+            return
+        position, states = self._worker.snapshot(_encode)
+        # Everything up to `position` must be in the store before the checkpoint says so.
+        await self._store.flush(FLUSH_TIMEOUT_S)
+        parts = {
+            name: PictureCheckpoint(seq, self._fingerprints[name], body)
+            for name, (seq, body) in states.items()
+        }
+        await self._checkpoints.save(Checkpoint(position, parts))
+        self.saved_at = position
+        log.info("fusion checkpoint saved at journal entry %d", position)
+
+
+def _encode(tracker: Tracker) -> bytes:
+    if not isinstance(tracker, KalmanTracker):
+        raise TypeError(f"no checkpoint for a {type(tracker).__name__}")
+    return encode_tracker(tracker)
