@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Callable
@@ -122,8 +121,13 @@ class Tessera:
         for task in (self._checkpoint_task, self._worker_task):
             if task is not None:
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
+                try:
                     await task
+                except asyncio.CancelledError:
+                    pass
+                except Exception:
+                    # Stopping goes on whatever the task died of: it is logged here.
+                    log.exception("%s ended with an error", task.get_name())
         if self.checkpointer is not None and self._worker_task is not None:
             # The next worker then starts where this one stopped.
             try:

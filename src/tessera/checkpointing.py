@@ -80,7 +80,12 @@ class Checkpointer:
         """Save a checkpoint every interval while the worker moves on, until cancelled."""
         while True:
             await asyncio.sleep(self._interval)
-            await self.save()
+            try:
+                await self.save()
+            except Exception:
+                # A slow or unreachable database costs a checkpoint, never the worker:
+                # the previous checkpoint stays valid, the next attempt comes anyway.
+                log.exception("saving a fusion checkpoint failed; trying again later")
 
     async def save(self) -> None:
         if self._worker.position <= self.saved_at:
