@@ -8,13 +8,12 @@ import asyncio
 import secrets
 import sys
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import nats
-
+from tessera.cluster.demo import remove_streams
 from tessera.security.postgis import PostgisSecurityStore
 from tests.services import require_service
 from tests.support import ADMIN, _add_and_issue
@@ -113,15 +112,7 @@ class Cluster:
                 await process.wait()
 
     async def remove_streams(self) -> None:
-        nc = await nats.connect(NATS_URL)
-        try:
-            js = nc.jetstream()
-            upper = self.name.upper()
-            for stream in (f"J_{upper}", f"C_{upper}", f"KV_L_{upper}", f"KV_J_{upper}_INDEX"):
-                with suppress(nats.js.errors.NotFoundError):
-                    await js.delete_stream(stream)
-        finally:
-            await nc.drain()
+        await remove_streams(NATS_URL, self.name)
 
 
 @asynccontextmanager
