@@ -161,6 +161,11 @@ def _journal(settings: Settings, clock: Clock) -> Journal:
         )
     # Imported here: the embedded default never loads the NATS client.
     from tessera.journal.jetstream import JetStreamJournal
+    from tessera.journal.jetstream_cursor import consumer_name
+
+    # A process that fuses and saves checkpoints keeps its place in a durable consumer.
+    checkpoints = settings.postgis_dsn is not None and settings.role != "gateway"
+    names = [picture.name for picture in settings.pictures]
 
     return JetStreamJournal(
         settings.nats_servers,
@@ -173,6 +178,9 @@ def _journal(settings: Settings, clock: Clock) -> Journal:
         # A gateway never reads the journal's tail; a worker follows it from memory.
         recent_window=0 if settings.role == "gateway" else 20_000,
         replicas=settings.journal_replicas,
+        cursor=consumer_name(names) if checkpoints else None,
+        # Acknowledged at each checkpoint: never redelivered while one is due.
+        cursor_ack_wait=max(3_600.0, 10 * settings.checkpoint_interval_s),
     )
 
 
@@ -255,10 +263,12 @@ def _checkpointer(
     settings: Settings, tessera: Tessera, fusion_settings: FusionSettings
 ) -> Checkpointer:
     from tessera.checkpointing import Checkpointer
+    from tessera.journal.jetstream import JetStreamJournal
     from tessera.store.checkpoints import PostgisCheckpoints
     from tessera.store.postgis import PostgisTrackStore
 
     assert settings.postgis_dsn is not None and isinstance(tessera.store, PostgisTrackStore)
+    cursor = tessera.journal if isinstance(tessera.journal, JetStreamJournal) else None
     return Checkpointer(
         worker=tessera.worker,
         store=tessera.store,
@@ -267,4 +277,5 @@ def _checkpointer(
         scheme=settings.scheme,
         settings=fusion_settings,
         interval_s=settings.checkpoint_interval_s,
+        cursor=cursor,
     )

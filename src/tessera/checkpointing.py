@@ -6,6 +6,10 @@ A checkpoint is saved only once the store holds everything up to its journal pos
 replaying from there re-emits what the store may lack, never skips it. A checkpoint taken
 under another configuration (a picture's rule, the fusion settings, the format) is not
 used: the worker then replays the whole journal, as without one.
+
+With the JetStream journal, each saved checkpoint then advances the pictures' durable
+consumer on the journal (``journal/jetstream_cursor.py``), so JetStream keeps how far the
+saved state covers the journal; at a takeover the two are checked against each other.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Sequence
-from typing import Final
+from typing import Final, Protocol
 
 import msgspec
 
@@ -28,6 +32,15 @@ from tessera.store.postgis import PostgisTrackStore
 
 log = logging.getLogger(__name__)
 FLUSH_TIMEOUT_S: Final = 60.0
+
+
+class Cursor(Protocol):
+    """Where the journal keeps a reader's acknowledged position (a JetStream consumer)."""
+
+    @property
+    def cursor_position(self) -> int | None: ...
+
+    async def acknowledge(self, position: int) -> int: ...
 
 
 def fingerprint(picture: Picture, settings: FusionSettings, levels: Sequence[str]) -> str:
@@ -46,8 +59,10 @@ class Checkpointer:
         scheme: ClassificationScheme,
         settings: FusionSettings,
         interval_s: float,
+        cursor: Cursor | None = None,
     ) -> None:
         self._worker = worker
+        self._cursor = cursor
         self._store = store
         self._checkpoints = checkpoints
         self._scheme = scheme
@@ -57,9 +72,13 @@ class Checkpointer:
         self.saved_at = -1
         # The journal position the worker resumed from (None: a full replay).
         self.restored_from: int | None = None
+        # The position the journal's cursor stood at when the worker took over.
+        self.cursor_at: int | None = None
 
     async def restore(self) -> bool:
         """Load the stored checkpoint into the worker; whether there was a usable one."""
+        if self._cursor is not None:
+            self.cursor_at = self._cursor.cursor_position
         found = await self._checkpoints.load(self._fingerprints)
         if found is None:
             return False
@@ -71,6 +90,17 @@ class Checkpointer:
         except ValueError as exc:
             log.warning("the stored fusion checkpoint is unusable (%s): replaying it all", exc)
             return False
+        if self.cursor_at is not None and self.cursor_at > found.journal_seq:
+            # Never in normal running (the cursor moves only after a save): the
+            # database is older than the journal's consumer, e.g. restored from a backup.
+            # Replaying from the older state is safe; nothing is skipped.
+            log.warning(
+                "the journal's cursor is at entry %d, past the checkpoint at %d: "
+                "was the database restored from an older backup? replaying from %d",
+                self.cursor_at,
+                found.journal_seq,
+                found.journal_seq,
+            )
         self._worker.restore(found.journal_seq, states)
         self.saved_at = self.restored_from = found.journal_seq
         log.info("fusion resumes from the checkpoint at journal entry %d", found.journal_seq)
@@ -100,6 +130,14 @@ class Checkpointer:
         await self._checkpoints.save(Checkpoint(position, parts))
         self.saved_at = position
         log.info("fusion checkpoint saved at journal entry %d", position)
+        if self._cursor is not None:
+            try:
+                acked = await self._cursor.acknowledge(position)
+            except Exception as exc:
+                # The checkpoint stands; the next one moves the cursor further.
+                log.warning("advancing the journal's cursor failed: %s", exc)
+            else:
+                log.info("journal cursor acknowledged up to entry %d", acked)
 
 
 def _encode(tracker: Tracker) -> bytes:

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+import nats
+import psycopg
 import pytest
 
 from tessera.bus.memory import MemoryBus
@@ -20,7 +23,9 @@ from tessera.codecs.json import encode
 from tessera.core.fusion.engine import FusionSettings, KalmanTracker
 from tessera.core.labels import DEFAULT_PICTURE
 from tessera.fusion_worker import FusionWorker
+from tessera.journal import jetstream_codec as codec
 from tessera.journal.jetstream import JetStreamJournal
+from tessera.journal.jetstream_cursor import consumer_name
 from tessera.settings import Settings
 from tessera.store.base import TrackQuery
 from tessera.store.memory import MemoryTrackStore
@@ -30,6 +35,10 @@ from tests.support import bearer, report_doc
 
 pytestmark = pytest.mark.slow
 UNITS = 6
+CHECKPOINT_POSITION = "SELECT journal_seq FROM fusion_checkpoints"
+RESUMED = re.compile(
+    r"fusion resumed at journal entry (?P<checkpoint>\d+) \(journal cursor at (?P<cursor>\d+)\)"
+)
 
 
 def batch(round_: int) -> list[dict[str, Any]]:
@@ -88,8 +97,13 @@ def test_the_standby_takes_over_and_the_picture_is_the_journals(
                 first.send_signal(signal.SIGKILL)
                 await first.wait()
                 assert (await deployment.line(second)).startswith("fusion active")
-                # The standby starts from the dead worker's checkpoint and the journal's tail.
-                assert (await deployment.line(second)).startswith("fusion resumed at journal entry")
+                # The standby starts from the dead worker's checkpoint and the journal's
+                # tail; JetStream's consumer for the picture had been acknowledged up to a
+                # checkpoint, never past the one resumed from.
+                resumed = RESUMED.fullmatch(await deployment.line(second))
+                assert resumed is not None
+                checkpoint, cursor = int(resumed["checkpoint"]), int(resumed["cursor"])
+                assert 0 < cursor <= checkpoint
                 assert await deployment.line(second) == "fusion caught up"
                 for round_ in range(3, 6):
                     posted = await client.post("/api/v1/reports", json=batch(round_))
@@ -105,6 +119,8 @@ def test_the_standby_takes_over_and_the_picture_is_the_journals(
             second.send_signal(signal.SIGTERM)
             assert await asyncio.wait_for(second.wait(), 30) == 0
             await assert_picture_is_the_journals(deployment)
+            # Stopping saved a last checkpoint and moved the consumer to it.
+            assert await cursor_position(deployment) == await checkpoint_position(deployment)
 
     asyncio.run(scenario())
 
@@ -149,6 +165,26 @@ async def assert_picture_is_the_journals(deployment: Cluster) -> None:
     _, expected = rebuilt.tracks(DEFAULT_PICTURE.name, TrackQuery())
     assert len(expected) == UNITS
     assert _features(kept) == _features(expected)
+
+
+async def checkpoint_position(deployment: Cluster) -> int:
+    async with await psycopg.AsyncConnection.connect(deployment.dsn) as conn:
+        row = await (await conn.execute(CHECKPOINT_POSITION)).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def cursor_position(deployment: Cluster) -> int:
+    upper = deployment.name.upper()
+    nc = await nats.connect(NATS_URL)
+    try:
+        js = nc.jetstream()
+        info = await js.consumer_info(f"J_{upper}", consumer_name([DEFAULT_PICTURE.name]))
+        assert info.ack_floor is not None
+        msg = await js.get_msg(f"J_{upper}", seq=info.ack_floor.stream_seq)
+        return codec.head_of(info.ack_floor.stream_seq, msg.headers).next_seq - 1
+    finally:
+        await nc.close()
 
 
 def _features(tracks: list[Any]) -> list[Any]:

@@ -44,9 +44,13 @@ async def run_fusion(settings: Settings) -> int:
         holding = asyncio.create_task(lease.hold(), name="fusion-lease")
         try:
             await tessera.start()
-            resumed = None if tessera.checkpointer is None else tessera.checkpointer.restored_from
-            if resumed is not None:
-                print(f"fusion resumed at journal entry {resumed}", flush=True)
+            checkpointer = tessera.checkpointer
+            if checkpointer is not None and checkpointer.restored_from is not None:
+                print(
+                    f"fusion resumed at journal entry {checkpointer.restored_from}"
+                    f" (journal cursor at {checkpointer.cursor_at})",
+                    flush=True,
+                )
             print("fusion caught up", flush=True)
             stopped = asyncio.create_task(stop.wait())
             await asyncio.wait({holding, stopped}, return_when=asyncio.FIRST_COMPLETED)

@@ -64,6 +64,7 @@ from tessera.journal.base import (
     JournalItem,
     JournalUnavailableError,
 )
+from tessera.journal.jetstream_cursor import JournalCursor
 from tessera.journal.jetstream_log import (
     StaleViewError,
     StoredLog,
@@ -104,6 +105,8 @@ class JetStreamJournal(Journal):
         stall_timeout: float = 1.0,
         max_attempts: int = 100,
         request_timeout: float = 10.0,
+        cursor: str | None = None,
+        cursor_ack_wait: float = 3_600.0,
     ) -> None:
         self._servers = [servers] if isinstance(servers, str) else list(servers)
         self._clock = clock
@@ -129,6 +132,9 @@ class JetStreamJournal(Journal):
         self._follower: Subscription | None = None
         self._writer: asyncio.Task[None] | None = None
         self._closed = False
+        self._cursor_name = cursor
+        self._cursor_ack_wait = cursor_ack_wait
+        self._cursor: JournalCursor | None = None
 
     @property
     def last_seq(self) -> int:
@@ -166,6 +172,16 @@ class JetStreamJournal(Journal):
                 ordered_consumer=True,
                 config=start,
             )
+            if self._cursor_name is not None:
+                self._cursor = JournalCursor(
+                    nc,
+                    js,
+                    stream=self._stream,
+                    subject=self._subject,
+                    name=self._cursor_name,
+                    ack_wait=self._cursor_ack_wait,
+                )
+                await self._cursor.open()
         except BaseException:
             await nc.close()
             raise
@@ -182,8 +198,25 @@ class JetStreamJournal(Journal):
         if self._follower is not None:
             with contextlib.suppress(nats.errors.Error):
                 await self._follower.unsubscribe()
+        if self._cursor is not None:
+            await self._cursor.close()
         if self._nc is not None:
             await self._nc.drain()
+
+    # -- the reader's place (a fusion worker's) -----------------------------------------
+
+    @property
+    def cursor_position(self) -> int | None:
+        """The journal position the durable consumer ``cursor`` is acknowledged up to
+        (``jetstream_cursor``); None without one."""
+        return None if self._cursor is None else self._cursor.position
+
+    async def acknowledge(self, position: int) -> int:
+        """Advance the cursor over every commit that ends at or before ``position`` (a
+        saved checkpoint covers it); the position acknowledged now."""
+        if self._cursor is None:
+            raise RuntimeError("this journal was opened without a cursor")
+        return await self._cursor.advance(position, self._tail.stream_seq)
 
     def _stored(self) -> StoredLog:
         if self._log is None:
