@@ -53,7 +53,17 @@ def _settings(args: argparse.Namespace, data: Path) -> Settings:
         cot_tls_port=args.cot_tls_port,
         cot_tcp_port=args.cot_port,
         role=getattr(args, "role", None),
+        fusion_pictures=_names(getattr(args, "pictures", None)),
     )
+
+
+def _names(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise ValueError("--pictures needs at least one picture name")
+    return names
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -127,6 +137,12 @@ def parser() -> argparse.ArgumentParser:
         choices=("all", "gateway", "fusion"),
         default=None,
         help="all in one process (default), a gateway, or a fusion worker (scale-out)",
+    )
+    serve.add_argument(
+        "--pictures",
+        default=None,
+        metavar="NAME,...",
+        help="with --role fusion: the pictures this worker fuses (default: all)",
     )
     serve.set_defaults(handler=_serve)
 

@@ -87,9 +87,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # Copies JetStream keeps of the journal and the change feed (3 on a 3-node cluster).
     journal_replicas: int = 1
     changes_replicas: int = 1
-    # The fusion lease: a key in this JetStream key-value bucket, gone this long after its
-    # holder stops renewing it (a standby then takes over).
+    # The fusion lease: a key per picture in this JetStream key-value bucket, gone this
+    # long after its holder stops renewing it (a standby then takes over).
     lease_bucket: str = "TESSERA_LEASES"
+    # The pictures a fusion worker fuses (empty: every picture). Workers given different
+    # pictures fuse side by side; each picture has one active worker at a time, and a
+    # standby given the same pictures takes over when it dies.
+    fusion_pictures: tuple[str, ...] = ()
     lease_ttl_s: float = 6.0
     # With PostGIS, how often the fusion worker saves its state, so the worker that takes
     # over after it replays only the journal since then.
@@ -98,6 +102,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     @property
     def max_future_skew(self) -> timedelta:
         return timedelta(seconds=self.max_future_skew_s)
+
+    @property
+    def fused_pictures(self) -> tuple[Picture, ...]:
+        """The pictures this process fuses: ``fusion_pictures``, or all of them."""
+        if not self.fusion_pictures:
+            return self.pictures
+        return tuple(p for p in self.pictures if p.name in self.fusion_pictures)
 
     @property
     def scheme(self) -> ClassificationScheme:
@@ -142,6 +153,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             raise ValueError("at least one picture is needed")
         if len(set(names)) != len(names):
             raise ValueError("picture names must be distinct")
+        if self.fusion_pictures and self.role != "fusion":
+            raise ValueError("fusion_pictures is for role 'fusion' (every other role has all)")
+        unknown = sorted(set(self.fusion_pictures) - set(names))
+        if unknown:
+            raise ValueError(f"fusion_pictures: no picture named {', '.join(unknown)}")
         for picture in self.pictures:
             level = picture.rule.max_classification
             if level is not None and level not in scheme:

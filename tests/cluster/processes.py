@@ -30,6 +30,8 @@ class Cluster:
     dsn: str
     name: str = field(default_factory=lambda: f"t{secrets.token_hex(4)}")
     processes: list[asyncio.subprocess.Process] = field(default_factory=list)
+    # More settings, as TOML lines (the pictures, say).
+    extra: str = ""
 
     @property
     def config(self) -> Path:
@@ -52,6 +54,7 @@ class Cluster:
                     "lease_ttl_s = 3.0",
                     "tick_interval_s = 0.5",
                     "checkpoint_interval_s = 0.5",
+                    self.extra,
                     "",
                 )
             )
@@ -116,9 +119,9 @@ class Cluster:
 
 
 @asynccontextmanager
-async def cluster(root: Path, dsn: str) -> AsyncIterator[Cluster]:
+async def cluster(root: Path, dsn: str, *, extra: str = "") -> AsyncIterator[Cluster]:
     require_service("NATS", "127.0.0.1", 4222)
-    deployment = Cluster(root, dsn)
+    deployment = Cluster(root, dsn, extra=extra)
     deployment.write_config()
     try:
         yield deployment

@@ -21,7 +21,7 @@ from tessera.bus.memory import MemoryBus
 from tessera.codecs.geojson import track_feature
 from tessera.codecs.json import encode
 from tessera.core.fusion.engine import FusionSettings, KalmanTracker
-from tessera.core.labels import DEFAULT_PICTURE
+from tessera.core.labels import DEFAULT_PICTURE, Picture
 from tessera.fusion_worker import FusionWorker
 from tessera.journal import jetstream_codec as codec
 from tessera.journal.jetstream import JetStreamJournal
@@ -35,7 +35,7 @@ from tests.support import bearer, report_doc
 
 pytestmark = pytest.mark.slow
 UNITS = 6
-CHECKPOINT_POSITION = "SELECT journal_seq FROM fusion_checkpoints"
+CHECKPOINT_POSITION = "SELECT journal_seq FROM fusion_checkpoints WHERE picture = %s"
 RESUMED = re.compile(
     r"fusion resumed at journal entry (?P<checkpoint>\d+) \(journal cursor at (?P<cursor>\d+)\)"
 )
@@ -125,12 +125,14 @@ def test_the_standby_takes_over_and_the_picture_is_the_journals(
     asyncio.run(scenario())
 
 
-async def assert_picture_is_the_journals(deployment: Cluster) -> None:
-    stored = PostgisTrackStore(deployment.dsn, [DEFAULT_PICTURE.name], writer=False)
+async def assert_picture_is_the_journals(
+    deployment: Cluster, picture: Picture = DEFAULT_PICTURE
+) -> None:
+    stored = PostgisTrackStore(deployment.dsn, [picture.name], writer=False)
     await stored.open()
     try:
-        upto = stored.journal_seq(DEFAULT_PICTURE.name)
-        _, kept = stored.tracks(DEFAULT_PICTURE.name, TrackQuery())
+        upto = stored.journal_seq(picture.name)
+        _, kept = stored.tracks(picture.name, TrackQuery())
     finally:
         await stored.close()
     upper = deployment.name.upper()
@@ -147,12 +149,12 @@ async def assert_picture_is_the_journals(deployment: Cluster) -> None:
         await journal.close()
     assert entries and entries[-1].seq == upto
     settings = Settings()
-    rebuilt = MemoryTrackStore([DEFAULT_PICTURE.name])
+    rebuilt = MemoryTrackStore([picture.name])
     worker = FusionWorker(
         journal=journal,
         store=rebuilt,
-        bus=MemoryBus([DEFAULT_PICTURE.name], retained=10),
-        pictures=(DEFAULT_PICTURE,),
+        bus=MemoryBus([picture.name], retained=10),
+        pictures=(picture,),
         scheme=settings.scheme,
         tracker_factory=lambda _p: KalmanTracker(
             settings.scheme,
@@ -162,24 +164,25 @@ async def assert_picture_is_the_journals(deployment: Cluster) -> None:
         ),
     )
     worker.apply(entries)
-    _, expected = rebuilt.tracks(DEFAULT_PICTURE.name, TrackQuery())
+    _, expected = rebuilt.tracks(picture.name, TrackQuery())
     assert len(expected) == UNITS
     assert _features(kept) == _features(expected)
 
 
-async def checkpoint_position(deployment: Cluster) -> int:
+async def checkpoint_position(deployment: Cluster, picture: str = DEFAULT_PICTURE.name) -> int:
     async with await psycopg.AsyncConnection.connect(deployment.dsn) as conn:
-        row = await (await conn.execute(CHECKPOINT_POSITION)).fetchone()
+        row = await (await conn.execute(CHECKPOINT_POSITION, (picture,))).fetchone()
     assert row is not None
     return int(row[0])
 
 
-async def cursor_position(deployment: Cluster) -> int:
+async def cursor_position(deployment: Cluster, pictures: list[str] | None = None) -> int:
     upper = deployment.name.upper()
     nc = await nats.connect(NATS_URL)
     try:
         js = nc.jetstream()
-        info = await js.consumer_info(f"J_{upper}", consumer_name([DEFAULT_PICTURE.name]))
+        name = consumer_name(pictures or [DEFAULT_PICTURE.name])
+        info = await js.consumer_info(f"J_{upper}", name)
         assert info.ack_floor is not None
         msg = await js.get_msg(f"J_{upper}", seq=info.ack_floor.stream_seq)
         return codec.head_of(info.ack_floor.stream_seq, msg.headers).next_seq - 1

@@ -1,6 +1,7 @@
-"""``tessera serve --role fusion``: wait as a standby until the fusion lease is ours, then
-rebuild every picture from the journal (on top of what the store holds) and follow it,
-writing the pictures to PostGIS and their changes to the NATS change feed.
+"""``tessera serve --role fusion``: wait as a standby until the fusion lease of each of
+its pictures (``fusion_pictures``, or all) is ours, then rebuild those pictures from the
+journal (on top of what the store holds) and follow it, writing them to PostGIS and their
+changes to the NATS change feed.
 
 The lease is taken before anything is built: a standby holds no connection to the journal
 or the store and marks no time. Losing the lease stops this process at once (exit status
@@ -18,6 +19,8 @@ import sys
 from collections.abc import Coroutine
 from typing import Any
 
+import msgspec
+
 from tessera.app import build
 from tessera.cluster.lease import FusionLease, LeaseLostError
 from tessera.settings import Settings
@@ -31,16 +34,23 @@ async def run_fusion(settings: Settings) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     holder = f"{socket.gethostname()}:{os.getpid()}"
+    fused = settings.fused_pictures
+    names = ", ".join(picture.name for picture in fused)
     lease = FusionLease(
-        settings.nats_servers, bucket=settings.lease_bucket, ttl=settings.lease_ttl_s, holder=holder
+        settings.nats_servers,
+        bucket=settings.lease_bucket,
+        ttl=settings.lease_ttl_s,
+        holder=holder,
+        pictures=[picture.name for picture in fused],
     )
     await lease.open()
     try:
-        print(f"fusion standby {holder}", flush=True)
+        print(f"fusion standby {holder} for {names}", flush=True)
         if not await _first(lease.acquire(), stop.wait()):
             return 0
-        print(f"fusion active {holder}", flush=True)
-        tessera = build(settings)
+        print(f"fusion active {holder} for {names}", flush=True)
+        # This process holds, builds and fuses its own pictures only.
+        tessera = build(msgspec.structs.replace(settings, pictures=fused, fusion_pictures=()))
         holding = asyncio.create_task(lease.hold(), name="fusion-lease")
         try:
             await tessera.start()

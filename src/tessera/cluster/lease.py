@@ -1,11 +1,15 @@
-"""The fusion lease: one key in a JetStream key-value bucket whose entries expire.
+"""The fusion lease: one key per picture in a JetStream key-value bucket whose entries
+expire, so each picture has exactly one active fusion worker.
 
-Whoever creates the key holds the lease; creating it again fails while it exists. The
-holder renews it well within the bucket's time to live, each renewal conditional on the
-revision it last wrote, so a holder that was paused past the TTL (and replaced) finds out
-at its next renewal instead of carrying on beside its successor. A holder that dies stops
-renewing; the key expires and a standby's next attempt succeeds. No home-made protocol:
-JetStream's own compare-and-set and message expiry do the work.
+Whoever creates a picture's key holds that picture; creating it again fails while it
+exists. A worker takes the keys of every picture it fuses, or none: when one is held by
+another worker it gives back those it got and tries again later, so two workers never
+each sit on half of what the other needs. The holder renews its keys well within the
+bucket's time to live, each renewal conditional on the revision it last wrote, so a
+holder that was paused past the TTL (and replaced) finds out at its next renewal instead
+of carrying on beside its successor. A holder that dies stops renewing; the keys expire
+and a standby's next attempt succeeds. No home-made protocol: JetStream's own
+compare-and-set and message expiry do the work.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 from collections.abc import Sequence
 from typing import Final
 
@@ -21,9 +26,10 @@ from nats.aio.client import Client
 from nats.js.errors import KeyWrongLastSequenceError, NotFoundError
 from nats.js.kv import KeyValue
 
+from tessera.journal.jetstream_codec import token
+
 log = logging.getLogger(__name__)
 
-KEY: Final = "fusion"
 # Renew three times per TTL; a standby tries four times per TTL.
 RENEWALS_PER_TTL: Final = 3
 ATTEMPTS_PER_TTL: Final = 4
@@ -33,15 +39,32 @@ class LeaseLostError(RuntimeError):
     """Another process holds the lease now: this one must stop fusing."""
 
 
+def lease_key(picture: str) -> str:
+    return f"fusion.{token(picture)}"
+
+
 class FusionLease:
-    def __init__(self, servers: Sequence[str], *, bucket: str, ttl: float, holder: str) -> None:
+    def __init__(
+        self,
+        servers: Sequence[str],
+        *,
+        bucket: str,
+        ttl: float,
+        holder: str,
+        pictures: Sequence[str],
+    ) -> None:
         self._servers = list(servers)
         self._bucket = bucket
         self._ttl = ttl
         self._holder = holder.encode()
+        # Always taken in the same order.
+        self._keys = sorted({lease_key(picture) for picture in pictures})
+        if not self._keys:
+            raise ValueError("a fusion lease needs at least one picture")
         self._nc: Client | None = None
         self._kv: KeyValue | None = None
-        self._revision: int | None = None
+        # The revision this process last wrote, per key it holds.
+        self._revisions: dict[str, int] = {}
 
     async def open(self) -> None:
         self._nc = await nats.connect(servers=self._servers, name=f"lease:{self._holder!r}")
@@ -52,38 +75,54 @@ class FusionLease:
             self._kv = await js.create_key_value(bucket=self._bucket, ttl=self._ttl, history=1)
 
     async def close(self) -> None:
-        if self._kv is not None and self._revision is not None:
-            # Handing over at once rather than after the TTL: only if still ours.
-            with contextlib.suppress(Exception):
-                await self._kv.delete(KEY, last=self._revision)
-        self._revision = None
+        await self._give_back()
         if self._nc is not None:
             await self._nc.drain()
             self._nc = None
 
+    async def _give_back(self) -> None:
+        if self._kv is not None:
+            for key, revision in self._revisions.items():
+                # Handing over at once rather than after the TTL: only if still ours.
+                with contextlib.suppress(Exception):
+                    await self._kv.delete(key, last=revision)
+        self._revisions = {}
+
     async def acquire(self) -> None:
-        """Wait until this process holds the lease."""
+        """Wait until this process holds the lease of every one of its pictures."""
         kv = self._require()
         while True:
             try:
-                self._revision = await kv.create(KEY, self._holder)
+                for key in self._keys:
+                    self._revisions[key] = await kv.create(key, self._holder)
                 return
             except KeyWrongLastSequenceError:
-                await asyncio.sleep(self._ttl / ATTEMPTS_PER_TTL)
+                await self._give_back()
+                # Spread out, so that competing workers do not retry in step.
+                pause = self._ttl / ATTEMPTS_PER_TTL
+                await asyncio.sleep(random.uniform(0.5 * pause, 1.5 * pause))
 
     async def hold(self) -> None:
-        """Renew until cancelled; raise LeaseLostError when another process has it."""
+        """Renew until cancelled; raise LeaseLostError when another process has one of
+        the pictures."""
         kv = self._require()
         loop = asyncio.get_running_loop()
         renewed = loop.time()
         while True:
             await asyncio.sleep(self._ttl / RENEWALS_PER_TTL)
+            key = ""
             try:
-                self._revision = await kv.update(KEY, self._holder, last=self._revision)
+                for key in self._keys:
+                    self._revisions[key] = await kv.update(
+                        key, self._holder, last=self._revisions[key]
+                    )
                 renewed = loop.time()
             except KeyWrongLastSequenceError:
-                self._revision = None
-                raise LeaseLostError("the fusion lease has passed to another worker") from None
+                # Not ours any more; the others are given back when the lease closes.
+                self._revisions.pop(key, None)
+                raise LeaseLostError(
+                    f"the fusion lease ({key}) has passed to another worker"
+                ) from None
             except (TimeoutError, nats.errors.Error) as exc:
                 # NATS unreachable for a moment: keep trying, but never past the TTL,
                 # after which a standby may already hold the lease.
