@@ -20,6 +20,8 @@ from tessera.core.labels import Picture
 from tessera.fusion_worker import FusionWorker
 from tessera.journal.base import Journal
 from tessera.journal.sqlite import SqliteJournal
+from tessera.relay.base import CotRelay
+from tessera.relay.memory import LocalRelay
 from tessera.replica import PictureReplica
 from tessera.security.audit import AuditTrail
 from tessera.security.base import SecurityStore
@@ -62,6 +64,7 @@ class Tessera:
         worker: FusionWorker,
         codec: ReportCodec,
         security: SecurityStore,
+        cot_relay: CotRelay | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -72,6 +75,8 @@ class Tessera:
         self.codec = codec
         self.overlay_codec = OverlayCodec(settings.scheme)
         self.security = security
+        # What TAK clients share, to and from the other gateways (opened by the CoT server).
+        self.cot_relay = cot_relay or LocalRelay()
         self.audit = AuditTrail(security)
         self.gate = Gate(
             store=security,
@@ -199,6 +204,16 @@ def _bus(settings: Settings, names: list[str]) -> ChangeBus:
     )
 
 
+def _cot_relay(settings: Settings) -> CotRelay:
+    # An id of this process's own: each gateway ignores the messages that carry it.
+    origin = uuid.uuid4().hex
+    if settings.bus_backend != "nats":
+        return LocalRelay(origin)
+    from tessera.relay.nats import NatsRelay
+
+    return NatsRelay(settings.nats_servers, origin=origin, prefix=settings.cot_share_prefix)
+
+
 def _track_store(settings: Settings, names: list[str]) -> TrackStore:
     if settings.postgis_dsn is None:
         return MemoryTrackStore(names)
@@ -253,6 +268,7 @@ def build(settings: Settings, *, clock: Clock = utc_now) -> Tessera:
         worker=worker,
         codec=codec,
         security=_security_store(settings),
+        cot_relay=_cot_relay(settings),
     )
     if settings.postgis_dsn is not None and settings.role != "gateway":
         tessera.checkpointer = _checkpointer(settings, tessera, fusion_settings)

@@ -84,6 +84,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     journal_prefix: str = "tessera.journal"
     changes_stream: str = "TESSERA_CHANGES"
     changes_prefix: str = "tessera.changes"
+    # With bus_backend = "nats", what TAK clients share (positions, markers, drawings,
+    # chat) reaches the TAK clients of every other gateway: live, over core NATS subjects
+    # under this prefix (one per deployment; their reports are journaled as always).
+    cot_share_prefix: str = "tessera.cot"
     # Copies JetStream keeps of the journal and the change feed (3 on a 3-node cluster).
     journal_replicas: int = 1
     changes_replicas: int = 1

@@ -50,6 +50,7 @@ class Cluster:
                     f'journal_prefix = "{self.name}.journal"',
                     f'changes_stream = "C_{upper}"',
                     f'changes_prefix = "{self.name}.changes"',
+                    f'cot_share_prefix = "{self.name}.cot"',
                     f'lease_bucket = "L_{upper}"',
                     "lease_ttl_s = 3.0",
                     "tick_interval_s = 0.5",
@@ -68,9 +69,12 @@ class Cluster:
         finally:
             await store.close()
 
-    async def start(self, role: str, *extra: str) -> tuple[asyncio.subprocess.Process, str]:
-        """A process in ``role``; its first line of output (the gateway's URL, or the
-        worker's "fusion standby" line)."""
+    async def start(
+        self, role: str, *extra: str, config: Path | None = None
+    ) -> tuple[asyncio.subprocess.Process, str]:
+        """A process in ``role`` (with ``config`` instead of the deployment's settings
+        file, if given); its first line of output (the gateway's URL, or the worker's
+        "fusion standby" line)."""
         data = self.root / f"{role}-{len(self.processes)}"
         process = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -80,7 +84,7 @@ class Cluster:
             "--role",
             role,
             "--config",
-            str(self.config),
+            str(config or self.config),
             "--data",
             str(data),
             "--http-port",
@@ -102,6 +106,12 @@ class Cluster:
         assert process.stdout is not None
         raw = await asyncio.wait_for(process.stdout.readline(), STARTUP_TIMEOUT_S)
         return raw.decode().strip()
+
+    async def cot_port(self, process: asyncio.subprocess.Process) -> int:
+        """The plain TCP CoT port a gateway started with ``--cot-port 0`` listens on."""
+        while not (line := await self.line(process)).startswith("listening cot "):
+            assert line.startswith("listening "), line
+        return int(line.rsplit(":", 1)[1])
 
     async def stop_all(self) -> None:
         for process in self.processes:

@@ -15,6 +15,7 @@ import takproto
 from tessera.codecs.cot import CotEvent, parse_event
 from tessera.codecs.cot_proto import decode_payload
 from tessera.core.model import Principal
+from tessera.relay.base import CotRelay
 from tessera.transports.cot_stream.listeners import start_cot
 from tessera.transports.cot_stream.server import CotServer
 from tests.support import Live, live_server
@@ -29,14 +30,21 @@ class LiveCot:
 
 @contextlib.asynccontextmanager
 async def live_cot(
-    data_dir: Path, principals: Sequence[Principal] = (), **overrides: Any
+    data_dir: Path,
+    principals: Sequence[Principal] = (),
+    *,
+    relay: CotRelay | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[LiveCot]:
     """``live_server`` plus the CoT listeners the settings ask for, on free ports; the
-    ``principals`` exist before the listeners start."""
+    ``principals`` exist before the listeners start. ``relay`` (if given) replaces the
+    one the settings chose: servers in one process act as a deployment's gateways."""
     overrides.setdefault("cot_tls_port", 0)
     async with live_server(data_dir, **overrides) as live:
         for principal in principals:
             await live.grant(principal)
+        if relay is not None:
+            live.tessera.cot_relay = relay
         ports: dict[str, int] = {}
 
         def bind(host: str, port: int) -> socket.socket:

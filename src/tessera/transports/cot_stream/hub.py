@@ -5,6 +5,10 @@ A relayed event carries the label its sender's reports get (the source's default
 the principal's); one without a label is not relayed. The hub also keeps the latest of
 each object (until it goes stale) and the most recent chat, so a client that connects
 receives the current state at once, not only what changes later.
+
+In a deployment of several gateways, what the clients of the others share comes in too
+(``tessera.relay``), with the origin it came from, and is relayed and kept exactly the
+same way: each member still gets only what its principal may read.
 """
 
 from __future__ import annotations
@@ -26,12 +30,20 @@ class Member(Protocol):
     outbox: Outbox
 
 
-class Relayed:
-    __slots__ = ("label", "wire")
+# Reading decisions kept (members times labels) before they are all forgotten: labels
+# arriving from other gateways are not bounded by this one's settings.
+MAX_DECISIONS = 100_000
 
-    def __init__(self, wire: WireEvent, label: Label) -> None:
+
+class Relayed:
+    """``origin``: the gateway whose client shared it; None for one of this gateway's."""
+
+    __slots__ = ("label", "origin", "wire")
+
+    def __init__(self, wire: WireEvent, label: Label, origin: str | None = None) -> None:
         self.wire = wire
         self.label = label
+        self.origin = origin
 
 
 class CommunityHub:
@@ -62,9 +74,18 @@ class CommunityHub:
         for decided in [pair for pair in self._readable if pair[0] == key]:
             del self._readable[decided]
 
-    def relay(self, wire: WireEvent, label: Label, *, sender: Member, chat: bool) -> int:
-        """Queue ``wire`` for every other member that may read ``label``; how many."""
-        relayed = Relayed(wire, label)
+    def relay(
+        self,
+        wire: WireEvent,
+        label: Label,
+        *,
+        sender: Member | None,
+        chat: bool,
+        origin: str | None = None,
+    ) -> int:
+        """Queue ``wire`` for every member but its sender that may read ``label``; how
+        many. ``origin`` names the gateway it came from (None: this one)."""
+        relayed = Relayed(wire, label, origin)
         if chat:
             self._chat.append(relayed)
         else:
@@ -79,6 +100,24 @@ class CommunityHub:
                 member.outbox.put(wire)
             delivered += 1
         return delivered
+
+    def recall(self, wire: WireEvent, label: Label, *, chat: bool, origin: str) -> int:
+        """What a client of another gateway shared before this one heard of it: relayed
+        and kept unless the hub already has it, or a newer state of the same object."""
+        if chat:
+            if any(item.wire.key == wire.key for item in self._chat):
+                return 0
+        else:
+            known = self._objects.get(wire.key)
+            if known is not None and known.wire.event.time >= wire.event.time:
+                return 0
+        return self.relay(wire, label, sender=None, chat=chat, origin=origin)
+
+    def shared_here(self, now: datetime) -> list[tuple[Relayed, bool]]:
+        """What this gateway's own clients shared and is current (objects, then chat),
+        each with whether it is chat: what another gateway asks for when it joins."""
+        objects = [(item, False) for item in self._current(now) if item.origin is None]
+        return objects + [(item, True) for item in self._chat if item.origin is None]
 
     def delivers(self, member: Member, key: str) -> bool:
         """Whether ``member`` already gets the object ``key`` straight from its sender."""
@@ -105,6 +144,8 @@ class CommunityHub:
         decision_key = (id(member), label)
         decided = self._readable.get(decision_key)
         if decided is None:
+            if len(self._readable) >= MAX_DECISIONS:
+                self._readable.clear()
             principal = member.principal
             decided = principal is not None and may_read_label(principal, label, self._scheme)
             self._readable[decision_key] = decided

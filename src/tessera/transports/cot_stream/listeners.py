@@ -1,8 +1,9 @@
 """Opening the CoT ports the settings ask for, and the UDP mesh input.
 
 Each port is bound here (so port 0 works) and announced as ``listening cot-tls|cot|cot-udp
-HOST:PORT``. TLS needs the data folder's certificates; the first start creates a local CA
-and a server certificate if there are none (``tessera certs`` manages them).
+HOST:PORT``, once the relay to the other gateways is open. TLS needs the data folder's
+certificates; the first start creates a local CA and a server certificate if there are
+none (``tessera certs`` manages them).
 """
 
 from __future__ import annotations
@@ -77,16 +78,21 @@ async def start_cot(
 
         context = ensure_server_context(settings.data_dir, hosts=(settings.host,))
     server = CotServer(tessera, context)
-    if settings.cot_tls_port is not None:
-        sock = bind(settings.host, settings.cot_tls_port)
-        await server.listen(TLS, sock)
-        announce("cot-tls", sock)
-    if settings.cot_tcp_port is not None:
-        sock = bind(settings.host, settings.cot_tcp_port)
-        await server.listen(TCP, sock)
-        announce("cot", sock)
-    if settings.cot_udp_port is not None:
-        await _start_udp(tessera, server, announce)
+    await server.open_relay()
+    try:
+        if settings.cot_tls_port is not None:
+            sock = bind(settings.host, settings.cot_tls_port)
+            await server.listen(TLS, sock)
+            announce("cot-tls", sock)
+        if settings.cot_tcp_port is not None:
+            sock = bind(settings.host, settings.cot_tcp_port)
+            await server.listen(TCP, sock)
+            announce("cot", sock)
+        if settings.cot_udp_port is not None:
+            await _start_udp(tessera, server, announce)
+    except BaseException:
+        await server.stop()
+        raise
     return server
 
 

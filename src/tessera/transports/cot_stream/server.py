@@ -5,7 +5,8 @@ plain TCP or UDP it is the principal the settings name for that port. It receive
 and then as they change, the tracks of every picture its principal may read, and the
 positions, markers and chat that other clients share and it may read (``hub.py``). What
 it sends becomes reports (positions and markers, labelled as its principal's reports are)
-and is shared with the clients that may read it.
+and is shared with the clients that may read it, on this gateway and, through the relay
+(``tessera.relay``, ``peers.py``), on every other gateway of the deployment.
 """
 
 from __future__ import annotations
@@ -40,8 +41,9 @@ from tessera.security.policy import readable_pictures, submission_refusal
 from tessera.security.tls import principal_of_certificate
 from tessera.store.base import TrackQuery
 from tessera.transports.cot_stream.hub import CommunityHub
+from tessera.transports.cot_stream.peers import HubLink
 from tessera.transports.cot_stream.session import CotSession
-from tessera.transports.cot_stream.wire import XML, WireEvent
+from tessera.transports.cot_stream.wire import CONTROL_PREFIX, XML, WireEvent
 
 if TYPE_CHECKING:
     from tessera.app import Tessera
@@ -50,8 +52,6 @@ log = logging.getLogger(__name__)
 TLS: Final = "tls"
 TCP: Final = "tcp"
 CHANGE_CACHE: Final = 50_000
-# Control traffic that is answered or ignored, never shared.
-CONTROL_PREFIX: Final = "t-x-"
 
 
 class CotServer:
@@ -59,6 +59,8 @@ class CotServer:
         self.tessera = tessera
         self.settings = tessera.settings
         self.hub = CommunityHub(tessera.scheme)
+        self.relay = tessera.cot_relay
+        self.peers = HubLink(self.hub, tessera.scheme, tessera.clock)
         self._tls_context = tls_context
         self._servers: list[asyncio.Server] = []
         self._sessions: set[CotSession] = set()
@@ -71,6 +73,10 @@ class CotServer:
         self._transports: list[asyncio.BaseTransport] = []
 
     # -- listening ----------------------------------------------------------------------
+
+    async def open_relay(self) -> None:
+        """Join the other gateways: before listening, so their state is on its way."""
+        await self.relay.open(self.peers)
 
     async def listen(self, kind: str, sock: socket.socket) -> None:
         loop = asyncio.get_running_loop()
@@ -99,6 +105,7 @@ class CotServer:
                 await asyncio.wait_for(server.wait_closed(), 5)
         if self._appends:
             await asyncio.wait(set(self._appends), timeout=10)
+        await self.relay.close()
 
     # -- sessions -----------------------------------------------------------------------
 
@@ -188,6 +195,7 @@ class CotServer:
             chat = is_chat(event)
             wire = WireEvent(event)
             session.counts["relayed"] += self.hub.relay(wire, label, sender=session, chat=chat)
+            self.relay.share(event, label, chat=chat)
             report = event_to_report(
                 event,
                 sender_uid=source_id,

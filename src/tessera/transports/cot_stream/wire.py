@@ -11,6 +11,8 @@ from tessera.codecs.cot_proto import encode_payload
 
 XML: Final = "xml"
 PROTOBUF: Final = "protobuf"
+# Control traffic that is answered or ignored, never shared.
+CONTROL_PREFIX: Final = "t-x-"
 
 
 class WireEvent:

@@ -1,0 +1,1 @@
+"""CoT sharing between the processes of one deployment: in-process, NATS."""
