@@ -76,34 +76,38 @@ class Checkpointer:
         self.cursor_at: int | None = None
 
     async def restore(self) -> bool:
-        """Load the stored checkpoint into the worker; whether there was a usable one."""
+        """Load each picture's stored state into the worker; whether there was any. A
+        picture without a usable one is rebuilt from the whole journal."""
         if self._cursor is not None:
             self.cursor_at = self._cursor.cursor_position
-        found = await self._checkpoints.load(self._fingerprints)
-        if found is None:
+        states: dict[str, tuple[int, int, Tracker]] = {}
+        for name, part in (await self._checkpoints.load(self._fingerprints)).items():
+            try:
+                tracker = decode_tracker(part.body, self._scheme, self._settings)
+            except ValueError as exc:
+                log.warning("picture %s: its checkpoint is unusable (%s)", name, exc)
+                continue
+            states[name] = (part.journal_seq, part.seq, tracker)
+        for name in sorted(set(self._fingerprints) - set(states)):
+            log.info("picture %s: no usable checkpoint, rebuilt from the whole journal", name)
+        if not states:
             return False
-        try:
-            states: dict[str, tuple[int, Tracker]] = {
-                name: (part.seq, decode_tracker(part.body, self._scheme, self._settings))
-                for name, part in found.pictures.items()
-            }
-        except ValueError as exc:
-            log.warning("the stored fusion checkpoint is unusable (%s): replaying it all", exc)
-            return False
-        if self.cursor_at is not None and self.cursor_at > found.journal_seq:
+        self._worker.restore(states)
+        resumed = self._worker.position
+        if self.cursor_at is not None and self.cursor_at > resumed:
             # Never in normal running (the cursor moves only after a save): the
             # database is older than the journal's consumer, e.g. restored from a backup.
             # Replaying from the older state is safe; nothing is skipped.
             log.warning(
-                "the journal's cursor is at entry %d, past the checkpoint at %d: "
+                "the journal's cursor is at entry %d, past the checkpoints (entry %d): "
                 "was the database restored from an older backup? replaying from %d",
                 self.cursor_at,
-                found.journal_seq,
-                found.journal_seq,
+                resumed,
+                resumed,
             )
-        self._worker.restore(found.journal_seq, states)
-        self.saved_at = self.restored_from = found.journal_seq
-        log.info("fusion resumes from the checkpoint at journal entry %d", found.journal_seq)
+        self.saved_at = resumed
+        self.restored_from = resumed if resumed else None
+        log.info("fusion resumes from its checkpoints at journal entry %d", resumed)
         return True
 
     async def run(self) -> None:
@@ -120,14 +124,15 @@ class Checkpointer:
     async def save(self) -> None:
         if self._worker.position <= self.saved_at:
             return
-        position, states = self._worker.snapshot(_encode)
+        states = self._worker.snapshot(_encode)
+        position = self._worker.position
         # Everything up to `position` must be in the store before the checkpoint says so.
         await self._store.flush(FLUSH_TIMEOUT_S)
         parts = {
-            name: PictureCheckpoint(seq, self._fingerprints[name], body)
-            for name, (seq, body) in states.items()
+            name: PictureCheckpoint(journal_seq, seq, self._fingerprints[name], body)
+            for name, (journal_seq, seq, body) in states.items()
         }
-        await self._checkpoints.save(Checkpoint(position, parts))
+        await self._checkpoints.save(Checkpoint(parts))
         self.saved_at = position
         log.info("fusion checkpoint saved at journal entry %d", position)
         if self._cursor is not None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import msgspec
 
@@ -34,12 +34,14 @@ PROGRESS_EVERY = 100_000
 
 
 class _PictureFusion:
-    __slots__ = ("picture", "seq", "tracker")
+    __slots__ = ("picture", "position", "seq", "tracker")
 
     def __init__(self, picture: Picture, tracker: Tracker) -> None:
         self.picture = picture
         self.tracker = tracker
         self.seq = 0
+        # The journal position the tracker has taken in (a restored one may be ahead).
+        self.position = 0
 
 
 class FusionWorker:
@@ -101,21 +103,22 @@ class FusionWorker:
             await asyncio.sleep(0.01)
         return True
 
-    def snapshot(
-        self, encode: Callable[[Tracker], bytes]
-    ) -> tuple[int, dict[str, tuple[int, bytes]]]:
-        """The journal position, and each picture's change seq and encoded tracker state
-        there (synchronous: nothing is applied while it is taken)."""
-        states = {f.picture.name: (f.seq, encode(f.tracker)) for f in self._pictures}
-        return self.position, states
+    def snapshot(self, encode: Callable[[Tracker], bytes]) -> dict[str, tuple[int, int, bytes]]:
+        """Each picture's journal position, change seq and encoded tracker state
+        (synchronous: nothing is applied while it is taken)."""
+        return {f.picture.name: (f.position, f.seq, encode(f.tracker)) for f in self._pictures}
 
-    def restore(self, position: int, states: Mapping[str, tuple[int, Tracker]]) -> None:
-        """Continue from a snapshot: each picture's tracker and seq, at ``position``."""
+    def restore(self, states: Mapping[str, tuple[int, int, Tracker]]) -> None:
+        """Continue from saved states: each picture's journal position, change seq and
+        tracker. A picture without one starts from the journal's beginning; the worker
+        reads on from the least position, each picture taking in only what is new to it."""
         for fusion in self._pictures:
-            seq, tracker = states[fusion.picture.name]
-            fusion.tracker = tracker
-            fusion.seq = max(fusion.seq, seq)
-        self.position = position
+            if fusion.picture.name in states:
+                position, seq, tracker = states[fusion.picture.name]
+                fusion.tracker = tracker
+                fusion.seq = max(fusion.seq, seq)
+                fusion.position = position
+        self.position = min(fusion.position for fusion in self._pictures)
 
     def pending_reports(self) -> int:
         return sum(fusion.tracker.pending_reports() for fusion in self._pictures)
@@ -133,31 +136,53 @@ class FusionWorker:
         now = entries[-1].received_at
         if not complete:
             now -= timedelta(microseconds=1)
+        last = entries[-1].seq
         reports = [entry.report for entry in entries if entry.report is not None]
         revisions = [entry.overlay for entry in entries if entry.overlay is not None]
         for fusion in self._pictures:
-            changes: list[Change] = []
-            if revisions:
-                changes += self._apply_overlays(fusion, revisions)
-            admitted = self._admitted(fusion.picture, reports)
-            result = fusion.tracker.step(now, admitted)
-            if result.updated or result.removed:
-                seq = fusion.seq
-                for track in result.updated:
-                    seq += 1
-                    feature = msgspec.Raw(encode(track_feature(track)))
-                    changes.append(Change(seq, track.id, track, feature))
-                for track_id in result.removed:
-                    seq += 1
-                    changes.append(Change(seq, track_id, None, None))
-                fusion.seq = seq
-                self._store.apply(fusion.picture.name, seq, result.updated, result.removed)
-            if changes:
-                self._bus.publish(fusion.picture.name, changes)
-        self.position = entries[-1].seq
+            if fusion.position >= last:
+                continue  # restored past these entries: they are in its state already
+            if fusion.position < entries[0].seq:
+                self._step(fusion, now, reports, revisions)
+            else:
+                fresh = [entry for entry in entries if entry.seq > fusion.position]
+                self._step(
+                    fusion,
+                    now,
+                    [entry.report for entry in fresh if entry.report is not None],
+                    [entry.overlay for entry in fresh if entry.overlay is not None],
+                )
+            fusion.position = last
+        self.position = last
         # In the same synchronous step as the changes above: a store writing in batches
         # records the journal position together with the rows it covers.
         self._store.mark_journal(self.position)
+
+    def _step(
+        self,
+        fusion: _PictureFusion,
+        now: datetime,
+        reports: list[Report],
+        revisions: list[OverlayRevision],
+    ) -> None:
+        changes: list[Change] = []
+        if revisions:
+            changes += self._apply_overlays(fusion, revisions)
+        admitted = self._admitted(fusion.picture, reports)
+        result = fusion.tracker.step(now, admitted)
+        if result.updated or result.removed:
+            seq = fusion.seq
+            for track in result.updated:
+                seq += 1
+                feature = msgspec.Raw(encode(track_feature(track)))
+                changes.append(Change(seq, track.id, track, feature))
+            for track_id in result.removed:
+                seq += 1
+                changes.append(Change(seq, track_id, None, None))
+            fusion.seq = seq
+            self._store.apply(fusion.picture.name, seq, result.updated, result.removed)
+        if changes:
+            self._bus.publish(fusion.picture.name, changes)
 
     def _apply_overlays(
         self, fusion: _PictureFusion, revisions: list[OverlayRevision]

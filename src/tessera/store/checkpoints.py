@@ -1,5 +1,6 @@
-"""Fusion checkpoints in PostGIS: every picture's tracker state at one journal position,
-written together in one transaction, read back whole or not at all."""
+"""Fusion checkpoints in PostGIS: each picture's tracker state with the journal position it
+covers, the pictures of one worker written together in one transaction. Pictures fused
+by different workers (or regrouped between runs) each keep their own position."""
 
 from __future__ import annotations
 
@@ -21,16 +22,23 @@ _LOAD = "SELECT picture, journal_seq, seq, fingerprint, body FROM fusion_checkpo
 
 
 class PictureCheckpoint(msgspec.Struct, frozen=True):
+    """One picture's tracker state, the journal position it covers and its change seq."""
+
+    journal_seq: int
     seq: int
     fingerprint: str
     body: bytes
 
 
 class Checkpoint(msgspec.Struct, frozen=True):
-    """The journal position every picture's state covers, and each picture's state."""
+    """Each picture's state, saved together."""
 
-    journal_seq: int
     pictures: dict[str, PictureCheckpoint]
+
+    @property
+    def journal_seq(self) -> int:
+        """The position every picture's state covers (the least of theirs)."""
+        return min(part.journal_seq for part in self.pictures.values())
 
 
 class PostgisCheckpoints:
@@ -39,7 +47,7 @@ class PostgisCheckpoints:
 
     async def save(self, checkpoint: Checkpoint) -> None:
         rows = [
-            (name, checkpoint.journal_seq, part.seq, part.fingerprint, part.body)
+            (name, part.journal_seq, part.seq, part.fingerprint, part.body)
             for name, part in checkpoint.pictures.items()
         ]
         async with (
@@ -49,20 +57,15 @@ class PostgisCheckpoints:
         ):
             await cursor.executemany(_SAVE, rows)
 
-    async def load(self, fingerprints: Mapping[str, str]) -> Checkpoint | None:
-        """The stored checkpoint if it covers exactly these pictures, each under the same
-        configuration, at one journal position; otherwise None."""
+    async def load(self, fingerprints: Mapping[str, str]) -> dict[str, PictureCheckpoint]:
+        """The stored state of each of these pictures that was saved under the same
+        configuration (its fingerprint); a picture without one is left out."""
         async with await psycopg.AsyncConnection.connect(self._conninfo) as conn:
             found = await (await conn.execute(_LOAD)).fetchall()
         parts: dict[str, PictureCheckpoint] = {}
-        positions: set[int] = set()
         for picture, journal_seq, seq, fingerprint, body in found:
-            if picture in fingerprints:
-                positions.add(int(journal_seq))
-                parts[str(picture)] = PictureCheckpoint(int(seq), str(fingerprint), bytes(body))
-        usable = (
-            len(positions) == 1
-            and set(parts) == set(fingerprints)
-            and all(parts[name].fingerprint == fingerprints[name] for name in parts)
-        )
-        return Checkpoint(positions.pop(), parts) if usable else None
+            if fingerprints.get(str(picture)) == str(fingerprint):
+                parts[str(picture)] = PictureCheckpoint(
+                    int(journal_seq), int(seq), str(fingerprint), bytes(body)
+                )
+        return parts
