@@ -26,6 +26,7 @@ from tessera.cluster.lease import FusionLease, LeaseLostError
 from tessera.settings import Settings
 
 LEASE_LOST_EXIT = 3
+CANCEL_WAIT_S = 5.0
 
 
 async def run_fusion(settings: Settings) -> int:
@@ -82,16 +83,16 @@ async def run_fusion(settings: Settings) -> int:
             loop.remove_signal_handler(signum)
 
 
-async def _first(acquire: Coroutine[Any, Any, None], stopped: Coroutine[Any, Any, bool]) -> bool:
+async def _first(acquire: Coroutine[Any, Any, bool], stopped: Coroutine[Any, Any, bool]) -> bool:
     """Whether the lease came before the stop."""
     got = asyncio.create_task(acquire)
     ended = asyncio.create_task(stopped)
     await asyncio.wait({got, ended}, return_when=asyncio.FIRST_COMPLETED)
     ended.cancel()
     if got.done():
-        got.result()
-        return True
+        return got.result()
     got.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await got
+    # Bounded: Python 3.11's wait_for (inside the NATS client) can swallow a
+    # cancellation; whatever the attempt took meanwhile is handed back on close.
+    await asyncio.wait({got}, timeout=CANCEL_WAIT_S)
     return False

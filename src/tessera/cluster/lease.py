@@ -88,19 +88,27 @@ class FusionLease:
                     await self._kv.delete(key, last=revision)
         self._revisions = {}
 
-    async def acquire(self) -> None:
-        """Wait until this process holds the lease of every one of its pictures."""
+    async def acquire(self, timeout: float | None = None) -> bool:
+        """Wait until this process holds the lease of every one of its pictures (True),
+        or until ``timeout`` seconds have passed without (False)."""
         kv = self._require()
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
         while True:
             try:
                 for key in self._keys:
                     self._revisions[key] = await kv.create(key, self._holder)
-                return
+                return True
             except KeyWrongLastSequenceError:
                 await self._give_back()
-                # Spread out, so that competing workers do not retry in step.
-                pause = self._ttl / ATTEMPTS_PER_TTL
-                await asyncio.sleep(random.uniform(0.5 * pause, 1.5 * pause))
+            # Spread out, so that competing workers do not retry in step.
+            pause = self._ttl / ATTEMPTS_PER_TTL
+            pause = random.uniform(0.5 * pause, 1.5 * pause)
+            if deadline is not None:
+                if loop.time() >= deadline:
+                    return False
+                pause = min(pause, deadline - loop.time())
+            await asyncio.sleep(pause)
 
     async def hold(self) -> None:
         """Renew until cancelled; raise LeaseLostError when another process has one of
