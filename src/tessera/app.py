@@ -34,11 +34,13 @@ from tessera.store.memory import MemoryTrackStore
 
 if TYPE_CHECKING:
     from tessera.checkpointing import Checkpointer
+    from tessera.store.report_archive import PostgisReportArchive
 
 Clock = Callable[[], datetime]
 # How long stopping waits for a database-backed store to write what it has queued (the
 # journal still holds anything left: it is replayed on the next start).
 STORE_CLOSE_TIMEOUT_S = 30.0
+ARCHIVE_DRAIN_TIMEOUT_S = 10.0
 log = logging.getLogger(__name__)
 
 
@@ -91,6 +93,10 @@ class Tessera:
         self.role = settings.role
         # Saves the fusion state now and then (a fusion worker writing to PostGIS).
         self.checkpointer: Checkpointer | None = None
+        # Writes every journal report to PostGIS (run here in one process; by the holder of
+        # the archive's lease in a scale-out deployment).
+        self.archive: PostgisReportArchive | None = None
+        self._archive_task: asyncio.Task[None] | None = None
         self._worker_task: asyncio.Task[None] | None = None
         self._checkpoint_task: asyncio.Task[None] | None = None
         self.asgi: Starlette = _web_app(self)
@@ -109,6 +115,8 @@ class Tessera:
         await self.audit.start()
         await self.journal.open()
         await self.store.open()
+        if self.archive is not None:
+            await self.archive.open()
         if self.role == "gateway":
             replica = PictureReplica(self.bus, self.store, list(self.pictures))
             self._worker_task = asyncio.create_task(replica.run(), name="picture-replica")
@@ -121,18 +129,31 @@ class Tessera:
             self._checkpoint_task = asyncio.create_task(
                 self.checkpointer.run(), name="fusion-checkpoints"
             )
+        if self.role == "all":
+            await self.start_archive()
+
+    async def start_archive(self) -> None:
+        """Archive the journal's reports from where the archive stands (if there is one)."""
+        if self.archive is None or self._archive_task is not None:
+            return
+        await self.archive.reload()
+        self._archive_task = asyncio.create_task(self.archive.run(), name="report-archive")
+
+    async def stop_archive(self, *, drain: bool = False) -> None:
+        """Stop archiving; with ``drain``, first archive what the journal holds now
+        (waiting ``ARCHIVE_DRAIN_TIMEOUT_S`` at most: the next archiver goes on anyway)."""
+        task, self._archive_task = self._archive_task, None
+        if task is None:
+            return
+        if drain and self.archive is not None and not task.done():
+            await self.archive.wait_for(self.journal.last_seq, ARCHIVE_DRAIN_TIMEOUT_S)
+        await _ended(task)
 
     async def stop(self) -> None:
+        await self.stop_archive(drain=True)
         for task in (self._checkpoint_task, self._worker_task):
             if task is not None:
-                task.cancel()
-                try:
-                    await task
-                except asyncio.CancelledError:
-                    pass
-                except Exception:
-                    # Stopping goes on whatever the task died of: it is logged here.
-                    log.exception("%s ended with an error", task.get_name())
+                await _ended(task)
         if self.checkpointer is not None and self._worker_task is not None:
             # The next worker then starts where this one stopped.
             try:
@@ -140,10 +161,23 @@ class Tessera:
             except Exception:
                 log.exception("the last fusion checkpoint could not be saved")
         await self.store.close(timeout=STORE_CLOSE_TIMEOUT_S)
+        if self.archive is not None:
+            await self.archive.close()
         await self.bus.close()
         await self.journal.close()
         await self.audit.stop()
         await self.security.close()
+
+
+async def _ended(task: asyncio.Task[None]) -> None:
+    """Cancel ``task`` and wait for it; stopping goes on whatever it died of (logged)."""
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+    except Exception:
+        log.exception("%s ended with an error", task.get_name())
 
 
 def _log_replay(done: int, total: int) -> None:
@@ -272,6 +306,9 @@ def build(settings: Settings, *, clock: Clock = utc_now) -> Tessera:
     )
     if settings.postgis_dsn is not None and settings.role != "gateway":
         tessera.checkpointer = _checkpointer(settings, tessera, fusion_settings)
+        from tessera.store.report_archive import PostgisReportArchive
+
+        tessera.archive = PostgisReportArchive(settings.postgis_dsn, journal)
     return tessera
 
 

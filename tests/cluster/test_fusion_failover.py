@@ -121,6 +121,12 @@ def test_the_standby_takes_over_and_the_picture_is_the_journals(
             await assert_picture_is_the_journals(deployment)
             # Stopping saved a last checkpoint and moved the consumer to it.
             assert await cursor_position(deployment) == await checkpoint_position(deployment)
+            # The standby took over the report archive too: every report in it once.
+            async with await psycopg.AsyncConnection.connect(deployment.dsn) as conn:
+                found = await (await conn.execute("SELECT id FROM reports")).fetchall()
+            assert sorted(str(row[0]) for row in found) == sorted(
+                doc["id"] for round_ in range(6) for doc in batch(round_)
+            )
 
     asyncio.run(scenario())
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 import websockets
 
@@ -122,6 +123,11 @@ def test_a_lost_gateway_loses_nothing_acknowledged_and_its_clients_miss_nothing(
             assert all(counts[report_id] == 1 for report_id in acked)
             assert max(counts.values()) == 1
             assert len(set(acked)) == ROUNDS * UNITS
+            # And in the store: the PostGIS archive holds each of them once.
+            await until(lambda: _archived_up_to(deployment, sum(counts.values())))
+            archived = await _archived_ids(deployment)
+            assert all(archived[report_id] == 1 for report_id in acked)
+            assert sorted(archived) == sorted(counts)
 
     asyncio.run(scenario())
 
@@ -144,3 +150,15 @@ async def _journal_ids(deployment: Cluster) -> Counter[str]:
     finally:
         await journal.close()
     return Counter(entry.report.id for entry in entries if entry.report is not None)
+
+
+async def _archived_up_to(deployment: Cluster, reports: int) -> bool:
+    async with await psycopg.AsyncConnection.connect(deployment.dsn) as conn:
+        row = await (await conn.execute("SELECT count(*) FROM reports")).fetchone()
+    return row is not None and int(row[0]) >= reports
+
+
+async def _archived_ids(deployment: Cluster) -> Counter[str]:
+    async with await psycopg.AsyncConnection.connect(deployment.dsn) as conn:
+        found = await (await conn.execute("SELECT id FROM reports")).fetchall()
+    return Counter(str(report_id) for (report_id,) in found)

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import nats
 import pytest
 
-from tessera.cluster.lease import FusionLease, LeaseLostError, lease_key
+from tessera.cluster.lease import FusionLease, LeaseLostError, lease_key, picture_keys
 from tessera.settings import Settings
 from tests.cluster.processes import NATS_URL
 from tests.services import require_service
@@ -35,7 +35,8 @@ def bucket() -> Iterator[str]:
 
 
 def lease(bucket: str, holder: str, *pictures: str) -> FusionLease:
-    return FusionLease([NATS_URL], bucket=bucket, ttl=TTL, holder=holder, pictures=pictures)
+    keys = picture_keys(pictures)
+    return FusionLease([NATS_URL], bucket=bucket, ttl=TTL, holder=holder, keys=keys)
 
 
 class Holders:

@@ -21,8 +21,8 @@ from typing import Any
 
 import msgspec
 
-from tessera.app import build
-from tessera.cluster.lease import FusionLease, LeaseLostError
+from tessera.app import Tessera, build
+from tessera.cluster.lease import ARCHIVE_KEY, FusionLease, LeaseLostError, picture_keys
 from tessera.settings import Settings
 
 LEASE_LOST_EXIT = 3
@@ -42,7 +42,7 @@ async def run_fusion(settings: Settings) -> int:
         bucket=settings.lease_bucket,
         ttl=settings.lease_ttl_s,
         holder=holder,
-        pictures=[picture.name for picture in fused],
+        keys=picture_keys([picture.name for picture in fused]),
     )
     await lease.open()
     try:
@@ -53,6 +53,7 @@ async def run_fusion(settings: Settings) -> int:
         # This process holds, builds and fuses its own pictures only.
         tessera = build(msgspec.structs.replace(settings, pictures=fused, fusion_pictures=()))
         holding = asyncio.create_task(lease.hold(), name="fusion-lease")
+        archiving: asyncio.Task[None] | None = None
         try:
             await tessera.start()
             checkpointer = tessera.checkpointer
@@ -63,6 +64,7 @@ async def run_fusion(settings: Settings) -> int:
                     flush=True,
                 )
             print("fusion caught up", flush=True)
+            archiving = asyncio.create_task(_archive_duty(tessera, holder), name="archive-duty")
             stopped = asyncio.create_task(stop.wait())
             await asyncio.wait({holding, stopped}, return_when=asyncio.FIRST_COMPLETED)
             stopped.cancel()
@@ -75,12 +77,44 @@ async def run_fusion(settings: Settings) -> int:
             holding.cancel()
             with contextlib.suppress(asyncio.CancelledError, LeaseLostError):
                 await holding
+            # The archive is drained while its lease is still held, then handed over.
             await tessera.stop()
+            if archiving is not None:
+                archiving.cancel()
+                await asyncio.wait({archiving}, timeout=CANCEL_WAIT_S)
         return 0
     finally:
         await lease.close()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
+
+
+async def _archive_duty(tessera: Tessera, holder: str) -> None:
+    """Archive the journal's reports while this worker holds the archive's lease (one
+    active fusion worker at a time does it); try for it again when it is lost."""
+    settings = tessera.settings
+    lease = FusionLease(
+        settings.nats_servers,
+        bucket=settings.lease_bucket,
+        ttl=settings.lease_ttl_s,
+        holder=holder,
+        keys=[ARCHIVE_KEY],
+    )
+    await lease.open()
+    try:
+        while True:
+            if not await lease.acquire(timeout=settings.lease_ttl_s):
+                continue
+            print(f"report archive active {holder}", flush=True)
+            await tessera.start_archive()
+            try:
+                await lease.hold()
+            except LeaseLostError as exc:
+                print(f"report archive: {exc}", file=sys.stderr, flush=True)
+            finally:
+                await tessera.stop_archive()
+    finally:
+        await lease.close()
 
 
 async def _first(acquire: Coroutine[Any, Any, bool], stopped: Coroutine[Any, Any, bool]) -> bool:

@@ -39,8 +39,16 @@ class LeaseLostError(RuntimeError):
     """Another process holds the lease now: this one must stop fusing."""
 
 
+# Whoever holds it writes the journal's reports to PostGIS (``store/report_archive``).
+ARCHIVE_KEY: Final = "archive.reports"
+
+
 def lease_key(picture: str) -> str:
     return f"fusion.{token(picture)}"
+
+
+def picture_keys(pictures: Sequence[str]) -> list[str]:
+    return [lease_key(picture) for picture in pictures]
 
 
 class FusionLease:
@@ -51,16 +59,16 @@ class FusionLease:
         bucket: str,
         ttl: float,
         holder: str,
-        pictures: Sequence[str],
+        keys: Sequence[str],
     ) -> None:
         self._servers = list(servers)
         self._bucket = bucket
         self._ttl = ttl
         self._holder = holder.encode()
         # Always taken in the same order.
-        self._keys = sorted({lease_key(picture) for picture in pictures})
+        self._keys = sorted(set(keys))
         if not self._keys:
-            raise ValueError("a fusion lease needs at least one picture")
+            raise ValueError("a lease needs at least one key")
         self._nc: Client | None = None
         self._kv: KeyValue | None = None
         # The revision this process last wrote, per key it holds.
