@@ -39,19 +39,18 @@ ADVANCE: Final = (
 )
 # Rows are copied into a table of the session's own (emptied at each commit), then moved
 # over with repeats ignored: COPY is the fast way in, and it knows no ON CONFLICT.
-COLUMNS: Final = (
-    "id, journal_seq, body, position, observed_at, received_at, source_id, source_kind, "
-    "subject, classification, releasable_to"
-)
 STAGING: Final = (
     "CREATE TEMP TABLE IF NOT EXISTS incoming_reports "
     "(LIKE reports INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
 )
-COPY: Final = f"COPY incoming_reports ({COLUMNS}) FROM STDIN"
-MOVE: Final = (
-    f"INSERT INTO reports ({COLUMNS}) SELECT {COLUMNS} FROM incoming_reports "
-    "ON CONFLICT ON CONSTRAINT reports_pkey DO NOTHING"
-)
+COPY: Final = """
+COPY incoming_reports (id, journal_seq, body, position, observed_at, received_at, source_id,
+                       source_kind, subject, classification, releasable_to) FROM STDIN
+"""
+MOVE: Final = """
+INSERT INTO reports SELECT * FROM incoming_reports
+ON CONFLICT ON CONSTRAINT reports_pkey DO NOTHING
+"""
 # A box, then an optional time window on observed_at (NULL: open), oldest first.
 IN_BOX: Final = """
 SELECT body::text FROM reports
