@@ -43,24 +43,20 @@ import logging
 import random
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import nats
 import nats.errors
 from nats.aio.client import Client
-from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
-from tessera.core.model import Report
 from tessera.journal import jetstream_codec as codec
 from tessera.journal.base import (
     AppendResult,
     Journal,
     JournalClosedError,
-    JournalEntry,
     JournalItem,
     JournalUnavailableError,
 )
@@ -70,6 +66,7 @@ from tessera.journal.jetstream_log import (
     StoredLog,
     ensure_storage,
 )
+from tessera.journal.jetstream_view import LogView
 from tessera.microseconds import from_us, to_us
 
 log = logging.getLogger(__name__)
@@ -87,7 +84,7 @@ class _Append:
         self.future = future
 
 
-class JetStreamJournal(Journal):
+class JetStreamJournal(LogView, Journal):
     def __init__(
         self,
         servers: str | Sequence[str],
@@ -121,24 +118,16 @@ class JetStreamJournal(Journal):
         self._stall_timeout = stall_timeout
         self._max_attempts = max_attempts
         self._request_timeout = request_timeout
-        self._recent: deque[JournalEntry] = deque(maxlen=recent_window)
-        self._tail = codec.Head(0, "", 1, 0, 0)  # the last commit absorbed (none yet)
-        self._advanced = asyncio.Event()
+        super().__init__(recent_window=recent_window, records_fates=ticks)
         self._queue: asyncio.Queue[_Append | None] = asyncio.Queue()
-        self._last_commit_at = 0.0
         self._limit = 0
         self._nc: Client | None = None
-        self._log: StoredLog | None = None
         self._follower: Subscription | None = None
         self._writer: asyncio.Task[None] | None = None
         self._closed = False
         self._cursor_name = cursor
         self._cursor_ack_wait = cursor_ack_wait
         self._cursor: JournalCursor | None = None
-
-    @property
-    def last_seq(self) -> int:
-        return self._tail.next_seq - 1
 
     # -- opening and closing ---------------------------------------------------------------
 
@@ -217,11 +206,6 @@ class JetStreamJournal(Journal):
         if self._cursor is None:
             raise RuntimeError("this journal was opened without a cursor")
         return await self._cursor.advance(position, self._tail.stream_seq)
-
-    def _stored(self) -> StoredLog:
-        if self._log is None:
-            raise JournalClosedError("the journal is not open")
-        return self._log
 
     # -- appending ---------------------------------------------------------------------
 
@@ -390,77 +374,3 @@ class JetStreamJournal(Journal):
             if remaining <= 0 or not await self._advanced_past(view, remaining):
                 return False
         return False
-
-    async def _advanced_past(self, seen: int, timeout: float) -> bool:
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout):
-                while self._tail.stream_seq <= seen:
-                    await self._advanced.wait()
-        return self._tail.stream_seq > seen
-
-    # -- following the log -------------------------------------------------------------
-
-    def _absorb(self, head: codec.Head, entries: list[JournalEntry]) -> None:
-        """Make the commit after the last one absorbed visible (any other is ignored)."""
-        if head.stream_seq != self._tail.stream_seq + 1:
-            return
-        if head.first_seq != self._tail.next_seq:
-            raise RuntimeError(f"commit {head.stream_seq} does not continue the log")
-        self._tail = head
-        if self._log is not None:
-            self._log.remember(head)
-        self._recent.extend(entries)
-        self._last_commit_at = asyncio.get_running_loop().time()
-        self._advanced.set()
-        self._advanced = asyncio.Event()
-
-    async def _on_commit(self, msg: Msg) -> None:
-        try:
-            stored = self._stored()
-            stream_seq = msg.metadata.sequence.stream
-            if stream_seq > self._tail.stream_seq + 1:
-                await self._catch_up()
-            if stream_seq != self._tail.stream_seq + 1:
-                return
-            head = codec.head_of(stream_seq, msg.headers)
-            entries: list[JournalEntry] = []
-            if self._recent.maxlen:  # a process that never reads keeps no recent window
-                entries = codec.entries_of(head, await stored.payloads(head, msg.data))
-            self._absorb(head, entries)
-            if self._ticks:
-                # The ticking process also records every transaction's fate, in case
-                # its writer died before doing so.
-                await stored.record(head)
-        except Exception:
-            log.exception("journal: could not read a commit; the next append catches up")
-
-    async def _catch_up(self) -> None:
-        stored = self._stored()
-        last = await stored.last_position()
-        for _ in range(last - self._tail.stream_seq):
-            head, entries = await stored.fetch(self._tail.stream_seq + 1)
-            self._absorb(head, entries)
-
-    # -- reading -----------------------------------------------------------------------
-
-    async def wait(self, after_seq: int, timeout: float) -> int:
-        if self.last_seq <= after_seq:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._advanced.wait(), timeout)
-        return self.last_seq
-
-    async def read(self, after_seq: int, limit: int) -> list[JournalEntry]:
-        recent = self._recent
-        if recent and recent[0].seq <= after_seq + 1:
-            start = after_seq + 1 - recent[0].seq
-            return [recent[i] for i in range(start, min(start + limit, len(recent)))]
-        if after_seq >= self.last_seq or limit <= 0:
-            return []
-        stored = self._stored()
-        return await stored.read(after_seq, limit, self._tail.stream_seq)
-
-    async def reports(self, ids: Sequence[str]) -> dict[str, Report]:
-        if not ids:
-            return {}
-        stored = self._stored()
-        return await stored.reports(ids, self._tail.stream_seq)
