@@ -59,3 +59,15 @@ def dsn_from_settings(path: Path) -> str:
     if not isinstance(dsn, str) or not dsn.strip():
         raise PostgisSettingsError(f"{path} has no {DSN_KEY} (a PostgreSQL connection string)")
     return check_dsn(dsn)
+
+
+async def usable(
+    conn: psycopg.AsyncConnection[Any] | None, conninfo: str
+) -> psycopg.AsyncConnection[Any]:
+    """``conn`` while it works; otherwise (none yet, closed, or lost) a new autocommit
+    connection, the broken one closed."""
+    if conn is not None and not conn.closed and not conn.broken:
+        return conn
+    if conn is not None:
+        await conn.close()
+    return await psycopg.AsyncConnection.connect(conninfo, autocommit=True)

@@ -36,7 +36,7 @@ from psycopg.rows import TupleRow
 
 from tessera.core.model import Track
 from tessera.core.overlays import Overlay
-from tessera.postgis.connection import session_conninfo
+from tessera.postgis.connection import session_conninfo, usable
 from tessera.postgis.migrate import MigrationError, check_schema
 from tessera.store import postgis_rows as rows
 from tessera.store.base import TrackQuery, TrackStore
@@ -286,12 +286,8 @@ class PostgisTrackStore(TrackStore):
         return [str(body) for (body,) in found]
 
     async def _read_connection(self) -> Connection:
-        conn = self._read_conn
-        if conn is None or conn.closed or conn.broken:
-            conn = self._read_conn = await psycopg.AsyncConnection.connect(
-                self._conninfo, autocommit=True
-            )
-        return conn
+        self._read_conn = await usable(self._read_conn, self._conninfo)
+        return self._read_conn
 
     # -- the writer --------------------------------------------------------------------
 
@@ -352,14 +348,8 @@ class PostgisTrackStore(TrackStore):
                 await cursor.executemany(query, params)
 
     async def _write_connection(self) -> Connection:
-        conn = self._write_conn
-        if conn is None or conn.closed or conn.broken:
-            if conn is not None:
-                await conn.close()
-            conn = self._write_conn = await psycopg.AsyncConnection.connect(
-                self._conninfo, autocommit=True
-            )
-        return conn
+        self._write_conn = await usable(self._write_conn, self._conninfo)
+        return self._write_conn
 
 
 async def _bodies(conn: Connection, query: str, picture: str) -> AsyncIterator[str]:

@@ -25,7 +25,7 @@ from psycopg.rows import TupleRow
 from tessera.codecs.json import decode_stored_report, encode_report
 from tessera.core.model import Report
 from tessera.journal.base import Journal
-from tessera.postgis.connection import session_conninfo
+from tessera.postgis.connection import session_conninfo, usable
 from tessera.postgis.migrate import check_schema
 
 log = logging.getLogger(__name__)
@@ -200,11 +200,5 @@ class PostgisReportArchive:
         return found[:limit]
 
     async def _connection(self) -> Connection:
-        conn = self._conn
-        if conn is None or conn.closed or conn.broken:
-            if conn is not None:
-                await conn.close()
-            conn = self._conn = await psycopg.AsyncConnection.connect(
-                self._conninfo, autocommit=True
-            )
-        return conn
+        self._conn = await usable(self._conn, self._conninfo)
+        return self._conn
