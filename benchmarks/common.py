@@ -4,15 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
+import random
 import signal
 import subprocess
 import sys
 import tempfile
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
+
+from tessera.core.fusion.geo import moved
+from tessera.core.model import (
+    Grading,
+    Identity,
+    Label,
+    Position,
+    Report,
+    Source,
+    SourceKind,
+    Velocity,
+)
 
 
 class Served(msgspec.Struct, frozen=True):
@@ -163,3 +177,69 @@ def start_serving(
         host, _, port = address.rpartition(":")
         ports[kind] = (host, int(port))
     return process, ports
+
+
+def moving_batches(
+    objects: int, seconds: int, *, seed: int, start: datetime, prefix: str
+) -> list[list[Report]]:
+    """One batch per second for ``seconds`` seconds from ``start``: each of ``objects``
+    objects spread over northern Poland reported once, 60 % of them units reporting
+    themselves with their velocity, the rest seen by drones (anonymous); received half a
+    second after they were observed."""
+    rng = random.Random(seed)
+    label = Label("RESTRICTED", ("NATO",))
+    table = []
+    for index in range(objects):
+        lat, lon = rng.uniform(52.0, 54.5), rng.uniform(14.5, 23.5)
+        course, speed = rng.uniform(0, 360), rng.uniform(0, 15)
+        table.append((index, lat, lon, course, speed, index < objects * 0.6))
+    batches: list[list[Report]] = []
+    serial = 0
+    for second in range(seconds):
+        observed = start + timedelta(seconds=second)
+        batch = []
+        for index, lat, lon, course, speed, keyed in table:
+            rad = math.radians(course)
+            east, north = speed * second * math.sin(rad), speed * second * math.cos(rad)
+            east += rng.gauss(0, 7)
+            north += rng.gauss(0, 7)
+            here = moved(lat, lon, east, north)
+            serial += 1
+            batch.append(
+                Report(
+                    id=f"{prefix}-{serial}",
+                    source=Source(
+                        f"u{index}" if keyed else f"uav-{index % 50}",
+                        SourceKind.UNIT if keyed else SourceKind.UAV,
+                    ),
+                    observed_at=observed,
+                    received_at=observed + timedelta(seconds=0.5),
+                    position=Position(here[0], here[1], None, 10.0),
+                    velocity=Velocity(course, speed) if keyed else None,
+                    subject=f"u{index}" if keyed else None,
+                    identity=Identity.FRIEND if keyed else Identity.HOSTILE,
+                    grading=Grading("A", 1) if keyed else Grading("B", 2),
+                    label=label,
+                )
+            )
+        batches.append(batch)
+    return batches
+
+
+def self_report(index: int, step: int, *, report_id: str, when: datetime) -> Report:
+    """Unit ``index``'s self-report at ``step`` (subject ``unit-INDEX``), observed
+    ``when``, on a grid over northern Poland and beyond."""
+    row, col = divmod(index, 100)
+    return Report(
+        id=report_id,
+        source=Source(f"unit-{index}", SourceKind.UNIT),
+        subject=f"unit-{index}",
+        observed_at=when,
+        position=Position(
+            52.8 + row * 0.01 + step * 1e-5, 15.5 + col * 0.05 + step * 2e-5, None, 10.0
+        ),
+        identity=Identity.FRIEND,
+        sidc="10031000001211000000",
+        grading=Grading("A", 1),
+        label=Label("RESTRICTED", ("NATO",)),
+    )

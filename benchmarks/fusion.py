@@ -7,34 +7,22 @@ Usage: python benchmarks/fusion.py [--quick]
 from __future__ import annotations
 
 import argparse
-import math
-import random
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import moving_batches  # noqa: E402
 from benchmarks.stonesoup_baseline import run_baseline  # noqa: E402
 from tessera.batchfuse.run import fuse_file  # noqa: E402
 from tessera.core.fusion.engine import KalmanTracker  # noqa: E402
-from tessera.core.fusion.geo import moved  # noqa: E402
 from tessera.core.labels import ClassificationScheme  # noqa: E402
-from tessera.core.model import (  # noqa: E402
-    Grading,
-    Identity,
-    Label,
-    Position,
-    Report,
-    Source,
-    SourceKind,
-    Velocity,
-)
 from tessera.scoring.metrics import score_files  # noqa: E402
 from tessera.sim.files import write_scenario  # noqa: E402
 from tessera.sim.scenario import ScenarioConfig, build  # noqa: E402
@@ -79,44 +67,9 @@ def throughput(tracks: int = 10_000, seconds: int = 30, seed: int = 3) -> dict[s
     """Reports fused per second of one core, with ``tracks`` live tracks: 60 % of them
     units reporting themselves, the rest seen by drones (anonymous), one report each per
     second, fed in one-second micro-batches."""
-    rng = random.Random(seed)
     start = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
-    label = Label("RESTRICTED", ("NATO",))
-    objects = []
-    for index in range(tracks):
-        lat, lon = rng.uniform(52.0, 54.5), rng.uniform(14.5, 23.5)
-        course, speed = rng.uniform(0, 360), rng.uniform(0, 15)
-        objects.append((index, lat, lon, course, speed, index < tracks * 0.6))
-    batches: list[list[Report]] = []
-    serial = 0
-    for second in range(seconds):
-        observed = start + timedelta(seconds=second)
-        batch = []
-        for index, lat, lon, course, speed, keyed in objects:
-            rad = math.radians(course)
-            east, north = speed * second * math.sin(rad), speed * second * math.cos(rad)
-            east += rng.gauss(0, 7)
-            north += rng.gauss(0, 7)
-            here = moved(lat, lon, east, north)
-            serial += 1
-            batch.append(
-                Report(
-                    id=f"tp-{serial}",
-                    source=Source(
-                        f"u{index}" if keyed else f"uav-{index % 50}",
-                        SourceKind.UNIT if keyed else SourceKind.UAV,
-                    ),
-                    observed_at=observed,
-                    received_at=observed + timedelta(seconds=0.5),
-                    position=Position(here[0], here[1], None, 10.0),
-                    velocity=Velocity(course, speed) if keyed else None,
-                    subject=f"u{index}" if keyed else None,
-                    identity=Identity.FRIEND if keyed else Identity.HOSTILE,
-                    grading=Grading("A", 1) if keyed else Grading("B", 2),
-                    label=label,
-                )
-            )
-        batches.append(batch)
+    batches = moving_batches(tracks, seconds, seed=seed, start=start, prefix="tp")
+    serial = sum(len(batch) for batch in batches)
     # Fusion alone: the picture is kept, and read on demand.
     engine = KalmanTracker(ClassificationScheme())
     began = time.perf_counter()

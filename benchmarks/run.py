@@ -41,6 +41,21 @@ FANOUT_CLIENTS = 500
 FANOUT_SECONDS = 20.0
 
 
+SCALE_OUT = "## Scale-out"
+
+
+def kept_section(path: Path, heading: str = SCALE_OUT) -> str:
+    """The section under ``heading`` in the file as it is, up to the next section (empty
+    if none): the scale-out figures come from ``benchmarks/scaleout.py``, not from here,
+    and stay as they were written."""
+    old = path.read_text() if path.exists() else ""
+    start = old.find("\n" + heading)
+    if start < 0:
+        return ""
+    end = old.find("\n## ", start + 1)
+    return old[start + 1 : len(old) if end < 0 else end + 1]
+
+
 def median_of(runs: list[dict[str, float]], key: str) -> float:
     return statistics.median(run[key] for run in runs)
 
@@ -167,6 +182,9 @@ Stone Soup's.
 Targets: GOSPA at least 20 % lower than Stone Soup on the exercise and dense scenarios;
 at least 100 times its throughput.
 """
+    text = text.replace(
+        "\n## Fusion\n", "\n" + kept_section(ROOT / "BENCHMARKS.md") + "## Fusion\n"
+    )
     print(text)
     if not args.no_write:
         (ROOT / "BENCHMARKS.md").write_text(text)

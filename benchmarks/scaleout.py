@@ -7,36 +7,29 @@ lag from a report's creation to its track update arriving on the gateway's strea
 whole way: HTTP, the journal, the fusion worker, PostGIS and the change feed).
 
 Needs the machine's NATS (4222) and PostgreSQL with PostGIS (5432); each run makes its own
-database and streams and removes them. ``python benchmarks/scaleout.py``.
+database and streams and removes them. ``python benchmarks/scaleout.py``; it goes on with
+``benchmarks/scaleout_fusion.py`` (a fusion worker's catch-up and lag, a gateway's memory
+per track).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import secrets
 import statistics
 import sys
-import tempfile
 import time
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-import psycopg
-from psycopg import sql
 
-from benchmarks.common import Served, encoded_batches, server_process
-from benchmarks.latency import publish, subscriber
-from tessera.cluster.demo import remove_streams, settings_text
-from tessera.core.model import Label, Principal, Role
-from tessera.postgis.migrate import migrate
-from tessera.security import tokens
-from tessera.security.postgis import PostgisSecurityStore
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-POSTGRES = "postgresql://postgres@127.0.0.1:5432"
-NATS = "nats://127.0.0.1:4222"
+from benchmarks import scaleout_fusion  # noqa: E402
+from benchmarks.cluster import deployment  # noqa: E402
+from benchmarks.common import Served, encoded_batches, server_process  # noqa: E402
+from benchmarks.latency import publish, subscriber  # noqa: E402
+
 BATCH = 500
 POSTERS = 8
 INGEST_S = 15.0
@@ -45,70 +38,6 @@ LAG_S = 10.0
 FANOUT_SUBSCRIBERS = 40
 FANOUT_RATE = 1000.0
 FANOUT_S = 10.0
-BENCH = Principal(
-    name="bench",
-    clearance="SECRET",
-    unrestricted=True,
-    roles=(Role.VIEWER, Role.REPORTER),
-    default_label=Label("UNCLASSIFIED"),
-)
-
-
-@contextlib.asynccontextmanager
-async def deployment(gateways: int) -> AsyncIterator[list[Served]]:
-    """A fusion worker and ``gateways`` gateways on a fresh database and fresh streams."""
-    name = f"bench{secrets.token_hex(3)}"
-    database = f"tessera_{name}"
-    dsn = f"{POSTGRES}/{database}"
-    with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-    processes: list[asyncio.subprocess.Process] = []
-    try:
-        migrate(dsn)
-        store = PostgisSecurityStore(dsn)
-        await store.open()
-        await store.add_principal(BENCH)
-        issued = tokens.issue(BENCH.name, now=datetime.now(UTC), expires_at=None)
-        await store.add_token(issued.record)
-        await store.close()
-        with tempfile.TemporaryDirectory(prefix="tessera-scaleout-") as root:
-            config = Path(root) / "tessera.toml"
-            config.write_text(settings_text(dsn, NATS, name, demo_pictures=False))
-            await start(config, Path(root), "fusion", processes)
-            urls = [await start(config, Path(root), "gateway", processes) for _ in range(gateways)]
-            yield [Served(url, issued.token) for url in urls]
-    finally:
-        for process in processes:
-            if process.returncode is None:
-                process.terminate()
-        for process in processes:
-            await process.wait()
-        await remove_streams(NATS, name)
-        with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
-            )
-
-
-async def start(
-    config: Path, root: Path, role: str, processes: list[asyncio.subprocess.Process]
-) -> str:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tessera.cli", "serve", "--role", role, "--config", str(config),
-        "--data", str(root / f"{role}-{len(processes)}"), "--http-port", "0",
-        "--cot-tls-port", "0", "--log-level", "warning",
-        stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    processes.append(process)
-    assert process.stdout is not None
-    while True:
-        line = (await asyncio.wait_for(process.stdout.readline(), 120)).decode().strip()
-        if not line:
-            raise RuntimeError(f"the {role} process stopped before it started")
-        if role == "fusion" and line == "fusion caught up":
-            return ""
-        if role == "gateway" and line.startswith("listening http "):
-            return "http://" + line.removeprefix("listening http ")
 
 
 async def ingest(targets: list[Served], batches: list[bytes]) -> float:
@@ -199,6 +128,12 @@ async def measure() -> dict[str, float]:
     return figures
 
 
-if __name__ == "__main__":
+def main() -> int:
     for key, value in asyncio.run(measure()).items():
         print(f"{key}: {value:,.1f}")
+    # Then one fusion worker's catch-up and lag, and a gateway's memory per track.
+    return scaleout_fusion.main([])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
