@@ -235,6 +235,8 @@ def _bus(settings: Settings, names: list[str]) -> ChangeBus:
         stream=settings.changes_stream,
         prefix=settings.changes_prefix,
         replicas=settings.changes_replicas,
+        # Nothing subscribes in a fusion worker: it only publishes.
+        follow=settings.role != "fusion",
     )
 
 
@@ -254,7 +256,10 @@ def _track_store(settings: Settings, names: list[str]) -> TrackStore:
     from tessera.store.postgis import PostgisTrackStore
 
     # The process that fuses writes the pictures; a gateway only reads them.
-    return PostgisTrackStore(settings.postgis_dsn, names, writer=settings.role != "gateway")
+    gateway = settings.role == "gateway"
+    return PostgisTrackStore(
+        settings.postgis_dsn, names, writer=not gateway, lineage_in_memory=not gateway
+    )
 
 
 def _security_store(settings: Settings) -> SecurityStore:

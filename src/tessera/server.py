@@ -23,6 +23,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def tune_collector() -> None:
+    """Garbage collection for a long-running process holding a large live heap."""
+    gc.set_threshold(50_000, 20, 20)
+
+
 class BindError(OSError):
     """The address could not be bound; the message says which and what to do."""
 
@@ -110,12 +115,14 @@ async def serve_until_stopped(
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     sock = bind(settings.host, settings.http_port)
+    # Collect the young generation less often from the start: rebuilding pictures makes
+    # millions of objects that live on, and full collections of them free nothing.
+    tune_collector()
     await tessera.start()
     # What start-up built (the replayed picture, imports) lives as long as the server:
-    # keep it out of every later collection, and collect the young generation less
-    # often, so a long-lived heap does not add pauses to the stream's latency.
+    # keep it out of every later collection, so a long-lived heap does not add pauses to
+    # the stream's latency.
     gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
     server = HttpServer(tessera, sock)
     extra: asyncio.Task[None] | None = None
     cot: CotServer | None = None

@@ -145,7 +145,9 @@ def track(track_id: str, lon: float = 18.0, *, grading: str = "B2") -> Track:
         grading=Grading.parse(grading),
         label=Label("RESTRICTED", ("NATO",)),
         sources=(Source("uav-17", SourceKind.UAV),),
-        lineage=("r1", "r2"),
+        # A bus need not carry a track's lineage (the NATS bus leaves it out: see the
+        # publish-only test below); the contract is about everything else.
+        lineage=(),
         report_count=2,
     )
 
@@ -346,5 +348,39 @@ def test_changes_published_before_open_are_sent_once_open(nats_stream: str) -> N
         assert await taken(subscriber) == [first]
         await receiver.close()
         await publisher.close()
+
+    run(scenario())
+
+
+def test_a_publish_only_bus_reaches_the_gateways_and_lineage_does_not_travel(
+    nats_stream: str,
+) -> None:
+    async def scenario() -> None:
+        # As a fusion worker's: it publishes, and nothing subscribes to it.
+        publisher = NatsBus(
+            NATS_URL,
+            PICTURES,
+            retained=100,
+            stream=nats_stream,
+            prefix=f"test.{nats_stream.lower()}",
+            follow=False,
+        )
+        await publisher.open()
+        receiver = nats_bus(nats_stream, 100)
+        await receiver.open()
+        try:
+            with pytest.raises(RuntimeError, match="only publishes"):
+                publisher.attach("COP", Subscriber(TrackQuery(), visible=None), None)
+            full = msgspec.structs.replace(track("t1"), lineage=("r1", "r2"), report_count=9)
+            publisher.publish("COP", [upsert(1, full)])
+            await Buses(publisher, receiver).settle("COP", 1)
+            subscriber = Subscriber(TrackQuery(), visible=None)
+            assert receiver.attach("COP", subscriber, 0) is True
+            (arrived,) = await taken(subscriber)
+            assert arrived.track == msgspec.structs.replace(full, lineage=())
+            assert arrived.feature == upsert(1, full).feature
+        finally:
+            await receiver.close()
+            await publisher.close()
 
     run(scenario())

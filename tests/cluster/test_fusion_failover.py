@@ -115,6 +115,17 @@ def test_the_standby_takes_over_and_the_picture_is_the_journals(
                     return len(lons) == UNITS and min(lons) > 18.0045
 
                 await until(moved)
+
+                # A gateway keeps no lineage in memory: a track's detail reads it from
+                # PostGIS, every report of the unit, newest first.
+                async def whole_lineage() -> bool:
+                    listed = (await client.get("/api/v1/tracks")).json()["features"]
+                    unit = next(f for f in listed if f["properties"]["subject"] == "unit-0")
+                    detail = (await client.get(f"/api/v1/tracks/{unit['id']}")).json()
+                    shown = [report["id"] for report in detail["lineage"]["reports"]]
+                    return shown == [f"r{round_}-0" for round_ in reversed(range(6))]
+
+                await until(whole_lineage)
             # Stop the worker cleanly (its store is flushed), then compare.
             second.send_signal(signal.SIGTERM)
             assert await asyncio.wait_for(second.wait(), 30) == 0

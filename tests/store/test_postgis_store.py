@@ -95,6 +95,29 @@ def test_a_reader_writes_nothing(migrated: str) -> None:
     assert sql(migrated, "SELECT count(*) FROM tracks") == [(0,)]
 
 
+def test_a_gateways_copy_keeps_no_lineage_and_reads_it_from_the_database(
+    migrated: str,
+) -> None:
+    lineage = tuple(f"report-{i}" for i in range(200))
+    written = track("t1", lineage=lineage, report_count=200)
+
+    async def scenario() -> None:
+        async with opened(migrated, PICTURES, writer=True) as writer:
+            writer.apply(COP, 1, [written], [])
+            await writer.flush()
+        async with opened(migrated, PICTURES, writer=False, lineage_in_memory=False) as reader:
+            kept = reader.track(COP, "t1")
+            assert kept is not None and kept.lineage == () and kept.report_count == 200
+            assert await reader.with_lineage(COP, "t1") == written
+            # Followed from the change feed, before the worker has written it: what is kept.
+            fresh = track("t2", lineage=("report-x",))
+            reader.apply(COP, 2, [fresh], [])
+            assert reader.track(COP, "t2") == track("t2")
+            assert await reader.with_lineage(COP, "t2") == track("t2")
+
+    asyncio.run(scenario())
+
+
 def test_the_store_must_be_open(migrated: str) -> None:
     async def scenario() -> None:
         store = PostgisTrackStore(migrated, PICTURES, writer=True)

@@ -147,6 +147,17 @@ def test_a_track_is_kept_whole(stores: StoreContext) -> None:
     run(stores, check)
 
 
+def test_a_track_comes_with_its_whole_lineage_when_asked(stores: StoreContext) -> None:
+    async def scenario() -> None:
+        async with stores(PICTURES) as store:
+            sent = track("seen", lineage=tuple(f"r{i}" for i in range(200)), report_count=450)
+            store.apply(COP, 1, [sent], [])
+            assert await store.with_lineage(COP, "seen") == sent
+            assert await store.with_lineage(COP, "never") is None
+
+    asyncio.run(scenario())
+
+
 def test_pictures_are_independent(stores: StoreContext) -> None:
     def check(store: TrackStore) -> None:
         store.apply(COP, 3, [track("a")], [])

@@ -79,7 +79,7 @@ def encode_changes(changes: Sequence[Change], limit: int) -> list[tuple[bytes, i
     current: list[bytes] = []
     size, taken = 2, 0
     for change in changes:
-        part = encode(change)
+        part = encode(_without_lineage(change))
         taken += 1
         if len(part) + 2 > limit:
             log.error("change bus: change %d (%s) is too large to send", change.seq, change.item_id)
@@ -92,6 +92,16 @@ def encode_changes(changes: Sequence[Change], limit: int) -> list[tuple[bytes, i
     if current:
         payloads.append((b"[" + b",".join(current) + b"]", taken))
     return payloads
+
+
+def _without_lineage(change: Change) -> Change:
+    # A track's lineage (up to lineage_window report ids) does not travel: it would be most
+    # of every change's size, and of the memory of every copy a gateway keeps. A gateway
+    # answers a track's lineage from PostGIS (``TrackStore.with_lineage``).
+    track = change.track
+    if track is None or not track.lineage:
+        return change
+    return msgspec.structs.replace(change, track=msgspec.structs.replace(track, lineage=()))
 
 
 def decode_changes(data: bytes) -> list[Change]:
@@ -120,6 +130,7 @@ class NatsBus(ChangeBus):
         retained_messages: int = 10_000,
         storage: StorageType = StorageType.FILE,
         replicas: int = 1,
+        follow: bool = True,
     ) -> None:
         names = list(pictures)
         self._servers = [servers] if isinstance(servers, str) else list(servers)
@@ -131,6 +142,8 @@ class NatsBus(ChangeBus):
         self._retained_messages = retained_messages
         self._storage = storage
         self._replicas = replicas
+        # A process that only publishes (a fusion worker) need not decode the feed back.
+        self._follow = follow
         self._pending: dict[str, dict[Hashable, Change]] = {}
         self._wake = asyncio.Event()
         self._limit = 0
@@ -148,14 +161,15 @@ class NatsBus(ChangeBus):
             js = nc.jetstream()
             self._limit = nc.max_payload - _HEADROOM
             await self._ensure_stream(js)
-            # From the start of what the stream retains: a late joiner's window fills up.
-            self._follower = await js.subscribe(
-                f"{self._prefix}.*",
-                stream=self._stream,
-                cb=self._on_changes,
-                ordered_consumer=True,
-                config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL),
-            )
+            if self._follow:
+                # From the start of what the stream retains: a late joiner's window fills.
+                self._follower = await js.subscribe(
+                    f"{self._prefix}.*",
+                    stream=self._stream,
+                    cb=self._on_changes,
+                    ordered_consumer=True,
+                    config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL),
+                )
         except BaseException:
             await nc.close()
             raise
@@ -205,6 +219,8 @@ class NatsBus(ChangeBus):
         self._wake.set()
 
     def attach(self, picture: str, subscriber: Subscriber, since: int | None) -> bool:
+        if not self._follow:
+            raise RuntimeError("this change bus only publishes: it has no subscribers")
         return self._local.attach(picture, subscriber, since)
 
     def detach(self, picture: str, subscriber: Subscriber) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import signal
 import socket
@@ -23,6 +24,7 @@ import msgspec
 
 from tessera.app import Tessera, build
 from tessera.cluster.lease import ARCHIVE_KEY, FusionLease, LeaseLostError, picture_keys
+from tessera.server import tune_collector
 from tessera.settings import Settings
 
 LEASE_LOST_EXIT = 3
@@ -53,6 +55,8 @@ async def run_fusion(settings: Settings) -> int:
         # This process holds, builds and fuses its own pictures only.
         tessera = build(msgspec.structs.replace(settings, pictures=fused, fusion_pictures=()))
         holding = asyncio.create_task(lease.hold(), name="fusion-lease")
+        # As a server does: fewer collections while rebuilding, none of what it built.
+        tune_collector()
         archiving: asyncio.Task[None] | None = None
         try:
             await tessera.start()
@@ -63,6 +67,7 @@ async def run_fusion(settings: Settings) -> int:
                     f" (journal cursor at {checkpointer.cursor_at})",
                     flush=True,
                 )
+            gc.freeze()
             print("fusion caught up", flush=True)
             archiving = asyncio.create_task(_archive_duty(tessera, holder), name="archive-duty")
             stopped = asyncio.create_task(stop.wait())

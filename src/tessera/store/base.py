@@ -62,6 +62,11 @@ class TrackStore(abc.ABC):
     def mark_journal(self, seq: int) -> None:  # noqa: B027 - optional, as above
         """What is recorded so far covers the journal up to ``seq``."""
 
+    async def with_lineage(self, picture: str, track_id: str) -> Track | None:
+        """The track with its whole lineage window (a store may keep its copies in memory
+        without it, and look it up where it is written)."""
+        return self.track(picture, track_id)
+
     @abc.abstractmethod
     def apply(
         self, picture: str, seq: int, updated: Sequence[Track], removed: Sequence[str]

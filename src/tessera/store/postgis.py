@@ -31,6 +31,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import Any, Final
 
+import msgspec
 import psycopg
 from psycopg.rows import TupleRow
 
@@ -68,12 +69,16 @@ class PostgisTrackStore(TrackStore):
         pictures: Iterable[str],
         *,
         writer: bool,
+        lineage_in_memory: bool = True,
         retry_initial_s: float = 0.5,
         retry_max_s: float = 30.0,
     ) -> None:
         self._names = tuple(dict.fromkeys(pictures))
         self._conninfo = session_conninfo(dsn)
         self.writer = writer
+        # Without it (a gateway's copy), a track's lineage is read from the database when
+        # asked for: it is most of a track's memory, and only a track's detail shows it.
+        self._lineage_in_memory = lineage_in_memory
         self._retry = (retry_initial_s, retry_max_s)
         self._memory = MemoryTrackStore(self._names)
         self._codec = rows.RowCodec()
@@ -151,7 +156,8 @@ class PostgisTrackStore(TrackStore):
             for name in self._names:
                 seq, journal = stored.get(name, (0, 0))
                 tracks = [
-                    self._codec.track(body) async for body in _bodies(conn, rows.TRACKS_OF, name)
+                    self._kept(self._codec.track(body))
+                    async for body in _bodies(conn, rows.TRACKS_OF, name)
                 ]
                 overlays = [
                     self._codec.overlay(body)
@@ -211,7 +217,8 @@ class PostgisTrackStore(TrackStore):
         self, picture: str, seq: int, updated: Sequence[Track], removed: Sequence[str]
     ) -> None:
         self._require_open()
-        self._memory.apply(picture, seq, updated, removed)
+        kept = updated if self._lineage_in_memory else [self._kept(t) for t in updated]
+        self._memory.apply(picture, seq, kept, removed)
         if self.writer:
             self._queue.put_tracks(picture, seq, updated, removed)
             self._wake.set()
@@ -251,7 +258,23 @@ class PostgisTrackStore(TrackStore):
     def overlay(self, picture: str, overlay_id: str) -> Overlay | None:
         return self._memory.overlay(picture, overlay_id)
 
+    def _kept(self, track: Track) -> Track:
+        if self._lineage_in_memory or not track.lineage:
+            return track
+        return msgspec.structs.replace(track, lineage=())
+
     # -- reads: the database -----------------------------------------------------------
+
+    async def with_lineage(self, picture: str, track_id: str) -> Track | None:
+        kept = self._memory.track(picture, track_id)
+        if self._lineage_in_memory or kept is None:
+            return kept
+        self._require_open()
+        async with self._read_lock:
+            conn = await self._read_connection()
+            found = await (await conn.execute(rows.TRACK, (picture, track_id))).fetchone()
+        # Not written yet (the worker writes a moment after it publishes): what is kept.
+        return kept if found is None else self._codec.track(str(found[0]))
 
     async def query_tracks(self, picture: str, bbox: rows.BBox) -> list[Track]:
         """The picture's written tracks within a (west, south, east, north) box, by id."""

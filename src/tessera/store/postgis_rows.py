@@ -27,6 +27,7 @@ ENSURE_PICTURES: Final = (
 )
 PICTURES: Final = "SELECT name, seq, journal_seq FROM pictures WHERE name = ANY(%s)"
 TRACKS_OF: Final = "SELECT body::text FROM tracks WHERE picture = %s"
+TRACK: Final = "SELECT body::text FROM tracks WHERE picture = %s AND id = %s"
 OVERLAYS_OF: Final = "SELECT body::text FROM overlays WHERE picture = %s"
 # A NULL leaves the column as it is: a batch may move the seq, the journal, or both.
 UPDATE_PICTURE: Final = (

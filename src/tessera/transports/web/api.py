@@ -207,7 +207,8 @@ async def get_track(request: Request) -> JSONResponse:
         return error(404, f"no track {track_id!r} in picture {picture.name!r}")
     # The whole lineage window, newest first (the window is what bounds a track's memory;
     # older reports stay in the journal).
-    shown = list(reversed(track.lineage))
+    detailed = await tessera.store.with_lineage(picture.name, track_id) or track
+    shown = list(reversed(detailed.lineage))
     found = await tessera.journal.reports(shown)
     scheme = tessera.scheme
     reports: list[Any] = [
