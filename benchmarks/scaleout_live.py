@@ -6,7 +6,8 @@ Unit self-reports, a unit per report a second at each rate (each unit once a sec
 appended by the benchmark process through its own ``JetStreamJournal`` (as a gateway
 does, up to ``MAX_IN_FLIGHT`` appends at a time, one every ``TICK_S``); the send time is
 kept beside them (report id to the append's acknowledgement), not in the report. A
-change's report is its track's newest lineage id.
+change's report is found by its track's subject and update time (a unit's report's
+observation time; each unit reports once per tick): lineage does not travel on the feed.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def utc_now() -> datetime:
 
 class Follower:
     """The change feed as a subscriber of the benchmark's sees it: when the change
-    carrying each report (its track's newest lineage id) first arrived."""
+    carrying each report (by its unit and observation time) first arrived."""
 
     def __init__(self, fresh: cluster.Deployment) -> None:
         settings = fresh.settings
@@ -61,6 +62,8 @@ class Follower:
         )
         self.subscriber = Subscriber(TrackQuery(), visible=None)
         self.arrived: dict[str, float] = {}
+        # (subject, observation time in ms) -> the report that carries it
+        self.sent: dict[tuple[str, int], str] = {}
         self.prefix = f"l{secrets.token_hex(3)}-"
         self._task: asyncio.Task[None] | None = None
 
@@ -84,15 +87,26 @@ class Follower:
         self.bus.detach(self.picture, self.subscriber)
         await self.bus.close()
 
+    def expect(self, report: Report) -> None:
+        assert report.subject is not None
+        self.sent[(report.subject, _ms(report.observed_at))] = report.id
+
     async def _follow(self) -> None:
-        prefix, arrived = self.prefix, self.arrived
+        sent, arrived = self.sent, self.arrived
         while True:
             changes = await self.subscriber.take()
             now = time.perf_counter()
             for change in changes:
                 track = change.track
-                if track is not None and track.lineage and track.lineage[-1].startswith(prefix):
-                    arrived.setdefault(track.lineage[-1], now)
+                if track is None or track.subject is None:
+                    continue
+                report_id = sent.get((track.subject, _ms(track.updated_at)))
+                if report_id is not None:
+                    arrived.setdefault(report_id, now)
+
+
+def _ms(moment: datetime) -> int:
+    return round(moment.timestamp() * 1000)
 
 
 async def steady(
@@ -126,7 +140,9 @@ async def steady(
         for serial in range(sent, sent + per_tick):
             step, unit = divmod(serial, units)
             report_id = f"{follower.prefix}{int(rate)}-{serial}"
-            batch.append(self_report(unit, step, report_id=report_id, when=when))
+            report = self_report(unit, step, report_id=report_id, when=when)
+            follower.expect(report)
+            batch.append(report)
             if now >= opens:
                 measured.append(report_id)
                 final[unit] = report_id
