@@ -61,8 +61,10 @@ async def subscriber(
                 latencies.append(arrived - updated.timestamp())
 
 
-async def publish(served: Served, rate: float, duration: float) -> int:
-    """POST a batch every TICK_S at ``rate`` reports/s for ``duration`` seconds."""
+async def publish(served: Served, rate: float, duration: float, *, prefix: str = "lat") -> int:
+    """POST a batch every TICK_S at ``rate`` reports/s for ``duration`` seconds; report
+    ids start with ``prefix`` (a warm-up takes its own: the journal would drop the
+    measured window's reports as repeats of the warm-up's)."""
     per_tick = max(1, round(rate * TICK_S))
     sent = 0
     async with httpx.AsyncClient(base_url=served.url, timeout=30, headers=served.headers) as client:
@@ -71,7 +73,7 @@ async def publish(served: Served, rate: float, duration: float) -> int:
         while time.perf_counter() - started < duration:
             now = datetime.now(UTC)
             docs = [
-                unit_report((sent + i) % UNITS, (sent + i) // UNITS, prefix="lat", when=now)
+                unit_report((sent + i) % UNITS, (sent + i) // UNITS, prefix=prefix, when=now)
                 for i in range(per_tick)
             ]
             response = await client.post("/api/v1/reports", json=docs)
@@ -96,7 +98,7 @@ async def measure(
             for i in range(SUBSCRIBERS)
         ]
         await asyncio.wait_for(asyncio.gather(*(ready.wait() for ready in readies)), 30)
-        await publish(served, rate, warmup)
+        await publish(served, rate, warmup, prefix="warm")
         for sample in samples:
             sample.clear()
         started = time.perf_counter()

@@ -74,7 +74,7 @@ async def lag(served: Served) -> dict[str, float]:
     samples: list[float] = []
     task = asyncio.create_task(subscriber(served, samples, ready, stop))
     await asyncio.wait_for(ready.wait(), 30)
-    await publish(served, LAG_RATE, 2.0)
+    await publish(served, LAG_RATE, 2.0, prefix="warm")
     samples.clear()
     sent = await publish(served, LAG_RATE, LAG_S)
     await asyncio.sleep(2.0)
@@ -95,7 +95,7 @@ async def fanout(targets: list[Served]) -> float:
         for i in range(FANOUT_SUBSCRIBERS)
     ]
     await asyncio.wait_for(asyncio.gather(*(ready.wait() for ready in readies)), 60)
-    await publish(targets[0], FANOUT_RATE, 2.0)
+    await publish(targets[0], FANOUT_RATE, 2.0, prefix="warm")
     for sample in samples:
         sample.clear()
     started = time.perf_counter()
