@@ -45,6 +45,7 @@ from tessera.app import build  # noqa: E402
 from tessera.core.model import Report  # noqa: E402
 from tessera.journal.base import Journal  # noqa: E402
 from tessera.journal.sqlite import SqliteJournal  # noqa: E402
+from tessera.server import tune_collector  # noqa: E402
 from tessera.settings import Settings  # noqa: E402
 
 CATCH_UP_TIMEOUT_S = 900.0
@@ -156,6 +157,8 @@ def timed_start(data: str) -> None:
     """Print how long building and starting the embedded default on ``data`` takes."""
 
     async def run() -> float:
+        # Garbage collection as `tessera serve` sets it up before it starts.
+        tune_collector()
         began = time.perf_counter()
         tessera = build(Settings(data_dir=Path(data)))
         await tessera.start()
