@@ -114,6 +114,10 @@ def test_a_gateways_copy_keeps_no_lineage_and_reads_it_from_the_database(
             reader.apply(COP, 2, [fresh], [])
             assert reader.track(COP, "t2") == track("t2")
             assert await reader.with_lineage(COP, "t2") == track("t2")
+            # The database away for a moment: the kept track, not an error.
+            end_store_connections(migrated)
+            assert await reader.with_lineage(COP, "t1") == reader.track(COP, "t1")
+            assert await reader.with_lineage(COP, "t1") == written
 
     asyncio.run(scenario())
 

@@ -270,9 +270,15 @@ class PostgisTrackStore(TrackStore):
         if self._lineage_in_memory or kept is None:
             return kept
         self._require_open()
-        async with self._read_lock:
-            conn = await self._read_connection()
-            found = await (await conn.execute(rows.TRACK, (picture, track_id))).fetchone()
+        try:
+            async with self._read_lock:
+                conn = await self._read_connection()
+                found = await (await conn.execute(rows.TRACK, (picture, track_id))).fetchone()
+        except (psycopg.Error, OSError) as exc:
+            # The database is away: the track as kept, without its lineage, rather than
+            # no answer (the next call connects again).
+            log.warning("reading track %s's lineage failed: %s", track_id, exc)
+            return kept
         # Not written yet (the worker writes a moment after it publishes): what is kept.
         return kept if found is None else self._codec.track(str(found[0]))
 
