@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,7 +16,7 @@ import pytest
 from tessera.app import Tessera, build
 from tessera.core.model import Label, Principal, Role
 from tessera.security import tokens
-from tessera.security.base import SecurityStore
+from tessera.security.base import SecurityStore, SourceGrant
 from tessera.security.sqlite import SqliteSecurityStore, security_store_path
 from tessera.server import HttpServer, bind
 from tessera.settings import load_settings
@@ -31,6 +31,9 @@ ADMIN = Principal(
     roles=tuple(Role),
     default_label=Label("UNCLASSIFIED"),
 )
+
+# What test principals may report as unless a test says otherwise.
+EVERY_SOURCE: tuple[str, ...] = ("*",)
 
 
 @dataclass
@@ -52,8 +55,31 @@ class Live:
         headers = bearer(self.token if token is None else token)
         return httpx.AsyncClient(base_url=self.base_url, headers=headers, **options)
 
-    async def grant(self, principal: Principal, *, expires_at: datetime | None = None) -> str:
-        return await grant(self.tessera, principal, expires_at=expires_at)
+    async def grant(
+        self,
+        principal: Principal,
+        *,
+        expires_at: datetime | None = None,
+        sources: Sequence[str] = EVERY_SOURCE,
+    ) -> str:
+        return await grant(self.tessera, principal, expires_at=expires_at, sources=sources)
+
+
+def stored_id(live: Live, client_id: str, principal: str = ADMIN.name) -> str:
+    """The id readers see for the report ``principal`` sent as ``client_id``."""
+    return live.tessera.ids.report_id(principal, client_id)
+
+
+def track_of(live: Live, client_id: str, principal: str = ADMIN.name) -> str:
+    """The id of the track a report (sent as ``client_id``) started."""
+    return "trk-" + stored_id(live, client_id, principal)
+
+
+def named(live: Live, track_ids: Iterable[str], *client_ids: str) -> list[str]:
+    """``track_ids`` sorted, each track started by a report sent (by the admin) as one of
+    ``client_ids`` shown as ``trk-<that id>``: so tests can name tracks as they sent them."""
+    names = {track_of(live, client_id): f"trk-{client_id}" for client_id in client_ids}
+    return sorted(names.get(track_id, track_id) for track_id in track_ids)
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -61,29 +87,45 @@ def bearer(token: str) -> dict[str, str]:
 
 
 async def grant(
-    tessera: Tessera, principal: Principal, *, expires_at: datetime | None = None
+    tessera: Tessera,
+    principal: Principal,
+    *,
+    expires_at: datetime | None = None,
+    sources: Sequence[str] = EVERY_SOURCE,
 ) -> str:
-    """Add ``principal`` (unless it exists) and issue it a token."""
-    return await _add_and_issue(tessera.security, principal, tessera.clock(), expires_at)
+    """Add ``principal`` (unless it exists) and issue it a token. It may report as
+    ``sources`` (every source unless told otherwise: tests of the source registry say
+    which)."""
+    token = await _add_and_issue(tessera.security, principal, tessera.clock(), expires_at, sources)
+    tessera.sources.forget()
+    return token
 
 
 async def _add_and_issue(
-    store: SecurityStore, principal: Principal, now: datetime, expires_at: datetime | None
+    store: SecurityStore,
+    principal: Principal,
+    now: datetime,
+    expires_at: datetime | None,
+    sources: Sequence[str] = EVERY_SOURCE,
 ) -> str:
     if await store.principal(principal.name) is None:
         await store.add_principal(principal)
+    for pattern in sources:
+        await store.add_source_grant(SourceGrant(principal=principal.name, pattern=pattern))
     issued = tokens.issue(principal.name, now=now, expires_at=expires_at)
     await store.add_token(issued.record)
     return issued.token
 
 
-async def provision(data_dir: Path, principal: Principal = ADMIN) -> str:
+async def provision(
+    data_dir: Path, principal: Principal = ADMIN, sources: Sequence[str] = EVERY_SOURCE
+) -> str:
     """Add ``principal`` to the data folder's security store and issue it a token, as
     `tessera users` would before a server starts (or while it runs)."""
     store = SqliteSecurityStore(security_store_path(data_dir))
     await store.open()
     try:
-        return await _add_and_issue(store, principal, datetime.now(UTC), None)
+        return await _add_and_issue(store, principal, datetime.now(UTC), None, sources)
     finally:
         await store.close()
 

@@ -13,6 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tessera.sim.scenario import EXERCISE_SOURCES
+from tests.support import bearer
+
 pytestmark = pytest.mark.slow
 
 TESSERA = [sys.executable, "-m", "tessera.cli"]
@@ -98,6 +101,7 @@ def test_simulate_feeds_a_running_server(tmp_path: Path) -> None:
         "--communities", "EU,NATO,POL,UKR",
     )  # fmt: skip
     viewer = issue_token(tmp_path, "viewer", "--clearance", "SECRET")
+    admin = issue_token(tmp_path, "admin", "--roles", "admin")
     with serving("serve", "--data", str(tmp_path), "--http-port", "0", "--cot-tls-port", "0") as (
         process,
         url,
@@ -107,11 +111,20 @@ def test_simulate_feeds_a_running_server(tmp_path: Path) -> None:
         assert missing.returncode == 2 and "needs a reporter's token" in missing.stderr
         refused = tessera(*simulate, "--duration", "1", "--token-file", str(viewer), timeout=60)
         assert refused.returncode == 1 and "HTTP 403" in refused.stderr
+        # The feed owns no source yet: refused, naming the field.
+        unowned = tessera(*simulate, "--duration", "1", "--token-file", str(feed), timeout=60)
+        assert unowned.returncode == 1 and "source.id" in unowned.stderr, unowned.stderr
+        granted = tessera(
+            "sources", "add", "feed", *EXERCISE_SOURCES, "--data", str(tmp_path), timeout=60
+        )
+        assert granted.returncode == 0, granted.stderr
         result = tessera(*simulate, "--duration", "4", "--token-file", str(feed), timeout=60)
         assert result.returncode == 0, result.stderr
         assert "sent" in result.stderr and "errors 0" in result.stderr
-        health = httpx.get(url + "/api/v1/health").json()
-        assert health["journal_seq"] > 100
+        # Health says only that the server is alive; the journal's position is the admins'.
+        assert httpx.get(url + "/api/v1/health").json() == {"status": "ok"}
+        status = httpx.get(url + "/api/v1/status", headers=bearer(admin.read_text().strip()))
+        assert status.json()["journal_seq"] > 100
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0
 

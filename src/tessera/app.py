@@ -17,6 +17,7 @@ from tessera.codecs.json import ReportCodec, ReportPolicy
 from tessera.codecs.overlay_json import OverlayCodec
 from tessera.core.fusion.engine import FusionSettings, KalmanTracker
 from tessera.core.labels import Picture
+from tessera.core.model import Principal
 from tessera.fusion_worker import FusionWorker
 from tessera.journal.base import Journal
 from tessera.journal.sqlite import SqliteJournal
@@ -27,6 +28,8 @@ from tessera.security.audit import AuditTrail
 from tessera.security.base import SecurityStore
 from tessera.security.gate import Gate
 from tessera.security.limits import FailureLimiter, RequestLimiter
+from tessera.security.scoping import ID_KEY_NAME, IdScope, Submitter
+from tessera.security.sources import SourceRegistry
 from tessera.security.sqlite import SqliteSecurityStore, security_store_path
 from tessera.settings import Settings
 from tessera.store.base import TrackStore
@@ -80,6 +83,10 @@ class Tessera:
         # What TAK clients share, to and from the other gateways (opened by the CoT server).
         self.cot_relay = cot_relay or LocalRelay()
         self.audit = AuditTrail(security)
+        # Who may report as which source ids: the settings' grants and the store's.
+        self.sources = SourceRegistry(security, settings.source_grants())
+        # Ids scoped to their submitter, under the deployment's secret (read at start).
+        self._ids: IdScope | None = None
         self.gate = Gate(
             store=security,
             audit=self.audit,
@@ -106,6 +113,7 @@ class Tessera:
         gateway follows the change feed instead)."""
         await self.bus.open()
         await self.security.open()
+        self._ids = IdScope(await self.security.secret(ID_KEY_NAME))
         if not await self.security.principals():
             log.warning(
                 "no principals yet: nobody can sign in until one is added "
@@ -131,6 +139,18 @@ class Tessera:
             )
         if self.role == "all":
             await self.start_archive()
+
+    @property
+    def ids(self) -> IdScope:
+        if self._ids is None:
+            raise RuntimeError("Tessera is not started")
+        return self._ids
+
+    async def submitter(self, principal: Principal, own_uid: str | None = None) -> Submitter:
+        """``principal`` writing: the sources it owns (and ``own_uid``, a TAK client's
+        own), and its ids scoped to it."""
+        ownership = await self.sources.ownership(principal.name)
+        return Submitter(principal.name, ownership.with_id(own_uid), self.ids)
 
     async def start_archive(self) -> None:
         """Archive the journal's reports from where the archive stands (if there is one)."""

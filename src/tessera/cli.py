@@ -1,5 +1,5 @@
-"""The ``tessera`` command (DESIGN §9): serve, demo, simulate, fuse, score, users, certs,
-audit, export, import, migrate."""
+"""The ``tessera`` command (DESIGN §9): serve, demo, simulate, fuse, score, users,
+sources, certs, audit, export, import, migrate."""
 
 from __future__ import annotations
 
@@ -182,6 +182,14 @@ def parser() -> argparse.ArgumentParser:
     certs = commands.add_parser("certs", help="manage the CA and TAK client certificates")
     certs_command.add_certs_arguments(certs)
     certs.set_defaults(handler=certs_command.run_certs)
+
+    from tessera.security import sources_command
+
+    sources = commands.add_parser(
+        "sources", help="manage which principal may report as which source ids"
+    )
+    sources_command.add_sources_arguments(sources)
+    sources.set_defaults(handler=sources_command.run_sources)
 
     audit = commands.add_parser("audit", help="print the audit trail, oldest first")
     audit_command.add_audit_arguments(audit)

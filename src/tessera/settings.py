@@ -13,6 +13,15 @@ import msgspec
 from tessera.core.banners import DEFAULT_BANNER_COLOURS
 from tessera.core.labels import DEFAULT_LEVELS, DEFAULT_PICTURE, ClassificationScheme, Picture
 from tessera.core.model import Label
+from tessera.security.base import SecurityStoreError, SourceGrant, check_record
+
+
+class SourceOwnership(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[[sources]]`` in the settings file: a principal and the source ids it may report
+    as (exact, or a prefix ending in ``*``)."""
+
+    principal: str
+    ids: tuple[str, ...]
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -25,6 +34,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     levels: tuple[str, ...] = DEFAULT_LEVELS
     default_label: Label | None = None
     source_labels: dict[str, Label] = msgspec.field(default_factory=dict)
+    # The source registry's fixed part: which principal may report as which source ids
+    # (``tessera sources`` keeps the rest in the security store). A report from a source
+    # its sender holds no grant for is refused.
+    sources: tuple[SourceOwnership, ...] = ()
     pictures: tuple[Picture, ...] = (DEFAULT_PICTURE,)
     # Banner colours by level: [background, text] (defaults in tessera.core.banners).
     banner_colours: dict[str, tuple[str, str]] = msgspec.field(
@@ -114,6 +127,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             return self.pictures
         return tuple(p for p in self.pictures if p.name in self.fusion_pictures)
 
+    def source_grants(self) -> list[SourceGrant]:
+        return [
+            SourceGrant(principal=entry.principal, pattern=pattern)
+            for entry in self.sources
+            for pattern in entry.ids
+        ]
+
     @property
     def scheme(self) -> ClassificationScheme:
         return ClassificationScheme(self.levels)
@@ -162,6 +182,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         unknown = sorted(set(self.fusion_pictures) - set(names))
         if unknown:
             raise ValueError(f"fusion_pictures: no picture named {', '.join(unknown)}")
+        try:
+            for grant in self.source_grants():
+                check_record(grant)
+        except SecurityStoreError as exc:
+            raise ValueError(f"sources: {exc}") from None
         for picture in self.pictures:
             level = picture.rule.max_classification
             if level is not None and level not in scheme:

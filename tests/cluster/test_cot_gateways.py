@@ -13,6 +13,7 @@ import pytest
 
 from tessera.codecs.cot import CotEvent
 from tessera.core.model import Label, Principal, Role
+from tessera.security.base import SourceGrant
 from tessera.security.postgis import PostgisSecurityStore
 from tests.cluster.processes import Cluster, cluster
 from tests.transports.cot_support import CotReader
@@ -45,6 +46,8 @@ async def add_principals(deployment: Cluster, *principals: Principal) -> None:
     try:
         for principal in principals:
             await store.add_principal(principal)
+            # Plain TCP: each client reports as whatever uid it names.
+            await store.add_source_grant(SourceGrant(principal=principal.name, pattern="*"))
     finally:
         await store.close()
 

@@ -45,7 +45,7 @@ async def post_reports(live: Live, docs: list[dict[str, Any]]) -> None:
     async with live.client() as admin:
         answer = await admin.post("/api/v1/reports", json=docs)
     assert answer.status_code == 202, answer.text
-    assert await live.tessera.worker.wait_caught_up(answer.json()["last_seq"], 30)
+    assert await live.tessera.worker.wait_caught_up(live.tessera.journal.last_seq, 30)
 
 
 def put_overlays(live: Live, overlays: list[Overlay]) -> None:

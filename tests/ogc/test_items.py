@@ -9,7 +9,7 @@ from typing import Any
 from tessera.store.base import TrackQuery
 from tests.ogc.helpers import PICTURES, SHARED, area, post_reports, put_overlays, walk
 from tests.ogc.helpers import run_live as run
-from tests.support import Live, iso, report_doc
+from tests.support import Live, iso, named, report_doc
 
 ITEMS = "/ogc/collections/UKR-tracks/items"
 OVERLAY_ITEMS = "/ogc/collections/UKR-overlays/items"
@@ -108,7 +108,9 @@ def test_bbox_with_and_without_heights_and_across_the_antimeridian(tmp_path: Pat
             async def within(bbox: str) -> list[str]:
                 answer = await client.get(ITEMS, params={"bbox": bbox})
                 assert answer.status_code == 200, answer.text
-                return ids(answer.json()["features"])
+                found = ids(answer.json()["features"])
+                assert found == sorted(found)
+                return named(live, found, "low", "high", "flat", "east", "west")
 
             assert await within("17.9,52.9,18.3,53.3") == ["trk-high", "trk-low"]
             # Heights filter what has one; a track without a height stays in.
@@ -137,7 +139,10 @@ def test_datetime_against_updated_time_and_validity(tmp_path: Path) -> None:
                 ),
             ],
         )
-        at = {t.id: t.updated_at for t in live.tessera.store.tracks("UKR", TrackQuery())[1]}
+        at = {
+            named(live, [t.id], "old", "new")[0]: t.updated_at
+            for t in live.tessera.store.tracks("UKR", TrackQuery())[1]
+        }
         assert at["trk-old"] < at["trk-new"]
         base = now - timedelta(hours=1)
         put_overlays(
@@ -154,7 +159,7 @@ def test_datetime_against_updated_time_and_validity(tmp_path: Path) -> None:
             async def during(url: str, value: str) -> list[str]:
                 answer = await client.get(url, params={"datetime": value})
                 assert answer.status_code == 200, answer.text
-                return ids(answer.json()["features"])
+                return named(live, ids(answer.json()["features"]), "old", "new")
 
             assert await during(ITEMS, iso(at["trk-old"])) == ["trk-old"]
             assert await during(ITEMS, f"{iso(at['trk-old'])}/..") == ["trk-new", "trk-old"]

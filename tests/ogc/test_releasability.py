@@ -34,7 +34,7 @@ from tests.ogc.helpers import (
     walk,
 )
 from tests.ogc.helpers import run_live as run
-from tests.support import Live, live_server, report_doc
+from tests.support import Live, live_server, named, report_doc, track_of
 
 SCHEME = ClassificationScheme(DEFAULT_LEVELS)
 KINDS = ("tracks", "overlays")
@@ -79,9 +79,18 @@ def test_two_partners_see_only_their_own_pictures(tmp_path: Path) -> None:
             live,
             [area("nato-zone", NATO_ONLY), area("ukr-zone", UKR_ONLY), area("shared", SHARED)],
         )
-        assert held(live, "NATO", "tracks") == ["trk-n1", "trk-n2", "trk-s1", "trk-s2"]
-        assert held(live, "UKR", "tracks") == ["trk-s1", "trk-s2", "trk-u1"]
-        people = ((NATO_ANALYST, "NATO", "UKR", "trk-u1"), (UKR_ANALYST, "UKR", "NATO", "trk-n1"))
+        sent = ("n1", "n2", "u1", "s1", "s2")
+        assert named(live, held(live, "NATO", "tracks"), *sent) == [
+            "trk-n1",
+            "trk-n2",
+            "trk-s1",
+            "trk-s2",
+        ]
+        assert named(live, held(live, "UKR", "tracks"), *sent) == ["trk-s1", "trk-s2", "trk-u1"]
+        people = (
+            (NATO_ANALYST, "NATO", "UKR", track_of(live, "u1")),
+            (UKR_ANALYST, "UKR", "NATO", track_of(live, "n1")),
+        )
         for person, mine, other, theirs in people:
             async with live.client(await live.grant(person)) as client:
                 listed = (await client.get("/ogc/collections")).json()["collections"]
@@ -129,7 +138,8 @@ def test_two_partners_see_only_their_own_pictures(tmp_path: Path) -> None:
                     (f"{other.lower()}-zone", "none-zone"),
                 )
                 # A feature shared by both pictures is served from the caller's own.
-                shared = await client.get(f"/ogc/collections/{mine}-tracks/items/trk-s1")
+                shared_id = track_of(live, "s1")
+                shared = await client.get(f"/ogc/collections/{mine}-tracks/items/{shared_id}")
                 assert shared.status_code == 200
                 assert may_read_label(person, label_of(shared.json()), SCHEME)
 

@@ -52,7 +52,7 @@ def test_the_server_keeps_its_pictures_in_postgis_across_a_restart(
             posted = await client.post("/api/v1/reports", json=docs)
             drawn = await client.post("/api/v1/overlays", json=overlay)
             assert drawn.status_code == 201
-            assert await live.tessera.worker.wait_caught_up(drawn.json()["seq"], 30)
+            assert await live.tessera.worker.wait_caught_up(live.tessera.journal.last_seq, 30)
             _, tracks = live.tessera.store.tracks("COP", TrackQuery())
             assert posted.status_code == 202 and len(tracks) == 5
             return live.tessera.store.seq("COP"), {track.id for track in tracks}

@@ -28,6 +28,7 @@ from tessera.security.base import (
     PrincipalExistsError,
     SecurityStore,
     SecurityStoreError,
+    SourceGrant,
     TokenRecord,
     UnknownCertificateError,
     UnknownPrincipalError,
@@ -554,11 +555,13 @@ def test_sqlite_adds_the_certificates_table_to_a_version_1_file(tmp_path: Path) 
         assert [p.name for p in await store.principals()] == ["alice"]
         await store.add_certificate(certificate("phone"))
         assert await store.certificates() == [certificate("phone")]
+        # And every later table: the source registry's.
+        assert await store.add_source_grant(SourceGrant(principal="alice", pattern="uav-*"))
 
     run(sqlite_store, tmp_path, scenario)
     conn = sqlite3.connect(path, isolation_level=None)
     try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     finally:
         conn.close()
 
@@ -574,7 +577,7 @@ def test_sqlite_refuses_a_file_from_a_newer_tessera(tmp_path: Path) -> None:
     async def scenario(store: SecurityStore) -> None:
         raise AssertionError("opened a store it does not know")
 
-    with pytest.raises(SecurityStoreError, match="schema version 3"):
+    with pytest.raises(SecurityStoreError, match=f"schema version {SCHEMA_VERSION + 1}"):
         run(sqlite_store, tmp_path, scenario)
 
 

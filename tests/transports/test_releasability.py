@@ -158,12 +158,10 @@ async def _run(
     async with live.client() as admin:
         answer = await admin.post("/api/v1/reports", json=docs)
         assert answer.status_code == 202, answer.text
-        last_seq = answer.json()["last_seq"]
         for shape in shapes:
             drawn = await admin.post("/api/v1/overlays", json=shape)
             assert drawn.status_code == 201, drawn.text
-            last_seq = drawn.json()["seq"]
-    assert await live.tessera.worker.wait_caught_up(last_seq, 30)
+    assert await live.tessera.worker.wait_caught_up(live.tessera.journal.last_seq, 30)
     overlays = [
         entry.overlay.overlay
         for entry in await live.tessera.journal.read(0, 10_000)

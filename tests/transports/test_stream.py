@@ -47,11 +47,11 @@ async def receive(connection: ClientConnection, *types: str) -> dict[str, Any]:
         assert message["type"] == "heartbeat", message
 
 
-async def post(client: httpx.AsyncClient, docs: list[dict[str, Any]]) -> int:
+async def post(live: Live, client: httpx.AsyncClient, docs: list[dict[str, Any]]) -> int:
+    """Send ``docs``; the journal position that then holds them."""
     response = await client.post("/api/v1/reports", json=docs)
     assert response.status_code == 202, response.text
-    last: int = response.json()["last_seq"]
-    return last
+    return live.tessera.journal.last_seq
 
 
 def unit(name: str, lat: float, lon: float = 16.0) -> dict[str, Any]:
@@ -60,13 +60,13 @@ def unit(name: str, lat: float, lon: float = 16.0) -> dict[str, Any]:
 
 def test_snapshot_then_changes(tmp_path: Path) -> None:
     async def scenario(live: Live, client: httpx.AsyncClient) -> None:
-        seq = await post(client, [unit("a", 53.0), unit("b", 53.1)])
+        seq = await post(live, client, [unit("a", 53.0), unit("b", 53.1)])
         await live.tessera.worker.wait_caught_up(seq, 10)
         connection = await subscribe(live)
         snapshot = await receive(connection, "snapshot")
         assert {feature["id"] for feature in snapshot["features"]} == {"sub-a", "sub-b"}
         assert snapshot["seq"] == 2
-        await post(client, [unit("a", 53.2)])
+        await post(live, client, [unit("a", 53.2)])
         changes = await receive(connection, "changes")
         assert [feature["id"] for feature in changes["upserts"]] == ["sub-a"]
         assert changes["seq"] == 3
@@ -78,15 +78,15 @@ def test_snapshot_then_changes(tmp_path: Path) -> None:
 
 def test_resume_with_since_gets_only_what_was_missed(tmp_path: Path) -> None:
     async def scenario(live: Live, client: httpx.AsyncClient) -> None:
-        await post(client, [unit("a", 53.0), unit("b", 53.1)])
+        await post(live, client, [unit("a", 53.0), unit("b", 53.1)])
         connection = await subscribe(live)
         seen = await receive(connection, "snapshot", "changes")
         while seen["seq"] < 2:
             seen = await receive(connection, "changes")
         await connection.close()
         # While disconnected, b moves twice and c appears.
-        seq = await post(client, [unit("b", 53.3), unit("c", 53.4)])
-        seq = await post(client, [unit("b", 53.5)])
+        seq = await post(live, client, [unit("b", 53.3), unit("c", 53.4)])
+        seq = await post(live, client, [unit("b", 53.5)])
         await live.tessera.worker.wait_caught_up(seq, 10)
         resumed = await subscribe(live, since=seen["seq"])
         missed = await receive(resumed, "snapshot", "changes")
@@ -103,7 +103,7 @@ def test_since_outside_the_retained_window_gets_a_fresh_snapshot(tmp_path: Path)
     async def scenario(live: Live, client: httpx.AsyncClient) -> None:
         seq = 0
         for round_ in range(5):
-            seq = await post(client, [unit(f"u{i}", 53 + round_ / 100 + i) for i in range(3)])
+            seq = await post(live, client, [unit(f"u{i}", 53 + round_ / 100 + i) for i in range(3)])
         await live.tessera.worker.wait_caught_up(seq, 10)
         connection = await subscribe(live, since=1)
         first = await receive(connection, "snapshot", "changes")
@@ -120,14 +120,14 @@ def test_since_outside_the_retained_window_gets_a_fresh_snapshot(tmp_path: Path)
 def test_filters_apply_and_a_track_leaving_the_view_is_removed(tmp_path: Path) -> None:
     async def scenario(live: Live, client: httpx.AsyncClient) -> None:
         hostile = report_doc(subject="h", identity="hostile", lat=53.0, lon=16.0)
-        await post(client, [unit("a", 53.0), hostile])
+        await post(live, client, [unit("a", 53.0), hostile])
         connection = await subscribe(live, bbox=[15.0, 52.5, 17.0, 53.5], identity=["friend"])
         snapshot = await receive(connection, "snapshot", "changes")
         ids = {feature["id"] for feature in snapshot.get("features", snapshot.get("upserts", []))}
         assert ids <= {"sub-a"}
         if not ids:
             assert (await receive(connection, "changes"))["upserts"][0]["id"] == "sub-a"
-        await post(client, [unit("a", 54.0)])
+        await post(live, client, [unit("a", 54.0)])
         changes = await receive(connection, "changes")
         assert changes["removes"] == ["sub-a"]
         await connection.close()
@@ -190,7 +190,7 @@ def test_a_stalled_client_neither_delays_others_nor_grows_memory(tmp_path: Path)
         final_seq = 0
         for round_ in range(rounds):
             docs = [unit(f"u{i:03d}", 50 + round_ / 10, 10 + i / 100) for i in range(tracks)]
-            final_seq = await post(client, docs)
+            final_seq = await post(live, client, docs)
             await live.tessera.worker.wait_caught_up(final_seq, 10)
             backlogs = [s.pending_count() for s in bus.subscribers("COP")]
             largest_backlog = max(largest_backlog, *backlogs)
@@ -215,7 +215,7 @@ def test_a_second_subscription_is_answered_and_the_first_goes_on(tmp_path: Path)
         await connection.send(json.dumps({"type": "subscribe", "identity": ["hostile"]}))
         answer = await receive(connection, "error")
         assert "one subscription per connection" in answer["reason"]
-        await post(client, [unit("a", 53.0)])
+        await post(live, client, [unit("a", 53.0)])
         changes = await receive(connection, "changes")
         assert changes["upserts"][0]["id"] == "sub-a"
         await connection.close()

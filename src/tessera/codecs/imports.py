@@ -7,11 +7,13 @@ listed as skipped.
 
 Ids make an import safe to repeat and unable to reach anybody else's overlays:
 
-* Report ids and revision ids derive from the importer, the label and the file's bytes,
-  so importing the same file again stores nothing twice.
-* Overlay ids are the file's own (an NVG ``uri``, say) scoped to the importer, so a later
-  version of the file updates the overlays it made, and never an overlay somebody else
-  made under the same name.
+* Report ids and revision ids derive from the label and the file's bytes, so importing the
+  same file again stores nothing twice (the server then scopes them to the importer, as
+  every id a client names).
+* Overlay ids are the file's own (an NVG ``uri``, say) with a scope the caller gives (the
+  server's is derived from the importer and a secret), so a later version of the file
+  updates the overlays it made, and never an overlay somebody else made under the same
+  name.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from tessera.codecs.cot_reports import event_to_report, safe_identifier
 from tessera.codecs.kml_read import KmlError, read_kml
 from tessera.codecs.nvg_attributes import NvgError
 from tessera.codecs.nvg_read import read_nvg
-from tessera.core.model import Label, Report
+from tessera.core.model import Label, Report, Source, SourceKind
 from tessera.core.overlays import Overlay, OverlayRevision
 
 ImportFormat = Literal["nvg", "kml", "kmz", "cot"]
@@ -80,13 +82,15 @@ def read_import(
     label: Label,
     principal: str,
     now: datetime,
+    overlay_scope: Callable[[str], str],
+    source: str | None = None,
 ) -> ImportBatch:
     """Every report and overlay in ``data``, labelled ``label``; raises ImportFileError for
-    a file that cannot be read (then nothing of it is imported)."""
+    a file that cannot be read (then nothing of it is imported). ``overlay_scope`` gives
+    the scope appended to a file's overlay id; with ``source``, every report is that
+    source's (a system reporting what the file says) instead of the one the file names."""
     kind = file_format or sniff_format(data)
-    digest = hashlib.sha256(
-        b"\0".join((principal.encode(), msgspec.json.encode(label), data))
-    ).hexdigest()[:20]
+    digest = hashlib.sha256(b"\0".join((msgspec.json.encode(label), data))).hexdigest()[:20]
     counter = iter(range(1, 1 << 62))
 
     def new_id() -> str:
@@ -94,6 +98,7 @@ def read_import(
 
     if kind == "cot":
         reports, cot_skipped = _read_cot(data, label=label, now=now, new_id=new_id)
+        reports = _from_source(reports, source)
         return ImportBatch(format=kind, reports=reports, revisions=[], skipped=cot_skipped)
     try:
         if kind == "nvg":
@@ -106,18 +111,29 @@ def read_import(
             skipped = [Skipped(s.element, s.line, s.reason) for s in kml.skipped]
     except (NvgError, KmlError) as exc:
         raise ImportFileError(str(exc)) from None
-    revisions = [_revision(overlay, principal, digest) for overlay in overlays]
-    return ImportBatch(format=kind, reports=reports, revisions=revisions, skipped=skipped)
+    revisions = [_revision(overlay, principal, digest, overlay_scope) for overlay in overlays]
+    return ImportBatch(
+        format=kind, reports=_from_source(reports, source), revisions=revisions, skipped=skipped
+    )
 
 
-def scoped_overlay_id(overlay_id: str, principal: str) -> str:
-    """The file's id for an overlay, made the importer's own."""
-    scope = hashlib.sha256(f"{principal}\0{overlay_id}".encode()).hexdigest()[:12]
+def scoped_overlay_id(overlay_id: str, scope: str) -> str:
+    """The file's id for an overlay, made the importer's own by ``scope``."""
     return f"{safe_identifier(overlay_id)[:_SCOPED_ID_CHARS]}.{scope}"
 
 
-def _revision(overlay: Overlay, principal: str, digest: str) -> OverlayRevision:
-    scoped = msgspec.structs.replace(overlay, id=scoped_overlay_id(overlay.id, principal))
+def _from_source(reports: list[Report], source: str | None) -> list[Report]:
+    if source is None:
+        return reports
+    reporter = Source(id=source, kind=SourceKind.SYSTEM)
+    return [msgspec.structs.replace(report, source=reporter) for report in reports]
+
+
+def _revision(
+    overlay: Overlay, principal: str, digest: str, overlay_scope: Callable[[str], str]
+) -> OverlayRevision:
+    scoped_id = scoped_overlay_id(overlay.id, overlay_scope(overlay.id))
+    scoped = msgspec.structs.replace(overlay, id=scoped_id)
     return OverlayRevision(
         id=f"imp-{digest}-{scoped.id}"[:128], overlay_id=scoped.id, overlay=scoped, by=principal
     )

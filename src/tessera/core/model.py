@@ -105,6 +105,13 @@ UNGRADED: Final = Grading("F", 6)
 ID_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"
 COMMUNITY_PATTERN: Final = r"^[A-Z0-9][A-Z0-9_-]{0,31}$"
 Identifier = Annotated[str, msgspec.Meta(pattern=ID_PATTERN, max_length=128)]
+# A stored report's subject: an identifier, or one kept within its sender's own reports
+# (``subject~<16 hex digits>``, made by the server: clients cannot send the ``~``).
+SUBJECT_SCOPE_MARK: Final = "~"
+StoredSubject = Annotated[
+    str,
+    msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}(~[0-9a-f]{16})?$", max_length=145),
+]
 Community = Annotated[str, msgspec.Meta(pattern=COMMUNITY_PATTERN, max_length=32)]
 Latitude = Annotated[float, msgspec.Meta(ge=-90.0, le=90.0)]
 Longitude = Annotated[float, msgspec.Meta(ge=-180.0, le=180.0)]
@@ -157,13 +164,36 @@ class Report(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     received_at: Timestamp | None = None
     position: Position
     velocity: Velocity | None = None
-    subject: Identifier | None = None
+    subject: StoredSubject | None = None
     identity: Identity = Identity.UNKNOWN
     sidc: Sidc | None = None
     quantity: Quantity | None = None
     grading: Grading = UNGRADED
     label: Label
     remarks: Remarks = ""
+
+
+def scoped_subject(subject: str, scope: str) -> str:
+    return f"{subject}{SUBJECT_SCOPE_MARK}{scope}"
+
+
+def shown_subject(subject: str) -> str:
+    """A subject as people see it: without the scope a sender's own subject carries."""
+    return subject.partition(SUBJECT_SCOPE_MARK)[0]
+
+
+def is_scoped_subject(subject: str) -> bool:
+    return SUBJECT_SCOPE_MARK in subject
+
+
+# Fusion names the track of a subject's own reports so (core.fusion.batch).
+SUBJECT_TRACK_PREFIX: Final = "sub-"
+
+
+def is_subjects_own_track(track_id: str, subject: str | None) -> bool:
+    """Whether the track ``track_id`` showing ``subject`` is that subject's own (made of
+    reports by its owners), not one a sender keeps of its own reports about it."""
+    return subject is not None and track_id == SUBJECT_TRACK_PREFIX + subject
 
 
 class Track(msgspec.Struct, frozen=True, kw_only=True):

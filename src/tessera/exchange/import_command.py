@@ -3,7 +3,8 @@
 
 The label applies to everything in the file: ``--label CLASSIFICATION`` or
 ``--label CLASSIFICATION:COMMUNITY,COMMUNITY`` (releasable to those communities); left
-out, the sender's default label applies. The token comes from a file or the environment,
+out, the sender's default label applies. ``--source ID`` makes every report of the file
+that source's (one the sender may report as). The token comes from a file or the environment,
 never the command line, and is never printed. Importing the same file twice stores
 nothing twice, so a failed import can simply be run again.
 """
@@ -44,6 +45,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--format", choices=FORMATS, default=None, help="file format (default: from the file)"
     )
     parser.add_argument(
+        "--source",
+        default=None,
+        metavar="ID",
+        help="the source every report comes from (default: the one the file names)",
+    )
+    parser.add_argument(
         "--token-file",
         type=Path,
         default=None,
@@ -55,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
     token = read_token(args.token_file, purpose="importing needs a reporter's")
     data = _read(args.file)
     try:
-        summary = send(args.to, token, data, label=args.label, file_format=args.format)
+        summary = send(
+            args.to, token, data, label=args.label, file_format=args.format, source=args.source
+        )
     except ImportRefusedError as exc:
         print(f"tessera import: {exc}", file=sys.stderr)
         return 1
@@ -77,11 +86,19 @@ def label_params(label: str | None) -> dict[str, str]:
 
 
 def send(
-    url: str, token: str, data: bytes, *, label: str | None, file_format: str | None
+    url: str,
+    token: str,
+    data: bytes,
+    *,
+    label: str | None,
+    file_format: str | None,
+    source: str | None = None,
 ) -> dict[str, Any]:
     params = label_params(label)
     if file_format is not None:
         params["format"] = file_format
+    if source is not None:
+        params["source"] = source
     headers = {"authorization": f"Bearer {token}", "content-type": "application/octet-stream"}
     endpoint = url.rstrip("/") + "/api/v1/imports"
     try:
@@ -105,8 +122,7 @@ def describe(summary: dict[str, Any], path: Path) -> str:
     skipped: list[dict[str, Any]] = summary.get("skipped", [])
     lines = [
         f"imported {path.name} ({summary['format']}): {summary['reports']} reports, "
-        f"{summary['overlays']} overlays ({summary['duplicates']} already held), "
-        f"{len(skipped)} skipped"
+        f"{summary['overlays']} overlays, {len(skipped)} skipped"
     ]
     for item in skipped[:SKIPPED_SHOWN]:
         where = f"line {item['line']}" if item.get("line") is not None else "?"

@@ -50,6 +50,17 @@ class UnknownCertificateError(SecurityStoreError):
     pass
 
 
+class UidTakenError(SecurityStoreError):
+    """A TAK uid already bound to another certificate."""
+
+
+# A source id a principal may report as: exact, or a prefix ending in ``*`` (``*`` alone
+# is every source: for the deployment's own trusted feeds only).
+SOURCE_PATTERN: Final = r"^(\*|[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}\*?)$"
+SourcePattern = Annotated[str, msgspec.Meta(pattern=SOURCE_PATTERN, max_length=129)]
+PrincipalName = Annotated[str, msgspec.Meta(pattern=PRINCIPAL_PATTERN, max_length=64)]
+
+
 class TokenRecord(msgspec.Struct, frozen=True, kw_only=True):
     """A token as stored: its public id, whose it is, and the hash of its secret."""
 
@@ -82,6 +93,24 @@ class CertificateRecord(msgspec.Struct, frozen=True, kw_only=True):
         if self.revoked_at is not None:
             return False
         return self.issued_at <= now < self.expires_at
+
+
+class SourceGrant(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """That ``principal`` may report as the source ids ``pattern`` names (and use them as
+    a report's subject)."""
+
+    principal: PrincipalName
+    pattern: SourcePattern
+    granted_at: datetime | None = None
+
+
+def check_record(value: msgspec.Struct) -> None:
+    """Refuse a record that could not be read back: one whose constraints are broken
+    (msgspec checks them when decoding, not when a struct is made in code)."""
+    try:
+        msgspec.convert(msgspec.to_builtins(value), type(value))
+    except msgspec.ValidationError as exc:
+        raise SecurityStoreError(f"invalid {type(value).__name__}: {exc}") from None
 
 
 class AuditEvent(msgspec.Struct, frozen=True, kw_only=True):
@@ -155,6 +184,40 @@ class SecurityStore(abc.ABC):
     async def revoke_certificate(self, name: str, at: datetime) -> CertificateRecord:
         """Revoke a certificate from ``at`` (revoking twice keeps the first time);
         UnknownCertificateError if there is none."""
+
+    # The source registry: which principal may report as which source ids.
+    @abc.abstractmethod
+    async def add_source_grant(self, grant: SourceGrant) -> bool:
+        """Store a grant; False if the principal held that pattern already (the first
+        grant's time stays). UnknownPrincipalError if there is no such principal."""
+
+    @abc.abstractmethod
+    async def remove_source_grant(self, principal: str, pattern: str) -> bool:
+        """Remove a grant; False if there was none."""
+
+    @abc.abstractmethod
+    async def source_grants(self, principal: str | None = None) -> list[SourceGrant]:
+        """The grants (of one principal, or all), by principal and pattern."""
+
+    # TAK uids: the uid a client certificate reports its own position as.
+    @abc.abstractmethod
+    async def certificate_uid(self, fingerprint: str) -> str | None:
+        """The uid bound to the certificate with this fingerprint, if any."""
+
+    @abc.abstractmethod
+    async def uid_holder(self, uid: str) -> str | None:
+        """The fingerprint of the certificate ``uid`` is bound to, if any."""
+
+    @abc.abstractmethod
+    async def bind_certificate_uid(self, fingerprint: str, uid: str, at: datetime) -> str:
+        """Bind ``uid`` to the certificate unless it has one already; the uid it is bound
+        to. UidTakenError if another certificate holds ``uid``, UnknownCertificateError if
+        there is no such certificate."""
+
+    # Deployment secrets (keys the gateways of one deployment share).
+    @abc.abstractmethod
+    async def secret(self, name: str) -> bytes:
+        """The named 32-byte secret, made (at random, once for every process) if new."""
 
     # Audit.
     @abc.abstractmethod

@@ -16,7 +16,8 @@ import msgspec
 from tessera.core.labels import AdmissionRule, Picture
 from tessera.core.model import Principal, PrincipalKind, Role
 from tessera.security import tokens
-from tessera.security.base import AuditEvent, SecurityStore
+from tessera.security.base import AuditEvent, SecurityStore, SourceGrant
+from tessera.sim.scenario import EXERCISE_SOURCES
 
 TOKEN_LIFETIME: Final = timedelta(days=1)
 FEED: Final = "exercise-feed"
@@ -75,5 +76,23 @@ async def demo_tokens(store: SecurityStore, now: datetime) -> dict[str, str]:
             AuditEvent(at=now, principal="demo", action="token.issue", target=token.record.id)
         )
         issued[principal.name] = token.token
+    # The feed reports as the exercise's units, drones, satellite, patrols and open sources.
+    granted = [
+        pattern
+        for pattern in EXERCISE_SOURCES
+        if await store.add_source_grant(
+            SourceGrant(principal=FEED, pattern=pattern, granted_at=now)
+        )
+    ]
+    if granted:
+        events.append(
+            AuditEvent(
+                at=now,
+                principal="demo",
+                action="source.grant",
+                target=FEED,
+                detail={"patterns": granted},
+            )
+        )
     await store.append_audit(events)
     return issued

@@ -38,6 +38,7 @@ from tessera.security.base import (
     UnknownPrincipalError,
     UnknownTokenError,
 )
+from tessera.security.postgis_sources import PostgisSourceMethods
 
 Connection = psycopg.AsyncConnection[TupleRow]
 
@@ -98,7 +99,7 @@ _AUDIT_AFTER_SINCE: Final = _SELECT_AUDIT + "WHERE seq > %s AND at >= %s ORDER B
 _NUL: Final = "\x00"
 
 
-class PostgisSecurityStore(SecurityStore):
+class PostgisSecurityStore(PostgisSourceMethods, SecurityStore):
     def __init__(self, dsn: str) -> None:
         self._conninfo = session_conninfo(dsn)
         self._conn: Connection | None = None

@@ -22,16 +22,18 @@ from typing import Final
 import msgspec
 
 from tessera.core.model import Principal
-from tessera.security import certstore
+from tessera.security import certstore, sqlite_sources
 from tessera.security.base import (
     AuditEvent,
     CertificateRecord,
     PrincipalExistsError,
     SecurityStore,
     SecurityStoreError,
+    SourceGrant,
     TokenRecord,
     UnknownPrincipalError,
     UnknownTokenError,
+    check_record,
 )
 from tessera.security.sqlite_rows import (
     audit_from_row,
@@ -80,7 +82,7 @@ END;
 """
 # Step i brings a store from version i to i + 1. Every statement is idempotent (IF NOT
 # EXISTS), so a step that ran without its version being recorded can safely run again.
-MIGRATIONS: Final = (SCHEMA, certstore.CERTIFICATES_SCHEMA)
+MIGRATIONS: Final = (SCHEMA, certstore.CERTIFICATES_SCHEMA, sqlite_sources.SOURCES_SCHEMA)
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 # Queries are constants: every value goes in as a parameter.
 _INSERT_INTO_TOKENS: Final = (
@@ -325,6 +327,39 @@ class SqliteSecurityStore(SecurityStore):
         with self._writing() as conn:
             row = certstore.revoke(conn, name, revoked_us)
         return certificate_from_row(row)
+
+    # -- the source registry, TAK uids, secrets ------------------------------------------
+
+    async def add_source_grant(self, grant: SourceGrant) -> bool:
+        check_record(grant)
+        granted_us = aware_us(grant.granted_at or datetime.now(UTC))
+        with self._writing() as conn:
+            return sqlite_sources.add_grant(conn, grant, granted_us)
+
+    async def remove_source_grant(self, principal: str, pattern: str) -> bool:
+        with self._writing() as conn:
+            return sqlite_sources.remove_grant(conn, principal, pattern)
+
+    async def source_grants(self, principal: str | None = None) -> list[SourceGrant]:
+        with self._reading() as conn:
+            return sqlite_sources.grants(conn, principal)
+
+    async def certificate_uid(self, fingerprint: str) -> str | None:
+        with self._reading() as conn:
+            return sqlite_sources.certificate_uid(conn, fingerprint)
+
+    async def uid_holder(self, uid: str) -> str | None:
+        with self._reading() as conn:
+            return sqlite_sources.uid_holder(conn, uid)
+
+    async def bind_certificate_uid(self, fingerprint: str, uid: str, at: datetime) -> str:
+        bound_us = aware_us(at)
+        with self._writing() as conn:
+            return sqlite_sources.bind_uid(conn, fingerprint, uid, bound_us)
+
+    async def secret(self, name: str) -> bytes:
+        with self._writing() as conn:
+            return sqlite_sources.secret(conn, name)
 
     # -- audit -------------------------------------------------------------------------
 

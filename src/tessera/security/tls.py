@@ -22,7 +22,7 @@ from typing import Final
 
 from tessera.core.model import Principal
 from tessera.security import certs
-from tessera.security.base import SecurityStore
+from tessera.security.base import CertificateRecord, SecurityStore
 
 log = logging.getLogger(__name__)
 
@@ -103,13 +103,22 @@ async def principal_of_certificate(
 ) -> Principal | None:
     """The principal a verified client certificate (DER) stands for, or None if the store
     does not know it, it is revoked or expired, or its principal is gone or disabled."""
+    held = await certificate_holder(store, der, now)
+    return None if held is None else held[1]
+
+
+async def certificate_holder(
+    store: SecurityStore, der: bytes, now: datetime
+) -> tuple[CertificateRecord, Principal] | None:
+    """A verified client certificate's record and the principal it stands for (None as
+    for ``principal_of_certificate``)."""
     record = await store.certificate(certs.fingerprint(der))
     if record is None or not record.usable(now):
         return None
     principal = await store.principal(record.principal)
     if principal is None or principal.disabled:
         return None
-    return principal
+    return record, principal
 
 
 # -- files -----------------------------------------------------------------------------

@@ -64,8 +64,9 @@ async def post_batch(
                 return
             reason = f"HTTP {response.status_code}: {response.text[:300]}"
             if response.status_code in (401, 403):
-                # Nothing later will fare better: stop, saying why.
-                raise FeedError(f"the server refused the feed's credentials: {reason}")
+                # Nothing later will fare better (credentials, or sources not registered
+                # to the feed's principal): stop, saying why.
+                raise FeedError(f"the server refused the feed: {reason}")
             if response.status_code not in RETRYABLE:
                 progress.errors += len(reports)
                 progress.last_error = reason

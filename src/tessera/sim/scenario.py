@@ -35,6 +35,9 @@ DEFAULT_START: Final = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 IMAGERY_SWATH_M: Final = 30_000.0
 DRONE_FOOTPRINT_M: Final = 4_000.0
 DRONE_SPEED: Final = 30.0
+# Every source id the exercise reports as (units, drones, the satellite, patrols, open
+# sources): what the principal feeding it must own (tessera sources add NAME ...).
+EXERCISE_SOURCES: Final = ("BLUE-*", "uav-*", "sat-*", "patrol-*", "osint-*")
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from tessera.core.fusion.arrays import STATUS_CODES, TrackArrays
 from tessera.core.fusion.geo import course_speed
 from tessera.core.fusion.record import TrackRecord
-from tessera.core.model import Label, Position, Source, Track, Velocity
+from tessera.core.model import Label, Position, Source, Track, Velocity, shown_subject
 from tessera.core.symbols import generic_sidc, with_identity
 
 
@@ -32,7 +32,8 @@ def track_snapshot(record: TrackRecord, arrays: TrackArrays) -> Track:
         status=STATUS_CODES[int(arrays.status[row])],
         first_at=record.first_at,
         updated_at=datetime.fromtimestamp(float(arrays.t[row]), UTC),
-        subject=record.subject,
+        # As people name it: a sender's own subject keeps its scope in the track's id.
+        subject=None if record.subject is None else shown_subject(record.subject),
         quantity=record.quantity,
         grading=record.grading,
         label=Label(record.label_level, tuple(sorted(record.label_rel))),

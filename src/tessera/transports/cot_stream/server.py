@@ -25,8 +25,6 @@ import msgspec
 from tessera.bus.base import Change, Subscriber
 from tessera.codecs.cot import CotEvent
 from tessera.codecs.cot_reports import (
-    event_to_report,
-    is_chat,
     is_negotiation_request,
     is_ping,
     negotiation_response,
@@ -34,13 +32,14 @@ from tessera.codecs.cot_reports import (
     requested_protocol_version,
     track_to_event,
 )
-from tessera.core.model import Label, Principal, Report, Role, Track
+from tessera.core.model import Label, Principal, Report, Role, Track, is_subjects_own_track
 from tessera.journal.base import JournalClosedError, JournalUnavailableError
 from tessera.security.base import AuditEvent
 from tessera.security.policy import readable_pictures, submission_refusal
-from tessera.security.tls import principal_of_certificate
+from tessera.security.tls import certificate_holder
 from tessera.store.base import TrackQuery
 from tessera.transports.cot_stream.hub import CommunityHub
+from tessera.transports.cot_stream.intake import CotIntake
 from tessera.transports.cot_stream.peers import HubLink
 from tessera.transports.cot_stream.session import CotSession
 from tessera.transports.cot_stream.wire import CONTROL_PREFIX, XML, WireEvent
@@ -71,6 +70,9 @@ class CotServer:
         self._last_event: dict[tuple[str, str], CotEvent] = {}
         self._appends: set[asyncio.Task[None]] = set()
         self._transports: list[asyncio.BaseTransport] = []
+        self._intake = CotIntake(self)
+        # The shown subject of tracks a sender keeps of its own reports, by their uid.
+        self._subject_of: dict[str, str] = {}
 
     # -- listening ----------------------------------------------------------------------
 
@@ -120,7 +122,15 @@ class CotServer:
             der = ssl_object.getpeercert(binary_form=True) if ssl_object else None
             if not der:
                 return None
-            return await principal_of_certificate(security, der, self.tessera.clock())
+            held = await certificate_holder(security, der, self.tessera.clock())
+            if held is None:
+                return None
+            record, holder = held
+            session.fingerprint = record.fingerprint
+            bound = await security.certificate_uid(record.fingerprint)
+            if bound is not None:
+                session.own_uid, session.uid_bound = bound, True
+            return holder
         name = self.settings.cot_tcp_principal if session.kind == TCP else None
         principal = None if name is None else await security.principal(name)
         return None if principal is None or principal.disabled else principal
@@ -163,9 +173,8 @@ class CotServer:
     def received(self, session: CotSession, events: list[CotEvent]) -> None:
         principal = session.principal
         assert principal is not None
-        reports: list[Report] = []
-        now = self.tessera.clock()
         reporter = Role.REPORTER in principal.roles
+        taken: list[CotEvent] = []
         for event in events:
             session.counts["events"] += 1
             if self._answer_control(session, event):
@@ -179,37 +188,11 @@ class CotServer:
                     principal.name,
                 )
                 continue
-            sender = event.link_uid if event.type.startswith("a-") and event.link_uid else None
-            if sender is None and event.type.startswith("a-") and session.own_uid is None:
-                session.own_uid = event.uid
-            source_id = sender or session.own_uid or event.uid
-            label = self._label(principal, source_id)
-            if label is None:
-                session.counts["rejected"] += 1
-                log.warning(
-                    "CoT event from %s dropped: no label (give principal %s a default label)",
-                    session.address,
-                    principal.name,
-                )
-                continue
-            chat = is_chat(event)
-            wire = WireEvent(event)
-            session.counts["relayed"] += self.hub.relay(wire, label, sender=session, chat=chat)
-            self.relay.share(event, label, chat=chat)
-            report = event_to_report(
-                event,
-                sender_uid=source_id,
-                new_id=self.tessera.new_report_id,
-                now=now,
-                label=label,
-            )
-            if report is not None:
-                reports.append(report)
-        if reports:
-            session.counts["reports"] += len(reports)
+            taken.append(event)
+        if taken:
             # Owned by the server, not the session: a client that disconnects right after
             # sending does not take its reports with it.
-            task = asyncio.create_task(self._append(session, reports))
+            task = asyncio.create_task(self._intake.take(session, taken))
             self._appends.add(task)
             task.add_done_callback(self._appends.discard)
 
@@ -228,13 +211,15 @@ class CotServer:
                 session.switch_to_protobuf()
         return True
 
-    def _label(self, principal: Principal, source_id: str) -> Label | None:
+    def label_for(self, principal: Principal, source_id: str) -> Label | None:
+        """The label of what ``principal`` sends as ``source_id``; None if it has none
+        it may use."""
         label = self.settings.source_labels.get(source_id) or principal.default_label
         if label is None or submission_refusal(principal, label, self.tessera.scheme):
             return None
         return label
 
-    async def _append(self, session: CotSession, reports: list[Report]) -> None:
+    async def append(self, session: CotSession, reports: list[Report]) -> None:
         try:
             await self.tessera.journal.append(reports)
         except JournalClosedError:
@@ -277,21 +262,29 @@ class CotServer:
                 now=now,
                 stale_after=timedelta(seconds=self.settings.cot_stale_s),
             )
-            if track.subject is not None:
+            if is_subjects_own_track(track.id, track.subject):
                 # A unit's fused track and its own position are one object on a TAK map.
                 event = msgspec.structs.replace(event, uid=track.subject)
+            elif track.subject is not None:
+                # A sender's own reports about a subject: shown beside it, never in its place
+                # (nor twice to a client that gets the subject itself from its sender).
+                self._subject_of[event.uid] = track.subject
             self._last_event[(picture, track_id)] = event
             return event
         # Removed: the last state, stale at once, so clients drop it.
         last = self._last_event.pop((picture, track_id), None)
         if last is None:
             return None
+        self._subject_of.pop(last.uid, None)
         return msgspec.structs.replace(last, time=now, start=now, stale=now)
 
     def _wanted(self, session: CotSession, key: str) -> bool:
         # A client is not sent its own position back as a track, nor the fused track of a
         # TAK client whose own position it already receives: one object, one symbol.
-        return key != session.own_uid and not self.hub.delivers(session, key)
+        if key == session.own_uid or self.hub.delivers(session, key):
+            return False
+        subject = self._subject_of.get(key)
+        return subject is None or not self.hub.delivers(session, subject)
 
     def _audit(self, session: CotSession, action: str, detail: dict[str, object]) -> None:
         principal = session.principal

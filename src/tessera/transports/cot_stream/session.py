@@ -40,6 +40,13 @@ class CotSession(asyncio.Protocol):
         self.kind = kind
         self.principal: Principal | None = None
         self.own_uid: str | None = None
+        # Over TLS: the client certificate's fingerprint, and whether own_uid is bound to
+        # it (then the client owns that uid as a source); a uid it was refused.
+        self.fingerprint: str | None = None
+        self.uid_bound = False
+        self.refused_uid: str | None = None
+        # What it sends is taken one batch at a time, in order.
+        self.intake_lock = asyncio.Lock()
         self.address = "unknown"
         self.outbox = Outbox(max_messages=server.settings.cot_max_queued_messages)
         self.form: str | None = None

@@ -16,10 +16,12 @@ from tessera.codecs.geojson import feature_collection, track_feature
 from tessera.codecs.json import to_builtins
 from tessera.core.banners import banner, picture_level
 from tessera.core.labels import Picture, admits
+from tessera.core.model import Report
 from tessera.journal.base import JournalClosedError, JournalUnavailableError
 from tessera.security.base import AuditEvent
 from tessera.security.gate import Caller
 from tessera.security.policy import readable_pictures, submission_refusal
+from tessera.security.scoping import Submitter
 from tessera.transports.web.params import ParameterError, track_query
 from tessera.transports.web.responses import JSONResponse, error
 
@@ -110,34 +112,47 @@ async def post_reports(request: Request) -> JSONResponse:
         return error(413, exc.errors[0].reason)
     except DecodeError as exc:
         return JSONResponse({"error": "invalid reports", "errors": exc.errors}, status_code=422)
-    refusals = [
-        {"index": index, "field": "label", "reason": reason}
-        for index, report in enumerate(reports)
-        if (reason := submission_refusal(sender.principal, report.label, tessera.scheme))
-    ]
+    submitter = await tessera.submitter(sender.principal)
+    refusals = _refusals(tessera, sender, submitter, reports)
     if refusals:
-        _audit_write(tessera, sender, "reports.submit", "denied", {"refused": len(refusals)})
-        return JSONResponse(
-            {"error": "labels you may not use", "errors": refusals}, status_code=403
+        reason = "labels you may not use" if refusals[0]["field"] == "label" else None
+        _audit_write(
+            tessera,
+            sender,
+            "reports.submit",
+            "denied",
+            {"refused": len(refusals), "fields": sorted({r["field"] for r in refusals})},
         )
+        return JSONResponse(
+            {"error": reason or "sources you may not report as", "errors": refusals},
+            status_code=403,
+        )
+    owned = [submitter.own(report) for report in reports]
     try:
-        result = await tessera.journal.append(reports)
+        await tessera.journal.append(owned)
     except JournalClosedError:
         return error(503, "the server is shutting down; retry")
     except JournalUnavailableError:
         # Maybe stored, maybe not: the same request again is safe (ids de-duplicate).
         return error(503, "the journal did not confirm the write; send it again", retry=True)
-    detail = {"reports": len(reports), "first_seq": result.first_seq, "last_seq": result.last_seq}
-    _audit_write(tessera, sender, "reports.submit", "ok", detail)
-    return JSONResponse(
-        {
-            "accepted": result.ids,
-            "first_seq": result.first_seq,
-            "last_seq": result.last_seq,
-            "duplicates": result.duplicates,
-        },
-        status_code=202,
-    )
+    _audit_write(tessera, sender, "reports.submit", "ok", {"reports": len(reports)})
+    # Nothing here depends on what anybody else wrote: a repeat answers as the first did.
+    return JSONResponse({"accepted": [report.id for report in owned]}, status_code=202)
+
+
+def _refusals(
+    tessera: Tessera, sender: Caller, submitter: Submitter, reports: list[Report]
+) -> list[dict[str, Any]]:
+    """Every report its sender may not send: a label it could not read itself, a source
+    (or, for a unit's own report, a subject) not registered to it."""
+    refusals: list[dict[str, Any]] = []
+    for index, report in enumerate(reports):
+        if reason := submission_refusal(sender.principal, report.label, tessera.scheme):
+            refusals.append({"index": index, "field": "label", "reason": reason})
+        elif refused := submitter.refusal(report):
+            refusals.append({"index": index, "field": refused.field, "reason": refused.reason})
+    refusals.sort(key=lambda refusal: refusal["field"] != "label")
+    return refusals
 
 
 def _audit_write(
@@ -167,11 +182,14 @@ async def get_report(request: Request) -> JSONResponse:
         pictures = [picture]
     else:
         pictures = readable(request)
-    found = await tessera.journal.reports([report_id])
-    report = found.get(report_id)
-    if report is None or not any(admits(p, report.label, tessera.scheme) for p in pictures):
-        return error(404, f"no report {report_id!r} in your pictures")
-    return JSONResponse(to_builtins(report))
+    # The caller's own id for it first (the id it sent), then the id readers see.
+    own_key = tessera.ids.report_id(caller(request).principal.name, report_id)
+    found = await tessera.journal.reports([own_key, report_id])
+    for key in (own_key, report_id):
+        report = found.get(key)
+        if report is not None and any(admits(p, report.label, tessera.scheme) for p in pictures):
+            return JSONResponse(to_builtins(report))
+    return error(404, f"no report {report_id!r} in your pictures")
 
 
 async def get_pictures(request: Request) -> JSONResponse:
@@ -221,7 +239,14 @@ async def get_track(request: Request) -> JSONResponse:
     return JSONResponse(feature)
 
 
-async def get_health(request: Request) -> JSONResponse:
+async def get_health(_request: Request) -> JSONResponse:
+    """Alive, and nothing more: anyone may ask, so nothing here counts anybody's writes."""
+    return JSONResponse({"status": "ok"})
+
+
+async def get_status(request: Request) -> JSONResponse:
+    """Where the journal and fusion stand (administrators: the journal's position counts
+    every partner's writes)."""
     tessera = _tessera(request)
     return JSONResponse(
         {

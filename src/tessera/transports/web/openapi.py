@@ -104,13 +104,26 @@ def _operations() -> dict[str, dict[str, Any]]:
                         {
                             "type": "object",
                             "properties": {
-                                "accepted": {"type": "array", "items": {"type": "string"}},
-                                "first_seq": {"type": "integer"},
-                                "last_seq": {"type": "integer"},
-                                "duplicates": {"type": "integer"},
+                                "accepted": {
+                                    "type": "array",
+                                    "items": {"type": "string"},
+                                    "description": (
+                                        "Each report's id as readers see it, in the order "
+                                        "sent (the same again for a repeat)"
+                                    ),
+                                },
                             },
                         },
                         "Accepted and durable",
+                    ),
+                    "403": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "errors": {"type": "array", "items": _ref("FieldError")}
+                            },
+                        },
+                        "A label the sender may not use, or a source not registered to it",
                     ),
                     "413": ERROR,
                     "415": ERROR,
@@ -129,6 +142,10 @@ def _operations() -> dict[str, dict[str, Any]]:
         "get_report": {
             "get": {
                 "summary": "One report, as stored (with received_at)",
+                "description": (
+                    "By the id readers see (in a track's lineage), or by the id the caller "
+                    "itself sent it with."
+                ),
                 "parameters": [PICTURE_PARAM],
                 "responses": {"200": _json(_ref("Report"), "The report"), "404": ERROR},
             }
@@ -155,8 +172,14 @@ def _operations() -> dict[str, dict[str, Any]]:
         },
         "get_health": {
             "get": {
-                "summary": "Liveness and how far fusion has caught up with the journal",
+                "summary": "Liveness: the server answers",
                 "responses": {"200": _json({"type": "object"}, "Health")},
+            }
+        },
+        "get_status": {
+            "get": {
+                "summary": "How far fusion has caught up with the journal (administrators)",
+                "responses": {"200": _json({"type": "object"}, "Status")},
             }
         },
         "post_login": {

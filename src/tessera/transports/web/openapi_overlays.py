@@ -32,8 +32,6 @@ _WRITTEN = {
     "properties": {
         "id": {"type": "string"},
         "revision": {"type": "string"},
-        "seq": {"type": "integer"},
-        "duplicate": {"type": "boolean"},
         "overlay": {"type": "object", "description": "GeoJSON Feature of the overlay"},
     },
 }
@@ -43,10 +41,7 @@ _IMPORTED = {
         "format": {"type": "string"},
         "reports": {"type": "integer"},
         "overlays": {"type": "integer"},
-        "duplicates": {"type": "integer"},
         "skipped": {"type": "array", "items": {"type": "object"}},
-        "first_seq": {"type": ["integer", "null"]},
-        "last_seq": {"type": ["integer", "null"]},
     },
 }
 _INVALID = _json(
@@ -137,6 +132,16 @@ def overlay_operations() -> dict[str, dict[str, Any]]:
                         "in": "query",
                         "schema": {"type": "string"},
                         "description": "Comma-separated communities",
+                    },
+                    {
+                        "name": "source",
+                        "in": "query",
+                        "schema": {"type": "string"},
+                        "description": (
+                            "The source every report of the file comes from (one registered "
+                            "to the importer); left out, each comes from the source the "
+                            "file names"
+                        ),
                     },
                 ],
                 "requestBody": {

@@ -22,7 +22,7 @@ from tessera.codecs.geojson import feature_collection
 from tessera.codecs.geojson_export import overlay_feature
 from tessera.core.model import ID_PATTERN, Role
 from tessera.core.overlays import Overlay, OverlayRevision
-from tessera.journal.base import AppendResult, JournalClosedError, JournalUnavailableError
+from tessera.journal.base import JournalClosedError, JournalUnavailableError
 from tessera.security.base import AuditEvent
 from tessera.security.gate import Caller
 from tessera.security.policy import has_any_role, submission_refusal
@@ -69,7 +69,15 @@ async def get_overlay(request: Request) -> JSONResponse:
 
 
 async def post_overlay(request: Request) -> JSONResponse:
-    return await _write(request, _tessera(request).new_report_id(), None)
+    tessera = _tessera(request)
+    key = _idempotency_key(request)
+    # A retried create (the same key) makes the same overlay, not another one.
+    overlay_id = (
+        tessera.new_report_id()
+        if key is None
+        else "ov-" + tessera.ids.revision_id(caller(request).principal.name, f"create/{key}")
+    )
+    return await _write(request, overlay_id, None)
 
 
 async def put_overlay(request: Request) -> JSONResponse:
@@ -89,12 +97,15 @@ async def delete_overlay(request: Request) -> Response:
         _audit(tessera, sender, "overlays.delete", "denied", found.id, {"reason": refusal})
         return error(403, refusal)
     revision = OverlayRevision(
-        id=_revision_id(request), overlay_id=found.id, overlay=None, by=sender.principal.name
+        id=_revision_id(tessera, request, found.id),
+        overlay_id=found.id,
+        overlay=None,
+        by=sender.principal.name,
     )
-    result = await _append(tessera, revision)
-    if isinstance(result, JSONResponse):
-        return result
-    _audit(tessera, sender, "overlays.delete", "ok", found.id, {"seq": result.last_seq})
+    failed = await _append(tessera, revision)
+    if failed is not None:
+        return failed
+    _audit(tessera, sender, "overlays.delete", "ok", found.id, {})
     return Response(status_code=204)
 
 
@@ -127,17 +138,19 @@ async def _write(request: Request, overlay_id: str, current: Overlay | None) -> 
         _audit(tessera, sender, action, "denied", overlay_id, {"reason": refusal})
         return error(403, f"label: {refusal}", field="label")
     revision = OverlayRevision(
-        id=_revision_id(request), overlay_id=overlay_id, overlay=overlay, by=sender.principal.name
+        id=_revision_id(tessera, request, overlay_id),
+        overlay_id=overlay_id,
+        overlay=overlay,
+        by=sender.principal.name,
     )
-    result = await _append(tessera, revision)
-    if isinstance(result, JSONResponse):
-        return result
-    _audit(tessera, sender, action, "ok", overlay_id, {"seq": result.last_seq})
+    failed = await _append(tessera, revision)
+    if failed is not None:
+        return failed
+    _audit(tessera, sender, action, "ok", overlay_id, {})
+    # Nothing here depends on what anybody else wrote: a repeat answers as the first did.
     body_out: dict[str, Any] = {
         "id": overlay_id,
         "revision": revision.id,
-        "seq": result.last_seq,
-        "duplicate": result.duplicates > 0,
         "overlay": overlay_feature(overlay),
     }
     if current is not None:
@@ -164,23 +177,29 @@ def _edit_refusal(sender: Caller, overlay: Overlay) -> str | None:
     return "only its author, an operator or an administrator may change this overlay"
 
 
-def _revision_id(request: Request) -> str:
-    """The client's Idempotency-Key if it gives a usable one (so a retry is stored once),
-    else a new id."""
+def _idempotency_key(request: Request) -> str | None:
     key = request.headers.get("idempotency-key", "").strip()
-    if _IDENTIFIER.match(key):
-        return key
-    return uuid.uuid4().hex
+    return key if _IDENTIFIER.match(key) else None
 
 
-async def _append(tessera: Tessera, revision: OverlayRevision) -> AppendResult | JSONResponse:
+def _revision_id(tessera: Tessera, request: Request, overlay_id: str) -> str:
+    """The revision's key: from the client's Idempotency-Key if it gives a usable one (so
+    a retry is stored once), else new; either way scoped to the sender, and to the
+    overlay (a key used again for another overlay is another revision)."""
+    key = _idempotency_key(request) or uuid.uuid4().hex
+    return tessera.ids.revision_id(caller(request).principal.name, f"{overlay_id}/{key}")
+
+
+async def _append(tessera: Tessera, revision: OverlayRevision) -> JSONResponse | None:
+    """None once durable, else the answer to give."""
     try:
-        return await tessera.journal.append([revision])
+        await tessera.journal.append([revision])
     except JournalClosedError:
         return error(503, "the server is shutting down; retry")
     except JournalUnavailableError:
         # Maybe stored, maybe not: the same request again is safe (ids de-duplicate).
         return error(503, "the journal did not confirm the write; send it again", retry=True)
+    return None
 
 
 def _audit(
