@@ -79,6 +79,9 @@ class HttpServer:
             access_log=False,
             ws_max_size=1 << 20,
             timeout_graceful_shutdown=3,
+            # Whose X-Forwarded-For to believe is the application's call (trusted_proxies):
+            # uvicorn's own would believe anyone's from 127.0.0.1.
+            proxy_headers=False,
         )
         self._server = _Server(config)
         self._sock = sock

@@ -3,6 +3,7 @@ and passed down. Nothing reads configuration from anywhere else."""
 
 from __future__ import annotations
 
+import ipaddress
 import tomllib
 from datetime import timedelta
 from pathlib import Path
@@ -19,6 +20,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     data_dir: Path = Path("data")
     host: str = "127.0.0.1"
     http_port: int = 8080
+    # The HTTP edge. X-Forwarded-For is believed only from these proxies (addresses or
+    # networks: "10.0.0.5", "10.0.0.0/24"); from anyone else the sign-in limits and the
+    # audit trail see the socket's own address.
+    trusted_proxies: tuple[str, ...] = ()
     # Classification levels, lowest first. A report must carry a label, or take its
     # source's default (source_labels, by source id), or its sender's (the principal's
     # default_label), or this one; with none of them it is refused.
@@ -134,6 +139,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                 raise ValueError(
                     f"{name}_port needs {name}_principal: everything arriving there acts as it"
                 )
+        self._validate_http_edge()
         if self.requests_per_second <= 0 or self.request_burst < 1:
             raise ValueError("requests_per_second and request_burst must be positive")
         if not 0 < self.fusion_batch_s <= 60:
@@ -166,6 +172,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             level = picture.rule.max_classification
             if level is not None and level not in scheme:
                 raise ValueError(f"picture {picture.name}: unknown classification {level!r}")
+
+    def _validate_http_edge(self) -> None:
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy)
+            except ValueError as exc:
+                raise ValueError(f"trusted_proxies: {exc}") from None
 
 
 def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
