@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import uvicorn
 
 from tessera.app import Tessera
+from tessera.transports.web.http_protocol import edge_protocol
 
 if TYPE_CHECKING:
     from tessera.transports.cot_stream.server import CotServer
@@ -79,6 +80,9 @@ class HttpServer:
             access_log=False,
             ws_max_size=1 << 20,
             timeout_graceful_shutdown=3,
+            http=edge_protocol(tessera.settings.http_header_timeout_s),
+            timeout_keep_alive=tessera.settings.http_keep_alive_s,
+            limit_concurrency=tessera.settings.http_max_connections,
             # Whose X-Forwarded-For to believe is the application's call (trusted_proxies):
             # uvicorn's own would believe anyone's from 127.0.0.1.
             proxy_headers=False,

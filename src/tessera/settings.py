@@ -24,6 +24,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # networks: "10.0.0.5", "10.0.0.0/24"); from anyone else the sign-in limits and the
     # audit trail see the socket's own address.
     trusted_proxies: tuple[str, ...] = ()
+    # A connection whose request head is not complete this long after it opened (or after
+    # its first byte following a response) is closed, so idle and trickling connections
+    # cannot pile up; between requests a connection is kept this many whole seconds.
+    http_header_timeout_s: float = 10.0
+    http_keep_alive_s: int = 5
+    # Open HTTP connections, WebSocket streams included: past this many, a new request or
+    # stream is answered 503 at once (streams already open go on). Keep it above the
+    # streams one server holds, and the open-file limit above it; null for no limit.
+    http_max_connections: int | None = 10_000
     # Classification levels, lowest first. A report must carry a label, or take its
     # source's default (source_labels, by source id), or its sender's (the principal's
     # default_label), or this one; with none of them it is refused.
@@ -179,6 +188,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                 ipaddress.ip_network(proxy)
             except ValueError as exc:
                 raise ValueError(f"trusted_proxies: {exc}") from None
+        if self.http_header_timeout_s <= 0 or self.http_keep_alive_s < 0:
+            raise ValueError(
+                "http_header_timeout_s must be positive and http_keep_alive_s not negative"
+            )
+        if self.http_max_connections is not None and self.http_max_connections < 1:
+            raise ValueError("http_max_connections must be positive (or null for no limit)")
 
 
 def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
