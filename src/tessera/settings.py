@@ -33,6 +33,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # stream is answered 503 at once (streams already open go on). Keep it above the
     # streams one server holds, and the open-file limit above it; null for no limit.
     http_max_connections: int | None = 10_000
+    # HTTPS for the map and the API: http_tls = true serves TLS with the data folder's
+    # server certificate (tessera certs init); http_tls_cert and http_tls_key (PEM, the
+    # key unencrypted) serve one from elsewhere instead, and turn TLS on by themselves.
+    http_tls: bool = False
+    http_tls_cert: Path | None = None
+    http_tls_key: Path | None = None
     # Classification levels, lowest first. A report must carry a label, or take its
     # source's default (source_labels, by source id), or its sender's (the principal's
     # default_label), or this one; with none of them it is refused.
@@ -182,6 +188,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             if level is not None and level not in scheme:
                 raise ValueError(f"picture {picture.name}: unknown classification {level!r}")
 
+    @property
+    def https(self) -> bool:
+        """Whether the map and the API are served over TLS."""
+        return self.http_tls or self.http_tls_cert is not None
+
     def _validate_http_edge(self) -> None:
         for proxy in self.trusted_proxies:
             try:
@@ -194,6 +205,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             )
         if self.http_max_connections is not None and self.http_max_connections < 1:
             raise ValueError("http_max_connections must be positive (or null for no limit)")
+        if (self.http_tls_cert is None) != (self.http_tls_key is None):
+            raise ValueError("http_tls_cert and http_tls_key go together")
 
 
 def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
