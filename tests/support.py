@@ -44,7 +44,7 @@ class Live:
 
     @property
     def ws_url(self) -> str:
-        return self.base_url.replace("http://", "ws://") + "/api/v1/stream"
+        return "ws" + self.base_url.removeprefix("http") + "/api/v1/stream"
 
     @property
     def headers(self) -> dict[str, str]:
@@ -142,7 +142,7 @@ async def live_server(data_dir: Path, **overrides: Any) -> AsyncIterator[Live]:
     try:
         token = await grant(tessera, ADMIN)
         await server.start()
-        yield Live(tessera, f"http://127.0.0.1:{port}", token)
+        yield Live(tessera, f"{server.scheme}://127.0.0.1:{port}", token)
     finally:
         await server.stop()
         await tessera.stop()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import websockets
 
 from tessera.sim.scenario import EXERCISE_SOURCES
 from tests.support import bearer
@@ -52,6 +56,60 @@ def test_serve_announces_its_port_and_stops_cleanly(tmp_path: Path, stop: signal
         assert httpx.get(url + "/api/v1/health").json()["status"] == "ok"
         process.send_signal(stop)
         assert process.wait(timeout=30) == 0
+
+
+def test_serve_with_http_tls_announces_https(tmp_path: Path) -> None:
+    argv = ["serve", "--data", str(tmp_path), "--http-port", "0", "--cot-tls-port", "0"]
+    process = subprocess.Popen(
+        [*TESSERA, *argv, "--http-tls"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline().strip()
+        assert line.startswith("listening https 127.0.0.1:"), line
+        url = "https://" + line.removeprefix("listening https ")
+        ca = ssl.create_default_context(cafile=tmp_path / "certs" / "ca.pem")
+        assert httpx.get(url + "/api/v1/health", verify=ca).json()["status"] == "ok"
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+        assert process.returncode == 0
+        assert f"serving the map at {url}/" in stderr
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=30)
+
+
+def test_demo_serves_plain_http_and_feeds_itself(tmp_path: Path) -> None:
+    argv = ["demo", "--data", str(tmp_path), "--http-port", "0", "--cot-tls-port", "0"]
+    with serving(*argv, "--rate", "50") as (process, url):
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        while not line.startswith("login nato-officer "):
+            line = process.stdout.readline()
+        link = line.split()[2]
+        assert link.startswith(url + "/#token=")
+        token = link.split("#token=", 1)[1]
+
+        async def a_track_arrives() -> None:
+            headers = {"authorization": f"Bearer {token}"}
+            stream = "ws" + url.removeprefix("http") + "/api/v1/stream"
+            async with websockets.connect(stream, additional_headers=headers) as ws:
+                await ws.send(json.dumps({"type": "subscribe"}))
+                while True:
+                    message = json.loads(await ws.recv())
+                    if message.get("features") or message.get("upserts"):
+                        return
+
+        # The exercise reaches the picture: its feed posts over plain HTTP.
+        asyncio.run(asyncio.wait_for(a_track_arrives(), 60))
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+    config = tmp_path / "tls.toml"
+    config.write_text("http_tls = true\n")
+    refused = tessera("demo", "--config", str(config), "--http-port", "0", timeout=30)
+    assert refused.returncode == 2
+    assert "tessera demo serves plain HTTP" in refused.stderr
 
 
 def test_a_taken_port_is_a_clear_error(tmp_path: Path) -> None:

@@ -52,6 +52,7 @@ def _settings(args: argparse.Namespace, data: Path) -> Settings:
         http_port=args.http_port,
         cot_tls_port=args.cot_tls_port,
         cot_tcp_port=args.cot_port,
+        http_tls=getattr(args, "http_tls", None),
         role=getattr(args, "role", None),
         fusion_pictures=_names(getattr(args, "pictures", None)),
     )
@@ -92,6 +93,9 @@ def _demo(args: argparse.Namespace) -> int:
         cot_tcp_port=args.cot_port,
         pictures=pictures,
     )
+    if settings.https:
+        # The exercise feed posts to the server over plain HTTP.
+        raise ValueError("tessera demo serves plain HTTP: leave http_tls out of its settings")
     print(f"demo data folder: {data}", file=sys.stderr, flush=True)
     tessera = build(settings)
 
@@ -132,6 +136,13 @@ def parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run the server")
     _add_server_options(serve, data_required=True)
+    serve.add_argument(
+        "--http-tls",
+        action="store_true",
+        default=None,
+        help="HTTPS for the map and the API (the data folder's certificate, unless the "
+        "settings name another)",
+    )
     serve.add_argument(
         "--role",
         choices=("all", "gateway", "fusion"),

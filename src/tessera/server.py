@@ -1,5 +1,5 @@
-"""Serving a built Tessera over HTTP with uvicorn, on sockets bound here so that port 0
-works and the bound ports can be announced."""
+"""Serving a built Tessera over HTTP (or HTTPS) with uvicorn, on sockets bound here so
+that port 0 works and the bound ports can be announced."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import gc
 import logging
 import signal
 import socket
+import ssl
 import sys
 from collections.abc import Callable, Coroutine, Iterator
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 import uvicorn
 
 from tessera.app import Tessera
+from tessera.settings import Settings
+from tessera.transports.web.http_protocol import edge_protocol
 
 if TYPE_CHECKING:
     from tessera.transports.cot_stream.server import CotServer
@@ -51,10 +54,37 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def announce(kind: str, sock: socket.socket) -> str:
+    """Print ``listening KIND HOST:PORT`` (scripts read it) and return ``HOST:PORT``."""
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     print(f"listening {kind} {shown}:{port}", flush=True)
-    return f"http://{shown}:{port}"
+    return f"{shown}:{port}"
+
+
+def https_context(settings: Settings) -> ssl.SSLContext | None:
+    """TLS for the HTTP port if the settings ask for it: with their certificate, or else
+    the deployment's (created with its CA on a first start, as for CoT)."""
+    if not settings.https:
+        return None
+    # Imported here: plain HTTP never loads the certificate code.
+    from tessera.security import tls
+
+    if settings.http_tls_cert is not None and settings.http_tls_key is not None:
+        cert, key = settings.http_tls_cert, settings.http_tls_key
+    else:
+        directory = tls.ensure_deployment(settings.data_dir, hosts=(settings.host,))
+        cert, key = directory / tls.SERVER_CERT_FILE, directory / tls.SERVER_KEY_FILE
+    try:
+        return tls.https_context(cert, key)
+    except OSError as exc:  # ssl.SSLError included
+        raise ValueError(f"cannot serve HTTPS with {cert} and {key}: {exc}") from None
+
+
+def _given(
+    context: ssl.SSLContext,
+) -> Callable[[uvicorn.Config, Callable[[], ssl.SSLContext]], ssl.SSLContext]:
+    """uvicorn's hook for its TLS context, handing it this one."""
+    return lambda _config, _default: context
 
 
 class _Server(uvicorn.Server):
@@ -67,11 +97,15 @@ class _Server(uvicorn.Server):
 
 
 class HttpServer:
-    """uvicorn around Tessera's ASGI app, started and stopped from our own event loop."""
+    """uvicorn around Tessera's ASGI app, started and stopped from our own event loop;
+    HTTPS if the settings ask for it (``scheme`` says which)."""
 
     def __init__(
         self, tessera: Tessera, sock: socket.socket, *, log_level: str = "warning"
     ) -> None:
+        settings = tessera.settings
+        context = https_context(settings)
+        self.scheme = "http" if context is None else "https"
         config = uvicorn.Config(
             tessera.asgi,
             lifespan="off",
@@ -79,6 +113,13 @@ class HttpServer:
             access_log=False,
             ws_max_size=1 << 20,
             timeout_graceful_shutdown=3,
+            http=edge_protocol(settings.http_header_timeout_s),
+            timeout_keep_alive=settings.http_keep_alive_s,
+            limit_concurrency=settings.http_max_connections,
+            # Whose X-Forwarded-For to believe is the application's call (trusted_proxies):
+            # uvicorn's own would believe anyone's from 127.0.0.1.
+            proxy_headers=False,
+            ssl_context_factory=None if context is None else _given(context),
         )
         self._server = _Server(config)
         self._sock = sock
@@ -115,6 +156,12 @@ async def serve_until_stopped(
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     sock = bind(settings.host, settings.http_port)
+    try:
+        # Before the pictures are rebuilt: a certificate that cannot be used stops it now.
+        server = HttpServer(tessera, sock)
+    except BaseException:
+        sock.close()
+        raise
     # Collect the young generation less often from the start: rebuilding pictures makes
     # millions of objects that live on, and full collections of them free nothing.
     tune_collector()
@@ -123,12 +170,11 @@ async def serve_until_stopped(
     # keep it out of every later collection, so a long-lived heap does not add pauses to
     # the stream's latency.
     gc.freeze()
-    server = HttpServer(tessera, sock)
     extra: asyncio.Task[None] | None = None
     cot: CotServer | None = None
     try:
         await server.start()
-        url = announce("http", sock)
+        url = f"{server.scheme}://{announce(server.scheme, sock)}"
         # Imported here: commands that never serve (fuse, score, users) need none of it.
         from tessera.transports.cot_stream.listeners import start_cot
 

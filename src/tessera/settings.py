@@ -3,6 +3,7 @@ and passed down. Nothing reads configuration from anywhere else."""
 
 from __future__ import annotations
 
+import ipaddress
 import tomllib
 from datetime import timedelta
 from pathlib import Path
@@ -28,6 +29,25 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     data_dir: Path = Path("data")
     host: str = "127.0.0.1"
     http_port: int = 8080
+    # The HTTP edge. X-Forwarded-For is believed only from these proxies (addresses or
+    # networks: "10.0.0.5", "10.0.0.0/24"); from anyone else the sign-in limits and the
+    # audit trail see the socket's own address.
+    trusted_proxies: tuple[str, ...] = ()
+    # A connection whose request head is not complete this long after it opened (or after
+    # its first byte following a response) is closed, so idle and trickling connections
+    # cannot pile up; between requests a connection is kept this many whole seconds.
+    http_header_timeout_s: float = 10.0
+    http_keep_alive_s: int = 5
+    # Open HTTP connections, WebSocket streams included: past this many, a new request or
+    # stream is answered 503 at once (streams already open go on). Keep it above the
+    # streams one server holds, and the open-file limit above it; null for no limit.
+    http_max_connections: int | None = 10_000
+    # HTTPS for the map and the API: http_tls = true serves TLS with the data folder's
+    # server certificate (tessera certs init); http_tls_cert and http_tls_key (PEM, the
+    # key unencrypted) serve one from elsewhere instead, and turn TLS on by themselves.
+    http_tls: bool = False
+    http_tls_cert: Path | None = None
+    http_tls_key: Path | None = None
     # Classification levels, lowest first. A report must carry a label, or take its
     # source's default (source_labels, by source id), or its sender's (the principal's
     # default_label), or this one; with none of them it is refused.
@@ -154,6 +174,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                 raise ValueError(
                     f"{name}_port needs {name}_principal: everything arriving there acts as it"
                 )
+        self._validate_http_edge()
         if self.requests_per_second <= 0 or self.request_burst < 1:
             raise ValueError("requests_per_second and request_burst must be positive")
         if not 0 < self.fusion_batch_s <= 60:
@@ -191,6 +212,26 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             level = picture.rule.max_classification
             if level is not None and level not in scheme:
                 raise ValueError(f"picture {picture.name}: unknown classification {level!r}")
+
+    @property
+    def https(self) -> bool:
+        """Whether the map and the API are served over TLS."""
+        return self.http_tls or self.http_tls_cert is not None
+
+    def _validate_http_edge(self) -> None:
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy)
+            except ValueError as exc:
+                raise ValueError(f"trusted_proxies: {exc}") from None
+        if self.http_header_timeout_s <= 0 or self.http_keep_alive_s < 0:
+            raise ValueError(
+                "http_header_timeout_s must be positive and http_keep_alive_s not negative"
+            )
+        if self.http_max_connections is not None and self.http_max_connections < 1:
+            raise ValueError("http_max_connections must be positive (or null for no limit)")
+        if (self.http_tls_cert is None) != (self.http_tls_key is None):
+            raise ValueError("http_tls_cert and http_tls_key go together")
 
 
 def load_settings(path: Path | None = None, **overrides: Any) -> Settings:

@@ -1,6 +1,6 @@
-"""TLS for the CoT stream with client certificates (port 8089): the deployment's
-certificate files, the contexts, and who a presented certificate is. Functions over files;
-the server owns the sockets.
+"""TLS for the CoT stream with client certificates (port 8089), and for HTTPS: the
+deployment's certificate files, the contexts, and who a presented certificate is.
+Functions over files; the server owns the sockets.
 
 The handshake proves a client holds a key certified by this deployment's CA; the store
 then says whose it is and whether it still counts. Revocation is checked there, at every
@@ -61,9 +61,26 @@ def server_context(certs_dir: Path) -> ssl.SSLContext:
 
 
 def ensure_server_context(data_dir: Path, hosts: Sequence[str] = ()) -> ssl.SSLContext:
-    """The server's context; a data folder without a CA first gets one, with a server
-    certificate for ``hosts`` and the loopback names, so a first ``tessera serve`` speaks
-    TLS at once. ``tessera certs init`` does the same deliberately, and audits it."""
+    """The server's context for the CoT stream (see ``ensure_deployment``)."""
+    return server_context(ensure_deployment(data_dir, hosts))
+
+
+def https_context(cert_pem: Path, key_pem: Path) -> ssl.SSLContext:
+    """HTTPS for the map and the API: TLS 1.2 or later with this certificate (and the
+    chain after it in the file). Browsers present no client certificate: tokens say who
+    is asking there."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert_pem, key_pem)
+    context.set_alpn_protocols(["http/1.1"])
+    return context
+
+
+def ensure_deployment(data_dir: Path, hosts: Sequence[str] = ()) -> Path:
+    """The folder of the deployment's certificates; a data folder without a CA first gets
+    one, with a server certificate for ``hosts`` and the loopback names, so a first
+    ``tessera serve`` speaks TLS at once. ``tessera certs init`` does the same
+    deliberately, and audits it."""
     directory = certs_dir(data_dir)
     if not (directory / CA_FILE).exists():
         names = _connectable(hosts)
@@ -74,7 +91,7 @@ def ensure_server_context(data_dir: Path, hosts: Sequence[str] = ()) -> ssl.SSLC
             ", ".join(names),
             directory,
         )
-    return server_context(directory)
+    return directory
 
 
 def _connectable(hosts: Iterable[str]) -> list[str]:

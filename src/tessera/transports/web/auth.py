@@ -65,6 +65,8 @@ def bearer_token(scope: Scope) -> str | None:
 
 
 def client_address(scope: Scope) -> str:
+    """The socket's peer, or the client a trusted proxy forwarded (``ForwardedClient``
+    puts it in the scope; the HTTP server itself never reads forwarding headers)."""
     client = scope.get("client")
     return str(client[0]) if client else "unknown"
 

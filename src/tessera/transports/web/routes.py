@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tessera.core.model import Role
 from tessera.transports.web import account, api, export, imports, overlays
 from tessera.transports.web.auth import PUBLIC, Authenticate, Policy, requires, route_policies
+from tessera.transports.web.forwarded import ForwardedClient, TrustedProxies
 from tessera.transports.web.ogc.routes import OGC_POLICIES, ogc_routes
 from tessera.transports.web.openapi import openapi_document
 from tessera.transports.web.responses import JSONResponse
@@ -181,6 +182,8 @@ def build_asgi(tessera: Tessera) -> Starlette:
     app = Starlette(
         routes=routes,
         middleware=[
+            # First: everything after it sees the client a trusted proxy names.
+            Middleware(ForwardedClient, proxies=TrustedProxies(tessera.settings.trusted_proxies)),
             Middleware(SecureHeaders),
             Middleware(Authenticate, gate=tessera.gate, routes=guarded),
         ],
