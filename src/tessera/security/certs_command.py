@@ -46,8 +46,6 @@ from tessera.security.tls import (
     CRL_FILE,
     DEFAULT_HOSTS,
     DEPLOYMENT_FILES,
-    PRIVATE,
-    PUBLIC,
     SERVER_CERT_FILE,
     SERVER_DAYS,
     certs_dir,
@@ -200,10 +198,10 @@ def _client(args: argparse.Namespace) -> int:
     # Recorded before any file is written: a name already taken refuses before it could
     # overwrite anything, and every file written belongs to a known certificate.
     with_store(directory.parent, store_certificate, args.config)
-    write_file(files["key"], certs.key_pem(issued.key), PRIVATE)
-    write_file(files["certificate"], certs.certificate_pem(issued.certificate), PUBLIC)
-    write_file(files["pkcs12"], certs.pkcs12(issued, ca.certificate, password, name), PRIVATE)
-    write_file(files["package"], package, PRIVATE)
+    write_file(files["key"], certs.key_pem(issued.key))
+    write_file(files["certificate"], certs.certificate_pem(issued.certificate))
+    write_file(files["pkcs12"], certs.pkcs12(issued, ca.certificate, password, name))
+    write_file(files["package"], package)
     # Alone on stdout so a script can capture it; everything else goes to stderr.
     print(password, flush=True)
     _report_client(record, connection, directory, files)
@@ -301,7 +299,7 @@ def _revoke(args: argparse.Namespace) -> int:
         return record, already, revoked
 
     record, already, revoked = with_store(directory.parent, revoke, args.config)
-    write_file(directory / CRL_FILE, crl_pem(ca, revoked, now), PUBLIC, replace=True)
+    write_file(directory / CRL_FILE, crl_pem(ca, revoked, now), replace=True)
     if already:
         print(f"{record.name} was already revoked at {optional_iso(record.revoked_at)}")
     else:

@@ -22,6 +22,7 @@ from typing import Final
 import msgspec
 
 from tessera.core.model import Principal
+from tessera.private_files import private_file
 from tessera.security import certstore, sqlite_audit
 from tessera.security.audit_filter import AuditFilter
 from tessera.security.base import (
@@ -169,7 +170,8 @@ class SqliteSecurityStore(SecurityStore):
     async def open(self) -> None:
         if self._conn is not None:
             return
-        self._path.parent.mkdir(parents=True, exist_ok=True)
+        # Owner-only before SQLite opens it: its -wal and -shm files take the same mode.
+        private_file(self._path)
         conn = _connect(self._path)
         try:
             _create_schema(conn)
