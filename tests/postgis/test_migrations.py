@@ -24,7 +24,9 @@ from tessera.postgis.migrate import (
     migrate,
     pending,
 )
-from tessera.security.base import SecurityStoreError
+from tessera.security import postgis_audit
+from tessera.security.audit_filter import AuditFilter
+from tessera.security.base import AuditEvent, SecurityStoreError
 from tessera.security.postgis import PostgisSecurityStore
 from tests.postgis.databases import wait_for_waiters
 
@@ -263,3 +265,50 @@ def test_overlays_are_found_by_box(migrated: str) -> None:
         assert conn.execute(query, (16.4, 53.4, 16.6, 53.6)).fetchall() == [("line",)]
         assert conn.execute(query, (20.5, 50.5, 22.0, 52.0)).fetchall() == [("area",)]
         assert "overlays_geometry_lonlat" in explained(conn, query, (20.5, 50.5, 22.0, 52.0))
+
+
+def test_audit_filters_read_through_their_indexes(migrated: str) -> None:
+    indexes = index_definitions(migrated, "audit")
+    for name in ("audit_by_action", "audit_by_principal", "audit_by_outcome"):
+        assert indexes[name].endswith(", seq)"), indexes[name]
+    assert 'COLLATE "C"' in indexes["audit_by_action"]
+    with psycopg.connect(migrated, autocommit=True) as conn:
+        # A trail of many actions, principals and outcomes, so each filter is selective.
+        conn.execute(
+            "INSERT INTO audit (at, principal, action, outcome, target, address, detail) "
+            "SELECT now(), 'p' || (i % 40), 'family' || (i % 200) || '.act' || (i % 7), "
+            "CASE WHEN i % 50 = 0 THEN 'denied' ELSE 'ok' END, '', '', '{}' "
+            "FROM generate_series(1, 20000) AS i"
+        )
+        conn.execute("ANALYZE audit")
+        for where, index in (
+            (AuditFilter(action="family3.act3"), "audit_by_action"),
+            (AuditFilter(action="family3."), "audit_by_action"),
+            (AuditFilter(principal="p7"), "audit_by_principal"),
+            (AuditFilter(outcome="denied"), "audit_by_outcome"),
+        ):
+            query, params = postgis_audit.select(where, 0, 100)
+            assert index in explained(conn, query, params), where
+
+
+def test_the_audit_indexes_come_to_a_trail_made_before_them(database: str) -> None:
+    # A database as the Tessera before audit filters left it, with events in it.
+    before = [m for m in known_migrations() if m.version <= 3]
+    migrate(database, before)
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO audit (at, principal, action, outcome, target, address, detail) "
+            "VALUES (now(), 'alice', 'export', 'denied', 'COP', '', '{}')"
+        )
+    assert migrate(database) == ["0004_audit_filters", "0005_sources"]
+
+    async def read() -> list[AuditEvent]:
+        store = PostgisSecurityStore(database)
+        await store.open()
+        try:
+            return await store.audit(AuditFilter(action="export", outcome="denied"))
+        finally:
+            await store.close()
+
+    (kept,) = asyncio.run(read())
+    assert (kept.principal, kept.target) == ("alice", "COP")

@@ -222,7 +222,9 @@ def test_the_data_package_holds_what_a_tak_client_imports(
     ca: certs.Issued, phone: certs.Issued
 ) -> None:
     connection = certs.Connection("127.0.0.1", 8089)
-    blob = certs.data_package("alice-phone.zip", connection, ca.certificate, phone, "alice", "pw")
+    blob = certs.data_package(
+        "alice-phone.zip", connection, ca.certificate, phone, "alice", "s3cret-pw"
+    )
     package = read_package(blob)
     assert package.preferences["cot_streams"]["connectString0"] == "127.0.0.1:8089:ssl"
     assert package.preferences["cot_streams"]["count"] == "1"
@@ -230,9 +232,10 @@ def test_the_data_package_holds_what_a_tak_client_imports(
     app = package.preferences["com.atakmap.app_preferences"]
     truststore = pkcs12.load_pkcs12(package.file_at(app["caLocation"]), app["caPassword"].encode())
     assert [c.certificate for c in truststore.additional_certs] == [ca.certificate]
-    client = pkcs12.load_pkcs12(
-        package.file_at(app["certificateLocation"]), app["clientPassword"].encode()
-    )
+    # The client's password is not in the package: its holder types it in.
+    assert "clientPassword" not in app
+    assert not any(b"s3cret-pw" in entry for entry in package.entries.values())
+    client = pkcs12.load_pkcs12(package.file_at(app["certificateLocation"]), b"s3cret-pw")
     assert client.cert is not None and client.cert.certificate == phone.certificate
 
 

@@ -188,14 +188,68 @@ def test_the_data_package_connects_with_the_printed_password(ready: Cli) -> None
     assert listed == {name for name in names if name.startswith("certs/")}
     entries = pref_entries(package)
     assert entries["connectString0"] == "127.0.0.1:8089:ssl"
-    assert entries["caPassword"] == entries["clientPassword"] == password
+    # The trust store's password is public (the CA is); the client's is nowhere in it.
+    assert entries["caPassword"] == certs.TRUSTSTORE_PASSWORD != password
+    assert "clientPassword" not in entries
     ca = x509.load_pem_x509_certificate((ready.certs / tls.CA_FILE).read_bytes())
     trust_entry = "certs/" + entries["caLocation"].removeprefix("cert/")
     client_entry = "certs/" + entries["certificateLocation"].removeprefix("cert/")
-    truststore = pkcs12.load_pkcs12(stores[trust_entry], password.encode())
+    truststore = pkcs12.load_pkcs12(stores[trust_entry], entries["caPassword"].encode())
     assert [c.certificate for c in truststore.additional_certs] == [ca]
+    # The operator opens the client's .p12 with the password printed, and only with it.
     client = pkcs12.load_pkcs12(stores[client_entry], password.encode())
     assert client.key is not None and client.cert is not None
+    with pytest.raises(ValueError, match=r"(?i)password"):
+        pkcs12.load_pkcs12(stores[client_entry], certs.TRUSTSTORE_PASSWORD.encode())
+
+
+def test_no_file_of_the_data_package_holds_the_password(ready: Cli) -> None:
+    password, _ = issue(ready, "alice-phone", "--principal", "alice")
+    package = ready.certs / "clients" / "alice-phone.zip"
+    secret = password.encode()
+    assert secret not in package.read_bytes()
+    with zipfile.ZipFile(package) as archive:
+        for name in archive.namelist():
+            member = archive.read(name)
+            for form in (secret, password.encode("utf-16-le"), password.encode("utf-16-be")):
+                assert form not in member, name
+
+
+def test_the_password_goes_to_a_file_when_asked(ready: Cli, tmp_path: Path) -> None:
+    secret_file = tmp_path / "handover" / "alice-phone.password"
+    code, out, err = ready(
+        "certs",
+        "client",
+        "alice-phone",
+        "--principal",
+        "alice",
+        "--password-file",
+        str(secret_file),
+    )
+    assert code == 0, err
+    password = secret_file.read_text().strip()
+    assert out == "" and password and password not in err and str(secret_file) in err
+    assert mode(secret_file) == 0o600
+    p12 = (ready.certs / "clients" / "alice-phone.p12").read_bytes()
+    assert pkcs12.load_pkcs12(p12, password.encode()).key is not None
+    with zipfile.ZipFile(ready.certs / "clients" / "alice-phone.zip") as archive:
+        assert not any(password.encode() in archive.read(n) for n in archive.namelist())
+    # An existing file is never overwritten, and nothing is issued then.
+    refused = ready.refused(
+        "certs", "client", "bob-phone", "--principal", "alice", "--password-file", str(secret_file)
+    )
+    assert "already exists" in refused
+    assert [r.name for r in stored_certificates(ready.data)] == ["alice-phone"]
+    assert secret_file.read_text().strip() == password
+
+
+def test_the_help_says_where_the_password_goes(
+    cli: Cli, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["certs", "client", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--password-file" in text and "in no file of the package" in text
 
 
 def test_client_options_host_port_out_and_days(ready: Cli, tmp_path: Path) -> None:

@@ -21,6 +21,8 @@ from typing import Any
 import pytest
 
 from tessera.core.model import Label, Principal, PrincipalKind, Role
+from tessera.security import sqlite_audit
+from tessera.security.audit_filter import AuditFilter
 from tessera.security.base import (
     AuditEvent,
     CertificateExistsError,
@@ -34,6 +36,7 @@ from tessera.security.base import (
     UnknownPrincipalError,
     UnknownTokenError,
 )
+from tessera.security.certstore import CERTIFICATES_SCHEMA
 from tessera.security.postgis import PostgisSecurityStore
 from tessera.security.sqlite import (
     SCHEMA,
@@ -449,15 +452,95 @@ def test_audit_reads_since_after_seq_and_limit(factory: StoreFactory, tmp_path: 
         async def actions(**query: Any) -> list[str]:
             return [e.action for e in await store.audit(**query)]
 
-        assert await actions(since=START + timedelta(minutes=7)) == ["a7", "a8", "a9"]
+        def since(minutes: int) -> AuditFilter:
+            return AuditFilter(since=START + timedelta(minutes=minutes))
+
+        assert await actions(where=since(7)) == ["a7", "a8", "a9"]
         assert await actions(after_seq=seqs[7]) == ["a8", "a9"]
         assert await actions(limit=2) == ["a0", "a1"]
-        assert await actions(since=START + timedelta(minutes=2), after_seq=seqs[4], limit=2) == [
-            "a5",
-            "a6",
-        ]
-        assert await actions(since=START + timedelta(minutes=20)) == []
+        assert await actions(where=since(2), after_seq=seqs[4], limit=2) == ["a5", "a6"]
+        assert await actions(where=since(20)) == []
         assert await actions(after_seq=seqs[-1]) == []
+
+    run(factory, tmp_path, scenario)
+
+
+# -- audit filters ---------------------------------------------------------------------
+
+FILTERED_TRAIL = [
+    # (minute, principal, action, outcome)
+    (0, "alice", "login", "ok"),
+    (1, "bob", "tracks.read", "denied"),
+    (2, "alice", "overlays.create", "ok"),
+    (3, None, "login", "failed"),
+    (4, "alice", "overlays.edit", "denied"),
+    (5, "bob", "overlays", "ok"),
+    (6, "bob", "overlaysx.create", "ok"),
+    (7, "alice", "export", "denied"),
+    (8, "bob", "overlays.delete", "ok"),
+    (9, "alice", "a_b.c", "ok"),
+    (10, "bob", "axb.c", "ok"),
+]
+
+
+def filtered_trail() -> list[AuditEvent]:
+    return [
+        AuditEvent(
+            at=START + timedelta(minutes=minute), principal=who, action=action, outcome=outcome
+        )
+        for minute, who, action, outcome in FILTERED_TRAIL
+    ]
+
+
+def test_audit_reads_by_action_principal_outcome_and_time(
+    factory: StoreFactory, tmp_path: Path
+) -> None:
+    async def scenario(store: SecurityStore) -> None:
+        seqs = await store.append_audit(filtered_trail())
+
+        async def minutes(where: AuditFilter, **page: Any) -> list[int]:
+            read = await store.audit(where, **page)
+            return [int((e.at - START) / timedelta(minutes=1)) for e in read]
+
+        assert await minutes(AuditFilter(action="login")) == [0, 3]
+        # A trailing dot is a prefix: overlays.* but not "overlays" or "overlaysx.*".
+        assert await minutes(AuditFilter(action="overlays.")) == [2, 4, 8]
+        assert await minutes(AuditFilter(action="overlays")) == [5]
+        # No pattern characters: an underscore is itself.
+        assert await minutes(AuditFilter(action="a_b.")) == [9]
+        assert await minutes(AuditFilter(principal="bob")) == [1, 5, 6, 8, 10]
+        assert await minutes(AuditFilter(outcome="denied")) == [1, 4, 7]
+        assert await minutes(AuditFilter(principal="alice", outcome="denied")) == [4, 7]
+        assert await minutes(AuditFilter(action="overlays.", principal="alice")) == [2, 4]
+        # since is inclusive, until exclusive: [since, until).
+        window = AuditFilter(since=START + timedelta(minutes=2), until=START + timedelta(minutes=5))
+        assert await minutes(window) == [2, 3, 4]
+        assert await minutes(AuditFilter(until=START)) == []
+        late = AuditFilter(outcome="ok", since=START + timedelta(minutes=4))
+        assert await minutes(late) == [5, 6, 8, 9, 10]
+        # Filters page like the whole trail: by seq, at most limit at a time.
+        assert await minutes(AuditFilter(outcome="ok"), limit=2) == [0, 2]
+        assert await minutes(AuditFilter(outcome="ok"), after_seq=seqs[2], limit=2) == [5, 6]
+        assert await minutes(AuditFilter(principal="carol")) == []
+        assert await minutes(AuditFilter()) == list(range(11))
+
+    run(factory, tmp_path, scenario)
+
+
+def test_audit_filters_refuse_times_without_a_zone() -> None:
+    with pytest.raises(SecurityStoreError, match="timezone"):
+        AuditFilter(since=datetime(2026, 5, 4, 9, 0))
+    with pytest.raises(SecurityStoreError, match="timezone"):
+        AuditFilter(until=datetime(2026, 5, 4, 9, 0))
+
+
+def test_an_audit_filter_matches_across_timezones(factory: StoreFactory, tmp_path: Path) -> None:
+    async def scenario(store: SecurityStore) -> None:
+        await store.append_audit(filtered_trail())
+        two_hours_east = timezone(timedelta(hours=2))
+        since = (START + timedelta(minutes=8)).astimezone(two_hours_east)
+        read = await store.audit(AuditFilter(since=since))
+        assert [e.action for e in read] == ["overlays.delete", "a_b.c", "axb.c"]
 
     run(factory, tmp_path, scenario)
 
@@ -562,6 +645,42 @@ def test_sqlite_adds_the_certificates_table_to_a_version_1_file(tmp_path: Path) 
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    finally:
+        conn.close()
+
+
+def test_sqlite_adds_the_audit_indexes_to_a_version_2_file(tmp_path: Path) -> None:
+    # A store as the Tessera before audit filters left it: schema 2, events in it.
+    path = security_store_path(tmp_path)
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        for script in (SCHEMA, CERTIFICATES_SCHEMA):
+            conn.executescript(script)
+        conn.execute("PRAGMA user_version=2")
+        conn.execute(
+            "INSERT INTO audit (at_us, principal, action, outcome, target, address, detail) "
+            "VALUES (0, 'alice', 'export', 'denied', 'COP', '', '{}')"
+        )
+    finally:
+        conn.close()
+
+    async def scenario(store: SecurityStore) -> None:
+        (kept,) = await store.audit(AuditFilter(action="export", outcome="denied"))
+        assert (kept.principal, kept.target) == ("alice", "COP")
+
+    run(sqlite_store, tmp_path, scenario)
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        for where, index in (
+            (AuditFilter(action="overlays.edit"), "audit_by_action"),
+            (AuditFilter(action="overlays."), "audit_by_action"),
+            (AuditFilter(principal="alice"), "audit_by_principal"),
+            (AuditFilter(outcome="denied"), "audit_by_outcome"),
+        ):
+            query, parameters = sqlite_audit.select(where, 0, 100)
+            plan = conn.execute("EXPLAIN QUERY PLAN " + query, parameters).fetchall()
+            assert any(index in str(step) for step in plan), (where, plan)
     finally:
         conn.close()
 

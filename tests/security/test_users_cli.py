@@ -13,7 +13,7 @@ import pytest
 
 from tessera.cli import main
 from tessera.security import tokens
-from tessera.security.base import TokenRecord
+from tessera.security.base import AuditEvent, TokenRecord
 from tessera.security.sqlite import SqliteSecurityStore, security_store_path
 
 
@@ -181,6 +181,78 @@ def test_audit_lists_the_cli_changes(cli: Cli) -> None:
     assert len(cli.ok("audit", "--since", "2000-01-01").splitlines()) == 5
 
 
+def append_events(data: Path, events: list[AuditEvent]) -> None:
+    """Events as the server writes them, beside the command's own."""
+
+    async def write() -> None:
+        store = SqliteSecurityStore(security_store_path(data))
+        await store.open()
+        try:
+            await store.append_audit(events)
+        finally:
+            await store.close()
+
+    asyncio.run(write())
+
+
+def test_audit_filters_by_action_principal_outcome_and_time(cli: Cli) -> None:
+    cli.ok("users", "add", "alice")
+    cli.ok("users", "add", "bob")
+    cli.issue("alice")
+    cli.ok("users", "disable", "bob")
+    start = datetime(2001, 5, 4, 9, 0, tzinfo=UTC)
+    append_events(
+        cli.data,
+        [
+            AuditEvent(at=start, principal="alice", action="tracks.read", outcome="denied"),
+            AuditEvent(at=start + timedelta(hours=1), principal="alice", action="export"),
+            AuditEvent(
+                at=start + timedelta(hours=2), principal="alice", action="export", outcome="denied"
+            ),
+        ],
+    )
+
+    def actions(*argv: str) -> list[tuple[str, str]]:
+        events = json_lines(cli.ok("audit", "--json", *argv))
+        return [(e["action"], e["outcome"]) for e in events]
+
+    assert actions("--action", "principal.") == [
+        ("principal.add", "ok"),
+        ("principal.add", "ok"),
+        ("principal.disable", "ok"),
+    ]
+    assert actions("--action", "token.issue") == [("token.issue", "ok")]
+    assert actions("--principal", "alice", "--outcome", "denied") == [
+        ("tracks.read", "denied"),
+        ("export", "denied"),
+    ]
+    assert actions("--action", "export", "--outcome", "ok") == [("export", "ok")]
+    # Since is inclusive, until exclusive; a time without a zone is UTC.
+    window = ("--since", "2001-05-04T10:00:00Z", "--until", "2001-05-04T11:00:00")
+    assert actions(*window) == [("export", "ok")]
+    assert actions("--until", "2001-05-04T09:00:00Z") == []
+    assert actions("--principal", "alice", "--limit", "1") == [("tracks.read", "denied")]
+    assert len(cli.ok("audit", "--principal", "cli:tester").splitlines()) == 4
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--outcome", "maybe"], "invalid choice: 'maybe'"),
+        (["--action", ""], "must be 1 to 200 printable characters"),
+        (["--principal", "a\tb"], "must be 1 to 200 printable characters"),
+    ],
+)
+def test_audit_refuses_a_bad_filter(
+    cli: Cli, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    cli.ok("users", "add", "alice")
+    with pytest.raises(SystemExit) as exited:
+        main(["audit", "--data", str(cli.data), *argv])
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
+
+
 def test_the_cli_works_while_the_server_holds_the_store(cli: Cli) -> None:
     server = SqliteSecurityStore(security_store_path(cli.data))
     asyncio.run(server.open())
@@ -222,6 +294,11 @@ def test_the_cli_works_while_the_server_holds_the_store(cli: Cli) -> None:
         (["users", "tokens", "nobody"], "no principal named 'nobody'"),
         (["users", "revoke", "0123456789abcdef"], "no token"),
         (["audit", "--since", "last tuesday"], "not an ISO 8601 time"),
+        (["audit", "--until", "soon"], "not an ISO 8601 time"),
+        (
+            ["audit", "--since", "2026-05-04T10:00:00Z", "--until", "2026-05-04T09:00:00Z"],
+            "--until must be later than --since",
+        ),
     ],
 )
 def test_bad_input_is_a_clear_error(cli: Cli, argv: list[str], message: str) -> None:

@@ -76,9 +76,12 @@ def test_a_partner_exports_its_picture_and_nothing_else(tmp_path: Path) -> None:
         async with live.client() as admin:
             events = (await admin.get("/api/v1/audit")).json()["events"]
         exports = [e for e in events if e["action"] == "export"]
-        assert [(e["principal"], e["target"], e["detail"]["format"]) for e in exports] == [
-            ("partner", "UKR", "nvg")
+        assert [(e["principal"], e["target"], e["outcome"]) for e in exports] == [
+            ("partner", "UKR", "ok"),
+            # Refused, on the trail: the partner was told only that there is no such picture.
+            ("partner", "NATO", "denied"),
         ]
+        assert exports[0]["detail"]["format"] == "nvg"
 
     async def main() -> None:
         async with live_server(tmp_path, pictures=PICTURES) as live:
@@ -273,7 +276,10 @@ def test_every_format_releases_exactly_what_the_picture_admits(tmp_path: Path) -
             )
             events = (await admin.get("/api/v1/audit")).json()["events"]
         assert exported_ids("kml", everything.content) >= {"secret-area", "bridge"}
-        details = [e["detail"] for e in events if e["action"] == "export"]
+        exports = [e for e in events if e["action"] == "export"]
+        refused = [e["target"] for e in exports if e["outcome"] == "denied"]
+        assert refused == ["NATO"] * 4
+        details = [e["detail"] for e in exports if e["outcome"] == "ok"]
         assert [d["format"] for d in details] == ["nvg", "geojson", "kml", "kmz", "kml"]
         assert details[0]["tracks"] == 3 and details[0]["overlays"] == 5
         assert details[-1]["overlays"] == 6

@@ -34,6 +34,7 @@ from tessera.journal.base import (
     JournalItem,
 )
 from tessera.microseconds import from_us, to_us
+from tessera.private_files import private_file
 
 _TABLE: Final = """
 CREATE TABLE IF NOT EXISTS {name} (
@@ -110,7 +111,8 @@ class SqliteJournal(Journal):
 
     async def open(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._path.parent.mkdir(parents=True, exist_ok=True)
+        # Owner-only before SQLite opens it: its -wal and -shm files take the same mode.
+        private_file(self._path)
         write_conn = await asyncio.to_thread(self._open_writer)
         self._visible_seq = self._written_seq
         self._reader = await asyncio.to_thread(_connect, self._path)

@@ -13,11 +13,14 @@ from __future__ import annotations
 import abc
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import msgspec
 
 from tessera.core.model import PRINCIPAL_PATTERN, Principal
+
+if TYPE_CHECKING:
+    from tessera.security.audit_filter import AuditFilter
 
 FINGERPRINT_PATTERN: Final = r"^[0-9a-f]{64}$"
 # A certificate's name becomes a file name, so it follows the principal name rules.
@@ -226,6 +229,7 @@ class SecurityStore(abc.ABC):
 
     @abc.abstractmethod
     async def audit(
-        self, *, since: datetime | None = None, after_seq: int = 0, limit: int = 1000
+        self, where: AuditFilter | None = None, *, after_seq: int = 0, limit: int = 1000
     ) -> list[AuditEvent]:
-        """Events at or after ``since`` with ``seq > after_seq``, oldest first."""
+        """Events that ``where`` admits (all of them without it) with ``seq > after_seq``,
+        oldest first, at most ``limit``."""

@@ -271,8 +271,18 @@ def crl(ca: Issued, revoked: Iterable[Revoked], now: datetime, next_update: date
 # client's PKCS#12. A client imports it and copies the .p12 files to its cert/ folder,
 # which is what the preference file's relative "cert/..." paths name (ATAK, WinTAK and
 # iTAK all resolve those; ATAK's absolute /storage/... paths would break the others).
+#
+# The client's password is not in the package, unlike TAK Server's own: a package that
+# goes astray (mail, a shared drive, a lost phone's downloads) then gives nobody the key.
+# The operator hands the password over apart, and the device's user types it in: ATAK,
+# finding no clientPassword, stores its default one for the certificate, so the
+# connection comes up only once the real one is entered in its settings.
 
 PACKAGE_PREFERENCES: Final = "certs/tessera.pref"
+# The trust store holds the CA's certificate alone, which is public: its password guards
+# nothing, so it is TAK's customary default (the one ATAK also tries when a package names
+# none), and the package names it, so every client imports the trust store unasked.
+TRUSTSTORE_PASSWORD: Final = "atakatak"  # noqa: S105 - public by design (above)
 
 
 @dataclass(frozen=True)
@@ -304,14 +314,14 @@ def data_package(
 ) -> bytes:
     """A zip an ATAK, WinTAK or iTAK client imports to connect with this certificate.
 
-    Both PKCS#12 files open with ``password``, which the preference file carries (as
-    TAK's own packages do): the package is as secret as the key inside it.
+    The client's PKCS#12 opens with ``password``, which is in no file of the package (see
+    above); the trust store with ``TRUSTSTORE_PASSWORD``, which is.
     """
     trust_file = f"truststore-{certificate_fingerprint(ca)[:12]}.p12"
     client_file = f"{name}.p12"
     entries = {
-        PACKAGE_PREFERENCES: _preferences(connection, trust_file, client_file, password),
-        f"certs/{trust_file}": truststore(ca, password, ca.subject.rfc4514_string()),
+        PACKAGE_PREFERENCES: _preferences(connection, trust_file, client_file),
+        f"certs/{trust_file}": truststore(ca, TRUSTSTORE_PASSWORD, ca.subject.rfc4514_string()),
         f"certs/{client_file}": pkcs12(client, ca, password, name),
     }
     manifest = _manifest(str(uuid.uuid4()), package_name, list(entries))
@@ -322,7 +332,7 @@ def _entry(key: str, kind: str, value: str) -> str:
     return f'    <entry key="{key}" class="class java.lang.{kind}">{escape(value)}</entry>'
 
 
-def _preferences(connection: Connection, trust_file: str, client_file: str, pw: str) -> bytes:
+def _preferences(connection: Connection, trust_file: str, client_file: str) -> bytes:
     lines = [
         "<?xml version='1.0' standalone='yes'?>",
         "<preferences>",
@@ -335,8 +345,7 @@ def _preferences(connection: Connection, trust_file: str, client_file: str, pw: 
         '  <preference version="1" name="com.atakmap.app_preferences">',
         _entry("displayServerConnectionWidget", "Boolean", "true"),
         _entry("caLocation", "String", f"cert/{trust_file}"),
-        _entry("caPassword", "String", pw),
-        _entry("clientPassword", "String", pw),
+        _entry("caPassword", "String", TRUSTSTORE_PASSWORD),
         _entry("certificateLocation", "String", f"cert/{client_file}"),
         "  </preference>",
         "</preferences>",

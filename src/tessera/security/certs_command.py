@@ -1,10 +1,12 @@
 """``tessera certs``: the deployment's CA, the server's certificate, and client
 certificates for TAK clients (ATAK, WinTAK, iTAK, pytak) with a data package each.
 
-Files live in ``DATA/certs/`` (keys mode 0600); certificates are recorded in the security
-store, which is how the server maps a presented certificate to its principal and refuses a
-revoked one. Every change is written to the audit trail, as ``tessera users`` does. Bad
-input raises ValueError, which ``tessera.cli`` prints as ``tessera: <message>``.
+Files live in ``DATA/certs/``, readable by their owner only; certificates are recorded in
+the security store, which is how the server maps a presented certificate to its principal
+and refuses a revoked one. A client's .p12 password is printed once (or written to the
+file the operator names), never put in its data package. Every change is written to the
+audit trail, as ``tessera users`` does. Bad input raises ValueError, which ``tessera.cli``
+prints as ``tessera: <message>``.
 """
 
 from __future__ import annotations
@@ -46,8 +48,6 @@ from tessera.security.tls import (
     CRL_FILE,
     DEFAULT_HOSTS,
     DEPLOYMENT_FILES,
-    PRIVATE,
-    PUBLIC,
     SERVER_CERT_FILE,
     SERVER_DAYS,
     certs_dir,
@@ -82,6 +82,12 @@ def add_certs_arguments(parser: argparse.ArgumentParser) -> None:
     client = action_parser(
         actions, "client", _client, "issue a client certificate and data package"
     )
+    client.description = (
+        "Issue a client certificate for a TAK client and write its data package. The .p12 "
+        "password is printed once on standard output (or written to --password-file) and "
+        "is in no file of the package: hand it over apart; the device's user types it in "
+        "when importing or in the server connection's settings."
+    )
     client.add_argument("name", help="the certificate's name: lowercase letters, digits, . _ @ -")
     client.add_argument("--principal", required=True, help="the principal it stands for")
     client.add_argument(
@@ -90,6 +96,12 @@ def add_certs_arguments(parser: argparse.ArgumentParser) -> None:
     client.add_argument("--host", default=None, help="default: the server certificate's first")
     client.add_argument("--port", type=positive_int, default=DEFAULT_COT_TLS_PORT)
     client.add_argument("--out", type=Path, default=None, help="the data package (.zip)")
+    client.add_argument(
+        "--password-file",
+        type=Path,
+        default=None,
+        help="write the .p12 password to this new file (mode 0600) instead of printing it",
+    )
 
     revoke = action_parser(actions, "revoke", _revoke, "revoke a client certificate by its name")
     revoke.add_argument("name")
@@ -177,6 +189,8 @@ def _client(args: argparse.Namespace) -> int:
         raise CommandError(f"no server certificate naming a host in {directory}: give --host")
     connection = certs.Connection(host=args.host or server_hosts[0], port=args.port)
     files = _client_files(directory, name, args.out)
+    if args.password_file is not None and args.password_file.exists():
+        raise CommandError(f"{args.password_file} already exists: not overwriting it")
     now = datetime.now(UTC)
     issued = certs.issue_client_cert(ca, name, args.principal, now, args.days)
     record = _record_of(name, args.principal, issued.certificate, now)
@@ -200,13 +214,22 @@ def _client(args: argparse.Namespace) -> int:
     # Recorded before any file is written: a name already taken refuses before it could
     # overwrite anything, and every file written belongs to a known certificate.
     with_store(directory.parent, store_certificate, args.config)
-    write_file(files["key"], certs.key_pem(issued.key), PRIVATE)
-    write_file(files["certificate"], certs.certificate_pem(issued.certificate), PUBLIC)
-    write_file(files["pkcs12"], certs.pkcs12(issued, ca.certificate, password, name), PRIVATE)
-    write_file(files["package"], package, PRIVATE)
-    # Alone on stdout so a script can capture it; everything else goes to stderr.
-    print(password, flush=True)
-    _report_client(record, connection, directory, files)
+    if args.password_file is not None:
+        # First: if it cannot be written, no file opens with a password nobody has.
+        try:
+            write_file(args.password_file, f"{password}\n".encode())
+        except OSError as exc:
+            raise CommandError(
+                f"cannot write {args.password_file}: {exc}; revoke {name} and issue again"
+            ) from exc
+    write_file(files["key"], certs.key_pem(issued.key))
+    write_file(files["certificate"], certs.certificate_pem(issued.certificate))
+    write_file(files["pkcs12"], certs.pkcs12(issued, ca.certificate, password, name))
+    write_file(files["package"], package)
+    if args.password_file is None:
+        # Alone on stdout so a script can capture it; everything else goes to stderr.
+        print(password, flush=True)
+    _report_client(record, connection, directory, files, args.password_file)
     if connection.host not in server_hosts:
         print(
             f"warning: the server certificate is not for {connection.host}; clients may "
@@ -265,14 +288,18 @@ def _report_client(
     connection: certs.Connection,
     directory: Path,
     files: dict[str, Path],
+    password_file: Path | None,
 ) -> None:
+    where = "printed above" if password_file is None else f"in {password_file}"
     lines = [
         f"certificate {record.name} for {record.principal}, expires {iso(record.expires_at)}",
         f"  data package (import it in ATAK, WinTAK or iTAK): {files['package']}",
         f"  connects to {connection.connect_string}",
         f"  certificate {files['certificate']}, key {files['key']}",
         f"  PKCS#12 {files['pkcs12']}; CA {directory / CA_FILE}",
-        "the password printed above opens both PKCS#12 files; it is shown once",
+        f"the password {where} opens the client's PKCS#12 (the one beside the package and "
+        "the one in it); it is not in the package: give it to the device's user apart, "
+        "who types it in when the client asks for it",
     ]
     print("\n".join(lines), file=sys.stderr)
 
@@ -301,7 +328,7 @@ def _revoke(args: argparse.Namespace) -> int:
         return record, already, revoked
 
     record, already, revoked = with_store(directory.parent, revoke, args.config)
-    write_file(directory / CRL_FILE, crl_pem(ca, revoked, now), PUBLIC, replace=True)
+    write_file(directory / CRL_FILE, crl_pem(ca, revoked, now), replace=True)
     if already:
         print(f"{record.name} was already revoked at {optional_iso(record.revoked_at)}")
     else:

@@ -25,7 +25,8 @@ from psycopg.rows import TupleRow
 from tessera.core.model import Principal
 from tessera.postgis.connection import session_conninfo
 from tessera.postgis.migrate import MigrationError, check_schema
-from tessera.security import certstore
+from tessera.security import certstore, postgis_audit
+from tessera.security.audit_filter import AuditFilter
 from tessera.security.base import (
     AuditEvent,
     CertificateExistsError,
@@ -85,17 +86,6 @@ _REVOKE_CERTIFICATE: Final = (
     "UPDATE certificates SET revoked_at = COALESCE(revoked_at, %s) WHERE name = %s "
     "RETURNING name, principal, serial, fingerprint, issued_at, expires_at, revoked_at"
 )
-# Conflicts with itself and with inserts, not with reads.
-_LOCK_AUDIT: Final = "LOCK TABLE audit IN SHARE ROW EXCLUSIVE MODE"
-_INSERT_AUDIT: Final = (
-    "INSERT INTO audit (at, principal, action, outcome, target, address, detail) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s::json) RETURNING seq"
-)
-_SELECT_AUDIT: Final = (
-    "SELECT seq, at, principal, action, outcome, target, address, detail::text FROM audit "
-)
-_AUDIT_AFTER: Final = _SELECT_AUDIT + "WHERE seq > %s ORDER BY seq LIMIT %s"
-_AUDIT_AFTER_SINCE: Final = _SELECT_AUDIT + "WHERE seq > %s AND at >= %s ORDER BY seq LIMIT %s"
 _NUL: Final = "\x00"
 
 
@@ -279,36 +269,22 @@ class PostgisSecurityStore(PostgisSourceMethods, SecurityStore):
     # -- audit -------------------------------------------------------------------------
 
     async def append_audit(self, events: Sequence[AuditEvent]) -> list[int]:
-        rows = [_audit_row(event) for event in events]
+        rows = postgis_audit.rows(events)
         if not rows:
             return []
-        async with self._using() as conn, conn.transaction():
-            await conn.execute(_LOCK_AUDIT)
-            async with conn.cursor() as cursor:
-                await cursor.executemany(_INSERT_AUDIT, rows, returning=True)
-                # One result per INSERT ... RETURNING, in the order given.
-                seqs = [int((await _fetched(result))[0]) async for result in cursor.results()]
-        return seqs
+        async with self._using() as conn:
+            return await postgis_audit.append(conn, rows)
 
     async def audit(
-        self, *, since: datetime | None = None, after_seq: int = 0, limit: int = 1000
+        self, where: AuditFilter | None = None, *, after_seq: int = 0, limit: int = 1000
     ) -> list[AuditEvent]:
-        if since is None:
-            rows = await self._rows(_AUDIT_AFTER, (after_seq, max(limit, 0)))
-        else:
-            rows = await self._rows(_AUDIT_AFTER_SINCE, (after_seq, _aware(since), max(limit, 0)))
-        return [_audit_event(row) for row in rows]
+        query, parameters = postgis_audit.select(where or AuditFilter(), after_seq, limit)
+        return [postgis_audit.event_of(row) for row in await self._rows(query, parameters)]
 
 
 async def _fetch(conn: Connection, query: str, params: Sequence[Any]) -> list[TupleRow]:
     cursor = await conn.execute(query, params)
     return await cursor.fetchall() if cursor.description is not None else []
-
-
-async def _fetched(cursor: psycopg.AsyncCursor[TupleRow]) -> TupleRow:
-    row = await cursor.fetchone()
-    assert row is not None  # each INSERT ... RETURNING gives one row
-    return row
 
 
 def _aware(moment: datetime) -> datetime:
@@ -326,39 +302,6 @@ def _text(value: str, what: str) -> str:
     if _NUL in value:
         raise SecurityStoreError(f"a {what} cannot hold a NUL character")
     return value
-
-
-def _recorded(value: str) -> str:
-    # PostgreSQL text cannot hold NUL; refusing the event would stall the audit trail's
-    # retries, so the character is written as U+FFFD instead.
-    return value.replace(_NUL, "\ufffd")
-
-
-def _audit_row(event: AuditEvent) -> tuple[Any, ...]:
-    return (
-        _aware(event.at),
-        None if event.principal is None else _recorded(event.principal),
-        _recorded(event.action),
-        _recorded(event.outcome),
-        _recorded(event.target),
-        _recorded(event.address),
-        # Escaped by the encoder (\u0000), which the json column keeps as it is.
-        msgspec.json.encode(event.detail).decode(),
-    )
-
-
-def _audit_event(row: TupleRow) -> AuditEvent:
-    seq, at, principal, action, outcome, target, address, detail = row
-    return AuditEvent(
-        seq=seq,
-        at=at,
-        principal=principal,
-        action=action,
-        outcome=outcome,
-        target=target,
-        address=address,
-        detail=msgspec.json.decode(detail, type=dict[str, Any]),
-    )
 
 
 def _token(row: TupleRow) -> TokenRecord:

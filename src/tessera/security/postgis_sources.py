@@ -1,5 +1,5 @@
 """The PostGIS security store's source registry, TAK uids and deployment secrets
-(migration 0004), as a part of ``PostgisSecurityStore`` kept in its own module."""
+(migration 0005), as a part of ``PostgisSecurityStore`` kept in its own module."""
 
 from __future__ import annotations
 

@@ -22,7 +22,9 @@ from typing import Final
 import msgspec
 
 from tessera.core.model import Principal
-from tessera.security import certstore, sqlite_sources
+from tessera.private_files import private_file
+from tessera.security import certstore, sqlite_audit, sqlite_sources
+from tessera.security.audit_filter import AuditFilter
 from tessera.security.base import (
     AuditEvent,
     CertificateRecord,
@@ -36,7 +38,6 @@ from tessera.security.base import (
     check_record,
 )
 from tessera.security.sqlite_rows import (
-    audit_from_row,
     aware_us,
     certificate_from_row,
     certificate_row,
@@ -82,7 +83,12 @@ END;
 """
 # Step i brings a store from version i to i + 1. Every statement is idempotent (IF NOT
 # EXISTS), so a step that ran without its version being recorded can safely run again.
-MIGRATIONS: Final = (SCHEMA, certstore.CERTIFICATES_SCHEMA, sqlite_sources.SOURCES_SCHEMA)
+MIGRATIONS: Final = (
+    SCHEMA,
+    certstore.CERTIFICATES_SCHEMA,
+    sqlite_audit.AUDIT_FILTER_INDEXES,
+    sqlite_sources.SOURCES_SCHEMA,
+)
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 # Queries are constants: every value goes in as a parameter.
 _INSERT_INTO_TOKENS: Final = (
@@ -96,15 +102,6 @@ _SELECT_TOKENS: Final = (
 _TOKEN_BY_ID: Final = _SELECT_TOKENS + "WHERE id = ?"
 _ALL_TOKENS: Final = _SELECT_TOKENS + "ORDER BY created_us, rowid"
 _TOKENS_OF: Final = _SELECT_TOKENS + "WHERE principal = ? ORDER BY created_us, rowid"
-_INSERT_AUDIT: Final = (
-    "INSERT INTO audit (at_us, principal, action, outcome, target, address, detail) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?)"
-)
-_SELECT_AUDIT: Final = (
-    "SELECT seq, at_us, principal, action, outcome, target, address, detail FROM audit "
-    "WHERE seq > ? AND at_us >= ? ORDER BY seq LIMIT ?"
-)
-_EARLIEST_US: Final = -(2**63)
 
 
 def security_store_path(data_dir: Path) -> Path:
@@ -176,7 +173,8 @@ class SqliteSecurityStore(SecurityStore):
     async def open(self) -> None:
         if self._conn is not None:
             return
-        self._path.parent.mkdir(parents=True, exist_ok=True)
+        # Owner-only before SQLite opens it: its -wal and -shm files take the same mode.
+        private_file(self._path)
         conn = _connect(self._path)
         try:
             _create_schema(conn)
@@ -364,31 +362,12 @@ class SqliteSecurityStore(SecurityStore):
     # -- audit -------------------------------------------------------------------------
 
     async def append_audit(self, events: Sequence[AuditEvent]) -> list[int]:
-        rows = [
-            (
-                aware_us(event.at),
-                event.principal,
-                event.action,
-                event.outcome,
-                event.target,
-                event.address,
-                msgspec.json.encode(event.detail),
-            )
-            for event in events
-        ]
-        seqs: list[int] = []
+        rows = sqlite_audit.rows(events)
         with self._writing() as conn:
-            for row in rows:
-                cursor = conn.execute(_INSERT_AUDIT, row)
-                assert cursor.lastrowid is not None
-                seqs.append(cursor.lastrowid)
-        return seqs
+            return sqlite_audit.insert(conn, rows)
 
     async def audit(
-        self, *, since: datetime | None = None, after_seq: int = 0, limit: int = 1000
+        self, where: AuditFilter | None = None, *, after_seq: int = 0, limit: int = 1000
     ) -> list[AuditEvent]:
-        since_us = _EARLIEST_US if since is None else aware_us(since)
-        parameters = (after_seq, since_us, max(limit, 0))
         with self._reading() as conn:
-            rows = conn.execute(_SELECT_AUDIT, parameters).fetchall()
-        return [audit_from_row(row) for row in rows]
+            return sqlite_audit.read(conn, where or AuditFilter(), after_seq, limit)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Final
 
 from tessera.core.model import Principal
+from tessera.private_files import FILE_MODE, private_folder
 from tessera.security import certs
 from tessera.security.base import CertificateRecord, SecurityStore
 
@@ -37,8 +38,6 @@ DEFAULT_HOSTS: Final = ("127.0.0.1", "localhost")
 CA_DAYS: Final = 3650
 # Apple's TLS stack (iTAK) refuses server certificates valid for longer than 825 days.
 SERVER_DAYS: Final = 825
-PRIVATE: Final = 0o600
-PUBLIC: Final = 0o644
 
 
 def certs_dir(data_dir: Path) -> Path:
@@ -156,15 +155,14 @@ def create_deployment(
     ca = certs.create_ca(f"Tessera CA {secrets.token_hex(4)}", now, max(CA_DAYS, days))
     server = certs.issue_server_cert(ca, hosts, now, days)
     contents = {
-        CA_KEY_FILE: (certs.key_pem(ca.key), PRIVATE),
-        CA_FILE: (certs.certificate_pem(ca.certificate), PUBLIC),
-        SERVER_KEY_FILE: (certs.key_pem(server.key), PRIVATE),
-        SERVER_CERT_FILE: (certs.certificate_pem(server.certificate), PUBLIC),
-        CRL_FILE: (crl_pem(ca, [], now), PUBLIC),
+        CA_KEY_FILE: certs.key_pem(ca.key),
+        CA_FILE: certs.certificate_pem(ca.certificate),
+        SERVER_KEY_FILE: certs.key_pem(server.key),
+        SERVER_CERT_FILE: certs.certificate_pem(server.certificate),
+        CRL_FILE: crl_pem(ca, [], now),
     }
     for name in DEPLOYMENT_FILES:
-        data, mode = contents[name]
-        write_file(directory / name, data, mode, replace=replace)
+        write_file(directory / name, contents[name], replace=replace)
     return ca, server
 
 
@@ -175,18 +173,19 @@ def crl_pem(ca: certs.Issued, revoked: Iterable[certs.Revoked], now: datetime) -
     return certs.crl(ca, revoked, now, next_update)
 
 
-def write_file(path: Path, data: bytes, mode: int, *, replace: bool = False) -> None:
-    """Write a file with this mode from its first byte (a key is never readable by others,
-    not even briefly). Without ``replace`` an existing file is a ValueError; with it, the
-    new content takes the old one's place at once."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+def write_file(path: Path, data: bytes, *, replace: bool = False) -> None:
+    """Write a file readable by its owner only from its first byte (a key is never
+    readable by others, not even briefly), in an owner-only folder: certificates too, as
+    everything in the data folder is. Without ``replace`` an existing file is a
+    ValueError; with it, the new content takes the old one's place at once."""
+    private_folder(path.parent)
     target = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp") if replace else path
     try:
-        descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     except FileExistsError:
         raise ValueError(f"{path} already exists: not overwriting it") from None
     with os.fdopen(descriptor, "wb") as file:
-        os.fchmod(file.fileno(), mode)  # exactly this mode, whatever the umask
+        os.fchmod(file.fileno(), FILE_MODE)  # exactly this mode, whatever the umask
         file.write(data)
     if replace:
         os.replace(target, path)

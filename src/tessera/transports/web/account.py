@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -14,14 +13,13 @@ from tessera.security.base import AuditEvent
 from tessera.security.gate import AccessDeniedError, Caller
 from tessera.security.policy import readable_pictures
 from tessera.transports.web.api import BodyTooLargeError, caller, picture_summary, read_body
+from tessera.transports.web.audit_query import audit_query
 from tessera.transports.web.auth import client_address
 from tessera.transports.web.params import ParameterError
 from tessera.transports.web.responses import JSONResponse, error
 
 if TYPE_CHECKING:
     from tessera.app import Tessera
-
-MAX_AUDIT_LIMIT = 10_000
 
 
 class Login(msgspec.Struct, forbid_unknown_fields=True):
@@ -90,47 +88,27 @@ async def get_me(request: Request) -> JSONResponse:
     return JSONResponse(await _session(_tessera(request), caller(request)))
 
 
-def _since(request: Request) -> datetime | None:
-    text = request.query_params.get("since")
-    if text is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ParameterError("since", "must be an ISO 8601 time") from None
-    if moment.tzinfo is None:
-        raise ParameterError("since", "must give a time zone (e.g. Z)")
-    return moment
-
-
-def _limit(request: Request) -> int:
-    text = request.query_params.get("limit", "1000")
-    if not text.isdigit() or not 1 <= int(text) <= MAX_AUDIT_LIMIT:
-        raise ParameterError("limit", f"must be a whole number from 1 to {MAX_AUDIT_LIMIT}")
-    return int(text)
-
-
 async def get_audit(request: Request) -> JSONResponse:
-    """The audit trail, oldest first; page on with ``after`` (the last ``seq`` seen)."""
+    """The audit trail, oldest first, filtered by action, principal, outcome and time;
+    page on with ``after`` (the last ``seq`` seen)."""
     tessera = _tessera(request)
     try:
-        since = _since(request)
-        limit = _limit(request)
-        after_text = request.query_params.get("after", "0")
-        if not after_text.isdigit():
-            raise ParameterError("after", "must be a sequence number")
+        query = audit_query(request.query_params)
     except ParameterError as exc:
         return error(400, str(exc), parameter=exc.name)
     await tessera.audit.flush()
-    events = await tessera.security.audit(since=since, after_seq=int(after_text), limit=limit)
+    events = await tessera.security.audit(query.where, after_seq=query.after, limit=query.limit)
     reader = caller(request)
+    # What was asked for is part of the read: a search for one principal's doings is itself
+    # worth knowing about.
+    asked = {name: value for name, value in request.query_params.items() if name != "after"}
     tessera.audit.record(
         AuditEvent(
             at=tessera.clock(),
             principal=reader.principal.name,
             action="audit.read",
             address=reader.address,
-            detail={"events": len(events)},
+            detail={"events": len(events), **({"query": asked} if asked else {})},
         )
     )
     return JSONResponse({"events": to_builtins(events)})

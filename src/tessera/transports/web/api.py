@@ -23,6 +23,7 @@ from tessera.security.gate import Caller
 from tessera.security.policy import readable_pictures, submission_refusal
 from tessera.security.scoping import Submitter
 from tessera.transports.web.params import ParameterError, track_query
+from tessera.transports.web.refusals import record_refused_read
 from tessera.transports.web.responses import JSONResponse, error
 
 if TYPE_CHECKING:
@@ -51,16 +52,20 @@ def readable(request: Request) -> list[Picture]:
     return readable_pictures(caller(request).principal, tessera.pictures.values(), tessera.scheme)
 
 
-def picture_or_404(request: Request) -> Picture | JSONResponse:
+def picture_or_404(request: Request, action: str) -> Picture | JSONResponse:
+    """The picture the request names (else the caller's first), if the caller may read it;
+    otherwise a 404, with the refusal of ``action`` on the audit trail."""
     pictures = readable(request)
     name = request.query_params.get("picture")
     if name is None:
         if not pictures:
+            record_refused_read(_tessera(request), caller(request), action, None)
             return error(404, "you may read no picture: ask an administrator")
         return pictures[0]
     for picture in pictures:
         if picture.name == name:
             return picture
+    record_refused_read(_tessera(request), caller(request), action, name)
     # The same answer whether it does not exist or is not for this caller.
     return error(404, f"no picture named {name!r}")
 
@@ -176,7 +181,7 @@ async def get_report(request: Request) -> JSONResponse:
     tessera = _tessera(request)
     report_id = request.path_params["report_id"]
     if "picture" in request.query_params:
-        picture = picture_or_404(request)
+        picture = picture_or_404(request, "reports.read")
         if isinstance(picture, JSONResponse):
             return picture
         pictures = [picture]
@@ -200,7 +205,7 @@ async def get_pictures(request: Request) -> JSONResponse:
 
 
 async def get_tracks(request: Request) -> JSONResponse:
-    picture = picture_or_404(request)
+    picture = picture_or_404(request, "tracks.read")
     if isinstance(picture, JSONResponse):
         return picture
     try:
@@ -215,7 +220,7 @@ async def get_tracks(request: Request) -> JSONResponse:
 
 
 async def get_track(request: Request) -> JSONResponse:
-    picture = picture_or_404(request)
+    picture = picture_or_404(request, "tracks.read")
     if isinstance(picture, JSONResponse):
         return picture
     tessera = _tessera(request)

@@ -1,5 +1,6 @@
 """``GET /api/v1/export``: a picture the caller may read, tracks and overlays, as a file for
-other systems (NVG 2.0.2, GeoJSON, KML, KMZ), audited like every export.
+other systems (NVG 2.0.2, GeoJSON, KML, KMZ); every export is audited, and so is every
+refused one.
 
 Files are encoded off the event loop: a large picture, or the first drawing of its
 symbols, must not hold up the stream and the other requests.
@@ -45,7 +46,7 @@ FORMATS: Final = {
 
 async def get_export(request: Request) -> Response:
     tessera: Tessera = request.app.state.tessera
-    picture = picture_or_404(request)
+    picture = picture_or_404(request, "export")
     if isinstance(picture, JSONResponse):
         return picture
     kind = request.query_params.get("format", "")

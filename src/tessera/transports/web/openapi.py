@@ -16,7 +16,9 @@ from tessera.codecs.errors import FieldError
 from tessera.codecs.json import ReportDoc
 from tessera.codecs.overlay_json import OverlayDoc
 from tessera.core.model import Grading
+from tessera.security.audit_filter import MAX_FILTER_TEXT, OUTCOMES
 from tessera.transports.web.account import Login
+from tessera.transports.web.audit_query import DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT
 from tessera.transports.web.openapi_overlays import overlay_operations
 from tessera.transports.web.stream import Subscribe
 
@@ -70,9 +72,53 @@ FILTER_PARAMS = [
 FEATURE = {"type": "object", "description": "GeoJSON Feature of a track"}
 SESSION = {"type": "object", "description": "principal, pictures and token"}
 AUDIT_PARAMS = [
-    {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
-    {"name": "after", "in": "query", "schema": {"type": "integer"}},
-    {"name": "limit", "in": "query", "schema": {"type": "integer"}},
+    {
+        "name": "action",
+        "in": "query",
+        "schema": {"type": "string", "minLength": 1, "maxLength": MAX_FILTER_TEXT},
+        "description": "Only this action (e.g. export); ending in a dot, every action it "
+        "begins (overlays. for overlays.create, overlays.edit, overlays.delete)",
+    },
+    {
+        "name": "principal",
+        "in": "query",
+        "schema": {"type": "string", "minLength": 1, "maxLength": MAX_FILTER_TEXT},
+        "description": "Only what this principal did",
+    },
+    {
+        "name": "outcome",
+        "in": "query",
+        "schema": {"type": "string", "enum": list(OUTCOMES)},
+        "description": "Only events that ended so",
+    },
+    {
+        "name": "since",
+        "in": "query",
+        "schema": {"type": "string", "format": "date-time"},
+        "description": "Events at or after this time (with its zone)",
+    },
+    {
+        "name": "until",
+        "in": "query",
+        "schema": {"type": "string", "format": "date-time"},
+        "description": "Events before this time (with its zone)",
+    },
+    {
+        "name": "after",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 0},
+        "description": "Events after this seq: the last one of the previous page",
+    },
+    {
+        "name": "limit",
+        "in": "query",
+        "schema": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": MAX_AUDIT_LIMIT,
+            "default": DEFAULT_AUDIT_LIMIT,
+        },
+    },
 ]
 REFUSALS = {
     "401": _json({"type": "object"}, "No valid token"),

@@ -46,7 +46,7 @@ def _tessera(request: Request) -> Tessera:
 
 
 async def get_overlays(request: Request) -> JSONResponse:
-    picture = picture_or_404(request)
+    picture = picture_or_404(request, "overlays.read")
     if isinstance(picture, JSONResponse):
         return picture
     bbox = request.query_params.get("bbox")
@@ -62,7 +62,7 @@ async def get_overlays(request: Request) -> JSONResponse:
 
 
 async def get_overlay(request: Request) -> JSONResponse:
-    found = _visible_overlay(request)
+    found = _visible_overlay(request, "overlays.read")
     if isinstance(found, JSONResponse):
         return found
     return JSONResponse(overlay_feature(found))
@@ -81,7 +81,7 @@ async def post_overlay(request: Request) -> JSONResponse:
 
 
 async def put_overlay(request: Request) -> JSONResponse:
-    found = _visible_overlay(request)
+    found = _visible_overlay(request, "overlays.edit")
     if isinstance(found, JSONResponse):
         return found
     return await _write(request, found.id, found)
@@ -89,7 +89,7 @@ async def put_overlay(request: Request) -> JSONResponse:
 
 async def delete_overlay(request: Request) -> Response:
     tessera = _tessera(request)
-    found = _visible_overlay(request)
+    found = _visible_overlay(request, "overlays.delete")
     if isinstance(found, JSONResponse):
         return found
     sender = caller(request)
@@ -159,8 +159,8 @@ async def _write(request: Request, overlay_id: str, current: Overlay | None) -> 
     return JSONResponse(body_out, status_code=201, headers={"location": location})
 
 
-def _visible_overlay(request: Request) -> Overlay | JSONResponse:
-    picture = picture_or_404(request)
+def _visible_overlay(request: Request, action: str) -> Overlay | JSONResponse:
+    picture = picture_or_404(request, action)
     if isinstance(picture, JSONResponse):
         return picture
     overlay_id = request.path_params["overlay_id"]

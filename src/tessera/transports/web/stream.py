@@ -30,6 +30,7 @@ from tessera.security.policy import readable_pictures
 from tessera.store.base import TrackQuery
 from tessera.transports.web.auth import STREAM_PROTOCOL
 from tessera.transports.web.params import ParameterError, parse_bbox
+from tessera.transports.web.refusals import record_refused_read
 
 if TYPE_CHECKING:
     from tessera.app import Tessera
@@ -96,6 +97,7 @@ async def stream(websocket: WebSocket) -> None:
         name = subscribe.picture or (readable[0] if readable else "")
         # The same answer whether it does not exist or is not for this caller.
         if name not in readable:
+            record_refused_read(tessera, who, "stream.subscribe", subscribe.picture)
             raise BadSubscriptionError(f"no picture named {name!r}")
     except (BadSubscriptionError, TimeoutError) as exc:
         reason = str(exc) or "no subscription received in time"

@@ -10,10 +10,11 @@ from urllib.parse import quote
 from starlette.requests import Request
 
 from tessera.core.labels import Picture
-from tessera.transports.web.api import readable
+from tessera.transports.web.api import caller, readable
 from tessera.transports.web.ogc.features import Kind
 from tessera.transports.web.ogc.params import FORMAT_ONLY, check_parameters
 from tessera.transports.web.params import ParameterError
+from tessera.transports.web.refusals import record_refused_read
 from tessera.transports.web.responses import JSONResponse
 
 if TYPE_CHECKING:
@@ -53,6 +54,12 @@ def collection_or_404(request: Request) -> Collection | JSONResponse:
     for collection in readable_collections(request):
         if collection.id == wanted:
             return collection
+    # On the trail as a refused read of the picture the id names (the id itself when it
+    # names none).
+    picture, dash, kind = wanted.rpartition("-")
+    named = picture if dash and kind in {k.value for k in Kind} else wanted
+    tessera = tessera_of(request)
+    record_refused_read(tessera, caller(request), "ogc.read", named, collection=wanted)
     # The same answer whether it does not exist or belongs to a picture not the caller's.
     return problem(404, f"no collection {wanted!r}")
 
