@@ -123,7 +123,8 @@ def test_a_picture_exported_as_nvg_imports_with_its_positions_symbols_and_gradin
         originals.extend(tracks)
 
     async def reimport(live: Live, client: httpx.AsyncClient) -> None:
-        body = await imported(live, client, exported[0])
+        # The export is marked with its picture's highest level: it imports at that level.
+        body = await imported(live, client, exported[0], classification="SECRET")
         assert body["reports"] == len(originals)
         entries = await live.tessera.journal.read(0, 1_000)
         reports = [e.report for e in entries if e.report is not None]
@@ -132,7 +133,7 @@ def test_a_picture_exported_as_nvg_imports_with_its_positions_symbols_and_gradin
             report = by_place[round(track.position.lat, 6)]
             assert report.position.lon == pytest.approx(track.position.lon, abs=1e-7)
             assert (report.sidc, report.grading) == (track.sidc, track.grading)
-            assert report.label == Label("UNCLASSIFIED", ("NATO",))
+            assert report.label == Label("SECRET", ("NATO",))
 
     exported: list[bytes] = []
     originals: list[Any] = []
@@ -206,7 +207,9 @@ def test_the_label_is_required_and_never_beyond_the_importer(tmp_path: Path) -> 
             roles=(Role.VIEWER, Role.REPORTER),
         )
         async with live.client(await live.grant(person)) as junior:
-            unlabelled = await junior.post("/api/v1/imports", content=sample)
+            # No label, no default, and a file without a marking of its own.
+            unmarked = nvg_sample("nvg-2.0.0-sample__spatialillusions-nvg.xml")
+            unlabelled = await junior.post("/api/v1/imports", content=unmarked)
             assert unlabelled.status_code == 422
             assert unlabelled.json()["parameter"] == "classification"
             secret = await junior.post(

@@ -5,6 +5,10 @@ A CoT file is one or more ``<event>`` documents, one after another (as TAK tools
 them): position events become reports from the unit they describe, anything else is
 listed as skipped.
 
+Labels: the label given, else the file's own security marking, else the sender's
+default; a marking above the label given refuses the file, and an element's stricter
+marking labels its item (``tessera.codecs.import_labels``).
+
 Ids make an import safe to repeat and unable to reach anybody else's overlays:
 
 * Report ids and revision ids derive from the label and the file's bytes, so importing the
@@ -29,8 +33,11 @@ import msgspec
 from tessera.codecs.cot import parse_event
 from tessera.codecs.cot_framing import XmlEventSplitter
 from tessera.codecs.cot_model import CotError, CotEvent, as_utc
-from tessera.codecs.cot_reports import event_to_report, safe_identifier
+from tessera.codecs.cot_reports import event_to_report, is_position_report, safe_identifier
+from tessera.codecs.import_labels import ImportLabels, Labelled, LabelRequiredError
 from tessera.codecs.kml_read import KmlError, read_kml
+from tessera.codecs.marking_sources import cot_markings
+from tessera.codecs.markings import MarkingError
 from tessera.codecs.nvg_attributes import NvgError
 from tessera.codecs.nvg_read import read_nvg
 from tessera.core.model import Label, Report, Source, SourceKind
@@ -50,6 +57,11 @@ class ImportFileError(ValueError):
     """A file that cannot be imported at all; the message says what and where."""
 
 
+class ImportLabelRequiredError(ImportFileError):
+    """Nothing gives something in the file a label: no label given, no marking of its own
+    and no default label for the sender."""
+
+
 class Skipped(msgspec.Struct, frozen=True):
     element: str
     line: int | None
@@ -61,6 +73,7 @@ class ImportBatch(msgspec.Struct, frozen=True):
     reports: list[Report]
     revisions: list[OverlayRevision]
     skipped: list[Skipped]
+    labelled: Labelled
 
 
 def sniff_format(data: bytes) -> ImportFormat:
@@ -79,15 +92,16 @@ def read_import(
     data: bytes,
     *,
     file_format: ImportFormat | None,
-    label: Label,
+    label: Label | ImportLabels,
     principal: str,
     now: datetime,
     overlay_scope: Callable[[str], str],
     source: str | None = None,
 ) -> ImportBatch:
-    """Every report and overlay in ``data``, labelled ``label``; raises ImportFileError for
-    a file that cannot be read (then nothing of it is imported). ``overlay_scope`` gives
-    the scope appended to a file's overlay id; with ``source``, every report is that
+    """Every report and overlay in ``data``, labelled by ``label`` (a label given, or the
+    whole rule) and the file's own markings; raises ImportFileError for a file that cannot
+    be read or whose markings refuse it (then nothing of it is imported). ``overlay_scope``
+    gives the scope appended to a file's overlay id; with ``source``, every report is that
     source's (a system reporting what the file says) instead of the one the file names."""
     kind = file_format or sniff_format(data)
     digest = hashlib.sha256(b"\0".join((msgspec.json.encode(label), data))).hexdigest()[:20]
@@ -96,24 +110,33 @@ def read_import(
     def new_id() -> str:
         return f"imp-{digest}-{next(counter)}"
 
-    if kind == "cot":
-        reports, cot_skipped = _read_cot(data, label=label, now=now, new_id=new_id)
-        reports = _from_source(reports, source)
-        return ImportBatch(format=kind, reports=reports, revisions=[], skipped=cot_skipped)
+    # A file from elsewhere always has its markings read, whatever the label given.
+    rule = label if isinstance(label, ImportLabels) else ImportLabels(given=label)
+    overlays: list[Overlay] = []
+    labelled: Labelled | None
     try:
-        if kind == "nvg":
-            nvg = read_nvg(data, label=label, author=principal, now=now, new_id=new_id)
-            reports, overlays = nvg.reports, nvg.overlays
+        if kind == "cot":
+            reports, skipped, labelled = _read_cot(data, rule=rule, now=now, new_id=new_id)
+        elif kind == "nvg":
+            nvg = read_nvg(data, label=rule, author=principal, now=now, new_id=new_id)
+            reports, overlays, labelled = nvg.reports, nvg.overlays, nvg.labelled
             skipped = [Skipped(s.element, s.line, s.reason) for s in nvg.skipped]
         else:
-            kml = read_kml(data, label=label, author=principal, now=now, new_id=new_id)
-            reports, overlays = [], list(kml.overlays)
+            kml = read_kml(data, label=rule, author=principal, now=now, new_id=new_id)
+            reports, overlays, labelled = [], list(kml.overlays), kml.labelled
             skipped = [Skipped(s.element, s.line, s.reason) for s in kml.skipped]
-    except (NvgError, KmlError) as exc:
+    except (NvgError, KmlError, MarkingError) as exc:
         raise ImportFileError(str(exc)) from None
+    except LabelRequiredError as exc:
+        raise ImportLabelRequiredError(str(exc)) from None
+    assert labelled is not None  # (set by every reader given a rule)
     revisions = [_revision(overlay, principal, digest, overlay_scope) for overlay in overlays]
     return ImportBatch(
-        format=kind, reports=_from_source(reports, source), revisions=revisions, skipped=skipped
+        format=kind,
+        reports=_from_source(reports, source),
+        revisions=revisions,
+        skipped=skipped,
+        labelled=labelled,
     )
 
 
@@ -140,8 +163,8 @@ def _revision(
 
 
 def _read_cot(
-    data: bytes, *, label: Label, now: datetime, new_id: Callable[[], str]
-) -> tuple[list[Report], list[Skipped]]:
+    data: bytes, *, rule: ImportLabels, now: datetime, new_id: Callable[[], str]
+) -> tuple[list[Report], list[Skipped], Labelled]:
     if len(data) > MAX_FILE_BYTES:
         raise ImportFileError(f"document: larger than {MAX_FILE_BYTES} bytes")
     splitter = XmlEventSplitter()
@@ -155,6 +178,7 @@ def _read_cot(
         raise ImportFileError("document: no <event> in the file")
     if len(events) > MAX_EVENTS:
         raise ImportFileError(f"document: more than {MAX_EVENTS} events")
+    labels = rule.file(())  # CoT has no document: each event carries its own marking
     reports: list[Report] = []
     skipped: list[Skipped] = []
     offset = 0
@@ -162,20 +186,25 @@ def _read_cot(
         start = data.find(raw, offset)
         offset = start + len(raw)
         line = data.count(b"\n", 0, start) + 1
+        where = f"event {number} (line {line})"
         try:
             event = parse_event(raw)
+            found = cot_markings(raw, event.access, where)
         except CotError as exc:
-            raise ImportFileError(f"event {number} (line {line}): {exc}") from None
+            raise ImportFileError(f"{where}: {exc}") from None
+        marking = labels.within(None, found)
         # A file is history: an event is judged as of its own time, never after now.
         moment = min(as_utc(event.time), as_utc(now))
+        if not is_position_report(event, moment):
+            skipped.append(Skipped("event", line, _not_a_report(event.type, event, moment)))
+            continue
+        label = labels.item(marking, where)
         report = event_to_report(
             event, sender_uid=event.uid, new_id=new_id, now=moment, label=label
         )
-        if report is None:
-            skipped.append(Skipped("event", line, _not_a_report(event.type, event, moment)))
-        else:
-            reports.append(report)
-    return reports, skipped
+        assert report is not None  # (a position report, checked above)
+        reports.append(report)
+    return reports, skipped, labels.finish()
 
 
 def _not_a_report(kind: str, event: CotEvent, moment: datetime) -> str:

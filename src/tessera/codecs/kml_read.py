@@ -7,7 +7,9 @@ line and reason. A malformed file raises `KmlError` and yields nothing: all or n
 
 Parsing is the hardened one CoT uses (`cot_safe_xml`): no DTD, no entities, no network,
 size and depth limits. A KMZ is read from its first ``.kml`` entry, within limits on the
-entry count and sizes, so a zip bomb is refused before it is inflated. Pure: no I/O.
+entry count and sizes, so a zip bomb is refused before it is inflated. Given
+``ImportLabels`` rather than a label, the file's own security markings (on the Document,
+Folders and Placemarks) label each overlay or refuse the file. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ from lxml import etree
 
 from tessera.codecs.cot_model import CotError
 from tessera.codecs.cot_safe_xml import parse_document
+from tessera.codecs.import_labels import FileLabels, ImportLabels, Labelled, rule_of
+from tessera.codecs.marking_sources import kml_markings
+from tessera.codecs.markings import Marking
 from tessera.core.model import Label
 from tessera.core.overlays import Coordinate, Overlay, OverlayKind
 
@@ -66,6 +71,7 @@ class Skipped(msgspec.Struct, frozen=True):
 class KmlImport(msgspec.Struct, frozen=True):
     overlays: tuple[Overlay, ...]
     skipped: tuple[Skipped, ...]
+    labelled: Labelled | None = None
 
 
 class _Part(msgspec.Struct, frozen=True):
@@ -76,7 +82,7 @@ class _Part(msgspec.Struct, frozen=True):
 def read_kml(
     data: bytes,
     *,
-    label: Label,
+    label: Label | ImportLabels,
     author: str,
     now: datetime,
     new_id: Callable[[], str],
@@ -91,14 +97,37 @@ def read_kml(
         raise KmlError(str(exc)) from None
     if _local(root) != "kml" or not _is_kml(root):
         raise KmlError(f"document: the root element is <{_local(root)}>, not KML's <kml>")
+    top = next((child for child in root if _local(child) in ("Document", "Folder")), None)
+    document = [] if top is None else kml_markings(top, document=_local(top) == "Document")
+    scopes = _Scopes(rule_of(label).file(document), top)
     overlays: list[Overlay] = []
     skipped: list[Skipped] = []
-    for placemark in _features(root, skipped):
+    for placemark in _features(root, skipped, scopes):
+        marking = scopes.of(placemark)
         for name, part in _parts(placemark, skipped):
             if len(overlays) >= MAX_OVERLAYS:
                 raise KmlError(f"document: more than {MAX_OVERLAYS} shapes")
-            overlays.append(_overlay(placemark, name, part, label, author, now, new_id()))
-    return KmlImport(tuple(overlays), tuple(skipped))
+            item_label = scopes.labels.item(marking, f"<Placemark> at line {placemark.sourceline}")
+            overlays.append(_overlay(placemark, name, part, item_label, author, now, new_id()))
+    return KmlImport(tuple(overlays), tuple(skipped), scopes.labels.finish())
+
+
+class _Scopes:
+    """The marking in force at each feature: the document's, its Folders' and its own."""
+
+    def __init__(self, labels: FileLabels, top: etree._Element | None) -> None:
+        self.labels = labels
+        self._top = top
+        self._known: dict[etree._Element, Marking | None] = {}
+
+    def of(self, element: etree._Element) -> Marking | None:
+        parent = element.getparent()
+        if element is self._top or parent is None:
+            return self.labels.document
+        if element not in self._known:
+            outer = self.of(parent)
+            self._known[element] = self.labels.within(outer, kml_markings(element))
+        return self._known[element]
 
 
 def kml_from_kmz(data: bytes, *, max_bytes: int = MAX_BYTES) -> bytes:
@@ -129,14 +158,20 @@ def kml_from_kmz(data: bytes, *, max_bytes: int = MAX_BYTES) -> bytes:
     return kml
 
 
-def _features(root: etree._Element, skipped: list[Skipped]) -> Iterator[etree._Element]:
-    """Every Placemark, in document order; unsupported features go to ``skipped``."""
+def _features(
+    root: etree._Element, skipped: list[Skipped], scopes: _Scopes
+) -> Iterator[etree._Element]:
+    """Every Placemark, in document order; unsupported features go to ``skipped`` (their
+    markings still count)."""
     for element in root.iter():
         name = _local(element)
         if name == "Placemark" and _is_kml(element):
             yield element
         elif name in OTHER_FEATURES:
+            scopes.of(element)
             skipped.append(_skip(element, f"{name} is not an overlay shape Tessera imports"))
+        elif name in ("Document", "Folder"):
+            scopes.of(element)
 
 
 def _parts(placemark: etree._Element, skipped: list[Skipped]) -> Iterator[tuple[str, _Part]]:

@@ -5,7 +5,9 @@ A ``point`` with a unit symbol becomes a ``Report``; every other shape an ``Over
 ``nvg_geometry``). Whatever cannot be imported is listed in ``skipped`` with its line.
 A file that is not well formed, or a shape whose coordinates or modifiers are wrong,
 raises ``NvgError`` and nothing of the file is imported. Parsing reuses the hardened
-CoT XML parser (no DTD, no entities, no network, size and depth limits). Pure: no I/O.
+CoT XML parser (no DTD, no entities, no network, size and depth limits). Given
+``ImportLabels`` rather than a label, the file's own security markings label each item
+or refuse the file (``tessera.codecs.import_labels``). Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from tessera.codecs import nvg_geometry as geo
 from tessera.codecs.cot_model import CotError
 from tessera.codecs.cot_reports import safe_identifier
 from tessera.codecs.cot_safe_xml import parse_document
+from tessera.codecs.import_labels import FileLabels, ImportLabels, Labelled, rule_of
+from tessera.codecs.marking_sources import nvg_markings
+from tessera.codecs.markings import Marking
 from tessera.codecs.nvg_attributes import (
     NvgError,
     altitude,
@@ -81,10 +86,12 @@ class NvgImport(msgspec.Struct):
     reports: list[Report]
     overlays: list[Overlay]
     skipped: list[Skipped]
+    labelled: Labelled | None = None
 
 
 class _Context(NamedTuple):
-    label: Label
+    labels: FileLabels
+    marking: Marking | None  # the marking in force: the document's and the groups' around
     author: str
     now: datetime
     new_id: Callable[[], str]
@@ -99,13 +106,20 @@ class _Symbol(NamedTuple):
 
 
 def read_nvg(
-    data: bytes, *, label: Label, author: str, now: datetime, new_id: Callable[[], str]
+    data: bytes,
+    *,
+    label: Label | ImportLabels,
+    author: str,
+    now: datetime,
+    new_id: Callable[[], str],
 ) -> NvgImport:
     """The reports, overlays and skipped elements of one NVG document."""
     root = _parse(data)
+    labels = rule_of(label).file(nvg_markings(root))
     out = NvgImport(reports=[], overlays=[], skipped=[])
     stamp = now.astimezone(UTC) if now.tzinfo else now.replace(tzinfo=UTC)
-    _walk(root, _Context(label, author, stamp, new_id, set(), out))
+    _walk(root, _Context(labels, labels.document, author, stamp, new_id, set(), out))
+    out.labelled = labels.finish()
     return out
 
 
@@ -129,13 +143,18 @@ def _walk(container: etree._Element, ctx: _Context) -> None:
         if namespace is not None and namespace not in NVG_NAMESPACES:
             _skip(ctx, child, f"not an NVG element (namespace {namespace[:80]})")
         elif name in CONTAINERS:
-            _walk(child, ctx)  # groups and links: their members are imported one by one
+            _walk(child, _within(ctx, child))  # groups and links: members one by one
         elif name in _HANDLERS:
-            _HANDLERS[name](child, ctx)
+            _HANDLERS[name](child, _within(ctx, child))
             if len(ctx.out.reports) + len(ctx.out.overlays) > MAX_ITEMS:
                 raise NvgError(f"document: more than {MAX_ITEMS} shapes")
         else:
+            _within(ctx, child)  # not imported, but a marking on it still counts
             _skip(ctx, child, "not a shape Tessera imports")
+
+
+def _within(ctx: _Context, el: etree._Element) -> _Context:
+    return ctx._replace(marking=ctx.labels.within(ctx.marking, nvg_markings(el)))
 
 
 # --- shapes -------------------------------------------------------------------------
@@ -261,7 +280,7 @@ def _report(
         sidc=symbol.sidc,
         quantity=quantity(el, mods.get("C")),
         grading=grading(el, mods.get("J")),
-        label=ctx.label,
+        label=ctx.labels.item(ctx.marking, where(el)),
         remarks=_remarks(
             el.get("label"), child_text(el, "textInfo"), f"T: {name}" if name else None, symbol.note
         ),
@@ -296,7 +315,7 @@ def _add(
         width_m=width,
         sidc=sidc if sidc and symbol_set(sidc) == CONTROL_MEASURES else None,
         remarks=_remarks(child_text(el, "textInfo"), note),
-        label=ctx.label,
+        label=ctx.labels.item(ctx.marking, where(el)),
         author=ctx.author,
         updated_at=ctx.now,
     )

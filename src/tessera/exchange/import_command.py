@@ -3,10 +3,12 @@
 
 The label applies to everything in the file: ``--label CLASSIFICATION`` or
 ``--label CLASSIFICATION:COMMUNITY,COMMUNITY`` (releasable to those communities); left
-out, the sender's default label applies. ``--source ID`` makes every report of the file
-that source's (one the sender may report as). The token comes from a file or the environment,
-never the command line, and is never printed. Importing the same file twice stores
-nothing twice, so a failed import can simply be run again.
+out, the file's own security marking applies, else the sender's default label. The server
+refuses a file marked above the label given; what it says is printed, and so is which
+label was used and why. ``--source ID`` makes every report of the file that source's (one
+the sender may report as). The token comes from a file or the environment, never the
+command line, and is never printed. Importing the same file twice stores nothing twice,
+so a failed import can simply be run again.
 """
 
 from __future__ import annotations
@@ -24,6 +26,12 @@ FORMATS: Final = ("nvg", "kml", "kmz", "cot")
 DEFAULT_URL: Final = "http://127.0.0.1:8080"
 MAX_FILE_BYTES: Final = 32 * 1024 * 1024
 SKIPPED_SHOWN: Final = 20
+# Why the server used the label it did.
+LABEL_REASONS: Final = {
+    "given": "given",
+    "marking": "the file's own marking",
+    "default": "your default label",
+}
 
 
 class ImportRefusedError(Exception):
@@ -39,7 +47,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--label",
         default=None,
         metavar="LEVEL[:COMMUNITY,...]",
-        help="label for everything in the file, e.g. SECRET:NATO,UKR (default: the sender's)",
+        help=(
+            "label for everything in the file, e.g. SECRET:NATO,UKR "
+            "(default: the file's own marking, else the sender's default label)"
+        ),
     )
     parser.add_argument(
         "--format", choices=FORMATS, default=None, help="file format (default: from the file)"
@@ -124,12 +135,29 @@ def describe(summary: dict[str, Any], path: Path) -> str:
         f"imported {path.name} ({summary['format']}): {summary['reports']} reports, "
         f"{summary['overlays']} overlays, {len(skipped)} skipped"
     ]
+    if "label_from" in summary:
+        lines.append(f"  {_labelled(summary)}")
     for item in skipped[:SKIPPED_SHOWN]:
         where = f"line {item['line']}" if item.get("line") is not None else "?"
         lines.append(f"  skipped <{item['element']}> at {where}: {item['reason']}")
     if len(skipped) > SKIPPED_SHOWN:
         lines.append(f"  ... and {len(skipped) - SKIPPED_SHOWN} more")
     return "\n".join(lines)
+
+
+def _labelled(summary: dict[str, Any]) -> str:
+    label = summary.get("label")
+    reason = LABEL_REASONS.get(summary["label_from"], summary["label_from"])
+    if label is None:
+        said = "labelled by each item's own marking"
+    else:
+        communities = ",".join(label.get("releasable_to") or ())
+        said = f"labelled {label['classification']}{':' if communities else ''}{communities}"
+        said += f" ({reason})"
+    own = summary.get("own_marking") or 0
+    if own:
+        said += f"; {own} labelled by their own marking"
+    return said
 
 
 def _read(path: Path) -> bytes:

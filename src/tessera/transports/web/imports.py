@@ -1,11 +1,14 @@
 """``POST /api/v1/imports``: an NVG, KML, KMZ or CoT file into the journal, all or nothing.
 
 The file's points with unit symbols become reports, its other shapes overlays, every one
-under the label the importer gives (or its default). Reports come from the sources the
-file names, or from the ``source`` the importer gives; either way only from sources
-registered to the importer. The answer says what was taken and
-what was skipped and why; a file that cannot be read answers 422 naming what and where,
-and nothing of it is stored. Importing the same file again stores nothing twice.
+under the label the importer gives, else the file's own security marking, else the
+importer's default label; an element marked stricter than its file keeps its own marking
+(``tessera.codecs.import_labels``). Reports come from the sources the file names, or from
+the ``source`` the importer gives; either way only from sources registered to the
+importer. The answer says what was taken under which label and what was skipped and why;
+a file that cannot be read, or whose marking is above the label given or releasable to
+fewer communities, answers 422 naming what and where, and nothing of it is stored.
+Importing the same file again stores nothing twice, and answers as the first time.
 """
 
 from __future__ import annotations
@@ -15,7 +18,14 @@ from typing import TYPE_CHECKING, Any, Final
 
 from starlette.requests import Request
 
-from tessera.codecs.imports import FORMATS, ImportFileError, read_import
+from tessera.codecs.import_labels import ImportLabels
+from tessera.codecs.imports import (
+    FORMATS,
+    ImportBatch,
+    ImportFileError,
+    ImportLabelRequiredError,
+    read_import,
+)
 from tessera.core.model import COMMUNITY_PATTERN, ID_PATTERN, Label
 from tessera.journal.base import JournalClosedError, JournalItem, JournalUnavailableError
 from tessera.security.base import AuditEvent
@@ -29,6 +39,10 @@ if TYPE_CHECKING:
 MAX_FILE_BYTES: Final = 32 * 1024 * 1024
 _COMMUNITY: Final = re.compile(COMMUNITY_PATTERN)
 _IDENTIFIER: Final = re.compile(ID_PATTERN)
+_LABEL_REQUIRED: Final = (
+    "classification: is required (and releasable_to, if any): give the label for "
+    "everything in the file, or set a default for the sender"
+)
 
 
 async def post_import(request: Request) -> JSONResponse:
@@ -40,21 +54,17 @@ async def post_import(request: Request) -> JSONResponse:
         known = ", ".join(FORMATS)
         return error(400, f"format: must be one of {known} (or left out)", parameter="format")
     try:
-        label = _label(params.get("classification"), params.get("releasable_to"))
+        given = _label(params.get("classification"), params.get("releasable_to"))
     except ValueError as exc:
         return error(400, str(exc), parameter="releasable_to")
-    label = label or sender.principal.default_label
-    if label is None:
-        return error(
-            422,
-            "classification: is required (and releasable_to, if any): give the label for "
-            "everything in the file, or set a default for the sender",
-            parameter="classification",
-        )
-    if label.classification not in tessera.scheme:
+    default = sender.principal.default_label
+    label = given or default
+    if label is not None and label.classification not in tessera.scheme:
         levels = ", ".join(tessera.scheme.levels)
         return error(400, f"classification: must be one of {levels}", parameter="classification")
-    if refusal := submission_refusal(sender.principal, label, tessera.scheme):
+    if label is not None and (
+        refusal := submission_refusal(sender.principal, label, tessera.scheme)
+    ):
         return error(403, f"label: {refusal}", parameter="classification")
     source = params.get("source") or None
     if source is not None and not _IDENTIFIER.fullmatch(source):
@@ -66,19 +76,24 @@ async def post_import(request: Request) -> JSONResponse:
     if not data:
         return error(422, "the body is empty: send the file's bytes")
     name = sender.principal.name
+    rule = ImportLabels(levels=tessera.scheme.levels, given=given, default=default)
     try:
         batch = read_import(
             data,
             file_format=file_format,
-            label=label,
+            label=rule,
             principal=name,
             now=tessera.clock(),
             overlay_scope=lambda file_id: tessera.ids.file_id(name, file_id),
             source=source,
         )
+    except ImportLabelRequiredError as exc:
+        return error(422, _LABEL_REQUIRED, parameter="classification", reason=str(exc))
     except ImportFileError as exc:
         _audit(tessera, request, "denied", {"reason": str(exc)[:200]})
         return JSONResponse({"error": "the file cannot be imported", "detail": str(exc)}, 422)
+    if refusal := _marking_refusal(tessera, request, batch):
+        return error(403, refusal, parameter="classification")
     submitter = await tessera.submitter(sender.principal)
     refusals = [
         {"index": index, "field": refused.field, "reason": refused.reason}
@@ -98,6 +113,9 @@ async def post_import(request: Request) -> JSONResponse:
     # Nothing here depends on what anybody else wrote: a repeat answers as the first did.
     summary: dict[str, Any] = {
         "format": batch.format,
+        "label": batch.labelled.label,
+        "label_from": batch.labelled.source,
+        "own_marking": batch.labelled.own_marking,
         "reports": len(batch.reports),
         "overlays": len(batch.revisions),
         "skipped": batch.skipped,
@@ -113,6 +131,21 @@ async def post_import(request: Request) -> JSONResponse:
     detail = {k: summary[k] for k in ("format", "reports", "overlays")}
     _audit(tessera, request, "ok", {**detail, "skipped": len(batch.skipped)})
     return JSONResponse(summary, status_code=201 if items else 200)
+
+
+def _marking_refusal(tessera: Tessera, request: Request, batch: ImportBatch) -> str | None:
+    """Why the importer may not submit a label the file's own markings chose, if so."""
+    if batch.labelled.source == "given":
+        return None  # checked before reading
+    labels = {report.label for report in batch.reports}
+    labels |= {rev.overlay.label for rev in batch.revisions if rev.overlay is not None}
+    principal = caller(request).principal
+    ranked = sorted(labels, key=lambda label: tessera.scheme.rank(label.classification))
+    for label in reversed(ranked):
+        if refusal := submission_refusal(principal, label, tessera.scheme):
+            shown = ":".join((label.classification, ",".join(label.releasable_to))).rstrip(":")
+            return f"label: the file's own marking labels it {shown}, {refusal}"
+    return None
 
 
 def _label(classification: str | None, releasable_to: str | None) -> Label | None:

@@ -42,6 +42,15 @@ _IMPORTED = {
         "reports": {"type": "integer"},
         "overlays": {"type": "integer"},
         "skipped": {"type": "array", "items": {"type": "object"}},
+        "label": {
+            "type": ["object", "null"],
+            "description": "The file's label (null: each item by its own marking)",
+        },
+        "label_from": {"type": "string", "enum": ["given", "marking", "default"]},
+        "own_marking": {
+            "type": "integer",
+            "description": "Items labelled by their own marking rather than the file's label",
+        },
     },
 }
 _INVALID = _json(
@@ -115,7 +124,10 @@ def overlay_operations() -> dict[str, dict[str, Any]]:
                 "description": (
                     "The body is the file. Points with unit symbols become reports (their "
                     "grading carried over), other shapes overlays; CoT position events "
-                    "become reports. All under the label given (or the sender's default). "
+                    "become reports. All under the label given, else the file's own security "
+                    "marking, else the sender's default; an element marked stricter keeps its "
+                    "own marking. A marking above the label given, or releasable to fewer "
+                    "communities, refuses the file (422, naming the marking and where). "
                     "The answer counts what was taken and lists what was skipped and why. "
                     "Importing the same file again stores nothing twice."
                 ),
