@@ -1,5 +1,6 @@
 """JSON from clients that msgspec cannot read (bytes that are not UTF-8, nesting past the
-recursion limit): clean errors naming the problem, never another exception."""
+recursion limit) and free text with control characters: clean errors naming the problem,
+never another exception. Text already stored before the rule still loads."""
 
 from __future__ import annotations
 
@@ -7,13 +8,16 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 import pytest
 
 from tessera.codecs.errors import NESTED_TOO_DEEPLY, UNPAIRED_SURROGATE, DecodeError, FieldError
-from tessera.codecs.json import ReportCodec, ReportPolicy
-from tessera.codecs.overlay_json import OverlayCodec
+from tessera.codecs.json import ReportCodec, ReportPolicy, decode_stored_report, encode_report
+from tessera.codecs.overlay_json import OverlayCodec, decode_stored_revision
 from tessera.core.labels import DEFAULT_LEVELS, ClassificationScheme
 from tessera.core.model import Label
+from tessera.core.overlays import OverlayRevision
+from tessera.core.text import FREE_TEXT_RULE
 
 NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
 LABEL = Label("UNCLASSIFIED", ())
@@ -94,3 +98,47 @@ def test_an_unpaired_surrogate_escape_is_named_not_called_truncated() -> None:
         b"[" + with_raw(report_doc(), b"\\ud83d\\ude00") + b"]", now=NOW, new_id=lambda: "r"
     )
     assert report.remarks == "\U0001f600"
+
+
+@pytest.mark.parametrize(
+    "text", ["ctl\u0001name", "nul\u0000", "esc\u001b[31m", "del\u007f", "\ufffe"]
+)
+def test_control_characters_in_free_text_are_refused_naming_the_field(text: str) -> None:
+    [error] = batch_errors(json.dumps([report_doc(remarks=text)]).encode())
+    assert (error.index, error.field, error.reason) == (0, "remarks", FREE_TEXT_RULE)
+    for field in ("name", "remarks"):
+        doc = overlay_doc(**{field: text})
+        [error] = overlay_errors(json.dumps(doc).encode())
+        assert (error.field, error.reason) == (field, FREE_TEXT_RULE)
+
+
+def test_tab_line_feed_carriage_return_and_other_scripts_are_free_text() -> None:
+    text = "line one\r\nline two\tzażółć\u00a0\u0085\u4e2d"
+    [report] = reports().decode_batch(
+        json.dumps([report_doc(remarks=text)]).encode(), now=NOW, new_id=lambda: "r"
+    )
+    assert report.remarks == text
+    overlay = overlays().decode(
+        json.dumps(overlay_doc(name=text, remarks=text)).encode(),
+        overlay_id="o1",
+        author="me",
+        default_label=LABEL,
+    )
+    assert (overlay.name, overlay.remarks) == (text, text)
+
+
+def test_text_stored_before_the_rule_still_loads() -> None:
+    [report] = reports().decode_batch(
+        json.dumps([report_doc(remarks="fine")]).encode(), now=NOW, new_id=lambda: "r"
+    )
+    old = msgspec.structs.replace(report, remarks="ctl\u0001remarks")
+    assert decode_stored_report(encode_report(old)) == old
+    overlay = overlays().decode(
+        json.dumps(overlay_doc(name="fine")).encode(),
+        overlay_id="o1",
+        author="me",
+        default_label=LABEL,
+    )
+    old_overlay = msgspec.structs.replace(overlay, name="ctl\u0001name", remarks="\u0007")
+    revision = OverlayRevision(id="v1", overlay_id="o1", overlay=old_overlay)
+    assert decode_stored_revision(msgspec.json.encode(revision)) == revision

@@ -1,6 +1,6 @@
 """Untrusted input over HTTP and the stream: JSON msgspec cannot read (bytes that are not
-UTF-8, nesting past the recursion limit) and binary frames answer 422 (or an error
-message) naming the problem, and log nothing at ERROR."""
+UTF-8, nesting past the recursion limit), binary frames and control characters in free
+text answer 422 (or an error message) naming the problem, and log nothing at ERROR."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import httpx
 import pytest
 import websockets
 
+from tessera.core.text import FREE_TEXT_RULE
 from tests.support import Live, live_server, report_doc
 
 Scenario = Callable[[Live, httpx.AsyncClient], Awaitable[None]]
@@ -113,6 +114,36 @@ def test_overlays_that_are_not_utf8_or_too_deep_answer_422(
         edit = await client.put(path, content=not_utf8, headers=JSON)
         assert edit.status_code == 422, edit.text
         assert "not valid UTF-8: byte 0xC3" in edit.json()["errors"][0]["reason"]
+
+    run_live(tmp_path, caplog, scenario)
+
+
+def test_control_characters_in_names_and_remarks_answer_422_naming_the_field(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def scenario(live: Live, client: httpx.AsyncClient) -> None:
+        docs = [report_doc(report_id="r1"), {**report_doc(report_id="r2"), "remarks": "bell\u0007"}]
+        answer = await client.post("/api/v1/reports", json=docs)
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["errors"] == [
+            {"index": 1, "field": "remarks", "reason": FREE_TEXT_RULE}
+        ]
+        for field, text in (
+            ("name", "ctl\u0001name"),
+            ("remarks", "del\u007f"),
+            ("name", "\uffff"),
+        ):
+            answer = await client.post("/api/v1/overlays", json=overlay(**{field: text}))
+            assert answer.status_code == 422, answer.text
+            assert answer.json()["errors"] == [
+                {"index": None, "field": field, "reason": FREE_TEXT_RULE}
+            ]
+        created = await client.post("/api/v1/overlays", json=overlay(remarks="line\r\n\ttab"))
+        assert created.status_code == 201, created.text
+        path = f"/api/v1/overlays/{created.json()['id']}"
+        edit = await client.put(path, json=overlay(name="esc\u001b[31m"))
+        assert edit.status_code == 422, edit.text
+        assert edit.json()["errors"][0]["field"] == "name"
 
     run_live(tmp_path, caplog, scenario)
 

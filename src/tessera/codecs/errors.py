@@ -7,6 +7,8 @@ from typing import Final
 
 import msgspec
 
+from tessera.core.text import FREE_TEXT_PATTERN, FREE_TEXT_RULE
+
 # Besides its own DecodeError, msgspec raises UnicodeDecodeError for bytes inside a JSON
 # string that are not UTF-8, and RecursionError for arrays or objects nested deeper than
 # the interpreter's recursion limit. Untrusted JSON must catch all three.
@@ -15,6 +17,10 @@ NESTED_TOO_DEEPLY: Final = "is nested too deeply (arrays or objects within each 
 # A high surrogate escape with no low one after it: msgspec calls that "truncated".
 _UNPAIRED_SURROGATE: Final = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])")
 UNPAIRED_SURROGATE: Final = "holds an unpaired UTF-16 surrogate escape (such as \\ud800)"
+# msgspec names a pattern by the regular expression itself; people get the rule instead.
+_PATTERN_REASONS: Final = {
+    f"Expected `str` matching regex {FREE_TEXT_PATTERN!r}": FREE_TEXT_RULE,
+}
 
 
 class FieldError(msgspec.Struct, frozen=True):
@@ -53,7 +59,7 @@ def field_error_from_msgspec(exc: msgspec.MsgspecError, index: int | None = None
         index = int(path[2:closing])
         path = "$" + path[closing + 1 :]
     field = path[2:] if path.startswith("$.") else path
-    return FieldError(index, field or "$", reason)
+    return FieldError(index, field or "$", _PATTERN_REASONS.get(reason, reason))
 
 
 def json_field_error(
