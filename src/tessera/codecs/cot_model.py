@@ -168,6 +168,11 @@ def unknown_if_none(value: float | None) -> float:
     return UNKNOWN_NUMBER if value is None or not math.isfinite(value) else float(value)
 
 
+def xml_safe_text(value: str, replacement: str = "") -> str:
+    """``value`` with the characters XML cannot carry dropped, or replaced."""
+    return _NOT_XML.sub(replacement, value)
+
+
 def xml_text_problem(value: str) -> str | None:
     """Why ``value`` cannot be carried in XML, or None."""
     if _NOT_XML.search(value):
