@@ -1,22 +1,32 @@
 """Control characters in files and from TAK clients: dropped by the codec, so the import
-or the event goes through and no report or overlay stores one."""
+or the event goes through and no report or overlay stores one. Text stored before that
+rule still exports as valid NVG and KML."""
 
 from __future__ import annotations
 
+import io
 import itertools
+import json
 import re
+import zipfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import msgspec
+from lxml import etree
 from takproto.proto import TakMessage
 
 from tessera.codecs.cot import parse_event
 from tessera.codecs.cot_proto import decode_payload
 from tessera.codecs.cot_reports import event_to_report
+from tessera.codecs.geojson_export import picture_feature_collection
 from tessera.codecs.imports import read_import
 from tessera.codecs.kml_read import read_kml
+from tessera.codecs.kml_write import write_kml, write_kmz
 from tessera.codecs.nvg_read import read_nvg
+from tessera.codecs.nvg_write import write_nvg
 from tessera.core.model import Label
+from tessera.core.overlays import Overlay, OverlayKind
 from tessera.core.text import FREE_TEXT_PATTERN
 
 NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
@@ -102,3 +112,42 @@ def test_a_tak_protocol_event_with_control_characters_keeps_its_event() -> None:
         event, sender_uid="ANDROID-1", new_id=lambda: "r1", now=NOW, label=LABEL
     )
     assert report is not None and report.remarks == "BRAVO (Team Lead): on the bridge"
+
+
+# -- out: text stored before the rule --------------------------------------------------------
+
+ODD_TEXT = "ctl\u0001name\u007f\ufffe"
+
+
+def odd_overlay() -> Overlay:
+    return Overlay(
+        id="odd",
+        name=ODD_TEXT,
+        kind=OverlayKind.AREA,
+        coordinates=((18.0, 53.0), (18.1, 53.0), (18.1, 53.1), (18.0, 53.0)),
+        remarks="bell\u0007 and nul\u0000",
+        label=Label("UNCLASS\u0002IFIED"),
+        author="planner",
+    )
+
+
+def test_every_export_writes_stored_control_characters_as_valid_documents() -> None:
+    overlays = [odd_overlay()]
+    nvg = etree.fromstring(
+        write_nvg([], overlays, picture="COP\u0003", classification="UNCLASSIFIED", now=NOW)
+    )
+    [polygon] = nvg.iter("{*}polygon")
+    assert polygon.get("label") == "ctl\ufffdname\ufffd\ufffd"
+    assert next(polygon.iter("{*}textInfo")).text == "bell\ufffd and nul\ufffd"
+    kml = etree.fromstring(
+        write_kml([], overlays, picture="COP", classification="\u0004", icon_href=str)
+    )
+    assert [name.text for name in kml.iter("{*}name")][-1] == "ctl\ufffdname\ufffd\ufffd"
+    kmz = write_kmz([], overlays, picture="COP", classification="UNCLASSIFIED", icons={})
+    with zipfile.ZipFile(io.BytesIO(kmz)) as archive:
+        etree.fromstring(archive.read("doc.kml"))
+    # JSON carries every character: the GeoJSON keeps the text as stored.
+    geojson = msgspec.json.encode(
+        picture_feature_collection([], overlays, picture="COP", classification="UNCLASSIFIED")
+    )
+    assert json.loads(geojson)["features"][0]["properties"]["name"] == ODD_TEXT

@@ -1,13 +1,16 @@
 """Untrusted input over HTTP and the stream: JSON msgspec cannot read (bytes that are not
 UTF-8, nesting past the recursion limit), binary frames and control characters in free
-text answer 422 (or an error message) naming the problem, and log nothing at ERROR."""
+text answer 422 (or an error message) naming the problem, and log nothing at ERROR.
+Text stored before control characters were refused still exports and reloads."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import json
 import logging
+import zipfile
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,8 +18,12 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+from lxml import etree
 
+from tessera.core.model import Label
+from tessera.core.overlays import Overlay, OverlayKind, OverlayRevision
 from tessera.core.text import FREE_TEXT_RULE
+from tessera.transports.web.export import FORMATS
 from tests.support import Live, live_server, report_doc
 
 Scenario = Callable[[Live, httpx.AsyncClient], Awaitable[None]]
@@ -172,3 +179,48 @@ def test_a_subscription_that_is_binary_not_utf8_or_unreadable_is_answered(
             assert connection.close_code == 1008
 
     run_live(tmp_path, caplog, scenario)
+
+
+def test_text_stored_before_the_rule_exports_in_every_format_and_reloads(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Straight into the journal, as text accepted before control characters were refused.
+    odd = Overlay(
+        id="odd",
+        name="ctl\u0001name",
+        kind=OverlayKind.AREA,
+        coordinates=((18.0, 53.0), (18.1, 53.0), (18.1, 53.1), (18.0, 53.0)),
+        remarks="bell\u0007",
+        label=Label("UNCLASSIFIED"),
+        author="test-admin",
+    )
+    revision = OverlayRevision(id="rev-odd", overlay_id="odd", overlay=odd, by="test-admin")
+
+    async def exports(client: httpx.AsyncClient) -> None:
+        for kind in FORMATS:
+            answer = await client.get("/api/v1/export", params={"format": kind})
+            assert answer.status_code == 200, (kind, answer.text)
+            if kind == "geojson":
+                names = [f["properties"]["name"] for f in answer.json()["features"]]
+                assert names == ["ctl\u0001name"]
+                continue
+            document = answer.content
+            if kind == "kmz":
+                with zipfile.ZipFile(io.BytesIO(document)) as archive:
+                    document = archive.read("doc.kml")
+            root = etree.fromstring(document)
+            labels = [el.get("label") for el in root.iter("{*}polygon")]
+            names = [el.text for el in root.iter("{*}name")]
+            assert "ctl\ufffdname" in labels + names, kind
+
+    async def stored(live: Live, client: httpx.AsyncClient) -> None:
+        appended = await live.tessera.journal.append([revision])
+        assert await live.tessera.worker.wait_caught_up(appended.last_seq, 10)
+        await exports(client)
+
+    async def reloaded(live: Live, client: httpx.AsyncClient) -> None:
+        assert await live.tessera.worker.wait_caught_up(live.tessera.journal.last_seq, 10)
+        await exports(client)
+
+    run_live(tmp_path, caplog, stored)
+    run_live(tmp_path, caplog, reloaded)

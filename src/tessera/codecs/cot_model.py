@@ -35,6 +35,7 @@ _NUMBER: Final = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?i
 _TYPE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 # Characters XML 1.0 cannot carry at all (control characters, lone surrogates, U+FFFE/F).
 _NOT_XML: Final = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+REPLACEMENT_CHARACTER: Final = "\ufffd"
 MAX_UID_CHARS: Final = 1024
 MAX_HOW_CHARS: Final = 64
 

@@ -31,6 +31,7 @@ from tessera.codecs.cot_detail import (
 from tessera.codecs.cot_model import (
     DEFAULT_MAX_DEPTH,
     DEFAULT_MAX_EVENT_BYTES,
+    REPLACEMENT_CHARACTER,
     CotError,
     CotEvent,
     check_header,
@@ -41,7 +42,6 @@ from tessera.codecs.cot_model import (
     to_millis,
     unknown_if_none,
     xml_safe_text,
-    xml_text_problem,
 )
 from tessera.codecs.cot_safe_xml import canonical_xml, parse_fragment
 
@@ -86,7 +86,7 @@ def encode_payload(event: CotEvent) -> bytes:
     for name in ("access", "qos", "opex"):
         value = getattr(event, name)
         if value:
-            setattr(cot, name, _text(value, f"event: attribute {name!r}"))
+            setattr(cot, name, xml_safe_text(value, REPLACEMENT_CHARACTER))
     cot.sendTime = to_millis(event.time, "event: attribute 'time'")
     cot.startTime = to_millis(event.start, "event: attribute 'start'")
     cot.staleTime = to_millis(event.stale, "event: attribute 'stale'")
@@ -198,11 +198,4 @@ def _proto_value(field: str, value: str) -> str | float | int:
         return float(value)
     if field == "status":
         return int(value)
-    return value
-
-
-def _text(value: str, where: str) -> str:
-    problem = xml_text_problem(value)
-    if problem:
-        raise CotError(f"{where} {problem}")
     return value
