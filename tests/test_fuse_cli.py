@@ -67,6 +67,17 @@ def test_a_bad_line_is_named_and_fails_cleanly(
     assert "line 4" in capsys.readouterr().err
 
 
+def test_a_line_that_is_not_utf8_is_named_and_fails_cleanly(
+    tmp_path: Path, scenario: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = (scenario / "reports.jsonl").read_bytes().splitlines()[:3]
+    broken = tmp_path / "broken.jsonl"
+    broken.write_bytes(b"\n".join([*lines, b'{"id": "x\xff"}']) + b"\n")
+    code = main(["fuse", "--in", str(broken), "--out", str(tmp_path / "out.jsonl")])
+    assert code == 2
+    assert "line 4: the line is not valid UTF-8" in capsys.readouterr().err
+
+
 def test_the_picture_scores_against_the_truth(
     scenario: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from tessera.core.cot_types import (
@@ -135,6 +135,7 @@ valid_sidcs = st.builds(
 
 
 @given(atomish_types)
+@example("a-a-XZ")  # two letters that happen to stand side by side among the dimensions
 def test_every_emitted_sidc_is_valid(cot_type: str) -> None:
     match = sidc_of_type(cot_type)
     assert sidc_problem(match.sidc) is None

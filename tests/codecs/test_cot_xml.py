@@ -384,7 +384,7 @@ def test_events_that_cannot_be_written_are_refused() -> None:
     event = parse_event(MINIMAL)
     for change in (
         {"uid": "bad\x00uid"},
-        {"callsign": "bell\x07"},
+        {"how": "h-\x1b"},
         {"detail_xml": "<unclosed>"},
         {"detail_xml": "loose text"},
         {"lat": 95.0},
@@ -399,6 +399,19 @@ def test_events_that_cannot_be_written_are_refused() -> None:
     with pytest.raises(CotError, match="before 1970"):
         encode_payload(before_1970)
     assert parse_event(encode_event(before_1970)) == before_1970
+
+
+def test_text_xml_cannot_carry_is_written_as_the_replacement_character() -> None:
+    event = parse_event(MINIMAL)
+    odd = CotEvent(
+        **{**_fields(event), "callsign": "bell\x07", "remarks": "nul\x00", "access": "\uffff"}
+    )
+    for written in (parse_event(encode_event(odd)), decode_payload(encode_payload(odd))):
+        assert (written.callsign, written.remarks, written.access) == (
+            "bell\ufffd",
+            "nul\ufffd",
+            "\ufffd",
+        )
 
 
 def test_protobuf_specific_refusals() -> None:

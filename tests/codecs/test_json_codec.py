@@ -26,6 +26,7 @@ from tessera.core.model import (
     Velocity,
 )
 from tessera.core.symbols import IDENTITY_DIGIT, SYMBOL_SETS
+from tessera.core.text import without_control_characters
 
 NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
 POLICY = ReportPolicy(levels=DEFAULT_LEVELS, default_label=Label("UNCLASSIFIED", ()), max_items=50)
@@ -101,7 +102,7 @@ def reports(draw: st.DrawFn) -> Report:
         quantity=draw(st.none() | st.integers(0, 1_000_000)),
         grading=draw(gradings),
         label=draw(labels),
-        remarks=draw(st.text(max_size=200)),
+        remarks=draw(st.text(max_size=200).map(without_control_characters)),
     )
 
 
@@ -208,6 +209,9 @@ MUTATIONS: list[tuple[str, Any, str]] = [
     ("label", {"classification": "SECRET", "releasable_to": ["nato"]}, "label.releasable_to[0]"),
     ("label", {"classification": "SECRET", "releasable_to": ["X"] * 65}, "label.releasable_to"),
     ("remarks", "r" * 5000, "remarks"),
+    ("remarks", "bell\u0007", "remarks"),
+    ("remarks", "delete\u007f", "remarks"),
+    ("remarks", "not a character \uffff", "remarks"),
     ("quantity", -1, "quantity"),
     ("velocity", {"course": 360, "speed": 1}, "velocity.course"),
     ("subject", "has space", "subject"),

@@ -94,6 +94,27 @@ def test_bad_truth_lines_name_the_file_and_line(
     assert f"{path}, line 2:" in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("second_line", "reason"),
+    [
+        (
+            b'{"time": "2026-05-04T09:00:10Z", "objects": [{"id": "u\xff", "lat": 1, "lon": 1,'
+            b' "identity": "friend"}]}',
+            "not valid UTF-8",
+        ),
+        (b'{"deep": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested too deeply"),
+    ],
+)
+def test_truth_lines_msgspec_cannot_read_name_the_file_and_line(
+    tmp_path: Path, second_line: bytes, reason: str
+) -> None:
+    path = write_lines(tmp_path / "truth.jsonl", [GOOD_TRUTH])
+    path.write_bytes(path.read_bytes() + second_line + b"\n")
+    with pytest.raises(ScoreInputError, match=reason) as caught:
+        list(read_truth(path))
+    assert f"{path}, line 2:" in str(caught.value)
+
+
 def without_status(feature: dict[str, Any]) -> None:
     del feature["properties"]["status"]
 

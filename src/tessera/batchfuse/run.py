@@ -19,6 +19,7 @@ from typing import IO, Any
 
 import msgspec
 
+from tessera.codecs.errors import json_field_error
 from tessera.codecs.geojson import track_feature
 from tessera.codecs.json import decode_stored_report, encode
 from tessera.core.fusion.engine import FusionSettings, FusionStats, KalmanTracker
@@ -66,6 +67,9 @@ def read_reports(path: Path, handle: IO[bytes]) -> Iterable[Report]:
             yield decode_stored_report(line)
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             raise FuseInputError(f"{path}, line {number}: {exc}") from None
+        except (UnicodeDecodeError, RecursionError) as exc:
+            reason = json_field_error(exc, line).reason
+            raise FuseInputError(f"{path}, line {number}: the line {reason}") from None
 
 
 def fuse_file(

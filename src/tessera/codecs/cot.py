@@ -3,8 +3,9 @@
 ``parse_event`` takes one untrusted ``<event>`` document (an XML declaration before it is
 fine) and returns a ``CotEvent`` or raises ``CotError`` naming what is wrong and where;
 no other exception escapes. ``encode_event`` writes one compact ``<event>`` without a
-declaration. Parsing is hardened (``tessera.codecs.cot_safe_xml``); the detail rules are
-in ``tessera.codecs.cot_detail``. Pure: no I/O.
+declaration; characters XML cannot carry are written as U+FFFD, except in the uid and
+``how``, which refuse them. Parsing is hardened (``tessera.codecs.cot_safe_xml``); the
+detail rules are in ``tessera.codecs.cot_detail``. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from tessera.codecs.cot_detail import detail_elements, read_detail
 from tessera.codecs.cot_model import (
     DEFAULT_MAX_DEPTH,
     DEFAULT_MAX_EVENT_BYTES,
+    REPLACEMENT_CHARACTER,
     CotError,
     CotEvent,
     check_header,
@@ -27,7 +29,7 @@ from tessera.codecs.cot_model import (
     parse_number,
     parse_time,
     unknown_if_none,
-    xml_text_problem,
+    xml_safe_text,
 )
 from tessera.codecs.cot_safe_xml import parse_document
 
@@ -63,7 +65,7 @@ def encode_event(event: CotEvent) -> bytes:
     for name in _OPTIONAL_HEADER:
         value = getattr(event, name)
         if value is not None:
-            _set(root, name, value, f"event: attribute {name!r}")
+            _set(root, name, value)
     point = etree.SubElement(root, "point")
     for name in ("lat", "lon"):
         point.set(name, repr(float(getattr(event, name))))
@@ -133,8 +135,7 @@ def _number(point: etree._Element, name: str, *, required: bool) -> float | None
     return value
 
 
-def _set(element: etree._Element, name: str, value: str, where: str | None = None) -> None:
-    problem = xml_text_problem(value)
-    if problem:
-        raise CotError(f"{where or f'event: attribute {name!r}'} {problem}")
-    element.set(name, value)
+def _set(element: etree._Element, name: str, value: str) -> None:
+    # The header's identity (uid, type, how) is checked by check_header; other text
+    # loses what XML cannot carry rather than failing the event.
+    element.set(name, xml_safe_text(value, REPLACEMENT_CHARACTER))

@@ -24,7 +24,13 @@ from typing import Any, Final, NamedTuple
 
 from lxml import etree
 
-from tessera.codecs.cot_model import CotError, CotEvent, parse_number, xml_text_problem
+from tessera.codecs.cot_model import (
+    REPLACEMENT_CHARACTER,
+    CotError,
+    CotEvent,
+    parse_number,
+    xml_safe_text,
+)
 from tessera.codecs.cot_safe_xml import canonical_xml, parse_fragment
 
 
@@ -135,9 +141,9 @@ def slot_element(slot: Slot, values: dict[str, Any]) -> etree._Element | None:
         return None
     element = etree.Element(slot.tag)
     for attribute, value in (*slot.fixed, *present):
-        element.set(attribute, _attribute_text(value, f"{slot.tag}: attribute {attribute!r}"))
+        element.set(attribute, _attribute_text(value))
     if text is not None:
-        element.text = _checked(str(text), f"{slot.tag}: text")
+        element.text = _writable(str(text))
     return element
 
 
@@ -219,12 +225,10 @@ def _numeric(raw: str) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
-def _attribute_text(value: object, where: str) -> str:
-    return _checked(repr(value) if isinstance(value, float) else str(value), where)
+def _attribute_text(value: object) -> str:
+    return _writable(repr(value) if isinstance(value, float) else str(value))
 
 
-def _checked(text: str, where: str) -> str:
-    problem = xml_text_problem(text)
-    if problem:
-        raise CotError(f"{where} {problem}")
-    return text
+def _writable(text: str) -> str:
+    # A callsign or remark XML cannot carry loses those characters, not the event.
+    return xml_safe_text(text, REPLACEMENT_CHARACTER)

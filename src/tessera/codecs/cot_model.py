@@ -35,6 +35,7 @@ _NUMBER: Final = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?i
 _TYPE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 # Characters XML 1.0 cannot carry at all (control characters, lone surrogates, U+FFFE/F).
 _NOT_XML: Final = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+REPLACEMENT_CHARACTER: Final = "\ufffd"
 MAX_UID_CHARS: Final = 1024
 MAX_HOW_CHARS: Final = 64
 
@@ -166,6 +167,11 @@ def known_error_or_none(value: float) -> float | None:
 def unknown_if_none(value: float | None) -> float:
     """hae/ce/le as CoT writes them: 9999999 for unknown (None, NaN, infinity)."""
     return UNKNOWN_NUMBER if value is None or not math.isfinite(value) else float(value)
+
+
+def xml_safe_text(value: str, replacement: str = "") -> str:
+    """``value`` with the characters XML cannot carry dropped, or replaced."""
+    return _NOT_XML.sub(replacement, value)
 
 
 def xml_text_problem(value: str) -> str | None:

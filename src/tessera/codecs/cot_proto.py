@@ -31,6 +31,7 @@ from tessera.codecs.cot_detail import (
 from tessera.codecs.cot_model import (
     DEFAULT_MAX_DEPTH,
     DEFAULT_MAX_EVENT_BYTES,
+    REPLACEMENT_CHARACTER,
     CotError,
     CotEvent,
     check_header,
@@ -40,7 +41,7 @@ from tessera.codecs.cot_model import (
     known_or_none,
     to_millis,
     unknown_if_none,
-    xml_text_problem,
+    xml_safe_text,
 )
 from tessera.codecs.cot_safe_xml import canonical_xml, parse_fragment
 
@@ -85,7 +86,7 @@ def encode_payload(event: CotEvent) -> bytes:
     for name in ("access", "qos", "opex"):
         value = getattr(event, name)
         if value:
-            setattr(cot, name, _text(value, f"event: attribute {name!r}"))
+            setattr(cot, name, xml_safe_text(value, REPLACEMENT_CHARACTER))
     cot.sendTime = to_millis(event.time, "event: attribute 'time'")
     cot.startTime = to_millis(event.start, "event: attribute 'start'")
     cot.staleTime = to_millis(event.stale, "event: attribute 'stale'")
@@ -120,9 +121,9 @@ def _event_of(cot: Any, *, max_bytes: int, max_depth: int) -> CotEvent:
         hae=known_or_none(cot.hae),
         ce=known_error_or_none(cot.ce),
         le=known_error_or_none(cot.le),
-        access=_text(cot.access, "cotEvent: field 'access'") or None,
-        qos=_text(cot.qos, "cotEvent: field 'qos'") or None,
-        opex=_text(cot.opex, "cotEvent: field 'opex'") or None,
+        access=xml_safe_text(cot.access) or None,
+        qos=xml_safe_text(cot.qos) or None,
+        opex=xml_safe_text(cot.opex) or None,
         detail_xml=parts.detail_xml,
         **parts.fields,
     )
@@ -143,11 +144,13 @@ def _typed_detail_elements(detail: Any) -> list[etree._Element]:
         element = etree.Element(tag)
         for name in names:
             value = getattr(typed, name)
+            # A protobuf string may hold what XML cannot (a NUL-padded callsign): the
+            # characters go, the event stays.
+            text = repr(value) if isinstance(value, float) else xml_safe_text(str(value))
             # Numbers are always there; an empty string is protobuf's "absent".
-            if isinstance(value, str) and not value:
+            if isinstance(value, str) and not text:
                 continue
-            text = repr(value) if isinstance(value, float) else str(value)
-            element.set(name, _text(text, f"detail.{field}: field {name!r}"))
+            element.set(name, text)
         elements.append(element)
     return elements
 
@@ -195,11 +198,4 @@ def _proto_value(field: str, value: str) -> str | float | int:
         return float(value)
     if field == "status":
         return int(value)
-    return value
-
-
-def _text(value: str, where: str) -> str:
-    problem = xml_text_problem(value)
-    if problem:
-        raise CotError(f"{where} {problem}")
     return value

@@ -38,6 +38,7 @@ from tessera.core.model import (
     Velocity,
 )
 from tessera.core.symbols import identity_of, sidc_problem, with_identity
+from tessera.core.text import without_control_characters
 
 # A CoT event that gives no circular error (9999999, NaN, zero) is placed within this
 # many metres, 1 sigma: a hand-placed marker or a phone's fix, rarely better.
@@ -275,7 +276,8 @@ def _report_remarks(event: CotEvent) -> str:
     team = ", ".join(part for part in (event.group_name, event.group_role) if part)
     who = f"{event.callsign} ({team})" if event.callsign and team else event.callsign or team
     text = ": ".join(part for part in (who, event.remarks) if part)
-    return text[:MAX_REMARKS_CHARS]
+    # CoT text may hold DEL (XML allows it); a report's remarks hold no control character.
+    return without_control_characters(text)[:MAX_REMARKS_CHARS]
 
 
 def _track_remarks(track: Track) -> str:

@@ -2,10 +2,13 @@
 
 Refused before parsing: anything over the size limit, a DOCTYPE or ENTITY declaration
 (so no entity expansion, internal or external, ever happens) and any processing
-instruction but the leading XML declaration. The parser itself resolves no entities,
-loads no DTD, touches no network and keeps libxml2's limits on (no ``huge_tree``); after
-parsing, the depth is checked. The byte scan is deliberately blunt: ``<?`` or
-``<!DOCTYPE`` is refused even inside a comment or CDATA, where no CoT sender puts them.
+instruction but the leading XML declaration. Dropped before parsing: the control
+characters XML 1.0 does not allow, raw or as character references, so that a stray one
+(a NUL pad, a vertical tab pasted from a word processor) costs that character, not the
+whole document. The parser itself resolves no entities, loads no DTD, touches no
+network and keeps libxml2's limits on (no ``huge_tree``); after parsing, the depth is
+checked. The byte scans are deliberately blunt: ``<?`` or ``<!DOCTYPE`` is refused, and
+``&#1;`` dropped, even inside a comment or CDATA, where no CoT sender puts them.
 Pure: no I/O.
 """
 
@@ -21,6 +24,15 @@ from tessera.codecs.cot_model import CotError
 _DECLARATION: Final = re.compile(rb"\s*<\?xml(?:\s[^?>]*)?\?>")
 _DECLARATION_OR_MARKUP: Final = re.compile(rb"<!(?i:doctype|entity)|<\?")
 _BOM: Final = b"\xef\xbb\xbf"
+_UTF16_BOMS: Final = (b"\xff\xfe", b"\xfe\xff")
+# C0 controls but tab, line feed and carriage return, and U+FFFE/U+FFFF: raw, or as
+# decimal or hexadecimal character references. The parser reads UTF-8 only, where these
+# bytes are never part of another character.
+_NOT_XML_CHARACTERS: Final = re.compile(
+    rb"[\x00-\x08\x0b\x0c\x0e-\x1f]|\xef\xbf[\xbe\xbf]"
+    rb"|&#(?:0*(?:[0-8]|1[124-9]|2[0-9]|3[01]|6553[45])"
+    rb"|[xX]0*(?:[0-8bBcCeEfF]|1[0-9a-fA-F]|[fF]{3}[eEfF]));"
+)
 
 
 def _parser() -> etree.XMLParser:
@@ -41,6 +53,7 @@ def parse_document(data: bytes, *, max_bytes: int, max_depth: int) -> etree._Ele
     """The root element of one XML document, after every refusal above."""
     if len(data) > max_bytes:
         raise CotError(f"document: larger than {max_bytes} bytes")
+    data = without_illegal_characters(data)
     body = _without_declaration(data.removeprefix(_BOM))
     _refuse_declarations(body)
     root = _parse(data, "document")
@@ -55,6 +68,7 @@ def parse_fragment(xml: str, *, max_bytes: int, max_depth: int, where: str) -> l
     encoded = xml.encode("utf-8", "surrogatepass")
     if len(encoded) > max_bytes:
         raise CotError(f"{where}: larger than {max_bytes} bytes")
+    encoded = without_illegal_characters(encoded)
     _refuse_declarations(encoded, where)
     root = _parse(b"<detail>" + encoded + b"</detail>", where)
     _refuse_processing_instructions(root, where)
@@ -65,6 +79,15 @@ def parse_fragment(xml: str, *, max_bytes: int, max_depth: int, where: str) -> l
         if child.tail is not None and child.tail.strip():
             raise CotError(f"{where}: text outside any element")
     return list(root)
+
+
+def without_illegal_characters(data: bytes) -> bytes:
+    """UTF-8 XML without the characters XML 1.0 does not allow (see above). UTF-16 and
+    UTF-32, which the parser refuses anyway, are left alone: there a NUL byte is half of
+    a character."""
+    if data[:2] in _UTF16_BOMS or b"\x00" in data[:4]:
+        return data
+    return _NOT_XML_CHARACTERS.sub(b"", data)
 
 
 def check_depth(root: etree._Element, max_depth: int, where: str) -> None:

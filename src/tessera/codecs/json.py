@@ -14,10 +14,11 @@ from typing import Any, Final
 import msgspec
 
 from tessera.codecs.errors import (
+    JSON_DECODE_ERRORS,
     BatchTooLargeError,
     DecodeError,
     FieldError,
-    field_error_from_msgspec,
+    json_field_error,
 )
 from tessera.core.labels import ClassificationScheme
 from tessera.core.model import (
@@ -111,7 +112,7 @@ class ReportCodec:
         bad item."""
         try:
             docs = self._batch.decode(data)
-        except msgspec.DecodeError:
+        except JSON_DECODE_ERRORS:
             docs = self._decode_items_one_by_one(data)
         if not docs:
             raise DecodeError([FieldError(None, "$", "the batch is empty")])
@@ -134,25 +135,25 @@ class ReportCodec:
         against the future, for files of past reports."""
         try:
             doc = self._item.decode(data)
-        except msgspec.DecodeError as exc:
-            raise DecodeError([field_error_from_msgspec(exc, index)]) from None
+        except JSON_DECODE_ERRORS as exc:
+            raise DecodeError([json_field_error(exc, data, index)]) from None
         return self._finish([(index, doc)], now=now, new_id=new_id, default_label=default_label)[0]
 
     def _decode_items_one_by_one(self, data: bytes) -> list[ReportDoc]:
         try:
             raws = self._raw_items.decode(data)
-        except msgspec.DecodeError as exc:
-            reason = str(exc)
-            if "Expected `array`" in reason:
-                reason = "expected a JSON array of reports"
-            raise DecodeError([FieldError(None, "$", reason)]) from None
+        except JSON_DECODE_ERRORS as exc:
+            problem = json_field_error(exc, data)
+            if "Expected `array`" in problem.reason:
+                problem = FieldError(None, "$", "expected a JSON array of reports")
+            raise DecodeError([problem]) from None
         errors: list[FieldError] = []
         docs: list[ReportDoc] = []
         for index, raw in enumerate(raws):
             try:
                 docs.append(self._item.decode(raw))
-            except msgspec.DecodeError as exc:
-                errors.append(field_error_from_msgspec(exc, index))
+            except JSON_DECODE_ERRORS as exc:
+                errors.append(json_field_error(exc, raw, index))
         raise DecodeError(errors or [FieldError(None, "$", "invalid batch")])
 
     def _finish(

@@ -33,6 +33,7 @@ from tessera.codecs.marking_sources import kml_markings
 from tessera.codecs.markings import Marking
 from tessera.core.model import Label
 from tessera.core.overlays import Coordinate, Overlay, OverlayKind
+from tessera.core.text import without_control_characters
 
 MAX_BYTES: Final = 16 * 1024 * 1024
 MAX_DEPTH: Final = 64
@@ -259,6 +260,7 @@ def _overlay(
     valid_from, valid_to = _validity(placemark)
     description = _child(placemark, "description")
     remarks = html.unescape((description.text or "") if description is not None else "")
+    remarks = without_control_characters(remarks)
     return Overlay(
         id=identifier,
         name=name,
@@ -303,7 +305,8 @@ def _when(element: etree._Element) -> datetime | None:
 
 def _name(placemark: etree._Element) -> str:
     element = _child(placemark, "name")
-    name = " ".join((element.text or "").split()) if element is not None else ""
+    text = without_control_characters(element.text or "") if element is not None else ""
+    name = " ".join(text.split())
     return name[:MAX_NAME] or f"Placemark at line {placemark.sourceline}"
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import html
 import io
-import re
 import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -24,11 +23,10 @@ from lxml import etree
 from tessera.codecs.geojson_export import overlay_geometry
 from tessera.core.model import Label, Track
 from tessera.core.overlays import Overlay, OverlayKind
+from tessera.core.text import without_control_characters
 
 KML_NS: Final = "http://www.opengis.net/kml/2.2"
 _K: Final = "{" + KML_NS + "}"
-# Characters XML 1.0 cannot carry at all; replaced rather than failing the whole export.
-_NOT_XML: Final = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 # 1980-01-01, the earliest time a zip entry can carry: no clock leaks into the archive.
 _ZIP_TIME: Final = (1980, 1, 1, 0, 0, 0)
 HotSpot = tuple[float, float]
@@ -254,7 +252,9 @@ def _sub(parent: etree._Element, tag: str, **attributes: str) -> etree._Element:
 
 
 def _text(parent: etree._Element, tag: str, text: str) -> None:
-    _sub(parent, tag).text = _NOT_XML.sub("\ufffd", text)
+    # Control characters (most of which XML 1.0 cannot carry at all) are replaced rather
+    # than failing the whole export.
+    _sub(parent, tag).text = without_control_characters(text, "\ufffd")
 
 
 def _add(archive: zipfile.ZipFile, name: str, data: bytes, method: int) -> None:

@@ -55,6 +55,7 @@ from tessera.core.model import (
 from tessera.core.overlays import Coordinate, Overlay, OverlayKind
 from tessera.core.symbol_convert import sidc_of_letter_code
 from tessera.core.symbols import identity_of, symbol_set
+from tessera.core.text import without_control_characters
 
 __all__ = ["NVG_NAMESPACES", "NvgError", "NvgImport", "Skipped", "read_nvg"]
 
@@ -305,7 +306,7 @@ def _add(
     if sidc is None and raw_symbol:
         symbol = _symbol(raw_symbol)  # a line or area's control-measure symbol
         sidc, note = symbol.sidc, "; ".join(filter(None, (note, symbol.note))) or None
-    title = (name or el.get("label") or "").strip() or split(el)[1]
+    title = without_control_characters(name or el.get("label") or "").strip() or split(el)[1]
     overlay = Overlay(
         id=_overlay_id(el, ctx, suffix),
         name=title[:MAX_NAME],
@@ -375,4 +376,5 @@ def _skip(ctx: _Context, el: etree._Element, reason: str) -> None:
 
 
 def _remarks(*parts: str | None) -> str:
-    return "; ".join(part.strip() for part in parts if part and part.strip())[:MAX_REMARKS]
+    cleaned = (without_control_characters(part).strip() for part in parts if part)
+    return "; ".join(part for part in cleaned if part)[:MAX_REMARKS]

@@ -4,7 +4,9 @@ The classification goes on the root's ``classification`` attribute; each track b
 a ``point`` with ``symbol="app6d:<SIDC>"``, its name, quantity and Admiralty grading as
 the ``T``, ``C`` and ``J`` modifiers (``key:value`` pairs separated by ``;``), its
 course and speed (knots) and, in ``ExtendedData``, its observation time and sources.
-Overlays become the matching NVG shapes. Pure: no I/O.
+Overlays become the matching NVG shapes. Control characters in free text (stored before
+input refused them) are written as U+FFFD: XML 1.0 cannot carry most of them, and one
+would fail the whole document. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from lxml import etree
 
 from tessera.core.model import Track
 from tessera.core.overlays import Coordinate, Overlay, OverlayKind
+from tessera.core.text import without_control_characters
 
 NVG_NAMESPACE: Final = "https://tide.act.nato.int/schemas/2012/10/nvg"
 NVG_VERSION: Final = "2.0.2"
@@ -34,7 +37,7 @@ def write_nvg(
     """One NVG 2.0.2 document of ``tracks`` and ``overlays``."""
     root = etree.Element(_tag("nvg"), nsmap={None: NVG_NAMESPACE})  # type: ignore[dict-item]
     root.set("version", NVG_VERSION)
-    root.set("classification", classification)
+    root.set("classification", _printable(classification))
     _extended_data(root, {"picture": picture, "generated_at": _iso(now)})
     for track in tracks:
         _track(root, track)
@@ -49,7 +52,7 @@ def _tag(name: str) -> str:
 
 def _track(root: etree._Element, track: Track) -> None:
     point = etree.SubElement(root, _tag("point"))
-    name = track.subject or track.id
+    name = _printable(track.subject or track.id)
     point.set("uri", track.id)
     point.set("label", name)
     point.set("symbol", f"app6d:{track.sidc}")
@@ -94,11 +97,11 @@ def _overlay(root: etree._Element, overlay: Overlay) -> None:
         if kind is OverlayKind.CORRIDOR:
             element.set("width", repr(overlay.width_m or 1.0))
     element.set("uri", overlay.id)
-    element.set("label", overlay.name)
+    element.set("label", _printable(overlay.name))
     if overlay.sidc:
         element.set("symbol", f"app6d:{overlay.sidc}")
     if overlay.remarks:
-        etree.SubElement(element, _tag("textInfo")).text = overlay.remarks
+        etree.SubElement(element, _tag("textInfo")).text = _printable(overlay.remarks)
 
 
 def _xy(element: etree._Element, x: str, y: str, coordinate: Coordinate) -> None:
@@ -113,7 +116,11 @@ def _points(coordinates: Sequence[Coordinate]) -> str:
 def _extended_data(parent: etree._Element, values: dict[str, str]) -> None:
     data = etree.SubElement(parent, _tag("ExtendedData"))
     for key, value in values.items():
-        etree.SubElement(data, _tag("SimpleData"), key=key).text = value
+        etree.SubElement(data, _tag("SimpleData"), key=key).text = _printable(value)
+
+
+def _printable(text: str) -> str:
+    return without_control_characters(text, "\ufffd")
 
 
 def _iso(value: datetime) -> str:

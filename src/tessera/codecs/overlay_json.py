@@ -12,7 +12,7 @@ from typing import Final
 
 import msgspec
 
-from tessera.codecs.errors import DecodeError, FieldError, field_error_from_msgspec
+from tessera.codecs.errors import JSON_DECODE_ERRORS, DecodeError, FieldError, json_field_error
 from tessera.core.labels import ClassificationScheme
 from tessera.core.model import Identifier, Label, Remarks, Sidc, Timestamp
 from tessera.core.overlays import (
@@ -65,8 +65,8 @@ class OverlayCodec:
         """Decode one overlay; raise DecodeError listing every problem."""
         try:
             doc = self._decoder.decode(data)
-        except msgspec.DecodeError as exc:
-            raise DecodeError([field_error_from_msgspec(exc)]) from None
+        except JSON_DECODE_ERRORS as exc:
+            raise DecodeError([json_field_error(exc, data)]) from None
         if doc.id is not None and doc.id != overlay_id:
             raise DecodeError([FieldError(None, "id", "differs from the overlay's id")])
         problems: list[tuple[str, str]] = []

@@ -57,7 +57,9 @@ LETTER_AFFILIATION: Final = {
     "D": "f",
     "L": "n",
 }
-DIMENSIONS: Final = "PAGSUFXZ"  # space, air, ground, sea surface, subsurface, SOF, other, unknown
+# Space, air, ground, sea surface, subsurface, SOF, other, unknown. A set, not a string:
+# a type's dimension "XZ" is no dimension, though "XZ" is in "PAGSUFXZ".
+DIMENSIONS: Final = frozenset("PAGSUFXZ")
 MAX_FUNCTION_CHARS: Final = 6
 _HEADQUARTERS_DIGITS: Final = frozenset("2367")  # HQ, dummy HQ, task force HQ, dummy TF HQ
 

@@ -12,6 +12,8 @@ from typing import Annotated, Final
 
 import msgspec
 
+from tessera.core.text import FREE_TEXT_PATTERN
+
 
 class Identity(enum.StrEnum):
     """Standard identity (APP-6(D) / MIL-STD-2525D)."""
@@ -122,7 +124,11 @@ Speed = Annotated[float, msgspec.Meta(ge=0.0, le=10_000.0)]
 Quantity = Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]
 Sidc = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{20}$")]
 Classification = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-Remarks = Annotated[str, msgspec.Meta(max_length=4096)]
+# Free text as clients send it: no control characters (see tessera.core.text).
+Remarks = Annotated[str, msgspec.Meta(max_length=4096, pattern=FREE_TEXT_PATTERN)]
+# The same as the journal and the stores hold it, read back without the pattern: text
+# stored before the rule must still load (the writers of every export clean it).
+StoredRemarks = Annotated[str, msgspec.Meta(max_length=4096)]
 Timestamp = Annotated[datetime, msgspec.Meta(tz=True)]
 Communities = Annotated[tuple[Community, ...], msgspec.Meta(max_length=64)]
 
@@ -170,7 +176,7 @@ class Report(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     quantity: Quantity | None = None
     grading: Grading = UNGRADED
     label: Label
-    remarks: Remarks = ""
+    remarks: StoredRemarks = ""
 
 
 def scoped_subject(subject: str, scope: str) -> str:

@@ -15,12 +15,16 @@ from typing import Annotated, Final
 
 import msgspec
 
-from tessera.core.model import Identifier, Label, Remarks, Sidc
+from tessera.core.model import Identifier, Label, Sidc, StoredRemarks
+from tessera.core.text import FREE_TEXT_PATTERN
 
 # Longitude, latitude and optionally altitude (one tuple type: msgspec decodes no union of
 # tuples).
 Coordinate = Annotated[tuple[float, ...], msgspec.Meta(min_length=2, max_length=3)]
-OverlayName = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+# A name as clients send it (no control characters), and as it is stored (read back
+# without the pattern, like StoredRemarks).
+OverlayName = Annotated[str, msgspec.Meta(min_length=1, max_length=256, pattern=FREE_TEXT_PATTERN)]
+StoredOverlayName = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 Radius = Annotated[float, msgspec.Meta(gt=0.0, le=10_000_000.0)]
 METRES_PER_DEGREE: Final = 111_000.0
 MAX_VERTICES: Final = 10_000
@@ -53,7 +57,7 @@ class Overlay(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     (area: first and last the same). ``radius_m`` for circles, ``width_m`` for corridors."""
 
     id: Identifier
-    name: OverlayName
+    name: StoredOverlayName
     kind: OverlayKind
     coordinates: Annotated[
         tuple[Coordinate, ...], msgspec.Meta(min_length=1, max_length=MAX_VERTICES)
@@ -61,7 +65,7 @@ class Overlay(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     radius_m: Radius | None = None
     width_m: Width | None = None
     sidc: Sidc | None = None
-    remarks: Remarks = ""
+    remarks: StoredRemarks = ""
     valid_from: datetime | None = None
     valid_to: datetime | None = None
     label: Label

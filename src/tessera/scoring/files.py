@@ -14,6 +14,8 @@ from typing import Annotated, Literal, TypeVar
 
 import msgspec
 
+from tessera.codecs.errors import json_field_error
+
 SOURCES_NAME = "sources.jsonl"
 
 Latitude = Annotated[float, msgspec.Meta(ge=-90.0, le=90.0)]
@@ -167,3 +169,6 @@ def _decode(decoder: msgspec.json.Decoder[LineT], line: bytes, path: Path, numbe
         raise ScoreInputError(f"{path}, line {number}: {exc}") from None
     except msgspec.DecodeError as exc:
         raise ScoreInputError(f"{path}, line {number}: not valid JSON: {exc}") from None
+    except (UnicodeDecodeError, RecursionError) as exc:
+        reason = json_field_error(exc, line).reason
+        raise ScoreInputError(f"{path}, line {number}: the line {reason}") from None

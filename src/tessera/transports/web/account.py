@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from starlette.requests import Request
 
+from tessera.codecs.errors import JSON_DECODE_ERRORS, json_field_error
 from tessera.codecs.json import to_builtins
 from tessera.core.model import Principal
 from tessera.security.base import AuditEvent
@@ -63,11 +64,14 @@ async def post_login(request: Request) -> JSONResponse:
     tessera = _tessera(request)
     try:
         body = await read_body(request, tessera.settings.max_small_body_bytes)
-        token = msgspec.json.decode(body, type=Login).token
     except BodyTooLargeError:
         return error(413, "the sign-in body is too large")
-    except msgspec.DecodeError:
-        return error(422, 'send {"token": "..."}')
+    try:
+        token = msgspec.json.decode(body, type=Login).token
+    except JSON_DECODE_ERRORS as exc:
+        problem = json_field_error(exc, body)
+        where = "the body" if problem.field == "$" else f"{problem.field}:"
+        return error(422, f'{where} {problem.reason}; send {{"token": "..."}}')
     address = client_address(request.scope)
     try:
         who = await tessera.gate.verify(token, address, action="login")

@@ -21,6 +21,7 @@ import msgspec
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from tessera.bus.base import Subscriber, overlay_key
+from tessera.codecs.errors import JSON_DECODE_ERRORS, json_field_error
 from tessera.codecs.geojson import track_feature
 from tessera.codecs.geojson_export import overlay_feature
 from tessera.codecs.json import encode
@@ -56,15 +57,27 @@ class BadSubscriptionError(ValueError):
     pass
 
 
-def _parse_subscription(text: str) -> Subscribe:
-    if len(text) > MAX_SUBSCRIBE_BYTES:
+def _parse_subscription(data: str | bytes) -> Subscribe:
+    if len(data) > MAX_SUBSCRIBE_BYTES:
         raise BadSubscriptionError("the subscription message is too large")
     try:
-        return _subscribe_decoder.decode(text)
-    except msgspec.ValidationError as exc:
-        raise BadSubscriptionError(f"invalid subscription: {exc}") from None
-    except msgspec.DecodeError:
-        raise BadSubscriptionError("the subscription must be a JSON object") from None
+        return _subscribe_decoder.decode(data)
+    except JSON_DECODE_ERRORS as exc:
+        problem = json_field_error(exc, data)
+        where = "" if problem.field == "$" else f"{problem.field}: "
+        raise BadSubscriptionError(f"invalid subscription: {where}{problem.reason}") from None
+
+
+async def _first_message(websocket: WebSocket) -> str | bytes:
+    """The client's first message, text or binary (JSON either way)."""
+    message = await websocket.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+    text: str | None = message.get("text")
+    if text is not None:
+        return text
+    data: bytes | None = message.get("bytes")
+    return b"" if data is None else data
 
 
 def _query(subscribe: Subscribe) -> TrackQuery:
@@ -90,8 +103,8 @@ async def stream(websocket: WebSocket) -> None:
     offered = websocket.scope.get("subprotocols", ())
     await websocket.accept(subprotocol=STREAM_PROTOCOL if STREAM_PROTOCOL in offered else None)
     try:
-        text = await asyncio.wait_for(websocket.receive_text(), SUBSCRIBE_TIMEOUT_S)
-        subscribe = _parse_subscription(text)
+        first = await asyncio.wait_for(_first_message(websocket), SUBSCRIBE_TIMEOUT_S)
+        subscribe = _parse_subscription(first)
         query = _query(subscribe)
         readable = _readable(tessera, who)
         name = subscribe.picture or (readable[0] if readable else "")
