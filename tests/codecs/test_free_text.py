@@ -89,7 +89,9 @@ def test_a_cot_event_with_control_characters_reports_without_them() -> None:
         event, sender_uid="ANDROID-1", new_id=lambda: "r1", now=NOW, label=LABEL
     )
     assert report is not None and report.remarks == "ALPHA: moving east"
-    batch = read_import(COT, file_format=None, label=LABEL, principal="alice", now=NOW)
+    batch = read_import(
+        COT, file_format=None, label=LABEL, principal="alice", now=NOW, overlay_scope=str.upper
+    )
     assert [report.remarks for report in batch.reports] == ["ALPHA: moving east"]
 
 
