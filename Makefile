@@ -13,7 +13,7 @@ OGRINFO := /usr/bin/ogrinfo
 POSTGIS := /usr/share/postgresql/15/extension/postgis.control
 DEMO_ARGS ?=
 
-.PHONY: demo cluster-demo test lint bench bench-fusion deps web chromium gdal postgis clean
+.PHONY: demo cluster-demo test lint bench bench-fusion screenshots deps web chromium gdal postgis clean
 
 demo: deps web
 	$(BIN)/tessera demo $(DEMO_ARGS)
@@ -25,6 +25,10 @@ cluster-demo: deps web postgis
 
 test: deps web chromium gdal postgis lint
 	CI=$${CI:-} $(BIN)/python -m pytest -q
+
+# The README's pictures, taken by the browser tests (which otherwise write elsewhere).
+screenshots: deps web chromium
+	TESSERA_SCREENSHOTS=$(CURDIR)/docs $(BIN)/python -m pytest -q tests/web
 
 lint: deps
 	$(BIN)/ruff check src tests benchmarks

@@ -1,6 +1,7 @@
 """Signing in on the map, in a real browser during a live exercise: the login screen, a
 refused token, and each demo principal seeing only its own picture under its own
-classification banners. Saves the login and per-principal screenshots in docs/."""
+classification banners. Takes the login and per-principal screenshots (into docs/ only
+under `make screenshots`)."""
 
 from __future__ import annotations
 

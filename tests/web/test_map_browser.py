@@ -1,6 +1,7 @@
 """The map in a real browser (Debian's chromium through Playwright) during a live exercise:
-signed in by a login link, symbols drawn, one clicked, its side panel filled. Saves the
-README's screenshot. The helpers here serve the other browser tests too."""
+signed in by a login link, symbols drawn, one clicked, its side panel filled. Takes the
+README's screenshot (into docs/ only under `make screenshots`). The helpers here serve the
+other browser tests too."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import queue
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -23,7 +25,12 @@ from playwright.sync_api import Browser, Page, sync_playwright
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = Path("/usr/bin/chromium")
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+# Screenshots go to a scratch folder: tests never rewrite tracked files. `make screenshots`
+# points this at docs/ to refresh the README's pictures.
+DOCS = Path(
+    os.environ.get("TESSERA_SCREENSHOTS") or Path(tempfile.gettempdir()) / "tessera-screenshots"
+)
+DOCS.mkdir(parents=True, exist_ok=True)
 SCREENSHOT = DOCS / "screenshot.png"
 # Software WebGL in a headless, sandbox-less browser on a closed network.
 CHROMIUM_ARGS = [

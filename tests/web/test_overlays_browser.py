@@ -1,7 +1,8 @@
 """Overlays on the map, in a real browser during a live exercise: one drawn on the NATO
 officer's map (a refused label shown in the form first), seen through the stream on the map
 of a viewer who reads the same picture (and may neither draw nor change it), exported with
-the picture, then deleted everywhere. Saves the README's overlay screenshot."""
+the picture, then deleted everywhere. Takes the README's overlay screenshot (into docs/
+only under `make screenshots`)."""
 
 from __future__ import annotations
 
