@@ -311,7 +311,7 @@ def test_client_needs_a_ca(cli: Cli) -> None:
 
 def test_revoke_marks_the_store_and_rewrites_the_crl(ready: Cli) -> None:
     issue(ready, "phone", "--principal", "alice")
-    issue(ready, "tablet", "--principal", "alice")
+    issue(ready, "tablet", "--principal", "alice", "--uid", "ANDROID-tablet")
     assert "revoked certificate phone of alice" in ready.ok("certs", "revoke", "phone")
     assert "already revoked" in ready.ok("certs", "revoke", "phone")
     assert "no certificate named 'laptop'" in ready.refused("certs", "revoke", "laptop")
@@ -320,13 +320,29 @@ def test_revoke_marks_the_store_and_rewrites_the_crl(ready: Cli) -> None:
     crl = x509.load_pem_x509_crl((ready.certs / tls.CRL_FILE).read_bytes())
     assert [entry.serial_number for entry in crl] == [int(phone.serial)]
     table = ready.ok("certs", "list").splitlines()
-    assert table[0].split() == ["NAME", "PRINCIPAL", "STATUS", "EXPIRES", "FINGERPRINT"]
-    assert [row.split()[:3] for row in table[1:]] == [
-        ["phone", "alice", "revoked"],
-        ["tablet", "alice", "valid"],
+    assert table[0].split() == [
+        "NAME",
+        "PRINCIPAL",
+        "STATUS",
+        "EXPIRES",
+        "FINGERPRINT",
+        "TAK",
+        "UID",
+    ]
+    assert [row.split()[:3] + row.split()[-1:] for row in table[1:]] == [
+        ["phone", "alice", "revoked", "-"],
+        ["tablet", "alice", "valid", "ANDROID-tablet"],
     ]
     rows = [json.loads(line) for line in ready.ok("certs", "list", "--json").splitlines()]
     assert [row["fingerprint"] for row in rows] == [phone.fingerprint, tablet.fingerprint]
+    assert [row["uid"] for row in rows] == [None, "ANDROID-tablet"]
+    # A uid is bound to one certificate only.
+    assert "bound to another certificate" in ready.refused(
+        "certs", "client", "laptop", "--principal", "alice", "--uid", "ANDROID-tablet"
+    )
+    assert "--uid" in ready.refused(
+        "certs", "client", "laptop", "--principal", "alice", "--uid", "not a uid"
+    )
 
 
 def test_every_change_is_in_the_audit_trail(ready: Cli) -> None:

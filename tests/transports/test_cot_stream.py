@@ -157,13 +157,17 @@ def test_pytak_clients_over_tcp_share_positions_and_chat_and_see_the_picture(
 # -- TLS with certificates issued by `tessera certs` --------------------------------------
 
 
-def provision_certificate(data: Path, name: str, principal: str, *add: str) -> dict[str, str]:
+def provision_certificate(
+    data: Path, name: str, principal: str, *add: str, uid: str | None = None
+) -> dict[str, str]:
     """As an operator would: add the principal, make the CA (once), issue the client its
-    certificate. The pytak settings that use it."""
+    certificate (bound to ``uid`` if given). The pytak settings that use it."""
     assert cli_main(["users", "add", principal, "--data", str(data), *add]) == 0
     if not (data / "certs" / "ca.pem").exists():
         assert cli_main(["certs", "init", "--data", str(data)]) == 0
-    assert cli_main(["certs", "client", name, "--principal", principal, "--data", str(data)]) == 0
+    bound = [] if uid is None else ["--uid", uid]
+    issue = ["certs", "client", name, "--principal", principal, "--data", str(data), *bound]
+    assert cli_main(issue) == 0
     clients = data / "certs" / "clients"
     return {
         "PYTAK_TLS_CLIENT_CERT": str(clients / f"{name}.pem"),

@@ -22,7 +22,7 @@ from typing import Final
 import msgspec
 from cryptography import x509
 
-from tessera.core.model import PRINCIPAL_PATTERN
+from tessera.core.model import ID_PATTERN, PRINCIPAL_PATTERN
 from tessera.security import certs
 from tessera.security.base import (
     CertificateRecord,
@@ -36,6 +36,7 @@ from tessera.security.commandkit import (
     admin_event,
     existing,
     iso,
+    json_line,
     optional_iso,
     positive_int,
     print_table,
@@ -96,6 +97,14 @@ def add_certs_arguments(parser: argparse.ArgumentParser) -> None:
     client.add_argument("--host", default=None, help="default: the server certificate's first")
     client.add_argument("--port", type=positive_int, default=DEFAULT_COT_TLS_PORT)
     client.add_argument("--out", type=Path, default=None, help="the data package (.zip)")
+    client.add_argument(
+        "--uid",
+        default=None,
+        help=(
+            "the TAK uid the client reports its own position as (default: the first it "
+            "reports); no other certificate may then report as it"
+        ),
+    )
     client.add_argument(
         "--password-file",
         type=Path,
@@ -191,6 +200,10 @@ def _client(args: argparse.Namespace) -> int:
     files = _client_files(directory, name, args.out)
     if args.password_file is not None and args.password_file.exists():
         raise CommandError(f"{args.password_file} already exists: not overwriting it")
+    if args.uid is not None and not re.fullmatch(ID_PATTERN, args.uid):
+        raise CommandError(
+            f"--uid: {args.uid!r} is not a uid Tessera keeps (letters, digits and . _ : @ -)"
+        )
     now = datetime.now(UTC)
     issued = certs.issue_client_cert(ca, name, args.principal, now, args.days)
     record = _record_of(name, args.principal, issued.certificate, now)
@@ -205,10 +218,16 @@ def _client(args: argparse.Namespace) -> int:
         "expires_at": iso(record.expires_at),
         "connect": connection.connect_string,
     }
+    if args.uid is not None:
+        detail["uid"] = args.uid
 
     async def store_certificate(store: SecurityStore) -> None:
         await _require_enabled(store, args.principal)
+        if args.uid is not None and await store.uid_holder(args.uid) is not None:
+            raise CommandError(f"--uid: {args.uid!r} is bound to another certificate")
         await store.add_certificate(record)
+        if args.uid is not None:
+            await store.bind_certificate_uid(record.fingerprint, args.uid, now)
         await store.append_audit([admin_event("certificate.issue", name, now, detail)])
 
     # Recorded before any file is written: a name already taken refuses before it could
@@ -338,13 +357,18 @@ def _revoke(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    async def read(store: SecurityStore) -> list[CertificateRecord]:
-        return await store.certificates()
+    async def read(store: SecurityStore) -> list[tuple[CertificateRecord, str | None]]:
+        return [
+            (record, await store.certificate_uid(record.fingerprint))
+            for record in await store.certificates()
+        ]
 
-    records = with_store(existing(args.data), read, args.config)
+    listed = with_store(existing(args.data), read, args.config)
+    records = [record for record, _ in listed]
+    uids = {record.name: uid for record, uid in listed}
     if args.json:
         for record in records:
-            print(msgspec.json.encode(record).decode())
+            print(json_line({**msgspec.to_builtins(record), "uid": uids[record.name]}))
         return 0
     now = datetime.now(UTC)
     rows = [
@@ -354,10 +378,11 @@ def _list(args: argparse.Namespace) -> int:
             _status(record, now),
             iso(record.expires_at),
             record.fingerprint[:16],
+            uids[record.name] or "-",
         ]
         for record in records
     ]
-    print_table(["NAME", "PRINCIPAL", "STATUS", "EXPIRES", "FINGERPRINT"], rows)
+    print_table(["NAME", "PRINCIPAL", "STATUS", "EXPIRES", "FINGERPRINT", "TAK UID"], rows)
     return 0
 
 

@@ -37,6 +37,13 @@ class Ownership:
             return True
         return any(source_id.startswith(prefix) for prefix in self._prefixes)
 
+    def names(self, source_id: str) -> bool:
+        """Whether a grant names ``source_id`` itself (exactly or by its prefix), rather
+        than only ``*``, which lets a principal report as anything but claims nothing."""
+        if source_id in self._exact:
+            return True
+        return any(source_id.startswith(prefix) for prefix in self._prefixes)
+
     def with_id(self, source_id: str | None) -> Ownership:
         """This ownership and one more exact id (a TAK client's own uid)."""
         if source_id is None or self.owns(source_id):

@@ -156,17 +156,18 @@ class CotIntake:
             return True
         owners = await tessera.sources.owners()
         return any(
-            ownership.owns(uid) for name, ownership in owners.items() if name != submitter.principal
+            ownership.names(uid)
+            for name, ownership in owners.items()
+            if name != submitter.principal
         )
 
     def _audit_refused(self, session: CotSession, refused: list[tuple[str, str]]) -> None:
         principal = session.principal
         log.warning(
-            "CoT events from %s refused (%d): %s %s",
+            "CoT events from %s refused (%d): %s",
             session.address,
             len(refused),
-            refused[0][0],
-            refused[0][1],
+            "; ".join(f"{uid}: {reason}" for uid, reason in refused[:AUDITED_UIDS]),
         )
         tessera = self._server.tessera
         tessera.audit.record(
@@ -179,7 +180,7 @@ class CotIntake:
                 address=session.address,
                 detail={
                     "refused": len(refused),
-                    "reason": refused[0][1],
+                    "reasons": sorted({reason for _, reason in refused}),
                     "uids": sorted({uid for uid, _ in refused})[:AUDITED_UIDS],
                 },
             )
