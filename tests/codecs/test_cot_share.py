@@ -32,9 +32,9 @@ LABEL = Label("RESTRICTED", ("NATO", "UKR"))
 labels = st.builds(
     Label,
     st.text(st.characters(codec="utf-8"), min_size=1, max_size=64),
-    st.lists(st.from_regex(COMMUNITY_PATTERN), max_size=5).map(tuple),
+    st.lists(st.from_regex(COMMUNITY_PATTERN, fullmatch=True), max_size=5).map(tuple),
 )
-origins = st.from_regex(ORIGIN_PATTERN)
+origins = st.from_regex(ORIGIN_PATTERN, fullmatch=True)
 
 
 @st.composite

@@ -103,16 +103,19 @@ class Grading:
 UNGRADED: Final = Grading("F", 6)
 
 # Value constraints, enforced whenever a model object is decoded (msgspec ``Meta``).
-# Every float is bounded, so no NaN or infinity gets through.
-ID_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"
-COMMUNITY_PATTERN: Final = r"^[A-Z0-9][A-Z0-9_-]{0,31}$"
+# Every float is bounded, so no NaN or infinity gets through. Patterns end in ``$(?!\n)``:
+# Python's ``$`` also matches before a final newline, which "NATO\n" must not pass.
+ID_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$(?!\n)"
+COMMUNITY_PATTERN: Final = r"^[A-Z0-9][A-Z0-9_-]{0,31}$(?!\n)"
 Identifier = Annotated[str, msgspec.Meta(pattern=ID_PATTERN, max_length=128)]
 # A stored report's subject: an identifier, or one kept within its sender's own reports
 # (``subject~<16 hex digits>``, made by the server: clients cannot send the ``~``).
 SUBJECT_SCOPE_MARK: Final = "~"
 StoredSubject = Annotated[
     str,
-    msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}(~[0-9a-f]{16})?$", max_length=145),
+    msgspec.Meta(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}(~[0-9a-f]{16})?$(?!\n)", max_length=145
+    ),
 ]
 Community = Annotated[str, msgspec.Meta(pattern=COMMUNITY_PATTERN, max_length=32)]
 Latitude = Annotated[float, msgspec.Meta(ge=-90.0, le=90.0)]
@@ -122,7 +125,7 @@ CircularError = Annotated[float, msgspec.Meta(gt=0.0, le=1_000_000.0)]
 Course = Annotated[float, msgspec.Meta(ge=0.0, lt=360.0)]
 Speed = Annotated[float, msgspec.Meta(ge=0.0, le=10_000.0)]
 Quantity = Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]
-Sidc = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{20}$")]
+Sidc = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{20}$(?!\n)")]
 Classification = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 # Free text as clients send it: no control characters (see tessera.core.text).
 Remarks = Annotated[str, msgspec.Meta(max_length=4096, pattern=FREE_TEXT_PATTERN)]
@@ -232,7 +235,7 @@ class PrincipalKind(enum.StrEnum):
     SYSTEM = "system"
 
 
-PRINCIPAL_PATTERN: Final = r"^[a-z0-9][a-z0-9._@-]{0,63}$"
+PRINCIPAL_PATTERN: Final = r"^[a-z0-9][a-z0-9._@-]{0,63}$(?!\n)"
 PrincipalName = Annotated[str, msgspec.Meta(pattern=PRINCIPAL_PATTERN, max_length=64)]
 
 

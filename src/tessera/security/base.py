@@ -22,11 +22,11 @@ from tessera.core.model import PRINCIPAL_PATTERN, Principal
 if TYPE_CHECKING:
     from tessera.security.audit_filter import AuditFilter
 
-FINGERPRINT_PATTERN: Final = r"^[0-9a-f]{64}$"
+FINGERPRINT_PATTERN: Final = r"^[0-9a-f]{64}$(?!\n)"
 # A certificate's name becomes a file name, so it follows the principal name rules.
 CertificateName = Annotated[str, msgspec.Meta(pattern=PRINCIPAL_PATTERN, max_length=64)]
 Fingerprint = Annotated[str, msgspec.Meta(pattern=FINGERPRINT_PATTERN)]
-SerialNumber = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,50}$")]
+SerialNumber = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,50}$(?!\n)")]
 
 
 class SecurityStoreError(ValueError):
@@ -59,7 +59,7 @@ class UidTakenError(SecurityStoreError):
 
 # A source id a principal may report as: exact, or a prefix ending in ``*`` (``*`` alone
 # is every source: for the deployment's own trusted feeds only).
-SOURCE_PATTERN: Final = r"^(\*|[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}\*?)$"
+SOURCE_PATTERN: Final = r"^(\*|[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}\*?)$(?!\n)"
 SourcePattern = Annotated[str, msgspec.Meta(pattern=SOURCE_PATTERN, max_length=129)]
 PrincipalName = Annotated[str, msgspec.Meta(pattern=PRINCIPAL_PATTERN, max_length=64)]
 

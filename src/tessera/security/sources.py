@@ -5,8 +5,9 @@ every source). A principal may report as a source it holds a grant for, and name
 report's ``subject`` only an id it holds one for if it wants that report to move the
 subject's own track (otherwise the subject is kept within its own reports: see
 ``scoping.py``). Grants come from the settings file and from the security store
-(``tessera sources``); the store's are read again after ``ttl_s``, so a change made by
-the command reaches a running server within seconds.
+(``tessera sources``): a principal's are read for each request (one indexed lookup, as
+its token is), so a change made by the command holds from the next request; everyone's,
+which only TAK markers are checked against, are kept for ``ttl_s``.
 """
 
 from __future__ import annotations
@@ -78,18 +79,11 @@ class SourceRegistry:
             self._configured.setdefault(grant.principal, []).append(grant.pattern)
         self._ttl_s = ttl_s
         self._monotonic = monotonic
-        self._cached: dict[str, tuple[float, Ownership]] = {}
         self._everyone: tuple[float, dict[str, Ownership]] | None = None
 
     async def ownership(self, principal: str) -> Ownership:
-        now = self._monotonic()
-        cached = self._cached.get(principal)
-        if cached is not None and now - cached[0] < self._ttl_s:
-            return cached[1]
         stored = [grant.pattern for grant in await self._store.source_grants(principal)]
-        ownership = Ownership([*self._configured.get(principal, ()), *stored])
-        self._cached[principal] = (now, ownership)
-        return ownership
+        return Ownership([*self._configured.get(principal, ()), *stored])
 
     async def owners(self) -> dict[str, Ownership]:
         """Every principal's ownership (those holding any grant)."""
@@ -104,8 +98,7 @@ class SourceRegistry:
         return everyone
 
     def forget(self) -> None:
-        """Read the store again at the next question (after a change made here)."""
-        self._cached.clear()
+        """Read everyone's grants again at the next question (after a change made here)."""
         self._everyone = None
 
     def configured(self) -> list[SourceGrant]:
