@@ -27,6 +27,7 @@ from tessera.journal.base import Journal
 from tessera.journal.jetstream import JetStreamJournal
 from tessera.postgis.migrate import migrate
 from tessera.security import tokens
+from tessera.security.base import SourceGrant
 from tessera.security.postgis import PostgisSecurityStore
 from tessera.settings import Settings, load_settings
 
@@ -159,6 +160,8 @@ async def scratch(logs: Path | None = None) -> AsyncIterator[Deployment]:
         store = PostgisSecurityStore(dsn)
         await store.open()
         await store.add_principal(BENCH)
+        # The benchmarks' feed reports as every source it makes up.
+        await store.add_source_grant(SourceGrant(principal=BENCH.name, pattern="*"))
         issued = tokens.issue(BENCH.name, now=datetime.now(UTC), expires_at=None)
         await store.add_token(issued.record)
         await store.close()

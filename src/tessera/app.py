@@ -34,6 +34,7 @@ from tessera.security.sqlite import SqliteSecurityStore, security_store_path
 from tessera.settings import Settings
 from tessera.store.base import TrackStore
 from tessera.store.memory import MemoryTrackStore
+from tessera.transports.web.routes import build_asgi
 
 if TYPE_CHECKING:
     from tessera.checkpointing import Checkpointer
@@ -205,9 +206,6 @@ def _log_replay(done: int, total: int) -> None:
 
 
 def _web_app(tessera: Tessera) -> Starlette:
-    # Imported here: the web transport depends on Tessera, not the other way round.
-    from tessera.transports.web.routes import build_asgi
-
     return build_asgi(tessera)
 
 

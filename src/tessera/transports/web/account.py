@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 from starlette.requests import Request
@@ -16,19 +16,17 @@ from tessera.security.policy import readable_pictures
 from tessera.transports.web.api import BodyTooLargeError, caller, picture_summary, read_body
 from tessera.transports.web.audit_query import audit_query
 from tessera.transports.web.auth import client_address
+from tessera.transports.web.context import Served
 from tessera.transports.web.params import ParameterError
 from tessera.transports.web.responses import JSONResponse, error
-
-if TYPE_CHECKING:
-    from tessera.app import Tessera
 
 
 class Login(msgspec.Struct, forbid_unknown_fields=True):
     token: str
 
 
-def _tessera(request: Request) -> Tessera:
-    tessera: Tessera = request.app.state.tessera
+def _tessera(request: Request) -> Served:
+    tessera: Served = request.app.state.tessera
     return tessera
 
 
@@ -43,7 +41,7 @@ def _principal_doc(principal: Principal) -> dict[str, Any]:
     }
 
 
-async def _session(tessera: Tessera, who: Caller) -> dict[str, Any]:
+async def _session(tessera: Served, who: Caller) -> dict[str, Any]:
     record = await tessera.security.token(who.token_id)
     pictures = readable_pictures(who.principal, tessera.pictures.values(), tessera.scheme)
     return {

@@ -7,7 +7,7 @@ exist. Every report submitted carries a label its sender could itself read.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 
@@ -22,20 +22,18 @@ from tessera.security.base import AuditEvent
 from tessera.security.gate import Caller
 from tessera.security.policy import readable_pictures, submission_refusal
 from tessera.security.scoping import Submitter
+from tessera.transports.web.context import Served
 from tessera.transports.web.params import ParameterError, track_query
 from tessera.transports.web.refusals import record_refused_read
 from tessera.transports.web.responses import JSONResponse, error
-
-if TYPE_CHECKING:
-    from tessera.app import Tessera
 
 
 class BodyTooLargeError(Exception):
     pass
 
 
-def _tessera(request: Request) -> Tessera:
-    tessera: Tessera = request.app.state.tessera
+def _tessera(request: Request) -> Served:
+    tessera: Served = request.app.state.tessera
     return tessera
 
 
@@ -70,7 +68,7 @@ def picture_or_404(request: Request, action: str) -> Picture | JSONResponse:
     return error(404, f"no picture named {name!r}")
 
 
-def picture_summary(tessera: Tessera, picture: Picture) -> dict[str, Any]:
+def picture_summary(tessera: Served, picture: Picture) -> dict[str, Any]:
     scheme = tessera.scheme
     return {
         "name": picture.name,
@@ -146,7 +144,7 @@ async def post_reports(request: Request) -> JSONResponse:
 
 
 def _refusals(
-    tessera: Tessera, sender: Caller, submitter: Submitter, reports: list[Report]
+    tessera: Served, sender: Caller, submitter: Submitter, reports: list[Report]
 ) -> list[dict[str, Any]]:
     """Every report its sender may not send: a label it could not read itself, a source
     (or, for a unit's own report, a subject) not registered to it."""
@@ -161,7 +159,7 @@ def _refusals(
 
 
 def _audit_write(
-    tessera: Tessera, sender: Caller, action: str, outcome: str, detail: dict[str, Any]
+    tessera: Served, sender: Caller, action: str, outcome: str, detail: dict[str, Any]
 ) -> None:
     tessera.audit.record(
         AuditEvent(

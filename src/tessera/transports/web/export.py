@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -28,10 +28,8 @@ from tessera.core.overlays import Overlay
 from tessera.security.base import AuditEvent
 from tessera.store.base import TrackQuery
 from tessera.transports.web.api import caller, picture_or_404
+from tessera.transports.web.context import Served
 from tessera.transports.web.responses import JSONResponse, error
-
-if TYPE_CHECKING:
-    from tessera.app import Tessera
 
 _log = logging.getLogger(__name__)
 
@@ -45,7 +43,7 @@ FORMATS: Final = {
 
 
 async def get_export(request: Request) -> Response:
-    tessera: Tessera = request.app.state.tessera
+    tessera: Served = request.app.state.tessera
     picture = picture_or_404(request, "export")
     if isinstance(picture, JSONResponse):
         return picture

@@ -14,7 +14,7 @@ Importing the same file again stores nothing twice, and answers as the first tim
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from starlette.requests import Request
 
@@ -31,10 +31,8 @@ from tessera.journal.base import JournalClosedError, JournalItem, JournalUnavail
 from tessera.security.base import AuditEvent
 from tessera.security.policy import submission_refusal
 from tessera.transports.web.api import BodyTooLargeError, caller, read_body
+from tessera.transports.web.context import Served
 from tessera.transports.web.responses import JSONResponse, error
-
-if TYPE_CHECKING:
-    from tessera.app import Tessera
 
 MAX_FILE_BYTES: Final = 32 * 1024 * 1024
 _COMMUNITY: Final = re.compile(COMMUNITY_PATTERN)
@@ -46,7 +44,7 @@ _LABEL_REQUIRED: Final = (
 
 
 async def post_import(request: Request) -> JSONResponse:
-    tessera: Tessera = request.app.state.tessera
+    tessera: Served = request.app.state.tessera
     sender = caller(request)
     params = request.query_params
     file_format = params.get("format") or None
@@ -133,7 +131,7 @@ async def post_import(request: Request) -> JSONResponse:
     return JSONResponse(summary, status_code=201 if items else 200)
 
 
-def _marking_refusal(tessera: Tessera, request: Request, batch: ImportBatch) -> str | None:
+def _marking_refusal(tessera: Served, request: Request, batch: ImportBatch) -> str | None:
     """Why the importer may not submit a label the file's own markings chose, if so."""
     if batch.labelled.source == "given":
         return None  # checked before reading
@@ -158,7 +156,7 @@ def _label(classification: str | None, releasable_to: str | None) -> Label | Non
     return Label(classification.strip(), tuple(sorted(parts)))
 
 
-def _audit(tessera: Tessera, request: Request, outcome: str, detail: dict[str, Any]) -> None:
+def _audit(tessera: Served, request: Request, outcome: str, detail: dict[str, Any]) -> None:
     sender = caller(request)
     tessera.audit.record(
         AuditEvent(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -28,11 +28,9 @@ from tessera.security.gate import Caller
 from tessera.security.policy import has_any_role, submission_refusal
 from tessera.store.base import TrackQuery
 from tessera.transports.web.api import BodyTooLargeError, caller, picture_or_404, read_body
+from tessera.transports.web.context import Served
 from tessera.transports.web.params import ParameterError, parse_bbox
 from tessera.transports.web.responses import JSONResponse, error
-
-if TYPE_CHECKING:
-    from tessera.app import Tessera
 
 # 10,000 vertices with altitudes fit well inside this.
 MAX_OVERLAY_BYTES: Final = 2 * 1024 * 1024
@@ -40,8 +38,8 @@ EDITORS: Final = (Role.OPERATOR, Role.ADMIN)
 _IDENTIFIER: Final = re.compile(ID_PATTERN)
 
 
-def _tessera(request: Request) -> Tessera:
-    tessera: Tessera = request.app.state.tessera
+def _tessera(request: Request) -> Served:
+    tessera: Served = request.app.state.tessera
     return tessera
 
 
@@ -182,7 +180,7 @@ def _idempotency_key(request: Request) -> str | None:
     return key if _IDENTIFIER.match(key) else None
 
 
-def _revision_id(tessera: Tessera, request: Request, overlay_id: str) -> str:
+def _revision_id(tessera: Served, request: Request, overlay_id: str) -> str:
     """The revision's key: from the client's Idempotency-Key if it gives a usable one (so
     a retry is stored once), else new; either way scoped to the sender, and to the
     overlay (a key used again for another overlay is another revision)."""
@@ -190,7 +188,7 @@ def _revision_id(tessera: Tessera, request: Request, overlay_id: str) -> str:
     return tessera.ids.revision_id(caller(request).principal.name, f"{overlay_id}/{key}")
 
 
-async def _append(tessera: Tessera, revision: OverlayRevision) -> JSONResponse | None:
+async def _append(tessera: Served, revision: OverlayRevision) -> JSONResponse | None:
     """None once durable, else the answer to give."""
     try:
         await tessera.journal.append([revision])
@@ -203,7 +201,7 @@ async def _append(tessera: Tessera, revision: OverlayRevision) -> JSONResponse |
 
 
 def _audit(
-    tessera: Tessera,
+    tessera: Served,
     sender: Caller,
     action: str,
     outcome: str,

@@ -7,19 +7,17 @@ event per refused request; successful reads are not recorded (they would drown t
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from tessera.security.base import AuditEvent
 from tessera.security.gate import Caller
-
-if TYPE_CHECKING:
-    from tessera.app import Tessera
+from tessera.transports.web.context import Served
 
 NO_PICTURE: Final = "the caller may read no picture"
 
 
 def record_refused_read(
-    tessera: Tessera, who: Caller, action: str, picture: str | None, **detail: str
+    tessera: Served, who: Caller, action: str, picture: str | None, **detail: str
 ) -> None:
     """``action`` (``tracks.read``, ``export``, ...) refused for the picture named
     ``picture`` (None when none was named and the caller has none to default to)."""

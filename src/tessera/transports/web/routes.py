@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib.resources import files
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -17,14 +17,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tessera.core.model import Role
 from tessera.transports.web import account, api, export, imports, overlays
 from tessera.transports.web.auth import PUBLIC, Authenticate, Policy, requires, route_policies
+from tessera.transports.web.context import Served
 from tessera.transports.web.forwarded import ForwardedClient, TrustedProxies
 from tessera.transports.web.ogc.routes import OGC_POLICIES, ogc_routes
 from tessera.transports.web.openapi import openapi_document
 from tessera.transports.web.responses import JSONResponse
 from tessera.transports.web.stream import stream
-
-if TYPE_CHECKING:
-    from tessera.app import Tessera
 
 API = "/api/v1"
 OGC = "/ogc"
@@ -157,7 +155,7 @@ class SecureHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def build_asgi(tessera: Tessera) -> Starlette:
+def build_asgi(tessera: Served) -> Starlette:
     static = static_dir()
 
     async def index(_request: Request) -> Response:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Hashable
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import msgspec
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -30,11 +30,9 @@ from tessera.security.gate import Caller
 from tessera.security.policy import readable_pictures
 from tessera.store.base import TrackQuery
 from tessera.transports.web.auth import STREAM_PROTOCOL
+from tessera.transports.web.context import Served
 from tessera.transports.web.params import ParameterError, parse_bbox
 from tessera.transports.web.refusals import record_refused_read
-
-if TYPE_CHECKING:
-    from tessera.app import Tessera
 
 SUBSCRIBE_TIMEOUT_S = 30.0
 MAX_SUBSCRIBE_BYTES = 16_384
@@ -92,13 +90,13 @@ def _query(subscribe: Subscribe) -> TrackQuery:
     )
 
 
-def _readable(tessera: Tessera, who: Caller) -> list[str]:
+def _readable(tessera: Served, who: Caller) -> list[str]:
     pictures = readable_pictures(who.principal, tessera.pictures.values(), tessera.scheme)
     return [picture.name for picture in pictures]
 
 
 async def stream(websocket: WebSocket) -> None:
-    tessera: Tessera = websocket.app.state.tessera
+    tessera: Served = websocket.app.state.tessera
     who: Caller = websocket.state.caller
     offered = websocket.scope.get("subprotocols", ())
     await websocket.accept(subprotocol=STREAM_PROTOCOL if STREAM_PROTOCOL in offered else None)
@@ -124,7 +122,7 @@ async def stream(websocket: WebSocket) -> None:
 
 
 async def _serve(
-    tessera: Tessera,
+    tessera: Served,
     websocket: WebSocket,
     who: Caller,
     picture: str,
@@ -177,7 +175,7 @@ async def _until_closed(websocket: WebSocket) -> None:
 
 
 async def _pump(
-    tessera: Tessera,
+    tessera: Served,
     websocket: WebSocket,
     who: Caller,
     picture: str,

@@ -4,21 +4,19 @@ and JSON answers (errors in the REST API's shape)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 from urllib.parse import quote
 
 from starlette.requests import Request
 
 from tessera.core.labels import Picture
 from tessera.transports.web.api import caller, readable
+from tessera.transports.web.context import Served
 from tessera.transports.web.ogc.features import Kind
 from tessera.transports.web.ogc.params import FORMAT_ONLY, check_parameters
 from tessera.transports.web.params import ParameterError
 from tessera.transports.web.refusals import record_refused_read
 from tessera.transports.web.responses import JSONResponse
-
-if TYPE_CHECKING:
-    from tessera.app import Tessera
 
 PREFIX: Final = "/ogc"
 JSON: Final = "application/json"
@@ -34,8 +32,8 @@ class Collection:
     kind: Kind
 
 
-def tessera_of(request: Request) -> Tessera:
-    tessera: Tessera = request.app.state.tessera
+def tessera_of(request: Request) -> Served:
+    tessera: Served = request.app.state.tessera
     return tessera
 
 
