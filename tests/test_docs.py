@@ -87,3 +87,16 @@ def test_the_deployment_page_names_real_settings_and_tests() -> None:
         assert key in fields, key
     for key in re.findall(r"`(\w+_replicas|lease_ttl_s|journal_stream|changes_stream)`", page):
         assert key in fields, key
+
+
+def test_the_threat_model_names_real_tests_and_settings() -> None:
+    page = (ROOT / "docs" / "threat-model.md").read_text()
+    named = re.findall(r"`(tests/[\w/]+\.py)(?:::(\w+))?`", page)
+    assert len(named) >= 10
+    for path, test in named:
+        source = (ROOT / path).read_text()
+        assert not test or f"def {test}(" in source, f"{path}::{test}"
+    fields = set(Settings.__struct_fields__)
+    for key in ("trusted_proxies", "http_header_timeout_s"):
+        assert key in page and key in fields, key
+    assert "docs/threat-model.md" in README
