@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -11,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 
 from tessera.app import Tessera, build
-from tessera.core.model import Label, Principal, Role
+from tessera.codecs.json import decode_stored_report, encode_report
+from tessera.core.model import Label, Principal, Role, shown_subject
 from tessera.security import tokens
 from tessera.security.base import SecurityStore, SourceGrant
 from tessera.security.sqlite import SqliteSecurityStore, security_store_path
@@ -66,8 +69,22 @@ class Live:
 
 
 def stored_id(live: Live, client_id: str, principal: str = ADMIN.name) -> str:
-    """The id readers see for the report ``principal`` sent as ``client_id``."""
-    return live.tessera.ids.report_id(principal, client_id)
+    """The id readers see for the report ``principal`` sent as ``client_id`` (found in the
+    embedded journal: the key also depends on what the report said)."""
+    path = live.tessera.settings.data_dir / "journal.sqlite3"
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+        bodies = conn.execute("SELECT body FROM journal WHERE kind = 'report'").fetchall()
+    for (body,) in bodies:
+        report = decode_stored_report(body)
+        sent = msgspec.structs.replace(
+            report,
+            id="-",
+            received_at=None,
+            subject=None if report.subject is None else shown_subject(report.subject),
+        )
+        if live.tessera.ids.report_id(principal, client_id, encode_report(sent)) == report.id:
+            return report.id
+    return f"never-sent-{client_id}"
 
 
 def track_of(live: Live, client_id: str, principal: str = ADMIN.name) -> str:

@@ -274,9 +274,12 @@ async def send(client: httpx.AsyncClient, token: str, write: Write) -> Any:
             headers=headers,
         )
     elif write.kind == "nvg":
+        # A file's uri under one label each: the same uri again under another label is an
+        # edit that relabels the overlay, which a reader sees withdrawn (not a new item).
+        uri = f"{write.key}-{write.label}"
         nvg = (
             '<nvg xmlns="https://tide.act.nato.int/schemas/2012/10/nvg" version="2.0.2">'
-            f'<polygon uri="{write.key}" label="zone {write.key}" '
+            f'<polygon uri="{uri}" label="zone {write.key}" '
             f'points="{lon},{lat} {lon + 0.1},{lat} {lon + 0.1},{lat + 0.1} {lon},{lat}"/></nvg>'
         )
         response = await client.post(

@@ -23,6 +23,7 @@ from typing import Final
 
 import msgspec
 
+from tessera.codecs.json import encode_report
 from tessera.core.model import Report, SourceKind, scoped_subject
 from tessera.core.overlays import OverlayRevision
 from tessera.security.sources import Ownership
@@ -44,8 +45,10 @@ class IdScope:
         message = "\0".join((kind, principal, value)).encode("utf-8", "surrogatepass")
         return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
 
-    def report_id(self, principal: str, client_id: str) -> str:
-        return self._digest("report", principal, client_id)[:_KEY_HEX]
+    def report_id(self, principal: str, client_id: str, content: bytes) -> str:
+        """The key of a report ``principal`` sent as ``client_id`` with ``content``."""
+        digest = hashlib.sha256(content).hexdigest()
+        return self._digest("report", principal, f"{client_id}\0{digest}")[:_KEY_HEX]
 
     def revision_id(self, principal: str, client_id: str) -> str:
         return self._digest("revision", principal, client_id)[:_KEY_HEX]
@@ -98,19 +101,16 @@ class Submitter:
         return None
 
     def own(self, report: Report) -> Report:
-        """The report as the journal keeps it: its id scoped, and its subject too unless
-        the sender owns it."""
+        """The report as the journal keeps it: its id scoped (to the sender and what it
+        says), and its subject too unless the sender owns it."""
         subject = report.subject
         if subject is not None and not self.ownership.owns(subject):
             subject = self.scope.subject(self.principal, subject)
-        return msgspec.structs.replace(
-            report, id=self.scope.report_id(self.principal, report.id), subject=subject
-        )
+        content = encode_report(msgspec.structs.replace(report, id="-", received_at=None))
+        key = self.scope.report_id(self.principal, report.id, content)
+        return msgspec.structs.replace(report, id=key, subject=subject)
 
     def own_revision(self, revision: OverlayRevision) -> OverlayRevision:
         return msgspec.structs.replace(
             revision, id=self.scope.revision_id(self.principal, revision.id)
         )
-
-    def report_ids(self, client_id: str) -> str:
-        return self.scope.report_id(self.principal, client_id)

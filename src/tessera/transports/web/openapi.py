@@ -189,8 +189,8 @@ def _operations() -> dict[str, dict[str, Any]]:
             "get": {
                 "summary": "One report, as stored (with received_at)",
                 "description": (
-                    "By the id readers see (in a track's lineage), or by the id the caller "
-                    "itself sent it with."
+                    "By the id readers see: in a track's lineage, and in the answer to the "
+                    "write that sent it."
                 ),
                 "parameters": [PICTURE_PARAM],
                 "responses": {"200": _json(_ref("Report"), "The report"), "404": ERROR},

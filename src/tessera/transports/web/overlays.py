@@ -10,6 +10,7 @@ label they could not read themselves.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from typing import Any, Final
@@ -67,22 +68,14 @@ async def get_overlay(request: Request) -> JSONResponse:
 
 
 async def post_overlay(request: Request) -> JSONResponse:
-    tessera = _tessera(request)
-    key = _idempotency_key(request)
-    # A retried create (the same key) makes the same overlay, not another one.
-    overlay_id = (
-        tessera.new_report_id()
-        if key is None
-        else "ov-" + tessera.ids.revision_id(caller(request).principal.name, f"create/{key}")
-    )
-    return await _write(request, overlay_id, None)
+    return await _write(request, None)
 
 
 async def put_overlay(request: Request) -> JSONResponse:
     found = _visible_overlay(request, "overlays.edit")
     if isinstance(found, JSONResponse):
         return found
-    return await _write(request, found.id, found)
+    return await _write(request, found)
 
 
 async def delete_overlay(request: Request) -> Response:
@@ -95,7 +88,7 @@ async def delete_overlay(request: Request) -> Response:
         _audit(tessera, sender, "overlays.delete", "denied", found.id, {"reason": refusal})
         return error(403, refusal)
     revision = OverlayRevision(
-        id=_revision_id(tessera, request, found.id),
+        id=_revision_id(tessera, request, found.id, b"delete"),
         overlay_id=found.id,
         overlay=None,
         by=sender.principal.name,
@@ -107,13 +100,13 @@ async def delete_overlay(request: Request) -> Response:
     return Response(status_code=204)
 
 
-async def _write(request: Request, overlay_id: str, current: Overlay | None) -> JSONResponse:
+async def _write(request: Request, current: Overlay | None) -> JSONResponse:
     """Create (``current`` None) or replace an overlay with the request's body."""
     tessera = _tessera(request)
     sender = caller(request)
     action = "overlays.create" if current is None else "overlays.edit"
     if current is not None and (refusal := _edit_refusal(sender, current)):
-        _audit(tessera, sender, action, "denied", overlay_id, {"reason": refusal})
+        _audit(tessera, sender, action, "denied", current.id, {"reason": refusal})
         return error(403, refusal)
     content_type = request.headers.get("content-type", "application/json")
     if not content_type.split(";")[0].strip().lower().endswith("json"):
@@ -122,6 +115,7 @@ async def _write(request: Request, overlay_id: str, current: Overlay | None) -> 
         body = await read_body(request, MAX_OVERLAY_BYTES)
     except BodyTooLargeError:
         return error(413, f"the body is larger than {MAX_OVERLAY_BYTES} bytes")
+    overlay_id = _new_overlay_id(tessera, request, body) if current is None else current.id
     try:
         overlay = tessera.overlay_codec.decode(
             body,
@@ -136,7 +130,7 @@ async def _write(request: Request, overlay_id: str, current: Overlay | None) -> 
         _audit(tessera, sender, action, "denied", overlay_id, {"reason": refusal})
         return error(403, f"label: {refusal}", field="label")
     revision = OverlayRevision(
-        id=_revision_id(tessera, request, overlay_id),
+        id=_revision_id(tessera, request, overlay_id, body),
         overlay_id=overlay_id,
         overlay=overlay,
         by=sender.principal.name,
@@ -180,12 +174,24 @@ def _idempotency_key(request: Request) -> str | None:
     return key if _IDENTIFIER.match(key) else None
 
 
-def _revision_id(tessera: Served, request: Request, overlay_id: str) -> str:
-    """The revision's key: from the client's Idempotency-Key if it gives a usable one (so
-    a retry is stored once), else new; either way scoped to the sender, and to the
-    overlay (a key used again for another overlay is another revision)."""
+def _new_overlay_id(tessera: Served, request: Request, body: bytes) -> str:
+    """A new overlay's id: new each time, unless the client gives an Idempotency-Key, when
+    the same request again (the same key and body) makes the same overlay, not another."""
+    key = _idempotency_key(request)
+    if key is None:
+        return tessera.new_report_id()
+    what = f"create/{key}/{hashlib.sha256(body).hexdigest()}"
+    return "ov-" + tessera.ids.revision_id(caller(request).principal.name, what)
+
+
+def _revision_id(tessera: Served, request: Request, overlay_id: str, body: bytes) -> str:
+    """The revision's key: from the client's Idempotency-Key if it gives a usable one, the
+    overlay and the body (so the same request again is stored once, and a key used again
+    for something else is something else: nothing acknowledged is dropped), else new;
+    either way scoped to the sender."""
     key = _idempotency_key(request) or uuid.uuid4().hex
-    return tessera.ids.revision_id(caller(request).principal.name, f"{overlay_id}/{key}")
+    what = f"{overlay_id}/{key}/{hashlib.sha256(body).hexdigest()}"
+    return tessera.ids.revision_id(caller(request).principal.name, what)
 
 
 async def _append(tessera: Served, revision: OverlayRevision) -> JSONResponse | None:
