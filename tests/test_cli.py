@@ -105,6 +105,11 @@ def test_demo_serves_plain_http_and_feeds_itself(tmp_path: Path) -> None:
         asyncio.run(asyncio.wait_for(a_track_arrives(), 60))
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0
+    # The demo registers the exercise's sources: nothing it fed was refused.
+    submitted = tessera("audit", "--data", str(tmp_path), "--action", "reports.submit")
+    assert " ok " in submitted.stdout
+    refused = tessera("audit", "--data", str(tmp_path), "--outcome", "denied")
+    assert refused.returncode == 0 and refused.stdout == ""
     config = tmp_path / "tls.toml"
     config.write_text("http_tls = true\n")
     refused = tessera("demo", "--config", str(config), "--http-port", "0", timeout=30)
