@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import sqlite3
-import subprocess
-import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta, timezone
@@ -21,8 +18,6 @@ from typing import Any
 import pytest
 
 from tessera.core.model import Label, Principal, PrincipalKind, Role
-from tessera.security import sqlite_audit
-from tessera.security.audit_filter import AuditFilter
 from tessera.security.base import (
     AuditEvent,
     CertificateExistsError,
@@ -30,17 +25,13 @@ from tessera.security.base import (
     PrincipalExistsError,
     SecurityStore,
     SecurityStoreError,
-    SourceGrant,
     TokenRecord,
     UnknownCertificateError,
     UnknownPrincipalError,
     UnknownTokenError,
 )
-from tessera.security.certstore import CERTIFICATES_SCHEMA
 from tessera.security.postgis import PostgisSecurityStore
 from tessera.security.sqlite import (
-    SCHEMA,
-    SCHEMA_VERSION,
     SqliteSecurityStore,
     security_store_path,
 )
@@ -405,146 +396,6 @@ def test_stored_certificates_are_usable_within_their_validity_until_revoked(
     run(factory, tmp_path, scenario)
 
 
-# -- audit -----------------------------------------------------------------------------
-
-
-def test_audit_events_are_appended_in_order(factory: StoreFactory, tmp_path: Path) -> None:
-    written = [
-        event(
-            "token.issue",
-            outcome="ok",
-            target="0123456789abcdef",
-            address="10.0.0.1",
-            detail={"principal": "bob", "days": 30, "nested": {"ok": True}},
-        ),
-        AuditEvent(at=START, principal=None, action="sign-in", outcome="failed"),
-        event("principal.add", at=START - timedelta(hours=1)),
-    ]
-
-    async def scenario(store: SecurityStore) -> None:
-        assert await store.append_audit([]) == []
-        first = await store.append_audit(written[:2])
-        second = await store.append_audit(written[2:])
-        assert len(first) == 2 and len(second) == 1
-        assert first[0] < first[1] < second[0]
-        read = await store.audit()
-        assert [e.seq for e in read] == [*first, *second]
-        # Oldest first means in the order appended, whatever the events' own times.
-        assert [e.action for e in read] == ["token.issue", "sign-in", "principal.add"]
-        for stored, original in zip(read, written, strict=True):
-            assert stored.at == original.at and stored.detail == original.detail
-            assert (stored.principal, stored.outcome, stored.target, stored.address) == (
-                original.principal,
-                original.outcome,
-                original.target,
-                original.address,
-            )
-
-    run(factory, tmp_path, scenario)
-
-
-def test_audit_reads_since_after_seq_and_limit(factory: StoreFactory, tmp_path: Path) -> None:
-    async def scenario(store: SecurityStore) -> None:
-        seqs = await store.append_audit(
-            [event(f"a{minute}", at=START + timedelta(minutes=minute)) for minute in range(10)]
-        )
-
-        async def actions(**query: Any) -> list[str]:
-            return [e.action for e in await store.audit(**query)]
-
-        def since(minutes: int) -> AuditFilter:
-            return AuditFilter(since=START + timedelta(minutes=minutes))
-
-        assert await actions(where=since(7)) == ["a7", "a8", "a9"]
-        assert await actions(after_seq=seqs[7]) == ["a8", "a9"]
-        assert await actions(limit=2) == ["a0", "a1"]
-        assert await actions(where=since(2), after_seq=seqs[4], limit=2) == ["a5", "a6"]
-        assert await actions(where=since(20)) == []
-        assert await actions(after_seq=seqs[-1]) == []
-
-    run(factory, tmp_path, scenario)
-
-
-# -- audit filters ---------------------------------------------------------------------
-
-FILTERED_TRAIL = [
-    # (minute, principal, action, outcome)
-    (0, "alice", "login", "ok"),
-    (1, "bob", "tracks.read", "denied"),
-    (2, "alice", "overlays.create", "ok"),
-    (3, None, "login", "failed"),
-    (4, "alice", "overlays.edit", "denied"),
-    (5, "bob", "overlays", "ok"),
-    (6, "bob", "overlaysx.create", "ok"),
-    (7, "alice", "export", "denied"),
-    (8, "bob", "overlays.delete", "ok"),
-    (9, "alice", "a_b.c", "ok"),
-    (10, "bob", "axb.c", "ok"),
-]
-
-
-def filtered_trail() -> list[AuditEvent]:
-    return [
-        AuditEvent(
-            at=START + timedelta(minutes=minute), principal=who, action=action, outcome=outcome
-        )
-        for minute, who, action, outcome in FILTERED_TRAIL
-    ]
-
-
-def test_audit_reads_by_action_principal_outcome_and_time(
-    factory: StoreFactory, tmp_path: Path
-) -> None:
-    async def scenario(store: SecurityStore) -> None:
-        seqs = await store.append_audit(filtered_trail())
-
-        async def minutes(where: AuditFilter, **page: Any) -> list[int]:
-            read = await store.audit(where, **page)
-            return [int((e.at - START) / timedelta(minutes=1)) for e in read]
-
-        assert await minutes(AuditFilter(action="login")) == [0, 3]
-        # A trailing dot is a prefix: overlays.* but not "overlays" or "overlaysx.*".
-        assert await minutes(AuditFilter(action="overlays.")) == [2, 4, 8]
-        assert await minutes(AuditFilter(action="overlays")) == [5]
-        # No pattern characters: an underscore is itself.
-        assert await minutes(AuditFilter(action="a_b.")) == [9]
-        assert await minutes(AuditFilter(principal="bob")) == [1, 5, 6, 8, 10]
-        assert await minutes(AuditFilter(outcome="denied")) == [1, 4, 7]
-        assert await minutes(AuditFilter(principal="alice", outcome="denied")) == [4, 7]
-        assert await minutes(AuditFilter(action="overlays.", principal="alice")) == [2, 4]
-        # since is inclusive, until exclusive: [since, until).
-        window = AuditFilter(since=START + timedelta(minutes=2), until=START + timedelta(minutes=5))
-        assert await minutes(window) == [2, 3, 4]
-        assert await minutes(AuditFilter(until=START)) == []
-        late = AuditFilter(outcome="ok", since=START + timedelta(minutes=4))
-        assert await minutes(late) == [5, 6, 8, 9, 10]
-        # Filters page like the whole trail: by seq, at most limit at a time.
-        assert await minutes(AuditFilter(outcome="ok"), limit=2) == [0, 2]
-        assert await minutes(AuditFilter(outcome="ok"), after_seq=seqs[2], limit=2) == [5, 6]
-        assert await minutes(AuditFilter(principal="carol")) == []
-        assert await minutes(AuditFilter()) == list(range(11))
-
-    run(factory, tmp_path, scenario)
-
-
-def test_audit_filters_refuse_times_without_a_zone() -> None:
-    with pytest.raises(SecurityStoreError, match="timezone"):
-        AuditFilter(since=datetime(2026, 5, 4, 9, 0))
-    with pytest.raises(SecurityStoreError, match="timezone"):
-        AuditFilter(until=datetime(2026, 5, 4, 9, 0))
-
-
-def test_an_audit_filter_matches_across_timezones(factory: StoreFactory, tmp_path: Path) -> None:
-    async def scenario(store: SecurityStore) -> None:
-        await store.append_audit(filtered_trail())
-        two_hours_east = timezone(timedelta(hours=2))
-        since = (START + timedelta(minutes=8)).astimezone(two_hours_east)
-        read = await store.audit(AuditFilter(since=since))
-        assert [e.action for e in read] == ["overlays.delete", "a_b.c", "axb.c"]
-
-    run(factory, tmp_path, scenario)
-
-
 # -- sharing ---------------------------------------------------------------------------
 
 
@@ -592,156 +443,3 @@ def test_what_is_stored_survives_reopening(factory: StoreFactory, tmp_path: Path
 
     run(factory, tmp_path, write)
     run(factory, tmp_path, read)
-
-
-# -- SQLite only -----------------------------------------------------------------------
-
-
-def test_sqlite_refuses_to_change_or_delete_audit_rows(tmp_path: Path) -> None:
-    path = security_store_path(tmp_path)
-
-    async def write(store: SecurityStore) -> None:
-        await store.append_audit([event("kept")])
-
-    run(sqlite_store, tmp_path, write)
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-            conn.execute("UPDATE audit SET action = 'forged'")
-        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-            conn.execute("DELETE FROM audit")
-    finally:
-        conn.close()
-
-    async def read(store: SecurityStore) -> None:
-        assert [e.action for e in await store.audit()] == ["kept"]
-
-    run(sqlite_store, tmp_path, read)
-
-
-def test_sqlite_adds_the_certificates_table_to_a_version_1_file(tmp_path: Path) -> None:
-    # A store as the Tessera before certificates left it: schema 1, a principal in it.
-    path = security_store_path(tmp_path)
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        conn.executescript(SCHEMA)
-        conn.execute("PRAGMA user_version=1")
-        conn.execute(
-            "INSERT INTO principals (name, body) VALUES (?, ?)",
-            ("alice", b'{"name":"alice"}'),
-        )
-    finally:
-        conn.close()
-
-    async def scenario(store: SecurityStore) -> None:
-        assert [p.name for p in await store.principals()] == ["alice"]
-        await store.add_certificate(certificate("phone"))
-        assert await store.certificates() == [certificate("phone")]
-        # And every later table: the source registry's.
-        assert await store.add_source_grant(SourceGrant(principal="alice", pattern="uav-*"))
-
-    run(sqlite_store, tmp_path, scenario)
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-    finally:
-        conn.close()
-
-
-def test_sqlite_adds_the_audit_indexes_to_a_version_2_file(tmp_path: Path) -> None:
-    # A store as the Tessera before audit filters left it: schema 2, events in it.
-    path = security_store_path(tmp_path)
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        for script in (SCHEMA, CERTIFICATES_SCHEMA):
-            conn.executescript(script)
-        conn.execute("PRAGMA user_version=2")
-        conn.execute(
-            "INSERT INTO audit (at_us, principal, action, outcome, target, address, detail) "
-            "VALUES (0, 'alice', 'export', 'denied', 'COP', '', '{}')"
-        )
-    finally:
-        conn.close()
-
-    async def scenario(store: SecurityStore) -> None:
-        (kept,) = await store.audit(AuditFilter(action="export", outcome="denied"))
-        assert (kept.principal, kept.target) == ("alice", "COP")
-
-    run(sqlite_store, tmp_path, scenario)
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-        for where, index in (
-            (AuditFilter(action="overlays.edit"), "audit_by_action"),
-            (AuditFilter(action="overlays."), "audit_by_action"),
-            (AuditFilter(principal="alice"), "audit_by_principal"),
-            (AuditFilter(outcome="denied"), "audit_by_outcome"),
-        ):
-            query, parameters = sqlite_audit.select(where, 0, 100)
-            plan = conn.execute("EXPLAIN QUERY PLAN " + query, parameters).fetchall()
-            assert any(index in str(step) for step in plan), (where, plan)
-    finally:
-        conn.close()
-
-
-def test_sqlite_refuses_a_file_from_a_newer_tessera(tmp_path: Path) -> None:
-    path = security_store_path(tmp_path)
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
-    finally:
-        conn.close()
-
-    async def scenario(store: SecurityStore) -> None:
-        raise AssertionError("opened a store it does not know")
-
-    with pytest.raises(SecurityStoreError, match=f"schema version {SCHEMA_VERSION + 1}"):
-        run(sqlite_store, tmp_path, scenario)
-
-
-WORKER = """
-import asyncio, sys
-from datetime import UTC, datetime
-from pathlib import Path
-from tessera.core.model import Principal
-from tessera.security.base import AuditEvent
-from tessera.security.sqlite import SqliteSecurityStore
-
-async def work(path: str, name: str) -> None:
-    store = SqliteSecurityStore(Path(path))
-    await store.open()
-    try:
-        await store.add_principal(Principal(name=name))
-        for index in range(25):
-            event = AuditEvent(at=datetime.now(UTC), principal=name, action=str(index))
-            await store.append_audit([event])
-    finally:
-        await store.close()
-
-asyncio.run(work(sys.argv[1], sys.argv[2]))
-"""
-
-
-@pytest.mark.slow
-def test_sqlite_processes_share_a_fresh_file(tmp_path: Path) -> None:
-    path = security_store_path(tmp_path / "new")
-    names = [f"worker-{index}" for index in range(4)]
-    workers = [
-        subprocess.Popen([sys.executable, "-c", WORKER, str(path), name], stderr=subprocess.PIPE)
-        for name in names
-    ]
-    for worker in workers:
-        _, errors = worker.communicate(timeout=60)
-        assert worker.returncode == 0, errors.decode()
-
-    async def read(store: SecurityStore) -> None:
-        assert [p.name for p in await store.principals()] == names
-        events = await store.audit(limit=1000)
-        assert len(events) == 100
-        assert [e.seq for e in events] == sorted({e.seq for e in events})
-        for name in names:
-            mine = [e.action for e in events if e.principal == name]
-            assert mine == [str(index) for index in range(25)]
-
-    run(sqlite_store, tmp_path / "new", read)
