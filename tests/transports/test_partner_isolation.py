@@ -129,7 +129,7 @@ def seen_by(observer: str, history: list[Write]) -> list[Write]:
 
 @given(history=writes)
 @settings(
-    max_examples=60,
+    max_examples=12,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
