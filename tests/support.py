@@ -78,7 +78,7 @@ def stored_id(live: Live, client_id: str, principal: str = ADMIN.name) -> str:
         report = decode_stored_report(body)
         sent = msgspec.structs.replace(
             report,
-            id="-",
+            id=client_id,
             received_at=None,
             subject=None if report.subject is None else shown_subject(report.subject),
         )
