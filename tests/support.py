@@ -12,12 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import msgspec
 import pytest
 
 from tessera.app import Tessera, build
-from tessera.codecs.json import decode_stored_report, encode_report
-from tessera.core.model import Label, Principal, Role, shown_subject
+from tessera.codecs.json import decode_stored_report
+from tessera.core.model import Label, Principal, Role
 from tessera.security import tokens
 from tessera.security.base import SecurityStore, SourceGrant
 from tessera.security.sqlite import SqliteSecurityStore, security_store_path
@@ -70,19 +69,13 @@ class Live:
 
 def stored_id(live: Live, client_id: str, principal: str = ADMIN.name) -> str:
     """The id readers see for the report ``principal`` sent as ``client_id`` (found in the
-    embedded journal: the key also depends on what the report said)."""
+    embedded journal: the key also depends on the report's label)."""
     path = live.tessera.settings.data_dir / "journal.sqlite3"
     with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
         bodies = conn.execute("SELECT body FROM journal WHERE kind = 'report'").fetchall()
     for (body,) in bodies:
         report = decode_stored_report(body)
-        sent = msgspec.structs.replace(
-            report,
-            id=client_id,
-            received_at=None,
-            subject=None if report.subject is None else shown_subject(report.subject),
-        )
-        if live.tessera.ids.report_id(principal, client_id, encode_report(sent)) == report.id:
+        if live.tessera.ids.report_id(principal, client_id, report.label) == report.id:
             return report.id
     return f"never-sent-{client_id}"
 

@@ -3,11 +3,11 @@
 Partners share one journal but must not be able to collide with, learn of or erase each
 other's items. So every id a client chooses (a report's id, an overlay's
 ``Idempotency-Key``, the ids an import derives from a file) is stored as a key derived from
-(principal, id, what the item says) with a deployment secret (keyed BLAKE2b, a MAC): the
-same request again reaches its own item and stores nothing; an id used again for something
-else (another label, other content) is something else and is kept too, so nothing
-acknowledged is dropped, and no partner's view depends on what another could not show it;
-no one can compute, or recognise, another principal's keys. The key is the id every
+(principal, id, label) with a deployment secret (keyed BLAKE2b, a MAC): the same request
+again, or the same id again under the same label (a retry, even with its times made
+afresh), reaches its own item and stores nothing; the id under another label is another
+item, kept too, so that no partner's view depends on what another partner could not show
+it; no one can compute, or recognise, another principal's keys. The key is the id every
 reader sees (a track's lineage, ``GET /reports/{id}``), so it names a report without
 naming who sent it.
 
@@ -25,8 +25,7 @@ from typing import Final
 
 import msgspec
 
-from tessera.codecs.json import encode_report
-from tessera.core.model import Report, SourceKind, scoped_subject
+from tessera.core.model import Label, Report, SourceKind, scoped_subject
 from tessera.core.overlays import OverlayRevision
 from tessera.security.sources import Ownership
 
@@ -43,17 +42,16 @@ class IdScope:
             raise ValueError("the id secret is too short")
         self._secret = secret
 
-    def _digest(self, kind: str, principal: str, value: str, content: bytes = b"") -> str:
-        # BLAKE2b keyed with the secret is a MAC (RFC 7693), in one pass over the content.
-        message = "\0".join((principal, value, "")).encode("utf-8", "surrogatepass")
+    def _digest(self, kind: str, principal: str, *values: str) -> str:
+        # BLAKE2b keyed with the secret is a MAC (RFC 7693).
+        message = "\0".join((principal, *values)).encode("utf-8", "surrogatepass")
         mac = hashlib.blake2b(key=self._secret, digest_size=32, person=kind.encode()[:16])
         mac.update(message)
-        mac.update(content)
         return mac.hexdigest()
 
-    def report_id(self, principal: str, client_id: str, content: bytes) -> str:
-        """The key of a report ``principal`` sent as ``client_id`` with ``content``."""
-        return self._digest("report", principal, client_id, content)[:_KEY_HEX]
+    def report_id(self, principal: str, client_id: str, label: Label) -> str:
+        """The key of a report ``principal`` sent as ``client_id`` under ``label``."""
+        return self._digest("report", principal, client_id, label_text(label))[:_KEY_HEX]
 
     def revision_id(self, principal: str, client_id: str) -> str:
         return self._digest("revision", principal, client_id)[:_KEY_HEX]
@@ -64,6 +62,11 @@ class IdScope:
 
     def subject(self, principal: str, subject: str) -> str:
         return scoped_subject(subject, self._digest("subject", principal, subject)[:_SUBJECT_HEX])
+
+
+def label_text(label: Label) -> str:
+    """A label as one string (for keys): its level and its communities, in order."""
+    return "/".join((label.classification, *sorted(label.releasable_to)))
 
 
 class Refusal(msgspec.Struct, frozen=True):
@@ -106,14 +109,12 @@ class Submitter:
         return None
 
     def own(self, report: Report) -> Report:
-        """The report as the journal keeps it: its id scoped (to the sender and what it
-        says), and its subject too unless the sender owns it."""
+        """The report as the journal keeps it: its id scoped (to the sender and its label),
+        and its subject too unless the sender owns it."""
         subject = report.subject
         if subject is not None and not self.ownership.owns(subject):
             subject = self.scope.subject(self.principal, subject)
-        # What it says, as the sender sent it (its id and any received time included: the
-        # same request again says the same).
-        key = self.scope.report_id(self.principal, report.id, encode_report(report))
+        key = self.scope.report_id(self.principal, report.id, report.label)
         return msgspec.structs.replace(report, id=key, subject=subject)
 
     def own_revision(self, revision: OverlayRevision) -> OverlayRevision:

@@ -10,29 +10,32 @@ label they could not read themselves.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import uuid
 from typing import Any, Final
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
 from tessera.codecs.errors import DecodeError
 from tessera.codecs.geojson import feature_collection
 from tessera.codecs.geojson_export import overlay_feature
-from tessera.core.model import ID_PATTERN, Role
+from tessera.core.model import ID_PATTERN, Label, Role
 from tessera.core.overlays import Overlay, OverlayRevision
 from tessera.journal.base import JournalClosedError, JournalUnavailableError
 from tessera.security.base import AuditEvent
 from tessera.security.gate import Caller
 from tessera.security.policy import has_any_role, submission_refusal
+from tessera.security.scoping import label_text
 from tessera.store.base import TrackQuery
 from tessera.transports.web.api import BodyTooLargeError, caller, picture_or_404, read_body
 from tessera.transports.web.context import Served
 from tessera.transports.web.params import ParameterError, parse_bbox
 from tessera.transports.web.responses import JSONResponse, error
 
+# The id a new overlay is decoded with, until its own is made from its label.
+NEW_OVERLAY: Final = "new-overlay"
 # 10,000 vertices with altitudes fit well inside this.
 MAX_OVERLAY_BYTES: Final = 2 * 1024 * 1024
 EDITORS: Final = (Role.OPERATOR, Role.ADMIN)
@@ -88,7 +91,7 @@ async def delete_overlay(request: Request) -> Response:
         _audit(tessera, sender, "overlays.delete", "denied", found.id, {"reason": refusal})
         return error(403, refusal)
     revision = OverlayRevision(
-        id=_revision_id(tessera, request, found.id, b"delete"),
+        id=_revision_id(tessera, request, found.id, "deleted"),
         overlay_id=found.id,
         overlay=None,
         by=sender.principal.name,
@@ -115,7 +118,7 @@ async def _write(request: Request, current: Overlay | None) -> JSONResponse:
         body = await read_body(request, MAX_OVERLAY_BYTES)
     except BodyTooLargeError:
         return error(413, f"the body is larger than {MAX_OVERLAY_BYTES} bytes")
-    overlay_id = _new_overlay_id(tessera, request, body) if current is None else current.id
+    overlay_id = NEW_OVERLAY if current is None else current.id
     try:
         overlay = tessera.overlay_codec.decode(
             body,
@@ -129,8 +132,11 @@ async def _write(request: Request, current: Overlay | None) -> JSONResponse:
     if refusal := submission_refusal(sender.principal, overlay.label, tessera.scheme):
         _audit(tessera, sender, action, "denied", overlay_id, {"reason": refusal})
         return error(403, f"label: {refusal}", field="label")
+    if current is None:
+        overlay_id = _new_overlay_id(tessera, request, overlay.label)
+        overlay = msgspec.structs.replace(overlay, id=overlay_id)
     revision = OverlayRevision(
-        id=_revision_id(tessera, request, overlay_id, body),
+        id=_revision_id(tessera, request, overlay_id, label_text(overlay.label)),
         overlay_id=overlay_id,
         overlay=overlay,
         by=sender.principal.name,
@@ -174,24 +180,23 @@ def _idempotency_key(request: Request) -> str | None:
     return key if _IDENTIFIER.match(key) else None
 
 
-def _new_overlay_id(tessera: Served, request: Request, body: bytes) -> str:
+def _new_overlay_id(tessera: Served, request: Request, label: Label) -> str:
     """A new overlay's id: new each time, unless the client gives an Idempotency-Key, when
-    the same request again (the same key and body) makes the same overlay, not another."""
+    the same request again (the same key, under the same label) makes the same overlay."""
     key = _idempotency_key(request)
     if key is None:
         return tessera.new_report_id()
-    what = f"create/{key}/{hashlib.sha256(body).hexdigest()}"
+    what = f"create/{key}/{label_text(label)}"
     return "ov-" + tessera.ids.revision_id(caller(request).principal.name, what)
 
 
-def _revision_id(tessera: Served, request: Request, overlay_id: str, body: bytes) -> str:
+def _revision_id(tessera: Served, request: Request, overlay_id: str, what: str) -> str:
     """The revision's key: from the client's Idempotency-Key if it gives a usable one, the
-    overlay and the body (so the same request again is stored once, and a key used again
-    for something else is something else: nothing acknowledged is dropped), else new;
-    either way scoped to the sender."""
+    overlay and what the revision makes of it (its label, or its deletion), so the same
+    request again is stored once and the key used for another label is another revision;
+    else new. Either way scoped to the sender."""
     key = _idempotency_key(request) or uuid.uuid4().hex
-    what = f"{overlay_id}/{key}/{hashlib.sha256(body).hexdigest()}"
-    return tessera.ids.revision_id(caller(request).principal.name, what)
+    return tessera.ids.revision_id(caller(request).principal.name, f"{overlay_id}/{key}/{what}")
 
 
 async def _append(tessera: Served, revision: OverlayRevision) -> JSONResponse | None:
