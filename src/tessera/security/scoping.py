@@ -20,8 +20,9 @@ never stands in for the subject's real track.
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from typing import Final
+from typing import Any, Final
 
 import msgspec
 
@@ -41,13 +42,18 @@ class IdScope:
         if len(secret) < 16:
             raise ValueError("the id secret is too short")
         self._secret = secret
+        # One keyed hash state per kind, copied for each key (cheaper than keying anew).
+        self._keyed: dict[str, Any] = {}
 
     def _digest(self, kind: str, principal: str, *values: str) -> str:
         # BLAKE2b keyed with the secret is a MAC (RFC 7693).
-        message = "\0".join((principal, *values)).encode("utf-8", "surrogatepass")
-        mac = hashlib.blake2b(key=self._secret, digest_size=32, person=kind.encode()[:16])
-        mac.update(message)
-        return mac.hexdigest()
+        keyed = self._keyed.get(kind)
+        if keyed is None:
+            keyed = hashlib.blake2b(key=self._secret, digest_size=32, person=kind.encode()[:16])
+            self._keyed[kind] = keyed
+        mac = keyed.copy()
+        mac.update("\0".join((principal, *values)).encode("utf-8", "surrogatepass"))
+        return str(mac.hexdigest())
 
     def report_id(self, principal: str, client_id: str, label: Label) -> str:
         """The key of a report ``principal`` sent as ``client_id`` under ``label``."""
@@ -64,6 +70,7 @@ class IdScope:
         return scoped_subject(subject, self._digest("subject", principal, subject)[:_SUBJECT_HEX])
 
 
+@functools.lru_cache(maxsize=1024)
 def label_text(label: Label) -> str:
     """A label as one string (for keys): its level and its communities, in order."""
     return "/".join((label.classification, *sorted(label.releasable_to)))
