@@ -191,10 +191,6 @@ def shown_subject(subject: str) -> str:
     return subject.partition(SUBJECT_SCOPE_MARK)[0]
 
 
-def is_scoped_subject(subject: str) -> bool:
-    return SUBJECT_SCOPE_MARK in subject
-
-
 # Fusion names the track of a subject's own reports so (core.fusion.batch).
 SUBJECT_TRACK_PREFIX: Final = "sub-"
 

@@ -15,7 +15,13 @@ import msgspec
 import psycopg
 from psycopg.rows import TupleRow
 
-from tessera.security.audit_filter import AuditFilter, prefix_range, require_aware
+from tessera.security.audit_filter import (
+    AuditFilter,
+    AuditSql,
+    audit_event,
+    audit_select,
+    require_aware,
+)
 from tessera.security.base import AuditEvent
 
 Connection = psycopg.AsyncConnection[TupleRow]
@@ -26,19 +32,28 @@ _INSERT: Final = (
     "INSERT INTO audit (at, principal, action, outcome, target, address, detail) "
     "VALUES (%s, %s, %s, %s, %s, %s, %s::json) RETURNING seq"
 )
-_SELECT: Final = (
-    "SELECT seq, at, principal, action, outcome, target, address, detail::text FROM audit "
-)
-# Conditions are chosen from these constants; every value goes in as a parameter.
-_AFTER: Final = "seq > %s"
-_SINCE: Final = "at >= %s"
-_UNTIL: Final = "at < %s"
-_ACTION: Final = 'action COLLATE "C" = %s'
-_ACTION_RANGE: Final = 'action COLLATE "C" >= %s AND action COLLATE "C" < %s'
-_PRINCIPAL: Final = "principal = %s"
-_OUTCOME: Final = "outcome = %s"
-_ORDER: Final = " ORDER BY seq LIMIT %s"
 _NUL: Final = "\x00"
+
+
+def _recorded(value: str) -> str:
+    # PostgreSQL text cannot hold NUL; refusing the event would stall the audit trail's
+    # retries, so the character is written as U+FFFD instead (and looked for as such).
+    return value.replace(_NUL, "\ufffd")
+
+
+_SQL: Final = AuditSql(
+    select="SELECT seq, at, principal, action, outcome, target, address, detail::text FROM audit ",
+    after="seq > %s",
+    since="at >= %s",
+    until="at < %s",
+    action='action COLLATE "C" = %s',
+    action_range='action COLLATE "C" >= %s AND action COLLATE "C" < %s',
+    principal="principal = %s",
+    outcome="outcome = %s",
+    order=" ORDER BY seq LIMIT %s",
+    time=require_aware,
+    text=_recorded,
+)
 
 
 def rows(events: Sequence[AuditEvent]) -> list[tuple[Any, ...]]:
@@ -59,54 +74,17 @@ async def append(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> list[int]
 
 def select(where: AuditFilter, after_seq: int, limit: int) -> tuple[str, list[Any]]:
     """The query for one page of the filtered trail, and its parameters."""
-    conditions = [_AFTER]
-    parameters: list[Any] = [after_seq]
-    if where.since is not None:
-        conditions.append(_SINCE)
-        parameters.append(where.since)
-    if where.until is not None:
-        conditions.append(_UNTIL)
-        parameters.append(where.until)
-    if (prefix := where.action_prefix) is not None:
-        conditions.append(_ACTION_RANGE)
-        parameters.extend(prefix_range(_recorded(prefix)))
-    elif where.action is not None:
-        conditions.append(_ACTION)
-        parameters.append(_recorded(where.action))
-    if where.principal is not None:
-        conditions.append(_PRINCIPAL)
-        parameters.append(_recorded(where.principal))
-    if where.outcome is not None:
-        conditions.append(_OUTCOME)
-        parameters.append(_recorded(where.outcome))
-    parameters.append(max(limit, 0))
-    return _SELECT + "WHERE " + " AND ".join(conditions) + _ORDER, parameters
+    return audit_select(_SQL, where, after_seq, limit)
 
 
 def event_of(row: TupleRow) -> AuditEvent:
-    seq, at, principal, action, outcome, target, address, detail = row
-    return AuditEvent(
-        seq=seq,
-        at=at,
-        principal=principal,
-        action=action,
-        outcome=outcome,
-        target=target,
-        address=address,
-        detail=msgspec.json.decode(detail, type=dict[str, Any]),
-    )
+    return audit_event(row, row[1])
 
 
 async def _fetched(cursor: psycopg.AsyncCursor[TupleRow]) -> TupleRow:
     row = await cursor.fetchone()
     assert row is not None  # each INSERT ... RETURNING gives one row
     return row
-
-
-def _recorded(value: str) -> str:
-    # PostgreSQL text cannot hold NUL; refusing the event would stall the audit trail's
-    # retries, so the character is written as U+FFFD instead (and looked for as such).
-    return value.replace(_NUL, "\ufffd")
 
 
 def _row(event: AuditEvent) -> tuple[Any, ...]:

@@ -51,16 +51,6 @@ class Ownership:
             return self
         return Ownership((*self.patterns, source_id))
 
-    def __bool__(self) -> bool:
-        return bool(self.patterns)
-
-
-NOTHING: Final = Ownership(())
-
-
-def pattern_matches(pattern: str, source_id: str) -> bool:
-    return Ownership((pattern,)).owns(source_id)
-
 
 class SourceRegistry:
     """Each principal's ownership: the settings' grants and the store's, cached briefly."""
@@ -100,10 +90,3 @@ class SourceRegistry:
     def forget(self) -> None:
         """Read everyone's grants again at the next question (after a change made here)."""
         self._everyone = None
-
-    def configured(self) -> list[SourceGrant]:
-        return [
-            SourceGrant(principal=name, pattern=pattern)
-            for name, patterns in sorted(self._configured.items())
-            for pattern in sorted(patterns)
-        ]

@@ -13,7 +13,7 @@ from typing import Any, Final
 
 import msgspec
 
-from tessera.security.audit_filter import AuditFilter, prefix_range
+from tessera.security.audit_filter import AuditFilter, AuditSql, audit_select
 from tessera.security.base import AuditEvent
 from tessera.security.sqlite_rows import audit_from_row, aware_us
 
@@ -28,20 +28,21 @@ _INSERT: Final = (
     "INSERT INTO audit (at_us, principal, action, outcome, target, address, detail) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
-_SELECT: Final = (
-    "SELECT seq, at_us, principal, action, outcome, target, address, detail FROM audit "
-)
-# Conditions are chosen from these constants; every value goes in as a parameter.
-_AFTER: Final = "seq > ?"
-_SINCE: Final = "at_us >= ?"
-_UNTIL: Final = "at_us < ?"
-_ACTION: Final = "action = ?"
 # Told rare, or SQLite walks the whole trail in seq order to spare itself a sort: a family
 # of actions asked for is most often a small part of the trail.
-_ACTION_RANGE: Final = "likelihood(action >= ?, 0.01) AND likelihood(action < ?, 0.01)"
-_PRINCIPAL: Final = "principal = ?"
-_OUTCOME: Final = "outcome = ?"
-_ORDER: Final = " ORDER BY seq LIMIT ?"
+_SQL: Final = AuditSql(
+    select="SELECT seq, at_us, principal, action, outcome, target, address, detail FROM audit ",
+    after="seq > ?",
+    since="at_us >= ?",
+    until="at_us < ?",
+    action="action = ?",
+    action_range="likelihood(action >= ?, 0.01) AND likelihood(action < ?, 0.01)",
+    principal="principal = ?",
+    outcome="outcome = ?",
+    order=" ORDER BY seq LIMIT ?",
+    time=aware_us,
+    text=str,
+)
 
 
 def rows(events: Sequence[AuditEvent]) -> list[tuple[Any, ...]]:
@@ -79,25 +80,4 @@ def read(
 
 def select(where: AuditFilter, after_seq: int, limit: int) -> tuple[str, list[Any]]:
     """The query for one page of the filtered trail, and its parameters."""
-    conditions = [_AFTER]
-    parameters: list[Any] = [after_seq]
-    if where.since is not None:
-        conditions.append(_SINCE)
-        parameters.append(aware_us(where.since))
-    if where.until is not None:
-        conditions.append(_UNTIL)
-        parameters.append(aware_us(where.until))
-    if (prefix := where.action_prefix) is not None:
-        conditions.append(_ACTION_RANGE)
-        parameters.extend(prefix_range(prefix))
-    elif where.action is not None:
-        conditions.append(_ACTION)
-        parameters.append(where.action)
-    if where.principal is not None:
-        conditions.append(_PRINCIPAL)
-        parameters.append(where.principal)
-    if where.outcome is not None:
-        conditions.append(_OUTCOME)
-        parameters.append(where.outcome)
-    parameters.append(max(limit, 0))
-    return _SELECT + "WHERE " + " AND ".join(conditions) + _ORDER, parameters
+    return audit_select(_SQL, where, after_seq, limit)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import msgspec
-
 from tessera.microseconds import from_us, to_us
 from tessera.security import certstore
+from tessera.security.audit_filter import audit_event
 from tessera.security.base import AuditEvent, CertificateRecord, SecurityStoreError, TokenRecord
 
 
@@ -65,14 +64,4 @@ def certificate_from_row(row: certstore.CertificateRow) -> CertificateRecord:
 
 
 def audit_from_row(row: tuple[Any, ...]) -> AuditEvent:
-    seq, at_us, principal, action, outcome, target, address, detail = row
-    return AuditEvent(
-        seq=seq,
-        at=from_us(at_us),
-        principal=principal,
-        action=action,
-        outcome=outcome,
-        target=target,
-        address=address,
-        detail=msgspec.json.decode(detail, type=dict[str, Any]),
-    )
+    return audit_event(row, from_us(row[1]))
