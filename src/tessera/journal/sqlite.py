@@ -5,13 +5,15 @@ flight and go into the next transaction together (group commit), so a busy serve
 one fsync per group, not one per report; each caller is answered only after the commit
 that holds its reports. Readers use their own connection (WAL lets them run beside the
 writer); the most recent entries are also kept in memory so fusion can follow the tail
-without a query.
+without a query. Retention (``trim``, ``sqlite_retention``) runs on the writer thread
+too, in steps between the appends.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import queue
 import sqlite3
 import threading
@@ -26,12 +28,15 @@ import msgspec
 from tessera.codecs.json import decode_stored_report, encode, encode_report
 from tessera.codecs.overlay_json import decode_stored_revision
 from tessera.core.model import Report
+from tessera.journal import sqlite_retention as retention
 from tessera.journal.base import (
+    KEEP_ALL,
     AppendResult,
     Journal,
     JournalClosedError,
     JournalEntry,
     JournalItem,
+    Retention,
 )
 from tessera.microseconds import from_us, to_us
 from tessera.private_files import private_file
@@ -50,6 +55,7 @@ SCHEMA: Final = _TABLE.format(name="journal")
 # alphabet) keeps a revision from ever being taken for a report of the same id.
 _REVISION_PREFIX: Final = "overlay/"
 _LOOKUP_CHUNK: Final = 500
+log = logging.getLogger(__name__)
 
 
 def _key(item: JournalItem) -> str:
@@ -58,6 +64,8 @@ def _key(item: JournalItem) -> str:
 
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    # Before the first table exists (and before WAL): a new file returns freed pages.
+    conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
     conn.execute("PRAGMA journal_mode=WAL")
     # FULL: in WAL mode every commit is fsynced before it returns, which is the promise
     # an acknowledgement makes.
@@ -74,6 +82,15 @@ class _Append:
         self.future = future
 
 
+class _Trim:
+    __slots__ = ("covered", "dropped", "future")
+
+    def __init__(self, covered: int, future: asyncio.Future[int]) -> None:
+        self.covered = covered
+        self.future = future
+        self.dropped = 0
+
+
 _STOP: Final = object()
 
 
@@ -86,18 +103,22 @@ class SqliteJournal(Journal):
         tick_interval: float = 1.0,
         max_group: int = 20_000,
         recent_window: int = 20_000,
+        retention: Retention = KEEP_ALL,
     ) -> None:
         self._path = path
+        self._retention = retention
         self._clock = clock
         self._tick_interval = tick_interval
         self._max_group = max_group
-        self._queue: queue.SimpleQueue[_Append | object] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Append | _Trim | object] = queue.SimpleQueue()
         self._recent: deque[JournalEntry] = deque(maxlen=recent_window)
         # Written by the writer thread only:
         self._written_seq = 0
         self._last_received_us = 0
+        self._keeps_keys = False  # whether dropped entries' keys were kept
         # Read and written on the event loop's thread only:
         self._visible_seq = 0
+        self._first_seq = 1
         self._committed = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._writer: threading.Thread | None = None
@@ -109,12 +130,17 @@ class SqliteJournal(Journal):
     def last_seq(self) -> int:
         return self._visible_seq
 
+    @property
+    def first_seq(self) -> int:
+        return self._first_seq
+
     async def open(self) -> None:
         self._loop = asyncio.get_running_loop()
         # Owner-only before SQLite opens it: its -wal and -shm files take the same mode.
         private_file(self._path)
         write_conn = await asyncio.to_thread(self._open_writer)
         self._visible_seq = self._written_seq
+        self._first_seq = await asyncio.to_thread(self._held_from)
         self._reader = await asyncio.to_thread(_connect, self._path)
         self._writer = threading.Thread(
             target=self._write_loop, args=(write_conn,), name="journal-writer", daemon=True
@@ -124,6 +150,9 @@ class SqliteJournal(Journal):
     def _open_writer(self) -> sqlite3.Connection:
         conn = _connect(self._path)
         conn.executescript(SCHEMA)
+        conn.executescript(retention.KEPT_KEYS)
+        if self._retention.trims and retention.ensure_reclaimable(conn):
+            log.info("journal %s rewritten once so that trimming frees space", self._path)
         table = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'journal'").fetchone()
         if "'overlay'" not in str(table[0]):
             _allow_overlays(conn)
@@ -132,7 +161,14 @@ class SqliteJournal(Journal):
         ).fetchone()
         if row is not None:
             self._written_seq, self._last_received_us = int(row[0]), int(row[1])
+        self._keeps_keys = (
+            conn.execute("SELECT 1 FROM journal_kept_keys LIMIT 1").fetchone() is not None
+        )
         return conn
+
+    def _held_from(self) -> int:
+        with contextlib.closing(_connect(self._path)) as conn:
+            return retention.first_held(conn, self._written_seq)
 
     async def close(self) -> None:
         if self._closed:
@@ -141,9 +177,72 @@ class SqliteJournal(Journal):
         self._queue.put(_STOP)
         if self._writer is not None:
             await asyncio.to_thread(self._writer.join)
+        # A trim step put back behind the stop is not taken up again.
+        while not self._queue.empty():
+            left = self._queue.get_nowait()
+            if isinstance(left, _Trim | _Append) and not left.future.done():
+                left.future.set_exception(JournalClosedError("the journal was closed"))
         if self._reader is not None:
             with self._reader_lock:
                 self._reader.close()
+
+    # -- retention ---------------------------------------------------------------------
+
+    async def trim(self, covered: int) -> int:
+        if not self._retention.trims:
+            return self._first_seq
+        if self._closed or self._loop is None:
+            raise JournalClosedError("the journal is not open")
+        future: asyncio.Future[int] = self._loop.create_future()
+        self._queue.put(_Trim(covered, future))
+        return await future
+
+    def _trim(self, conn: sqlite3.Connection, trim: _Trim) -> None:
+        """One step of a trim; the rest goes back in the queue, behind waiting appends."""
+        now_us = to_us(self._clock())
+        try:
+            bound = retention.drop_bound(
+                conn,
+                self._retention,
+                covered=trim.covered,
+                last_seq=self._written_seq,
+                now_us=now_us,
+            )
+            step = retention.trim_step(
+                conn, self._retention, bound=bound, last_seq=self._written_seq, now_us=now_us
+            )
+        except Exception as exc:
+            self._loop_call(self._trimmed, trim, exc)
+            return
+        trim.dropped += step.dropped
+        if step.dropped:
+            self._keeps_keys = True
+        if step.more:
+            self._queue.put(trim)
+        else:
+            self._loop_call(self._trimmed, trim, step.first_held)
+
+    def _trimmed(self, trim: _Trim, outcome: int | Exception) -> None:
+        if isinstance(outcome, Exception):
+            if not trim.future.done():
+                trim.future.set_exception(outcome)
+            return
+        self._first_seq = max(self._first_seq, outcome)
+        while self._recent and self._recent[0].seq < self._first_seq:
+            self._recent.popleft()
+        if trim.dropped:
+            log.info(
+                "journal trimmed: %d entries dropped, first entry held %d",
+                trim.dropped,
+                self._first_seq,
+            )
+        if not trim.future.done():
+            trim.future.set_result(self._first_seq)
+
+    def _loop_call(self, callback: Callable[..., None], *args: object) -> None:
+        loop = self._loop
+        assert loop is not None
+        loop.call_soon_threadsafe(callback, *args)
 
     # -- writing -----------------------------------------------------------------------
 
@@ -177,7 +276,12 @@ class SqliteJournal(Journal):
                         break
                     group.append(item)
                     size += len(item.items) if isinstance(item, _Append) else 0
-                self._commit(conn, [item for item in group if isinstance(item, _Append)])
+                appends = [item for item in group if isinstance(item, _Append)]
+                if appends:
+                    self._commit(conn, appends)
+                for trim in group:
+                    if isinstance(trim, _Trim):
+                        self._trim(conn, trim)
                 if stop:
                     return
         finally:
@@ -234,8 +338,7 @@ class SqliteJournal(Journal):
         outcomes = [(append.future, result) for append, result in zip(group, results, strict=True)]
         self._hand_over(entries, outcomes, seq)
 
-    @staticmethod
-    def _existing_seqs(conn: sqlite3.Connection, group: list[_Append]) -> dict[str, int]:
+    def _existing_seqs(self, conn: sqlite3.Connection, group: list[_Append]) -> dict[str, int]:
         ids = list({_key(item) for append in group for item in append.items})
         found: dict[str, int] = {}
         for start in range(0, len(ids), _LOOKUP_CHUNK):
@@ -246,6 +349,10 @@ class SqliteJournal(Journal):
                 chunk,
             ):
                 found[report_id] = seq
+        if self._keeps_keys:
+            # Repeats of entries trimmed away: their keys were kept.
+            missing = [key for key in ids if key not in found]
+            found.update(retention.known_keys(conn, missing, _LOOKUP_CHUNK))
         return found
 
     def _hand_over(
@@ -288,6 +395,14 @@ class SqliteJournal(Journal):
         return self._visible_seq
 
     async def read(self, after_seq: int, limit: int) -> list[JournalEntry]:
+        if after_seq + 1 < self._first_seq:
+            log.warning(
+                "journal read after entry %d: entries up to %d were trimmed, reading from %d",
+                after_seq,
+                self._first_seq - 1,
+                self._first_seq,
+            )
+            after_seq = self._first_seq - 1
         recent = self._recent
         if recent and recent[0].seq <= after_seq + 1:
             start = after_seq + 1 - recent[0].seq
