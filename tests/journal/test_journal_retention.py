@@ -1,0 +1,279 @@
+"""Journal retention, on every implementation: ``trim`` drops what the retention settings
+let go and never an entry past ``covered``; ``read`` then starts at the first entry held;
+a retry of a trimmed report is answered as a repeat, with its original seq, and nothing is
+stored twice."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tessera.journal.base import Journal, JournalEntry, Retention
+from tessera.journal.jetstream_log import delete_journal
+from tessera.journal.sqlite import SqliteJournal
+from tests.journal.test_journal_contract import (
+    NATS_HOST,
+    NATS_PORT,
+    NATS_URL,
+    FakeClock,
+    jetstream_journal,
+    jetstream_names,
+    report,
+    run,
+)
+from tests.services import require_service
+
+HOUR = 3_600.0
+
+
+class ArchivedKeys:
+    """The long-term record a JetStream journal is given: here, what a test archived."""
+
+    def __init__(self) -> None:
+        self.seqs: dict[str, int] = {}
+        self.asked = 0
+
+    def archive(self, entries: Sequence[JournalEntry]) -> None:
+        for entry in entries:
+            if entry.report is not None:
+                self.seqs[entry.report.id] = entry.seq
+
+    async def stored_seqs(self, ids: Sequence[str]) -> dict[str, int]:
+        self.asked += 1
+        return {key: self.seqs[key] for key in ids if key in self.seqs}
+
+
+RetainingFactory = Callable[[Path, FakeClock, Retention, ArchivedKeys], Journal]
+
+
+def sqlite_retaining(
+    path: Path, clock: FakeClock, retention: Retention, keys: ArchivedKeys
+) -> Journal:
+    del keys  # the SQLite journal keeps its own
+    return SqliteJournal(
+        path / "journal.sqlite3", clock=clock, tick_interval=0.05, retention=retention
+    )
+
+
+def jetstream_retaining(
+    path: Path, clock: FakeClock, retention: Retention, keys: ArchivedKeys, **options: Any
+) -> Journal:
+    return jetstream_journal(path, clock, retention=retention, stored_keys=keys, **options)
+
+
+def jetstream_chunked_retaining(
+    path: Path, clock: FakeClock, retention: Retention, keys: ArchivedKeys
+) -> Journal:
+    return jetstream_retaining(path, clock, retention, keys, max_commit_bytes=16 * 1024)
+
+
+IMPLEMENTATIONS: dict[str, RetainingFactory] = {
+    "sqlite": sqlite_retaining,
+    "jetstream": jetstream_retaining,
+    "jetstream-chunked": jetstream_chunked_retaining,
+}
+
+
+@pytest.fixture(params=sorted(IMPLEMENTATIONS))
+def factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RetainingFactory]:
+    on_nats = request.param != "sqlite"
+    if on_nats:
+        require_service("NATS", NATS_HOST, NATS_PORT)
+    yield IMPLEMENTATIONS[request.param]
+    if on_nats:
+        asyncio.run(delete_journal(NATS_URL, jetstream_names(tmp_path)[0]))
+
+
+async def report_ids(journal: Journal) -> list[str]:
+    return [e.report.id for e in await journal.read(0, 1_000_000) if e.report is not None]
+
+
+async def archived(journal: Journal, keys: ArchivedKeys) -> None:
+    """What the archive would hold: every report up to the journal's last entry."""
+    keys.archive(await journal.read(0, 1_000_000))
+
+
+def test_trim_by_age_reads_from_the_first_held_and_answers_retries_as_repeats(
+    factory: RetainingFactory, tmp_path: Path
+) -> None:
+    async def scenario() -> None:
+        clock, keys = FakeClock(), ArchivedKeys()
+        journal = factory(tmp_path, clock, Retention(max_age_s=HOUR), keys)
+        await journal.open()
+        old = await journal.append([report("a"), report("b")])
+        clock.advance(2 * HOUR)
+        young = await journal.append([report("c")])
+        await archived(journal, keys)
+        first = await journal.trim(journal.last_seq)
+        assert old.last_seq < first <= young.first_seq
+        assert journal.first_seq == first
+        entries = await journal.read(0, 100)
+        assert entries and entries[0].seq == first
+        assert await report_ids(journal) == ["c"]
+        last = journal.last_seq
+        retry = await journal.append([report("a"), report("b"), report("c")])
+        assert retry.seqs == [*old.seqs, *young.seqs] and retry.duplicates == 3
+        assert await report_ids(journal) == ["c"]
+        assert journal.last_seq == last, "nothing was appended again"
+        await journal.close()
+
+    run(scenario())
+
+
+def test_trim_never_passes_covered(factory: RetainingFactory, tmp_path: Path) -> None:
+    async def scenario() -> None:
+        clock, keys = FakeClock(), ArchivedKeys()
+        journal = factory(tmp_path, clock, Retention(max_age_s=HOUR), keys)
+        await journal.open()
+        for index in range(4):
+            await journal.append([report(f"r{index}")])
+        clock.advance(2 * HOUR)
+        await journal.append([report("young")])
+        await archived(journal, keys)
+        assert await journal.trim(2) == 3
+        assert [e.seq for e in await journal.read(0, 2)] == [3, 4]
+        # Everything covered: the newest entry stays (it carries the sequence on).
+        await journal.trim(journal.last_seq)
+        assert journal.first_seq <= journal.last_seq
+        await journal.close()
+
+    run(scenario())
+
+
+def test_trim_by_size_drops_the_oldest(factory: RetainingFactory, tmp_path: Path) -> None:
+    async def scenario() -> None:
+        clock, keys = FakeClock(), ArchivedKeys()
+        journal = factory(tmp_path, clock, Retention(max_bytes=64 * 1024), keys)
+        await journal.open()
+        for batch in range(10):
+            await journal.append([report(f"b{batch}-{i}") for i in range(100)])
+        await archived(journal, keys)
+        covered = journal.last_seq - 100
+        first = await journal.trim(covered)
+        assert 1 < first <= covered + 1
+        ids = await report_ids(journal)
+        assert ids[-100:] == [f"b9-{i}" for i in range(100)]
+        assert "b0-0" not in ids
+        retry = await journal.append([report("b0-0")])
+        assert retry.duplicates == 1 and retry.seqs == [1]
+        await journal.close()
+
+    run(scenario())
+
+
+def test_without_retention_trim_keeps_everything(factory: RetainingFactory, tmp_path: Path) -> None:
+    async def scenario() -> None:
+        clock, keys = FakeClock(), ArchivedKeys()
+        journal = factory(tmp_path, clock, Retention(), keys)
+        await journal.open()
+        await journal.append([report("a")])
+        clock.advance(100 * HOUR)
+        await journal.append([report("b")])
+        assert await journal.trim(journal.last_seq) == 1
+        assert await report_ids(journal) == ["a", "b"]
+        await journal.close()
+
+    run(scenario())
+
+
+# -- SQLite: the table of kept keys, and space given back -------------------------------
+
+
+def test_sqlite_forgets_a_trimmed_id_past_the_dedup_window(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        clock = FakeClock()
+        retention = Retention(max_age_s=HOUR, dedup_window_s=2 * HOUR)
+        journal = sqlite_retaining(tmp_path, clock, retention, ArchivedKeys())
+        await journal.open()
+        first = await journal.append([report("a")])
+        clock.advance(1.5 * HOUR)
+        await journal.append([report("b")])
+        await journal.trim(journal.last_seq)
+        # Trimmed, within the window: a repeat.
+        assert (await journal.append([report("a")])).seqs == first.seqs
+        clock.advance(HOUR)
+        await journal.append([report("c")])
+        await journal.trim(journal.last_seq)
+        # Trimmed and past the window: the id is new again (documented).
+        again = await journal.append([report("a")])
+        assert again.duplicates == 0 and again.seqs[0] > first.seqs[0]
+        await journal.close()
+
+    run(scenario())
+
+
+def test_sqlite_kept_keys_survive_a_restart(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        clock = FakeClock()
+        retention = Retention(max_age_s=HOUR)
+        journal = sqlite_retaining(tmp_path, clock, retention, ArchivedKeys())
+        await journal.open()
+        first = await journal.append([report("a")])
+        clock.advance(2 * HOUR)
+        await journal.append([report("b")])
+        await journal.trim(journal.last_seq)
+        await journal.close()
+        journal = sqlite_retaining(tmp_path, clock, retention, ArchivedKeys())
+        await journal.open()
+        assert journal.first_seq > first.seqs[0]
+        assert (await journal.append([report("a")])).seqs == first.seqs
+        await journal.close()
+
+    run(scenario())
+
+
+def used_pages(path: Path) -> int:
+    with sqlite3.connect(path) as conn:
+        pages = int(conn.execute("PRAGMA page_count").fetchone()[0])
+        free = int(conn.execute("PRAGMA freelist_count").fetchone()[0])
+    conn.close()
+    assert free == 0, "freed pages are given back, not kept on a free list"
+    return pages
+
+
+def test_sqlite_trimmed_file_stops_growing(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        clock = FakeClock()
+        path = tmp_path / "journal.sqlite3"
+        retention = Retention(max_age_s=HOUR, dedup_window_s=HOUR)
+        journal = sqlite_retaining(tmp_path, clock, retention, ArchivedKeys())
+        await journal.open()
+        sizes: list[int] = []
+        for hour in range(6):
+            await journal.append([report(f"h{hour}-{i}") for i in range(2_000)])
+            clock.advance(2 * HOUR)
+            await journal.append([report(f"mark-{hour}")])
+            before = used_pages(path)
+            await journal.trim(journal.last_seq)
+            sizes.append(used_pages(path))
+            # Kept keys take far less room than the entries they stand for.
+            assert sizes[-1] < before / 2, (before, sizes)
+        await journal.close()
+        # Each batch is dropped, and its keys forgotten past the window, as the next one
+        # comes: the file holds about the same instead of growing by a batch each time.
+        assert max(sizes[1:]) <= sizes[0], sizes
+
+    run(scenario())
+
+
+def test_sqlite_journal_written_before_retention_is_made_reclaimable(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA auto_vacuum=NONE")
+        conn.execute("CREATE TABLE filler (x)")
+    conn.close()
+
+    async def scenario() -> None:
+        journal = sqlite_retaining(tmp_path, FakeClock(), Retention(max_age_s=HOUR), ArchivedKeys())
+        await journal.open()
+        await journal.close()
+
+    run(scenario())
+    with sqlite3.connect(path) as conn:
+        assert int(conn.execute("PRAGMA auto_vacuum").fetchone()[0]) == 2
+    conn.close()
