@@ -25,6 +25,7 @@ class LogView:
     def __init__(self, *, recent_window: int, records_fates: bool) -> None:
         self._recent: deque[JournalEntry] = deque(maxlen=recent_window)
         self._tail = codec.Head(0, "", 1, 0, 0)  # the last commit absorbed (none yet)
+        self._first_seq = 1  # the first entry held, as of the last trim seen here
         self._advanced = asyncio.Event()
         self._last_commit_at = 0.0
         self._log: StoredLog | None = None
@@ -35,6 +36,15 @@ class LogView:
     @property
     def last_seq(self) -> int:
         return self._tail.next_seq - 1
+
+    @property
+    def first_seq(self) -> int:
+        return self._first_seq
+
+    def _trimmed(self, first_seq: int) -> None:
+        self._first_seq = max(self._first_seq, first_seq)
+        while self._recent and self._recent[0].seq < self._first_seq:
+            self._recent.popleft()
 
     def _stored(self) -> StoredLog:
         if self._log is None:
