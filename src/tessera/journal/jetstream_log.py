@@ -315,7 +315,10 @@ class StoredLog:
         ids = {item.item.id: item.key for item in prepared if item.report_json is not None}
         if self._stored_keys is None or not ids:
             return {}
-        found = await self._stored_keys.stored_seqs(list(ids))
+        try:
+            found = await self._stored_keys.stored_seqs(list(ids))
+        except Exception as exc:  # the record's own errors: the client may retry
+            raise JournalUnavailableError(f"the long-term record did not answer: {exc}") from exc
         return {ids[report_id]: seq for report_id, seq in found.items() if report_id in ids}
 
     async def _resolve(self, key: str, value: bytes, txn: str, view: int) -> int | None:
