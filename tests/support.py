@@ -141,10 +141,17 @@ async def provision(
 
 
 @contextlib.asynccontextmanager
-async def live_server(
-    data_dir: Path, *, clock: Callable[[], datetime] = utc_now, **overrides: Any
-) -> AsyncIterator[Live]:
+async def live_server(data_dir: Path, **overrides: Any) -> AsyncIterator[Live]:
     """A started Tessera behind uvicorn on a free loopback port, with an admin's token."""
+    async with clocked_server(data_dir, utc_now, **overrides) as live:
+        yield live
+
+
+@contextlib.asynccontextmanager
+async def clocked_server(
+    data_dir: Path, clock: Callable[[], datetime], /, **overrides: Any
+) -> AsyncIterator[Live]:
+    """``live_server`` on the test's own clock."""
     settings = load_settings(data_dir=data_dir, http_port=0, **overrides)
     tessera = build(settings, clock=clock)
     await tessera.start()

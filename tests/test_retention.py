@@ -14,7 +14,7 @@ import pytest
 from tessera.journal.base import Journal
 from tessera.settings import load_settings
 from tessera.trimming import Coverage, JournalTrimmer, saved_position
-from tests.support import live_server, report_doc
+from tests.support import clocked_server, report_doc
 
 
 class Clock:
@@ -90,7 +90,7 @@ def test_a_retried_batch_after_a_trim_is_answered_as_the_first_time(tmp_path: Pa
         clock = Clock()
         # Ids are recognised for an hour, entries kept for a minute.
         settings = {"journal_max_age_s": 60, "dedup_window_s": 3600, "tick_interval_s": 3600}
-        async with live_server(tmp_path, clock=clock, **settings) as live, live.client() as client:
+        async with clocked_server(tmp_path, clock, **settings) as live, live.client() as client:
             tessera = live.tessera
             batch = [report_doc(report_id=f"r{i}", observed_at=clock.now) for i in range(3)]
             first = await client.post("/api/v1/reports", json=batch)
