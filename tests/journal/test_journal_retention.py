@@ -6,6 +6,7 @@ stored twice."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -13,11 +14,13 @@ from typing import Any
 
 import nats
 import pytest
+from nats.js.api import StreamConfig
 from nats.js.errors import KeyNotFoundError
 
 from tessera.journal import jetstream_codec as codec
 from tessera.journal.base import Journal, JournalEntry, Retention
 from tessera.journal.jetstream_log import delete_journal
+from tessera.journal.jetstream_retention import TrimDeniedError
 from tessera.journal.sqlite import SqliteJournal
 from tests.journal.test_journal_contract import (
     NATS_HOST,
@@ -349,5 +352,58 @@ def test_jetstream_claims_bucket_follows_the_window(nats_path: Path) -> None:
             info = await nc.jetstream().stream_info(f"KV_{codec.claims_bucket(stream)}")
             await nc.close()
             assert (info.config.max_age or 0.0) == (window or 0.0)
+
+    run(scenario())
+
+
+def test_a_reader_behind_the_trimmed_head_is_warned_and_a_reopened_journal_agrees(
+    factory: RetainingFactory, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def scenario() -> None:
+        clock, keys = FakeClock(), ArchivedKeys()
+        retention = Retention(max_age_s=HOUR)
+        journal = factory(tmp_path, clock, retention, keys)
+        await journal.open()
+        for index in range(3):
+            await journal.append([report(f"r{index}")])
+        clock.advance(2 * HOUR)
+        await journal.append([report("young")])
+        await archived(journal, keys)
+        first = await journal.trim(journal.last_seq)
+        assert first > 3
+        with caplog.at_level(logging.WARNING):
+            await journal.read(0, 10)
+        assert any("were trimmed" in record.getMessage() for record in caplog.records)
+        await journal.close()
+        # Another process (or a restart) reads from the same first entry.
+        reopened = factory(tmp_path, clock, retention, keys)
+        await reopened.open()
+        assert reopened.first_seq == first
+        assert (await reopened.read(0, 10))[0].seq == first
+        await reopened.close()
+
+    run(scenario())
+
+
+def test_jetstream_stream_denying_purges_is_refused_clearly(nats_path: Path) -> None:
+    async def scenario() -> None:
+        stream, prefix = jetstream_names(nats_path)
+        nc = await nats.connect(NATS_URL)
+        # As streams were made before retention: purges denied, for good.
+        config = StreamConfig(
+            name=stream, subjects=[f"{prefix}.log"], deny_purge=True, allow_direct=True
+        )
+        await nc.jetstream().add_stream(config)
+        await nc.close()
+        clock = FakeClock()
+        journal = jetstream_retaining(nats_path, clock, Retention(max_age_s=HOUR), ArchivedKeys())
+        await journal.open()
+        await journal.append([report("a")])
+        clock.advance(2 * HOUR)
+        await journal.append([report("b")])
+        with pytest.raises(TrimDeniedError, match="denying purges"):
+            await journal.trim(journal.last_seq)
+        assert await report_ids(journal) == ["a", "b"]
+        await journal.close()
 
     run(scenario())
