@@ -83,12 +83,13 @@ class _Append:
 
 
 class _Trim:
-    __slots__ = ("covered", "dropped", "future")
+    __slots__ = ("bound", "covered", "dropped", "future")
 
     def __init__(self, covered: int, future: asyncio.Future[int]) -> None:
         self.covered = covered
         self.future = future
         self.dropped = 0
+        self.bound: int | None = None  # the last seq to drop, found at the first step
 
 
 _STOP: Final = object()
@@ -201,15 +202,16 @@ class SqliteJournal(Journal):
         """One step of a trim; the rest goes back in the queue, behind waiting appends."""
         now_us = to_us(self._clock())
         try:
-            bound = retention.drop_bound(
-                conn,
-                self._retention,
-                covered=trim.covered,
-                last_seq=self._written_seq,
-                now_us=now_us,
-            )
+            if trim.bound is None:
+                trim.bound = retention.drop_bound(
+                    conn,
+                    self._retention,
+                    covered=trim.covered,
+                    last_seq=self._written_seq,
+                    now_us=now_us,
+                )
             step = retention.trim_step(
-                conn, self._retention, bound=bound, last_seq=self._written_seq, now_us=now_us
+                conn, self._retention, bound=trim.bound, last_seq=self._written_seq, now_us=now_us
             )
         except Exception as exc:
             self._loop_call(self._trimmed, trim, exc)

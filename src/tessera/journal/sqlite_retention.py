@@ -25,8 +25,8 @@ CREATE TABLE IF NOT EXISTS journal_kept_keys (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS journal_kept_keys_received ON journal_kept_keys (received_us);
 """
-# Rows dropped per transaction: appends never wait on more than one step.
-STEP_ROWS: Final = 20_000
+# Rows dropped per transaction: appends wait on one step at most (tens of ms).
+STEP_ROWS: Final = 5_000
 # Per-row cost beside the body (seq, kind, id, time, b-tree cells), for the size bound.
 ROW_OVERHEAD: Final = 64
 _US: Final = 1_000_000
@@ -115,12 +115,13 @@ def trim_step(
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    # Freed pages go back to the file system (the file shrinks at the next checkpoint of
-    # the write-ahead log), instead of waiting on a free list.
-    # As a script: a plain execute steps it once, which frees a single page.
-    conn.executescript("PRAGMA incremental_vacuum;")
-    held = first_held(conn, last_seq)
-    return TrimStep(dropped=dropped, first_held=held, more=upto < bound)
+    more = upto < bound
+    if not more:
+        # Freed pages go back to the file system (the file shrinks at the next checkpoint
+        # of the write-ahead log) instead of waiting on a free list. As a script: a plain
+        # execute steps it once, which frees a single page.
+        conn.executescript("PRAGMA incremental_vacuum;")
+    return TrimStep(dropped=dropped, first_held=first_held(conn, last_seq), more=more)
 
 
 def known_keys(conn: sqlite3.Connection, keys: list[str], chunk: int) -> dict[str, int]:
