@@ -1,10 +1,10 @@
 """The scale-out journal on NATS JetStream (DESIGN §5): any number of gateways append.
 
-Layout: a stream holding only commits, one message each on ``<prefix>.log``, so a
-commit's stream sequence is its position in the log; beside it a key-value bucket
-(``<stream>_INDEX``) with a claim per stored report and overlay revision, by id, the
-chunks of commits larger than a message (the server's max payload, 1 MiB), and where
-each transaction landed.
+Layout (``jetstream_storage``): a stream holding only commits, one message each on
+``<prefix>.log``, so a commit's stream sequence is its position in the log; beside it a
+key-value bucket (``<stream>_INDEX``) with the chunks of commits larger than a message
+(the server's max payload, 1 MiB), and another (``<stream>_CLAIMS``) with a claim per
+stored report and overlay revision, by id, and where each transaction landed.
 
 All or nothing: the server (2.9) has neither multi-message transactions nor atomic batch
 publish (2.12), so an append becomes visible through one message, its commit, published
@@ -17,7 +17,9 @@ Sequence numbers are per item and contiguous: a commit carries its first item's 
 the previous commit's first plus its count. ``read`` finds old items by a binary search
 over commit headers.
 
-De-duplication is exact, with no time limit: a transaction claims each id with a
+De-duplication is exact: within the de-duplication window (the claims bucket's max age;
+no limit by default) by claims, after it through the long-term record (``StoredKeys``:
+the PostGIS report archive), asked before claiming. A transaction claims each id with a
 conditional create. An id claimed by a transaction that landed is a duplicate, answered
 with its original number; by one that was voided, it is taken over; by one pending, the
 writer waits. The younger of two transactions waiting on each other makes way (voids
@@ -29,6 +31,9 @@ Received time: the appending process's clock, raised to a microsecond past the p
 commit's when not later, so strictly increasing along the log whatever the gateways'
 clocks say (fusion closes micro-batches on it). Not the server's timestamp: known only
 after the store, not injectable, and it may step back when the stream's leader moves.
+
+Retention (``jetstream_retention``): ``trim`` purges the log's oldest commits, never one
+holding an entry past what saved states cover; chunks go with their commit.
 
 Ticks: with ``ticks=True`` this process commits a tick whenever no commit from anyone has
 come for ``tick_interval`` (one such process per deployment is enough), and records each
