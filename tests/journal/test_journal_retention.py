@@ -385,7 +385,7 @@ def test_a_reader_behind_the_trimmed_head_is_warned_and_a_reopened_journal_agree
     run(scenario())
 
 
-def test_jetstream_stream_denying_purges_is_refused_clearly(nats_path: Path) -> None:
+def test_jetstream_stream_made_before_retention_goes_on_unchanged(nats_path: Path) -> None:
     async def scenario() -> None:
         stream, prefix = jetstream_names(nats_path)
         nc = await nats.connect(NATS_URL)
@@ -404,6 +404,12 @@ def test_jetstream_stream_denying_purges_is_refused_clearly(nats_path: Path) -> 
         with pytest.raises(TrimDeniedError, match="denying purges"):
             await journal.trim(journal.last_seq)
         assert await report_ids(journal) == ["a", "b"]
+        # Its claims stay where they were, kept for ever: ids stored before still count.
+        nc = await nats.connect(NATS_URL)
+        kv = await nc.jetstream().key_value(codec.index_bucket(stream))
+        assert (await kv.get(codec.report_key("a"))).value
+        await nc.close()
+        assert (await journal.append([report("a")])).duplicates == 1
         await journal.close()
 
     run(scenario())

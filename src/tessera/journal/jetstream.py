@@ -168,7 +168,7 @@ class JetStreamJournal(LogView, Journal):
                 direct=storage.direct,
                 horizon=last + 1,
                 stored_keys=self._stored_keys,
-                claims_expire=self._retention.dedup_window_s is not None,
+                claims_expire=self._retention.dedup_window_s is not None and storage.purgeable,
             )
             if last:
                 self._tail = await self._log.head(last)

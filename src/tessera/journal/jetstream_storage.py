@@ -12,6 +12,10 @@
   long-term record (``StoredKeys``, the PostGIS report archive).
 
 Each takes its replicas from the settings (``journal_replicas``).
+
+A stream made before retention denies purges (NATS cannot lift that) and keeps its claims
+in the index bucket: such a journal goes on in that layout, keeping everything, so ids
+stored before are still recognised; retention needs a new stream.
 """
 
 from __future__ import annotations
@@ -68,7 +72,16 @@ async def ensure_storage(
     if config.subjects != [subject]:
         raise ValueError(f"stream {stream} must hold {subject} and nothing else")
     index = await _bucket(js, codec.index_bucket(stream), replicas, None)
-    claims = await _bucket(js, codec.claims_bucket(stream), replicas, claims_age)
+    if config.deny_purge:
+        if claims_age is not None:
+            log.warning(
+                "journal stream %s was made before retention: it keeps every commit and "
+                "claim (a new stream is needed for retention)",
+                stream,
+            )
+        claims = index
+    else:
+        claims = await _bucket(js, codec.claims_bucket(stream), replicas, claims_age)
     return Storage(
         index=index,
         claims=claims,
