@@ -413,3 +413,26 @@ def test_jetstream_stream_made_before_retention_goes_on_unchanged(nats_path: Pat
         await journal.close()
 
     run(scenario())
+
+
+def test_jetstream_chunks_of_a_trimmed_commit_go_with_it(nats_path: Path) -> None:
+    async def scenario() -> None:
+        clock, keys = FakeClock(), ArchivedKeys()
+        journal = jetstream_chunked_retaining(nats_path, clock, Retention(max_age_s=HOUR), keys)
+        await journal.open()
+        large = await journal.append([report(f"r{i}") for i in range(300)])
+        clock.advance(2 * HOUR)
+        await journal.append([report("small")])
+        await archived(journal, keys)
+        bucket = f"KV_{codec.index_bucket(jetstream_names(nats_path)[0])}"
+        nc = await nats.connect(NATS_URL)
+        js = nc.jetstream()
+        try:
+            assert (await js.stream_info(bucket)).state.messages > 1, "the batch was chunked"
+            assert await journal.trim(journal.last_seq) > large.last_seq
+            assert (await js.stream_info(bucket)).state.messages == 0
+        finally:
+            await nc.close()
+        await journal.close()
+
+    run(scenario())

@@ -61,9 +61,10 @@ async def trim_log(
         wanted = max(
             wanted, await _young_from(stored, first, last, now_us - int(retention.max_age_s * _US))
         )
+    kv_stream = f"KV_{codec.index_bucket(stream)}"
+    chunks = (await js.stream_info(kv_stream)).state
     if retention.max_bytes is not None:
-        chunks = (await js.stream_info(f"KV_{codec.index_bucket(stream)}")).state.bytes
-        total = state.bytes + chunks
+        total = state.bytes + chunks.bytes
         if total > retention.max_bytes and state.messages:
             per_commit = total / state.messages
             wanted = max(wanted, first + math.ceil((total - retention.max_bytes) / per_commit))
@@ -71,7 +72,9 @@ async def trim_log(
     held_from = (await stored.head(first)).first_seq
     if target <= first:
         return LogTrim(0, 0, first, held_from)
-    heads = successes(await in_windows([partial(stored.head, seq) for seq in range(first, target)]))
+    # Which of the commits to go had chunks (none to look for when the bucket is empty).
+    going = range(first, target) if chunks.messages else range(0)
+    heads = successes(await in_windows([partial(stored.head, seq) for seq in going]))
     try:
         await js.purge_stream(stream, seq=target)
     except APIError as exc:
@@ -83,7 +86,6 @@ async def trim_log(
         raise
     stored.first_position = max(stored.first_position, target)
     chunked = [head for head in heads if head.chunks]
-    kv_stream = f"KV_{codec.index_bucket(stream)}"
     purges = [
         partial(
             js.purge_stream,
