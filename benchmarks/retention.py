@@ -1,7 +1,9 @@
-"""Trimming the embedded journal: how fast old entries go, how much room the kept keys
-take, and what the file holds before and after (pages in use, not timings of appends).
+"""Retention: trimming the embedded journal (how fast old entries go, how much room the
+kept keys take, the file's pages in use before and after), and what asking the report
+archive before claiming costs a JetStream append (a claims window set) against none.
 
     python benchmarks/retention.py --reports 200000
+    python benchmarks/retention.py --jetstream --batches 200
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from pathlib import Path
 
 from tessera.core.model import Label, Position, Report, Source, SourceKind
 from tessera.journal.base import Retention
+from tessera.journal.jetstream import JetStreamJournal
 from tessera.journal.sqlite import SqliteJournal
+from tessera.store.retention import ArchivedReportKeys
 
 START = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 BATCH = 5_000
@@ -79,10 +83,48 @@ async def measure(reports: int, folder: Path) -> dict[str, float]:
     }
 
 
+async def appends_per_s(batches: int, *, ask_archive: bool) -> float:
+    """Reports/s appended one batch of 500 at a time to a fresh JetStream journal."""
+    from benchmarks.cluster import NATS, scratch
+
+    async with scratch() as fresh:
+        keys = ArchivedReportKeys(fresh.dsn) if ask_archive else None
+        retention = Retention(dedup_window_s=86_400 if ask_archive else None)
+        journal = JetStreamJournal(
+            NATS,
+            clock=lambda: datetime.now(UTC),
+            stream=f"J_{fresh.name.upper()}",
+            prefix=f"bench.{fresh.name}",
+            retention=retention,
+            stored_keys=keys,
+        )
+        await journal.open()
+        try:
+            began = time.perf_counter()
+            for batch in range(batches):
+                await journal.append([report(batch * 500 + i) for i in range(500)])
+            took = time.perf_counter() - began
+        finally:
+            await journal.close()
+            if keys is not None:
+                await keys.close()
+    return batches * 500 / took
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reports", type=int, default=200_000)
+    parser.add_argument("--jetstream", action="store_true")
+    parser.add_argument("--batches", type=int, default=200)
     args = parser.parse_args()
+    if args.jetstream:
+        plain = asyncio.run(appends_per_s(args.batches, ask_archive=False))
+        asking = asyncio.run(appends_per_s(args.batches, ask_archive=True))
+        print(
+            f"JetStream appends, batches of 500 one at a time: {plain:,.0f} reports/s with "
+            f"claims kept for ever, {asking:,.0f} reports/s asking the archive first"
+        )
+        return
     with tempfile.TemporaryDirectory() as folder:
         found = asyncio.run(measure(args.reports, Path(folder)))
     print(
