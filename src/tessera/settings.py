@@ -100,10 +100,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # Retention (null: keep everything, the default). The journal drops its oldest
     # entries once older than journal_max_age_s or beyond journal_max_bytes, but never one
     # that a saved state does not yet cover (every picture's checkpoint and, with PostGIS,
-    # the report archive): a restart never needs what was dropped. Report ids are still
-    # recognised as repeats for dedup_window_s (default: journal_max_age_s) after their
-    # entry is dropped: on SQLite in a small table of keys, on JetStream in the claims and,
-    # after them, the PostGIS report archive. An id older than both is a new report.
+    # the report archive): a restart never needs what was dropped. A report id stays a
+    # repeat (answered with its first seq) for dedup_window_s after it arrived (default:
+    # journal_max_age_s), dropped or not: on SQLite through a small table of the dropped
+    # entries' keys, on JetStream through its claims. After the window, SQLite takes an id
+    # whose entry was dropped as a new report; JetStream asks the PostGIS report archive,
+    # which holds every report.
+    # Sizes: the SQLite file's pages in use; on JetStream the log's stream and its chunks.
+    # Every process of a deployment must be given the same values.
     journal_max_age_s: float | None = None
     journal_max_bytes: int | None = None
     dedup_window_s: float | None = None
