@@ -35,7 +35,7 @@ from tessera.settings import Settings
 from tessera.store.base import TrackStore
 from tessera.store.memory import MemoryTrackStore
 from tessera.transports.web.routes import build_asgi
-from tessera.trimming import Coverage, JournalTrimmer, saved_position
+from tessera.trimming import JournalTrimmer, journal_trimmer
 
 if TYPE_CHECKING:
     from tessera.checkpointing import Checkpointer
@@ -355,7 +355,7 @@ def build(settings: Settings, *, clock: Clock = utc_now) -> Tessera:
     )
     tessera.archived_keys = archived_keys
     if not settings.retains_all:
-        tessera.trimmer = _trimmer(settings, tessera)
+        tessera.trimmer = journal_trimmer(settings, journal, lambda: tessera.archiving)
     if settings.postgis_dsn is not None and settings.role != "gateway":
         tessera.checkpointer = _checkpointer(settings, tessera, fusion_settings)
         from tessera.store.report_archive import PostgisReportArchive
@@ -395,22 +395,3 @@ def _archived_keys(settings: Settings) -> ArchivedReportKeys | None:
 
     assert settings.postgis_dsn is not None  # validated: retention on JetStream needs it
     return ArchivedReportKeys(settings.postgis_dsn)
-
-
-def _trimmer(settings: Settings, tessera: Tessera) -> JournalTrimmer:
-    """Trims after each checkpoint. With PostGIS, up to what every picture's checkpoint
-    and the archive cover, in the archive's lease holder only; on the embedded default,
-    up to the checkpoint just saved."""
-    dsn = settings.postgis_dsn
-    if dsn is None:
-        return JournalTrimmer(tessera.journal, saved_position, active=lambda: True)
-    from tessera.store.retention import covered_position
-
-    names = [picture.name for picture in settings.pictures]
-
-    async def covered(position: int) -> int | None:
-        del position  # another worker's pictures may lag behind this one's
-        return await covered_position(dsn, names)
-
-    coverage: Coverage = covered
-    return JournalTrimmer(tessera.journal, coverage, active=lambda: tessera.archiving)

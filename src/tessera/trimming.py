@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from tessera.journal.base import Journal
+from tessera.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -45,3 +46,24 @@ class JournalTrimmer:
             await self._journal.trim(covered)
         except Exception as exc:
             log.warning("trimming the journal failed: %s", exc)
+
+
+def journal_trimmer(
+    settings: Settings, journal: Journal, archiving: Callable[[], bool]
+) -> JournalTrimmer:
+    """Trims after each checkpoint. With PostGIS, up to what every picture's checkpoint
+    and the archive cover, in the process writing the archive only (``archiving``); on
+    the embedded default, up to the checkpoint just saved."""
+    dsn = settings.postgis_dsn
+    if dsn is None:
+        return JournalTrimmer(journal, saved_position, active=lambda: True)
+    # Imported here: the embedded default never loads the PostgreSQL driver.
+    from tessera.store.retention import covered_position
+
+    names = [picture.name for picture in settings.pictures]
+
+    async def covered(position: int) -> int | None:
+        del position  # another worker's pictures may lag behind this one's
+        return await covered_position(dsn, names)
+
+    return JournalTrimmer(journal, covered, active=archiving)

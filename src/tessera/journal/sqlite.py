@@ -23,12 +23,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Final
 
-import msgspec
-
-from tessera.codecs.json import decode_stored_report, encode, encode_report
-from tessera.codecs.overlay_json import decode_stored_revision
+from tessera.codecs.json import decode_stored_report
 from tessera.core.model import Report
-from tessera.journal import sqlite_retention as retention
+from tessera.journal import sqlite_retention
 from tessera.journal.base import (
     KEEP_ALL,
     AppendResult,
@@ -38,28 +35,12 @@ from tessera.journal.base import (
     JournalItem,
     Retention,
 )
+from tessera.journal.sqlite_rows import SCHEMA, allow_overlays, entry_of, key_of, stamped
 from tessera.microseconds import from_us, to_us
 from tessera.private_files import private_file
 
-_TABLE: Final = """
-CREATE TABLE IF NOT EXISTS {name} (
-    seq INTEGER PRIMARY KEY,
-    kind TEXT NOT NULL CHECK (kind IN ('report', 'overlay', 'tick')),
-    id TEXT UNIQUE,
-    received_us INTEGER NOT NULL,
-    body BLOB
-);
-"""
-SCHEMA: Final = _TABLE.format(name="journal")
-# Overlay revisions share the id column with reports; the prefix (outside the identifier
-# alphabet) keeps a revision from ever being taken for a report of the same id.
-_REVISION_PREFIX: Final = "overlay/"
 _LOOKUP_CHUNK: Final = 500
 log = logging.getLogger(__name__)
-
-
-def _key(item: JournalItem) -> str:
-    return item.id if isinstance(item, Report) else _REVISION_PREFIX + item.id
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -82,16 +63,6 @@ class _Append:
         self.future = future
 
 
-class _Trim:
-    __slots__ = ("bound", "covered", "dropped", "future")
-
-    def __init__(self, covered: int, future: asyncio.Future[int]) -> None:
-        self.covered = covered
-        self.future = future
-        self.dropped = 0
-        self.bound: int | None = None  # the last seq to drop, found at the first step
-
-
 _STOP: Final = object()
 
 
@@ -111,7 +82,9 @@ class SqliteJournal(Journal):
         self._clock = clock
         self._tick_interval = tick_interval
         self._max_group = max_group
-        self._queue: queue.SimpleQueue[_Append | _Trim | object] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Append | sqlite_retention.TrimRequest | object] = (
+            queue.SimpleQueue()
+        )
         self._recent: deque[JournalEntry] = deque(maxlen=recent_window)
         # Written by the writer thread only:
         self._written_seq = 0
@@ -151,12 +124,12 @@ class SqliteJournal(Journal):
     def _open_writer(self) -> sqlite3.Connection:
         conn = _connect(self._path)
         conn.executescript(SCHEMA)
-        conn.executescript(retention.KEPT_KEYS)
-        if self._retention.trims and retention.ensure_reclaimable(conn):
+        conn.executescript(sqlite_retention.KEPT_KEYS)
+        if self._retention.trims and sqlite_retention.ensure_reclaimable(conn):
             log.info("journal %s rewritten once so that trimming frees space", self._path)
         table = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'journal'").fetchone()
         if "'overlay'" not in str(table[0]):
-            _allow_overlays(conn)
+            allow_overlays(conn)
         row = conn.execute(
             "SELECT seq, received_us FROM journal ORDER BY seq DESC LIMIT 1"
         ).fetchone()
@@ -169,7 +142,7 @@ class SqliteJournal(Journal):
 
     def _held_from(self) -> int:
         with contextlib.closing(_connect(self._path)) as conn:
-            return retention.first_held(conn, self._written_seq)
+            return sqlite_retention.first_held(conn, self._written_seq)
 
     async def close(self) -> None:
         if self._closed:
@@ -181,7 +154,7 @@ class SqliteJournal(Journal):
         # A trim step put back behind the stop is not taken up again.
         while not self._queue.empty():
             left = self._queue.get_nowait()
-            if isinstance(left, _Trim | _Append) and not left.future.done():
+            if isinstance(left, sqlite_retention.TrimRequest | _Append) and not left.future.done():
                 left.future.set_exception(JournalClosedError("the journal was closed"))
         if self._reader is not None:
             with self._reader_lock:
@@ -195,36 +168,24 @@ class SqliteJournal(Journal):
         if self._closed or self._loop is None:
             raise JournalClosedError("the journal is not open")
         future: asyncio.Future[int] = self._loop.create_future()
-        self._queue.put(_Trim(covered, future))
+        self._queue.put(sqlite_retention.TrimRequest(covered, future))
         return await future
 
-    def _trim(self, conn: sqlite3.Connection, trim: _Trim) -> None:
+    def _trim(self, conn: sqlite3.Connection, trim: sqlite_retention.TrimRequest) -> None:
         """One step of a trim; the rest goes back in the queue, behind waiting appends."""
         now_us = to_us(self._clock())
         try:
-            if trim.bound is None:
-                trim.bound = retention.drop_bound(
-                    conn,
-                    self._retention,
-                    covered=trim.covered,
-                    last_seq=self._written_seq,
-                    now_us=now_us,
-                )
-            step = retention.trim_step(
-                conn, self._retention, bound=trim.bound, last_seq=self._written_seq, now_us=now_us
-            )
+            step = sqlite_retention.step(conn, self._retention, trim, self._written_seq, now_us)
         except Exception as exc:
             self._loop_call(self._trimmed, trim, exc)
             return
-        trim.dropped += step.dropped
-        if step.dropped:
-            self._keeps_keys = True
+        self._keeps_keys = self._keeps_keys or step.dropped > 0
         if step.more:
             self._queue.put(trim)
         else:
             self._loop_call(self._trimmed, trim, step.first_held)
 
-    def _trimmed(self, trim: _Trim, outcome: int | Exception) -> None:
+    def _trimmed(self, trim: sqlite_retention.TrimRequest, outcome: int | Exception) -> None:
         if isinstance(outcome, Exception):
             if not trim.future.done():
                 trim.future.set_exception(outcome)
@@ -282,7 +243,7 @@ class SqliteJournal(Journal):
                 if appends:
                     self._commit(conn, appends)
                 for trim in group:
-                    if isinstance(trim, _Trim):
+                    if isinstance(trim, sqlite_retention.TrimRequest):
                         self._trim(conn, trim)
                 if stop:
                     return
@@ -306,14 +267,14 @@ class SqliteJournal(Journal):
                 seqs: list[int] = []
                 duplicates = 0
                 for item in append.items:
-                    key = _key(item)
+                    key = key_of(item)
                     known = existing.get(key)
                     if known is not None:
                         seqs.append(known)
                         duplicates += 1
                         continue
                     seq += 1
-                    row, entry = _stamped(seq, key, item, received_at, received_us)
+                    row, entry = stamped(seq, key, item, received_at, received_us)
                     rows.append(row)
                     entries.append(entry)
                     existing[key] = seq
@@ -341,7 +302,7 @@ class SqliteJournal(Journal):
         self._hand_over(entries, outcomes, seq)
 
     def _existing_seqs(self, conn: sqlite3.Connection, group: list[_Append]) -> dict[str, int]:
-        ids = list({_key(item) for append in group for item in append.items})
+        ids = list({key_of(item) for append in group for item in append.items})
         found: dict[str, int] = {}
         for start in range(0, len(ids), _LOOKUP_CHUNK):
             chunk = ids[start : start + _LOOKUP_CHUNK]
@@ -354,7 +315,7 @@ class SqliteJournal(Journal):
         if self._keeps_keys:
             # Repeats of entries trimmed away: their keys were kept.
             missing = [key for key in ids if key not in found]
-            found.update(retention.known_keys(conn, missing, _LOOKUP_CHUNK))
+            found.update(sqlite_retention.known_keys(conn, missing, _LOOKUP_CHUNK))
         return found
 
     def _hand_over(
@@ -420,7 +381,7 @@ class SqliteJournal(Journal):
                 (after_seq, limit),
             ).fetchall()
         return [
-            _entry(int(seq), kind, from_us(int(micros)), body) for seq, kind, micros, body in rows
+            entry_of(int(seq), kind, from_us(int(micros)), body) for seq, kind, micros, body in rows
         ]
 
     async def reports(self, ids: Sequence[str]) -> dict[str, Report]:
@@ -441,43 +402,3 @@ class SqliteJournal(Journal):
                 ):
                     found[report_id] = decode_stored_report(body)
         return found
-
-
-def _allow_overlays(conn: sqlite3.Connection) -> None:
-    """Journals written before overlays allowed only reports and ticks. SQLite cannot
-    alter a CHECK constraint, so the table is copied into the new shape, once."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        conn.execute(_TABLE.format(name="journal_v2"))
-        conn.execute("INSERT INTO journal_v2 SELECT seq, kind, id, received_us, body FROM journal")
-        conn.execute("DROP TABLE journal")
-        conn.execute("ALTER TABLE journal_v2 RENAME TO journal")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-
-
-def _stamped(
-    seq: int, key: str, item: JournalItem, received_at: datetime, received_us: int
-) -> tuple[tuple[int, str, str | None, int, bytes | None], JournalEntry]:
-    """The row to insert and the entry fusion sees, with the receipt time stamped in."""
-    if isinstance(item, Report):
-        report = msgspec.structs.replace(item, received_at=received_at)
-        return (seq, "report", key, received_us, encode_report(report)), JournalEntry(
-            seq, received_at, report
-        )
-    revision = item
-    if item.overlay is not None:
-        overlay = msgspec.structs.replace(item.overlay, updated_at=received_at)
-        revision = msgspec.structs.replace(item, overlay=overlay)
-    row = (seq, "overlay", key, received_us, encode(revision))
-    return row, JournalEntry(seq, received_at, None, revision)
-
-
-def _entry(seq: int, kind: str, received_at: datetime, body: bytes | None) -> JournalEntry:
-    if body is None:
-        return JournalEntry(seq, received_at, None)
-    if kind == "overlay":
-        return JournalEntry(seq, received_at, None, decode_stored_revision(body))
-    return JournalEntry(seq, received_at, decode_stored_report(body))

@@ -8,6 +8,7 @@ go between the steps.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from typing import Final
 
@@ -39,6 +40,31 @@ class TrimStep(msgspec.Struct, frozen=True):
     dropped: int
     first_held: int
     more: bool
+
+
+class TrimRequest:
+    """A trim asked for, done in steps on the writer thread."""
+
+    __slots__ = ("bound", "covered", "dropped", "future")
+
+    def __init__(self, covered: int, future: asyncio.Future[int]) -> None:
+        self.covered = covered
+        self.future = future
+        self.dropped = 0
+        self.bound: int | None = None  # the last seq to drop, found at the first step
+
+
+def step(
+    conn: sqlite3.Connection, retention: Retention, request: TrimRequest, last_seq: int, now_us: int
+) -> TrimStep:
+    """The next step of ``request``."""
+    if request.bound is None:
+        request.bound = drop_bound(
+            conn, retention, covered=request.covered, last_seq=last_seq, now_us=now_us
+        )
+    done = trim_step(conn, retention, bound=request.bound, last_seq=last_seq, now_us=now_us)
+    request.dropped += done.dropped
+    return done
 
 
 def first_held(conn: sqlite3.Connection, last_seq: int) -> int:
