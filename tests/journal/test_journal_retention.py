@@ -18,7 +18,7 @@ from nats.js.api import StreamConfig
 from nats.js.errors import KeyNotFoundError
 
 from tessera.journal import jetstream_codec as codec
-from tessera.journal.base import Journal, JournalEntry, Retention
+from tessera.journal.base import Journal, JournalEntry, JournalUnavailableError, Retention
 from tessera.journal.jetstream_log import delete_journal
 from tessera.journal.jetstream_retention import TrimDeniedError
 from tessera.journal.sqlite import SqliteJournal
@@ -433,6 +433,28 @@ def test_jetstream_chunks_of_a_trimmed_commit_go_with_it(nats_path: Path) -> Non
             assert (await js.stream_info(bucket)).state.messages == 0
         finally:
             await nc.close()
+        await journal.close()
+
+    run(scenario())
+
+
+class UnreachableRecord:
+    async def stored_seqs(self, ids: Sequence[str]) -> dict[str, int]:
+        raise OSError("connection refused")
+
+
+def test_jetstream_append_when_the_archive_cannot_be_asked_is_retryable(nats_path: Path) -> None:
+    async def scenario() -> None:
+        journal = jetstream_journal(
+            nats_path,
+            FakeClock(),
+            retention=Retention(dedup_window_s=HOUR),
+            stored_keys=UnreachableRecord(),
+        )
+        await journal.open()
+        with pytest.raises(JournalUnavailableError, match="connection refused"):
+            await journal.append([report("a")])
+        assert await report_ids(journal) == [], "nothing stored"
         await journal.close()
 
     run(scenario())
