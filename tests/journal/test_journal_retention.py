@@ -458,3 +458,32 @@ def test_jetstream_append_when_the_archive_cannot_be_asked_is_retryable(nats_pat
         await journal.close()
 
     run(scenario())
+
+
+def test_jetstream_gateway_cut_off_past_the_trimmed_front_goes_on(nats_path: Path) -> None:
+    async def scenario() -> None:
+        clock, keys = FakeClock(), ArchivedKeys()
+        retention = Retention(max_age_s=HOUR)
+        trimmer = jetstream_retaining(nats_path, clock, retention, keys)
+        gateway = jetstream_journal(nats_path, clock, ticks=False, stall_timeout=0.2)
+        await trimmer.open()
+        await gateway.open()
+        # The gateway stops hearing of commits (cut off from the cluster, say).
+        follower = gateway._follower
+        assert follower is not None
+        await follower.unsubscribe()
+        for index in range(3):
+            await trimmer.append([report(f"r{index}")])
+        clock.advance(2 * HOUR)
+        await trimmer.append([report("young")])
+        await archived(trimmer, keys)
+        await trimmer.trim(trimmer.last_seq)
+        # Back, it goes on from the first commit held and its append lands after the rest.
+        landed = await gateway.append([report("late")])
+        assert landed.duplicates == 0
+        assert await trimmer.wait(landed.seqs[0] - 1, timeout=10) >= landed.seqs[0]
+        assert (await report_ids(trimmer))[-2:] == ["young", "late"]
+        await gateway.close()
+        await trimmer.close()
+
+    run(scenario())

@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Sequence
 
 from nats.aio.msg import Msg
+from nats.js.errors import NotFoundError
 
 from tessera.core.model import Report
 from tessera.journal import jetstream_codec as codec
@@ -96,8 +97,30 @@ class LogView:
         stored = self._stored()
         last = await stored.last_position()
         for _ in range(last - self._tail.stream_seq):
-            head, entries = await stored.fetch(self._tail.stream_seq + 1)
+            if self._tail.stream_seq >= last:
+                return
+            try:
+                head, entries = await stored.fetch(self._tail.stream_seq + 1)
+            except NotFoundError:
+                first = await stored.held_from()
+                if self._tail.stream_seq + 1 >= first:
+                    raise
+                self._skip_to(await stored.head(first))
+                continue
             self._absorb(head, entries)
+
+    def _skip_to(self, head: codec.Head) -> None:
+        """Go on from ``head``, the first commit held: this process fell behind the
+        trimmed front of the log (cut off for longer than the journal keeps). What it
+        missed, saved states cover; a fusion worker reads from its checkpoint."""
+        log.warning(
+            "journal: commits %d to %d were trimmed before this process read them; "
+            "going on from commit %d",
+            self._tail.stream_seq + 1,
+            head.stream_seq - 1,
+            head.stream_seq,
+        )
+        self._tail = codec.Head(head.stream_seq - 1, "", head.first_seq, 0, head.received_us - 1)
 
     # -- reading -----------------------------------------------------------------------
 
