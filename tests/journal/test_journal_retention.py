@@ -369,8 +369,13 @@ def test_a_reader_behind_the_trimmed_head_is_warned_and_a_reopened_journal_agree
         clock.advance(2 * HOUR)
         await journal.append([report("young")])
         await archived(journal, keys)
-        first = await journal.trim(journal.last_seq)
+        with caplog.at_level(logging.INFO):
+            first = await journal.trim(journal.last_seq)
         assert first > 3
+        # One line per trim: how many entries went, and the first one held.
+        trims = [r.getMessage() for r in caplog.records if "journal trimmed" in r.getMessage()]
+        assert len(trims) == 1 and trims[0].endswith(f"first entry held {first}")
+        assert trims[0].startswith(f"journal trimmed: {first - 1} entries")
         with caplog.at_level(logging.WARNING):
             await journal.read(0, 10)
         assert any("were trimmed" in record.getMessage() for record in caplog.records)
