@@ -42,6 +42,9 @@ FANOUT_SECONDS = 20.0
 
 
 SCALE_OUT = "## Scale-out"
+RETENTION = "## Journal retention"
+# Sections written by their own scripts, kept as they are.
+KEPT = (SCALE_OUT, RETENTION)
 
 
 def kept_section(path: Path, heading: str = SCALE_OUT) -> str:
@@ -182,9 +185,8 @@ Stone Soup's.
 Targets: GOSPA at least 20 % lower than Stone Soup on the exercise and dense scenarios;
 at least 100 times its throughput.
 """
-    text = text.replace(
-        "\n## Fusion\n", "\n" + kept_section(ROOT / "BENCHMARKS.md") + "## Fusion\n"
-    )
+    kept = "".join(kept_section(ROOT / "BENCHMARKS.md", heading) for heading in KEPT)
+    text = text.replace("\n## Fusion\n", "\n" + kept + "## Fusion\n")
     print(text)
     if not args.no_write:
         (ROOT / "BENCHMARKS.md").write_text(text)

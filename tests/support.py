@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tessera.app import Tessera, build
+from tessera.app import Tessera, build, utc_now
 from tessera.codecs.json import decode_stored_report
 from tessera.core.model import Label, Principal, Role
 from tessera.security import tokens
@@ -143,8 +143,17 @@ async def provision(
 @contextlib.asynccontextmanager
 async def live_server(data_dir: Path, **overrides: Any) -> AsyncIterator[Live]:
     """A started Tessera behind uvicorn on a free loopback port, with an admin's token."""
+    async with clocked_server(data_dir, utc_now, **overrides) as live:
+        yield live
+
+
+@contextlib.asynccontextmanager
+async def clocked_server(
+    data_dir: Path, clock: Callable[[], datetime], /, **overrides: Any
+) -> AsyncIterator[Live]:
+    """``live_server`` on the test's own clock."""
     settings = load_settings(data_dir=data_dir, http_port=0, **overrides)
-    tessera = build(settings)
+    tessera = build(settings, clock=clock)
     await tessera.start()
     sock = bind("127.0.0.1", 0)
     port = sock.getsockname()[1]

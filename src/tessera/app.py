@@ -19,7 +19,7 @@ from tessera.core.fusion.engine import FusionSettings, KalmanTracker
 from tessera.core.labels import Picture
 from tessera.core.model import Principal
 from tessera.fusion_worker import FusionWorker
-from tessera.journal.base import Journal
+from tessera.journal.base import Journal, Retention, StoredKeys
 from tessera.journal.sqlite import SqliteJournal
 from tessera.relay.base import CotRelay
 from tessera.relay.memory import LocalRelay
@@ -35,10 +35,12 @@ from tessera.settings import Settings
 from tessera.store.base import TrackStore
 from tessera.store.memory import MemoryTrackStore
 from tessera.transports.web.routes import build_asgi
+from tessera.trimming import JournalTrimmer, journal_trimmer
 
 if TYPE_CHECKING:
     from tessera.checkpointing import Checkpointer
     from tessera.store.report_archive import PostgisReportArchive
+    from tessera.store.retention import ArchivedReportKeys
 
 Clock = Callable[[], datetime]
 # How long stopping waits for a database-backed store to write what it has queued (the
@@ -105,6 +107,11 @@ class Tessera:
         # the archive's lease in a scale-out deployment).
         self.archive: PostgisReportArchive | None = None
         self._archive_task: asyncio.Task[None] | None = None
+        # Trims the journal after each saved checkpoint (None: it keeps everything). The
+        # embedded checkpoints call ``trimmer.after_checkpoint(position)`` once saved.
+        self.trimmer: JournalTrimmer | None = None
+        # The report archive asked by the JetStream journal about ids past its claims.
+        self.archived_keys: ArchivedReportKeys | None = None
         self._worker_task: asyncio.Task[None] | None = None
         self._checkpoint_task: asyncio.Task[None] | None = None
         self.asgi: Starlette = _web_app(self)
@@ -140,6 +147,11 @@ class Tessera:
             )
         if self.role == "all":
             await self.start_archive()
+
+    @property
+    def archiving(self) -> bool:
+        """Whether this process writes the report archive (it then trims the journal)."""
+        return self._archive_task is not None
 
     @property
     def ids(self) -> IdScope:
@@ -186,6 +198,8 @@ class Tessera:
             await self.archive.close()
         await self.bus.close()
         await self.journal.close()
+        if self.archived_keys is not None:
+            await self.archived_keys.close()
         await self.audit.stop()
         await self.security.close()
 
@@ -209,12 +223,21 @@ def _web_app(tessera: Tessera) -> Starlette:
     return build_asgi(tessera)
 
 
-def _journal(settings: Settings, clock: Clock) -> Journal:
+def _retention(settings: Settings) -> Retention:
+    return Retention(
+        max_age_s=settings.journal_max_age_s,
+        max_bytes=settings.journal_max_bytes,
+        dedup_window_s=settings.dedup_window,
+    )
+
+
+def _journal(settings: Settings, clock: Clock, stored_keys: StoredKeys | None) -> Journal:
     if settings.journal_backend == "sqlite":
         return SqliteJournal(
             settings.data_dir / "journal.sqlite3",
             clock=clock,
             tick_interval=settings.tick_interval_s,
+            retention=_retention(settings),
         )
     # Imported here: the embedded default never loads the NATS client.
     from tessera.journal.jetstream import JetStreamJournal
@@ -238,6 +261,8 @@ def _journal(settings: Settings, clock: Clock) -> Journal:
         cursor=consumer_name(names) if checkpoints else None,
         # Acknowledged at each checkpoint: never redelivered while one is due.
         cursor_ack_wait=max(3_600.0, 10 * settings.checkpoint_interval_s),
+        retention=_retention(settings),
+        stored_keys=stored_keys,
     )
 
 
@@ -293,7 +318,8 @@ def build(settings: Settings, *, clock: Clock = utc_now) -> Tessera:
     settings.validate()
     scheme = settings.scheme
     names = [picture.name for picture in settings.pictures]
-    journal = _journal(settings, clock)
+    archived_keys = _archived_keys(settings)
+    journal = _journal(settings, clock, archived_keys)
     store = _track_store(settings, names)
     bus = _bus(settings, names)
     fusion_settings = FusionSettings(
@@ -327,6 +353,9 @@ def build(settings: Settings, *, clock: Clock = utc_now) -> Tessera:
         security=_security_store(settings),
         cot_relay=_cot_relay(settings),
     )
+    tessera.archived_keys = archived_keys
+    if not settings.retains_all:
+        tessera.trimmer = journal_trimmer(settings, journal, lambda: tessera.archiving)
     if settings.postgis_dsn is not None and settings.role != "gateway":
         tessera.checkpointer = _checkpointer(settings, tessera, fusion_settings)
         from tessera.store.report_archive import PostgisReportArchive
@@ -354,4 +383,15 @@ def _checkpointer(
         settings=fusion_settings,
         interval_s=settings.checkpoint_interval_s,
         cursor=cursor,
+        on_saved=None if tessera.trimmer is None else tessera.trimmer.after_checkpoint,
     )
+
+
+def _archived_keys(settings: Settings) -> ArchivedReportKeys | None:
+    """The report archive, asked by a JetStream journal whose claims expire."""
+    if settings.journal_backend != "jetstream" or settings.dedup_window is None:
+        return None
+    from tessera.store.retention import ArchivedReportKeys
+
+    assert settings.postgis_dsn is not None  # validated: retention on JetStream needs it
+    return ArchivedReportKeys(settings.postgis_dsn)

@@ -10,6 +10,7 @@ used: the worker then replays the whole journal, as without one.
 With the JetStream journal, each saved checkpoint then advances the pictures' durable
 consumer on the journal (``journal/jetstream_cursor.py``), so JetStream keeps how far the
 saved state covers the journal; at a takeover the two are checked against each other.
+Then ``on_saved`` runs (the journal's trim, ``trimming.py``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Final, Protocol
 
 import msgspec
@@ -60,8 +61,10 @@ class Checkpointer:
         settings: FusionSettings,
         interval_s: float,
         cursor: Cursor | None = None,
+        on_saved: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
         self._worker = worker
+        self._on_saved = on_saved
         self._cursor = cursor
         self._store = store
         self._checkpoints = checkpoints
@@ -143,6 +146,8 @@ class Checkpointer:
                 log.warning("advancing the journal's cursor failed: %s", exc)
             else:
                 log.info("journal cursor acknowledged up to entry %d", acked)
+        if self._on_saved is not None:
+            await self._on_saved(position)
 
 
 def _encode(tracker: Tracker) -> bytes:

@@ -4,6 +4,7 @@ and passed down. Nothing reads configuration from anywhere else."""
 from __future__ import annotations
 
 import ipaddress
+import math
 import tomllib
 from datetime import timedelta
 from pathlib import Path
@@ -15,6 +16,10 @@ from tessera.core.banners import DEFAULT_BANNER_COLOURS
 from tessera.core.labels import DEFAULT_LEVELS, DEFAULT_PICTURE, ClassificationScheme, Picture
 from tessera.core.model import Label
 from tessera.security.base import SecurityStoreError, SourceGrant, check_record
+
+# Retention bounds below these are mistakes (a journal trimmed as it is written).
+MIN_RETENTION_S = 60.0
+MIN_JOURNAL_BYTES = 1024 * 1024
 
 
 class SourceOwnership(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -92,6 +97,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # Journal: how often a tick marks time when nothing arrives (it is what closes fusion's
     # last micro-batch when the feed goes quiet, so it bounds a lone report's delay).
     tick_interval_s: float = 1.0
+    # Retention (null: keep everything, the default). The journal drops its oldest
+    # entries once older than journal_max_age_s or beyond journal_max_bytes, but never one
+    # that a saved state does not yet cover (every picture's checkpoint and, with PostGIS,
+    # the report archive): a restart never needs what was dropped. A report id stays a
+    # repeat (answered with its first seq) for dedup_window_s after it arrived (default:
+    # journal_max_age_s), dropped or not: on SQLite through a small table of the dropped
+    # entries' keys, on JetStream through its claims. After the window, SQLite takes an id
+    # whose entry was dropped as a new report; JetStream asks the PostGIS report archive,
+    # which holds every report.
+    # Sizes: the SQLite file's pages in use; on JetStream the log's stream and its chunks.
+    # Every process of a deployment must be given the same values.
+    journal_max_age_s: float | None = None
+    journal_max_bytes: int | None = None
+    dedup_window_s: float | None = None
     # Change feed: how many changes each picture keeps for subscribers resuming with since.
     retained_changes: int = 100_000
     heartbeat_s: float = 5.0
@@ -141,6 +160,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         return timedelta(seconds=self.max_future_skew_s)
 
     @property
+    def dedup_window(self) -> float | None:
+        """How long a report id is recognised as a repeat (None: for ever)."""
+        return self.dedup_window_s if self.dedup_window_s is not None else self.journal_max_age_s
+
+    @property
+    def retains_all(self) -> bool:
+        """Whether the journal keeps every entry (no retention bound is set)."""
+        return self.journal_max_age_s is None and self.journal_max_bytes is None
+
+    @property
     def fused_pictures(self) -> tuple[Picture, ...]:
         """The pictures this process fuses: ``fusion_pictures``, or all of them."""
         if not self.fusion_pictures:
@@ -175,6 +204,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                     f"{name}_port needs {name}_principal: everything arriving there acts as it"
                 )
         self._validate_http_edge()
+        self._validate_retention()
         if self.requests_per_second <= 0 or self.request_burst < 1:
             raise ValueError("requests_per_second and request_burst must be positive")
         if not 0 < self.fusion_batch_s <= 60:
@@ -217,6 +247,26 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     def https(self) -> bool:
         """Whether the map and the API are served over TLS."""
         return self.http_tls or self.http_tls_cert is not None
+
+    def _validate_retention(self) -> None:
+        for name in ("journal_max_age_s", "dedup_window_s"):
+            value = getattr(self, name)
+            if value is not None and not (math.isfinite(value) and value >= MIN_RETENTION_S):
+                raise ValueError(
+                    f"{name} must be at least {MIN_RETENTION_S:g} seconds (or null to keep all)"
+                )
+        if self.journal_max_bytes is not None and self.journal_max_bytes < MIN_JOURNAL_BYTES:
+            raise ValueError(
+                f"journal_max_bytes must be at least {MIN_JOURNAL_BYTES} (or null to keep all)"
+            )
+        bounded = not self.retains_all or self.dedup_window is not None
+        if bounded and self.journal_backend == "jetstream" and self.postgis_dsn is None:
+            # Trimming needs the saved states' position, and a retry older than the
+            # claims is answered from the report archive: both are in PostGIS.
+            raise ValueError(
+                "journal_max_age_s, journal_max_bytes and dedup_window_s need postgis_dsn "
+                "with journal_backend = 'jetstream'"
+            )
 
     def _validate_http_edge(self) -> None:
         for proxy in self.trusted_proxies:

@@ -311,7 +311,7 @@ def test_claims_of_a_writer_that_died_are_voided_after_the_stall(nats_path: Path
         first = await journal.append([report("x")])
         stream = jetstream_names(nats_path)[0]
         nc = await nats.connect(NATS_URL)
-        kv = await nc.jetstream().key_value(codec.index_bucket(stream))
+        kv = await nc.jetstream().key_value(codec.claims_bucket(stream))
         # A gateway claimed "y" and "z", then died before its commit landed.
         claim = codec.encode_index(codec.IndexEntry("dead-writer", 2))
         await kv.put(codec.report_key("y"), claim)

@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 
 from tessera.core.model import Label, Position, Report, Source, SourceKind
+from tessera.journal.base import Journal
 from tessera.journal.sqlite import SqliteJournal
 from tessera.store.report_archive import IN_BOX, PostgisReportArchive
 
@@ -37,7 +38,7 @@ def sql(dsn: str, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, .
 
 
 @asynccontextmanager
-async def archiving(dsn: str, journal: SqliteJournal) -> AsyncIterator[PostgisReportArchive]:
+async def archiving(dsn: str, journal: Journal) -> AsyncIterator[PostgisReportArchive]:
     archive = PostgisReportArchive(dsn, journal, chunk=7)
     await archive.open()
     task = asyncio.create_task(archive.run())

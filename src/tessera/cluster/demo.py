@@ -170,7 +170,13 @@ async def remove_streams(nats_url: str, name: str) -> None:
     with contextlib.suppress(Exception):
         nc = await nats.connect(nats_url)
         js = nc.jetstream()
-        for stream in (f"J_{upper}", f"C_{upper}", f"KV_L_{upper}", f"KV_J_{upper}_INDEX"):
+        for stream in (
+            f"J_{upper}",
+            f"C_{upper}",
+            f"KV_L_{upper}",
+            f"KV_J_{upper}_INDEX",
+            f"KV_J_{upper}_CLAIMS",
+        ):
             with contextlib.suppress(Exception):
                 await js.delete_stream(stream)
         await nc.drain()

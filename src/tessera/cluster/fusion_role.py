@@ -45,6 +45,7 @@ async def run_fusion(settings: Settings) -> int:
         ttl=settings.lease_ttl_s,
         holder=holder,
         keys=picture_keys([picture.name for picture in fused]),
+        replicas=settings.journal_replicas,
     )
     await lease.open()
     try:
@@ -104,6 +105,7 @@ async def _archive_duty(tessera: Tessera, holder: str) -> None:
         ttl=settings.lease_ttl_s,
         holder=holder,
         keys=[ARCHIVE_KEY],
+        replicas=settings.journal_replicas,
     )
     await lease.open()
     try:

@@ -60,8 +60,10 @@ class FusionLease:
         ttl: float,
         holder: str,
         keys: Sequence[str],
+        replicas: int = 1,
     ) -> None:
         self._servers = list(servers)
+        self._replicas = replicas
         self._bucket = bucket
         self._ttl = ttl
         self._holder = holder.encode()
@@ -80,7 +82,10 @@ class FusionLease:
         try:
             self._kv = await js.key_value(self._bucket)
         except NotFoundError:
-            self._kv = await js.create_key_value(bucket=self._bucket, ttl=self._ttl, history=1)
+            # As many copies as the journal's: the lease is as available as what it guards.
+            self._kv = await js.create_key_value(
+                bucket=self._bucket, ttl=self._ttl, history=1, replicas=self._replicas
+            )
 
     async def close(self) -> None:
         await self._give_back()

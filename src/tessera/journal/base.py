@@ -7,6 +7,12 @@ Tick entries mark the passing of time when no report arrives, so fusion can age 
 on the journal's clock alone. Overlay revisions (creations, edits, deletions) are kept in
 the same sequence, de-duplicated on their revision id, so pictures rebuilt from the
 journal hold the same overlays.
+
+Retention: ``trim`` drops the oldest entries the retention settings let go, never one
+past ``covered`` (the position every saved state covers), so a restart never needs what
+was dropped; ``read`` then starts at the first entry held (``first_seq``). A trimmed
+report's id is still a repeat for the de-duplication window: the journal keeps its key,
+or asks the long-term record (``StoredKeys``) it was given.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol
 
 import msgspec
 
@@ -59,6 +66,33 @@ class JournalUnavailableError(RuntimeError):
     still have been stored: retrying is safe, ids are de-duplicated."""
 
 
+class Retention(msgspec.Struct, frozen=True, kw_only=True):
+    """What a journal may drop (None: no bound): entries older than ``max_age_s`` or
+    beyond ``max_bytes`` (both only up to what saved states cover), and the ids of
+    dropped reports after ``dedup_window_s``."""
+
+    max_age_s: float | None = None
+    max_bytes: int | None = None
+    dedup_window_s: float | None = None
+
+    @property
+    def trims(self) -> bool:
+        return self.max_age_s is not None or self.max_bytes is not None
+
+
+KEEP_ALL = Retention()
+
+
+class StoredKeys(Protocol):
+    """The long-term record of stored reports (the PostGIS report archive), asked about
+    ids the journal no longer claims: a repeat older than the de-duplication window is
+    still answered with its original sequence number."""
+
+    async def stored_seqs(self, ids: Sequence[str]) -> dict[str, int]:
+        """The journal sequence number of each of ``ids`` the record holds."""
+        ...
+
+
 class Journal(abc.ABC):
     @abc.abstractmethod
     async def open(self) -> None: ...
@@ -86,3 +120,14 @@ class Journal(abc.ABC):
     @property
     @abc.abstractmethod
     def last_seq(self) -> int: ...
+
+    @property
+    def first_seq(self) -> int:
+        """The first entry held (``last_seq + 1`` when none is): 1 until trimmed."""
+        return 1
+
+    async def trim(self, covered: int) -> int:
+        """Drop the oldest entries the retention settings let go, never one past
+        ``covered``; the first seq still held. Without retention, nothing."""
+        del covered
+        return self.first_seq

@@ -1,10 +1,10 @@
 """The scale-out journal on NATS JetStream (DESIGN §5): any number of gateways append.
 
-Layout: a stream holding only commits, one message each on ``<prefix>.log``, so a
-commit's stream sequence is its position in the log; beside it a key-value bucket
-(``<stream>_INDEX``) with a claim per stored report and overlay revision, by id, the
-chunks of commits larger than a message (the server's max payload, 1 MiB), and where
-each transaction landed.
+Layout (``jetstream_storage``): a stream holding only commits, one message each on
+``<prefix>.log``, so a commit's stream sequence is its position in the log; beside it a
+key-value bucket (``<stream>_INDEX``) with the chunks of commits larger than a message
+(the server's max payload, 1 MiB), and another (``<stream>_CLAIMS``) with a claim per
+stored report and overlay revision, by id, and where each transaction landed.
 
 All or nothing: the server (2.9) has neither multi-message transactions nor atomic batch
 publish (2.12), so an append becomes visible through one message, its commit, published
@@ -17,7 +17,9 @@ Sequence numbers are per item and contiguous: a commit carries its first item's 
 the previous commit's first plus its count. ``read`` finds old items by a binary search
 over commit headers.
 
-De-duplication is exact, with no time limit: a transaction claims each id with a
+De-duplication is exact: within the de-duplication window (the claims bucket's max age;
+no limit by default) by claims, after it through the long-term record (``StoredKeys``:
+the PostGIS report archive), asked before claiming. A transaction claims each id with a
 conditional create. An id claimed by a transaction that landed is a duplicate, answered
 with its original number; by one that was voided, it is taken over; by one pending, the
 writer waits. The younger of two transactions waiting on each other makes way (voids
@@ -29,6 +31,9 @@ Received time: the appending process's clock, raised to a microsecond past the p
 commit's when not later, so strictly increasing along the log whatever the gateways'
 clocks say (fusion closes micro-batches on it). Not the server's timestamp: known only
 after the store, not injectable, and it may step back when the stream's leader moves.
+
+Retention (``jetstream_retention``): ``trim`` purges the log's oldest commits, never one
+holding an entry past what saved states cover; chunks go with their commit.
 
 Ticks: with ``ticks=True`` this process commits a tick whenever no commit from anyone has
 come for ``tick_interval`` (one such process per deployment is enough), and records each
@@ -54,18 +59,19 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from tessera.journal import jetstream_codec as codec
 from tessera.journal.base import (
+    KEEP_ALL,
     AppendResult,
     Journal,
     JournalClosedError,
     JournalItem,
     JournalUnavailableError,
+    Retention,
+    StoredKeys,
 )
 from tessera.journal.jetstream_cursor import JournalCursor
-from tessera.journal.jetstream_log import (
-    StaleViewError,
-    StoredLog,
-    ensure_storage,
-)
+from tessera.journal.jetstream_log import StaleViewError, StoredLog
+from tessera.journal.jetstream_retention import trim_log
+from tessera.journal.jetstream_storage import ensure_storage
 from tessera.journal.jetstream_view import LogView
 from tessera.microseconds import from_us, to_us
 
@@ -104,6 +110,8 @@ class JetStreamJournal(LogView, Journal):
         request_timeout: float = 10.0,
         cursor: str | None = None,
         cursor_ack_wait: float = 3_600.0,
+        retention: Retention = KEEP_ALL,
+        stored_keys: StoredKeys | None = None,
     ) -> None:
         self._servers = [servers] if isinstance(servers, str) else list(servers)
         self._clock = clock
@@ -128,6 +136,9 @@ class JetStreamJournal(LogView, Journal):
         self._cursor_name = cursor
         self._cursor_ack_wait = cursor_ack_wait
         self._cursor: JournalCursor | None = None
+        self._retention = retention
+        self._stored_keys = stored_keys
+        self._trimming = asyncio.Lock()
 
     # -- opening and closing ---------------------------------------------------------------
 
@@ -139,17 +150,30 @@ class JetStreamJournal(LogView, Journal):
         try:
             js = nc.jetstream(timeout=self._request_timeout)
             self._limit = self._max_commit_bytes or nc.max_payload - codec.HEADROOM
-            kv, direct = await ensure_storage(
+            storage = await ensure_storage(
                 js,
                 self._stream,
                 self._subject,
                 replicas=self._replicas,
                 duplicate_window=self._duplicate_window,
+                claims_age=self._retention.dedup_window_s,
             )
-            last = (await js.stream_info(self._stream)).state.last_seq
-            self._log = StoredLog(js, kv, self._stream, direct=direct, horizon=last + 1)
+            state = (await js.stream_info(self._stream)).state
+            last = state.last_seq
+            self._log = StoredLog(
+                js,
+                storage.index,
+                storage.claims,
+                self._stream,
+                direct=storage.direct,
+                horizon=last + 1,
+                stored_keys=self._stored_keys,
+                claims_expire=self._retention.dedup_window_s is not None and storage.purgeable,
+            )
             if last:
                 self._tail = await self._log.head(last)
+                self._log.first_position = state.first_seq
+                self._first_seq = (await self._log.head(state.first_seq)).first_seq
             self._last_commit_at = asyncio.get_running_loop().time()
             start = ConsumerConfig(
                 deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=last + 1
@@ -206,6 +230,36 @@ class JetStreamJournal(LogView, Journal):
         if self._cursor is None:
             raise RuntimeError("this journal was opened without a cursor")
         return await self._cursor.advance(position, self._tail.stream_seq)
+
+    # -- retention ---------------------------------------------------------------------
+
+    async def trim(self, covered: int) -> int:
+        """Purge the log's oldest commits the retention settings let go, none holding an
+        entry past ``covered``. One process trims a deployment's journal (the report
+        archive's lease holder); a trim here waits for the previous one."""
+        if not self._retention.trims:
+            return self._first_seq
+        async with self._trimming:
+            stored = self._stored()
+            assert self._nc is not None
+            done = await trim_log(
+                self._nc.jetstream(timeout=self._request_timeout),
+                stored,
+                self._stream,
+                self._retention,
+                covered=covered,
+                last_entry=self.last_seq,
+                now_us=to_us(self._clock()),
+            )
+            self._trimmed(done.first_seq)
+            if done.commits:
+                log.info(
+                    "journal trimmed: %d entries (%d commits) dropped, first entry held %d",
+                    done.entries,
+                    done.commits,
+                    self._first_seq,
+                )
+        return self._first_seq
 
     # -- appending ---------------------------------------------------------------------
 

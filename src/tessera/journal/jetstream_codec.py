@@ -72,7 +72,13 @@ def txn_key(txn: str) -> str:
 
 
 def index_bucket(stream: str) -> str:
+    """Chunks of large commits (as long as their commit is held)."""
     return f"{stream}_INDEX"
+
+
+def claims_bucket(stream: str) -> str:
+    """Claims and transaction fates (for the de-duplication window)."""
+    return f"{stream}_CLAIMS"
 
 
 Kind = Literal["report", "overlay", "tick"]

@@ -1,11 +1,14 @@
-"""What a JetStream journal keeps in NATS, and the requests on it: setting up the log's
-stream and the index bucket, publishing and reading commits (chunks included), claiming
-ids, and finding out what became of a transaction."""
+"""The requests on what a JetStream journal keeps in NATS (``jetstream_storage``):
+publishing and reading commits (chunks included), claiming ids, and finding out what
+became of a transaction. The log may have been trimmed at the front: reads start at the
+first commit held, and a claim whose commit is gone is answered from the long-term record
+(``StoredKeys``)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
@@ -15,15 +18,14 @@ import msgspec
 import nats
 import nats.errors
 from nats.js import JetStreamContext
-from nats.js.api import KeyValueConfig, StorageType, StreamConfig
-from nats.js.errors import APIError, BucketNotFoundError, KeyNotFoundError, NotFoundError
+from nats.js.errors import APIError, KeyNotFoundError, NotFoundError
 from nats.js.errors import KeyWrongLastSequenceError as ClaimTakenError
 from nats.js.kv import KeyValue
 
 from tessera.codecs.json import decode_stored_report
 from tessera.core.model import Report
 from tessera.journal import jetstream_codec as codec
-from tessera.journal.base import JournalEntry, JournalUnavailableError
+from tessera.journal.base import JournalEntry, JournalUnavailableError, StoredKeys
 from tessera.microseconds import from_us
 
 _WRONG_LAST_SEQUENCE: Final = frozenset({10071, 10164})
@@ -31,6 +33,7 @@ _WRONG_LAST_SEQUENCE: Final = frozenset({10071, 10164})
 _PUBLISH_TRIES: Final = 5
 WINDOW: Final = 512  # key-value and stream requests in flight at once
 _TXN_MEMORY: Final = 65_536
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 Fate = tuple[int, int]  # (position, received time in µs; 0 for a void marker)
 
@@ -65,48 +68,29 @@ class StaleViewError(Exception):
         self.floor = floor
 
 
-async def ensure_storage(
-    js: JetStreamContext, stream: str, subject: str, *, replicas: int, duplicate_window: float
-) -> tuple[KeyValue, bool]:
-    """Create the log's stream and the index bucket where missing (idempotent); the
-    bucket, and whether the stream answers direct gets."""
-    try:
-        config = (await js.stream_info(stream)).config
-    except NotFoundError:
-        wanted = StreamConfig(
-            name=stream,
-            subjects=[subject],
-            storage=StorageType.FILE,
-            num_replicas=replicas,
-            duplicate_window=duplicate_window,
-            allow_direct=True,
-            # A commit's stream sequence is its place in the log: never remove one.
-            deny_delete=True,
-            deny_purge=True,
-        )
-        config = (await js.add_stream(wanted)).config
-    if config.subjects != [subject]:
-        raise ValueError(f"stream {stream} must hold {subject} and nothing else")
-    bucket = codec.index_bucket(stream)
-    try:
-        kv = await js.key_value(bucket)
-    except BucketNotFoundError:
-        kv = await js.create_key_value(
-            KeyValueConfig(
-                bucket=bucket, history=1, storage=StorageType.FILE, replicas=replicas, direct=True
-            )
-        )
-    return kv, bool(config.allow_direct)
-
-
 class StoredLog:
     def __init__(
-        self, js: JetStreamContext, kv: KeyValue, stream: str, *, direct: bool, horizon: int
+        self,
+        js: JetStreamContext,
+        kv: KeyValue,
+        claims: KeyValue,
+        stream: str,
+        *,
+        direct: bool,
+        horizon: int,
+        stored_keys: StoredKeys | None = None,
+        claims_expire: bool = False,
     ) -> None:
         self._js = js
-        self._kv = kv
+        self._kv = kv  # chunks
+        self._claims = claims  # claims and transaction fates
         self._stream = stream
         self._direct = direct
+        self._stored_keys = stored_keys
+        # Claims go after the de-duplication window: every new id is looked up first.
+        self._claims_expire = claims_expire
+        # The first commit the stream holds, as last seen (trimming moves it on).
+        self.first_position = 1
         # What became of every transaction from position `_horizon` on (read in order):
         # where it landed, or was voided; and of older ones looked up since.
         self._fates: OrderedDict[str, Fate] = OrderedDict()
@@ -146,6 +130,12 @@ class StoredLog:
         ]
         successes(await in_windows(puts))
 
+    async def held_from(self) -> int:
+        """The first commit the stream holds now (the log may have been trimmed)."""
+        state = (await self._js.stream_info(self._stream)).state
+        self.first_position = max(self.first_position, state.first_seq)
+        return self.first_position
+
     async def last_position(self) -> int:
         return (await self._js.stream_info(self._stream)).state.last_seq
 
@@ -183,18 +173,29 @@ class StoredLog:
             if entries:  # a void marker holds none
                 last_of_commit = entries[-1].seq
             commit += 1
+        if found and found[0].seq > target:
+            log.warning(
+                "journal read after entry %d: entries up to %d were trimmed, reading from %d",
+                after_seq,
+                found[0].seq - 1,
+                found[0].seq,
+            )
         if found:
             # Paging on from here needs no search.
             whole = found[-1].seq == last_of_commit
             self._cursor = (found[-1].seq + 1, commit if whole else commit - 1)
         return found
 
+    async def commit_holding(self, target: int, last_commit: int) -> int:
+        """The commit holding item ``target`` (the first held if it was trimmed)."""
+        return await self._locate(target, last_commit)
+
     async def _locate(self, target: int, last_commit: int) -> int:
         """The stream sequence of the commit holding item ``target``: a binary search on
         the commits' first sequence numbers."""
         if self._cursor is not None and self._cursor[0] == target:
             return self._cursor[1]
-        low, high = 1, last_commit
+        low, high = await self.held_from(), last_commit
         while low < high:
             middle = (low + high + 1) // 2
             if (await self.head(middle)).first_seq <= target:
@@ -231,7 +232,7 @@ class StoredLog:
             records.append((head.void, codec.TxnRecord(head.stream_seq, 0, void=True)))
         with contextlib.suppress(nats.errors.Error, TimeoutError):
             for txn, record in records:
-                await self._kv.put(codec.txn_key(txn), codec.encode_index(record))
+                await self._claims.put(codec.txn_key(txn), codec.encode_index(record))
 
     async def status(self, txn: str, floor: int, view: int) -> Fate | None:
         """What became of a transaction, as of the log up to ``view``: (position,
@@ -247,9 +248,16 @@ class StoredLog:
         else the log from ``floor`` up to that point."""
         positions: list[int] = []
         with contextlib.suppress(KeyNotFoundError):
-            entry = await self._kv.get(codec.txn_key(txn))
-            positions.append(codec.decode_record(entry.value or b"").position)
-        positions += range(floor, min(view + 1, self._horizon))
+            entry = await self._claims.get(codec.txn_key(txn))
+            record = codec.decode_record(entry.value or b"")
+            if record.position < await self.held_from():
+                # Its commit was trimmed: the record is all there is to go by.
+                fate = (record.position, 0 if record.void else record.received_us)
+                self._note(self._recalled, txn, fate)
+                return fate
+            positions.append(record.position)
+        start = max(floor, await self.held_from())
+        positions += range(start, min(view + 1, self._horizon))
         for position in positions:
             head = await self.head(position)
             if txn in (head.txn, head.void):
@@ -266,12 +274,14 @@ class StoredLog:
         """Claim every id for transaction ``txn``; answer the ids already stored, with
         their sequence numbers. Raises StaleViewError naming a pending transaction that
         holds one of the ids."""
+        archived = await self._archived(prepared) if self._claims_expire else {}
+        prepared = [item for item in prepared if item.key not in archived]
         values: dict[str, bytes] = {}
         for item in prepared:
             report = codec.NULL if item.report_json is None else msgspec.Raw(item.report_json)
             values[item.key] = codec.encode_index(codec.IndexEntry(txn, view + 1, report))
         keys = list(values)
-        kv = self._kv
+        kv = self._claims
         created = await in_windows([partial(kv.update, key, values[key], last=0) for key in keys])
         taken: list[str] = []
         for key, outcome in zip(keys, created, strict=True):
@@ -285,17 +295,36 @@ class StoredLog:
         for key, position in zip(taken, resolved, strict=True):
             if position is not None:
                 held.setdefault(position, set()).add(key)
-        known: dict[str, int] = {}
+        known: dict[str, int] = dict(archived)
+        trimmed: list[codec.Prepared] = []
         for position, position_keys in held.items():
-            known.update(await self.seqs_in(position, position_keys))
-        if len(known) != sum(len(position_keys) for position_keys in held.values()):
+            try:
+                known.update(await self.seqs_in(position, position_keys))
+            except NotFoundError:
+                trimmed += [item for item in prepared if item.key in position_keys]
+        if trimmed:
+            # Claimed by a commit trimmed since: trimming never passes the archive.
+            known.update(await self._archived(trimmed))
+        wanted = len(archived) + sum(len(position_keys) for position_keys in held.values())
+        if len(known) != wanted:
             raise RuntimeError("an index claim names a commit that does not hold its id")
         return known
+
+    async def _archived(self, prepared: Sequence[codec.Prepared]) -> dict[str, int]:
+        """The seqs the long-term record holds for these reports (by index key)."""
+        ids = {item.item.id: item.key for item in prepared if item.report_json is not None}
+        if self._stored_keys is None or not ids:
+            return {}
+        try:
+            found = await self._stored_keys.stored_seqs(list(ids))
+        except Exception as exc:  # the record's own errors: the client may retry
+            raise JournalUnavailableError(f"the long-term record did not answer: {exc}") from exc
+        return {ids[report_id]: seq for report_id, seq in found.items() if report_id in ids}
 
     async def _resolve(self, key: str, value: bytes, txn: str, view: int) -> int | None:
         """An id claimed before: the position of the commit holding it if that landed;
         None once the claim is this transaction's (taken over if it was void)."""
-        entry = await self._kv.get(key)
+        entry = await self._claims.get(key)
         claim = codec.decode_index(entry.value or b"")
         if claim.txn == txn:
             return None  # ours, from an earlier attempt
@@ -305,7 +334,7 @@ class StoredLog:
         if fate[1]:
             return fate[0]  # landed: a duplicate
         try:
-            await self._kv.update(key, value, last=entry.revision)
+            await self._claims.update(key, value, last=entry.revision)
         except ClaimTakenError:
             raise StaleViewError(view) from None  # someone else took it over first
         return None
@@ -321,7 +350,7 @@ class StoredLog:
 
     async def reports(self, ids: Sequence[str], view: int) -> dict[str, Report]:
         wanted = list(dict.fromkeys(ids))
-        got = await in_windows([partial(self._kv.get, codec.report_key(i)) for i in wanted])
+        got = await in_windows([partial(self._claims.get, codec.report_key(i)) for i in wanted])
         claims: dict[str, codec.IndexEntry] = {}
         for report_id, entry in zip(wanted, got, strict=True):
             if isinstance(entry, KeyNotFoundError):
@@ -345,13 +374,14 @@ class StoredLog:
 
 
 async def delete_journal(servers: str | Sequence[str], stream: str) -> None:
-    """Remove a journal's stream and index bucket (tests, or retiring a deployment)."""
+    """Remove a journal's stream and buckets (tests, or retiring a deployment)."""
     nc = await nats.connect(servers=servers if isinstance(servers, str) else list(servers))
     try:
         js = nc.jetstream()
         with contextlib.suppress(NotFoundError):
             await js.delete_stream(stream)
-        with contextlib.suppress(NotFoundError):
-            await js.delete_key_value(codec.index_bucket(stream))
+        for bucket in (codec.index_bucket(stream), codec.claims_bucket(stream)):
+            with contextlib.suppress(NotFoundError):
+                await js.delete_key_value(bucket)
     finally:
         await nc.close()

@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Sequence
 
 from nats.aio.msg import Msg
+from nats.js.errors import NotFoundError
 
 from tessera.core.model import Report
 from tessera.journal import jetstream_codec as codec
@@ -25,6 +26,7 @@ class LogView:
     def __init__(self, *, recent_window: int, records_fates: bool) -> None:
         self._recent: deque[JournalEntry] = deque(maxlen=recent_window)
         self._tail = codec.Head(0, "", 1, 0, 0)  # the last commit absorbed (none yet)
+        self._first_seq = 1  # the first entry held, as of the last trim seen here
         self._advanced = asyncio.Event()
         self._last_commit_at = 0.0
         self._log: StoredLog | None = None
@@ -35,6 +37,15 @@ class LogView:
     @property
     def last_seq(self) -> int:
         return self._tail.next_seq - 1
+
+    @property
+    def first_seq(self) -> int:
+        return self._first_seq
+
+    def _trimmed(self, first_seq: int) -> None:
+        self._first_seq = max(self._first_seq, first_seq)
+        while self._recent and self._recent[0].seq < self._first_seq:
+            self._recent.popleft()
 
     def _stored(self) -> StoredLog:
         if self._log is None:
@@ -86,8 +97,30 @@ class LogView:
         stored = self._stored()
         last = await stored.last_position()
         for _ in range(last - self._tail.stream_seq):
-            head, entries = await stored.fetch(self._tail.stream_seq + 1)
+            if self._tail.stream_seq >= last:
+                return
+            try:
+                head, entries = await stored.fetch(self._tail.stream_seq + 1)
+            except NotFoundError:
+                first = await stored.held_from()
+                if self._tail.stream_seq + 1 >= first:
+                    raise
+                self._skip_to(await stored.head(first))
+                continue
             self._absorb(head, entries)
+
+    def _skip_to(self, head: codec.Head) -> None:
+        """Go on from ``head``, the first commit held: this process fell behind the
+        trimmed front of the log (cut off for longer than the journal keeps). What it
+        missed, saved states cover; a fusion worker reads from its checkpoint."""
+        log.warning(
+            "journal: commits %d to %d were trimmed before this process read them; "
+            "going on from commit %d",
+            self._tail.stream_seq + 1,
+            head.stream_seq - 1,
+            head.stream_seq,
+        )
+        self._tail = codec.Head(head.stream_seq - 1, "", head.first_seq, 0, head.received_us - 1)
 
     # -- reading -----------------------------------------------------------------------
 

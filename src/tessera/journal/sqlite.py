@@ -5,13 +5,15 @@ flight and go into the next transaction together (group commit), so a busy serve
 one fsync per group, not one per report; each caller is answered only after the commit
 that holds its reports. Readers use their own connection (WAL lets them run beside the
 writer); the most recent entries are also kept in memory so fusion can follow the tail
-without a query.
+without a query. Retention (``trim``, ``sqlite_retention``) runs on the writer thread
+too, in steps between the appends.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import queue
 import sqlite3
 import threading
@@ -21,43 +23,30 @@ from datetime import datetime
 from pathlib import Path
 from typing import Final
 
-import msgspec
-
-from tessera.codecs.json import decode_stored_report, encode, encode_report
-from tessera.codecs.overlay_json import decode_stored_revision
+from tessera.codecs.json import decode_stored_report
 from tessera.core.model import Report
+from tessera.journal import sqlite_retention
 from tessera.journal.base import (
+    KEEP_ALL,
     AppendResult,
     Journal,
     JournalClosedError,
     JournalEntry,
     JournalItem,
+    Retention,
 )
+from tessera.journal.sqlite_rows import SCHEMA, allow_overlays, entry_of, key_of, stamped
 from tessera.microseconds import from_us, to_us
 from tessera.private_files import private_file
 
-_TABLE: Final = """
-CREATE TABLE IF NOT EXISTS {name} (
-    seq INTEGER PRIMARY KEY,
-    kind TEXT NOT NULL CHECK (kind IN ('report', 'overlay', 'tick')),
-    id TEXT UNIQUE,
-    received_us INTEGER NOT NULL,
-    body BLOB
-);
-"""
-SCHEMA: Final = _TABLE.format(name="journal")
-# Overlay revisions share the id column with reports; the prefix (outside the identifier
-# alphabet) keeps a revision from ever being taken for a report of the same id.
-_REVISION_PREFIX: Final = "overlay/"
 _LOOKUP_CHUNK: Final = 500
-
-
-def _key(item: JournalItem) -> str:
-    return item.id if isinstance(item, Report) else _REVISION_PREFIX + item.id
+log = logging.getLogger(__name__)
 
 
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    # Before the first table exists (and before WAL): a new file returns freed pages.
+    conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
     conn.execute("PRAGMA journal_mode=WAL")
     # FULL: in WAL mode every commit is fsynced before it returns, which is the promise
     # an acknowledgement makes.
@@ -86,18 +75,24 @@ class SqliteJournal(Journal):
         tick_interval: float = 1.0,
         max_group: int = 20_000,
         recent_window: int = 20_000,
+        retention: Retention = KEEP_ALL,
     ) -> None:
         self._path = path
+        self._retention = retention
         self._clock = clock
         self._tick_interval = tick_interval
         self._max_group = max_group
-        self._queue: queue.SimpleQueue[_Append | object] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Append | sqlite_retention.TrimRequest | object] = (
+            queue.SimpleQueue()
+        )
         self._recent: deque[JournalEntry] = deque(maxlen=recent_window)
         # Written by the writer thread only:
         self._written_seq = 0
         self._last_received_us = 0
+        self._keeps_keys = False  # whether dropped entries' keys were kept
         # Read and written on the event loop's thread only:
         self._visible_seq = 0
+        self._first_seq = 1
         self._committed = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._writer: threading.Thread | None = None
@@ -109,12 +104,17 @@ class SqliteJournal(Journal):
     def last_seq(self) -> int:
         return self._visible_seq
 
+    @property
+    def first_seq(self) -> int:
+        return self._first_seq
+
     async def open(self) -> None:
         self._loop = asyncio.get_running_loop()
         # Owner-only before SQLite opens it: its -wal and -shm files take the same mode.
         private_file(self._path)
         write_conn = await asyncio.to_thread(self._open_writer)
         self._visible_seq = self._written_seq
+        self._first_seq = await asyncio.to_thread(self._held_from)
         self._reader = await asyncio.to_thread(_connect, self._path)
         self._writer = threading.Thread(
             target=self._write_loop, args=(write_conn,), name="journal-writer", daemon=True
@@ -124,15 +124,25 @@ class SqliteJournal(Journal):
     def _open_writer(self) -> sqlite3.Connection:
         conn = _connect(self._path)
         conn.executescript(SCHEMA)
+        conn.executescript(sqlite_retention.KEPT_KEYS)
+        if self._retention.trims and sqlite_retention.ensure_reclaimable(conn):
+            log.info("journal %s rewritten once so that trimming frees space", self._path)
         table = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'journal'").fetchone()
         if "'overlay'" not in str(table[0]):
-            _allow_overlays(conn)
+            allow_overlays(conn)
         row = conn.execute(
             "SELECT seq, received_us FROM journal ORDER BY seq DESC LIMIT 1"
         ).fetchone()
         if row is not None:
             self._written_seq, self._last_received_us = int(row[0]), int(row[1])
+        self._keeps_keys = (
+            conn.execute("SELECT 1 FROM journal_kept_keys LIMIT 1").fetchone() is not None
+        )
         return conn
+
+    def _held_from(self) -> int:
+        with contextlib.closing(_connect(self._path)) as conn:
+            return sqlite_retention.first_held(conn, self._written_seq)
 
     async def close(self) -> None:
         if self._closed:
@@ -141,9 +151,61 @@ class SqliteJournal(Journal):
         self._queue.put(_STOP)
         if self._writer is not None:
             await asyncio.to_thread(self._writer.join)
+        # A trim step put back behind the stop is not taken up again.
+        while not self._queue.empty():
+            left = self._queue.get_nowait()
+            if isinstance(left, sqlite_retention.TrimRequest | _Append) and not left.future.done():
+                left.future.set_exception(JournalClosedError("the journal was closed"))
         if self._reader is not None:
             with self._reader_lock:
                 self._reader.close()
+
+    # -- retention ---------------------------------------------------------------------
+
+    async def trim(self, covered: int) -> int:
+        if not self._retention.trims:
+            return self._first_seq
+        if self._closed or self._loop is None:
+            raise JournalClosedError("the journal is not open")
+        future: asyncio.Future[int] = self._loop.create_future()
+        self._queue.put(sqlite_retention.TrimRequest(covered, future))
+        return await future
+
+    def _trim(self, conn: sqlite3.Connection, trim: sqlite_retention.TrimRequest) -> None:
+        """One step of a trim; the rest goes back in the queue, behind waiting appends."""
+        now_us = to_us(self._clock())
+        try:
+            step = sqlite_retention.step(conn, self._retention, trim, self._written_seq, now_us)
+        except Exception as exc:
+            self._loop_call(self._trimmed, trim, exc)
+            return
+        self._keeps_keys = self._keeps_keys or step.dropped > 0
+        if step.more:
+            self._queue.put(trim)
+        else:
+            self._loop_call(self._trimmed, trim, step.first_held)
+
+    def _trimmed(self, trim: sqlite_retention.TrimRequest, outcome: int | Exception) -> None:
+        if isinstance(outcome, Exception):
+            if not trim.future.done():
+                trim.future.set_exception(outcome)
+            return
+        self._first_seq = max(self._first_seq, outcome)
+        while self._recent and self._recent[0].seq < self._first_seq:
+            self._recent.popleft()
+        if trim.dropped:
+            log.info(
+                "journal trimmed: %d entries dropped, first entry held %d",
+                trim.dropped,
+                self._first_seq,
+            )
+        if not trim.future.done():
+            trim.future.set_result(self._first_seq)
+
+    def _loop_call(self, callback: Callable[..., None], *args: object) -> None:
+        loop = self._loop
+        assert loop is not None
+        loop.call_soon_threadsafe(callback, *args)
 
     # -- writing -----------------------------------------------------------------------
 
@@ -177,7 +239,12 @@ class SqliteJournal(Journal):
                         break
                     group.append(item)
                     size += len(item.items) if isinstance(item, _Append) else 0
-                self._commit(conn, [item for item in group if isinstance(item, _Append)])
+                appends = [item for item in group if isinstance(item, _Append)]
+                if appends:
+                    self._commit(conn, appends)
+                for trim in group:
+                    if isinstance(trim, sqlite_retention.TrimRequest):
+                        self._trim(conn, trim)
                 if stop:
                     return
         finally:
@@ -200,14 +267,14 @@ class SqliteJournal(Journal):
                 seqs: list[int] = []
                 duplicates = 0
                 for item in append.items:
-                    key = _key(item)
+                    key = key_of(item)
                     known = existing.get(key)
                     if known is not None:
                         seqs.append(known)
                         duplicates += 1
                         continue
                     seq += 1
-                    row, entry = _stamped(seq, key, item, received_at, received_us)
+                    row, entry = stamped(seq, key, item, received_at, received_us)
                     rows.append(row)
                     entries.append(entry)
                     existing[key] = seq
@@ -234,9 +301,8 @@ class SqliteJournal(Journal):
         outcomes = [(append.future, result) for append, result in zip(group, results, strict=True)]
         self._hand_over(entries, outcomes, seq)
 
-    @staticmethod
-    def _existing_seqs(conn: sqlite3.Connection, group: list[_Append]) -> dict[str, int]:
-        ids = list({_key(item) for append in group for item in append.items})
+    def _existing_seqs(self, conn: sqlite3.Connection, group: list[_Append]) -> dict[str, int]:
+        ids = list({key_of(item) for append in group for item in append.items})
         found: dict[str, int] = {}
         for start in range(0, len(ids), _LOOKUP_CHUNK):
             chunk = ids[start : start + _LOOKUP_CHUNK]
@@ -246,6 +312,10 @@ class SqliteJournal(Journal):
                 chunk,
             ):
                 found[report_id] = seq
+        if self._keeps_keys:
+            # Repeats of entries trimmed away: their keys were kept.
+            missing = [key for key in ids if key not in found]
+            found.update(sqlite_retention.known_keys(conn, missing, _LOOKUP_CHUNK))
         return found
 
     def _hand_over(
@@ -288,6 +358,14 @@ class SqliteJournal(Journal):
         return self._visible_seq
 
     async def read(self, after_seq: int, limit: int) -> list[JournalEntry]:
+        if after_seq + 1 < self._first_seq:
+            log.warning(
+                "journal read after entry %d: entries up to %d were trimmed, reading from %d",
+                after_seq,
+                self._first_seq - 1,
+                self._first_seq,
+            )
+            after_seq = self._first_seq - 1
         recent = self._recent
         if recent and recent[0].seq <= after_seq + 1:
             start = after_seq + 1 - recent[0].seq
@@ -303,7 +381,7 @@ class SqliteJournal(Journal):
                 (after_seq, limit),
             ).fetchall()
         return [
-            _entry(int(seq), kind, from_us(int(micros)), body) for seq, kind, micros, body in rows
+            entry_of(int(seq), kind, from_us(int(micros)), body) for seq, kind, micros, body in rows
         ]
 
     async def reports(self, ids: Sequence[str]) -> dict[str, Report]:
@@ -324,43 +402,3 @@ class SqliteJournal(Journal):
                 ):
                     found[report_id] = decode_stored_report(body)
         return found
-
-
-def _allow_overlays(conn: sqlite3.Connection) -> None:
-    """Journals written before overlays allowed only reports and ticks. SQLite cannot
-    alter a CHECK constraint, so the table is copied into the new shape, once."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        conn.execute(_TABLE.format(name="journal_v2"))
-        conn.execute("INSERT INTO journal_v2 SELECT seq, kind, id, received_us, body FROM journal")
-        conn.execute("DROP TABLE journal")
-        conn.execute("ALTER TABLE journal_v2 RENAME TO journal")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-
-
-def _stamped(
-    seq: int, key: str, item: JournalItem, received_at: datetime, received_us: int
-) -> tuple[tuple[int, str, str | None, int, bytes | None], JournalEntry]:
-    """The row to insert and the entry fusion sees, with the receipt time stamped in."""
-    if isinstance(item, Report):
-        report = msgspec.structs.replace(item, received_at=received_at)
-        return (seq, "report", key, received_us, encode_report(report)), JournalEntry(
-            seq, received_at, report
-        )
-    revision = item
-    if item.overlay is not None:
-        overlay = msgspec.structs.replace(item.overlay, updated_at=received_at)
-        revision = msgspec.structs.replace(item, overlay=overlay)
-    row = (seq, "overlay", key, received_us, encode(revision))
-    return row, JournalEntry(seq, received_at, None, revision)
-
-
-def _entry(seq: int, kind: str, received_at: datetime, body: bytes | None) -> JournalEntry:
-    if body is None:
-        return JournalEntry(seq, received_at, None)
-    if kind == "overlay":
-        return JournalEntry(seq, received_at, None, decode_stored_revision(body))
-    return JournalEntry(seq, received_at, decode_stored_report(body))
