@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any, Final
 
 import msgspec
@@ -104,6 +104,47 @@ def _without_lineage(change: Change) -> Change:
     return msgspec.structs.replace(change, track=msgspec.structs.replace(track, lineage=()))
 
 
+class _Seq(msgspec.Struct):
+    seq: int
+
+
+_seq_decoder: Final = msgspec.json.Decoder(list[_Seq])
+
+
+def last_change_seq(data: bytes) -> int:
+    """The seq of the last change in a message (its changes are in seq order)."""
+    sent = _seq_decoder.decode(data)
+    return sent[-1].seq if sent else 0
+
+
+async def first_message_after(js: JetStreamContext, stream: str, subject: str, seq: int) -> int:
+    """The stream seq to read ``subject`` from to get every change after ``seq`` (one past
+    the stream's end if it has none): a binary search over the stream, as each subject's
+    messages carry rising change seqs. About log2(messages) look-ups, each decoding the
+    seqs of one message."""
+    info = await js.stream_info(stream)
+    low, high = info.state.first_seq, info.state.last_seq + 1
+    # Invariant: reading from `high` misses nothing after `seq`; from below `low`, it may.
+    while low < high:
+        middle = (low + high) // 2
+        try:
+            message = await js.get_msg(stream, middle, subject=subject, next=True)
+        except NotFoundError:
+            high = middle  # nothing of the subject from here to the end
+            continue
+        if message.data is not None and last_change_seq(message.data) > seq:
+            high = middle
+        else:
+            low = (message.seq or middle) + 1
+    return high
+
+
+def _from_stream_seq(start: int) -> ConsumerConfig:
+    if start <= 1:
+        return ConsumerConfig(deliver_policy=DeliverPolicy.ALL)
+    return ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start)
+
+
 def decode_changes(data: bytes) -> list[Change]:
     return [
         Change(
@@ -139,6 +180,7 @@ class NatsBus(ChangeBus):
         self._prefix = prefix
         self._subjects = {name: f"{prefix}.{token(name)}" for name in names}
         self._pictures = {subject: name for name, subject in self._subjects.items()}
+        self._retained = retained
         self._retained_messages = retained_messages
         self._storage = storage
         self._replicas = replicas
@@ -149,10 +191,12 @@ class NatsBus(ChangeBus):
         self._limit = 0
         self._nc: Client | None = None
         self._follower: Subscription | None = None
+        # Each picture's seq held here when the bus opened (a gateway's store).
+        self._held: dict[str, int] = {}
         self._sender: asyncio.Task[None] | None = None
         self._closing = False
 
-    async def open(self) -> None:
+    async def open(self, after: Mapping[str, int] | None = None) -> None:
         nc = await nats.connect(
             servers=self._servers, name="tessera-bus", max_reconnect_attempts=-1
         )
@@ -162,18 +206,32 @@ class NatsBus(ChangeBus):
             self._limit = nc.max_payload - _HEADROOM
             await self._ensure_stream(js)
             if self._follow:
-                # From the start of what the stream retains: a late joiner's window fills.
+                self._held = dict(after or {})
+                start = await self._follower_start(js)
                 self._follower = await js.subscribe(
                     f"{self._prefix}.*",
                     stream=self._stream,
                     cb=self._on_changes,
                     ordered_consumer=True,
-                    config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL),
+                    config=_from_stream_seq(start),
                 )
         except BaseException:
             await nc.close()
             raise
         self._sender = asyncio.create_task(self._send_loop(js), name="bus-sender")
+
+    async def _follower_start(self, js: JetStreamContext) -> int:
+        """The stream seq to follow from: for each picture, the first message with a
+        change among the ``retained`` before the seq its copy holds (what refills the
+        window for ``since``); the earliest of them (other pictures' messages in between
+        only refill their windows too)."""
+        starts = [
+            await first_message_after(
+                js, self._stream, subject, self._held.get(picture, 0) - self._retained
+            )
+            for picture, subject in self._subjects.items()
+        ]
+        return min(starts)
 
     async def _ensure_stream(self, js: JetStreamContext) -> None:
         try:
@@ -278,4 +336,13 @@ class NatsBus(ChangeBus):
         except (msgspec.DecodeError, ValueError) as exc:
             log.error("change bus: undecodable changes for %s: %s", picture, exc)
             return
+        self._take(picture, changes)
+
+    def _take(self, picture: str, changes: list[Change]) -> None:
+        """What the copy of the picture here already holds only refills the window; the
+        rest reaches the subscribers."""
+        held = self._held.get(picture, 0)
+        if changes and changes[0].seq <= held:
+            self._local.retain(picture, [change for change in changes if change.seq <= held])
+            changes = [change for change in changes if change.seq > held]
         self._local.publish(picture, changes)
