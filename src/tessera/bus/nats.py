@@ -124,7 +124,9 @@ async def first_message_after(js: JetStreamContext, stream: str, subject: str, s
     seqs of one message."""
     info = await js.stream_info(stream)
     low, high = info.state.first_seq, info.state.last_seq + 1
-    # Invariant: reading from `high` misses nothing after `seq`; from below `low`, it may.
+    start = high
+    # Invariant: from `high` on, the subject's first message is `start` (one past the end
+    # if none) and has a change after `seq`; the subject's messages below `low` do not.
     while low < high:
         middle = (low + high) // 2
         try:
@@ -132,11 +134,20 @@ async def first_message_after(js: JetStreamContext, stream: str, subject: str, s
         except NotFoundError:
             high = middle  # nothing of the subject from here to the end
             continue
-        if message.data is not None and last_change_seq(message.data) > seq:
-            high = middle
+        found = message.seq or middle
+        if message.data is not None and _last_change_seq_or_none(message.data) > seq:
+            high, start = middle, found
         else:
-            low = (message.seq or middle) + 1
-    return high
+            low = found + 1
+    return start
+
+
+def _last_change_seq_or_none(data: bytes) -> int:
+    # An undecodable message counts as old: the follower would only skip it.
+    try:
+        return last_change_seq(data)
+    except (msgspec.DecodeError, ValueError):
+        return -1
 
 
 def _from_stream_seq(start: int) -> ConsumerConfig:
