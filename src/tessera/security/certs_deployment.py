@@ -27,9 +27,13 @@ def deployment_dsn(data: Path, config: Path | None) -> str | None:
 
 
 def read_ca(directory: Path, dsn: str | None, now: datetime) -> certs.Issued:
-    """The CA that signs client certificates and the CRL."""
+    """The CA that signs client certificates and the CRL (the deployment's also gets its
+    certificate written to ``directory``, beside what it signs)."""
     if dsn is not None:
-        return _shared(shared_ca.deployment_ca(dsn, now)).issued
+        issued = _shared(shared_ca.deployment_ca(dsn, now)).issued
+        pem = certs.certificate_pem(issued.certificate)
+        write_file(directory / CA_FILE, pem, replace=True)
+        return issued
     try:
         return certs.load_issued(
             (directory / CA_FILE).read_bytes(), (directory / CA_KEY_FILE).read_bytes()
