@@ -1,7 +1,8 @@
 """``tessera certs``: the deployment's CA, the server's certificate, and client
 certificates for TAK clients (ATAK, WinTAK, iTAK, pytak) with a data package each.
 
-Files live in ``DATA/certs/``, readable by their owner only; certificates are recorded in
+Files live in ``DATA/certs/``, readable by their owner only (with ``postgis_dsn`` the CA
+itself is the deployment's, in PostgreSQL: ``certs_deployment``); certificates are recorded in
 the security store, which is how the server maps a presented certificate to its principal
 and refuses a revoked one. A client's .p12 password is printed once (or written to the
 file the operator names), never put in its data package. Every change is written to the
