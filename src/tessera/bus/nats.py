@@ -5,8 +5,9 @@ with one subject per picture; every bus instance, the publisher's own included, 
 that stream with an ordered consumer (in order, without gaps, re-created after a
 reconnect) and hands what arrives to an in-process ``MemoryBus``: its subscribers'
 coalescing buffers and its retained window for ``since``. ``attach`` and friends are
-that local bus's, so they stay synchronous; a gateway joining late fills its window from
-what the stream retains (``retained_messages`` per picture).
+that local bus's, so they stay synchronous. A gateway follows from the seq its copy of
+each picture holds (``open(after)``): the ``retained`` changes before it only refill the
+window for ``since``, and subscribers get only what is newer (``nats_position``).
 
 ``publish`` never blocks: changes wait in a coalescing buffer per picture (the latest
 change per track and overlay) until the sender task sends them. While NATS is slow or
@@ -33,11 +34,12 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
-from nats.js.api import ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
+from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
 from tessera.bus.base import Change, ChangeBus, ChangeKind, Subscriber
 from tessera.bus.memory import MemoryBus
+from tessera.bus.nats_position import first_message_after, follow_from
 from tessera.codecs.json import encode
 from tessera.core.model import Grading, Track
 from tessera.core.overlays import Overlay
@@ -102,58 +104,6 @@ def _without_lineage(change: Change) -> Change:
     if track is None or not track.lineage:
         return change
     return msgspec.structs.replace(change, track=msgspec.structs.replace(track, lineage=()))
-
-
-class _Seq(msgspec.Struct):
-    seq: int
-
-
-_seq_decoder: Final = msgspec.json.Decoder(list[_Seq])
-
-
-def last_change_seq(data: bytes) -> int:
-    """The seq of the last change in a message (its changes are in seq order)."""
-    sent = _seq_decoder.decode(data)
-    return sent[-1].seq if sent else 0
-
-
-async def first_message_after(js: JetStreamContext, stream: str, subject: str, seq: int) -> int:
-    """The stream seq to read ``subject`` from to get every change after ``seq`` (one past
-    the stream's end if it has none): a binary search over the stream, as each subject's
-    messages carry rising change seqs. About log2(messages) look-ups, each decoding the
-    seqs of one message."""
-    info = await js.stream_info(stream)
-    low, high = info.state.first_seq, info.state.last_seq + 1
-    start = high
-    # Invariant: from `high` on, the subject's first message is `start` (one past the end
-    # if none) and has a change after `seq`; the subject's messages below `low` do not.
-    while low < high:
-        middle = (low + high) // 2
-        try:
-            message = await js.get_msg(stream, middle, subject=subject, next=True)
-        except NotFoundError:
-            high = middle  # nothing of the subject from here to the end
-            continue
-        found = message.seq or middle
-        if message.data is not None and _last_change_seq_or_none(message.data) > seq:
-            high, start = middle, found
-        else:
-            low = found + 1
-    return start
-
-
-def _last_change_seq_or_none(data: bytes) -> int:
-    # An undecodable message counts as old: the follower would only skip it.
-    try:
-        return last_change_seq(data)
-    except (msgspec.DecodeError, ValueError):
-        return -1
-
-
-def _from_stream_seq(start: int) -> ConsumerConfig:
-    if start <= 1:
-        return ConsumerConfig(deliver_policy=DeliverPolicy.ALL)
-    return ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start)
 
 
 def decode_changes(data: bytes) -> list[Change]:
@@ -224,7 +174,7 @@ class NatsBus(ChangeBus):
                     stream=self._stream,
                     cb=self._on_changes,
                     ordered_consumer=True,
-                    config=_from_stream_seq(start),
+                    config=follow_from(start),
                 )
         except BaseException:
             await nc.close()
