@@ -12,7 +12,7 @@ import pytest
 
 from tessera.bus.base import Change, Subscriber
 from tessera.bus.nats import encode_changes
-from tessera.bus.nats_position import first_message_after
+from tessera.bus.nats_position import SEQ_HEADER, first_message_after
 from tessera.store.base import TrackQuery
 from tests.bus.test_bus_contract import NATS_URL, nats_bus, taken, track, upsert
 from tests.bus.test_bus_contract import nats_stream as nats_stream  # the fixture
@@ -65,6 +65,12 @@ def test_the_start_is_the_first_message_with_a_change_after_the_seq(nats_stream:
             assert await first_message_after(js, nats_stream, rel, 20) == 41
             empty = f"{prefix(nats_stream)}.EMPTY"
             assert await first_message_after(js, nats_stream, empty, -5) == 61
+            # A message stating its seq in a header (a publisher's epoch marker holds no
+            # change and states the highest before it) is placed by what it states.
+            await js.publish(cop, b"[]", headers={SEQ_HEADER: "40"})
+            await publish_one_per_message(nats_stream, "COP", changes(41, 42))
+            assert await first_message_after(js, nats_stream, cop, 39) == 55
+            assert await first_message_after(js, nats_stream, cop, 40) == 62
         finally:
             await nc.close()
 

@@ -15,8 +15,12 @@ from typing import Final
 
 import msgspec
 from nats.js import JetStreamContext
-from nats.js.api import ConsumerConfig, DeliverPolicy
+from nats.js.api import ConsumerConfig, DeliverPolicy, RawStreamMsg
 from nats.js.errors import NotFoundError
+
+# A message's highest change seq, where its publisher states it (an epoch marker, which
+# holds no change, states the highest before it); else it is read from the changes.
+SEQ_HEADER: Final = "Tessera-Seq"
 
 
 class _Seq(msgspec.Struct):
@@ -50,17 +54,20 @@ async def first_message_after(js: JetStreamContext, stream: str, subject: str, s
             high = middle  # nothing of the subject from here to the end
             continue
         found = message.seq or middle
-        if message.data is not None and _last_change_seq_or_old(message.data) > seq:
+        if _message_seq(message) > seq:
             high, start = middle, found
         else:
             low = found + 1
     return start
 
 
-def _last_change_seq_or_old(data: bytes) -> int:
+def _message_seq(message: RawStreamMsg) -> int:
+    stated = (message.headers or {}).get(SEQ_HEADER)
+    if stated is not None and stated.isdigit():
+        return int(stated)
     # An undecodable message counts as old: the follower would only skip it.
     try:
-        return last_change_seq(data)
+        return last_change_seq(message.data or b"[]")
     except (msgspec.DecodeError, ValueError):
         return -1
 
