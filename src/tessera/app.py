@@ -119,7 +119,6 @@ class Tessera:
     async def start(self) -> None:
         """Open the stores, rebuild every picture from the journal, then follow it (a
         gateway follows the change feed instead)."""
-        await self.bus.open()
         await self.security.open()
         self._ids = IdScope(await self.security.secret(ID_KEY_NAME))
         if not await self.security.principals():
@@ -131,6 +130,8 @@ class Tessera:
         await self.audit.start()
         await self.journal.open()
         await self.store.open()
+        # After the store: a gateway's change feed goes on from the seq its copy holds.
+        await self.bus.open({name: self.store.seq(name) for name in self.pictures})
         if self.archive is not None:
             await self.archive.open()
         if self.role == "gateway":

@@ -155,6 +155,11 @@ async def serve_until_stopped(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    if settings.postgis_dsn is not None:
+        from tessera.security.shared_ca import install_for_serving
+
+        # The deployment's CA and this process's server certificate, before any TLS.
+        await install_for_serving(settings)
     sock = bind(settings.host, settings.http_port)
     try:
         # Before the pictures are rebuilt: a certificate that cannot be used stops it now.

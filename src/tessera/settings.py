@@ -111,7 +111,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     journal_max_age_s: float | None = None
     journal_max_bytes: int | None = None
     dedup_window_s: float | None = None
-    # Change feed: how many changes each picture keeps for subscribers resuming with since.
+    # Change feed: how many changes each picture keeps for subscribers resuming with since
+    # (a gateway starting reads at most this many before the seq its copy of it holds).
     retained_changes: int = 100_000
     heartbeat_s: float = 5.0
     # Fusion: how many report ids a track keeps in its lineage window, and the micro-batch
@@ -121,7 +122,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     lineage_window: int = 200
     fusion_batch_s: float = 0.000001
     # Scale-out (DESIGN §5): a PostgreSQL/PostGIS connection string. When set, principals,
-    # tokens, certificates and the audit trail live there (run `tessera migrate` first).
+    # tokens, certificates, the audit trail and the TAK/TLS CA (one for every gateway) live
+    # there (run `tessera migrate` first).
     postgis_dsn: str | None = None
     # What this process is: "all" (the embedded default: everything in one), a "gateway"
     # (HTTP, stream, CoT, map; appends to the journal, reads the store, follows the change

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Literal
 
 import msgspec
@@ -58,10 +58,18 @@ def removal(change: Change) -> Change:
 
 
 class Subscriber:
-    """A subscriber's filter and coalescing buffer."""
+    """A subscriber's filter and coalescing buffer.
 
-    def __init__(self, query: TrackQuery, *, visible: Iterable[Hashable] | None) -> None:
+    It also keeps its floor: the seq its client holds the picture at (the snapshot's, or
+    ``since``), raised to the newest change queued. A change at or below it is dropped
+    however it arrives (a gateway refilling its window, a message delivered again), so a
+    client never gets a change older than what it holds, and takes come in seq order."""
+
+    def __init__(
+        self, query: TrackQuery, *, visible: Iterable[Hashable] | None, after: int = -1
+    ) -> None:
         self.query = query
+        self._after = after
         self._pending: dict[Hashable, Change] = {}
         self._ready = asyncio.Event()
         # Keys of the tracks and overlays the client holds; None: unknown (a resumed
@@ -77,8 +85,15 @@ class Subscriber:
         subscriber's filter (worked out once for every subscriber with the same one)."""
         pending = self._pending
         visible = self._visible
+        after = self._after
+        newest = after
         queued = False
         for change, match in zip(changes, matched, strict=True):
+            seq = change.seq
+            if seq <= after:
+                continue
+            if seq > newest:
+                newest = seq
             key = change.key
             if match:
                 if visible is not None:
@@ -90,8 +105,21 @@ class Subscriber:
                     visible.discard(key)
                 pending[key] = change if change.removed else removal(change)
                 queued = True
+        # Raised once the batch is in: a batch is queued whole, whatever its order.
+        self._after = newest
         if queued:
             self._ready.set()
+
+    @property
+    def after(self) -> int:
+        """The seq this subscriber's client holds: only newer changes are queued."""
+        return self._after
+
+    def start_after(self, seq: int) -> None:
+        """The client holds the picture at ``seq`` (a snapshot's, or its ``since``): only
+        changes after it are queued from now on; anything pending at or before it goes."""
+        self._after = seq
+        self._pending = {key: c for key, c in self._pending.items() if c.seq > seq}
 
     def reset_visible(self, keys: Iterable[Hashable]) -> None:
         """The client now holds exactly these (track ids and `overlay_key`s): it was just
@@ -114,8 +142,10 @@ class Subscriber:
 
 
 class ChangeBus(abc.ABC):
-    async def open(self) -> None:  # noqa: B027 - optional: the in-process bus needs nothing
-        """Connect (a bus between processes)."""
+    async def open(self, after: Mapping[str, int] | None = None) -> None:  # noqa: B027
+        """Connect (a bus between processes; the in-process bus needs nothing). ``after``:
+        the seq each picture's copy in this process holds (a gateway's store), where
+        following the feed of another process starts; None: nothing is held yet."""
 
     async def close(self) -> None:  # noqa: B027
         """Send what is queued, then disconnect."""
@@ -126,9 +156,10 @@ class ChangeBus(abc.ABC):
 
     @abc.abstractmethod
     def attach(self, picture: str, subscriber: Subscriber, since: int | None) -> bool:
-        """Register ``subscriber``. With ``since`` inside the retained window, queue every
+        """Register ``subscriber``, from ``since`` on (its floor: nothing at or before it
+        reaches the subscriber). With ``since`` inside the retained window, queue every
         retained change after it and return True; otherwise return False (the caller
-        sends a snapshot first)."""
+        sends a snapshot first, then attaches again from the snapshot's seq)."""
 
     @abc.abstractmethod
     def detach(self, picture: str, subscriber: Subscriber) -> None: ...

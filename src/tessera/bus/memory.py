@@ -23,9 +23,10 @@ class MemoryBus(ChangeBus):
         self._feeds = {name: _Feed(retained) for name in pictures}
 
     def publish(self, picture: str, changes: list[Change]) -> None:
+        feed = self._feeds[picture]
+        changes = _newer(changes, feed.last_seq)
         if not changes:
             return
-        feed = self._feeds[picture]
         feed.retained.extend(changes)
         feed.last_seq = changes[-1].seq
         # Subscribers mostly share a few filters: judge each change once per filter.
@@ -38,9 +39,20 @@ class MemoryBus(ChangeBus):
                 verdicts[query] = matched
             subscriber.offer_many(changes, matched)
 
+    def retain(self, picture: str, changes: list[Change]) -> None:
+        """Keep ``changes`` for subscribers resuming with ``since``, delivering them to
+        nobody: what a gateway's copy of the picture already holds."""
+        feed = self._feeds[picture]
+        changes = _newer(changes, feed.last_seq)
+        if changes:
+            feed.retained.extend(changes)
+            feed.last_seq = changes[-1].seq
+
     def attach(self, picture: str, subscriber: Subscriber, since: int | None) -> bool:
         feed = self._feeds[picture]
         resumed = False
+        if since is not None:
+            subscriber.start_after(since)
         if since is not None and since <= feed.last_seq:
             oldest = feed.retained[0].seq if feed.retained else feed.last_seq + 1
             # Every change after `since` must still be retained to resume without a gap.
@@ -63,3 +75,11 @@ class MemoryBus(ChangeBus):
 
     def subscriber_count(self, picture: str) -> int:
         return len(self._feeds[picture].subscribers)
+
+
+def _newer(changes: list[Change], last_seq: int) -> list[Change]:
+    """The changes after ``last_seq``: a feed never goes back (one delivered again, or
+    republished by a fusion worker replaying the journal, is already retained)."""
+    if not changes or changes[0].seq > last_seq:
+        return changes
+    return [change for change in changes if change.seq > last_seq]

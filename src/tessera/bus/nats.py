@@ -5,8 +5,9 @@ with one subject per picture; every bus instance, the publisher's own included, 
 that stream with an ordered consumer (in order, without gaps, re-created after a
 reconnect) and hands what arrives to an in-process ``MemoryBus``: its subscribers'
 coalescing buffers and its retained window for ``since``. ``attach`` and friends are
-that local bus's, so they stay synchronous; a gateway joining late fills its window from
-what the stream retains (``retained_messages`` per picture).
+that local bus's, so they stay synchronous. A gateway follows from the seq its copy of
+each picture holds (``open(after)``): the ``retained`` changes before it only refill the
+window for ``since``, and subscribers get only what is newer (``nats_position``).
 
 ``publish`` never blocks: changes wait in a coalescing buffer per picture (the latest
 change per track and overlay) until the sender task sends them. While NATS is slow or
@@ -23,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any, Final
 
 import msgspec
@@ -33,11 +34,12 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
-from nats.js.api import ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
+from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
 from tessera.bus.base import Change, ChangeBus, ChangeKind, Subscriber
 from tessera.bus.memory import MemoryBus
+from tessera.bus.nats_position import first_message_after, follow_from
 from tessera.codecs.json import encode
 from tessera.core.model import Grading, Track
 from tessera.core.overlays import Overlay
@@ -139,6 +141,7 @@ class NatsBus(ChangeBus):
         self._prefix = prefix
         self._subjects = {name: f"{prefix}.{token(name)}" for name in names}
         self._pictures = {subject: name for name, subject in self._subjects.items()}
+        self._retained = retained
         self._retained_messages = retained_messages
         self._storage = storage
         self._replicas = replicas
@@ -149,10 +152,12 @@ class NatsBus(ChangeBus):
         self._limit = 0
         self._nc: Client | None = None
         self._follower: Subscription | None = None
+        # Each picture's seq held here when the bus opened (a gateway's store).
+        self._held: dict[str, int] = {}
         self._sender: asyncio.Task[None] | None = None
         self._closing = False
 
-    async def open(self) -> None:
+    async def open(self, after: Mapping[str, int] | None = None) -> None:
         nc = await nats.connect(
             servers=self._servers, name="tessera-bus", max_reconnect_attempts=-1
         )
@@ -162,18 +167,32 @@ class NatsBus(ChangeBus):
             self._limit = nc.max_payload - _HEADROOM
             await self._ensure_stream(js)
             if self._follow:
-                # From the start of what the stream retains: a late joiner's window fills.
+                self._held = dict(after or {})
+                start = await self._follower_start(js)
                 self._follower = await js.subscribe(
                     f"{self._prefix}.*",
                     stream=self._stream,
                     cb=self._on_changes,
                     ordered_consumer=True,
-                    config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL),
+                    config=follow_from(start),
                 )
         except BaseException:
             await nc.close()
             raise
         self._sender = asyncio.create_task(self._send_loop(js), name="bus-sender")
+
+    async def _follower_start(self, js: JetStreamContext) -> int:
+        """The stream seq to follow from: for each picture, the first message with a
+        change among the ``retained`` before the seq its copy holds (what refills the
+        window for ``since``); the earliest of them (other pictures' messages in between
+        only refill their windows too)."""
+        starts = [
+            await first_message_after(
+                js, self._stream, subject, self._held.get(picture, 0) - self._retained
+            )
+            for picture, subject in self._subjects.items()
+        ]
+        return min(starts)
 
     async def _ensure_stream(self, js: JetStreamContext) -> None:
         try:
@@ -278,4 +297,13 @@ class NatsBus(ChangeBus):
         except (msgspec.DecodeError, ValueError) as exc:
             log.error("change bus: undecodable changes for %s: %s", picture, exc)
             return
+        self._take(picture, changes)
+
+    def _take(self, picture: str, changes: list[Change]) -> None:
+        """What the copy of the picture here already holds only refills the window; the
+        rest reaches the subscribers."""
+        held = self._held.get(picture, 0)
+        if changes and changes[0].seq <= held:
+            self._local.retain(picture, [change for change in changes if change.seq <= held])
+            changes = [change for change in changes if change.seq > held]
         self._local.publish(picture, changes)

@@ -187,18 +187,23 @@ def certificate_pem(certificate: x509.Certificate) -> bytes:
     return certificate.public_bytes(serialization.Encoding.PEM)
 
 
-def key_pem(key: rsa.RSAPrivateKey) -> bytes:
-    # Unencrypted: the server must read it unattended. The file's mode protects it.
+def key_pem(key: rsa.RSAPrivateKey, password: bytes | None = None) -> bytes:
+    """The key in PEM: unencrypted by default, as the server reads it unattended from a
+    file whose mode protects it; encrypted under ``password`` when given."""
+    encryption: serialization.KeySerializationEncryption = (
+        serialization.NoEncryption()
+        if password is None
+        else serialization.BestAvailableEncryption(password)
+    )
     return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
     )
 
 
-def load_issued(certificate: bytes, key: bytes) -> Issued:
-    """A certificate and its key back from PEM; ValueError if they do not belong together."""
-    loaded_key = serialization.load_pem_private_key(key, password=None)
+def load_issued(certificate: bytes, key: bytes, password: bytes | None = None) -> Issued:
+    """A certificate and its key (encrypted under ``password``, if given) back from PEM;
+    ValueError if they do not belong together or the password does not open the key."""
+    loaded_key = serialization.load_pem_private_key(key, password=password)
     if not isinstance(loaded_key, rsa.RSAPrivateKey):
         raise ValueError("the key is not an RSA key")
     loaded = x509.load_pem_x509_certificate(certificate)

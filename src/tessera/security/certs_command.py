@@ -1,7 +1,8 @@
 """``tessera certs``: the deployment's CA, the server's certificate, and client
 certificates for TAK clients (ATAK, WinTAK, iTAK, pytak) with a data package each.
 
-Files live in ``DATA/certs/``, readable by their owner only; certificates are recorded in
+Files live in ``DATA/certs/``, readable by their owner only (with ``postgis_dsn`` the CA
+itself is the deployment's, in PostgreSQL: ``certs_deployment``); certificates are recorded in
 the security store, which is how the server maps a presented certificate to its principal
 and refuses a revoked one. A client's .p12 password is printed once (or written to the
 file the operator names), never put in its data package. Every change is written to the
@@ -30,6 +31,7 @@ from tessera.security.base import (
     UnknownCertificateError,
     UnknownPrincipalError,
 )
+from tessera.security.certs_deployment import deployment_dsn, init_shared, publish_crl, read_ca
 from tessera.security.commandkit import (
     CommandError,
     action_parser,
@@ -123,29 +125,27 @@ def run_certs(args: argparse.Namespace) -> int:
     return run_action(args)
 
 
-def _read_ca(directory: Path) -> certs.Issued:
-    try:
-        return certs.load_issued(
-            (directory / CA_FILE).read_bytes(), (directory / CA_KEY_FILE).read_bytes()
-        )
-    except FileNotFoundError:
-        raise CommandError(f"no CA in {directory}: run `tessera certs init` first") from None
-
-
 # -- certs init ------------------------------------------------------------------------
 
 
 def _init(args: argparse.Namespace) -> int:
     directory = certs_dir(args.data)
+    dsn = deployment_dsn(args.data, args.config)
     found = [name for name in DEPLOYMENT_FILES if (directory / name).exists()]
-    if found and not args.force:
+    if found and not args.force and dsn is None:
         raise CommandError(
             f"a CA already exists in {directory} ({', '.join(found)}); --force replaces it, "
             "and every client certificate it issued stops working"
         )
     hosts = args.host or list(DEFAULT_HOSTS)
     now = datetime.now(UTC)
-    ca, server = create_deployment(directory, hosts, now, args.days, replace=args.force)
+    if dsn is None:
+        ca, server = create_deployment(directory, hosts, now, args.days, replace=args.force)
+    else:
+        # The deployment's CA (made now if new): this folder gets a server certificate of
+        # its own, signed by it; --force makes the deployment a new CA.
+        ca, server, made = init_shared(directory, dsn, hosts, now, args.days, force=args.force)
+        print(f"{'made' if made else 'using'} the deployment's CA in PostgreSQL")
     detail = {
         "ca": ca.certificate.subject.rfc4514_string(),
         "ca_fingerprint": certs.certificate_fingerprint(ca.certificate),
@@ -159,7 +159,8 @@ def _init(args: argparse.Namespace) -> int:
         await store.append_audit([admin_event("certs.init", detail["ca"], now, detail)])
 
     with_store(args.data, record, args.config)
-    print(f"CA {detail['ca']}: {directory / CA_FILE} (key {directory / CA_KEY_FILE})")
+    key = "in PostgreSQL" if dsn else directory / CA_KEY_FILE
+    print(f"CA {detail['ca']}: {directory / CA_FILE} (key {key})")
     print(f"server certificate for {', '.join(hosts)}: {directory / SERVER_CERT_FILE}")
     print(f"CA fingerprint (SHA-256) {detail['ca_fingerprint']}")
     if replaced:
@@ -192,7 +193,8 @@ def _client(args: argparse.Namespace) -> int:
             f"with a letter or digit; got {name!r}"
         )
     directory = certs_dir(existing(args.data))
-    ca = _read_ca(directory)
+    now = datetime.now(UTC)
+    ca = read_ca(directory, deployment_dsn(args.data, args.config), now)
     server_hosts = _server_hosts(directory)
     if args.host is None and not server_hosts:
         raise CommandError(f"no server certificate naming a host in {directory}: give --host")
@@ -204,7 +206,6 @@ def _client(args: argparse.Namespace) -> int:
         raise CommandError(
             f"--uid: {args.uid!r} is not a uid Tessera keeps (letters, digits and . _ : @ -)"
         )
-    now = datetime.now(UTC)
     issued = certs.issue_client_cert(ca, name, args.principal, now, args.days)
     record = _record_of(name, args.principal, issued.certificate, now)
     password = secrets.token_urlsafe(PASSWORD_BYTES)
@@ -328,8 +329,9 @@ def _report_client(
 
 def _revoke(args: argparse.Namespace) -> int:
     directory = certs_dir(existing(args.data))
-    ca = _read_ca(directory)
     now = datetime.now(UTC)
+    dsn = deployment_dsn(args.data, args.config)
+    ca = read_ca(directory, dsn, now)
 
     async def revoke(store: SecurityStore) -> tuple[CertificateRecord, bool, list[certs.Revoked]]:
         before = {r.name: r for r in await store.certificates()}.get(args.name)
@@ -347,7 +349,7 @@ def _revoke(args: argparse.Namespace) -> int:
         return record, already, revoked
 
     record, already, revoked = with_store(directory.parent, revoke, args.config)
-    write_file(directory / CRL_FILE, crl_pem(ca, revoked, now), replace=True)
+    publish_crl(directory, dsn, crl_pem(ca, revoked, now), now)
     if already:
         print(f"{record.name} was already revoked at {optional_iso(record.revoked_at)}")
     else:

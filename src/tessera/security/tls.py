@@ -82,7 +82,7 @@ def ensure_deployment(data_dir: Path, hosts: Sequence[str] = ()) -> Path:
     deliberately, and audits it."""
     directory = certs_dir(data_dir)
     if not (directory / CA_FILE).exists():
-        names = _connectable(hosts)
+        names = connectable(hosts)
         create_deployment(directory, names, datetime.now(UTC))
         log.warning(
             "created a CA and a server certificate for %s in %s; `tessera certs init --force "
@@ -93,7 +93,7 @@ def ensure_deployment(data_dir: Path, hosts: Sequence[str] = ()) -> Path:
     return directory
 
 
-def _connectable(hosts: Iterable[str]) -> list[str]:
+def connectable(hosts: Iterable[str]) -> list[str]:
     """Bind addresses a client could connect to (not 0.0.0.0 or ::), then loopback."""
     names: list[str] = []
     for host in [*hosts, *DEFAULT_HOSTS]:

@@ -147,14 +147,15 @@ class CotServer:
         pictures = readable_pictures(principal, self.tessera.pictures.values(), self.tessera.scheme)
         for picture in pictures:
             subscriber = Subscriber(TrackQuery(), visible=None)
-            # No await between attaching and the snapshot: nothing falls in between.
-            self.tessera.bus.attach(picture.name, subscriber, None)
-            _, tracks = self.tessera.store.tracks(picture.name, TrackQuery())
+            # No await between the snapshot and attaching from its seq: every change after
+            # it reaches the client (on a gateway, those its copy has yet to apply too).
+            seq, tracks = self.tessera.store.tracks(picture.name, TrackQuery())
+            subscriber.reset_visible(track.id for track in tracks)
+            self.tessera.bus.attach(picture.name, subscriber, seq)
             for track in tracks:
                 event = self._track_event(picture.name, track.id, track)
                 if event is not None and self._wanted(session, event.uid):
                     session.outbox.put(WireEvent(event))
-            subscriber.reset_visible(track.id for track in tracks)
             subscriptions.append((picture.name, subscriber))
             session.add_task(self._pump(session, picture.name, subscriber))
         self._subscriptions[id(session)] = subscriptions
