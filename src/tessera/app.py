@@ -109,9 +109,11 @@ class Tessera:
         self._checkpoint_task: asyncio.Task[None] | None = None
         self.asgi: Starlette = _web_app(self)
 
-    async def start(self) -> None:
-        """Open the stores, rebuild every picture from the journal, then follow it (a
-        gateway follows the change feed instead)."""
+    async def start(self, *, catch_up: bool = True) -> None:
+        """Open the stores, restore the last fusion checkpoint, replay the journal after it
+        and then follow the journal (a gateway follows the change feed instead). With
+        ``catch_up``, return once the replay is done; without, at once (the replay goes on
+        in the background while the restored picture is served)."""
         await self.bus.open()
         await self.security.open()
         self._ids = IdScope(await self.security.secret(ID_KEY_NAME))
@@ -132,14 +134,42 @@ class Tessera:
             return
         if self.checkpointer is not None:
             await self.checkpointer.restore()
-        await self.worker.catch_up(progress=_log_replay)
-        self._worker_task = asyncio.create_task(self.worker.run(), name="fusion-worker")
+        self._worker_task = asyncio.create_task(self._fuse(), name="fusion-worker")
         if self.checkpointer is not None:
             self._checkpoint_task = asyncio.create_task(
                 self.checkpointer.run(), name="fusion-checkpoints"
             )
+        if catch_up:
+            await self.caught_up()
         if self.role == "all":
             await self.start_archive()
+
+    async def _fuse(self) -> None:
+        loop = asyncio.get_running_loop()
+        started, first = loop.time(), self.worker.position
+        await self.worker.catch_up(progress=_log_replay)
+        log.info(
+            "fusion caught up with the journal at entry %d (%d entries replayed in %.1f s)",
+            self.worker.position,
+            self.worker.position - first,
+            loop.time() - started,
+        )
+        await self.worker.run()
+
+    async def caught_up(self) -> None:
+        """Wait until fusion has replayed what the journal held at start; raises what
+        fusion died of, if it did."""
+        task = self._worker_task
+        if task is None:
+            raise RuntimeError("fusion is not running")
+        waiting = asyncio.ensure_future(self.worker.wait_until_caught_up())
+        try:
+            await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiting.cancel()
+        if not self.worker.caught_up:
+            await task  # raises what it died of
+            raise RuntimeError("fusion stopped before it caught up")
 
     @property
     def ids(self) -> IdScope:
@@ -202,7 +232,7 @@ async def _ended(task: asyncio.Task[None]) -> None:
 
 
 def _log_replay(done: int, total: int) -> None:
-    log.info("rebuilding pictures from the journal: %d of %d entries", done, total)
+    log.info("replaying the journal into the pictures: entry %d of %d", done, total)
 
 
 def _web_app(tessera: Tessera) -> Starlette:
@@ -332,7 +362,30 @@ def build(settings: Settings, *, clock: Clock = utc_now) -> Tessera:
         from tessera.store.report_archive import PostgisReportArchive
 
         tessera.archive = PostgisReportArchive(settings.postgis_dsn, journal)
+    elif settings.postgis_dsn is None and settings.role == "all":
+        tessera.checkpointer = _embedded_checkpointer(settings, tessera, fusion_settings)
     return tessera
+
+
+def _embedded_checkpointer(
+    settings: Settings, tessera: Tessera, fusion_settings: FusionSettings
+) -> Checkpointer:
+    """Checkpoints in the data folder: a restart replays only the journal's tail."""
+    from tessera.checkpointing import Checkpointer
+    from tessera.store.sqlite_checkpoints import SqliteCheckpoints, checkpoint_path
+
+    return Checkpointer(
+        worker=tessera.worker,
+        store=tessera.store,
+        checkpoints=SqliteCheckpoints(checkpoint_path(settings.data_dir)),
+        pictures=settings.pictures,
+        scheme=settings.scheme,
+        settings=fusion_settings,
+        interval_s=settings.checkpoint_interval_s,
+        journal=tessera.journal,
+        # The memory store starts empty: the checkpoint refills it.
+        store_outlives_process=False,
+    )
 
 
 def _checkpointer(
@@ -341,9 +394,8 @@ def _checkpointer(
     from tessera.checkpointing import Checkpointer
     from tessera.journal.jetstream import JetStreamJournal
     from tessera.store.checkpoints import PostgisCheckpoints
-    from tessera.store.postgis import PostgisTrackStore
 
-    assert settings.postgis_dsn is not None and isinstance(tessera.store, PostgisTrackStore)
+    assert settings.postgis_dsn is not None
     cursor = tessera.journal if isinstance(tessera.journal, JetStreamJournal) else None
     return Checkpointer(
         worker=tessera.worker,
@@ -354,4 +406,5 @@ def _checkpointer(
         settings=fusion_settings,
         interval_s=settings.checkpoint_interval_s,
         cursor=cursor,
+        journal=tessera.journal,
     )

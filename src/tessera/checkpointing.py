@@ -1,6 +1,13 @@
-"""Fusion checkpoints (DESIGN §5): a fusion worker writing to PostGIS saves every picture's
-tracker state now and then, so the worker that takes over after it loads the state and
-replays only the journal's tail instead of the whole journal.
+"""Fusion checkpoints (DESIGN §5): the fusion worker saves every picture's tracker state now
+and then (in PostGIS for a scale-out deployment, in the data folder's SQLite file on the
+embedded default), so the worker that takes over after it, or the same server restarted,
+loads the state and replays only the journal's tail instead of the whole journal.
+
+A store that does not outlive the process (the embedded one, in memory) is filled again
+from the checkpoint: each restored tracker's tracks and the picture's overlays (saved
+with it), at the checkpoint's change seqs, so reads answer the checkpointed picture at
+once while the tail is replayed. After each saved checkpoint the journal may drop what
+the checkpoint covers (``Journal.trim``).
 
 A checkpoint is saved only once the store holds everything up to its journal position:
 replaying from there re-emits what the store may lack, never skips it. A checkpoint taken
@@ -26,12 +33,15 @@ from tessera.core.fusion.base import Tracker
 from tessera.core.fusion.checkpoint import FORMAT_VERSION, decode_tracker, encode_tracker
 from tessera.core.fusion.engine import FusionSettings, KalmanTracker
 from tessera.core.labels import ClassificationScheme, Picture
+from tessera.core.overlays import Overlay
 from tessera.fusion_worker import FusionWorker
-from tessera.store.checkpoints import Checkpoint, PictureCheckpoint, PostgisCheckpoints
-from tessera.store.postgis import PostgisTrackStore
+from tessera.journal.base import Journal
+from tessera.store.base import TrackQuery, TrackStore
+from tessera.store.checkpoint_store import Checkpoint, CheckpointStore, PictureCheckpoint
 
 log = logging.getLogger(__name__)
 FLUSH_TIMEOUT_S: Final = 60.0
+_OVERLAYS_DECODER: Final = msgspec.json.Decoder(list[Overlay])
 
 
 class Cursor(Protocol):
@@ -53,15 +63,20 @@ class Checkpointer:
         self,
         *,
         worker: FusionWorker,
-        store: PostgisTrackStore,
-        checkpoints: PostgisCheckpoints,
+        store: TrackStore,
+        checkpoints: CheckpointStore,
         pictures: Sequence[Picture],
         scheme: ClassificationScheme,
         settings: FusionSettings,
         interval_s: float,
         cursor: Cursor | None = None,
+        journal: Journal | None = None,
+        store_outlives_process: bool = True,
     ) -> None:
         self._worker = worker
+        self._journal = journal
+        # The embedded store starts empty: the checkpoint carries the overlays to refill it.
+        self._refill = not store_outlives_process
         self._cursor = cursor
         self._store = store
         self._checkpoints = checkpoints
@@ -81,9 +96,22 @@ class Checkpointer:
         if self._cursor is not None:
             self.cursor_at = self._cursor.cursor_position
         states: dict[str, tuple[int, int, Tracker]] = {}
+        overlays: dict[str, list[Overlay]] = {}
+        journal_end = None if self._journal is None else self._journal.last_seq
         for name, part in (await self._checkpoints.load(self._fingerprints)).items():
+            if journal_end is not None and part.journal_seq > journal_end:
+                log.warning(
+                    "picture %s: its checkpoint covers the journal up to entry %d, but the "
+                    "journal ends at %d (replaced, or restored from an older backup?): unused",
+                    name,
+                    part.journal_seq,
+                    journal_end,
+                )
+                continue
             try:
                 tracker = decode_tracker(part.body, self._scheme, self._settings)
+                if self._refill:
+                    overlays[name] = _decode_overlays(part.overlays)
             except ValueError as exc:
                 log.warning("picture %s: its checkpoint is unusable (%s)", name, exc)
                 continue
@@ -93,6 +121,8 @@ class Checkpointer:
         if not states:
             return False
         self._worker.restore(states)
+        if self._refill:
+            self._worker.fill_store(overlays)
         resumed = self._worker.position
         if self.cursor_at is not None and self.cursor_at > resumed:
             # Never in normal running (the cursor moves only after a save): the
@@ -126,15 +156,29 @@ class Checkpointer:
             return
         states = self._worker.snapshot(_encode)
         position = self._worker.position
+        # Taken with the states (no await between): the overlays at the same position.
+        overlays = {name: self._overlays(name) for name in states} if self._refill else {}
         # Everything up to `position` must be in the store before the checkpoint says so.
         await self._store.flush(FLUSH_TIMEOUT_S)
         parts = {
-            name: PictureCheckpoint(journal_seq, seq, self._fingerprints[name], body)
+            name: PictureCheckpoint(
+                journal_seq, seq, self._fingerprints[name], body, overlays.get(name, b"")
+            )
             for name, (journal_seq, seq, body) in states.items()
         }
-        await self._checkpoints.save(Checkpoint(parts))
+        checkpoint = Checkpoint(parts)
+        await self._checkpoints.save(checkpoint)
         self.saved_at = position
         log.info("fusion checkpoint saved at journal entry %d", position)
+        if self._journal is not None:
+            try:
+                dropped = await self._journal.trim(checkpoint.journal_seq)
+            except Exception as exc:
+                # The checkpoint stands; the next one trims what this one could not.
+                log.warning("trimming the journal failed: %s", exc)
+            else:
+                if dropped:
+                    log.info("journal trimmed: %d entries covered by the checkpoint", dropped)
         if self._cursor is not None:
             try:
                 acked = await self._cursor.acknowledge(position)
@@ -143,6 +187,19 @@ class Checkpointer:
                 log.warning("advancing the journal's cursor failed: %s", exc)
             else:
                 log.info("journal cursor acknowledged up to entry %d", acked)
+
+    def _overlays(self, picture: str) -> bytes:
+        _, overlays = self._store.overlays(picture, TrackQuery())
+        return msgspec.json.encode(overlays)
+
+
+def _decode_overlays(data: bytes) -> list[Overlay]:
+    if not data:
+        return []
+    try:
+        return _OVERLAYS_DECODER.decode(data)
+    except msgspec.DecodeError as exc:
+        raise ValueError(f"its overlays cannot be read: {exc}") from None
 
 
 def _encode(tracker: Tracker) -> bytes:

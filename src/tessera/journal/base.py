@@ -83,6 +83,11 @@ class Journal(abc.ABC):
     async def reports(self, ids: Sequence[str]) -> dict[str, Report]:
         """The stored reports among ``ids``."""
 
+    async def trim(self, covered: int) -> int:
+        """Drop old entries, never past ``covered`` (what a saved fusion checkpoint covers);
+        how many were dropped. A journal that keeps everything drops nothing."""
+        return 0
+
     @property
     @abc.abstractmethod
     def last_seq(self) -> int: ...
