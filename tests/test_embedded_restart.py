@@ -19,7 +19,7 @@ from tessera.core.model import Grading, Identity, Label, Position, Report, Sourc
 from tessera.journal.base import JournalEntry
 from tessera.journal.sqlite import SqliteJournal
 from tessera.settings import load_settings
-from tessera.store.sqlite_checkpoints import checkpoint_path
+from tessera.store.sqlite_checkpoints import SqliteCheckpoints, checkpoint_path
 from tests.support import ADMIN, bearer, grant, live_server
 from tests.test_replay import by_id, mixed_reports, replay
 
@@ -198,3 +198,36 @@ def test_a_checkpoint_past_the_journal_is_not_used(tmp_path: Path) -> None:
 def test_checkpoint_interval_must_be_positive(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="checkpoint_interval_s"):
         load_settings(data_dir=tmp_path, checkpoint_interval_s=0)
+
+
+def test_checkpoints_are_saved_periodically_and_the_journal_is_trimmed_after_each(
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> None:
+        settings = {"tick_interval_s": 3600, "checkpoint_interval_s": 0.05}
+        async with live_server(tmp_path, **settings) as live, live.client() as client:
+            trimmed: list[int] = []
+
+            async def trim(covered: int) -> int:
+                trimmed.append(covered)
+                return 0
+
+            live.tessera.journal.trim = trim  # type: ignore[method-assign]
+            answer = await client.post("/api/v1/reports", json=mixed_reports(seed=3, count=30))
+            assert answer.status_code == 202
+            last = live.tessera.journal.last_seq
+            checkpointer = live.tessera.checkpointer
+            assert checkpointer is not None
+            # The periodic save gets there by itself (bounded wait).
+            for _ in range(1_000):
+                if checkpointer.saved_at >= last and last in trimmed:
+                    break
+                await asyncio.sleep(0.01)
+            assert checkpointer.saved_at == last
+            assert trimmed[-1] == last
+            stored = await SqliteCheckpoints(checkpoint_path(tmp_path)).load(
+                checkpointer.fingerprints
+            )
+            assert {part.journal_seq for part in stored.values()} == {last}
+
+    asyncio.run(scenario())

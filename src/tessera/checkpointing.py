@@ -90,6 +90,11 @@ class Checkpointer:
         # The position the journal's cursor stood at when the worker took over.
         self.cursor_at: int | None = None
 
+    @property
+    def fingerprints(self) -> dict[str, str]:
+        """Each picture's configuration, as its checkpoints are stored under."""
+        return dict(self._fingerprints)
+
     async def restore(self) -> bool:
         """Load each picture's stored state into the worker; whether there was any. A
         picture without a usable one is rebuilt from the whole journal."""
