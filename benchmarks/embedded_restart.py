@@ -163,6 +163,8 @@ def serve_timed(data: Path, *, source: Path | None = None) -> Timing:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 def _first_health(url: str, started: float) -> str:
