@@ -191,11 +191,11 @@ class Variant(msgspec.Struct, frozen=True):
 
 def variants(baseline: Path | None) -> list[Variant]:
     found = [
-        Variant("full", "(a) full replay, no checkpoint", checkpoint=False),
-        Variant("restart", "(b) checkpoint + tail", checkpoint=True),
+        Variant("full", "(a) no checkpoint: full replay in the background", checkpoint=False),
+        Variant("restart", "(b) checkpoint + tail in the background", checkpoint=True),
     ]
     if baseline is not None:
-        title = "(a0) full replay, the code before checkpoints (replays, then listens)"
+        title = "(a0) full replay, then listening (before checkpoints)"
         found.insert(0, Variant("before", title, checkpoint=False, source=baseline))
     return found
 
@@ -257,20 +257,23 @@ def markdown(figures: dict[str, float], command: str, when: str, machine: str) -
             caught = figures[f"{key}_caught_up_s"] / figures["restart_caught_up_s"]
             rows.append(f"| ratio ({name}) / (b) | {http:.1f}x | {caught:.1f}x |")
     table = "\n".join(rows)
+    reports = f"{figures['reports']:,.0f}"
     return f"""{SECTION}
 
-Measured {when} with `{command}`, medians of {runs} runs, on {machine}.
-A journal of {figures["reports"]:,.0f} reports ({figures["objects"]:,.0f} objects reported
-once a second for {figures["seconds"]:.0f} s: 60 % unit self-reports, 40 % drone
-detections) plus a tail of {tail} more, served by `tessera serve` (loopback, port 0);
-timed from the process's start to the first 200 on `GET /api/v1/health` (polled every
-20 ms) and to its `fusion caught up` line. (a) has no checkpoint (the file removed): the
-whole journal is replayed, in the background. (b) restores the fusion checkpoint saved at
-the journal's first {figures["reports"]:,.0f} reports and replays the tail in the
-background; its first health answer said `catching_up` in
-{figures["restart_first_catching_up"]:.0f} of {runs} runs. (a0), when measured
-(`--baseline-src`), is the code before checkpoints on the embedded default: it replays the
-whole journal, then listens.
+`{command}`, {when}, medians of {runs} runs, on {machine}.
+
+A journal of {reports} reports ({figures["objects"]:,.0f} objects reported once a second
+for {figures["seconds"]:.0f} s: 60 % unit self-reports, 40 % drone detections) plus a tail
+of {tail} more, served by `tessera serve` on loopback (port 0). Timed from the process's
+start to the first 200 on `GET /api/v1/health` (polled every 20 ms) and to its `fusion
+caught up` line:
+
+- (a0), with `--baseline-src`: the code from before checkpoints on the embedded default,
+  which replays the whole journal and only then listens;
+- (a): no checkpoint (the file removed): the whole journal replayed in the background;
+- (b): the checkpoint saved at the journal's first {reports} reports restored, the tail
+  replayed in the background (the first health answer said `catching_up` in
+  {figures["restart_first_catching_up"]:.0f} of {runs} runs).
 
 | start | HTTP answers | fusion caught up |
 |---|---:|---:|
