@@ -149,13 +149,14 @@ def test_without_a_checkpoint_a_restart_still_listens_at_once_and_rebuilds_every
     tmp_path: Path,
 ) -> None:
     async def scenario() -> None:
-        await first_run(tmp_path)
+        before = await first_run(tmp_path)
         checkpoint_path(tmp_path).unlink()
         async with held_replay(tmp_path) as (tessera, client, release):
             health = (await client.get("/api/v1/health")).json()
             assert health["fusion"] == "catching_up"
             empty = (await client.get("/api/v1/tracks")).json()
-            assert empty["count"] == 0 and empty["seq"] == 0
+            # Numbered clear of the last run's seqs: nobody resumes into the rebuild.
+            assert empty["count"] == 0 and empty["seq"] > before["tracks"]["seq"]
             assert (await client.get("/api/v1/status")).json()["restored_from"] is None
             release.set()
             await asyncio.wait_for(tessera.caught_up(), 30)
@@ -165,6 +166,33 @@ def test_without_a_checkpoint_a_restart_still_listens_at_once_and_rebuilds_every
         rebuilt = await replay(tmp_path, position, 100_000)
         assert after["count"] > 10
         assert by_id(after["features"]) == by_id(rebuilt)
+
+    asyncio.run(scenario())
+
+
+def test_after_a_crash_seqs_go_on_clear_of_every_seq_the_last_run_sent(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with live_server(tmp_path, **QUIET) as live, live.client() as client:
+            answer = await client.post("/api/v1/reports", json=mixed_reports(seed=5, count=60))
+            assert answer.status_code == 202
+            assert await live.tessera.worker.wait_caught_up(live.tessera.journal.last_seq, 30)
+            checkpointer = live.tessera.checkpointer
+            assert checkpointer is not None
+            await checkpointer.save()  # a periodic checkpoint
+            saved = (await client.get("/api/v1/tracks")).json()["seq"]
+            # Changes sent after it, then the process dies: no checkpoint at the stop.
+            answer = await client.post("/api/v1/reports", json=mixed_reports(seed=6, count=60))
+            assert await live.tessera.worker.wait_caught_up(live.tessera.journal.last_seq, 30)
+            sent = (await client.get("/api/v1/tracks")).json()["seq"]
+            assert sent > saved
+            live.tessera.checkpointer = None
+        async with held_replay(tmp_path) as (tessera, client, release):
+            restored = (await client.get("/api/v1/tracks")).json()
+            assert restored["seq"] > sent
+            assert tessera.bus.last_seq("COP") == restored["seq"]
+            release.set()
+            await asyncio.wait_for(tessera.caught_up(), 30)
+            assert (await client.get("/api/v1/tracks")).json()["seq"] > restored["seq"]
 
     asyncio.run(scenario())
 

@@ -208,7 +208,7 @@ class Tessera:
         if self.checkpointer is not None and self._worker_task is not None:
             # The next worker then starts where this one stopped.
             try:
-                await self.checkpointer.save()
+                await self.checkpointer.save(final=True)
             except Exception:
                 log.exception("the last fusion checkpoint could not be saved")
         await self.store.close(timeout=STORE_CLOSE_TIMEOUT_S)

@@ -42,6 +42,8 @@ from tessera.store.checkpoint_store import Checkpoint, CheckpointStore, PictureC
 log = logging.getLogger(__name__)
 FLUSH_TIMEOUT_S: Final = 60.0
 _OVERLAYS_DECODER: Final = msgspec.json.Decoder(list[Overlay])
+SEQ_GAP_BASE: Final = 1_000_000
+SEQ_GAP_PER_ENTRY: Final = 100
 
 
 class Cursor(Protocol):
@@ -102,6 +104,7 @@ class Checkpointer:
             self.cursor_at = self._cursor.cursor_position
         states: dict[str, tuple[int, int, Tracker]] = {}
         overlays: dict[str, list[Overlay]] = {}
+        finals: set[str] = set()
         journal_end = None if self._journal is None else self._journal.last_seq
         for name, part in (await self._checkpoints.load(self._fingerprints)).items():
             if journal_end is not None and part.journal_seq > journal_end:
@@ -121,13 +124,19 @@ class Checkpointer:
                 log.warning("picture %s: its checkpoint is unusable (%s)", name, exc)
                 continue
             states[name] = (part.journal_seq, part.seq, tracker)
+            if part.final:
+                finals.add(name)
         for name in sorted(set(self._fingerprints) - set(states)):
             log.info("picture %s: no usable checkpoint, rebuilt from the whole journal", name)
-        if not states:
-            return False
-        self._worker.restore(states)
+        restored = bool(states)
+        if self._refill:
+            states = self._numbered_on(states, finals, journal_end or 0)
+        if states:
+            self._worker.restore(states)
         if self._refill:
             self._worker.fill_store(overlays)
+        if not restored:
+            return False
         resumed = self._worker.position
         if self.cursor_at is not None and self.cursor_at > resumed:
             # Never in normal running (the cursor moves only after a save): the
@@ -145,6 +154,26 @@ class Checkpointer:
         log.info("fusion resumes from its checkpoints at journal entry %d", resumed)
         return True
 
+    def _numbered_on(
+        self, states: dict[str, tuple[int, int, Tracker]], finals: set[str], journal_end: int
+    ) -> dict[str, tuple[int, int, Tracker]]:
+        """Each picture's change seq to go on from, where the store starts empty. A
+        checkpoint from a clean stop gives it exactly. Otherwise the last run may have sent
+        changes past its checkpoint (or, without one, numbered from zero), and the replay
+        numbers them afresh: a client resuming from one of those seqs would be sent the
+        wrong changes, so the count jumps clear of every seq that run can have sent."""
+        numbered: dict[str, tuple[int, int, Tracker]] = {}
+        for name in self._fingerprints:
+            if name in states:
+                position, seq, tracker = states[name]
+                if name not in finals:
+                    seq += _seq_gap(journal_end - position)
+                numbered[name] = (position, seq, tracker)
+            elif journal_end > 0:
+                tracker = self._worker.tracker(name)
+                numbered[name] = (0, _seq_gap(journal_end), tracker)
+        return numbered
+
     async def run(self) -> None:
         """Save a checkpoint every interval while the worker moves on, until cancelled."""
         while True:
@@ -156,8 +185,10 @@ class Checkpointer:
                 # the previous checkpoint stays valid, the next attempt comes anyway.
                 log.exception("saving a fusion checkpoint failed; trying again later")
 
-    async def save(self) -> None:
-        if self._worker.position <= self.saved_at:
+    async def save(self, *, final: bool = False) -> None:
+        """Save every picture's state; ``final`` at a clean stop (nothing is fused after
+        it, so its change seqs are the last ones sent)."""
+        if self._worker.position <= self.saved_at and not final:
             return
         states = self._worker.snapshot(_encode)
         position = self._worker.position
@@ -167,7 +198,7 @@ class Checkpointer:
         await self._store.flush(FLUSH_TIMEOUT_S)
         parts = {
             name: PictureCheckpoint(
-                journal_seq, seq, self._fingerprints[name], body, overlays.get(name, b"")
+                journal_seq, seq, self._fingerprints[name], body, overlays.get(name, b""), final
             )
             for name, (journal_seq, seq, body) in states.items()
         }
@@ -196,6 +227,13 @@ class Checkpointer:
     def _overlays(self, picture: str) -> bytes:
         _, overlays = self._store.overlays(picture, TrackQuery())
         return msgspec.json.encode(overlays)
+
+
+def _seq_gap(entries: int) -> int:
+    """More than the changes fusing ``entries`` journal entries can make (a report makes
+    one and each track changes status a few times at most; ticks age tracks), with room
+    for every track a picture can hold."""
+    return SEQ_GAP_BASE + SEQ_GAP_PER_ENTRY * entries
 
 
 def _decode_overlays(data: bytes) -> list[Overlay]:

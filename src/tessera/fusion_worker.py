@@ -148,16 +148,21 @@ class FusionWorker:
                 fusion.position = position
         self.position = min(fusion.position for fusion in self._pictures)
 
+    def tracker(self, picture: str) -> Tracker:
+        for fusion in self._pictures:
+            if fusion.picture.name == picture:
+                return fusion.tracker
+        raise KeyError(picture)
+
     def fill_store(self, overlays: Mapping[str, Sequence[Overlay]]) -> None:
-        """Put each restored picture (those in ``overlays``) into a store that starts
-        empty: its tracker's tracks and its overlays, at its restored change seq, which
-        the bus then counts on from."""
+        """Put each picture into a store that starts empty: its restored tracker's tracks
+        and its overlays (``overlays``: those restored), at its change seq, which the bus
+        then counts on from."""
         for fusion in self._pictures:
             name = fusion.picture.name
-            if name not in overlays:
-                continue
-            self._store.apply(name, fusion.seq, list(fusion.tracker.tracks()), [])
-            self._store.apply_overlays(name, fusion.seq, overlays[name], [])
+            tracks = list(fusion.tracker.tracks())
+            self._store.apply(name, fusion.seq, tracks, [])
+            self._store.apply_overlays(name, fusion.seq, overlays.get(name, []), [])
             self._bus.continue_at(name, fusion.seq)
 
     def pending_reports(self) -> int:

@@ -20,7 +20,7 @@ FINGERPRINTS = {"COP": "f-cop", "NATO": "f-nato"}
 def checkpoint(journal_seq: int, *, nato_seq: int | None = None) -> Checkpoint:
     return Checkpoint(
         {
-            "COP": PictureCheckpoint(journal_seq, 10, "f-cop", b"cop-state", b"[]"),
+            "COP": PictureCheckpoint(journal_seq, 10, "f-cop", b"cop-state", b"[]", final=True),
             "NATO": PictureCheckpoint(
                 journal_seq if nato_seq is None else nato_seq, 7, "f-nato", b"nato-state"
             ),

@@ -15,13 +15,15 @@ import msgspec
 class PictureCheckpoint(msgspec.Struct, frozen=True):
     """One picture's tracker state, the journal position it covers and its change seq.
     ``overlays`` holds the picture's overlays (encoded) for a store that does not outlive
-    the process; empty where the store keeps them itself."""
+    the process; empty where the store keeps them itself. ``final``: saved at a clean
+    stop, so no change past ``seq`` was ever sent."""
 
     journal_seq: int
     seq: int
     fingerprint: str
     body: bytes
     overlays: bytes = b""
+    final: bool = False
 
 
 class Checkpoint(msgspec.Struct, frozen=True):

@@ -29,15 +29,17 @@ CREATE TABLE IF NOT EXISTS fusion_checkpoints (
     seq INTEGER NOT NULL,
     fingerprint TEXT NOT NULL,
     body BLOB NOT NULL,
-    overlays BLOB NOT NULL
+    overlays BLOB NOT NULL,
+    final INTEGER NOT NULL
 )
 """
 _SAVE: Final = (
     "INSERT OR REPLACE INTO fusion_checkpoints "
-    "(picture, journal_seq, seq, fingerprint, body, overlays) VALUES (?, ?, ?, ?, ?, ?)"
+    "(picture, journal_seq, seq, fingerprint, body, overlays, final) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 _LOAD: Final = (
-    "SELECT picture, journal_seq, seq, fingerprint, body, overlays FROM fusion_checkpoints"
+    "SELECT picture, journal_seq, seq, fingerprint, body, overlays, final FROM fusion_checkpoints"
 )
 
 
@@ -68,7 +70,15 @@ class SqliteCheckpoints:
 
     def _save(self, checkpoint: Checkpoint) -> None:
         rows = [
-            (name, part.journal_seq, part.seq, part.fingerprint, part.body, part.overlays)
+            (
+                name,
+                part.journal_seq,
+                part.seq,
+                part.fingerprint,
+                part.body,
+                part.overlays,
+                int(part.final),
+            )
             for name, part in checkpoint.pictures.items()
         ]
         conn = self._connect()
@@ -106,9 +116,14 @@ class SqliteCheckpoints:
             self._path.replace(aside)
             return {}
         parts: dict[str, PictureCheckpoint] = {}
-        for picture, journal_seq, seq, fingerprint, body, overlays in found:
+        for picture, journal_seq, seq, fingerprint, body, overlays, final in found:
             if fingerprints.get(str(picture)) == str(fingerprint):
                 parts[str(picture)] = PictureCheckpoint(
-                    int(journal_seq), int(seq), str(fingerprint), bytes(body), bytes(overlays)
+                    int(journal_seq),
+                    int(seq),
+                    str(fingerprint),
+                    bytes(body),
+                    bytes(overlays),
+                    bool(final),
                 )
         return parts
