@@ -5,6 +5,9 @@ then equals a full rebuild from the journal."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -259,3 +262,28 @@ def test_checkpoints_are_saved_periodically_and_the_journal_is_trimmed_after_eac
             assert {part.journal_seq for part in stored.values()} == {last}
 
     asyncio.run(scenario())
+
+
+def test_fusion_failing_while_replaying_stops_the_server_with_a_clear_error(
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> None:
+        await first_run(tmp_path)
+        checkpoint_path(tmp_path).unlink()
+
+    asyncio.run(scenario())
+    # A journal entry that no longer decodes (the disk damaged it).
+    with sqlite3.connect(tmp_path / "journal.sqlite3") as conn:
+        conn.execute("UPDATE journal SET body = x'00ff' WHERE seq = 5")
+    argv = ["serve", "--data", str(tmp_path), "--http-port", "0", "--cot-tls-port", "0"]
+    result = subprocess.run(
+        [sys.executable, "-m", "tessera.cli", *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.startswith("listening http 127.0.0.1:")
+    assert "fusion caught up" not in result.stdout
+    assert "tessera: fusion failed while replaying the journal" in result.stderr
