@@ -147,6 +147,11 @@ class Tessera:
     async def _fuse(self) -> None:
         loop = asyncio.get_running_loop()
         started, first = loop.time(), self.worker.position
+        log.info(
+            "replaying the journal after entry %d up to entry %d, serving meanwhile",
+            first,
+            self.journal.last_seq,
+        )
         await self.worker.catch_up(progress=_log_replay)
         log.info(
             "fusion caught up with the journal at entry %d (%d entries replayed in %.1f s)",
