@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 
 from tessera.bus.base import ChangeBus
 from tessera.bus.memory import MemoryBus
+from tessera.checkpoint_choice import embedded_checkpointer, postgis_checkpointer
 from tessera.codecs.json import ReportCodec, ReportPolicy
 from tessera.codecs.overlay_json import OverlayCodec
 from tessera.core.fusion.engine import FusionSettings, KalmanTracker
@@ -363,53 +364,10 @@ def build(settings: Settings, *, clock: Clock = utc_now) -> Tessera:
         cot_relay=_cot_relay(settings),
     )
     if settings.postgis_dsn is not None and settings.role != "gateway":
-        tessera.checkpointer = _checkpointer(settings, tessera, fusion_settings)
+        tessera.checkpointer = postgis_checkpointer(settings, tessera, fusion_settings)
         from tessera.store.report_archive import PostgisReportArchive
 
         tessera.archive = PostgisReportArchive(settings.postgis_dsn, journal)
     elif settings.postgis_dsn is None and settings.role == "all":
-        tessera.checkpointer = _embedded_checkpointer(settings, tessera, fusion_settings)
+        tessera.checkpointer = embedded_checkpointer(settings, tessera, fusion_settings)
     return tessera
-
-
-def _embedded_checkpointer(
-    settings: Settings, tessera: Tessera, fusion_settings: FusionSettings
-) -> Checkpointer:
-    """Checkpoints in the data folder: a restart replays only the journal's tail."""
-    from tessera.checkpointing import Checkpointer
-    from tessera.store.sqlite_checkpoints import SqliteCheckpoints, checkpoint_path
-
-    return Checkpointer(
-        worker=tessera.worker,
-        store=tessera.store,
-        checkpoints=SqliteCheckpoints(checkpoint_path(settings.data_dir)),
-        pictures=settings.pictures,
-        scheme=settings.scheme,
-        settings=fusion_settings,
-        interval_s=settings.checkpoint_interval_s,
-        journal=tessera.journal,
-        # The memory store starts empty: the checkpoint refills it.
-        store_outlives_process=False,
-    )
-
-
-def _checkpointer(
-    settings: Settings, tessera: Tessera, fusion_settings: FusionSettings
-) -> Checkpointer:
-    from tessera.checkpointing import Checkpointer
-    from tessera.journal.jetstream import JetStreamJournal
-    from tessera.store.checkpoints import PostgisCheckpoints
-
-    assert settings.postgis_dsn is not None
-    cursor = tessera.journal if isinstance(tessera.journal, JetStreamJournal) else None
-    return Checkpointer(
-        worker=tessera.worker,
-        store=tessera.store,
-        checkpoints=PostgisCheckpoints(settings.postgis_dsn),
-        pictures=settings.pictures,
-        scheme=settings.scheme,
-        settings=fusion_settings,
-        interval_s=settings.checkpoint_interval_s,
-        cursor=cursor,
-        journal=tessera.journal,
-    )
