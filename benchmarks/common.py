@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import os
+import platform
 import random
 import signal
 import subprocess
@@ -244,4 +246,22 @@ def self_report(index: int, step: int, *, report_id: str, when: datetime) -> Rep
         sidc="10031000001211000000",
         grading=Grading("A", 1),
         label=Label("RESTRICTED", ("NATO",)),
+    )
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    with open("/proc/cpuinfo") as handle:
+        for line in handle:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    memory_kb = 0
+    with open("/proc/meminfo") as handle:
+        for line in handle:
+            if line.startswith("MemTotal"):
+                memory_kb = int(line.split()[1])
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {memory_kb // 1024 // 1024} GiB, "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
     )

@@ -6,8 +6,6 @@ Usage: python benchmarks/run.py [--repeats N] [--no-write]
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import sys
 from datetime import UTC, datetime
@@ -17,25 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import fanout, fusion, ingest, latency  # noqa: E402
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    with open("/proc/cpuinfo") as handle:
-        for line in handle:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    memory_kb = 0
-    with open("/proc/meminfo") as handle:
-        for line in handle:
-            if line.startswith("MemTotal"):
-                memory_kb = int(line.split()[1])
-    return (
-        f"{os.cpu_count()} cores ({cpu}), {memory_kb // 1024 // 1024} GiB, "
-        f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
-    )
-
+from benchmarks.common import machine  # noqa: E402
 
 FANOUT_CLIENTS = 500
 FANOUT_SECONDS = 20.0
@@ -43,8 +23,10 @@ FANOUT_SECONDS = 20.0
 
 SCALE_OUT = "## Scale-out"
 RETENTION = "## Journal retention"
+# Written by benchmarks/embedded_restart.py --write.
+EMBEDDED_RESTART = "## Embedded restart"
 # Sections written by their own scripts, kept as they are.
-KEPT = (SCALE_OUT, RETENTION)
+KEPT = (SCALE_OUT, RETENTION, EMBEDDED_RESTART)
 
 
 def kept_section(path: Path, heading: str = SCALE_OUT) -> str:

@@ -184,8 +184,10 @@ def test_simulate_feeds_a_running_server(tmp_path: Path) -> None:
         result = tessera(*simulate, "--duration", "4", "--token-file", str(feed), timeout=60)
         assert result.returncode == 0, result.stderr
         assert "sent" in result.stderr and "errors 0" in result.stderr
-        # Health says only that the server is alive; the journal's position is the admins'.
-        assert httpx.get(url + "/api/v1/health").json() == {"status": "ok"}
+        # Health says only that the server is alive and fusion has caught up; the journal's
+        # position is the admins'.
+        health = httpx.get(url + "/api/v1/health").json()
+        assert health == {"status": "ok", "fusion": "caught_up"}
         status = httpx.get(url + "/api/v1/status", headers=bearer(admin.read_text().strip()))
         assert status.json()["journal_seq"] > 100
         process.send_signal(signal.SIGINT)

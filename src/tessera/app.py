@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 
 from tessera.bus.base import ChangeBus
 from tessera.bus.memory import MemoryBus
+from tessera.checkpoint_choice import embedded_checkpointer, postgis_checkpointer
 from tessera.codecs.json import ReportCodec, ReportPolicy
 from tessera.codecs.overlay_json import OverlayCodec
 from tessera.core.fusion.engine import FusionSettings, KalmanTracker
@@ -116,9 +117,11 @@ class Tessera:
         self._checkpoint_task: asyncio.Task[None] | None = None
         self.asgi: Starlette = _web_app(self)
 
-    async def start(self) -> None:
-        """Open the stores, rebuild every picture from the journal, then follow it (a
-        gateway follows the change feed instead)."""
+    async def start(self, *, catch_up: bool = True) -> None:
+        """Open the stores, restore the last fusion checkpoint, replay the journal after it
+        and then follow the journal (a gateway follows the change feed instead). With
+        ``catch_up``, return once the replay is done; without, at once (the replay goes on
+        in the background while the restored picture is served)."""
         await self.security.open()
         self._ids = IdScope(await self.security.secret(ID_KEY_NAME))
         if not await self.security.principals():
@@ -140,14 +143,47 @@ class Tessera:
             return
         if self.checkpointer is not None:
             await self.checkpointer.restore()
-        await self.worker.catch_up(progress=_log_replay)
-        self._worker_task = asyncio.create_task(self.worker.run(), name="fusion-worker")
+        self._worker_task = asyncio.create_task(self._fuse(), name="fusion-worker")
         if self.checkpointer is not None:
             self._checkpoint_task = asyncio.create_task(
                 self.checkpointer.run(), name="fusion-checkpoints"
             )
+        if catch_up:
+            await self.caught_up()
         if self.role == "all":
             await self.start_archive()
+
+    async def _fuse(self) -> None:
+        loop = asyncio.get_running_loop()
+        started, first = loop.time(), self.worker.position
+        log.info(
+            "replaying the journal after entry %d up to entry %d, serving meanwhile",
+            first,
+            self.journal.last_seq,
+        )
+        await self.worker.catch_up(progress=_log_replay)
+        log.info(
+            "fusion caught up with the journal at entry %d (%d entries replayed in %.1f s)",
+            self.worker.position,
+            self.worker.position - first,
+            loop.time() - started,
+        )
+        await self.worker.run()
+
+    async def caught_up(self) -> None:
+        """Wait until fusion has replayed what the journal held at start; raises what
+        fusion died of, if it did."""
+        task = self._worker_task
+        if task is None:
+            raise RuntimeError("fusion is not running")
+        waiting = asyncio.ensure_future(self.worker.wait_until_caught_up())
+        try:
+            await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiting.cancel()
+        if not self.worker.caught_up:
+            await task  # raises what it died of
+            raise RuntimeError("fusion stopped before it caught up")
 
     @property
     def archiving(self) -> bool:
@@ -191,7 +227,7 @@ class Tessera:
         if self.checkpointer is not None and self._worker_task is not None:
             # The next worker then starts where this one stopped.
             try:
-                await self.checkpointer.save()
+                await self.checkpointer.save(final=True)
             except Exception:
                 log.exception("the last fusion checkpoint could not be saved")
         await self.store.close(timeout=STORE_CLOSE_TIMEOUT_S)
@@ -217,7 +253,7 @@ async def _ended(task: asyncio.Task[None]) -> None:
 
 
 def _log_replay(done: int, total: int) -> None:
-    log.info("rebuilding pictures from the journal: %d of %d entries", done, total)
+    log.info("replaying the journal into the pictures: entry %d of %d", done, total)
 
 
 def _web_app(tessera: Tessera) -> Starlette:
@@ -358,34 +394,13 @@ def build(settings: Settings, *, clock: Clock = utc_now) -> Tessera:
     if not settings.retains_all:
         tessera.trimmer = journal_trimmer(settings, journal, lambda: tessera.archiving)
     if settings.postgis_dsn is not None and settings.role != "gateway":
-        tessera.checkpointer = _checkpointer(settings, tessera, fusion_settings)
+        tessera.checkpointer = postgis_checkpointer(settings, tessera, fusion_settings)
         from tessera.store.report_archive import PostgisReportArchive
 
         tessera.archive = PostgisReportArchive(settings.postgis_dsn, journal)
+    elif settings.postgis_dsn is None and settings.role == "all":
+        tessera.checkpointer = embedded_checkpointer(settings, tessera, fusion_settings)
     return tessera
-
-
-def _checkpointer(
-    settings: Settings, tessera: Tessera, fusion_settings: FusionSettings
-) -> Checkpointer:
-    from tessera.checkpointing import Checkpointer
-    from tessera.journal.jetstream import JetStreamJournal
-    from tessera.store.checkpoints import PostgisCheckpoints
-    from tessera.store.postgis import PostgisTrackStore
-
-    assert settings.postgis_dsn is not None and isinstance(tessera.store, PostgisTrackStore)
-    cursor = tessera.journal if isinstance(tessera.journal, JetStreamJournal) else None
-    return Checkpointer(
-        worker=tessera.worker,
-        store=tessera.store,
-        checkpoints=PostgisCheckpoints(settings.postgis_dsn),
-        pictures=settings.pictures,
-        scheme=settings.scheme,
-        settings=fusion_settings,
-        interval_s=settings.checkpoint_interval_s,
-        cursor=cursor,
-        on_saved=None if tessera.trimmer is None else tessera.trimmer.after_checkpoint,
-    )
 
 
 def _archived_keys(settings: Settings) -> ArchivedReportKeys | None:

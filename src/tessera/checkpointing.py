@@ -1,6 +1,12 @@
-"""Fusion checkpoints (DESIGN §5): a fusion worker writing to PostGIS saves every picture's
-tracker state now and then, so the worker that takes over after it loads the state and
-replays only the journal's tail instead of the whole journal.
+"""Fusion checkpoints (DESIGN §5): the fusion worker saves every picture's tracker state now
+and then (in PostGIS for a scale-out deployment, in the data folder's SQLite file on the
+embedded default), so the worker that takes over after it, or the same server restarted,
+loads the state and replays only the journal's tail instead of the whole journal.
+
+A store that does not outlive the process (the embedded one, in memory) is filled again
+from the checkpoint: each restored tracker's tracks and the picture's overlays (saved
+with it), at the checkpoint's change seqs, so reads answer the checkpointed picture at
+once while the tail is replayed.
 
 A checkpoint is saved only once the store holds everything up to its journal position:
 replaying from there re-emits what the store may lack, never skips it. A checkpoint taken
@@ -27,12 +33,17 @@ from tessera.core.fusion.base import Tracker
 from tessera.core.fusion.checkpoint import FORMAT_VERSION, decode_tracker, encode_tracker
 from tessera.core.fusion.engine import FusionSettings, KalmanTracker
 from tessera.core.labels import ClassificationScheme, Picture
+from tessera.core.overlays import Overlay
 from tessera.fusion_worker import FusionWorker
-from tessera.store.checkpoints import Checkpoint, PictureCheckpoint, PostgisCheckpoints
-from tessera.store.postgis import PostgisTrackStore
+from tessera.journal.base import Journal
+from tessera.store.base import TrackQuery, TrackStore
+from tessera.store.checkpoint_store import Checkpoint, CheckpointStore, PictureCheckpoint
 
 log = logging.getLogger(__name__)
 FLUSH_TIMEOUT_S: Final = 60.0
+_OVERLAYS_DECODER: Final = msgspec.json.Decoder(list[Overlay])
+SEQ_GAP_BASE: Final = 1_000_000
+SEQ_GAP_PER_ENTRY: Final = 100
 
 
 class Cursor(Protocol):
@@ -54,17 +65,22 @@ class Checkpointer:
         self,
         *,
         worker: FusionWorker,
-        store: PostgisTrackStore,
-        checkpoints: PostgisCheckpoints,
+        store: TrackStore,
+        checkpoints: CheckpointStore,
         pictures: Sequence[Picture],
         scheme: ClassificationScheme,
         settings: FusionSettings,
         interval_s: float,
         cursor: Cursor | None = None,
         on_saved: Callable[[int], Awaitable[None]] | None = None,
+        journal: Journal | None = None,
+        store_outlives_process: bool = True,
     ) -> None:
         self._worker = worker
         self._on_saved = on_saved
+        self._journal = journal
+        # The embedded store starts empty: the checkpoint carries the overlays to refill it.
+        self._refill = not store_outlives_process
         self._cursor = cursor
         self._store = store
         self._checkpoints = checkpoints
@@ -78,24 +94,51 @@ class Checkpointer:
         # The position the journal's cursor stood at when the worker took over.
         self.cursor_at: int | None = None
 
+    @property
+    def fingerprints(self) -> dict[str, str]:
+        """Each picture's configuration, as its checkpoints are stored under."""
+        return dict(self._fingerprints)
+
     async def restore(self) -> bool:
         """Load each picture's stored state into the worker; whether there was any. A
         picture without a usable one is rebuilt from the whole journal."""
         if self._cursor is not None:
             self.cursor_at = self._cursor.cursor_position
         states: dict[str, tuple[int, int, Tracker]] = {}
+        overlays: dict[str, list[Overlay]] = {}
+        finals: set[str] = set()
+        journal_end = None if self._journal is None else self._journal.last_seq
         for name, part in (await self._checkpoints.load(self._fingerprints)).items():
+            if journal_end is not None and part.journal_seq > journal_end:
+                log.warning(
+                    "picture %s: its checkpoint covers the journal up to entry %d, but the "
+                    "journal ends at %d (replaced, or restored from an older backup?): unused",
+                    name,
+                    part.journal_seq,
+                    journal_end,
+                )
+                continue
             try:
                 tracker = decode_tracker(part.body, self._scheme, self._settings)
+                if self._refill:
+                    overlays[name] = _decode_overlays(part.overlays)
             except ValueError as exc:
                 log.warning("picture %s: its checkpoint is unusable (%s)", name, exc)
                 continue
             states[name] = (part.journal_seq, part.seq, tracker)
+            if part.final:
+                finals.add(name)
         for name in sorted(set(self._fingerprints) - set(states)):
             log.info("picture %s: no usable checkpoint, rebuilt from the whole journal", name)
-        if not states:
+        restored = bool(states)
+        if self._refill:
+            states = self._numbered_on(states, finals, journal_end or 0)
+        if states:
+            self._worker.restore(states)
+        if self._refill:
+            self._worker.fill_store(overlays)
+        if not restored:
             return False
-        self._worker.restore(states)
         resumed = self._worker.position
         if self.cursor_at is not None and self.cursor_at > resumed:
             # Never in normal running (the cursor moves only after a save): the
@@ -113,6 +156,26 @@ class Checkpointer:
         log.info("fusion resumes from its checkpoints at journal entry %d", resumed)
         return True
 
+    def _numbered_on(
+        self, states: dict[str, tuple[int, int, Tracker]], finals: set[str], journal_end: int
+    ) -> dict[str, tuple[int, int, Tracker]]:
+        """Each picture's change seq to go on from, where the store starts empty. A
+        checkpoint from a clean stop gives it exactly. Otherwise the last run may have sent
+        changes past its checkpoint (or, without one, numbered from zero), and the replay
+        numbers them afresh: a client resuming from one of those seqs would be sent the
+        wrong changes, so the count jumps clear of every seq that run can have sent."""
+        numbered: dict[str, tuple[int, int, Tracker]] = {}
+        for name in self._fingerprints:
+            if name in states:
+                position, seq, tracker = states[name]
+                if name not in finals:
+                    seq += _seq_gap(journal_end - position)
+                numbered[name] = (position, seq, tracker)
+            elif journal_end > 0:
+                tracker = self._worker.tracker(name)
+                numbered[name] = (0, _seq_gap(journal_end), tracker)
+        return numbered
+
     async def run(self) -> None:
         """Save a checkpoint every interval while the worker moves on, until cancelled."""
         while True:
@@ -124,18 +187,25 @@ class Checkpointer:
                 # the previous checkpoint stays valid, the next attempt comes anyway.
                 log.exception("saving a fusion checkpoint failed; trying again later")
 
-    async def save(self) -> None:
-        if self._worker.position <= self.saved_at:
+    async def save(self, *, final: bool = False) -> None:
+        """Save every picture's state; ``final`` at a clean stop (nothing is fused after
+        it, so its change seqs are the last ones sent)."""
+        if self._worker.position <= self.saved_at and not final:
             return
         states = self._worker.snapshot(_encode)
         position = self._worker.position
+        # Taken with the states (no await between): the overlays at the same position.
+        overlays = {name: self._overlays(name) for name in states} if self._refill else {}
         # Everything up to `position` must be in the store before the checkpoint says so.
         await self._store.flush(FLUSH_TIMEOUT_S)
         parts = {
-            name: PictureCheckpoint(journal_seq, seq, self._fingerprints[name], body)
+            name: PictureCheckpoint(
+                journal_seq, seq, self._fingerprints[name], body, overlays.get(name, b""), final
+            )
             for name, (journal_seq, seq, body) in states.items()
         }
-        await self._checkpoints.save(Checkpoint(parts))
+        checkpoint = Checkpoint(parts)
+        await self._checkpoints.save(checkpoint)
         self.saved_at = position
         log.info("fusion checkpoint saved at journal entry %d", position)
         if self._cursor is not None:
@@ -148,6 +218,26 @@ class Checkpointer:
                 log.info("journal cursor acknowledged up to entry %d", acked)
         if self._on_saved is not None:
             await self._on_saved(position)
+
+    def _overlays(self, picture: str) -> bytes:
+        _, overlays = self._store.overlays(picture, TrackQuery())
+        return msgspec.json.encode(overlays)
+
+
+def _seq_gap(entries: int) -> int:
+    """More than the changes fusing ``entries`` journal entries can make (a report makes
+    one and each track changes status a few times at most; ticks age tracks), with room
+    for every track a picture can hold."""
+    return SEQ_GAP_BASE + SEQ_GAP_PER_ENTRY * entries
+
+
+def _decode_overlays(data: bytes) -> list[Overlay]:
+    if not data:
+        return []
+    try:
+        return _OVERLAYS_DECODER.decode(data)
+    except msgspec.DecodeError as exc:
+        raise ValueError(f"its overlays cannot be read: {exc}") from None
 
 
 def _encode(tracker: Tracker) -> bytes:

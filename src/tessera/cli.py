@@ -16,7 +16,7 @@ import msgspec
 from tessera import __version__
 from tessera.app import build
 from tessera.arguments import positive
-from tessera.server import BindError, serve_until_stopped
+from tessera.server import BindError, FusionFailedError, serve_until_stopped
 from tessera.settings import Settings, load_settings
 
 
@@ -246,6 +246,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, BindError) as exc:
         print(f"tessera: {exc}", file=sys.stderr)
         return 2
+    except FusionFailedError as exc:
+        print(f"tessera: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

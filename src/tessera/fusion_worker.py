@@ -63,30 +63,58 @@ class FusionWorker:
         self._chunk = chunk
         self._pictures = [_PictureFusion(picture, tracker_factory(picture)) for picture in pictures]
         self.position = 0
+        # Set once everything the journal held at start is applied (catch_up).
         self._caught_up = asyncio.Event()
+        self._replay_from = 0
+        self._replay_target = 0
 
     async def catch_up(self, progress: Callable[[int, int], None] | None = None) -> None:
-        """Apply everything the journal holds now (used at start-up, before serving);
+        """Apply everything the journal holds now, yielding to the event loop between
+        chunks (a server answers meanwhile, from the picture restored so far);
         ``progress(done, total)`` is called every ``PROGRESS_EVERY`` entries."""
         # A store that outlives the process (PostGIS) already holds each picture at some
         # seq: changes go on from there, so a change feed's seq never runs backwards.
         for fusion in self._pictures:
             fusion.seq = max(fusion.seq, self._store.seq(fusion.picture.name))
-        target = self._journal.last_seq
-        reported = 0
+        self._replay_from = self.position
+        self._replay_target = target = self._journal.last_seq
+        reported = self.position
         while self.position < target:
             await self._apply_next()
             if progress is not None and self.position - reported >= PROGRESS_EVERY:
                 reported = self.position
                 progress(self.position, target)
-        if progress is not None and reported:
+            await asyncio.sleep(0)
+        if progress is not None and reported != self._replay_from:
             progress(self.position, target)
+        self._caught_up.set()
+
+    @property
+    def caught_up(self) -> bool:
+        """Whether the worker has applied what the journal held when it started."""
+        return self._caught_up.is_set()
+
+    async def wait_until_caught_up(self) -> None:
+        await self._caught_up.wait()
+
+    def replay_progress(self) -> float:
+        """How much of the journal's tail at start is applied, from 0 to 1."""
+        if self._caught_up.is_set():
+            return 1.0
+        span = self._replay_target - self._replay_from
+        if span <= 0:
+            return 0.0
+        return min(max((self.position - self._replay_from) / span, 0.0), 1.0)
+
+    @property
+    def replay_target(self) -> int:
+        """The journal's last entry when the worker started catching up."""
+        return self._replay_target
 
     async def run(self) -> None:
         """Follow the journal until cancelled."""
         while True:
             if self.position >= self._journal.last_seq:
-                self._caught_up.set()
                 await self._journal.wait(self.position, timeout=1.0)
                 continue
             await self._apply_next()
@@ -119,6 +147,23 @@ class FusionWorker:
                 fusion.seq = max(fusion.seq, seq)
                 fusion.position = position
         self.position = min(fusion.position for fusion in self._pictures)
+
+    def tracker(self, picture: str) -> Tracker:
+        for fusion in self._pictures:
+            if fusion.picture.name == picture:
+                return fusion.tracker
+        raise KeyError(picture)
+
+    def fill_store(self, overlays: Mapping[str, Sequence[Overlay]]) -> None:
+        """Put each picture into a store that starts empty: its restored tracker's tracks
+        and its overlays (``overlays``: those restored), at its change seq, which the bus
+        then counts on from."""
+        for fusion in self._pictures:
+            name = fusion.picture.name
+            tracks = list(fusion.tracker.tracks())
+            self._store.apply(name, fusion.seq, tracks, [])
+            self._store.apply_overlays(name, fusion.seq, overlays.get(name, []), [])
+            self._bus.continue_at(name, fusion.seq)
 
     def pending_reports(self) -> int:
         return sum(fusion.tracker.pending_reports() for fusion in self._pictures)

@@ -31,6 +31,10 @@ def tune_collector() -> None:
     gc.set_threshold(50_000, 20, 20)
 
 
+class FusionFailedError(RuntimeError):
+    """Fusion died while replaying the journal: the server stopped (the log says why)."""
+
+
 class BindError(OSError):
     """The address could not be bound; the message says which and what to do."""
 
@@ -143,6 +147,25 @@ class HttpServer:
                 await self._task
 
 
+async def _report_caught_up(
+    tessera: Tessera, announced: asyncio.Event, stop: asyncio.Event
+) -> bool:
+    """Print ``fusion caught up`` once the journal's tail is replayed (after the listening
+    lines); whether it was. Fusion dying stops the server."""
+    try:
+        await tessera.caught_up()
+    except Exception:
+        log.exception("fusion failed while replaying the journal")
+        stop.set()
+        return False
+    # What the replay built lives as long as the server: keep it out of every later
+    # collection, so a long-lived heap does not add pauses to the stream's latency.
+    gc.freeze()
+    await announced.wait()
+    print("fusion caught up", flush=True)
+    return True
+
+
 async def serve_until_stopped(
     tessera: Tessera,
     *,
@@ -160,6 +183,7 @@ async def serve_until_stopped(
 
         # The deployment's CA and this process's server certificate, before any TLS.
         await install_for_serving(settings)
+    announced = asyncio.Event()
     sock = bind(settings.host, settings.http_port)
     try:
         # Before the pictures are rebuilt: a certificate that cannot be used stops it now.
@@ -170,13 +194,18 @@ async def serve_until_stopped(
     # Collect the young generation less often from the start: rebuilding pictures makes
     # millions of objects that live on, and full collections of them free nothing.
     tune_collector()
-    await tessera.start()
-    # What start-up built (the replayed picture, imports) lives as long as the server:
-    # keep it out of every later collection, so a long-lived heap does not add pauses to
-    # the stream's latency.
-    gc.freeze()
+    # Restores the last checkpoint; the journal after it is replayed in the background
+    # while the restored picture is served and reports are taken.
+    await tessera.start(catch_up=False)
     extra: asyncio.Task[None] | None = None
     cot: CotServer | None = None
+    # A gateway does not fuse: it has nothing to catch up.
+    fusion = asyncio.create_task(
+        _report_caught_up(tessera, announced, stop)
+        if tessera.role != "gateway"
+        else announced.wait(),
+        name="fusion-caught-up",
+    )
     try:
         await server.start()
         url = f"{server.scheme}://{announce(server.scheme, sock)}"
@@ -185,6 +214,8 @@ async def serve_until_stopped(
 
         cot = await start_cot(tessera, bind, announce)
         print(f"Tessera is serving the map at {url}/", file=sys.stderr, flush=True)
+        # Only now: scripts read the listening lines first, in their order.
+        announced.set()
         if on_ready is not None:
             extra = asyncio.create_task(on_ready(url))
         await stop.wait()
@@ -197,6 +228,11 @@ async def serve_until_stopped(
             extra.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await extra
+        fusion.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await fusion
         await tessera.stop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
+    if fusion.done() and not fusion.cancelled() and fusion.result() is False:
+        raise FusionFailedError("fusion failed while replaying the journal (see the log)")

@@ -153,8 +153,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # standby given the same pictures takes over when it dies.
     fusion_pictures: tuple[str, ...] = ()
     lease_ttl_s: float = 6.0
-    # With PostGIS, how often the fusion worker saves its state, so the worker that takes
-    # over after it replays only the journal since then.
+    # How often fusion saves its state (and once more at a clean stop), so a restarted
+    # server, or the worker that takes over, replays only the journal since then: in the
+    # data folder (checkpoints.sqlite3) on the embedded default, in PostGIS with it.
     checkpoint_interval_s: float = 60.0
 
     @property
@@ -223,6 +224,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             ]
             if missing:
                 raise ValueError(f"role {self.role!r} needs " + ", ".join(missing))
+        if not self.checkpoint_interval_s > 0:
+            raise ValueError("checkpoint_interval_s must be greater than zero")
         if self.lease_ttl_s < 1:
             raise ValueError("lease_ttl_s must be at least 1 second")
         names = [picture.name for picture in self.pictures]

@@ -164,6 +164,10 @@ class ChangeBus(abc.ABC):
     @abc.abstractmethod
     def detach(self, picture: str, subscriber: Subscriber) -> None: ...
 
+    def continue_at(self, picture: str, seq: int) -> None:  # noqa: B027 - optional
+        """The picture's changes go on from ``seq`` (restored from a checkpoint): a bus
+        that does not outlive the process starts its count there, never below."""
+
     @abc.abstractmethod
     def last_seq(self, picture: str) -> int: ...
 

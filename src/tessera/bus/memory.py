@@ -67,6 +67,10 @@ class MemoryBus(ChangeBus):
     def detach(self, picture: str, subscriber: Subscriber) -> None:
         self._feeds[picture].subscribers.discard(subscriber)
 
+    def continue_at(self, picture: str, seq: int) -> None:
+        feed = self._feeds[picture]
+        feed.last_seq = max(feed.last_seq, seq)
+
     def subscribers(self, picture: str) -> tuple[Subscriber, ...]:
         return tuple(self._feeds[picture].subscribers)
 

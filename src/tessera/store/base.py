@@ -59,6 +59,10 @@ class TrackStore(abc.ABC):
     async def close(self, timeout: float | None = None) -> None:  # noqa: B027
         """Write what is queued (waiting at most ``timeout`` seconds), then disconnect."""
 
+    async def flush(self, timeout: float | None = None) -> None:  # noqa: B027 - optional
+        """Wait until every change recorded so far is written (nothing to wait for in a
+        store that writes nothing)."""
+
     def mark_journal(self, seq: int) -> None:  # noqa: B027 - optional, as above
         """What is recorded so far covers the journal up to ``seq``."""
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import msgspec
 import psycopg
 
 from tessera.postgis.connection import session_conninfo
+from tessera.store.checkpoint_store import Checkpoint, PictureCheckpoint
+
+__all__ = ["Checkpoint", "PictureCheckpoint", "PostgisCheckpoints"]
 
 _SAVE = """
 INSERT INTO fusion_checkpoints (picture, journal_seq, seq, fingerprint, body, taken_at)
@@ -19,26 +21,6 @@ ON CONFLICT (picture) DO UPDATE SET journal_seq = EXCLUDED.journal_seq,
     taken_at = EXCLUDED.taken_at
 """
 _LOAD = "SELECT picture, journal_seq, seq, fingerprint, body FROM fusion_checkpoints"
-
-
-class PictureCheckpoint(msgspec.Struct, frozen=True):
-    """One picture's tracker state, the journal position it covers and its change seq."""
-
-    journal_seq: int
-    seq: int
-    fingerprint: str
-    body: bytes
-
-
-class Checkpoint(msgspec.Struct, frozen=True):
-    """Each picture's state, saved together."""
-
-    pictures: dict[str, PictureCheckpoint]
-
-    @property
-    def journal_seq(self) -> int:
-        """The position every picture's state covers (the least of theirs)."""
-        return min(part.journal_seq for part in self.pictures.values())
 
 
 class PostgisCheckpoints:

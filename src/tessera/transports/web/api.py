@@ -239,21 +239,42 @@ async def get_track(request: Request) -> JSONResponse:
     return JSONResponse(feature)
 
 
-async def get_health(_request: Request) -> JSONResponse:
-    """Alive, and nothing more: anyone may ask, so nothing here counts anybody's writes."""
-    return JSONResponse({"status": "ok"})
+async def get_health(request: Request) -> JSONResponse:
+    """Alive, and whether fusion has caught up with the journal since the server started
+    (while it replays, how far as a fraction): anyone may ask, so nothing here counts
+    anybody's writes."""
+    tessera = _tessera(request)
+    body: dict[str, Any] = {"status": "ok"}
+    # A gateway does not fuse: its pictures come from the change feed.
+    if tessera.role != "gateway":
+        if tessera.worker.caught_up:
+            body["fusion"] = "caught_up"
+        else:
+            body["fusion"] = "catching_up"
+            body["progress"] = round(tessera.worker.replay_progress(), 2)
+    return JSONResponse(body)
 
 
 async def get_status(request: Request) -> JSONResponse:
     """Where the journal and fusion stand (administrators: the journal's position counts
     every partner's writes)."""
     tessera = _tessera(request)
-    return JSONResponse(
-        {
-            "status": "ok",
-            "journal_seq": tessera.journal.last_seq,
-            # A gateway does not fuse: its pictures come from the change feed.
-            "fused_seq": None if tessera.role == "gateway" else tessera.worker.position,
-            "role": tessera.role,
-        }
-    )
+    body: dict[str, Any] = {
+        "status": "ok",
+        "journal_seq": tessera.journal.last_seq,
+        "fused_seq": None,
+        "role": tessera.role,
+    }
+    if tessera.role != "gateway":
+        worker = tessera.worker
+        checkpointer = tessera.checkpointer
+        body["fused_seq"] = worker.position
+        body["fusion"] = "caught_up" if worker.caught_up else "catching_up"
+        # The journal's last entry when the server started: the replay runs up to it.
+        body["replay_target"] = worker.replay_target
+        # Where the last checkpoint stands, and where this run resumed from (None: none).
+        body["checkpoint_seq"] = (
+            None if checkpointer is None or checkpointer.saved_at < 0 else checkpointer.saved_at
+        )
+        body["restored_from"] = None if checkpointer is None else checkpointer.restored_from
+    return JSONResponse(body)

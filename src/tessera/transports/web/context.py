@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from tessera.bus.base import ChangeBus
 from tessera.codecs.json import ReportCodec
@@ -21,6 +21,9 @@ from tessera.security.gate import Gate
 from tessera.security.scoping import IdScope, Submitter
 from tessera.settings import Settings
 from tessera.store.base import TrackStore
+
+if TYPE_CHECKING:
+    from tessera.checkpointing import Checkpointer
 
 
 class Served(Protocol):
@@ -39,6 +42,7 @@ class Served(Protocol):
     pictures: dict[str, Picture]
     new_report_id: Callable[[], str]
     role: Literal["all", "gateway", "fusion"]
+    checkpointer: Checkpointer | None
 
     @property
     def ids(self) -> IdScope: ...

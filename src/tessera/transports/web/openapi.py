@@ -20,6 +20,7 @@ from tessera.security.audit_filter import MAX_FILTER_TEXT, OUTCOMES
 from tessera.transports.web.account import Login
 from tessera.transports.web.audit_query import DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT
 from tessera.transports.web.openapi_overlays import overlay_operations
+from tessera.transports.web.openapi_status import HEALTH, STATUS
 from tessera.transports.web.stream import Subscribe
 
 
@@ -218,14 +219,14 @@ def _operations() -> dict[str, dict[str, Any]]:
         },
         "get_health": {
             "get": {
-                "summary": "Liveness: the server answers",
-                "responses": {"200": _json({"type": "object"}, "Health")},
+                "summary": "Liveness, and whether fusion has caught up since the start",
+                "responses": {"200": _json(HEALTH, "Health")},
             }
         },
         "get_status": {
             "get": {
                 "summary": "How far fusion has caught up with the journal (administrators)",
-                "responses": {"200": _json({"type": "object"}, "Status")},
+                "responses": {"200": _json(STATUS, "Status")},
             }
         },
         "post_login": {

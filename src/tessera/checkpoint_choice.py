@@ -1,0 +1,64 @@
+"""Which fusion checkpoints a Tessera keeps (called by ``app.build``): in the data folder
+on the embedded default, in PostGIS with it (and the journal's cursor on JetStream)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from tessera.core.fusion.engine import FusionSettings
+from tessera.settings import Settings
+
+if TYPE_CHECKING:
+    from tessera.app import Tessera
+    from tessera.checkpointing import Checkpointer
+
+
+def embedded_checkpointer(
+    settings: Settings, tessera: Tessera, fusion_settings: FusionSettings
+) -> Checkpointer:
+    """Checkpoints in the data folder: a restart replays only the journal's tail."""
+    from tessera.checkpointing import Checkpointer
+    from tessera.store.sqlite_checkpoints import SqliteCheckpoints, checkpoint_path
+
+    return Checkpointer(
+        worker=tessera.worker,
+        store=tessera.store,
+        checkpoints=SqliteCheckpoints(checkpoint_path(settings.data_dir)),
+        pictures=settings.pictures,
+        scheme=settings.scheme,
+        settings=fusion_settings,
+        interval_s=settings.checkpoint_interval_s,
+        journal=tessera.journal,
+        # The memory store starts empty: the checkpoint refills it.
+        store_outlives_process=False,
+        on_saved=_trimming(tessera),
+    )
+
+
+def postgis_checkpointer(
+    settings: Settings, tessera: Tessera, fusion_settings: FusionSettings
+) -> Checkpointer:
+    from tessera.checkpointing import Checkpointer
+    from tessera.journal.jetstream import JetStreamJournal
+    from tessera.store.checkpoints import PostgisCheckpoints
+
+    assert settings.postgis_dsn is not None
+    cursor = tessera.journal if isinstance(tessera.journal, JetStreamJournal) else None
+    return Checkpointer(
+        worker=tessera.worker,
+        store=tessera.store,
+        checkpoints=PostgisCheckpoints(settings.postgis_dsn),
+        pictures=settings.pictures,
+        scheme=settings.scheme,
+        settings=fusion_settings,
+        interval_s=settings.checkpoint_interval_s,
+        cursor=cursor,
+        journal=tessera.journal,
+        on_saved=_trimming(tessera),
+    )
+
+
+def _trimming(tessera: Tessera) -> Callable[[int], Awaitable[None]] | None:
+    """What runs after each saved checkpoint: the journal's trim, if it drops anything."""
+    return None if tessera.trimmer is None else tessera.trimmer.after_checkpoint
