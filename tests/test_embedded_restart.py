@@ -235,7 +235,11 @@ def test_checkpoints_are_saved_periodically_and_the_journal_is_trimmed_after_eac
     tmp_path: Path,
 ) -> None:
     async def scenario() -> None:
-        settings = {"tick_interval_s": 3600, "checkpoint_interval_s": 0.05}
+        settings = {
+            "tick_interval_s": 3600,
+            "checkpoint_interval_s": 0.05,
+            "journal_max_age_s": 3600,
+        }
         async with live_server(tmp_path, **settings) as live, live.client() as client:
             trimmed: list[int] = []
 
