@@ -66,6 +66,21 @@ def test_covered_is_the_least_of_every_pictures_checkpoint_and_the_archive(
     assert asyncio.run(covered()) == 50, "never past what the archive holds"
 
 
+def test_covered_waits_for_other_groups_pictures(migrated: str) -> None:
+    """A worker fusing COP alone never trims past a picture another worker writes."""
+
+    async def covered() -> int | None:
+        return await covered_position(migrated, ["COP"])
+
+    sql(migrated, "UPDATE report_archive SET journal_seq = 500")
+    checkpoint(migrated, "COP", 300)
+    assert asyncio.run(covered()) == 300
+    sql(migrated, "INSERT INTO pictures (name) VALUES ('REL-UKR')")
+    assert asyncio.run(covered()) is None, "REL-UKR's worker has saved no checkpoint yet"
+    checkpoint(migrated, "REL-UKR", 120)
+    assert asyncio.run(covered()) == 120
+
+
 def test_jetstream_trims_to_the_archive_and_answers_retries_from_it(
     migrated: str, nats_path: Path
 ) -> None:

@@ -5,7 +5,8 @@
   holds for its id (the archive's key is the stored report key).
 - ``covered_position``: how far every saved state covers the journal, so a trim never
   drops what a restart would replay: the least position of the fusion checkpoints of every
-  picture, and the report archive's. None while some picture has no checkpoint (its next
+  picture any worker has written (every group's, not only the caller's), and the report
+  archive's. None while some picture has no checkpoint (its next
   worker would replay the whole journal).
 """
 
@@ -21,10 +22,14 @@ from psycopg.rows import TupleRow
 from tessera.postgis.connection import session_conninfo, usable
 
 _STORED: Final = "SELECT id, journal_seq FROM reports WHERE id = ANY(%s)"
+# Every picture a fusion worker has ever written (each writer adds its pictures' rows when
+# it opens), not only this worker's: another group's pictures may lag behind.
 _COVERED: Final = """
+WITH wanted AS (SELECT unnest(%s::text[]) AS name UNION SELECT name FROM pictures)
 SELECT (SELECT journal_seq FROM report_archive),
-       (SELECT min(journal_seq) FROM fusion_checkpoints WHERE picture = ANY(%s)),
-       (SELECT count(*) FROM fusion_checkpoints WHERE picture = ANY(%s))
+       (SELECT min(c.journal_seq) FROM wanted JOIN fusion_checkpoints c ON c.picture = name),
+       (SELECT count(*) FROM wanted LEFT JOIN fusion_checkpoints c ON c.picture = name
+        WHERE c.picture IS NULL)
 """
 
 Connection = psycopg.AsyncConnection[TupleRow]
@@ -57,7 +62,7 @@ async def covered_position(dsn: str, pictures: Sequence[str]) -> int | None:
     """The journal position every saved state covers (None: some picture has none)."""
     names = sorted(set(pictures))
     async with await psycopg.AsyncConnection.connect(session_conninfo(dsn)) as conn:
-        row = await (await conn.execute(_COVERED, (names, names))).fetchone()
-    if row is None or row[1] is None or int(row[2]) < len(names):
+        row = await (await conn.execute(_COVERED, (names,))).fetchone()
+    if row is None or row[1] is None or int(row[2]) > 0:
         return None
     return min(int(row[0]), int(row[1]))
