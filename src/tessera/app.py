@@ -38,6 +38,7 @@ from tessera.transports.web.routes import build_asgi
 
 if TYPE_CHECKING:
     from tessera.checkpointing import Checkpointer
+    from tessera.cluster.fence import Fence
     from tessera.store.report_archive import PostgisReportArchive
 
 Clock = Callable[[], datetime]
@@ -107,7 +108,29 @@ class Tessera:
         self._archive_task: asyncio.Task[None] | None = None
         self._worker_task: asyncio.Task[None] | None = None
         self._checkpoint_task: asyncio.Task[None] | None = None
+        # The lease epochs a fusion worker writes under (``fence_writes``).
+        self._fence: Fence | None = None
         self.asgi: Starlette = _web_app(self)
+
+    def fence_writes(self, fence: Fence) -> None:
+        """Every write of this fusion worker from now on carries ``fence``'s epochs (set
+        after its fence rows are raised, before ``start``): the track store's, the
+        checkpoints', the change feed's (DESIGN §10)."""
+        from tessera.bus.nats import NatsBus
+        from tessera.store.postgis import PostgisTrackStore
+
+        self._fence = fence
+        if isinstance(self.store, PostgisTrackStore):
+            self.store.fence = fence
+        if self.checkpointer is not None:
+            self.checkpointer.fence_writes(fence)
+        if isinstance(self.bus, NatsBus):
+            self.bus.fence = fence
+
+    @property
+    def deposed(self) -> bool:
+        """Whether another fusion worker has taken over from this one."""
+        return self._fence is not None and self._fence.deposed.is_set()
 
     async def start(self) -> None:
         """Open the stores, rebuild every picture from the journal, then follow it (a
@@ -130,6 +153,11 @@ class Tessera:
             replica = PictureReplica(self.bus, self.store, list(self.pictures))
             self._worker_task = asyncio.create_task(replica.run(), name="picture-replica")
             return
+        if self._fence is not None:
+            for name in self.pictures:
+                # Seqs go on above whatever any earlier worker published.
+                floor = await self.bus.begin_epoch(name, self._fence.epoch(name))
+                self.worker.continue_above(name, floor)
         if self.checkpointer is not None:
             await self.checkpointer.restore()
         await self.worker.catch_up(progress=_log_replay)
@@ -171,11 +199,14 @@ class Tessera:
         await _ended(task)
 
     async def stop(self) -> None:
-        await self.stop_archive(drain=True)
+        # A deposed worker writes nothing more: no drain, no last checkpoint, no flush
+        # (its store and bus refuse by themselves).
+        deposed = self.deposed
+        await self.stop_archive(drain=not deposed)
         for task in (self._checkpoint_task, self._worker_task):
             if task is not None:
                 await _ended(task)
-        if self.checkpointer is not None and self._worker_task is not None:
+        if self.checkpointer is not None and self._worker_task is not None and not deposed:
             # The next worker then starts where this one stopped.
             try:
                 await self.checkpointer.save()
@@ -276,8 +307,19 @@ def _track_store(settings: Settings, names: list[str]) -> TrackStore:
     # The process that fuses writes the pictures; a gateway only reads them.
     gateway = settings.role == "gateway"
     return PostgisTrackStore(
-        settings.postgis_dsn, names, writer=not gateway, lineage_in_memory=not gateway
+        _writer_dsn(settings), names, writer=not gateway, lineage_in_memory=not gateway
     )
+
+
+def _writer_dsn(settings: Settings) -> str:
+    """The DSN a process's own writes go through: a fusion worker's sessions end any
+    statement or idle transaction within half a lease (``postgis.fencing``)."""
+    assert settings.postgis_dsn is not None
+    if settings.role != "fusion":
+        return settings.postgis_dsn
+    from tessera.postgis.fencing import worker_dsn
+
+    return worker_dsn(settings.postgis_dsn, settings.lease_ttl_s)
 
 
 def _security_store(settings: Settings) -> SecurityStore:
@@ -331,7 +373,7 @@ def build(settings: Settings, *, clock: Clock = utc_now) -> Tessera:
         tessera.checkpointer = _checkpointer(settings, tessera, fusion_settings)
         from tessera.store.report_archive import PostgisReportArchive
 
-        tessera.archive = PostgisReportArchive(settings.postgis_dsn, journal)
+        tessera.archive = PostgisReportArchive(_writer_dsn(settings), journal)
     return tessera
 
 
@@ -348,7 +390,7 @@ def _checkpointer(
     return Checkpointer(
         worker=tessera.worker,
         store=tessera.store,
-        checkpoints=PostgisCheckpoints(settings.postgis_dsn),
+        checkpoints=PostgisCheckpoints(_writer_dsn(settings)),
         pictures=settings.pictures,
         scheme=settings.scheme,
         settings=fusion_settings,

@@ -120,6 +120,13 @@ class FusionWorker:
                 fusion.position = position
         self.position = min(fusion.position for fusion in self._pictures)
 
+    def continue_above(self, picture: str, seq: int) -> None:
+        """The picture's next change is numbered above ``seq`` (the highest an earlier
+        worker published), so its change feed never runs backwards."""
+        for fusion in self._pictures:
+            if fusion.picture.name == picture:
+                fusion.seq = max(fusion.seq, seq)
+
     def pending_reports(self) -> int:
         return sum(fusion.tracker.pending_reports() for fusion in self._pictures)
 

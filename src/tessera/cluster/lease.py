@@ -36,6 +36,7 @@ from nats.aio.client import Client
 from nats.js.errors import NotFoundError
 from nats.js.kv import KeyValue
 
+from tessera.cluster.fence import ARCHIVE_FENCE
 from tessera.cluster.lease_keys import LeaseKeys, LeaseLostError
 from tessera.journal.jetstream_codec import token
 
@@ -52,8 +53,9 @@ VALID_FRACTION: Final = 0.75
 # Renewals failing (NATS away) are retried until this much of the TTL has passed.
 RETRY_FRACTION: Final = 0.9
 
-# Whoever holds it writes the journal's reports to PostGIS (``store/report_archive``).
-ARCHIVE_KEY: Final = "archive.reports"
+# Whoever holds it writes the journal's reports to PostGIS (``store/report_archive``),
+# under the fence row of the same name.
+ARCHIVE_KEY: Final = ARCHIVE_FENCE
 
 T = TypeVar("T")
 
