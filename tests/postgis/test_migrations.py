@@ -300,7 +300,7 @@ def test_the_audit_indexes_come_to_a_trail_made_before_them(database: str) -> No
             "INSERT INTO audit (at, principal, action, outcome, target, address, detail) "
             "VALUES (now(), 'alice', 'export', 'denied', 'COP', '', '{}')"
         )
-    assert migrate(database) == ["0004_audit_filters", "0005_sources"]
+    assert migrate(database) == ["0004_audit_filters", "0005_sources", "0006_fencing"]
 
     async def read() -> list[AuditEvent]:
         store = PostgisSecurityStore(database)

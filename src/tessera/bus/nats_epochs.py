@@ -119,8 +119,8 @@ async def publish_chained(
 ) -> int:
     """Publish a message of ``epoch`` (its highest change seq ``seq``) right after stream
     sequence ``after``; its own stream sequence. FencedError when a newer epoch holds the
-    subject. When the subject's last message is this epoch's own (a publish whose answer
-    was lost had landed), the chain goes on from it."""
+    subject. When the subject's last message is of this epoch (a publish whose answer
+    was lost had landed) or an older one, the chain goes on from it."""
     for _ in range(CHAIN_ATTEMPTS):
         headers = {
             EPOCH_HEADER: str(epoch),
@@ -133,8 +133,9 @@ async def publish_chained(
             if not wrong_last_sequence(exc):
                 raise
         head = await subject_head(js, stream, subject, highest_seq)
-        if head.epoch != epoch:
-            raise FencedError(f"{subject} carries epoch {head.epoch}, not this worker's {epoch}")
+        if head.epoch > epoch:
+            raise FencedError(f"{subject} carries epoch {head.epoch}, newer than {epoch}")
+        # Ours (or an older one's, which followers drop): the chain goes on after it.
         after = head.stream_seq
     raise FencedError(f"{subject}: the chain of epoch {epoch} keeps breaking")
 

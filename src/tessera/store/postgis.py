@@ -193,10 +193,9 @@ class PostgisTrackStore(TrackStore):
         if self._state is not _State.OPEN:
             self._state = _State.CLOSED
             return
-        if self._deposed():
-            timeout = 0  # a replaced worker writes nothing more
         try:
-            await self.flush(timeout)
+            if not self._deposed():  # a replaced worker writes nothing more
+                await self.flush(timeout)
         except TimeoutError:
             # The journal still holds them: a worker replays from the stored position.
             log.error(
