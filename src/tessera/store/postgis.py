@@ -394,11 +394,11 @@ class PostgisTrackStore(TrackStore):
         fence = self.fence
         async with conn.transaction(), conn.cursor() as cursor:
             await check_fence(cursor, fence)
-            for query, params in statements:
-                await cursor.executemany(query, params)
             if fence is not None:
                 marked = [(fence.epochs[n], n) for n in self._names if n in fence.epochs]
                 await cursor.executemany(rows.PICTURE_EPOCH, marked)
+            for query, params in statements:
+                await cursor.executemany(query, params)
 
     async def _write_connection(self) -> Connection:
         self._write_conn = await usable(self._write_conn, self._conninfo)
