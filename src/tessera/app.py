@@ -46,6 +46,9 @@ Clock = Callable[[], datetime]
 # journal still holds anything left: it is replayed on the next start).
 STORE_CLOSE_TIMEOUT_S = 30.0
 ARCHIVE_DRAIN_TIMEOUT_S = 10.0
+# Stopping a task: cancelled this many times at most, each followed by this long a wait.
+CANCEL_ATTEMPTS = 10
+CANCEL_WAIT_S = 1.0
 log = logging.getLogger(__name__)
 
 
@@ -223,9 +226,18 @@ class Tessera:
 
 async def _ended(task: asyncio.Task[None]) -> None:
     """Cancel ``task`` and wait for it; stopping goes on whatever it died of (logged)."""
-    task.cancel()
+    for _ in range(CANCEL_ATTEMPTS):
+        if task.done():
+            break
+        # Again if need be: Python 3.11's wait_for swallows a cancellation that comes as
+        # what it waits for completes, and the task then carries on.
+        task.cancel()
+        await asyncio.wait({task}, timeout=CANCEL_WAIT_S)
+    if not task.done():
+        log.error("%s did not stop", task.get_name())
+        return
     try:
-        await task
+        task.result()
     except asyncio.CancelledError:
         pass
     except Exception:

@@ -13,7 +13,7 @@ import pytest
 
 from tessera.cluster.fence import ARCHIVE_FENCE, Fence, FencedError
 from tessera.journal.sqlite import SqliteJournal
-from tessera.postgis.fencing import CHECK, raise_fence, worker_dsn
+from tessera.postgis.fencing import CHECK, WORKER_APPLICATION, raise_fence, worker_dsn
 from tessera.store.checkpoints import Checkpoint, PictureCheckpoint, PostgisCheckpoints
 from tessera.store.postgis import PostgisStoreError, PostgisTrackStore
 from tessera.store.report_archive import PostgisReportArchive
@@ -132,8 +132,27 @@ def test_a_predecessors_open_transaction_is_ended_and_the_raise_gets_through(
     asyncio.run(scenario())
 
 
+def test_a_predecessor_the_server_cannot_end_is_terminated_by_the_raise(migrated: str) -> None:
+    async def scenario() -> None:
+        await raise_fence(migrated, Fence({COP: 5}), LEASE_TTL_S)
+        # A worker's session without timeouts stands for one blocked on its stopped
+        # client (sending results, or reading a COPY), which no timeout ends.
+        blocked = await psycopg.AsyncConnection.connect(
+            migrated, application_name=WORKER_APPLICATION
+        )
+        await blocked.execute(CHECK, ([COP],))
+        await raise_fence(migrated, Fence({COP: 9}), LEASE_TTL_S)
+        assert sql(migrated, "SELECT epoch FROM fusion_fences") == [(9,)]
+        with pytest.raises(psycopg.OperationalError):
+            await blocked.execute("SELECT 1")
+        await blocked.close()
+
+    asyncio.run(scenario())
+
+
 def test_a_worker_session_ends_its_statements_and_idle_transactions() -> None:
     dsn = worker_dsn("postgresql://u@h/db?options=-c%20search_path%3Dx", 6.0)
     assert "statement_timeout=3000ms" in dsn
     assert "idle_in_transaction_session_timeout=3000ms" in dsn
     assert "search_path=x" in dsn
+    assert WORKER_APPLICATION in dsn
