@@ -215,6 +215,24 @@ def test_the_lease_bucket_is_made_with_the_replicas_asked_for(bucket: str) -> No
     asyncio.run(scenario())
 
 
+def test_a_released_lease_is_taken_again_under_a_newer_epoch(bucket: str) -> None:
+    async def scenario() -> None:
+        holder = lease(bucket, "holder", "A")
+        await holder.open()
+        try:
+            assert await holder.acquire(timeout=2)
+            first = holder.epochs[lease_key("A")]
+            await holder.release()
+            assert not holder.valid() and not holder.epochs
+            # Given back at once: taken again without waiting for the TTL.
+            assert await holder.acquire(timeout=TTL / 2)
+            assert holder.epochs[lease_key("A")] > first
+        finally:
+            await holder.close()
+
+    asyncio.run(scenario())
+
+
 def test_lease_keys_are_valid_for_any_picture_name() -> None:
     assert lease_key("NATO-SECRET") == "fusion.NATO-SECRET"
     assert lease_key("a.b c") != lease_key("a_b c")

@@ -169,6 +169,8 @@ async def _archive_duty(tessera: Tessera, holder: str) -> None:
                 print(f"report archive: {exc}", file=sys.stderr, flush=True)
             finally:
                 await tessera.stop_archive()
+                # Taken afresh (a new epoch) next time round.
+                await lease.release()
     finally:
         await lease.close()
 

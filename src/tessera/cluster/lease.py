@@ -126,6 +126,11 @@ class FusionLease:
         finally:
             await self._stop_thread()
 
+    async def release(self) -> None:
+        """Stop renewing and give the keys back (if still ours), to take them again
+        later with ``acquire``."""
+        await self._in_thread(self._release())
+
     async def acquire(self, timeout: float | None = None) -> bool:
         """Wait until this process holds the lease of every one of its pictures (True),
         or until ``timeout`` seconds have passed without (False). Once held, the keys
@@ -189,7 +194,7 @@ class FusionLease:
         self._nc = nc
         self._keys = LeaseKeys(kv, self._key_names, self._holder.encode())
 
-    async def _shut(self) -> None:
+    async def _release(self) -> None:
         self._valid_until = 0.0
         if self._renewing is not None:
             self._renewing.cancel()
@@ -198,6 +203,9 @@ class FusionLease:
         if self._keys is not None:
             await self._keys.give_back()
         self._epochs = MappingProxyType({})
+
+    async def _shut(self) -> None:
+        await self._release()
         if self._nc is not None:
             await self._nc.drain()
             self._nc = None

@@ -155,9 +155,12 @@ class PostgisReportArchive:
         fence = self.fence
         epoch = 0 if fence is None else fence.epoch(ARCHIVE_FENCE)
         while True:
+            if fence is not None and fence.deposed.is_set():
+                raise FencedError(fence.reason)
             if fence is not None and not fence.holds():
-                # Deposed, or the archive lease lapsed: its successor may be writing.
-                raise FencedError(fence.reason or "the report archive's lease has lapsed")
+                # The lease in doubt (a renewal late): wait for it to be renewed or lost.
+                await asyncio.sleep(pause)
+                continue
             try:
                 conn = await self._connection()
                 async with conn.transaction(), conn.cursor() as cursor:
