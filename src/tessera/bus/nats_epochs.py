@@ -165,6 +165,3 @@ class EpochFilter:
         self._dropping.discard(picture)
         self._highest[picture] = epoch
         return True
-
-    def epoch(self, picture: str) -> int:
-        return self._highest.get(picture, 0)

@@ -156,10 +156,6 @@ class FusionLease:
         increasing from holder to holder. Empty while not held."""
         return self._epochs
 
-    @property
-    def keys(self) -> list[str]:
-        return sorted(set(self._key_names))
-
     # -- the lease thread ----------------------------------------------------------------
 
     def _in_thread(self, work: Coroutine[Any, Any, T]) -> asyncio.Future[T]:
