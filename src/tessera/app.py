@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 
 from tessera.bus.base import ChangeBus
 from tessera.bus.memory import MemoryBus
-from tessera.checkpoint_choice import embedded_checkpointer, postgis_checkpointer
+from tessera.checkpoint_choice import embedded_checkpointer, postgis_checkpointer, writer_dsn
 from tessera.codecs.json import ReportCodec, ReportPolicy
 from tessera.codecs.overlay_json import OverlayCodec
 from tessera.core.fusion.engine import FusionSettings, KalmanTracker
@@ -40,6 +40,7 @@ from tessera.trimming import JournalTrimmer, journal_trimmer
 
 if TYPE_CHECKING:
     from tessera.checkpointing import Checkpointer
+    from tessera.cluster.fence import Fence
     from tessera.store.report_archive import PostgisReportArchive
     from tessera.store.retention import ArchivedReportKeys
 
@@ -48,6 +49,9 @@ Clock = Callable[[], datetime]
 # journal still holds anything left: it is replayed on the next start).
 STORE_CLOSE_TIMEOUT_S = 30.0
 ARCHIVE_DRAIN_TIMEOUT_S = 10.0
+# Stopping a task: cancelled this many times at most, each followed by this long a wait.
+CANCEL_ATTEMPTS = 10
+CANCEL_WAIT_S = 1.0
 log = logging.getLogger(__name__)
 
 
@@ -115,7 +119,29 @@ class Tessera:
         self.archived_keys: ArchivedReportKeys | None = None
         self._worker_task: asyncio.Task[None] | None = None
         self._checkpoint_task: asyncio.Task[None] | None = None
+        # The lease epochs a fusion worker writes under (``fence_writes``).
+        self._fence: Fence | None = None
         self.asgi: Starlette = _web_app(self)
+
+    def fence_writes(self, fence: Fence) -> None:
+        """Every write of this fusion worker from now on carries ``fence``'s epochs (set
+        after its fence rows are raised, before ``start``): the track store's, the
+        checkpoints', the change feed's (DESIGN §10)."""
+        from tessera.bus.nats import NatsBus
+        from tessera.store.postgis import PostgisTrackStore
+
+        self._fence = fence
+        if isinstance(self.store, PostgisTrackStore):
+            self.store.fence = fence
+        if self.checkpointer is not None:
+            self.checkpointer.fence_writes(fence)
+        if isinstance(self.bus, NatsBus):
+            self.bus.fence = fence
+
+    @property
+    def deposed(self) -> bool:
+        """Whether another fusion worker has taken over from this one."""
+        return self._fence is not None and self._fence.deposed.is_set()
 
     async def start(self, *, catch_up: bool = True) -> None:
         """Open the stores, restore the last fusion checkpoint, replay the journal after it
@@ -141,6 +167,11 @@ class Tessera:
             replica = PictureReplica(self.bus, self.store, list(self.pictures))
             self._worker_task = asyncio.create_task(replica.run(), name="picture-replica")
             return
+        if self._fence is not None:
+            for name in self.pictures:
+                # Seqs go on above whatever any earlier worker published.
+                floor = await self.bus.begin_epoch(name, self._fence.epoch(name))
+                self.worker.continue_above(name, floor)
         if self.checkpointer is not None:
             await self.checkpointer.restore()
         self._worker_task = asyncio.create_task(self._fuse(), name="fusion-worker")
@@ -220,11 +251,14 @@ class Tessera:
         await _ended(task)
 
     async def stop(self) -> None:
-        await self.stop_archive(drain=True)
+        # A deposed worker writes nothing more: no drain, no last checkpoint, no flush
+        # (its store and bus refuse by themselves).
+        deposed = self.deposed
+        await self.stop_archive(drain=not deposed)
         for task in (self._checkpoint_task, self._worker_task):
             if task is not None:
                 await _ended(task)
-        if self.checkpointer is not None and self._worker_task is not None:
+        if self.checkpointer is not None and self._worker_task is not None and not deposed:
             # The next worker then starts where this one stopped.
             try:
                 await self.checkpointer.save(final=True)
@@ -243,9 +277,18 @@ class Tessera:
 
 async def _ended(task: asyncio.Task[None]) -> None:
     """Cancel ``task`` and wait for it; stopping goes on whatever it died of (logged)."""
-    task.cancel()
+    for _ in range(CANCEL_ATTEMPTS):
+        if task.done():
+            break
+        # Again if need be: Python 3.11's wait_for swallows a cancellation that comes as
+        # what it waits for completes, and the task then carries on.
+        task.cancel()
+        await asyncio.wait({task}, timeout=CANCEL_WAIT_S)
+    if not task.done():
+        log.error("%s did not stop", task.get_name())
+        return
     try:
-        await task
+        task.result()
     except asyncio.CancelledError:
         pass
     except Exception:
@@ -338,7 +381,7 @@ def _track_store(settings: Settings, names: list[str]) -> TrackStore:
     # The process that fuses writes the pictures; a gateway only reads them.
     gateway = settings.role == "gateway"
     return PostgisTrackStore(
-        settings.postgis_dsn, names, writer=not gateway, lineage_in_memory=not gateway
+        writer_dsn(settings), names, writer=not gateway, lineage_in_memory=not gateway
     )
 
 
@@ -397,7 +440,7 @@ def build(settings: Settings, *, clock: Clock = utc_now) -> Tessera:
         tessera.checkpointer = postgis_checkpointer(settings, tessera, fusion_settings)
         from tessera.store.report_archive import PostgisReportArchive
 
-        tessera.archive = PostgisReportArchive(settings.postgis_dsn, journal)
+        tessera.archive = PostgisReportArchive(writer_dsn(settings), journal)
     elif settings.postgis_dsn is None and settings.role == "all":
         tessera.checkpointer = embedded_checkpointer(settings, tessera, fusion_settings)
     return tessera

@@ -1,5 +1,6 @@
 """Which fusion checkpoints a Tessera keeps (called by ``app.build``): in the data folder
-on the embedded default, in PostGIS with it (and the journal's cursor on JetStream)."""
+on the embedded default, in PostGIS with it (and the journal's cursor on JetStream); and
+the connection a fusion worker writes PostGIS through."""
 
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ def postgis_checkpointer(
     return Checkpointer(
         worker=tessera.worker,
         store=tessera.store,
-        checkpoints=PostgisCheckpoints(settings.postgis_dsn),
+        checkpoints=PostgisCheckpoints(writer_dsn(settings)),
         pictures=settings.pictures,
         scheme=settings.scheme,
         settings=fusion_settings,
@@ -62,3 +63,14 @@ def postgis_checkpointer(
 def _trimming(tessera: Tessera) -> Callable[[int], Awaitable[None]] | None:
     """What runs after each saved checkpoint: the journal's trim, if it drops anything."""
     return None if tessera.trimmer is None else tessera.trimmer.after_checkpoint
+
+
+def writer_dsn(settings: Settings) -> str:
+    """The DSN a process's own writes go through: a fusion worker's sessions end any
+    statement or idle transaction within half a lease (``postgis.fencing``)."""
+    assert settings.postgis_dsn is not None
+    if settings.role != "fusion":
+        return settings.postgis_dsn
+    from tessera.postgis.fencing import worker_dsn
+
+    return worker_dsn(settings.postgis_dsn, settings.lease_ttl_s)

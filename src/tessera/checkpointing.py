@@ -17,6 +17,10 @@ With the JetStream journal, each saved checkpoint then advances the pictures' du
 consumer on the journal (``journal/jetstream_cursor.py``), so JetStream keeps how far the
 saved state covers the journal; at a takeover the two are checked against each other.
 Then ``on_saved`` runs (the journal's trim, ``trimming.py``).
+
+A fusion worker saves and acknowledges under its ``fence`` (DESIGN §10): only while the
+fence holds, and never once a save was refused for a newer epoch; a deposed worker's
+cursor stays where its successor finds it.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from typing import Final, Protocol
 
 import msgspec
 
+from tessera.cluster.fence import Fence, FencedError
 from tessera.core.fusion.base import Tracker
 from tessera.core.fusion.checkpoint import FORMAT_VERSION, decode_tracker, encode_tracker
 from tessera.core.fusion.engine import FusionSettings, KalmanTracker
@@ -93,6 +98,8 @@ class Checkpointer:
         self.restored_from: int | None = None
         # The position the journal's cursor stood at when the worker took over.
         self.cursor_at: int | None = None
+        # The lease epochs the worker writes under (set at its takeover).
+        self.fence: Fence | None = None
 
     @property
     def fingerprints(self) -> dict[str, str]:
@@ -182,15 +189,29 @@ class Checkpointer:
             await asyncio.sleep(self._interval)
             try:
                 await self.save()
+            except FencedError as exc:
+                log.error("fusion checkpoints stop: %s", exc)
+                if self.fence is not None:
+                    self.fence.depose(str(exc))
+                return
             except Exception:
                 # A slow or unreachable database costs a checkpoint, never the worker:
                 # the previous checkpoint stays valid, the next attempt comes anyway.
                 log.exception("saving a fusion checkpoint failed; trying again later")
 
+    def fence_writes(self, fence: Fence) -> None:
+        """Save and acknowledge under ``fence`` from now on."""
+        self.fence = fence
+        self._checkpoints.fence = fence
+
+    def _holds(self) -> bool:
+        return self.fence is None or self.fence.holds()
+
     async def save(self, *, final: bool = False) -> None:
         """Save every picture's state; ``final`` at a clean stop (nothing is fused after
         it, so its change seqs are the last ones sent)."""
-        if self._worker.position <= self.saved_at and not final:
+        if (self._worker.position <= self.saved_at and not final) or not self._holds():
+            # Nothing new; or deposed, or a lease renewal late (the next interval saves).
             return
         states = self._worker.snapshot(_encode)
         position = self._worker.position
@@ -208,7 +229,7 @@ class Checkpointer:
         await self._checkpoints.save(checkpoint)
         self.saved_at = position
         log.info("fusion checkpoint saved at journal entry %d", position)
-        if self._cursor is not None:
+        if self._cursor is not None and self._holds():
             try:
                 acked = await self._cursor.acknowledge(position)
             except Exception as exc:

@@ -165,6 +165,13 @@ class FusionWorker:
             self._store.apply_overlays(name, fusion.seq, overlays.get(name, []), [])
             self._bus.continue_at(name, fusion.seq)
 
+    def continue_above(self, picture: str, seq: int) -> None:
+        """The picture's next change is numbered above ``seq`` (the highest an earlier
+        worker published), so its change feed never runs backwards."""
+        for fusion in self._pictures:
+            if fusion.picture.name == picture:
+                fusion.seq = max(fusion.seq, seq)
+
     def pending_reports(self) -> int:
         return sum(fusion.tracker.pending_reports() for fusion in self._pictures)
 

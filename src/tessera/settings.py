@@ -142,11 +142,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # chat) reaches the TAK clients of every other gateway: live, over core NATS subjects
     # under this prefix (one per deployment; their reports are journaled as always).
     cot_share_prefix: str = "tessera.cot"
-    # Copies JetStream keeps of the journal and the change feed (3 on a 3-node cluster).
+    # Copies JetStream keeps of the journal and the change feed (3 on a 3-node cluster);
+    # the fusion lease's bucket is made with journal_replicas copies too.
     journal_replicas: int = 1
     changes_replicas: int = 1
     # The fusion lease: a key per picture in this JetStream key-value bucket, gone this
-    # long after its holder stops renewing it (a standby then takes over).
+    # long after its holder stops renewing it (a standby then takes over). The revision
+    # that took a key is the worker's epoch, its fencing token in PostGIS and the change
+    # feed: do not delete the bucket of a deployment that has run (epochs would restart
+    # below those recorded, and every worker would be refused). A fusion worker's
+    # PostgreSQL statements and idle transactions end after half of lease_ttl_s.
     lease_bucket: str = "TESSERA_LEASES"
     # The pictures a fusion worker fuses (empty: every picture). Workers given different
     # pictures fuse side by side; each picture has one active worker at a time, and a

@@ -12,7 +12,8 @@ import pytest
 
 from tessera.bus.base import Change, Subscriber
 from tessera.bus.nats import encode_changes
-from tessera.bus.nats_position import SEQ_HEADER, first_message_after
+from tessera.bus.nats_epochs import SEQ_HEADER
+from tessera.bus.nats_position import first_message_after
 from tessera.store.base import TrackQuery
 from tests.bus.test_bus_contract import NATS_URL, nats_bus, taken, track, upsert
 from tests.bus.test_bus_contract import nats_stream as nats_stream  # the fixture

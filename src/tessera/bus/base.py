@@ -171,5 +171,11 @@ class ChangeBus(abc.ABC):
     @abc.abstractmethod
     def last_seq(self, picture: str) -> int: ...
 
+    async def begin_epoch(self, picture: str, epoch: int) -> int:
+        """A fusion worker that took the picture over under lease ``epoch`` publishes
+        from now on; the highest change seq published on the picture before, for its
+        seqs to go on above (DESIGN §10). A bus within one process has one publisher."""
+        return self.last_seq(picture)
+
     @abc.abstractmethod
     def subscriber_count(self, picture: str) -> int: ...

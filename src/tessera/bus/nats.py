@@ -15,6 +15,10 @@ away that buffer only keeps the newest change of each item, so it is bounded by 
 picture's size, and remote subscribers get fewer, fresher changes, as a slow local one
 does. The sequence numbers are the publisher's; the bus never renumbers.
 
+A fusion worker publishes under its lease epoch (``begin_epoch``, ``nats_epochs``): each
+message carries it, and followers drop what an older epoch sends after a newer one's
+first. It sends only while its ``fence`` holds, and nothing once deposed.
+
 The interface has no lifecycle: whoever builds a ``NatsBus`` calls ``open()`` before use
 and ``close()`` at shutdown.
 """
@@ -39,7 +43,9 @@ from nats.js.errors import NotFoundError
 
 from tessera.bus.base import Change, ChangeBus, ChangeKind, Subscriber
 from tessera.bus.memory import MemoryBus
+from tessera.bus.nats_epochs import EpochFilter, publish_chained, publish_marker
 from tessera.bus.nats_position import first_message_after, follow_from
+from tessera.cluster.fence import Fence, FencedError
 from tessera.codecs.json import encode
 from tessera.core.model import Grading, Track
 from tessera.core.overlays import Overlay
@@ -106,6 +112,18 @@ def _without_lineage(change: Change) -> Change:
     return msgspec.structs.replace(change, track=msgspec.structs.replace(track, lineage=()))
 
 
+def highest_seq(data: bytes) -> int:
+    """The highest change seq in a message's payload (0 for none or undecodable)."""
+    try:
+        return max((sent.seq for sent in _decoder.decode(data)), default=0)
+    except (msgspec.DecodeError, ValueError):
+        return 0
+
+
+class _WithheldError(Exception):
+    """The fence does not hold just now (a renewal is late): the changes wait."""
+
+
 def decode_changes(data: bytes) -> list[Change]:
     return [
         Change(
@@ -156,6 +174,14 @@ class NatsBus(ChangeBus):
         self._held: dict[str, int] = {}
         self._sender: asyncio.Task[None] | None = None
         self._closing = False
+        self._js: JetStreamContext | None = None
+        # Publishing: each picture's epoch (from begin_epoch) and the stream sequence of
+        # its last message, the next one's expected predecessor.
+        self.fence: Fence | None = None
+        self._epochs: dict[str, int] = {}
+        self._chain: dict[str, int] = {}
+        # Following: the newest epoch seen per picture.
+        self._epoch_filter = EpochFilter()
 
     async def open(self, after: Mapping[str, int] | None = None) -> None:
         nc = await nats.connect(
@@ -179,6 +205,7 @@ class NatsBus(ChangeBus):
         except BaseException:
             await nc.close()
             raise
+        self._js = js
         self._sender = asyncio.create_task(self._send_loop(js), name="bus-sender")
 
     async def _follower_start(self, js: JetStreamContext) -> int:
@@ -248,6 +275,19 @@ class NatsBus(ChangeBus):
     def last_seq(self, picture: str) -> int:
         return self._local.last_seq(picture)
 
+    async def begin_epoch(self, picture: str, epoch: int) -> int:
+        """Mark the picture's subject with ``epoch`` (FencedError if a newer one is
+        there); the highest change seq published before, for this publisher's seqs to
+        go on above."""
+        if self._js is None:
+            raise RuntimeError("the change bus is not open")
+        floor, marker = await publish_marker(
+            self._js, self._stream, self._subjects[picture], epoch, highest_seq
+        )
+        self._epochs[picture] = epoch
+        self._chain[picture] = marker
+        return floor
+
     def subscriber_count(self, picture: str) -> int:
         return self._local.subscriber_count(picture)
 
@@ -264,6 +304,12 @@ class NatsBus(ChangeBus):
                 try:
                     await self._send(js, picture, changes)
                     failures = 0
+                except FencedError as exc:
+                    self._deposed(str(exc))
+                    return
+                except _WithheldError:
+                    failures += 1
+                    self._requeue(picture, changes)
                 except (nats.errors.Error, TimeoutError) as exc:
                     failures += 1
                     log.warning("change bus: sending %s failed (%s); retrying", picture, exc)
@@ -277,9 +323,38 @@ class NatsBus(ChangeBus):
 
     async def _send(self, js: JetStreamContext, picture: str, changes: list[Change]) -> None:
         subject = self._subjects[picture]
+        epoch = self._epochs.get(picture)
         for payload, count in encode_changes(changes, self._limit):
-            await js.publish(subject, payload)
+            if epoch is None:
+                await js.publish(subject, payload)
+            else:
+                self._check_fence()
+                self._chain[picture] = await publish_chained(
+                    js,
+                    self._stream,
+                    subject,
+                    payload,
+                    epoch=epoch,
+                    seq=changes[count - 1].seq,
+                    after=self._chain[picture],
+                    highest_seq=highest_seq,
+                )
             del changes[:count]  # what fails from here on is sent again
+
+    def _check_fence(self) -> None:
+        fence = self.fence
+        if fence is None:
+            return
+        if fence.deposed.is_set():
+            raise FencedError(fence.reason)
+        if not fence.holds():
+            raise _WithheldError
+
+    def _deposed(self, reason: str) -> None:
+        log.error("change bus: stops publishing: %s", reason)
+        self._pending = {}
+        if self.fence is not None:
+            self.fence.depose(reason)
 
     def _requeue(self, picture: str, unsent: list[Change]) -> None:
         """Put back what was not sent, under anything newer published meanwhile."""
@@ -290,7 +365,7 @@ class NatsBus(ChangeBus):
 
     async def _on_changes(self, msg: Msg) -> None:
         picture = self._pictures.get(msg.subject)
-        if picture is None:
+        if picture is None or not self._epoch_filter.admits(picture, msg):
             return
         try:
             changes = decode_changes(msg.data)

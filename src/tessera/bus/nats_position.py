@@ -18,9 +18,10 @@ from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DeliverPolicy, RawStreamMsg
 from nats.js.errors import NotFoundError
 
+from tessera.bus.nats_epochs import SEQ_HEADER
+
 # A message's highest change seq, where its publisher states it (an epoch marker, which
 # holds no change, states the highest before it); else it is read from the changes.
-SEQ_HEADER: Final = "Tessera-Seq"
 
 
 class _Seq(msgspec.Struct):

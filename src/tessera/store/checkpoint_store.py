@@ -7,9 +7,12 @@ Free of any database driver: the embedded default keeps its checkpoints in SQLit
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import msgspec
+
+if TYPE_CHECKING:
+    from tessera.cluster.fence import Fence
 
 
 class PictureCheckpoint(msgspec.Struct, frozen=True):
@@ -38,6 +41,9 @@ class Checkpoint(msgspec.Struct, frozen=True):
 
 
 class CheckpointStore(Protocol):
+    # The lease epochs saves are made under (a fusion worker's; None: one process alone).
+    fence: Fence | None
+
     async def save(self, checkpoint: Checkpoint) -> None:
         """Replace the stored state of the checkpoint's pictures, all or none."""
 

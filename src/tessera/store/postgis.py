@@ -16,7 +16,9 @@ steps, so a worker that calls ``mark_journal`` in the same synchronous step as t
 
 A failed write is logged, reported (``healthy``, ``last_error``, ``failures``) and tried
 again after a growing pause, on a new connection if the old one was lost; nothing is
-dropped and nothing overtakes it.
+dropped and nothing overtakes it. A fusion worker's writer writes under its ``fence``
+(DESIGN §10): each transaction first checks the pictures' fence rows, and one that finds
+a newer epoch deposes the worker and stops the writer for good, writing nothing more.
 
 ``query_tracks`` and ``query_overlays`` ask the database instead, with its spatial
 indexes: they answer what is written, which for a writer may lag its replica.
@@ -35,9 +37,11 @@ import msgspec
 import psycopg
 from psycopg.rows import TupleRow
 
+from tessera.cluster.fence import Fence, FencedError
 from tessera.core.model import Track
 from tessera.core.overlays import Overlay
 from tessera.postgis.connection import session_conninfo, usable
+from tessera.postgis.fencing import check_fence
 from tessera.postgis.migrate import MigrationError, check_schema
 from tessera.store import postgis_rows as rows
 from tessera.store.base import TrackQuery, TrackStore
@@ -97,6 +101,8 @@ class PostgisTrackStore(TrackStore):
         self._healthy = True
         self._last_error: str | None = None
         self.failures = 0
+        # The lease epochs a fusion worker writes under (set at its takeover).
+        self.fence: Fence | None = None
 
     # -- health ------------------------------------------------------------------------
 
@@ -188,7 +194,8 @@ class PostgisTrackStore(TrackStore):
             self._state = _State.CLOSED
             return
         try:
-            await self.flush(timeout)
+            if not self._deposed():  # a replaced worker writes nothing more
+                await self.flush(timeout)
         except TimeoutError:
             # The journal still holds them: a worker replays from the stored position.
             log.error(
@@ -330,12 +337,21 @@ class PostgisTrackStore(TrackStore):
         while True:
             await self._wake.wait()
             self._wake.clear()
+            if self._deposed():
+                return
             batch = self._queue.take()
             if batch is None:
                 continue
             self._in_flight = batch
             try:
                 await self._write(batch)
+            except FencedError as exc:
+                self._in_flight = None
+                self._queue.failed(batch)
+                log.error("the track store stops writing: %s", exc)
+                if self.fence is not None:
+                    self.fence.depose(str(exc))
+                return
             except Exception as exc:  # every failure is retried: none may drop a change
                 self._in_flight = None
                 self._queue.failed(batch)
@@ -355,6 +371,9 @@ class PostgisTrackStore(TrackStore):
             self._healthy, pause = True, first_pause
             self._progressed()
 
+    def _deposed(self) -> bool:
+        return self.fence is not None and self.fence.deposed.is_set()
+
     def _failed(self, exc: Exception, batch: Batch, pause: float) -> None:
         self.failures += 1
         self._healthy = False
@@ -372,7 +391,12 @@ class PostgisTrackStore(TrackStore):
         # batch (after a catch-up, say) would otherwise hold up the server's requests.
         statements = await asyncio.to_thread(rows.batch_statements, batch, self._names)
         conn = await self._write_connection()
+        fence = self.fence
         async with conn.transaction(), conn.cursor() as cursor:
+            await check_fence(cursor, fence)
+            if fence is not None:
+                marked = [(fence.epochs[n], n) for n in self._names if n in fence.epochs]
+                await cursor.executemany(rows.PICTURE_EPOCH, marked)
             for query, params in statements:
                 await cursor.executemany(query, params)
 

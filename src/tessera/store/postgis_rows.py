@@ -34,6 +34,8 @@ UPDATE_PICTURE: Final = (
     "UPDATE pictures SET seq = COALESCE(%s::bigint, seq), "
     "journal_seq = COALESCE(%s::bigint, journal_seq), updated_at = now() WHERE name = %s"
 )
+# The epoch of the fusion worker that wrote the picture's rows last.
+PICTURE_EPOCH: Final = "UPDATE pictures SET epoch = %s WHERE name = %s"
 UPSERT_TRACK: Final = """
 INSERT INTO tracks (picture, id, body, position, updated_at, status, identity, seq)
 VALUES (%s, %s, %s::jsonb, ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography, %s, %s, %s, %s)

@@ -6,9 +6,11 @@ archive's lease). It reads the journal in order and writes a chunk of reports in
 transaction together with how far into the journal the table now holds every report, so
 a new archiver (after a restart or a takeover) goes on exactly where the last commit left
 it. A report id is the table's key and a repeat is ignored, so even two archivers at once
-(a lease lost in a pause) store each report once. A failed write is logged and tried
-again after a growing pause: the journal keeps everything meanwhile, and memory holds one
-chunk at most.
+(a lease lost in a pause) store each report once; and an archiver with a ``fence`` (the
+archive lease's epoch, DESIGN §10) checks its fence row in every chunk's transaction, so
+one that was replaced writes nothing more (FencedError ends ``run``). A failed write is
+logged and tried again after a growing pause: the journal keeps everything meanwhile, and
+memory holds one chunk at most.
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ from typing import Any, Final
 import psycopg
 from psycopg.rows import TupleRow
 
+from tessera.cluster.fence import ARCHIVE_FENCE, Fence, FencedError
 from tessera.codecs.json import decode_stored_report, encode_report
 from tessera.core.model import Report
 from tessera.journal.base import Journal
 from tessera.postgis.connection import session_conninfo, usable
+from tessera.postgis.fencing import check_fence
 from tessera.postgis.migrate import check_schema
 
 log = logging.getLogger(__name__)
@@ -35,7 +39,8 @@ BBox = tuple[float, float, float, float]
 
 POSITION: Final = "SELECT journal_seq FROM report_archive"
 ADVANCE: Final = (
-    "UPDATE report_archive SET journal_seq = GREATEST(journal_seq, %s), updated_at = now()"
+    "UPDATE report_archive SET journal_seq = GREATEST(journal_seq, %s), updated_at = now(), "
+    "epoch = %s"
 )
 # Rows are copied into a table of the session's own (emptied at each commit), then moved
 # over with repeats ignored: COPY is the fast way in, and it knows no ON CONFLICT.
@@ -99,6 +104,8 @@ class PostgisReportArchive:
         self.position = 0
         self.healthy = True
         self.failures = 0
+        # The archive lease's epoch this archiver writes under (set when it takes it).
+        self.fence: Fence | None = None
 
     async def open(self) -> None:
         """Check the schema and read where the archive stands."""
@@ -145,17 +152,31 @@ class PostgisReportArchive:
         first_pause, longest_pause = self._retry
         pause = first_pause
         rows = await asyncio.to_thread(lambda: [report_row(seq, r) for seq, r in found])
+        fence = self.fence
+        epoch = 0 if fence is None else fence.epoch(ARCHIVE_FENCE)
         while True:
+            if fence is not None and fence.deposed.is_set():
+                raise FencedError(fence.reason)
+            if fence is not None and not fence.holds():
+                # The lease in doubt (a renewal late): wait for it to be renewed or lost.
+                await asyncio.sleep(pause)
+                continue
             try:
                 conn = await self._connection()
                 async with conn.transaction(), conn.cursor() as cursor:
+                    await check_fence(cursor, fence)
                     if rows:
                         await cursor.execute(STAGING)
                         async with cursor.copy(COPY) as copy:
                             for row in rows:
                                 await copy.write_row(row)
                         await cursor.execute(MOVE)
-                    await cursor.execute(ADVANCE, (upto,))
+                    await cursor.execute(ADVANCE, (upto, epoch))
+            except FencedError as exc:
+                log.error("the report archive stops: %s", exc)
+                if fence is not None:
+                    fence.depose(str(exc))
+                raise
             except (psycopg.Error, OSError) as exc:
                 self.failures += 1
                 self.healthy = False

@@ -14,10 +14,13 @@ import logging
 import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from tessera.private_files import private_file
 from tessera.store.checkpoint_store import Checkpoint, PictureCheckpoint
+
+if TYPE_CHECKING:
+    from tessera.cluster.fence import Fence
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,8 @@ def checkpoint_path(data_dir: Path) -> Path:
 class SqliteCheckpoints:
     def __init__(self, path: Path) -> None:
         self._path = path
+        # One process owns the data folder: no lease, nothing to fence.
+        self.fence: Fence | None = None
 
     async def save(self, checkpoint: Checkpoint) -> None:
         await asyncio.to_thread(self._save, checkpoint)
