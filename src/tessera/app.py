@@ -11,8 +11,15 @@ from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 
+from tessera.backends import (
+    archived_keys_for,
+    bus_for,
+    cot_relay_for,
+    journal_for,
+    security_store_for,
+    track_store_for,
+)
 from tessera.bus.base import ChangeBus
-from tessera.bus.memory import MemoryBus
 from tessera.checkpoint_choice import embedded_checkpointer, postgis_checkpointer, writer_dsn
 from tessera.codecs.json import ReportCodec, ReportPolicy
 from tessera.codecs.overlay_json import OverlayCodec
@@ -20,8 +27,7 @@ from tessera.core.fusion.engine import FusionSettings, KalmanTracker
 from tessera.core.labels import Picture
 from tessera.core.model import Principal
 from tessera.fusion_worker import FusionWorker
-from tessera.journal.base import Journal, Retention, StoredKeys
-from tessera.journal.sqlite import SqliteJournal
+from tessera.journal.base import Journal
 from tessera.relay.base import CotRelay
 from tessera.relay.memory import LocalRelay
 from tessera.replica import PictureReplica
@@ -31,10 +37,8 @@ from tessera.security.gate import Gate
 from tessera.security.limits import FailureLimiter, RequestLimiter
 from tessera.security.scoping import ID_KEY_NAME, IdScope, Submitter
 from tessera.security.sources import SourceRegistry
-from tessera.security.sqlite import SqliteSecurityStore, security_store_path
 from tessera.settings import Settings
 from tessera.store.base import TrackStore
-from tessera.store.memory import MemoryTrackStore
 from tessera.transports.web.routes import build_asgi
 from tessera.trimming import JournalTrimmer, journal_trimmer
 
@@ -303,105 +307,14 @@ def _web_app(tessera: Tessera) -> Starlette:
     return build_asgi(tessera)
 
 
-def _retention(settings: Settings) -> Retention:
-    return Retention(
-        max_age_s=settings.journal_max_age_s,
-        max_bytes=settings.journal_max_bytes,
-        dedup_window_s=settings.dedup_window,
-    )
-
-
-def _journal(settings: Settings, clock: Clock, stored_keys: StoredKeys | None) -> Journal:
-    if settings.journal_backend == "sqlite":
-        return SqliteJournal(
-            settings.data_dir / "journal.sqlite3",
-            clock=clock,
-            tick_interval=settings.tick_interval_s,
-            retention=_retention(settings),
-        )
-    # Imported here: the embedded default never loads the NATS client.
-    from tessera.journal.jetstream import JetStreamJournal
-    from tessera.journal.jetstream_cursor import consumer_name
-
-    # A process that fuses and saves checkpoints keeps its place in a durable consumer.
-    checkpoints = settings.postgis_dsn is not None and settings.role != "gateway"
-    names = [picture.name for picture in settings.pictures]
-
-    return JetStreamJournal(
-        settings.nats_servers,
-        clock=clock,
-        stream=settings.journal_stream,
-        prefix=settings.journal_prefix,
-        # One process marks time for the whole deployment: the one that fuses.
-        ticks=settings.role != "gateway",
-        tick_interval=settings.tick_interval_s,
-        # A gateway never reads the journal's tail; a worker follows it from memory.
-        recent_window=0 if settings.role == "gateway" else 20_000,
-        replicas=settings.journal_replicas,
-        cursor=consumer_name(names) if checkpoints else None,
-        # Acknowledged at each checkpoint: never redelivered while one is due.
-        cursor_ack_wait=max(3_600.0, 10 * settings.checkpoint_interval_s),
-        retention=_retention(settings),
-        stored_keys=stored_keys,
-    )
-
-
-def _bus(settings: Settings, names: list[str]) -> ChangeBus:
-    if settings.bus_backend == "memory":
-        return MemoryBus(names, retained=settings.retained_changes)
-    from tessera.bus.nats import NatsBus
-
-    return NatsBus(
-        settings.nats_servers,
-        names,
-        retained=settings.retained_changes,
-        stream=settings.changes_stream,
-        prefix=settings.changes_prefix,
-        replicas=settings.changes_replicas,
-        # Nothing subscribes in a fusion worker: it only publishes.
-        follow=settings.role != "fusion",
-    )
-
-
-def _cot_relay(settings: Settings) -> CotRelay:
-    # An id of this process's own: each gateway ignores the messages that carry it.
-    origin = uuid.uuid4().hex
-    if settings.bus_backend != "nats":
-        return LocalRelay(origin)
-    from tessera.relay.nats import NatsRelay
-
-    return NatsRelay(settings.nats_servers, origin=origin, prefix=settings.cot_share_prefix)
-
-
-def _track_store(settings: Settings, names: list[str]) -> TrackStore:
-    if settings.postgis_dsn is None:
-        return MemoryTrackStore(names)
-    from tessera.store.postgis import PostgisTrackStore
-
-    # The process that fuses writes the pictures; a gateway only reads them.
-    gateway = settings.role == "gateway"
-    return PostgisTrackStore(
-        writer_dsn(settings), names, writer=not gateway, lineage_in_memory=not gateway
-    )
-
-
-def _security_store(settings: Settings) -> SecurityStore:
-    if settings.postgis_dsn is None:
-        return SqliteSecurityStore(security_store_path(settings.data_dir))
-    # Imported here: the embedded default never loads the PostgreSQL driver.
-    from tessera.security.postgis import PostgisSecurityStore
-
-    return PostgisSecurityStore(settings.postgis_dsn)
-
-
 def build(settings: Settings, *, clock: Clock = utc_now) -> Tessera:
     settings.validate()
     scheme = settings.scheme
     names = [picture.name for picture in settings.pictures]
-    archived_keys = _archived_keys(settings)
-    journal = _journal(settings, clock, archived_keys)
-    store = _track_store(settings, names)
-    bus = _bus(settings, names)
+    archived_keys = archived_keys_for(settings)
+    journal = journal_for(settings, clock, archived_keys)
+    store = track_store_for(settings, names)
+    bus = bus_for(settings, names)
     fusion_settings = FusionSettings(
         lineage_window=settings.lineage_window, batch_seconds=settings.fusion_batch_s
     )
@@ -430,8 +343,8 @@ def build(settings: Settings, *, clock: Clock = utc_now) -> Tessera:
         bus=bus,
         worker=worker,
         codec=codec,
-        security=_security_store(settings),
-        cot_relay=_cot_relay(settings),
+        security=security_store_for(settings),
+        cot_relay=cot_relay_for(settings),
     )
     tessera.archived_keys = archived_keys
     if not settings.retains_all:
@@ -444,13 +357,3 @@ def build(settings: Settings, *, clock: Clock = utc_now) -> Tessera:
     elif settings.postgis_dsn is None and settings.role == "all":
         tessera.checkpointer = embedded_checkpointer(settings, tessera, fusion_settings)
     return tessera
-
-
-def _archived_keys(settings: Settings) -> ArchivedReportKeys | None:
-    """The report archive, asked by a JetStream journal whose claims expire."""
-    if settings.journal_backend != "jetstream" or settings.dedup_window is None:
-        return None
-    from tessera.store.retention import ArchivedReportKeys
-
-    assert settings.postgis_dsn is not None  # validated: retention on JetStream needs it
-    return ArchivedReportKeys(settings.postgis_dsn)
