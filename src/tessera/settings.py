@@ -111,8 +111,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     journal_max_age_s: float | None = None
     journal_max_bytes: int | None = None
     dedup_window_s: float | None = None
-    # Change feed: how many changes each picture keeps for subscribers resuming with since
-    # (a gateway starting reads at most this many before the seq its copy of it holds).
+    # Change feed: for subscribers resuming with since, each picture keeps the latest change
+    # of up to this many tracks and overlays (those changed most recently; one entry per
+    # item however often it changed, sharing the item with the picture itself). A gateway
+    # starting reads at most this many changes before the seq its copy of a picture holds.
     retained_changes: int = 100_000
     heartbeat_s: float = 5.0
     # Fusion: how many report ids a track keeps in its lineage window, and the micro-batch
@@ -215,6 +217,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         self._validate_retention()
         if self.requests_per_second <= 0 or self.request_burst < 1:
             raise ValueError("requests_per_second and request_burst must be positive")
+        if self.retained_changes < 1:
+            raise ValueError("retained_changes must be at least 1")
         if not 0 < self.fusion_batch_s <= 60:
             raise ValueError("fusion_batch_s must be greater than 0 and at most 60")
         if self.role != "all":

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable
 
 from tessera.bus.base import Change, ChangeBus, Subscriber
+from tessera.bus.retained import RetainedChanges
 from tessera.store.base import TrackQuery
 
 
 class _Feed:
-    __slots__ = ("last_seq", "retained", "subscribers")
+    __slots__ = ("retained", "subscribers")
 
     def __init__(self, retained: int) -> None:
-        self.retained: deque[Change] = deque(maxlen=retained)
+        self.retained = RetainedChanges(retained)
         self.subscribers: set[Subscriber] = set()
-        self.last_seq = 0
 
 
 class MemoryBus(ChangeBus):
@@ -24,11 +23,10 @@ class MemoryBus(ChangeBus):
 
     def publish(self, picture: str, changes: list[Change]) -> None:
         feed = self._feeds[picture]
-        changes = _newer(changes, feed.last_seq)
+        changes = _newer(changes, feed.retained.last_seq)
         if not changes:
             return
         feed.retained.extend(changes)
-        feed.last_seq = changes[-1].seq
         # Subscribers mostly share a few filters: judge each change once per filter.
         verdicts: dict[TrackQuery, list[bool]] = {}
         for subscriber in feed.subscribers:
@@ -43,24 +41,20 @@ class MemoryBus(ChangeBus):
         """Keep ``changes`` for subscribers resuming with ``since``, delivering them to
         nobody: what a gateway's copy of the picture already holds."""
         feed = self._feeds[picture]
-        changes = _newer(changes, feed.last_seq)
+        changes = _newer(changes, feed.retained.last_seq)
         if changes:
             feed.retained.extend(changes)
-            feed.last_seq = changes[-1].seq
 
     def attach(self, picture: str, subscriber: Subscriber, since: int | None) -> bool:
         feed = self._feeds[picture]
         resumed = False
         if since is not None:
             subscriber.start_after(since)
-        if since is not None and since <= feed.last_seq:
-            oldest = feed.retained[0].seq if feed.retained else feed.last_seq + 1
-            # Every change after `since` must still be retained to resume without a gap.
-            if since + 1 >= oldest:
-                resumed = True
-                for change in feed.retained:
-                    if change.seq > since:
-                        subscriber.offer(change)
+        # Every change after `since` must still be known to resume without a gap.
+        if since is not None and feed.retained.covers(since):
+            resumed = True
+            for change in feed.retained.after(since):
+                subscriber.offer(change)
         feed.subscribers.add(subscriber)
         return resumed
 
@@ -68,18 +62,21 @@ class MemoryBus(ChangeBus):
         self._feeds[picture].subscribers.discard(subscriber)
 
     def continue_at(self, picture: str, seq: int) -> None:
-        feed = self._feeds[picture]
-        feed.last_seq = max(feed.last_seq, seq)
+        retained = self._feeds[picture].retained
+        retained.last_seq = max(retained.last_seq, seq)
 
     def subscribers(self, picture: str) -> tuple[Subscriber, ...]:
         return tuple(self._feeds[picture].subscribers)
 
     def last_seq(self, picture: str) -> int:
-        return self._feeds[picture].last_seq
+        return self._feeds[picture].retained.last_seq
 
     def subscriber_count(self, picture: str) -> int:
         return len(self._feeds[picture].subscribers)
 
+    def retained_count(self, picture: str) -> int:
+        """How many changes ``picture`` keeps for resuming subscribers."""
+        return len(self._feeds[picture].retained)
 
 def _newer(changes: list[Change], last_seq: int) -> list[Change]:
     """The changes after ``last_seq``: a feed never goes back (one delivered again, or
