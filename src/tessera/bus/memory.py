@@ -78,6 +78,7 @@ class MemoryBus(ChangeBus):
         """How many changes ``picture`` keeps for resuming subscribers."""
         return len(self._feeds[picture].retained)
 
+
 def _newer(changes: list[Change], last_seq: int) -> list[Change]:
     """The changes after ``last_seq``: a feed never goes back (one delivered again, or
     republished by a fusion worker replaying the journal, is already retained)."""
