@@ -35,7 +35,14 @@ from tessera.journal.base import (
     JournalItem,
     Retention,
 )
-from tessera.journal.sqlite_rows import SCHEMA, allow_overlays, entry_of, key_of, stamped
+from tessera.journal.sqlite_rows import (
+    SCHEMA,
+    allow_overlays,
+    entry_of,
+    key_of,
+    seqs_by_id,
+    stamped,
+)
 from tessera.microseconds import from_us, to_us
 from tessera.private_files import private_file
 
@@ -303,19 +310,11 @@ class SqliteJournal(Journal):
 
     def _existing_seqs(self, conn: sqlite3.Connection, group: list[_Append]) -> dict[str, int]:
         ids = list({key_of(item) for append in group for item in append.items})
-        found: dict[str, int] = {}
-        for start in range(0, len(ids), _LOOKUP_CHUNK):
-            chunk = ids[start : start + _LOOKUP_CHUNK]
-            marks = ",".join("?" * len(chunk))
-            for report_id, seq in conn.execute(
-                f"SELECT id, seq FROM journal WHERE id IN ({marks})",  # noqa: S608 - placeholders only
-                chunk,
-            ):
-                found[report_id] = seq
+        found = seqs_by_id(conn, "journal", ids, _LOOKUP_CHUNK)
         if self._keeps_keys:
             # Repeats of entries trimmed away: their keys were kept.
             missing = [key for key in ids if key not in found]
-            found.update(sqlite_retention.known_keys(conn, missing, _LOOKUP_CHUNK))
+            found.update(seqs_by_id(conn, "journal_kept_keys", missing, _LOOKUP_CHUNK))
         return found
 
     def _hand_over(

@@ -150,20 +150,6 @@ def trim_step(
     return TrimStep(dropped=dropped, first_held=first_held(conn, last_seq), more=more)
 
 
-def known_keys(conn: sqlite3.Connection, keys: list[str], chunk: int) -> dict[str, int]:
-    """The seq of each of ``keys`` among the kept keys of dropped entries."""
-    found: dict[str, int] = {}
-    for start in range(0, len(keys), chunk):
-        part = keys[start : start + chunk]
-        marks = ",".join("?" * len(part))
-        for key, seq in conn.execute(
-            f"SELECT id, seq FROM journal_kept_keys WHERE id IN ({marks})",  # noqa: S608 - placeholders only
-            part,
-        ):
-            found[str(key)] = int(seq)
-    return found
-
-
 def ensure_reclaimable(conn: sqlite3.Connection) -> bool:
     """Make freed pages returnable to the file system (incremental auto-vacuum); whether
     the file had to be rewritten once for it (a journal created before retention)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime
-from typing import Final
+from typing import Final, Literal
 
 import msgspec
 
@@ -71,3 +71,21 @@ def entry_of(seq: int, kind: str, received_at: datetime, body: bytes | None) -> 
     if kind == "overlay":
         return JournalEntry(seq, received_at, None, decode_stored_revision(body))
     return JournalEntry(seq, received_at, decode_stored_report(body))
+
+
+def seqs_by_id(
+    conn: sqlite3.Connection,
+    table: Literal["journal", "journal_kept_keys"],
+    ids: list[str],
+    chunk: int,
+) -> dict[str, int]:
+    """The seq of each of ``ids`` found in ``table`` (the journal, or the kept keys of
+    entries trimmed away), asked ``chunk`` ids at a time."""
+    found: dict[str, int] = {}
+    for start in range(0, len(ids), chunk):
+        part = ids[start : start + chunk]
+        marks = ",".join("?" * len(part))
+        query = f"SELECT id, seq FROM {table} WHERE id IN ({marks})"  # noqa: S608 - a fixed table
+        for key, seq in conn.execute(query, part):
+            found[str(key)] = int(seq)
+    return found
