@@ -11,7 +11,7 @@ trail is append-only: nothing here updates or deletes an event.
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Final
 
@@ -182,6 +182,14 @@ class SecurityStore(abc.ABC):
     @abc.abstractmethod
     async def certificates(self) -> list[CertificateRecord]:
         """Every certificate, oldest first."""
+
+    @abc.abstractmethod
+    async def certificate_holders(
+        self, fingerprints: Collection[str]
+    ) -> dict[str, tuple[CertificateRecord, Principal | None]]:
+        """The certificates with these fingerprints (lowercase hex), each with the principal
+        it was issued to (None if that is gone), by fingerprint; unknown ones are left out.
+        One query (a few for thousands): the server rechecks every live connection with it."""
 
     @abc.abstractmethod
     async def revoke_certificate(self, name: str, at: datetime) -> CertificateRecord:

@@ -9,6 +9,7 @@ other tables.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from typing import Any, Final
 
 import msgspec
@@ -46,6 +47,13 @@ _SELECT: Final = (
 )
 _BY_FINGERPRINT: Final = _SELECT + "WHERE fingerprint = ?"
 _BY_NAME: Final = _SELECT + "WHERE name = ?"
+_WITH_PRINCIPALS: Final = (
+    "SELECT c.name, c.principal, c.serial, c.fingerprint, c.issued_us, c.expires_us, "
+    "c.revoked_us, p.body FROM certificates AS c "
+    "LEFT JOIN principals AS p ON p.name = c.principal WHERE c.fingerprint IN ({marks})"
+)
+# Within SQLite's smallest limit on a statement's parameters.
+_CHUNK: Final = 900
 # rowid breaks ties between certificates issued in the same microsecond.
 _ALL: Final = _SELECT + "ORDER BY issued_us, rowid"
 # COALESCE keeps the first revocation time: revoking again changes nothing.
@@ -78,6 +86,19 @@ def insert(conn: sqlite3.Connection, row: CertificateRow) -> None:
 
 def by_fingerprint(conn: sqlite3.Connection, fingerprint: str) -> CertificateRow | None:
     return _row(conn.execute(_BY_FINGERPRINT, (fingerprint.lower(),)).fetchone())
+
+
+def with_principals(
+    conn: sqlite3.Connection, fingerprints: Sequence[str]
+) -> list[tuple[CertificateRow, bytes | None]]:
+    """The certificates with these fingerprints, each with its principal's stored body."""
+    found: list[tuple[CertificateRow, bytes | None]] = []
+    for start in range(0, len(fingerprints), _CHUNK):
+        chunk = fingerprints[start : start + _CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        rows = conn.execute(_WITH_PRINCIPALS.format(marks=marks), chunk).fetchall()
+        found.extend((_as_row(row[:7]), row[7]) for row in rows)
+    return found
 
 
 def every(conn: sqlite3.Connection) -> list[CertificateRow]:

@@ -12,7 +12,7 @@ numbers follow commit order across processes (a reader paging by seq misses noth
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -82,6 +82,11 @@ _SELECT_CERTIFICATES: Final = (
 )
 _CERTIFICATE_BY_FINGERPRINT: Final = _SELECT_CERTIFICATES + "WHERE fingerprint = %s"
 _ALL_CERTIFICATES: Final = _SELECT_CERTIFICATES + "ORDER BY issued_at, added"
+_CERTIFICATES_WITH_PRINCIPALS: Final = (
+    "SELECT c.name, c.principal, c.serial, c.fingerprint, c.issued_at, c.expires_at, "
+    "c.revoked_at, p.body::text FROM certificates AS c "
+    "LEFT JOIN principals AS p ON p.name = c.principal WHERE c.fingerprint = ANY(%s)"
+)
 _REVOKE_CERTIFICATE: Final = (
     "UPDATE certificates SET revoked_at = COALESCE(revoked_at, %s) WHERE name = %s "
     "RETURNING name, principal, serial, fingerprint, issued_at, expires_at, revoked_at"
@@ -258,6 +263,21 @@ class PostgisSecurityStore(PostgisSourceMethods, SecurityStore):
 
     async def certificates(self) -> list[CertificateRecord]:
         return [_certificate(row) for row in await self._rows(_ALL_CERTIFICATES)]
+
+    async def certificate_holders(
+        self, fingerprints: Collection[str]
+    ) -> dict[str, tuple[CertificateRecord, Principal | None]]:
+        wanted = sorted({f.lower() for f in fingerprints if _NUL not in f})
+        if not wanted:
+            return {}
+        rows = await self._rows(_CERTIFICATES_WITH_PRINCIPALS, (wanted,))
+        return {
+            row[3]: (
+                _certificate(row[:7]),
+                None if row[7] is None else self._principal_decoder.decode(row[7]),
+            )
+            for row in rows
+        }
 
     async def revoke_certificate(self, name: str, at: datetime) -> CertificateRecord:
         revoked_at = _aware(at)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -319,6 +319,20 @@ class SqliteSecurityStore(SecurityStore):
         with self._reading() as conn:
             rows = certstore.every(conn)
         return [certificate_from_row(row) for row in rows]
+
+    async def certificate_holders(
+        self, fingerprints: Collection[str]
+    ) -> dict[str, tuple[CertificateRecord, Principal | None]]:
+        wanted = sorted({fingerprint.lower() for fingerprint in fingerprints})
+        with self._reading() as conn:
+            rows = certstore.with_principals(conn, wanted)
+        return {
+            row[3]: (
+                certificate_from_row(row),
+                None if body is None else self._principal_decoder.decode(body),
+            )
+            for row, body in rows
+        }
 
     async def revoke_certificate(self, name: str, at: datetime) -> CertificateRecord:
         revoked_us = aware_us(at)

@@ -2,10 +2,13 @@
 deployment's certificate files, the contexts, and who a presented certificate is.
 Functions over files; the server owns the sockets.
 
-The handshake proves a client holds a key certified by this deployment's CA; the store
-then says whose it is and whether it still counts. Revocation is checked there, at every
-connection, rather than through the CRL file: a revocation takes effect without
-reloading the server, and a CRL past its next-update time cannot lock everyone out.
+The handshake proves a client holds a key certified by this deployment's CA and not
+revoked: the CRL is checked for the client's own certificate, and ``ServerContexts``
+builds a new context whenever the CRL (or another of the deployment's files) changes, so
+``tessera certs revoke`` refuses the next handshake. The store then says whose the
+certificate is and whether it still counts (revoked, expired, its principal disabled):
+checked at every connection and, for live ones, every ``cot_recheck_s``. The CRL is
+written valid for as long as its CA, so it never goes stale and locks everyone out.
 """
 
 from __future__ import annotations
@@ -50,18 +53,73 @@ def certs_dir(data_dir: Path) -> Path:
 
 def server_context(certs_dir: Path) -> ssl.SSLContext:
     """TLS 1.2 or later, this server's certificate, and client certificates required and
-    verified against the deployment's CA (only: not the system's CAs)."""
+    verified against the deployment's CA (only: not the system's CAs) and, when the
+    folder has one, its CRL."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(certs_dir / SERVER_CERT_FILE, certs_dir / SERVER_KEY_FILE)
     context.load_verify_locations(cafile=certs_dir / CA_FILE)
     context.verify_mode = ssl.CERT_REQUIRED
+    crl = certs_dir / CRL_FILE
+    if crl.exists():
+        # A file of PEM CRLs loads through cafile (cadata takes certificates only).
+        context.load_verify_locations(cafile=crl)
+        # The leaf only: the CA itself is the root, and has no CRL above it.
+        context.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
+    else:
+        log.warning("no CRL in %s: revoked certificates are refused after the handshake", certs_dir)
     return context
 
 
 def ensure_server_context(data_dir: Path, hosts: Sequence[str] = ()) -> ssl.SSLContext:
     """The server's context for the CoT stream (see ``ensure_deployment``)."""
     return server_context(ensure_deployment(data_dir, hosts))
+
+
+class ServerContexts:
+    """The server's context, built again when a file it is made of changes (a new CRL
+    after ``tessera certs revoke``; a new CA or server certificate): each handshake takes
+    ``current()``, which costs a few ``stat`` calls while nothing changed."""
+
+    def __init__(self, certs_dir: Path) -> None:
+        self.certs_dir = certs_dir
+        self._stamp = self._files_stamp()
+        self._context = server_context(certs_dir)
+
+    def current(self) -> ssl.SSLContext:
+        stamp = self._files_stamp()
+        if stamp != self._stamp:
+            try:
+                context = server_context(self.certs_dir)
+            except (OSError, ssl.SSLError, ValueError) as exc:
+                # Half-replaced files, or a broken one: keep what worked, try again later.
+                log.error(
+                    "TLS files in %s could not be loaded (%s); keeping the last",
+                    self.certs_dir,
+                    exc,
+                )
+                return self._context
+            self._context, self._stamp = context, stamp
+            log.info("TLS context reloaded from %s", self.certs_dir)
+        return self._context
+
+    def _files_stamp(self) -> tuple[tuple[int, int, int] | None, ...]:
+        # Files are replaced whole (a new inode), so the inode alone tells a new one; the
+        # time and size catch a file rewritten in place.
+        stamps: list[tuple[int, int, int] | None] = []
+        for name in (CA_FILE, SERVER_CERT_FILE, SERVER_KEY_FILE, CRL_FILE):
+            try:
+                found = (self.certs_dir / name).stat()
+            except FileNotFoundError:
+                stamps.append(None)
+                continue
+            stamps.append((found.st_ino, found.st_mtime_ns, found.st_size))
+        return tuple(stamps)
+
+
+def ensure_server_contexts(data_dir: Path, hosts: Sequence[str] = ()) -> ServerContexts:
+    """The server's reloading contexts for the CoT stream (see ``ensure_deployment``)."""
+    return ServerContexts(ensure_deployment(data_dir, hosts))
 
 
 def https_context(cert_pem: Path, key_pem: Path) -> ssl.SSLContext:
@@ -128,13 +186,39 @@ async def certificate_holder(
 ) -> tuple[CertificateRecord, Principal] | None:
     """A verified client certificate's record and the principal it stands for (None as
     for ``principal_of_certificate``)."""
+    held = await certificate_standing(store, der, now)
+    return held if isinstance(held, tuple) else None
+
+
+async def certificate_standing(
+    store: SecurityStore, der: bytes, now: datetime
+) -> tuple[CertificateRecord, Principal] | str:
+    """As ``certificate_holder``, but a certificate that does not count gives the reason."""
     record = await store.certificate(certs.fingerprint(der))
-    if record is None or not record.usable(now):
-        return None
+    if record is None:
+        return "certificate unknown to the security store"
     principal = await store.principal(record.principal)
-    if principal is None or principal.disabled:
-        return None
+    refusal = certificate_refusal(record, principal, now)
+    if refusal is not None:
+        return refusal
+    assert principal is not None  # else refused just above
     return record, principal
+
+
+def certificate_refusal(
+    record: CertificateRecord, principal: Principal | None, now: datetime
+) -> str | None:
+    """Why a known certificate (and the principal it was issued to) no longer counts; None
+    if it does."""
+    if record.revoked_at is not None:
+        return "certificate revoked"
+    if not record.usable(now):
+        return "certificate expired" if now >= record.expires_at else "certificate not yet valid"
+    if principal is None:
+        return f"principal {record.principal} no longer exists"
+    if principal.disabled:
+        return f"principal {principal.name} disabled"
+    return None
 
 
 # -- files -----------------------------------------------------------------------------
