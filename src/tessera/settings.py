@@ -85,6 +85,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     cot_max_event_bytes: int = 64 * 1024
     cot_handshake_timeout_s: float = 10.0
     cot_idle_timeout_s: float = 300.0
+    # How often live TAK clients' certificates and principals are checked again: a client
+    # revoked or disabled (by `tessera certs revoke`, `tessera users disable`) is closed
+    # within this time.
+    cot_recheck_s: float = 2.0
     # How long a track sent to TAK clients stays on their maps without an update.
     cot_stale_s: float = 300.0
     cot_write_buffer_bytes: int = 256 * 1024
@@ -217,6 +221,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         self._validate_retention()
         if self.requests_per_second <= 0 or self.request_burst < 1:
             raise ValueError("requests_per_second and request_burst must be positive")
+        if not 0 < self.cot_recheck_s <= 3600:
+            raise ValueError("cot_recheck_s must be greater than 0 and at most 3600")
         if self.retained_changes < 1:
             raise ValueError("retained_changes must be at least 1")
         if not 0 < self.fusion_batch_s <= 60:

@@ -18,8 +18,9 @@ from tessera.codecs.cot import CotError, CotEvent, parse_event
 from tessera.codecs.cot_framing import FramingError, parse_mesh_frame
 from tessera.codecs.cot_proto import decode_payload
 from tessera.core.model import Principal
-from tessera.transports.cot_stream.server import TCP, TLS, CotServer
+from tessera.transports.cot_stream.server import TCP, CotServer
 from tessera.transports.cot_stream.session import CotSession
+from tessera.transports.cot_stream.tls_accept import TLS
 
 if TYPE_CHECKING:
     from tessera.app import Tessera
@@ -72,12 +73,12 @@ async def start_cot(
     ports = (settings.cot_tls_port, settings.cot_tcp_port, settings.cot_udp_port)
     if all(port is None for port in ports):
         return None
-    context = None
+    contexts = None
     if settings.cot_tls_port is not None:
-        from tessera.security.tls import ensure_server_context
+        from tessera.security.tls import ensure_server_contexts
 
-        context = ensure_server_context(settings.data_dir, hosts=(settings.host,))
-    server = CotServer(tessera, context)
+        contexts = ensure_server_contexts(settings.data_dir, hosts=(settings.host,))
+    server = CotServer(tessera, contexts)
     await server.open_relay()
     try:
         if settings.cot_tls_port is not None:

@@ -1,7 +1,9 @@
 """The CoT stream server: listeners, who each client is, what it receives and what it sends.
 
 A client over TLS is the principal its certificate was issued to (``tessera certs``); over
-plain TCP or UDP it is the principal the settings name for that port. It receives, at once
+plain TCP or UDP it is the principal the settings name for that port. A connection refused
+(in the TLS handshake, or after it by the store) is audited (``refusals.py``), and a live
+one whose certificate or principal stops counting is closed (``standing.py``). It receives, at once
 and then as they change, the tracks of every picture its principal may read, and the
 positions, markers and chat that other clients share and it may read (``hub.py``). What
 it sends becomes reports (positions and markers, labelled as its principal's reports are)
@@ -15,7 +17,6 @@ import asyncio
 import contextlib
 import logging
 import socket
-import ssl
 from collections import OrderedDict
 from datetime import timedelta
 from typing import TYPE_CHECKING, Final
@@ -34,34 +35,41 @@ from tessera.codecs.cot_reports import (
 )
 from tessera.core.model import Label, Principal, Report, Role, Track, is_subjects_own_track
 from tessera.journal.base import JournalClosedError, JournalUnavailableError
+from tessera.security import certs
 from tessera.security.base import AuditEvent
 from tessera.security.policy import readable_pictures, submission_refusal
-from tessera.security.tls import certificate_holder
+from tessera.security.tls import ServerContexts, certificate_standing
 from tessera.store.base import TrackQuery
 from tessera.transports.cot_stream.hub import CommunityHub
 from tessera.transports.cot_stream.intake import CotIntake
 from tessera.transports.cot_stream.peers import HubLink
+from tessera.transports.cot_stream.refusals import ConnectionRefusals
 from tessera.transports.cot_stream.session import CotSession
+from tessera.transports.cot_stream.standing import keep_checking
+from tessera.transports.cot_stream.tls_accept import TLS, TlsAcceptor
 from tessera.transports.cot_stream.wire import CONTROL_PREFIX, XML, WireEvent
 
 if TYPE_CHECKING:
     from tessera.app import Tessera
 
 log = logging.getLogger(__name__)
-TLS: Final = "tls"
 TCP: Final = "tcp"
 CHANGE_CACHE: Final = 50_000
 
 
 class CotServer:
-    def __init__(self, tessera: Tessera, tls_context: ssl.SSLContext | None) -> None:
+    def __init__(self, tessera: Tessera, tls_contexts: ServerContexts | None) -> None:
         self.tessera = tessera
         self.settings = tessera.settings
         self.hub = CommunityHub(tessera.scheme)
         self.relay = tessera.cot_relay
         self.peers = HubLink(self.hub, tessera.scheme, tessera.clock)
-        self._tls_context = tls_context
+        self._tls_contexts = tls_contexts
+        self.refusals = ConnectionRefusals(tessera.audit, tessera.clock)
         self._servers: list[asyncio.Server] = []
+        # Handshakes under way and the rechecks: ended when the server stops.
+        self._owned: set[asyncio.Task[None]] = set()
+        self._rechecks: asyncio.Task[None] | None = None
         self._sessions: set[CotSession] = set()
         self._subscriptions: dict[int, list[tuple[str, Subscriber]]] = {}
         # One encoding of each change, shared by every client; and each track's last
@@ -82,20 +90,29 @@ class CotServer:
 
     async def listen(self, kind: str, sock: socket.socket) -> None:
         loop = asyncio.get_running_loop()
-        context = self._tls_context if kind == TLS else None
-        server = await loop.create_server(
-            lambda: CotSession(self, kind=kind),
-            sock=sock,
-            ssl=context,
-            ssl_handshake_timeout=self.settings.cot_handshake_timeout_s if context else None,
-        )
+        contexts = self._tls_contexts
+        if kind == TLS:
+            # TCP first, then a handshake with the context current for this connection.
+            assert contexts is not None
+            server = await loop.create_server(lambda: TlsAcceptor(self, contexts), sock=sock)
+        else:
+            server = await loop.create_server(lambda: CotSession(self, kind=kind), sock=sock)
         self._servers.append(server)
+        if self._rechecks is None:
+            self._rechecks = asyncio.create_task(keep_checking(self), name="cot-recheck")
+
+    def own(self, task: asyncio.Task[None]) -> None:
+        """Keep ``task`` (a handshake) until it ends, or the server stops."""
+        self._owned.add(task)
+        task.add_done_callback(self._owned.discard)
 
     def closing(self, transport: asyncio.BaseTransport) -> None:
         """Close ``transport`` (a UDP endpoint) when the server stops."""
         self._transports.append(transport)
 
     async def stop(self) -> None:
+        for task in [*self._owned, *([self._rechecks] if self._rechecks else [])]:
+            task.cancel()
         for transport in self._transports:
             transport.close()
         for server in self._servers:
@@ -114,26 +131,41 @@ class CotServer:
     def sessions(self) -> list[CotSession]:
         return list(self._sessions)
 
-    async def identify(self, session: CotSession) -> Principal | None:
+    async def identify(self, session: CotSession) -> Principal | str:
+        """Who the client is, or why it is refused."""
         security = self.tessera.security
         if session.kind == TLS:
             transport = session.transport_object()
             ssl_object = transport.get_extra_info("ssl_object") if transport else None
             der = ssl_object.getpeercert(binary_form=True) if ssl_object else None
             if not der:
-                return None
-            held = await certificate_holder(security, der, self.tessera.clock())
-            if held is None:
-                return None
+                return "no client certificate"
+            session.fingerprint = certs.fingerprint(der)
+            held = await certificate_standing(security, der, self.tessera.clock())
+            if isinstance(held, str):
+                return held
             record, holder = held
-            session.fingerprint = record.fingerprint
             bound = await security.certificate_uid(record.fingerprint)
             if bound is not None:
                 session.own_uid, session.uid_bound = bound, True
             return holder
         name = self.settings.cot_tcp_principal if session.kind == TCP else None
         principal = None if name is None else await security.principal(name)
-        return None if principal is None or principal.disabled else principal
+        if principal is None:
+            return f"no principal {name} for this port"
+        return f"principal {name} disabled" if principal.disabled else principal
+
+    def refuse(self, session: CotSession, reason: str, target: str = "") -> None:
+        """Close a client that was never let in, and audit why."""
+        self.refusals.record(session.address, reason, kind=session.kind, target=target)
+        session.close(reason)
+
+    def end(self, session: CotSession, reason: str) -> None:
+        """Close a client that was let in and no longer may be, and audit why."""
+        detail: dict[str, object] = {"reason": reason, "kind": session.kind}
+        target = session.fingerprint or ""
+        self._audit(session, "cot.closed", detail, outcome="denied", target=target)
+        session.close(reason)
 
     async def welcome(self, session: CotSession) -> None:
         """Register the client and queue everything it may see now."""
@@ -287,13 +319,23 @@ class CotServer:
         subject = self._subject_of.get(key)
         return subject is None or not self.hub.delivers(session, subject)
 
-    def _audit(self, session: CotSession, action: str, detail: dict[str, object]) -> None:
+    def _audit(
+        self,
+        session: CotSession,
+        action: str,
+        detail: dict[str, object],
+        *,
+        outcome: str = "ok",
+        target: str = "",
+    ) -> None:
         principal = session.principal
         self.tessera.audit.record(
             AuditEvent(
                 at=self.tessera.clock(),
                 principal=None if principal is None else principal.name,
                 action=action,
+                outcome=outcome,
+                target=target,
                 address=session.address,
                 detail=dict(detail),
             )

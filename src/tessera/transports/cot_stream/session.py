@@ -99,16 +99,15 @@ class CotSession(asyncio.Protocol):
     # -- life ---------------------------------------------------------------------------
 
     async def _start(self) -> None:
+        timeout = self.server.settings.cot_handshake_timeout_s
         try:
-            principal = await asyncio.wait_for(
-                self.server.identify(self), self.server.settings.cot_handshake_timeout_s
-            )
+            identified = await asyncio.wait_for(self.server.identify(self), timeout)
         except TimeoutError:
-            principal = None
-        if principal is None:
-            self.close("no principal for this client")
+            identified = f"not identified within {timeout:g} s"
+        if isinstance(identified, str):
+            self.server.refuse(self, identified, target=self.fingerprint or "")
             return
-        self.principal = principal
+        self.principal = identified
         await self.server.welcome(self)
         self._tasks.append(asyncio.create_task(self._write(), name="cot-writer"))
         self._tasks.append(asyncio.create_task(self._watch_idle(), name="cot-idle"))
