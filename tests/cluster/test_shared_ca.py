@@ -1,10 +1,12 @@
 """One CA for the deployment: a TAK client certificate issued once connects over TLS to
 every gateway (each with a data folder and a server certificate of its own, all signed by
-the deployment's CA), and one revoked through any of them is refused by all."""
+the deployment's CA), and one revoked through any of them is refused by all: its live
+connections closed, and its handshakes refused once each gateway has the new CRL."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 from pathlib import Path
 
@@ -20,6 +22,8 @@ from tests.transports.cot_support import CotReader
 
 pytestmark = pytest.mark.slow
 WAIT_S = 15.0
+# cot_recheck_s is 2 s by default: a generous bound.
+CLOSED_WITHIN_S = 5.0
 HOLDER = Principal(name="holder", communities=("NATO",), roles=(Role.VIEWER,))
 
 
@@ -58,6 +62,17 @@ async def welcomed(port: int, context: ssl.SSLContext) -> bool:
         writer.close()
 
 
+async def revoking_crl(folder: Path, serial: int) -> x509.CertificateRevocationList:
+    """The folder's CRL once it lists ``serial`` (a gateway copies it within seconds)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT_S
+    while True:
+        crl = x509.load_pem_x509_crl((folder / tls.CRL_FILE).read_bytes())
+        if crl.get_revoked_certificate_by_serial_number(serial) or loop.time() > deadline:
+            return crl
+        await asyncio.sleep(0.1)
+
+
 def test_a_client_certificate_issued_once_is_good_at_every_gateway_until_revoked(
     tmp_path: Path, migrated: str
 ) -> None:
@@ -88,11 +103,28 @@ def test_a_client_certificate_issued_once_is_good_at_every_gateway_until_revoked
             for pem in servers:
                 x509.load_pem_x509_certificate(pem).verify_directly_issued_by(ca)
             assert [await welcomed(port, context) for port in ports] == [True, True]
-            # Revoked through the first gateway's folder: refused by both, at once.
+            # A client stays connected to the second gateway.
+            reader, writer = await asyncio.open_connection("127.0.0.1", ports[1], ssl=context)
+            live = CotReader(reader)
+            reading = asyncio.create_task(live.run())
+            await live.wait_for(lambda e: e.type == "t-x-takp-v", WAIT_S)
+            # Revoked through the first gateway's folder: refused by both, at once, and
+            # the live client of the other closed within seconds.
             await certs_command(deployment, folders[0].parent, "revoke", "phone")
+            revoked = asyncio.get_running_loop().time()
             assert [await welcomed(port, context) for port in ports] == [False, False]
+            with contextlib.suppress(ConnectionError, ssl.SSLError):
+                await asyncio.wait_for(reading, CLOSED_WITHIN_S)
+            assert asyncio.get_running_loop().time() - revoked < CLOSED_WITHIN_S
+            writer.close()
             phone = x509.load_pem_x509_certificate((clients / "phone.pem").read_bytes())
-            crl = x509.load_pem_x509_crl((folders[0] / tls.CRL_FILE).read_bytes())
-            assert crl.get_revoked_certificate_by_serial_number(phone.serial_number)
+            for folder in folders:  # the other gateway copies the deployment's CRL
+                crl = await revoking_crl(folder, phone.serial_number)
+                assert crl.get_revoked_certificate_by_serial_number(phone.serial_number)
+            # So its handshake itself now refuses the certificate.
+            context.maximum_version = ssl.TLSVersion.TLSv1_2
+            for port in ports:
+                with pytest.raises((ssl.SSLError, ConnectionError)):
+                    await asyncio.open_connection("127.0.0.1", port, ssl=context)
 
     asyncio.run(scenario())

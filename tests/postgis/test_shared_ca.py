@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import stat
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import serialization
 
 from tessera.cli import main
 from tessera.security import certs, shared_ca, tls
+from tessera.security.postgis import PostgisSecurityStore
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
@@ -122,3 +123,26 @@ def test_certs_commands_work_against_the_deployments_ca(
     assert "made the deployment's CA" in out
     replaced = asyncio.run(shared_ca.deployment_ca(migrated, NOW)).issued.certificate
     assert replaced != ca
+
+
+def test_the_security_store_gives_the_deployments_crl_once_each_time_it_is_written(
+    migrated: str,
+) -> None:
+    later = NOW + timedelta(minutes=5)
+
+    async def scenario() -> None:
+        store = PostgisSecurityStore(migrated)
+        await store.open()
+        try:
+            assert await store.deployment_crl(None) is None  # no CA yet
+            made = await shared_ca.deployment_ca(migrated, NOW)
+            found = await store.deployment_crl(None)
+            assert found == (NOW, made.crl)
+            assert await store.deployment_crl(NOW) is None  # nothing new since
+            newer = tls.crl_pem(made.issued, [certs.Revoked(42, NOW)], later)
+            await shared_ca.store_crl(migrated, newer, later)
+            assert await store.deployment_crl(NOW) == (later, newer)
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())

@@ -225,6 +225,12 @@ class SecurityStore(abc.ABC):
         to. UidTakenError if another certificate holds ``uid``, UnknownCertificateError if
         there is no such certificate."""
 
+    async def deployment_crl(self, after: datetime | None) -> tuple[datetime, bytes] | None:
+        """The deployment's CRL (PEM) and when it was written, if the store keeps one and
+        it was written since ``after`` (the time this caller last got). A store without
+        one (SQLite: the data folder's file is the CRL) answers None."""
+        return None
+
     # Deployment secrets (keys the gateways of one deployment share).
     @abc.abstractmethod
     async def secret(self, name: str) -> bytes:

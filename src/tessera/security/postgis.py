@@ -91,6 +91,11 @@ _REVOKE_CERTIFICATE: Final = (
     "UPDATE certificates SET revoked_at = COALESCE(revoked_at, %s) WHERE name = %s "
     "RETURNING name, principal, serial, fingerprint, issued_at, expires_at, revoked_at"
 )
+# Only when it changed: gateways ask every few seconds, and the CRL grows with revocations.
+_DEPLOYMENT_CRL: Final = (
+    "SELECT crl_updated_at, crl FROM deployment_ca "
+    "WHERE id = 1 AND crl_updated_at IS DISTINCT FROM %s"
+)
 _NUL: Final = "\x00"
 
 
@@ -278,6 +283,10 @@ class PostgisSecurityStore(PostgisSourceMethods, SecurityStore):
             )
             for row in rows
         }
+
+    async def deployment_crl(self, after: datetime | None) -> tuple[datetime, bytes] | None:
+        row = await self._one(_DEPLOYMENT_CRL, (after,))
+        return None if row is None else (_aware(row[0]), bytes(row[1]))
 
     async def revoke_certificate(self, name: str, at: datetime) -> CertificateRecord:
         revoked_at = _aware(at)

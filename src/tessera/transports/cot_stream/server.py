@@ -64,7 +64,7 @@ class CotServer:
         self.hub = CommunityHub(tessera.scheme)
         self.relay = tessera.cot_relay
         self.peers = HubLink(self.hub, tessera.scheme, tessera.clock)
-        self._tls_contexts = tls_contexts
+        self.tls_contexts = tls_contexts
         self.refusals = ConnectionRefusals(tessera.audit, tessera.clock)
         self._servers: list[asyncio.Server] = []
         # Handshakes under way and the rechecks: ended when the server stops.
@@ -90,7 +90,7 @@ class CotServer:
 
     async def listen(self, kind: str, sock: socket.socket) -> None:
         loop = asyncio.get_running_loop()
-        contexts = self._tls_contexts
+        contexts = self.tls_contexts
         if kind == TLS:
             # TCP first, then a handshake with the context current for this connection.
             assert contexts is not None

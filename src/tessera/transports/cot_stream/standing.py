@@ -7,15 +7,19 @@ plain TCP port are checked by their port's principal.
 ``tessera certs revoke`` and ``tessera users disable`` run in another process on the same
 store (the data folder's SQLite, or a deployment's PostGIS): asking it is how every
 server learns of them, within one period and at one query's cost however many clients.
+In a deployment the same loop copies the CRL that ``tessera certs revoke`` stored in
+PostGIS (through whichever data folder) to this server's folder, where the next TLS
+handshake reads it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from tessera.security.tls import certificate_refusal
+from tessera.security.tls import CRL_FILE, certificate_refusal, write_file
 
 if TYPE_CHECKING:
     from tessera.transports.cot_stream.server import CotServer
@@ -26,6 +30,7 @@ log = logging.getLogger(__name__)
 
 async def keep_checking(server: CotServer) -> None:
     """Recheck every live client each period, for as long as the server runs."""
+    crl_written: datetime | None = None
     while True:
         await asyncio.sleep(server.settings.cot_recheck_s)
         try:
@@ -33,6 +38,27 @@ async def keep_checking(server: CotServer) -> None:
         except Exception:
             # The store out of reach: the clients keep their connections until it answers.
             log.exception("could not recheck the CoT clients' certificates; trying again")
+        try:
+            crl_written = await copy_deployment_crl(server, crl_written)
+        except Exception:
+            log.exception("could not read the deployment's CRL; trying again")
+
+
+async def copy_deployment_crl(server: CotServer, known: datetime | None) -> datetime | None:
+    """The deployment's CRL in this server's certificate folder if it was written since
+    ``known``; when it was written (``known`` if not since, or if there is none)."""
+    contexts = server.tls_contexts
+    if contexts is None:
+        return known
+    found = await server.tessera.security.deployment_crl(known)
+    if found is None:
+        return known
+    written, crl = found
+    path = contexts.certs_dir / CRL_FILE
+    if not path.exists() or path.read_bytes() != crl:
+        write_file(path, crl, replace=True)
+        log.info("the deployment's CRL of %s is now in %s", written.isoformat(), path)
+    return written
 
 
 async def recheck(server: CotServer) -> None:
