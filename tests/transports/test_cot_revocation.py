@@ -21,6 +21,7 @@ from tessera.security.audit_filter import AuditFilter
 from tessera.security.base import AuditEvent
 from tessera.security.tls import CA_FILE, certs_dir
 from tessera.transports.cot_stream.refusals import REFUSED_CONNECTION
+from tessera.transports.cot_stream.standing import recheck
 from tests.transports.cot_support import CotReader, LiveCot, live_cot
 from tests.transports.test_cot_stream import FIELD, provision_certificate
 
@@ -269,3 +270,23 @@ def test_what_a_client_writes_right_after_its_handshake_is_answered(tmp_path: Pa
             await client.close()
 
     run(tmp_path, scenario)
+
+
+def test_a_closing_client_is_closed_and_audited_once(tmp_path: Path) -> None:
+    provision_certificate(tmp_path, "phone", "holder", *HOLDER)
+
+    async def scenario(live: LiveCot) -> None:
+        client = await TlsClient.connect(live.ports["cot-tls"], client_context(tmp_path, "phone"))
+        await client.cot.wait_for(lambda e: e.type == "t-x-takp-v")
+        await live.live.tessera.security.set_disabled("holder", True)
+        # Twice before its close completes (the TLS close waits for the client's answer).
+        await recheck(live.cot)
+        await recheck(live.cot)
+        await asyncio.wait_for(client.ended, 10)
+        await client.close()
+        await audited(live, "cot.disconnect", lambda event: event.principal == "holder")
+        closed = await live.live.tessera.security.audit(AuditFilter(action="cot.closed"))
+        assert len(closed) == 1
+
+    # No recheck of its own during the test: only the two above.
+    run(tmp_path, scenario, cot_recheck_s=3600)

@@ -128,6 +128,9 @@ class CotSession(asyncio.Protocol):
     def transport_object(self) -> asyncio.Transport | None:
         return self._transport
 
+    def closing(self) -> bool:
+        return self._transport is None or self._transport.is_closing()
+
     def close(self, reason: str) -> None:
         log.info("closing CoT client %s: %s", self.address, reason)
         if self._transport is not None and not self._transport.is_closing():

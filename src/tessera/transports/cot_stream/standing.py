@@ -64,7 +64,12 @@ async def copy_deployment_crl(server: CotServer, known: datetime | None) -> date
 async def recheck(server: CotServer) -> None:
     """Close every identified client whose certificate or principal no longer counts."""
     store = server.tessera.security
-    sessions = [session for session in server.sessions() if session.principal is not None]
+    # One already closing (a TLS close waits for the client's answer) is closed once.
+    sessions = [
+        session
+        for session in server.sessions()
+        if session.principal is not None and not session.closing()
+    ]
     certified = [session for session in sessions if session.fingerprint is not None]
     holders = (
         await store.certificate_holders({s.fingerprint for s in certified if s.fingerprint})
