@@ -32,6 +32,7 @@ from tessera.codecs.cot_reports import (
     requested_protocol_version,
     track_to_event,
 )
+from tessera.codecs.cot_routing import is_delete
 from tessera.core.model import Label, Principal, Report, Role, Track, is_subjects_own_track
 from tessera.journal.base import JournalClosedError, JournalUnavailableError
 from tessera.security.base import AuditEvent
@@ -57,7 +58,10 @@ class CotServer:
     def __init__(self, tessera: Tessera, tls_context: ssl.SSLContext | None) -> None:
         self.tessera = tessera
         self.settings = tessera.settings
-        self.hub = CommunityHub(tessera.scheme)
+        replay = self.settings.cot_chat_replay_s
+        self.hub = CommunityHub(
+            tessera.scheme, chat_replay=timedelta(seconds=replay) if replay > 0 else None
+        )
         self.relay = tessera.cot_relay
         self.peers = HubLink(self.hub, tessera.scheme, tessera.clock)
         self._tls_context = tls_context
@@ -180,8 +184,9 @@ class CotServer:
             session.counts["events"] += 1
             if self._answer_control(session, event):
                 continue
-            if not reporter:
-                # Sharing and reporting are writes: a viewer's client only listens.
+            if not reporter and not is_delete(event):
+                # Sharing and reporting are writes: a viewer's client only listens (its
+                # deletes are judged, and audited, with the rest).
                 session.counts["rejected"] += 1
                 log.warning(
                     "CoT event from %s dropped: principal %s lacks the reporter role",
@@ -198,7 +203,7 @@ class CotServer:
             task.add_done_callback(self._appends.discard)
 
     def _answer_control(self, session: CotSession, event: CotEvent) -> bool:
-        if not event.type.startswith(CONTROL_PREFIX):
+        if not event.type.startswith(CONTROL_PREFIX) or is_delete(event):
             return False
         if is_ping(event):
             session.send_now(WireEvent(pong(event, self.tessera.clock())))
