@@ -5,15 +5,18 @@ peer gateway's events are judged the same way."""
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
 import msgspec
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from tessera.codecs.cot_routing import Destinations
 from tessera.codecs.cot_share import SharedEvent
 from tessera.core.model import Label, Principal, Role
+from tessera.settings import Settings
 from tessera.transports.cot_stream.deletes import is_moderator
 from tessera.transports.cot_stream.hub import CommunityHub, Relayed, may_delete
 from tessera.transports.cot_stream.wire import WireEvent
@@ -192,3 +195,10 @@ def test_a_moderator_role_is_operator_or_administrator() -> None:
 
     assert is_moderator(principal(Role.OPERATOR)) and is_moderator(principal(Role.ADMIN))
     assert not is_moderator(principal(Role.VIEWER, Role.REPORTER))
+
+
+def test_the_chat_window_is_zero_or_more_seconds() -> None:
+    Settings(cot_chat_replay_s=0).validate()
+    for bad in (-1.0, math.inf, math.nan):
+        with pytest.raises(ValueError, match="cot_chat_replay_s"):
+            Settings(cot_chat_replay_s=bad).validate()

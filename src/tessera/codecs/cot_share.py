@@ -32,6 +32,7 @@ from tessera.codecs.cot_model import DEFAULT_MAX_EVENT_BYTES, CotError, CotEvent
 from tessera.core.model import Label
 
 __all__ = [
+    "MAX_AUTHOR_CHARS",
     "ORIGIN_PATTERN",
     "SHARE_VERSION",
     "ShareError",
