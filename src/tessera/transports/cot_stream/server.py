@@ -6,7 +6,9 @@ and then as they change, the tracks of every picture its principal may read, and
 positions, markers and chat that other clients share and it may read (``hub.py``). What
 it sends becomes reports (positions and markers, labelled as its principal's reports are)
 and is shared with the clients that may read it, on this gateway and, through the relay
-(``tessera.relay``, ``peers.py``), on every other gateway of the deployment.
+(``tessera.relay``, ``peers.py``), on every other gateway of the deployment. What a
+client addresses (``<marti>``) reaches only the clients it names; its deletes
+(``t-x-d-d``) are judged by ``deletes.py``.
 """
 
 from __future__ import annotations
