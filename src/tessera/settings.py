@@ -93,6 +93,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     cot_stale_s: float = 300.0
     cot_write_buffer_bytes: int = 256 * 1024
     cot_max_queued_messages: int = 1_000
+    # Chat a TAK client is given on connecting: what was said within this many seconds
+    # of now (each message once, never private chat); 0 gives none.
+    cot_chat_replay_s: float = 3600.0
     # Ingest limits; other request bodies (login, admin calls) stay small.
     max_body_bytes: int = 16 * 1024 * 1024
     max_small_body_bytes: int = 16 * 1024
@@ -217,6 +220,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                 raise ValueError(
                     f"{name}_port needs {name}_principal: everything arriving there acts as it"
                 )
+        if not 0 <= self.cot_chat_replay_s < math.inf:
+            raise ValueError("cot_chat_replay_s must be zero (no chat replayed) or more")
         self._validate_http_edge()
         self._validate_retention()
         if self.requests_per_second <= 0 or self.request_burst < 1:

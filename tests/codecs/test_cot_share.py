@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from tessera.codecs.cot import CotError, parse_event
 from tessera.codecs.cot_share import (
+    MAX_AUTHOR_CHARS,
     ORIGIN_PATTERN,
     SharedEvent,
     ShareError,
@@ -40,7 +41,12 @@ origins = st.from_regex(ORIGIN_PATTERN, fullmatch=True)
 @st.composite
 def shared_events(draw: st.DrawFn) -> SharedEvent:
     return SharedEvent(
-        event=draw(events()), label=draw(labels), chat=draw(st.booleans()), origin=draw(origins)
+        event=draw(events()),
+        label=draw(labels),
+        chat=draw(st.booleans()),
+        origin=draw(origins),
+        author=draw(st.none() | st.text(min_size=1, max_size=MAX_AUTHOR_CHARS)),
+        moderator=draw(st.booleans()),
     )
 
 
@@ -67,6 +73,24 @@ def test_shared_events_round_trip(shared: SharedEvent) -> None:
 def test_every_sample_round_trips_as_a_shared_event(name: str) -> None:
     shared = SharedEvent(event=parse_event(cot_sample(name)), label=LABEL, chat=True, origin="g1")
     assert decode_shared(encode_shared(shared)) == shared
+
+
+def test_the_author_and_its_standing_travel_and_are_checked() -> None:
+    shared = SharedEvent(event=parse_event(MINIMAL), label=LABEL, chat=False, origin=ORIGIN,
+                         author="sgt-kowalski", moderator=True)  # fmt: skip
+    assert decode_shared(encode_shared(shared)) == shared
+    # Without them (as before), the message is what it was.
+    plain = msgspec.structs.replace(shared, author=None, moderator=False)
+    assert msgspec.msgpack.decode(encode_shared(plain)).keys() == {
+        "v", "origin", "chat", "label", "event"
+    }  # fmt: skip
+    with pytest.raises(ShareError, match="author"):
+        encode_shared(msgspec.structs.replace(shared, author=""))
+    for author in ("", "x" * (MAX_AUTHOR_CHARS + 1), 7):
+        with pytest.raises(ShareError):
+            decode_shared(message(author=author))
+    with pytest.raises(ShareError):
+        decode_shared(message(moderator="yes"))
 
 
 def test_an_event_before_1970_travels_too() -> None:

@@ -29,6 +29,9 @@ UKR = Label("RESTRICTED", ("UKR",))
 class Member:
     principal: Principal | None
     outbox: Outbox = field(default_factory=lambda: Outbox(max_messages=100))
+    own_uid: str | None = None
+    callsign: str | None = None
+    team: str | None = None
 
     def received(self) -> bytes:
         return self.outbox.drain(XML)

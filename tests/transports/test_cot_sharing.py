@@ -27,7 +27,14 @@ from tessera.relay.nats import NatsRelay
 from tests.services import require_service
 from tests.support import report_doc
 from tests.transports.cot_support import CotReader, LiveCot, live_cot
-from tests.transports.test_cot_stream import NATO_PICTURE, PytakClient, chat, position, pytak_config
+from tests.transports.test_cot_stream import (
+    NATO_PICTURE,
+    PytakClient,
+    chat,
+    marker,
+    position,
+    pytak_config,
+)
 
 pytestmark = pytest.mark.slow
 NATS_URL = "nats://127.0.0.1:4222"
@@ -225,3 +232,64 @@ def test_a_server_that_starts_later_gets_what_the_others_clients_shared(
         assert not {"alpha-1", message.uid} & uids(ukr_reader)
 
     run(tmp_path, kind, scenario)
+
+
+def test_addressed_chat_and_deletes_cross_to_the_other_server(tmp_path: Path, kind: str) -> None:
+    async def scenario(deployment: Deployment) -> None:
+        first = await deployment.server("a", BOTH)
+        second = await deployment.server("b", NATO_ONLY)
+        alpha, alpha_peer = await deployment.sender(first), await deployment.sender(first)
+        bravo, bravo_peer = await deployment.sender(second), await deployment.sender(second)
+        for client, uid, callsign in (
+            (alpha, "alpha-1", "ALPHA"), (alpha_peer, "alpha-2", "ALPHA2"),
+            (bravo, "bravo-1", "BRAVO"), (bravo_peer, "bravo-2", "BRAVO2"),
+        ):  # fmt: skip
+            await client.send(position(uid, 53.1, 18.0, callsign))
+        assert alpha.reader and alpha_peer.reader and bravo.reader and bravo_peer.reader
+        await alpha.reader.wait_for(lambda e: e.uid == "bravo-1")
+        await alpha.reader.wait_for(lambda e: e.uid == "bravo-2")
+        await bravo.reader.wait_for(lambda e: e.uid == "alpha-1")
+
+        # Chat for BRAVO reaches bravo on the other server, and nobody else.
+        await alpha.send(chat("alpha-1", "for bravo", message_id="p1", marti=to_callsign("BRAVO")))
+        private = await bravo.reader.wait_for(lambda e: e.type == "b-t-f")
+        assert private.remarks == "for bravo"
+        await alpha.send(position("alpha-1", 53.2, 18.0, "ALPHA"))
+        for reader in (alpha_peer.reader, bravo_peer.reader):
+            await reader.wait_for(at("alpha-1", 53.2))
+            assert private.uid not in uids(reader)
+
+        # A marker's delete from another principal is refused where it is sent...
+        await alpha.send(marker("mark-1", "alpha-1", 53.3, 18.1))
+        await bravo.reader.wait_for(lambda e: e.uid == "mark-1")
+        assert second.cot.hub.held("mark-1") is not None
+        await bravo.send(deletion("del-bravo", "mark-1"))
+        await bravo.send(position("bravo-1", 53.4, 18.0, "BRAVO"))
+        await alpha.reader.wait_for(at("bravo-1", 53.4))
+        await bravo_peer.reader.wait_for(at("bravo-1", 53.4))
+        assert "del-bravo" not in uids(alpha.reader) | uids(bravo_peer.reader)
+        # ...and its author's removes it on both servers.
+        await alpha.send(deletion("del-alpha", "mark-1"))
+        for reader in (bravo.reader, bravo_peer.reader, alpha_peer.reader):
+            removal = await reader.wait_for(lambda e: e.uid == "del-alpha")
+            assert removal.type == "t-x-d-d"
+        assert second.cot.hub.held("mark-1") is None and first.cot.hub.held("mark-1") is None
+        late = await deployment.client(second)
+        await late.wait_for(at("bravo-1", 53.4), timeout=2)
+        assert "mark-1" not in uids(late)
+
+    run(tmp_path, kind, scenario)
+
+
+def to_callsign(callsign: str) -> str:
+    return f'<marti><dest callsign="{callsign}"/></marti>'
+
+
+def deletion(uid: str, target: str) -> bytes:
+    stamp = "2026-11-25T10:00:00Z"
+    return (
+        f'<event version="2.0" uid="{uid}" type="t-x-d-d" how="h-g-i-g-o" time="{stamp}" '
+        f'start="{stamp}" stale="{stamp}"><point lat="0" lon="0" hae="0" ce="9999999" '
+        f'le="9999999"/><detail><link uid="{target}" relation="none" type="none"/>'
+        "<__forcedelete/></detail></event>"
+    ).encode()

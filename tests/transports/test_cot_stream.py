@@ -96,16 +96,27 @@ def position(uid: str, lat: float, lon: float, callsign: str) -> bytes:
     return event
 
 
-def chat(sender_uid: str, text: str) -> bytes:
+def chat(
+    sender_uid: str,
+    text: str,
+    *,
+    message_id: str = "1",
+    at: datetime | None = None,
+    marti: str = "",
+    room: str = "All Chat Rooms",
+) -> bytes:
+    """A GeoChat message as ATAK sends it (said now, unless ``at``); ``marti`` is put in
+    its detail as given (addressing)."""
+    stamp = (at or datetime.now(UTC)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     return (
-        f'<event version="2.0" uid="GeoChat.{sender_uid}.All Chat Rooms.1" type="b-t-f" '
-        'how="h-g-i-g-o" time="2026-11-25T10:00:00Z" start="2026-11-25T10:00:00Z" '
+        f'<event version="2.0" uid="GeoChat.{sender_uid}.{room}.{message_id}" type="b-t-f" '
+        f'how="h-g-i-g-o" time="{stamp}" start="{stamp}" '
         'stale="2030-11-25T10:00:00Z"><point lat="0" lon="0" hae="0" ce="9999999" '
         'le="9999999"/><detail><__chat parent="RootContactGroup" groupOwner="false" '
-        f'chatroom="All Chat Rooms" id="All Chat Rooms" senderCallsign="{sender_uid}">'
-        f'<chatgrp uid0="{sender_uid}" uid1="All Chat Rooms" id="All Chat Rooms"/></__chat>'
-        f'<link uid="{sender_uid}" type="a-f-G-U-C" relation="p-p"/>'
-        f'<remarks source="BAO.F.ATAK.{sender_uid}" time="2026-11-25T10:00:00Z">{text}</remarks>'
+        f'chatroom="{room}" id="{room}" senderCallsign="{sender_uid}">'
+        f'<chatgrp uid0="{sender_uid}" uid1="{room}" id="{room}"/></__chat>'
+        f'<link uid="{sender_uid}" type="a-f-G-U-C" relation="p-p"/>{marti}'
+        f'<remarks source="BAO.F.ATAK.{sender_uid}" time="{stamp}">{text}</remarks>'
         "</detail></event>"
     ).encode()
 

@@ -5,8 +5,11 @@ is chat (kept in order, never coalesced) and the origin: the id of the process w
 client sent it, so that a process can tell its own messages from its peers'. On the wire
 it is one MessagePack map: ``v`` (the format version, 1), ``origin``, ``chat``, ``label``
 (``classification``, ``releasable_to``) and ``event``, the event as CoT XML
-(``tessera.codecs.cot``). XML rather than TAK protocol, because every event the server
-holds can be written as XML, while TAK protocol cannot carry a time before 1970.
+(``tessera.codecs.cot``); and, when known, ``author``, the name of the principal whose
+client sent it, and ``moderator``, whether that principal may delete what others shared
+(what a receiving gateway needs to judge a delete as the sending one did). XML rather
+than TAK protocol, because every event the server holds can be written as XML, while TAK
+protocol cannot carry a time before 1970.
 
 A request for what the peers hold now (sent by a process that joins) is a map of ``v``
 and ``origin`` only.
@@ -29,6 +32,7 @@ from tessera.codecs.cot_model import DEFAULT_MAX_EVENT_BYTES, CotError, CotEvent
 from tessera.core.model import Label
 
 __all__ = [
+    "MAX_AUTHOR_CHARS",
     "ORIGIN_PATTERN",
     "SHARE_VERSION",
     "ShareError",
@@ -44,9 +48,11 @@ ORIGIN_PATTERN: Final = r"\A[A-Za-z0-9_-]{1,64}\Z"
 # Room for everything around the event: the origin, the label (64 communities at most),
 # the keys.
 _ENVELOPE_BYTES: Final = 8 * 1024
+MAX_AUTHOR_CHARS: Final = 256
 _ORIGIN: Final = re.compile(ORIGIN_PATTERN)
 
 Origin = Annotated[str, msgspec.Meta(pattern=ORIGIN_PATTERN)]
+Author = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_AUTHOR_CHARS)]
 
 
 class ShareError(CotError):
@@ -58,14 +64,18 @@ class SharedEvent(msgspec.Struct, frozen=True, kw_only=True):
     label: Label
     chat: bool
     origin: str
+    author: str | None = None
+    moderator: bool = False
 
 
-class _Message(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class _Message(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
     v: int
     origin: Origin
     chat: bool
     label: Label
     event: bytes
+    author: Author | None = None
+    moderator: bool = False
 
 
 class _SyncRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -89,7 +99,17 @@ def encode_shared(shared: SharedEvent, *, max_event_bytes: int = DEFAULT_MAX_EVE
         raise ShareError(f"shared event: {exc}") from None
     if len(xml) > max_event_bytes:
         raise ShareError(f"shared event: the event is larger than {max_event_bytes} bytes")
-    message = _Message(SHARE_VERSION, shared.origin, shared.chat, shared.label, xml)
+    if shared.author is not None and not 0 < len(shared.author) <= MAX_AUTHOR_CHARS:
+        raise ShareError(f"shared event: the author must be 1 to {MAX_AUTHOR_CHARS} characters")
+    message = _Message(
+        SHARE_VERSION,
+        shared.origin,
+        shared.chat,
+        shared.label,
+        xml,
+        author=shared.author,
+        moderator=shared.moderator,
+    )
     return _encoder.encode(message)
 
 
@@ -102,7 +122,14 @@ def decode_shared(data: bytes, *, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
         event = parse_event(message.event, max_bytes=max_event_bytes)
     except CotError as exc:
         raise ShareError(f"shared event: {exc}") from None
-    return SharedEvent(event=event, label=message.label, chat=message.chat, origin=message.origin)
+    return SharedEvent(
+        event=event,
+        label=message.label,
+        chat=message.chat,
+        origin=message.origin,
+        author=message.author,
+        moderator=message.moderator,
+    )
 
 
 def encode_sync_request(origin: str) -> bytes:

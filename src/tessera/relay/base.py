@@ -34,6 +34,8 @@ class Item(NamedTuple):
     event: CotEvent
     label: Label
     chat: bool
+    # The principal whose client shared it, if known.
+    author: str | None = None
 
 
 class PeerLink(Protocol):
@@ -60,8 +62,18 @@ class CotRelay(ABC):
         """Start receiving for ``link``, and ask the peers for what they hold."""
 
     @abstractmethod
-    def share(self, event: CotEvent, label: Label, *, chat: bool) -> None:
-        """Send what one of this process's clients shared to the peers; never blocks."""
+    def share(
+        self,
+        event: CotEvent,
+        label: Label,
+        *,
+        chat: bool,
+        author: str | None = None,
+        moderator: bool = False,
+    ) -> None:
+        """Send what one of this process's clients shared to the peers; never blocks.
+        ``author``: its client's principal; ``moderator``: whether that principal may
+        delete what others shared."""
 
     @abstractmethod
     async def close(self) -> None:

@@ -42,15 +42,40 @@ class LocalRelay(CotRelay):
         for peer in peers:
             assert peer._link is not None
             for item in peer._link.shared_here():
-                data = peer._encode(item.event, item.label, chat=item.chat)
+                data = peer._encode(
+                    SharedEvent(
+                        event=item.event,
+                        label=item.label,
+                        chat=item.chat,
+                        origin=peer.origin,
+                        author=item.author,
+                    )
+                )
                 if data is not None:
                     loop.call_soon(self._receive, data, link.recalled)
 
-    def share(self, event: CotEvent, label: Label, *, chat: bool) -> None:
+    def share(
+        self,
+        event: CotEvent,
+        label: Label,
+        *,
+        chat: bool,
+        author: str | None = None,
+        moderator: bool = False,
+    ) -> None:
         peers = self._peers() if self._link is not None else []
         if not peers:
             return
-        data = self._encode(event, label, chat=chat)
+        data = self._encode(
+            SharedEvent(
+                event=event,
+                label=label,
+                chat=chat,
+                origin=self.origin,
+                author=author,
+                moderator=moderator,
+            )
+        )
         if data is None:
             return
         loop = asyncio.get_running_loop()
@@ -66,12 +91,12 @@ class LocalRelay(CotRelay):
     def _peers(self) -> list[LocalRelay]:
         return [relay for relay in self._exchange.relays if relay is not self and relay._link]
 
-    def _encode(self, event: CotEvent, label: Label, *, chat: bool) -> bytes | None:
-        shared = SharedEvent(event=event, label=label, chat=chat, origin=self.origin)
+    @staticmethod
+    def _encode(shared: SharedEvent) -> bytes | None:
         try:
             return encode_shared(shared)
         except ShareError as exc:
-            log.warning("CoT event %s not shared: %s", event.uid, exc)
+            log.warning("CoT event %s not shared: %s", shared.event.uid, exc)
             return None
 
     def _receive(self, data: bytes, deliver: Callable[[SharedEvent], None]) -> None:

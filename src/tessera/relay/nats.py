@@ -98,10 +98,27 @@ class NatsRelay(CotRelay):
             raise
         self._sender = asyncio.create_task(self._send_loop(nc), name="cot-relay-sender")
 
-    def share(self, event: CotEvent, label: Label, *, chat: bool) -> None:
+    def share(
+        self,
+        event: CotEvent,
+        label: Label,
+        *,
+        chat: bool,
+        author: str | None = None,
+        moderator: bool = False,
+    ) -> None:
         if self._nc is None or self._closing:
             return
-        data = self._encode(event, label, chat)
+        data = self._encode(
+            SharedEvent(
+                event=event,
+                label=label,
+                chat=chat,
+                origin=self.origin,
+                author=author,
+                moderator=moderator,
+            )
+        )
         if data is None:
             return
         if len(self._queue) == self._queue.maxlen:
@@ -128,15 +145,15 @@ class NatsRelay(CotRelay):
 
     # -- sending ------------------------------------------------------------------------
 
-    def _encode(self, event: CotEvent, label: Label, chat: bool) -> bytes | None:
-        shared = SharedEvent(event=event, label=label, chat=chat, origin=self.origin)
+    def _encode(self, shared: SharedEvent) -> bytes | None:
+        uid = shared.event.uid
         try:
             data = encode_shared(shared)
         except ShareError as exc:
-            log.warning("CoT event %s not shared: %s", event.uid, exc)
+            log.warning("CoT event %s not shared: %s", uid, exc)
             return None
         if self._nc is not None and len(data) > self._nc.max_payload:
-            log.warning("CoT event %s not shared: %d bytes is too large", event.uid, len(data))
+            log.warning("CoT event %s not shared: %d bytes is too large", uid, len(data))
             return None
         return data
 
@@ -210,7 +227,15 @@ class NatsRelay(CotRelay):
         nc = self._nc
         assert nc is not None
         for index, item in enumerate(items):
-            data = self._encode(item.event, item.label, item.chat)
+            data = self._encode(
+                SharedEvent(
+                    event=item.event,
+                    label=item.label,
+                    chat=item.chat,
+                    origin=self.origin,
+                    author=item.author,
+                )
+            )
             if data is not None:
                 await self._publish(nc, reply, data)
             if index % _YIELD_EVERY == _YIELD_EVERY - 1:

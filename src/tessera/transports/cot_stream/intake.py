@@ -14,6 +14,10 @@ neither relayed to other clients nor journaled, and is audited:
 
 Everything else goes on as before: relayed to the clients that may read its label, and
 the positions journaled with their ids scoped to the sender (``security/scoping.py``).
+An addressed event (``<marti>``) goes only to the clients it names and is never
+journaled, being private; one whose addressing cannot be read is refused. The client's
+own position also tells how addressed events name it: its callsign and team. Deletes
+are judged by ``deletes.py``, in order with the rest.
 Events are taken one batch at a time per client, in order, by tasks the server owns: a
 client that disconnects right after sending does not take its reports with it.
 """
@@ -24,10 +28,13 @@ import logging
 from typing import TYPE_CHECKING, Final
 
 from tessera.codecs.cot import CotEvent
+from tessera.codecs.cot_model import CotError
 from tessera.codecs.cot_reports import event_to_report, is_chat
+from tessera.codecs.cot_routing import destinations, is_delete
 from tessera.core.model import Report
 from tessera.security.base import AuditEvent, SecurityStoreError, UidTakenError
 from tessera.security.scoping import Refusal, Submitter
+from tessera.transports.cot_stream.deletes import CotDeletes
 from tessera.transports.cot_stream.wire import WireEvent
 
 if TYPE_CHECKING:
@@ -42,6 +49,7 @@ AUDITED_UIDS: Final = 5
 class CotIntake:
     def __init__(self, server: CotServer) -> None:
         self._server = server
+        self._deletes = CotDeletes(server)
 
     async def take(self, session: CotSession, events: list[CotEvent]) -> None:
         """Check, relay and journal one batch of a client's events, after its earlier ones."""
@@ -65,6 +73,14 @@ class CotIntake:
         refused: list[tuple[str, str]] = []
         submitter: Submitter | None = None
         for event in events:
+            if is_delete(event):
+                self._deletes.take(session, event)
+                continue
+            try:
+                addressed = destinations(event)
+            except CotError as exc:
+                refused.append((event.uid, f"its addressing cannot be read: {exc}"))
+                continue
             position = event.type.startswith("a-")
             sender = event.link_uid if position and event.link_uid else None
             if sender is None and position and session.own_uid is None:
@@ -94,12 +110,20 @@ class CotIntake:
                 if refusal is not None:
                     refused.append((event.uid, refusal.reason))
                     continue
-                if report is not None:
+                if report is not None and addressed is None:
                     reports.append(submitter.own(report))
+                if event.uid == session.own_uid:
+                    session.callsign, session.team = event.callsign, event.group_name
             chat = is_chat(event)
-            wire = WireEvent(event)
-            session.counts["relayed"] += server.hub.relay(wire, label, sender=session, chat=chat)
-            server.relay.share(event, label, chat=chat)
+            session.counts["relayed"] += server.hub.relay(
+                WireEvent(event),
+                label,
+                sender=session,
+                chat=chat,
+                author=principal.name,
+                destinations=addressed,
+            )
+            server.relay.share(event, label, chat=chat, author=principal.name)
         session.counts["rejected"] += len(refused)
         return reports, refused
 

@@ -3,9 +3,14 @@ clients of other gateways share goes into this gateway's hub, and what this gate
 clients shared is given to a gateway that joins.
 
 What arrives is data to check, not to trust: a label whose classification this
-deployment does not know, or control traffic (which is answered where it was sent,
-never shared), is logged and dropped; everything else goes through the hub, where each
-member gets only what its principal may read.
+deployment does not know, control traffic other than deletes (which is answered where it
+was sent, never shared), or addressing that cannot be read is logged and dropped;
+everything else goes through the hub, where each member gets only what its principal
+may read, and of an addressed event only the members it names.
+
+A delete is judged again here as where it was sent (``may_delete``): by the author this
+hub holds for the item and the deleter's name and standing the message carries. What a
+peer recalls is what it keeps, which is never an addressed event nor a delete.
 """
 
 from __future__ import annotations
@@ -14,10 +19,12 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
+from tessera.codecs.cot_model import CotError
+from tessera.codecs.cot_routing import deleted_uid, destinations, is_delete
 from tessera.codecs.cot_share import SharedEvent
 from tessera.core.labels import ClassificationScheme
 from tessera.relay.base import Item
-from tessera.transports.cot_stream.hub import CommunityHub
+from tessera.transports.cot_stream.hub import CommunityHub, may_delete
 from tessera.transports.cot_stream.wire import CONTROL_PREFIX, WireEvent
 
 log = logging.getLogger(__name__)
@@ -35,31 +42,73 @@ class HubLink:
         self.counts = {"received": 0, "refused": 0}
 
     def from_peer(self, shared: SharedEvent) -> None:
-        wire = self._accept(shared)
-        if wire is not None:
-            self._hub.relay(wire, shared.label, sender=None, chat=shared.chat, origin=shared.origin)
+        if not self._accepted(shared):
+            return
+        if is_delete(shared.event):
+            self._delete(shared)
+            return
+        try:
+            addressed = destinations(shared.event)
+        except CotError as exc:
+            self._refuse(shared, f"unreadable addressing: {exc}")
+            return
+        self._hub.relay(
+            WireEvent(shared.event),
+            shared.label,
+            sender=None,
+            chat=shared.chat,
+            origin=shared.origin,
+            author=shared.author,
+            destinations=addressed,
+        )
 
     def recalled(self, shared: SharedEvent) -> None:
-        wire = self._accept(shared)
-        if wire is not None:
-            self._hub.recall(wire, shared.label, chat=shared.chat, origin=shared.origin)
+        if not self._accepted(shared):
+            return
+        try:
+            private = is_delete(shared.event) or destinations(shared.event) is not None
+        except CotError:
+            private = True
+        if private:
+            self._refuse(shared, "a delete or an addressed event is never kept, nor recalled")
+            return
+        self._hub.recall(
+            WireEvent(shared.event),
+            shared.label,
+            chat=shared.chat,
+            origin=shared.origin,
+            author=shared.author,
+        )
 
     def shared_here(self) -> list[Item]:
         return [
-            Item(item.wire.event, item.label, chat)
+            Item(item.wire.event, item.label, chat, item.author)
             for item, chat in self._hub.shared_here(self._clock())
         ]
 
-    def _accept(self, shared: SharedEvent) -> WireEvent | None:
+    def _delete(self, shared: SharedEvent) -> None:
+        key = deleted_uid(shared.event)
+        if key is None:
+            self._refuse(shared, "a delete that names nothing")
+            return
+        held = self._hub.held(key)
+        if not may_delete(held, shared.author, moderator=shared.moderator):
+            self._refuse(shared, f"{shared.author!r} may not delete {key[:64]!r}")
+            return
+        label = shared.label if held is None else held.label
+        self._hub.delete(WireEvent(shared.event, key), key, label, sender=None)
+
+    def _accepted(self, shared: SharedEvent) -> bool:
         self.counts["received"] += 1
-        reason = None
         if shared.label.classification not in self._scheme:
-            reason = f"unknown classification {shared.label.classification[:64]!r}"
-        elif shared.event.type.startswith(CONTROL_PREFIX):
-            reason = f"control event {shared.event.type!r}"
-        if reason is not None:
-            self.counts["refused"] += 1
-            uid = shared.event.uid[:64]
-            log.warning("CoT event %s from gateway %s dropped: %s", uid, shared.origin, reason)
-            return None
-        return WireEvent(shared.event)
+            self._refuse(shared, f"unknown classification {shared.label.classification[:64]!r}")
+            return False
+        if shared.event.type.startswith(CONTROL_PREFIX) and not is_delete(shared.event):
+            self._refuse(shared, f"control event {shared.event.type!r}")
+            return False
+        return True
+
+    def _refuse(self, shared: SharedEvent, reason: str) -> None:
+        self.counts["refused"] += 1
+        uid = shared.event.uid[:64]
+        log.warning("CoT event %s from gateway %s dropped: %s", uid, shared.origin, reason)

@@ -8,7 +8,9 @@ and then as they change, the tracks of every picture its principal may read, and
 positions, markers and chat that other clients share and it may read (``hub.py``). What
 it sends becomes reports (positions and markers, labelled as its principal's reports are)
 and is shared with the clients that may read it, on this gateway and, through the relay
-(``tessera.relay``, ``peers.py``), on every other gateway of the deployment.
+(``tessera.relay``, ``peers.py``), on every other gateway of the deployment. What a
+client addresses (``<marti>``) reaches only the clients it names; its deletes
+(``t-x-d-d``) are judged by ``deletes.py``.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from tessera.codecs.cot_reports import (
     requested_protocol_version,
     track_to_event,
 )
+from tessera.codecs.cot_routing import is_delete
 from tessera.core.model import Label, Principal, Report, Role, Track, is_subjects_own_track
 from tessera.journal.base import JournalClosedError, JournalUnavailableError
 from tessera.security import certs
@@ -61,7 +64,10 @@ class CotServer:
     def __init__(self, tessera: Tessera, tls_contexts: ServerContexts | None) -> None:
         self.tessera = tessera
         self.settings = tessera.settings
-        self.hub = CommunityHub(tessera.scheme)
+        replay = self.settings.cot_chat_replay_s
+        self.hub = CommunityHub(
+            tessera.scheme, chat_replay=timedelta(seconds=replay) if replay > 0 else None
+        )
         self.relay = tessera.cot_relay
         self.peers = HubLink(self.hub, tessera.scheme, tessera.clock)
         self.tls_contexts = tls_contexts
@@ -212,8 +218,9 @@ class CotServer:
             session.counts["events"] += 1
             if self._answer_control(session, event):
                 continue
-            if not reporter:
-                # Sharing and reporting are writes: a viewer's client only listens.
+            if not reporter and not is_delete(event):
+                # Sharing and reporting are writes: a viewer's client only listens (its
+                # deletes are judged, and audited, with the rest).
                 session.counts["rejected"] += 1
                 log.warning(
                     "CoT event from %s dropped: principal %s lacks the reporter role",
@@ -230,7 +237,7 @@ class CotServer:
             task.add_done_callback(self._appends.discard)
 
     def _answer_control(self, session: CotSession, event: CotEvent) -> bool:
-        if not event.type.startswith(CONTROL_PREFIX):
+        if not event.type.startswith(CONTROL_PREFIX) or is_delete(event):
             return False
         if is_ping(event):
             session.send_now(WireEvent(pong(event, self.tessera.clock())))

@@ -45,6 +45,9 @@ class CotSession(asyncio.Protocol):
         self.fingerprint: str | None = None
         self.uid_bound = False
         self.refused_uid: str | None = None
+        # How addressed events name it: the callsign and team of its own position.
+        self.callsign: str | None = None
+        self.team: str | None = None
         # What it sends is taken one batch at a time, in order.
         self.intake_lock = asyncio.Lock()
         self.address = "unknown"
