@@ -3,7 +3,10 @@
 A client reports as the sources its principal owns (the source registry), and as its own
 uid: over TLS that uid is bound to its certificate, given when the certificate was issued
 (``tessera certs client --uid``) or taken from the first position the client sends about
-itself, and then no other certificate may take it. An event its sender may not send is
+itself, and then no other certificate may take it. A plain port set up as a gateway of
+many units (``cot_tcp_mode``, ``cot_udp_mode``) has no uid of its own: each position
+without a link is a unit's own report, as a source its principal must own, and a marker
+linked to a unit is that unit's spot report. An event its sender may not send is
 neither relayed to other clients nor journaled, and is audited:
 
 * a position from a source the sender does not own (its own uid taken by another
@@ -67,13 +70,20 @@ class CotIntake:
         for event in events:
             position = event.type.startswith("a-")
             sender = event.link_uid if position and event.link_uid else None
-            if sender is None and position and session.own_uid is None:
-                if event.uid == session.refused_uid or not await self._claim(session, event.uid):
-                    session.refused_uid = event.uid
-                    refused.append((event.uid, "its uid is bound to another certificate"))
-                    continue
-                submitter = None  # it owns one more uid now
-            source_id = sender or session.own_uid or event.uid
+            if session.gateway:
+                # Many units on one connection: each reports as itself, a marker as the
+                # unit its link names; none becomes the connection's own.
+                source_id = (sender or event.uid) if position else (event.link_uid or event.uid)
+            else:
+                if sender is None and position and session.own_uid is None:
+                    if event.uid == session.refused_uid or not await self._claim(
+                        session, event.uid
+                    ):
+                        session.refused_uid = event.uid
+                        refused.append((event.uid, "its uid is bound to another certificate"))
+                        continue
+                    submitter = None  # it owns one more uid now
+                source_id = sender or session.own_uid or event.uid
             label = server.label_for(principal, source_id)
             if label is None:
                 session.counts["rejected"] += 1

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 TLS: Final = "tls"
 TCP: Final = "tcp"
+GATEWAY: Final = "gateway"
 CHANGE_CACHE: Final = 50_000
 
 
@@ -83,8 +84,9 @@ class CotServer:
     async def listen(self, kind: str, sock: socket.socket) -> None:
         loop = asyncio.get_running_loop()
         context = self._tls_context if kind == TLS else None
+        gateway = kind == TCP and self.settings.cot_tcp_mode == GATEWAY
         server = await loop.create_server(
-            lambda: CotSession(self, kind=kind),
+            lambda: CotSession(self, kind=kind, gateway=gateway),
             sock=sock,
             ssl=context,
             ssl_handshake_timeout=self.settings.cot_handshake_timeout_s if context else None,
