@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Final
 
 from tessera.codecs.cot import CotEvent
 from tessera.codecs.cot_reports import event_to_report, is_chat
-from tessera.core.model import Report
+from tessera.core.model import Report, SourceKind
 from tessera.security.base import AuditEvent, SecurityStoreError, UidTakenError
 from tessera.security.scoping import Refusal, Submitter
 from tessera.transports.cot_stream.wire import WireEvent
@@ -106,6 +106,9 @@ class CotIntake:
                     continue
                 if report is not None:
                     reports.append(submitter.own(report))
+                    if report.source.kind is SourceKind.UNIT and report.subject is not None:
+                        # What the unit calls itself names its fused track on TAK maps.
+                        server.callsigns.heard(report.subject, event.callsign, label)
             chat = is_chat(event)
             wire = WireEvent(event)
             session.counts["relayed"] += server.hub.relay(wire, label, sender=session, chat=chat)
