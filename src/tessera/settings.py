@@ -22,6 +22,10 @@ MIN_RETENTION_S = 60.0
 MIN_JOURNAL_BYTES = 1024 * 1024
 
 
+# What a plain (TCP or UDP) CoT connection carries: one TAK client, or many units.
+PlainPortMode = Literal["client", "gateway"]
+
+
 class SourceOwnership(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """``[[sources]]`` in the settings file: a principal and the source ids it may report
     as (exact, or a prefix ending in ``*``)."""
@@ -82,6 +86,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     cot_tcp_principal: str | None = None
     cot_udp_port: int | None = None
     cot_udp_principal: str | None = None
+    # What one plain connection carries: "client", one TAK client (the first uid it
+    # reports as its own is its unit, every other a marker it placed), or "gateway", many
+    # units (a radio gateway, a mesh: each uid its own unit, a marker linked to its unit).
+    # A UDP mesh carries many clients' positions, so it is a gateway unless told otherwise.
+    cot_tcp_mode: PlainPortMode = "client"
+    cot_udp_mode: PlainPortMode = "gateway"
     cot_max_event_bytes: int = 64 * 1024
     cot_handshake_timeout_s: float = 10.0
     cot_idle_timeout_s: float = 300.0

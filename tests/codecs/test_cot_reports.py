@@ -195,7 +195,9 @@ def test_a_track_becomes_a_fused_event() -> None:
     assert (event.uid, event.type, event.how) == ("tessera-NATO-SECRET-t42", "a-h-G-E-V-A-T", "m-f")
     assert (event.time, event.start, event.stale) == (NOW, NOW, NOW + timedelta(minutes=2))
     assert (event.lat, event.lon, event.hae, event.ce) == (53.1, 18.0, 80.0, 35.0)
-    assert (event.course, event.speed, event.callsign) == (92.0, 11.0, "t42")
+    # No unit calls itself so: a short readable name, from a digest of an id not ending
+    # in hex digits.
+    assert (event.course, event.speed, event.callsign) == (92.0, 11.0, "H TANK 810C")
     assert event.sidc == "10061500001202000000"
     assert event.remarks == "Tessera confirmed track t42: hostile (87%), graded B2, 12 reports"
     assert parse_event(encode_event(event)) == event
@@ -214,6 +216,14 @@ def test_track_events_follow_the_track() -> None:
         stale_after=timedelta(minutes=2),
     )
     assert renamed.callsign == "ANDROID-1" and renamed.course is None
+    called = track_to_event(
+        track(subject="ANDROID-1"),
+        picture="COP",
+        now=NOW,
+        stale_after=timedelta(minutes=2),
+        own_callsign="ALPHA 1",
+    )
+    assert called.callsign == "ALPHA 1"
     assert renamed.type == "a-f-G-E-V-A-T" and renamed.sidc == "10031500001202000000"
     assert renamed.time == NOW + timedelta(milliseconds=1)  # CoT times are milliseconds
     assert renamed.remarks is not None and renamed.remarks.endswith("1 report")

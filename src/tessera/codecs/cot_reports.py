@@ -39,6 +39,7 @@ from tessera.core.model import (
 )
 from tessera.core.symbols import identity_of, sidc_problem, with_identity
 from tessera.core.text import without_control_characters
+from tessera.core.track_names import track_name
 
 # A CoT event that gives no circular error (9999999, NaN, zero) is placed within this
 # many metres, 1 sigma: a hand-placed marker or a phone's fix, rarely better.
@@ -138,10 +139,16 @@ def safe_identifier(uid: str) -> str:
 
 
 def track_to_event(
-    track: Track, *, picture: str, now: datetime, stale_after: timedelta
+    track: Track,
+    *,
+    picture: str,
+    now: datetime,
+    stale_after: timedelta,
+    own_callsign: str | None = None,
 ) -> CotEvent:
     """A fused track as a CoT event for TAK clients; a dead track is stale at once, so
-    clients drop it."""
+    clients drop it. Its callsign is readable (``tessera.core.track_names``): for a unit's
+    own track ``own_callsign``, the one its own reports carry, when it is known."""
     time = cot_time(now)
     # The track's fused identity wins over the identity digit of whatever SIDC it carries.
     sidc = with_identity(track.sidc, track.identity) if sidc_problem(track.sidc) is None else None
@@ -158,7 +165,7 @@ def track_to_event(
         lon=track.position.lon,
         hae=track.position.alt,
         ce=track.position.ce,
-        callsign=track.subject or track.id,
+        callsign=track_name(track, own_callsign),
         course=None if velocity is None else velocity.course,
         speed=None if velocity is None else velocity.speed,
         remarks=_track_remarks(track),

@@ -3,7 +3,10 @@
 A client reports as the sources its principal owns (the source registry), and as its own
 uid: over TLS that uid is bound to its certificate, given when the certificate was issued
 (``tessera certs client --uid``) or taken from the first position the client sends about
-itself, and then no other certificate may take it. An event its sender may not send is
+itself, and then no other certificate may take it. A plain port set up as a gateway of
+many units (``cot_tcp_mode``, ``cot_udp_mode``) has no uid of its own: each position
+without a link is a unit's own report, as a source its principal must own, and a marker
+linked to a unit is that unit's spot report. An event its sender may not send is
 neither relayed to other clients nor journaled, and is audited:
 
 * a position from a source the sender does not own (its own uid taken by another
@@ -31,7 +34,7 @@ from tessera.codecs.cot import CotEvent
 from tessera.codecs.cot_model import CotError
 from tessera.codecs.cot_reports import event_to_report, is_chat
 from tessera.codecs.cot_routing import destinations, is_delete
-from tessera.core.model import Report
+from tessera.core.model import Report, SourceKind
 from tessera.security.base import AuditEvent, SecurityStoreError, UidTakenError
 from tessera.security.scoping import Refusal, Submitter
 from tessera.transports.cot_stream.deletes import CotDeletes
@@ -83,13 +86,20 @@ class CotIntake:
                 continue
             position = event.type.startswith("a-")
             sender = event.link_uid if position and event.link_uid else None
-            if sender is None and position and session.own_uid is None:
-                if event.uid == session.refused_uid or not await self._claim(session, event.uid):
-                    session.refused_uid = event.uid
-                    refused.append((event.uid, "its uid is bound to another certificate"))
-                    continue
-                submitter = None  # it owns one more uid now
-            source_id = sender or session.own_uid or event.uid
+            if session.gateway:
+                # Many units on one connection: each reports as itself, a marker as the
+                # unit its link names; none becomes the connection's own.
+                source_id = (sender or event.uid) if position else (event.link_uid or event.uid)
+            else:
+                if sender is None and position and session.own_uid is None:
+                    if event.uid == session.refused_uid or not await self._claim(
+                        session, event.uid
+                    ):
+                        session.refused_uid = event.uid
+                        refused.append((event.uid, "its uid is bound to another certificate"))
+                        continue
+                    submitter = None  # it owns one more uid now
+                source_id = sender or session.own_uid or event.uid
             label = server.label_for(principal, source_id)
             if label is None:
                 session.counts["rejected"] += 1
@@ -112,6 +122,9 @@ class CotIntake:
                     continue
                 if report is not None and addressed is None:
                     reports.append(submitter.own(report))
+                    if report.source.kind is SourceKind.UNIT and report.subject is not None:
+                        # What the unit calls itself names its fused track on TAK maps.
+                        server.callsigns.heard(report.subject, event.callsign, label)
                 if event.uid == session.own_uid:
                     session.callsign, session.team = event.callsign, event.group_name
             chat = is_chat(event)

@@ -18,7 +18,7 @@ from tessera.codecs.cot import CotError, CotEvent, parse_event
 from tessera.codecs.cot_framing import FramingError, parse_mesh_frame
 from tessera.codecs.cot_proto import decode_payload
 from tessera.core.model import Principal
-from tessera.transports.cot_stream.server import TCP, CotServer
+from tessera.transports.cot_stream.server import GATEWAY, TCP, CotServer
 from tessera.transports.cot_stream.session import CotSession
 from tessera.transports.cot_stream.tls_accept import TLS
 
@@ -39,7 +39,8 @@ def bind_udp(host: str, port: int) -> socket.socket:
 
 class MeshReceiver(asyncio.DatagramProtocol):
     """UDP mesh input: each datagram one XML event or one mesh-framed protobuf event, all
-    acting as the principal the settings name. Nothing is sent back."""
+    acting as the principal the settings name, by default as a gateway of many units
+    (``cot_udp_mode``). Nothing is sent back."""
 
     def __init__(self, server: CotServer, session: CotSession) -> None:
         self.server = server
@@ -107,7 +108,7 @@ async def _start_udp(
         raise ValueError(
             f"cot_udp_principal {settings.cot_udp_principal!r} is not an enabled principal"
         )
-    session = CotSession(server, kind=UDP)
+    session = CotSession(server, kind=UDP, gateway=settings.cot_udp_mode == GATEWAY)
     session.principal = principal
     sock = bind_udp(settings.host, settings.cot_udp_port)
     loop = asyncio.get_running_loop()

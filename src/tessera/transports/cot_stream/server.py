@@ -43,6 +43,7 @@ from tessera.security.base import AuditEvent
 from tessera.security.policy import readable_pictures, submission_refusal
 from tessera.security.tls import ServerContexts, certificate_standing
 from tessera.store.base import TrackQuery
+from tessera.transports.cot_stream.callsigns import UnitCallsigns
 from tessera.transports.cot_stream.hub import CommunityHub
 from tessera.transports.cot_stream.intake import CotIntake
 from tessera.transports.cot_stream.peers import HubLink
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 TCP: Final = "tcp"
+GATEWAY: Final = "gateway"
 CHANGE_CACHE: Final = 50_000
 
 
@@ -85,6 +87,7 @@ class CotServer:
         self._appends: set[asyncio.Task[None]] = set()
         self._transports: list[asyncio.BaseTransport] = []
         self._intake = CotIntake(self)
+        self.callsigns = UnitCallsigns(tessera.scheme)
         # The shown subject of tracks a sender keeps of its own reports, by their uid.
         self._subject_of: dict[str, str] = {}
 
@@ -102,7 +105,10 @@ class CotServer:
             assert contexts is not None
             server = await loop.create_server(lambda: TlsAcceptor(self, contexts), sock=sock)
         else:
-            server = await loop.create_server(lambda: CotSession(self, kind=kind), sock=sock)
+            gateway = kind == TCP and self.settings.cot_tcp_mode == GATEWAY
+            server = await loop.create_server(
+                lambda: CotSession(self, kind=kind, gateway=gateway), sock=sock
+            )
         self._servers.append(server)
         if self._rechecks is None:
             self._rechecks = asyncio.create_task(keep_checking(self), name="cot-recheck")
@@ -301,6 +307,7 @@ class CotServer:
                 picture=picture,
                 now=now,
                 stale_after=timedelta(seconds=self.settings.cot_stale_s),
+                own_callsign=self._own_callsign(picture, track),
             )
             if is_subjects_own_track(track.id, track.subject):
                 # A unit's fused track and its own position are one object on a TAK map.
@@ -317,6 +324,14 @@ class CotServer:
             return None
         self._subject_of.pop(last.uid, None)
         return msgspec.structs.replace(last, time=now, start=now, stale=now)
+
+    def _own_callsign(self, picture: str, track: Track) -> str | None:
+        """The callsign a unit's own track takes from the unit's own reports."""
+        shown = self.tessera.pictures.get(picture)
+        if shown is None or not is_subjects_own_track(track.id, track.subject):
+            return None
+        assert track.subject is not None
+        return self.callsigns.of(track.subject, shown)
 
     def _wanted(self, session: CotSession, key: str) -> bool:
         # A client is not sent its own position back as a track, nor the fused track of a

@@ -35,9 +35,12 @@ class CotSession(asyncio.Protocol):
     """An asyncio protocol: bytes in are framed and handed to the server; the outbox is
     written out whenever the transport can take more."""
 
-    def __init__(self, server: CotServer, *, kind: str) -> None:
+    def __init__(self, server: CotServer, *, kind: str, gateway: bool = False) -> None:
         self.server = server
         self.kind = kind
+        # A gateway of many units (a plain port so configured) has no uid of its own:
+        # each uid it reports without a link is a unit of its own.
+        self.gateway = gateway
         self.principal: Principal | None = None
         self.own_uid: str | None = None
         # Over TLS: the client certificate's fingerprint, and whether own_uid is bound to
