@@ -24,7 +24,7 @@ import msgspec
 from cryptography import x509
 
 from tessera.core.model import ID_PATTERN, PRINCIPAL_PATTERN
-from tessera.security import certs
+from tessera.security import certs, tak_package
 from tessera.security.base import (
     CertificateRecord,
     SecurityStore,
@@ -198,7 +198,7 @@ def _client(args: argparse.Namespace) -> int:
     server_hosts = _server_hosts(directory)
     if args.host is None and not server_hosts:
         raise CommandError(f"no server certificate naming a host in {directory}: give --host")
-    connection = certs.Connection(host=args.host or server_hosts[0], port=args.port)
+    connection = tak_package.Connection(host=args.host or server_hosts[0], port=args.port)
     files = _client_files(directory, name, args.out)
     if args.password_file is not None and args.password_file.exists():
         raise CommandError(f"{args.password_file} already exists: not overwriting it")
@@ -209,7 +209,7 @@ def _client(args: argparse.Namespace) -> int:
     issued = certs.issue_client_cert(ca, name, args.principal, now, args.days)
     record = _record_of(name, args.principal, issued.certificate, now)
     password = secrets.token_urlsafe(PASSWORD_BYTES)
-    package = certs.data_package(
+    package = tak_package.data_package(
         files["package"].name, connection, ca.certificate, issued, name, password
     )
     detail = {
@@ -305,7 +305,7 @@ def _record_of(
 
 def _report_client(
     record: CertificateRecord,
-    connection: certs.Connection,
+    connection: tak_package.Connection,
     directory: Path,
     files: dict[str, Path],
     password_file: Path | None,
