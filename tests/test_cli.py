@@ -49,7 +49,7 @@ def serving(*argv: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
 def test_serve_announces_its_port_and_stops_cleanly(tmp_path: Path, stop: signal.Signals) -> None:
-    with serving("serve", "--data", str(tmp_path), "--http-port", "0", "--cot-tls-port", "0") as (
+    with serving("serve", "--data", str(tmp_path), "--http-port", "0", "--cot-tls-port", "0", "--tak-enrollment-port", "0") as (
         process,
         url,
     ):
@@ -59,7 +59,7 @@ def test_serve_announces_its_port_and_stops_cleanly(tmp_path: Path, stop: signal
 
 
 def test_serve_with_http_tls_announces_https(tmp_path: Path) -> None:
-    argv = ["serve", "--data", str(tmp_path), "--http-port", "0", "--cot-tls-port", "0"]
+    argv = ["serve", "--data", str(tmp_path), "--http-port", "0", "--cot-tls-port", "0", "--tak-enrollment-port", "0"]
     process = subprocess.Popen(
         [*TESSERA, *argv, "--http-tls"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -81,7 +81,7 @@ def test_serve_with_http_tls_announces_https(tmp_path: Path) -> None:
 
 
 def test_demo_serves_plain_http_and_feeds_itself(tmp_path: Path) -> None:
-    argv = ["demo", "--data", str(tmp_path), "--http-port", "0", "--cot-tls-port", "0"]
+    argv = ["demo", "--data", str(tmp_path), "--http-port", "0", "--cot-tls-port", "0", "--tak-enrollment-port", "0"]
     with serving(*argv, "--rate", "50") as (process, url):
         assert process.stdout is not None
         line = process.stdout.readline()
@@ -123,7 +123,7 @@ def test_a_taken_port_is_a_clear_error(tmp_path: Path) -> None:
         taken.listen()
         port = taken.getsockname()[1]
         result = tessera(
-            "serve", "--data", str(tmp_path), "--http-port", str(port), "--cot-tls-port", "0",
+            "serve", "--data", str(tmp_path), "--http-port", str(port), "--cot-tls-port", "0", "--tak-enrollment-port", "0",
             timeout=30,
         )  # fmt: skip
     assert result.returncode == 2
@@ -165,7 +165,7 @@ def test_simulate_feeds_a_running_server(tmp_path: Path) -> None:
     )  # fmt: skip
     viewer = issue_token(tmp_path, "viewer", "--clearance", "SECRET")
     admin = issue_token(tmp_path, "admin", "--roles", "admin")
-    with serving("serve", "--data", str(tmp_path), "--http-port", "0", "--cot-tls-port", "0") as (
+    with serving("serve", "--data", str(tmp_path), "--http-port", "0", "--cot-tls-port", "0", "--tak-enrollment-port", "0") as (
         process,
         url,
     ):

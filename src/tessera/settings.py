@@ -82,6 +82,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     cot_tcp_principal: str | None = None
     cot_udp_port: int | None = None
     cot_udp_principal: str | None = None
+    # The TAK enrollment API (HTTPS with the server certificate): TAK clients enroll for a
+    # client certificate with a one-time token (tessera certs enroll-token). It runs with
+    # the CoT TLS port only; null turns it off.
+    tak_enrollment_port: int | None = 8446
     cot_max_event_bytes: int = 64 * 1024
     cot_handshake_timeout_s: float = 10.0
     cot_idle_timeout_s: float = 300.0

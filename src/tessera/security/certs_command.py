@@ -45,6 +45,7 @@ from tessera.security.commandkit import (
     run_action,
     with_store,
 )
+from tessera.security.enroll_command import add_enrollment_actions
 from tessera.security.tls import (
     CA_FILE,
     CA_KEY_FILE,
@@ -100,6 +101,9 @@ def add_certs_arguments(parser: argparse.ArgumentParser) -> None:
     client.add_argument("--port", type=positive_int, default=DEFAULT_COT_TLS_PORT)
     client.add_argument("--out", type=Path, default=None, help="the data package (.zip)")
     client.add_argument(
+        "--itak", action="store_true", help="a flat package, as iTAK imports (no MANIFEST/)"
+    )
+    client.add_argument(
         "--uid",
         default=None,
         help=(
@@ -119,6 +123,7 @@ def add_certs_arguments(parser: argparse.ArgumentParser) -> None:
 
     listing = action_parser(actions, "list", _list, "list the client certificates")
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
+    add_enrollment_actions(actions)
 
 
 def run_certs(args: argparse.Namespace) -> int:
@@ -209,9 +214,12 @@ def _client(args: argparse.Namespace) -> int:
     issued = certs.issue_client_cert(ca, name, args.principal, now, args.days)
     record = _record_of(name, args.principal, issued.certificate, now)
     password = secrets.token_urlsafe(PASSWORD_BYTES)
-    package = tak_package.data_package(
-        files["package"].name, connection, ca.certificate, issued, name, password
-    )
+    if args.itak:
+        package = tak_package.itak_package(connection, ca.certificate, issued, name, password)
+    else:
+        package = tak_package.data_package(
+            files["package"].name, connection, ca.certificate, issued, name, password
+        )
     detail = {
         "principal": args.principal,
         "serial": record.serial,
