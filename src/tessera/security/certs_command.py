@@ -100,9 +100,7 @@ def add_certs_arguments(parser: argparse.ArgumentParser) -> None:
     client.add_argument("--host", default=None, help="default: the server certificate's first")
     client.add_argument("--port", type=positive_int, default=DEFAULT_COT_TLS_PORT)
     client.add_argument("--out", type=Path, default=None, help="the data package (.zip)")
-    client.add_argument(
-        "--itak", action="store_true", help="a flat package, as iTAK imports (no MANIFEST/)"
-    )
+    client.add_argument("--itak", action="store_true", help="a flat package, as iTAK imports")
     client.add_argument(
         "--uid",
         default=None,

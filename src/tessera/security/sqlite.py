@@ -332,14 +332,7 @@ class SqliteSecurityStore(SecurityStore):
 
     async def add_enrollment(self, record: EnrollmentRecord) -> None:
         check_record(record)
-        row = (
-            record.name,
-            record.principal,
-            record.secret_hash,
-            aware_us(record.created_at),
-            aware_us(record.expires_at),
-            optional_us(record.used_at),
-        )
+        row = sqlite_enrollment.row(record)
         with self._writing() as conn:
             sqlite_enrollment.put(conn, row)
 

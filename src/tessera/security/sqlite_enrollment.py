@@ -9,6 +9,7 @@ from typing import Any, Final
 
 from tessera.microseconds import from_us
 from tessera.security.base import EnrollmentRecord, UnknownPrincipalError
+from tessera.security.sqlite_rows import aware_us, optional_us
 
 ENROLLMENT_SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS enrollment_tokens (
@@ -34,6 +35,17 @@ _USE: Final = (
     "UPDATE enrollment_tokens SET used_us = ? "
     "WHERE name = ? AND secret_hash = ? AND used_us IS NULL AND expires_us > ?"
 )
+
+
+def row(record: EnrollmentRecord) -> tuple[Any, ...]:
+    return (
+        record.name,
+        record.principal,
+        record.secret_hash,
+        aware_us(record.created_at),
+        aware_us(record.expires_at),
+        optional_us(record.used_at),
+    )
 
 
 def put(conn: sqlite3.Connection, row: tuple[Any, ...]) -> None:
