@@ -123,7 +123,8 @@ class Deployment:
             process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "tessera.cli", "serve", "--role", role,
                 "--config", str(config or self.config), "--data", str(data),
-                "--http-port", "0", "--cot-tls-port", "0", "--log-level", log_level, *extra,
+                "--http-port", "0", "--cot-tls-port", "0",
+                "--tak-enrollment-port", "0", "--log-level", log_level, *extra,
                 stdout=asyncio.subprocess.PIPE, stderr=stderr,
             )  # fmt: skip
         started = Process(process, role, log)

@@ -80,6 +80,8 @@ async def server_process(*extra: str) -> AsyncIterator[Served]:
             "0",
             "--cot-tls-port",
             "0",
+            "--tak-enrollment-port",
+            "0",
             "--log-level",
             "warning",
             *extra,
@@ -164,7 +166,7 @@ def start_serving(
     process = subprocess.Popen(
         [
             sys.executable, "-m", "tessera.cli", "serve", "--data", data, "--http-port", "0",
-            "--cot-tls-port", "0", "--log-level", "warning", *extra,
+            "--cot-tls-port", "0", "--tak-enrollment-port", "0", "--log-level", "warning", *extra,
         ],
         stdout=subprocess.PIPE,
         text=True,

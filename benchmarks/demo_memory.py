@@ -92,6 +92,7 @@ async def demo_process(data: Path, log: Path) -> AsyncIterator[Demo]:
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "tessera.cli", "demo", "--data", str(data),
             "--host", "127.0.0.1", "--http-port", "0", "--cot-tls-port", "0",
+            "--tak-enrollment-port", "0",
             "--log-level", "warning",
             stdout=asyncio.subprocess.PIPE, stderr=errors,
         )  # fmt: skip

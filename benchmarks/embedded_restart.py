@@ -132,7 +132,8 @@ def serve_timed(data: Path, *, source: Path | None = None) -> Timing:
     process = subprocess.Popen(
         [
             sys.executable, "-m", "tessera.cli", "serve", "--data", str(data),
-            "--http-port", "0", "--cot-tls-port", "0", "--log-level", "warning",
+            "--http-port", "0", "--cot-tls-port", "0",
+            "--tak-enrollment-port", "0", "--log-level", "warning",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

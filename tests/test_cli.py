@@ -23,6 +23,8 @@ from tests.support import bearer
 pytestmark = pytest.mark.slow
 
 TESSERA = [sys.executable, "-m", "tessera.cli"]
+# The TAK ports on free ones too: a test never needs 8089 or 8446 to be free.
+FREE_TAK_PORTS = ("--cot-tls-port", "0", "--tak-enrollment-port", "0")
 
 
 def tessera(*argv: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -49,7 +51,7 @@ def serving(*argv: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
 def test_serve_announces_its_port_and_stops_cleanly(tmp_path: Path, stop: signal.Signals) -> None:
-    with serving("serve", "--data", str(tmp_path), "--http-port", "0", "--cot-tls-port", "0") as (
+    with serving("serve", "--data", str(tmp_path), "--http-port", "0", *FREE_TAK_PORTS) as (
         process,
         url,
     ):
@@ -58,8 +60,25 @@ def test_serve_announces_its_port_and_stops_cleanly(tmp_path: Path, stop: signal
         assert process.wait(timeout=30) == 0
 
 
+def test_serve_announces_the_tak_enrollment_port_after_cot_tls(tmp_path: Path) -> None:
+    with serving("serve", "--data", str(tmp_path), "--http-port", "0", *FREE_TAK_PORTS) as (
+        process,
+        _,
+    ):
+        assert process.stdout is not None
+        lines = [process.stdout.readline().split() for _ in range(2)]
+        assert [line[:2] for line in lines] == [
+            ["listening", "cot-tls"],
+            ["listening", "tak-enroll"],
+        ]
+        url = "https://" + lines[1][2]
+        ca = ssl.create_default_context(cafile=tmp_path / "certs" / "ca.pem")
+        refused = httpx.get(url + "/Marti/api/tls/config", verify=ca)
+        assert refused.status_code == 401 and "Basic" in refused.headers["www-authenticate"]
+
+
 def test_serve_with_http_tls_announces_https(tmp_path: Path) -> None:
-    argv = ["serve", "--data", str(tmp_path), "--http-port", "0", "--cot-tls-port", "0"]
+    argv = ["serve", "--data", str(tmp_path), "--http-port", "0", *FREE_TAK_PORTS]
     process = subprocess.Popen(
         [*TESSERA, *argv, "--http-tls"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -81,7 +100,7 @@ def test_serve_with_http_tls_announces_https(tmp_path: Path) -> None:
 
 
 def test_demo_serves_plain_http_and_feeds_itself(tmp_path: Path) -> None:
-    argv = ["demo", "--data", str(tmp_path), "--http-port", "0", "--cot-tls-port", "0"]
+    argv = ["demo", "--data", str(tmp_path), "--http-port", "0", *FREE_TAK_PORTS]
     with serving(*argv, "--rate", "50") as (process, url):
         assert process.stdout is not None
         line = process.stdout.readline()
@@ -123,7 +142,7 @@ def test_a_taken_port_is_a_clear_error(tmp_path: Path) -> None:
         taken.listen()
         port = taken.getsockname()[1]
         result = tessera(
-            "serve", "--data", str(tmp_path), "--http-port", str(port), "--cot-tls-port", "0",
+            "serve", "--data", str(tmp_path), "--http-port", str(port), *FREE_TAK_PORTS,
             timeout=30,
         )  # fmt: skip
     assert result.returncode == 2
@@ -165,7 +184,7 @@ def test_simulate_feeds_a_running_server(tmp_path: Path) -> None:
     )  # fmt: skip
     viewer = issue_token(tmp_path, "viewer", "--clearance", "SECRET")
     admin = issue_token(tmp_path, "admin", "--roles", "admin")
-    with serving("serve", "--data", str(tmp_path), "--http-port", "0", "--cot-tls-port", "0") as (
+    with serving("serve", "--data", str(tmp_path), "--http-port", "0", *FREE_TAK_PORTS) as (
         process,
         url,
     ):

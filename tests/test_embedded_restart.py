@@ -280,6 +280,7 @@ def test_fusion_failing_while_replaying_stops_the_server_with_a_clear_error(
     with sqlite3.connect(tmp_path / "journal.sqlite3") as conn:
         conn.execute("UPDATE journal SET body = x'00ff' WHERE seq = 5")
     argv = ["serve", "--data", str(tmp_path), "--http-port", "0", "--cot-tls-port", "0"]
+    argv += ["--tak-enrollment-port", "0"]
     result = subprocess.run(
         [sys.executable, "-m", "tessera.cli", *argv],
         capture_output=True,

@@ -68,6 +68,7 @@ def serving(data: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
     config = data / "settings.toml"
     config.write_text(SETTINGS)
     argv = ["serve", "--data", str(data), "--config", str(config), "--http-port", "0"]
+    argv += ["--tak-enrollment-port", "0"]
     process = subprocess.Popen(
         [sys.executable, "-m", "tessera.cli", *argv, "--cot-tls-port", "0"],
         stdout=subprocess.PIPE,

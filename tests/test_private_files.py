@@ -18,6 +18,7 @@ import pytest
 from tessera.private_files import private_file, private_folder
 
 TESSERA = [sys.executable, "-m", "tessera.cli"]
+FREE_TAK_PORTS = ("--cot-tls-port", "0", "--tak-enrollment-port", "0")
 # The usual umask: without explicit modes, files come out 0644 and folders 0755.
 UMASK = 0o022
 
@@ -75,7 +76,7 @@ def test_the_data_folder_is_its_owners_only(tmp_path: Path) -> None:
     tessera("certs", "client", "phone", "--principal", "alice", "--data", str(data))
     tessera("users", "token", "alice", "--data", str(data))
     tessera("certs", "revoke", "phone", "--data", str(data))
-    serve = ("serve", "--data", str(data), "--http-port", "0", "--cot-tls-port", "0")
+    serve = ("serve", "--data", str(data), "--http-port", "0", *FREE_TAK_PORTS)
     with running(*serve, ready="listening http"):
         # While it runs, the databases' -wal and -shm files are there too.
         seen = set(assert_owner_only(data))
@@ -105,7 +106,7 @@ def test_the_data_folder_is_its_owners_only(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_the_demos_data_folder_is_its_owners_only(tmp_path: Path) -> None:
     data = tmp_path / "demo"
-    demo = ("demo", "--data", str(data), "--http-port", "0", "--cot-tls-port", "0")
+    demo = ("demo", "--data", str(data), "--http-port", "0", *FREE_TAK_PORTS)
     with running(*demo, "--rate", "20", ready="login "):
         assert_owner_only(data)
     found = assert_owner_only(data)

@@ -35,6 +35,12 @@ def _add_server_options(parser: argparse.ArgumentParser, *, data_required: bool)
         "--cot-tls-port", type=_port, default=None, help="CoT over TLS for TAK clients (8089)"
     )
     parser.add_argument(
+        "--tak-enrollment-port",
+        type=_port,
+        default=None,
+        help="the TAK enrollment API over HTTPS (8446; with the CoT TLS port only)",
+    )
+    parser.add_argument(
         "--cot-port",
         type=_port,
         default=None,
@@ -51,6 +57,7 @@ def _settings(args: argparse.Namespace, data: Path) -> Settings:
         host=args.host,
         http_port=args.http_port,
         cot_tls_port=args.cot_tls_port,
+        tak_enrollment_port=args.tak_enrollment_port,
         cot_tcp_port=args.cot_port,
         http_tls=getattr(args, "http_tls", None),
         role=getattr(args, "role", None),
@@ -90,6 +97,7 @@ def _demo(args: argparse.Namespace) -> int:
         host=args.host,
         http_port=args.http_port,
         cot_tls_port=args.cot_tls_port,
+        tak_enrollment_port=args.tak_enrollment_port,
         cot_tcp_port=args.cot_port,
         pictures=pictures,
     )

@@ -22,6 +22,7 @@ from tessera.transports.web.http_protocol import edge_protocol
 
 if TYPE_CHECKING:
     from tessera.transports.cot_stream.server import CotServer
+    from tessera.transports.enrollment.server import EnrollmentServer
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +200,7 @@ async def serve_until_stopped(
     await tessera.start(catch_up=False)
     extra: asyncio.Task[None] | None = None
     cot: CotServer | None = None
+    enroll: EnrollmentServer | None = None
     # A gateway does not fuse: it has nothing to catch up.
     fusion = asyncio.create_task(
         _report_caught_up(tessera, announced, stop)
@@ -211,8 +213,10 @@ async def serve_until_stopped(
         url = f"{server.scheme}://{announce(server.scheme, sock)}"
         # Imported here: commands that never serve (fuse, score, users) need none of it.
         from tessera.transports.cot_stream.listeners import start_cot
+        from tessera.transports.enrollment.server import start_enrollment
 
         cot = await start_cot(tessera, bind, announce)
+        enroll = await start_enrollment(tessera, bind, announce)
         print(f"Tessera is serving the map at {url}/", file=sys.stderr, flush=True)
         # Only now: scripts read the listening lines first, in their order.
         announced.set()
@@ -221,6 +225,8 @@ async def serve_until_stopped(
         await stop.wait()
         print("\nstopping", file=sys.stderr, flush=True)
     finally:
+        if enroll is not None:
+            await enroll.stop()
         if cot is not None:
             await cot.stop()
         await server.stop()

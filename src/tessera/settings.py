@@ -92,6 +92,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # A UDP mesh carries many clients' positions, so it is a gateway unless told otherwise.
     cot_tcp_mode: PlainPortMode = "client"
     cot_udp_mode: PlainPortMode = "gateway"
+    # The TAK enrollment API (HTTPS with the server certificate): TAK clients enroll for a
+    # client certificate with a one-time token (tessera certs enroll-token). It runs with
+    # the CoT TLS port only; null turns it off.
+    tak_enrollment_port: int | None = 8446
     cot_max_event_bytes: int = 64 * 1024
     cot_handshake_timeout_s: float = 10.0
     cot_idle_timeout_s: float = 300.0

@@ -91,6 +91,8 @@ class Cluster:
             "0",
             "--cot-tls-port",
             "0",
+            "--tak-enrollment-port",
+            "0",
             *extra,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,

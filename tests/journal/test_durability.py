@@ -30,6 +30,8 @@ async def start_server(data: Path) -> tuple[asyncio.subprocess.Process, str]:
         "0",
         "--cot-tls-port",
         "0",
+        "--tak-enrollment-port",
+        "0",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
     )

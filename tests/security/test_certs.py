@@ -28,7 +28,7 @@ from cryptography.x509 import verification
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from tessera.core.model import Principal
-from tessera.security import certs, tls
+from tessera.security import certs, tak_package, tls
 from tessera.security.base import CertificateRecord, SecurityStore
 from tessera.security.sqlite import SqliteSecurityStore, security_store_path
 
@@ -221,8 +221,8 @@ def test_the_crl_lists_the_revoked_serials_signed_by_the_ca(
 def test_the_data_package_holds_what_a_tak_client_imports(
     ca: certs.Issued, phone: certs.Issued
 ) -> None:
-    connection = certs.Connection("127.0.0.1", 8089)
-    blob = certs.data_package(
+    connection = tak_package.Connection("127.0.0.1", 8089)
+    blob = tak_package.data_package(
         "alice-phone.zip", connection, ca.certificate, phone, "alice", "s3cret-pw"
     )
     package = read_package(blob)
@@ -242,8 +242,9 @@ def test_the_data_package_holds_what_a_tak_client_imports(
 def test_a_connect_string_has_no_room_for_ipv6_or_a_bad_port() -> None:
     for host, port in (("::1", 8089), ("", 8089), ("a host", 8089), ("tak", 0), ("tak", 70000)):
         with pytest.raises(ValueError, match=r"cannot be a TAK client's host|is not 1-65535"):
-            certs.Connection(host, port)
-    assert certs.Connection("tak.example.org", 8443).connect_string == "tak.example.org:8443:ssl"
+            tak_package.Connection(host, port)
+    connection = tak_package.Connection("tak.example.org", 8443)
+    assert connection.connect_string == "tak.example.org:8443:ssl"
 
 
 @dataclass

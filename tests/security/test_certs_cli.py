@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from tessera.cli import main
-from tessera.security import certs, tls
+from tessera.security import certs, tak_package, tls
 from tessera.security.base import CertificateRecord
 from tessera.security.sqlite import SqliteSecurityStore, security_store_path
 
@@ -189,7 +189,7 @@ def test_the_data_package_connects_with_the_printed_password(ready: Cli) -> None
     entries = pref_entries(package)
     assert entries["connectString0"] == "127.0.0.1:8089:ssl"
     # The trust store's password is public (the CA is); the client's is nowhere in it.
-    assert entries["caPassword"] == certs.TRUSTSTORE_PASSWORD != password
+    assert entries["caPassword"] == tak_package.TRUSTSTORE_PASSWORD != password
     assert "clientPassword" not in entries
     ca = x509.load_pem_x509_certificate((ready.certs / tls.CA_FILE).read_bytes())
     trust_entry = "certs/" + entries["caLocation"].removeprefix("cert/")
@@ -200,7 +200,7 @@ def test_the_data_package_connects_with_the_printed_password(ready: Cli) -> None
     client = pkcs12.load_pkcs12(stores[client_entry], password.encode())
     assert client.key is not None and client.cert is not None
     with pytest.raises(ValueError, match=r"(?i)password"):
-        pkcs12.load_pkcs12(stores[client_entry], certs.TRUSTSTORE_PASSWORD.encode())
+        pkcs12.load_pkcs12(stores[client_entry], tak_package.TRUSTSTORE_PASSWORD.encode())
 
 
 def test_no_file_of_the_data_package_holds_the_password(ready: Cli) -> None:

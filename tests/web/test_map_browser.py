@@ -68,6 +68,8 @@ def demo_command(data: Path) -> list[str]:
         "0",
         "--cot-tls-port",
         "0",
+        "--tak-enrollment-port",
+        "0",
         "--seed",
         "1",
         "--rate",

@@ -155,6 +155,8 @@ async def _start(
         "0",
         "--cot-tls-port",
         "0",
+        "--tak-enrollment-port",
+        "0",
         stdout=asyncio.subprocess.PIPE,
     )
     processes.append(process)

@@ -98,6 +98,22 @@ class CertificateRecord(msgspec.Struct, frozen=True, kw_only=True):
         return self.issued_at <= now < self.expires_at
 
 
+class EnrollmentRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """A one-time enrollment token as stored: the certificate name it is for (the user
+    name a TAK client enrolls with), the principal that certificate will stand for, and
+    the hash of its secret. Used once, or not at all after ``expires_at``."""
+
+    name: CertificateName
+    principal: str
+    secret_hash: str
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+
+    def usable(self, now: datetime) -> bool:
+        return self.used_at is None and now < self.expires_at
+
+
 class SourceGrant(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """That ``principal`` may report as the source ids ``pattern`` names (and use them as
     a report's subject)."""
@@ -195,6 +211,24 @@ class SecurityStore(abc.ABC):
     async def revoke_certificate(self, name: str, at: datetime) -> CertificateRecord:
         """Revoke a certificate from ``at`` (revoking twice keeps the first time);
         UnknownCertificateError if there is none."""
+
+    # Enrollment tokens: one-time passwords a TAK client enrolls for a certificate with.
+    @abc.abstractmethod
+    async def add_enrollment(self, record: EnrollmentRecord) -> None:
+        """Store an enrollment token, replacing any earlier one for the same name;
+        UnknownPrincipalError if its principal does not exist."""
+
+    @abc.abstractmethod
+    async def enrollment(self, name: str) -> EnrollmentRecord | None:
+        """The enrollment token for this certificate name, used or not."""
+
+    @abc.abstractmethod
+    async def use_enrollment(
+        self, name: str, secret_hash: str, at: datetime
+    ) -> EnrollmentRecord | None:
+        """Mark the token for ``name`` used at ``at`` if its hash is ``secret_hash`` and it
+        is usable then; the record as used, or None (unknown, wrong, used or expired).
+        Of two callers at once, only one succeeds."""
 
     # The source registry: which principal may report as which source ids.
     @abc.abstractmethod

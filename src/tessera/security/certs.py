@@ -1,6 +1,6 @@
 """Certificates for TAK clients: a local CA, the server's certificate, client certificates,
-their PEM and PKCS#12 forms, fingerprints, the CRL, and the TAK data package that carries
-a client's certificate. Pure work in memory: no files, no sockets.
+their PEM and PKCS#12 forms, fingerprints and the CRL (``tak_package`` puts them in the
+zips TAK clients import). Pure work in memory: no files, no sockets.
 
 Keys are RSA 2048 with SHA-256 signatures. ATAK accepts EC keys too, but RSA 2048 is what
 TAK Server's own scripts issue, so every TAK client (old ATAK and WinTAK releases, iTAK,
@@ -16,20 +16,15 @@ cipher, is what protects the file.
 from __future__ import annotations
 
 import hashlib
-import io
 import ipaddress
-import time
-import uuid
-import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from html import escape
 from typing import Final
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12 as pkcs12_format
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
@@ -38,6 +33,8 @@ PUBLIC_EXPONENT: Final = 65537
 PKCS12_KDF_ROUNDS: Final = 50_000
 # Issued a little in the past, so a client whose clock is slightly behind accepts it.
 CLOCK_SKEW: Final = timedelta(minutes=5)
+# The keys a client may hold: RSA, or EC (iTAK's and newer ATAK's requests may carry either).
+CertificatePublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
 
 
 @dataclass(frozen=True)
@@ -88,6 +85,20 @@ def issue_server_cert(ca: Issued, hosts: Sequence[str], now: datetime, days: int
 def issue_client_cert(ca: Issued, name: str, principal: str, now: datetime, days: int) -> Issued:
     """A TLS client certificate: common name ``name``, user id ``principal``. The server
     maps it to its principal through the store (by fingerprint), not through these names."""
+    key = _new_key()
+    return Issued(key, sign_client_key(ca, key.public_key(), name, principal, now, days))
+
+
+def sign_client_key(
+    ca: Issued,
+    public_key: CertificatePublicKey,
+    name: str,
+    principal: str,
+    now: datetime,
+    days: int,
+) -> x509.Certificate:
+    """A client certificate as ``issue_client_cert`` makes, for a key the client holds
+    (the one of its signing request): the names are ours, whatever the request asked."""
     subject = x509.Name(
         [
             x509.NameAttribute(NameOID.COMMON_NAME, name),
@@ -95,7 +106,7 @@ def issue_client_cert(ca: Issued, name: str, principal: str, now: datetime, days
         ]
     )
     extra = [(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), False)]
-    return _issue(ca, subject, now, days, extra)
+    return _sign(ca, subject, public_key, now, days, extra)
 
 
 def _issue(
@@ -105,30 +116,41 @@ def _issue(
     days: int,
     extra: Sequence[tuple[x509.ExtensionType, bool]],
 ) -> Issued:
+    key = _new_key()
+    return Issued(key, _sign(ca, subject, key.public_key(), now, days, extra))
+
+
+def _sign(
+    ca: Issued,
+    subject: x509.Name,
+    public_key: CertificatePublicKey,
+    now: datetime,
+    days: int,
+    extra: Sequence[tuple[x509.ExtensionType, bool]],
+) -> x509.Certificate:
     not_after = now + timedelta(days=days)
     if not_after > ca.certificate.not_valid_after_utc:
         raise ValueError(
             f"a certificate valid for {days} days would outlive its CA, which expires "
             f"{ca.certificate.not_valid_after_utc:%Y-%m-%d}"
         )
-    key = _new_key()
     ca_key_id = x509.SubjectKeyIdentifier.from_public_key(ca.key.public_key())
     builder = (
         _validity(x509.CertificateBuilder(), now, not_after)
         .subject_name(subject)
         .issuer_name(ca.certificate.subject)
-        .public_key(key.public_key())
+        .public_key(public_key)
         .serial_number(x509.random_serial_number())
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_key_usage(cert_sign=False), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_key_id), False
         )
     )
     for extension, critical in extra:
         builder = builder.add_extension(extension, critical)
-    return Issued(key, builder.sign(ca.key, hashes.SHA256()))
+    return builder.sign(ca.key, hashes.SHA256())
 
 
 def _new_key() -> rsa.RSAPrivateKey:
@@ -268,120 +290,3 @@ def crl(ca: Issued, revoked: Iterable[Revoked], now: datetime, next_update: date
             .build()
         )
     return builder.sign(ca.key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
-
-
-# -- TAK data package ------------------------------------------------------------------
-# The layout TAK Server's documentation describes and its tooling produces: a manifest,
-# and under certs/ a preference file with the connection plus the trust store and the
-# client's PKCS#12. A client imports it and copies the .p12 files to its cert/ folder,
-# which is what the preference file's relative "cert/..." paths name (ATAK, WinTAK and
-# iTAK all resolve those; ATAK's absolute /storage/... paths would break the others).
-#
-# The client's password is not in the package, unlike TAK Server's own: a package that
-# goes astray (mail, a shared drive, a lost phone's downloads) then gives nobody the key.
-# The operator hands the password over apart, and the device's user types it in: ATAK,
-# finding no clientPassword, stores its default one for the certificate, so the
-# connection comes up only once the real one is entered in its settings.
-
-PACKAGE_PREFERENCES: Final = "certs/tessera.pref"
-# The trust store holds the CA's certificate alone, which is public: its password guards
-# nothing, so it is TAK's customary default (the one ATAK also tries when a package names
-# none), and the package names it, so every client imports the trust store unasked.
-TRUSTSTORE_PASSWORD: Final = "atakatak"  # noqa: S105 - public by design (above)
-
-
-@dataclass(frozen=True)
-class Connection:
-    """Where a TAK client connects: the CoT stream over TLS."""
-
-    host: str
-    port: int
-
-    def __post_init__(self) -> None:
-        # A connect string is HOST:PORT:PROTOCOL, split at colons: no room for IPv6.
-        if not self.host or ":" in self.host or any(c.isspace() for c in self.host):
-            raise ValueError(f"{self.host!r} cannot be a TAK client's host (a name or IPv4)")
-        if not 0 < self.port < 65536:
-            raise ValueError(f"port {self.port} is not 1-65535")
-
-    @property
-    def connect_string(self) -> str:
-        return f"{self.host}:{self.port}:ssl"
-
-
-def data_package(
-    package_name: str,
-    connection: Connection,
-    ca: x509.Certificate,
-    client: Issued,
-    name: str,
-    password: str,
-) -> bytes:
-    """A zip an ATAK, WinTAK or iTAK client imports to connect with this certificate.
-
-    The client's PKCS#12 opens with ``password``, which is in no file of the package (see
-    above); the trust store with ``TRUSTSTORE_PASSWORD``, which is.
-    """
-    trust_file = f"truststore-{certificate_fingerprint(ca)[:12]}.p12"
-    client_file = f"{name}.p12"
-    entries = {
-        PACKAGE_PREFERENCES: _preferences(connection, trust_file, client_file),
-        f"certs/{trust_file}": truststore(ca, TRUSTSTORE_PASSWORD, ca.subject.rfc4514_string()),
-        f"certs/{client_file}": pkcs12(client, ca, password, name),
-    }
-    manifest = _manifest(str(uuid.uuid4()), package_name, list(entries))
-    return _zip({"MANIFEST/manifest.xml": manifest, **entries})
-
-
-def _entry(key: str, kind: str, value: str) -> str:
-    return f'    <entry key="{key}" class="class java.lang.{kind}">{escape(value)}</entry>'
-
-
-def _preferences(connection: Connection, trust_file: str, client_file: str) -> bytes:
-    lines = [
-        "<?xml version='1.0' standalone='yes'?>",
-        "<preferences>",
-        '  <preference version="1" name="cot_streams">',
-        _entry("count", "Integer", "1"),
-        _entry("description0", "String", f"Tessera {connection.host}"),
-        _entry("enabled0", "Boolean", "true"),
-        _entry("connectString0", "String", connection.connect_string),
-        "  </preference>",
-        '  <preference version="1" name="com.atakmap.app_preferences">',
-        _entry("displayServerConnectionWidget", "Boolean", "true"),
-        _entry("caLocation", "String", f"cert/{trust_file}"),
-        _entry("caPassword", "String", TRUSTSTORE_PASSWORD),
-        _entry("certificateLocation", "String", f"cert/{client_file}"),
-        "  </preference>",
-        "</preferences>",
-    ]
-    return ("\n".join(lines) + "\n").encode()
-
-
-def _manifest(uid: str, package_name: str, zip_entries: list[str]) -> bytes:
-    contents = [f'    <Content ignore="false" zipEntry="{escape(e)}"/>' for e in zip_entries]
-    lines = [
-        '<MissionPackageManifest version="2">',
-        "  <Configuration>",
-        f'    <Parameter name="uid" value="{escape(uid)}"/>',
-        f'    <Parameter name="name" value="{escape(package_name)}"/>',
-        # The package holds a private key: the client deletes it once imported.
-        '    <Parameter name="onReceiveDelete" value="true"/>',
-        "  </Configuration>",
-        "  <Contents>",
-        *contents,
-        "  </Contents>",
-        "</MissionPackageManifest>",
-    ]
-    return ("\n".join(lines) + "\n").encode()
-
-
-def _zip(entries: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for entry_name, data in entries.items():
-            info = zipfile.ZipInfo(entry_name, date_time=time.localtime()[:6])
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o600 << 16  # owner-only once unpacked
-            archive.writestr(info, data)
-    return buffer.getvalue()

@@ -24,7 +24,7 @@ import msgspec
 from cryptography import x509
 
 from tessera.core.model import ID_PATTERN, PRINCIPAL_PATTERN
-from tessera.security import certs
+from tessera.security import certs, tak_package
 from tessera.security.base import (
     CertificateRecord,
     SecurityStore,
@@ -45,6 +45,7 @@ from tessera.security.commandkit import (
     run_action,
     with_store,
 )
+from tessera.security.enroll_command import add_enrollment_actions
 from tessera.security.tls import (
     CA_FILE,
     CA_KEY_FILE,
@@ -99,6 +100,7 @@ def add_certs_arguments(parser: argparse.ArgumentParser) -> None:
     client.add_argument("--host", default=None, help="default: the server certificate's first")
     client.add_argument("--port", type=positive_int, default=DEFAULT_COT_TLS_PORT)
     client.add_argument("--out", type=Path, default=None, help="the data package (.zip)")
+    client.add_argument("--itak", action="store_true", help="a flat package, as iTAK imports")
     client.add_argument(
         "--uid",
         default=None,
@@ -119,6 +121,7 @@ def add_certs_arguments(parser: argparse.ArgumentParser) -> None:
 
     listing = action_parser(actions, "list", _list, "list the client certificates")
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
+    add_enrollment_actions(actions)
 
 
 def run_certs(args: argparse.Namespace) -> int:
@@ -198,7 +201,7 @@ def _client(args: argparse.Namespace) -> int:
     server_hosts = _server_hosts(directory)
     if args.host is None and not server_hosts:
         raise CommandError(f"no server certificate naming a host in {directory}: give --host")
-    connection = certs.Connection(host=args.host or server_hosts[0], port=args.port)
+    connection = tak_package.Connection(host=args.host or server_hosts[0], port=args.port)
     files = _client_files(directory, name, args.out)
     if args.password_file is not None and args.password_file.exists():
         raise CommandError(f"{args.password_file} already exists: not overwriting it")
@@ -209,9 +212,12 @@ def _client(args: argparse.Namespace) -> int:
     issued = certs.issue_client_cert(ca, name, args.principal, now, args.days)
     record = _record_of(name, args.principal, issued.certificate, now)
     password = secrets.token_urlsafe(PASSWORD_BYTES)
-    package = certs.data_package(
-        files["package"].name, connection, ca.certificate, issued, name, password
-    )
+    if args.itak:
+        package = tak_package.itak_package(connection, ca.certificate, issued, name, password)
+    else:
+        package = tak_package.data_package(
+            files["package"].name, connection, ca.certificate, issued, name, password
+        )
     detail = {
         "principal": args.principal,
         "serial": record.serial,
@@ -305,7 +311,7 @@ def _record_of(
 
 def _report_client(
     record: CertificateRecord,
-    connection: certs.Connection,
+    connection: tak_package.Connection,
     directory: Path,
     files: dict[str, Path],
     password_file: Path | None,

@@ -39,6 +39,7 @@ from tessera.security.base import (
     UnknownPrincipalError,
     UnknownTokenError,
 )
+from tessera.security.postgis_enrollment import PostgisEnrollmentMethods
 from tessera.security.postgis_sources import PostgisSourceMethods
 
 Connection = psycopg.AsyncConnection[TupleRow]
@@ -99,7 +100,7 @@ _DEPLOYMENT_CRL: Final = (
 _NUL: Final = "\x00"
 
 
-class PostgisSecurityStore(PostgisSourceMethods, SecurityStore):
+class PostgisSecurityStore(PostgisEnrollmentMethods, PostgisSourceMethods, SecurityStore):
     def __init__(self, dsn: str) -> None:
         self._conninfo = session_conninfo(dsn)
         self._conn: Connection | None = None

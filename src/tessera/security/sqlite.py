@@ -23,11 +23,12 @@ import msgspec
 
 from tessera.core.model import Principal
 from tessera.private_files import private_file
-from tessera.security import certstore, sqlite_audit, sqlite_sources
+from tessera.security import certstore, sqlite_audit, sqlite_enrollment, sqlite_sources
 from tessera.security.audit_filter import AuditFilter
 from tessera.security.base import (
     AuditEvent,
     CertificateRecord,
+    EnrollmentRecord,
     PrincipalExistsError,
     SecurityStore,
     SecurityStoreError,
@@ -88,6 +89,7 @@ MIGRATIONS: Final = (
     certstore.CERTIFICATES_SCHEMA,
     sqlite_audit.AUDIT_FILTER_INDEXES,
     sqlite_sources.SOURCES_SCHEMA,
+    sqlite_enrollment.ENROLLMENT_SCHEMA,
 )
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 # Queries are constants: every value goes in as a parameter.
@@ -339,6 +341,25 @@ class SqliteSecurityStore(SecurityStore):
         with self._writing() as conn:
             row = certstore.revoke(conn, name, revoked_us)
         return certificate_from_row(row)
+
+    # -- enrollment tokens ---------------------------------------------------------------
+
+    async def add_enrollment(self, record: EnrollmentRecord) -> None:
+        check_record(record)
+        row = sqlite_enrollment.row(record)
+        with self._writing() as conn:
+            sqlite_enrollment.put(conn, row)
+
+    async def enrollment(self, name: str) -> EnrollmentRecord | None:
+        with self._reading() as conn:
+            return sqlite_enrollment.by_name(conn, name)
+
+    async def use_enrollment(
+        self, name: str, secret_hash: str, at: datetime
+    ) -> EnrollmentRecord | None:
+        at_us = aware_us(at)
+        with self._writing() as conn:
+            return sqlite_enrollment.use(conn, name, secret_hash, at_us)
 
     # -- the source registry, TAK uids, secrets ------------------------------------------
 

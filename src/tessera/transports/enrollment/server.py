@@ -1,0 +1,111 @@
+"""Opening the TAK enrollment port (``tak_enrollment_port``, 8446): uvicorn over TLS with
+the deployment's server certificate, on a socket bound here (so port 0 works), announced
+as ``listening tak-enroll HOST:PORT``. It runs beside the CoT TLS port it enrolls clients
+for, and only with it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import uvicorn
+
+from tessera.security import certs, tls
+from tessera.security.enroller import Enroller
+from tessera.settings import Settings
+from tessera.transports.enrollment.app import enrollment_app
+from tessera.transports.web.http_protocol import edge_protocol
+
+if TYPE_CHECKING:
+    from tessera.app import Tessera
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its signal handlers: the process's own handle stopping."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class EnrollmentServer:
+    def __init__(self, server: uvicorn.Server, sock: socket.socket) -> None:
+        self._server = server
+        self._sock = sock
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._server.serve(sockets=[self._sock]))
+        while not self._server.started:
+            if self._task.done():
+                await self._task
+                raise RuntimeError("the TAK enrollment server did not start")
+            await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        self._server.should_exit = True
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+def ca_loader(settings: Settings) -> Callable[[], Awaitable[certs.Issued]]:
+    """Reads the CA at each enrollment, so a CA replaced while serving is the one used:
+    the data folder's, or the deployment's in PostgreSQL."""
+
+    async def load() -> certs.Issued:
+        if settings.postgis_dsn is not None:
+            from tessera.security.shared_ca import deployment_ca
+
+            return (await deployment_ca(settings.postgis_dsn, datetime.now(UTC))).issued
+        directory = tls.certs_dir(settings.data_dir)
+        return certs.load_issued(
+            (directory / tls.CA_FILE).read_bytes(), (directory / tls.CA_KEY_FILE).read_bytes()
+        )
+
+    return load
+
+
+async def start_enrollment(
+    tessera: Tessera,
+    bind: Callable[[str, int], socket.socket],
+    announce: Callable[[str, socket.socket], str],
+) -> EnrollmentServer | None:
+    """Open the enrollment port if the settings ask for it (and for CoT over TLS)."""
+    settings = tessera.settings
+    if settings.tak_enrollment_port is None or settings.cot_tls_port is None:
+        return None
+    directory = tls.ensure_deployment(settings.data_dir, hosts=(settings.host,))
+    context = tls.https_context(directory / tls.SERVER_CERT_FILE, directory / tls.SERVER_KEY_FILE)
+    enroller = Enroller(
+        store=tessera.security,
+        audit=tessera.audit,
+        clock=tessera.clock,
+        failures=tessera.gate.failures,
+        load_ca=ca_loader(settings),
+    )
+    config = uvicorn.Config(
+        enrollment_app(enroller),
+        lifespan="off",
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=3,
+        http=edge_protocol(settings.http_header_timeout_s),
+        timeout_keep_alive=settings.http_keep_alive_s,
+        limit_concurrency=settings.http_max_connections,
+        proxy_headers=False,
+        ssl_context_factory=lambda _config, _default: context,
+    )
+    sock = bind(settings.host, settings.tak_enrollment_port)
+    server = EnrollmentServer(_Server(config), sock)
+    try:
+        await server.start()
+    except BaseException:
+        sock.close()
+        raise
+    announce("tak-enroll", sock)
+    return server
