@@ -11,14 +11,12 @@ import signal
 import socket
 import ssl
 import sys
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
-
-import uvicorn
 
 from tessera.app import Tessera
 from tessera.settings import Settings
-from tessera.transports.web.http_protocol import edge_protocol
+from tessera.transports.web.edge_server import EdgeServer, edge_config
 
 if TYPE_CHECKING:
     from tessera.transports.cot_stream.server import CotServer
@@ -85,23 +83,7 @@ def https_context(settings: Settings) -> ssl.SSLContext | None:
         raise ValueError(f"cannot serve HTTPS with {cert} and {key}: {exc}") from None
 
 
-def _given(
-    context: ssl.SSLContext,
-) -> Callable[[uvicorn.Config, Callable[[], ssl.SSLContext]], ssl.SSLContext]:
-    """uvicorn's hook for its TLS context, handing it this one."""
-    return lambda _config, _default: context
-
-
-class _Server(uvicorn.Server):
-    """uvicorn, minus its signal handlers: stopping is the caller's business, and uvicorn
-    would re-raise the signal once it has shut down."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-class HttpServer:
+class HttpServer(EdgeServer):
     """uvicorn around Tessera's ASGI app, started and stopped from our own event loop;
     HTTPS if the settings ask for it (``scheme`` says which)."""
 
@@ -111,41 +93,10 @@ class HttpServer:
         settings = tessera.settings
         context = https_context(settings)
         self.scheme = "http" if context is None else "https"
-        config = uvicorn.Config(
-            tessera.asgi,
-            lifespan="off",
-            log_level=log_level,
-            access_log=False,
-            ws_max_size=1 << 20,
-            timeout_graceful_shutdown=3,
-            http=edge_protocol(settings.http_header_timeout_s),
-            timeout_keep_alive=settings.http_keep_alive_s,
-            limit_concurrency=settings.http_max_connections,
-            # Whose X-Forwarded-For to believe is the application's call (trusted_proxies):
-            # uvicorn's own would believe anyone's from 127.0.0.1.
-            proxy_headers=False,
-            ssl_context_factory=None if context is None else _given(context),
+        config = edge_config(
+            tessera.asgi, settings, context, log_level=log_level, ws_max_size=1 << 20
         )
-        self._server = _Server(config)
-        self._sock = sock
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._server.serve(sockets=[self._sock]))
-        while not self._server.started:
-            if self._task.done():
-                await self._task
-                raise RuntimeError("the HTTP server did not start")
-            await asyncio.sleep(0.01)
-
-    async def stop(self) -> None:
-        self._server.should_exit = True
-        await self.wait()
-
-    async def wait(self) -> None:
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        super().__init__(config, sock, "HTTP server")
 
 
 async def _report_caught_up(

@@ -30,6 +30,7 @@ from tessera.security.base import (
     SecurityStore,
     UidTakenError,
 )
+from tessera.security.gate import AccessDeniedError
 from tessera.security.limits import FailureLimiter
 
 ACTION: Final = "certificate.enroll"
@@ -37,15 +38,9 @@ CLIENT_DAYS: Final = 365
 _DENIED: Final = "the user name or enrollment token is not valid (unknown, used or expired)"
 
 
-class EnrollmentDeniedError(Exception):
+class EnrollmentDeniedError(AccessDeniedError):
     """A refused enrollment: the HTTP status, a message for the client, and for 429 how
     long to wait."""
-
-    def __init__(self, status: int, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)

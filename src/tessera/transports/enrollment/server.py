@@ -5,52 +5,23 @@ for, and only with it."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import socket
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
-
-import uvicorn
 
 from tessera.security import certs, tls
 from tessera.security.enroller import Enroller
 from tessera.settings import Settings
 from tessera.transports.enrollment.app import enrollment_app
-from tessera.transports.web.http_protocol import edge_protocol
+from tessera.transports.web.edge_server import EdgeServer, edge_config
 
 if TYPE_CHECKING:
     from tessera.app import Tessera
 
 
-class _Server(uvicorn.Server):
-    """uvicorn without its signal handlers: the process's own handle stopping."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-class EnrollmentServer:
-    def __init__(self, server: uvicorn.Server, sock: socket.socket) -> None:
-        self._server = server
-        self._sock = sock
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._server.serve(sockets=[self._sock]))
-        while not self._server.started:
-            if self._task.done():
-                await self._task
-                raise RuntimeError("the TAK enrollment server did not start")
-            await asyncio.sleep(0.01)
-
-    async def stop(self) -> None:
-        self._server.should_exit = True
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+# What start_enrollment returns: one uvicorn server, stopped with the rest.
+EnrollmentServer = EdgeServer
 
 
 def ca_loader(settings: Settings) -> Callable[[], Awaitable[certs.Issued]]:
@@ -88,20 +59,9 @@ async def start_enrollment(
         failures=tessera.gate.failures,
         load_ca=ca_loader(settings),
     )
-    config = uvicorn.Config(
-        enrollment_app(enroller),
-        lifespan="off",
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=3,
-        http=edge_protocol(settings.http_header_timeout_s),
-        timeout_keep_alive=settings.http_keep_alive_s,
-        limit_concurrency=settings.http_max_connections,
-        proxy_headers=False,
-        ssl_context_factory=lambda _config, _default: context,
-    )
+    config = edge_config(enrollment_app(enroller), settings, context)
     sock = bind(settings.host, settings.tak_enrollment_port)
-    server = EnrollmentServer(_Server(config), sock)
+    server = EnrollmentServer(config, sock, "TAK enrollment server")
     try:
         await server.start()
     except BaseException:
