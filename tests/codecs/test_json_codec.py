@@ -89,6 +89,7 @@ def sidc_and_identity(draw: st.DrawFn) -> tuple[str | None, Identity]:
 @st.composite
 def reports(draw: st.DrawFn) -> Report:
     sidc, identity = draw(sidc_and_identity())
+    subject = draw(st.none() | identifiers)
     return Report(
         id=draw(identifiers),
         source=Source(draw(identifiers), draw(st.sampled_from(list(SourceKind)))),
@@ -96,13 +97,14 @@ def reports(draw: st.DrawFn) -> Report:
         received_at=draw(st.none() | times),
         position=draw(positions),
         velocity=draw(st.none() | velocities),
-        subject=draw(st.none() | identifiers),
+        subject=subject,
         identity=identity,
         sidc=sidc,
         quantity=draw(st.none() | st.integers(0, 1_000_000)),
         grading=draw(gradings),
         label=draw(labels),
         remarks=draw(st.text(max_size=200).map(without_control_characters)),
+        retraction=subject is not None and draw(st.booleans()),
     )
 
 
@@ -215,6 +217,8 @@ MUTATIONS: list[tuple[str, Any, str]] = [
     ("quantity", -1, "quantity"),
     ("velocity", {"course": 360, "speed": 1}, "velocity.course"),
     ("subject", "has space", "subject"),
+    ("retraction", "yes", "retraction"),
+    ("retraction", True, "retraction"),
     ("extra", True, "$"),
 ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -292,3 +293,38 @@ def test_batches_are_windows_of_received_time_not_of_feeding() -> None:
     pairs = tracker()
     feed(pairs, journal, cuts=list(range(0, len(journal), 2)))
     assert list(whole.tracks()) == list(pairs.tracks())
+
+
+def retraction(*, at: float, subject: str) -> Report:
+    return msgspec.structs.replace(
+        report(at=at, subject=subject, kind=SourceKind.HUMAN, source="patrol-2"),
+        retraction=True,
+    )
+
+
+def test_a_retraction_drops_its_subjects_track_and_only_that() -> None:
+    engine = tracker()
+    marker = report(at=0, subject="mark-m", kind=SourceKind.HUMAN, source="patrol-2")
+    feed(engine, [marker, unit_report(at=0.5), report(at=1, subject="mark-n")])
+    assert {t.id for t in engine.tracks()} == {"sub-mark-m", "sub-bn-1", "sub-mark-n"}
+    withdrawn = retraction(at=2, subject="mark-m")
+    assert withdrawn.received_at is not None
+    assert engine.step(withdrawn.received_at, [withdrawn]).removed == ["sub-mark-m"]
+    assert {t.id for t in engine.tracks()} == {"sub-bn-1", "sub-mark-n"}
+    assert engine.stats.retracted == 1
+    # What is said of the subject afterwards starts a track anew; a retraction of what
+    # fusion does not hold changes nothing.
+    feed(engine, [report(at=3, subject="mark-m"), retraction(at=4, subject="never-seen")])
+    assert {t.id for t in engine.tracks()} == {"sub-bn-1", "sub-mark-n", "sub-mark-m"}
+    assert next(t for t in engine.tracks() if t.id == "sub-mark-m").report_count == 1
+
+
+def test_a_retraction_in_the_batch_of_its_subjects_reports_drops_them_too() -> None:
+    engine = tracker(batch_seconds=10.0)
+    reports = [
+        report(at=0, subject="mark-m"),
+        report(at=1, subject="mark-m", lat=53.0001),
+        retraction(at=2, subject="mark-m"),
+    ]
+    engine.step(at(30), reports)
+    assert list(engine.tracks()) == []

@@ -1,10 +1,10 @@
 """Partners cannot see, erase or forge each other's items, nor learn that they exist.
 
-Hypothesis draws interleavings of two principals' writes: reports, CoT and NVG imports and
-overlays, with ids (report ids, idempotency keys, a file's ids, subjects) chosen from one
-small pool so that they collide. For each principal, the same writes run on two servers:
-one with everything the other principal wrote, one with only what of it the first may read.
-Every answer the first principal got, and everything it reads afterwards over REST, the
+Hypothesis draws interleavings of two principals' writes: reports, retractions, CoT and
+NVG imports and overlays, with ids (report ids, idempotency keys, a file's ids, subjects)
+chosen from one small pool so that they collide. For each principal, the same writes run on
+two servers: one with everything the other principal wrote, one with only what of it the
+first may read. Every answer the first principal got, and everything it reads afterwards over REST, the
 stream, the OGC API, the exports and TAK, must be the same on both: nothing of the rest,
 not even its existence, shows. And nothing acknowledged to either is lost.
 
@@ -105,7 +105,7 @@ writes = st.lists(
     st.builds(
         Write,
         who=st.sampled_from(("ukr", "nato")),
-        kind=st.sampled_from(("report", "unit", "cot", "nvg", "overlay")),
+        kind=st.sampled_from(("report", "unit", "retraction", "cot", "nvg", "overlay")),
         key=st.sampled_from(KEYS),
         label=st.integers(0, 1),
         place=st.integers(0, len(PLACES) - 1),
@@ -200,7 +200,8 @@ async def serving(data: Path, tak_principal: str) -> AsyncIterator[tuple[Tessera
         data_dir=data,
         pictures=PICTURES,
         tick_interval_s=0.02,
-        cot_tls_port=None,
+        # Not used here; a free port (None would leave the default).
+        cot_tls_port=0,
         cot_tcp_port=0,
         cot_tcp_principal=tak_principal,
     )
@@ -241,9 +242,9 @@ async def send(client: httpx.AsyncClient, token: str, write: Write) -> Any:
         "classification": label.classification,
         "releasable_to": ",".join(label.releasable_to),
     }
-    if write.kind in ("report", "unit"):
+    if write.kind in ("report", "unit", "retraction"):
         doc: dict[str, Any] = {
-            "id": write.key,
+            "id": write.key if write.kind != "retraction" else f"retract-{write.key}",
             "source": {"id": f"{write.who}-uav-1", "kind": "uav"},
             "observed_at": iso(T0 - timedelta(seconds=5)),
             "position": {"lat": lat, "lon": lon, "ce": 30.0},
@@ -257,6 +258,10 @@ async def send(client: httpx.AsyncClient, token: str, write: Write) -> Any:
         if write.kind == "unit":
             doc["source"] = {"id": subject or own, "kind": "unit"}
             doc["identity"] = "friend"
+        if write.kind == "retraction":
+            # Withdraws what its sender said of the subject: never what the other did.
+            doc["retraction"] = True
+            subject = subject or "m1"
         if subject is not None:
             doc["subject"] = subject
         response = await client.post("/api/v1/reports", json=[doc], headers=headers)

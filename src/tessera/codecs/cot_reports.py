@@ -104,6 +104,32 @@ def event_to_report(
     )
 
 
+def retraction_report(
+    uid: str,
+    *,
+    last: CotEvent | None,
+    sender_uid: str,
+    new_id: Callable[[], str],
+    now: datetime,
+    label: Label,
+) -> Report:
+    """The report that withdraws what was said of ``uid`` (a client deleted the marker it
+    placed): fusion drops the track its reports made. ``last``: the marker as it was last
+    shared, if known, which gives where it was; else 0°, 0° (nothing reads it)."""
+    subject = safe_identifier(uid)
+    kind = SourceKind.UNIT if sender_uid == uid else SourceKind.HUMAN
+    where = Position(lat=0.0, lon=0.0) if last is None else Position(lat=last.lat, lon=last.lon)
+    return Report(
+        id=new_id(),
+        source=Source(id=safe_identifier(sender_uid), kind=kind),
+        observed_at=as_utc(now),
+        position=where,
+        subject=subject,
+        label=label,
+        retraction=True,
+    )
+
+
 def is_position_report(event: CotEvent, now: datetime | None = None) -> bool:
     """An ``a-*`` event with a fix, not already stale at ``now`` (a stale event is news
     about a past that its sender says no longer holds)."""

@@ -55,6 +55,7 @@ class ReportDoc(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     grading: Grading | None = None
     label: Label | None = None
     remarks: Remarks = ""
+    retraction: bool = False
 
 
 _LABEL_REQUIRED: Final = (
@@ -188,6 +189,8 @@ class ReportCodec:
         if horizon is not None and doc.observed_at > horizon:
             skew = int(self.policy.max_future_skew.total_seconds())
             problems.append(("observed_at", f"is in the future beyond the allowed {skew} s skew"))
+        if doc.retraction and doc.subject is None:
+            problems.append(("retraction", "withdraws what was said of a subject: name it"))
         if doc.sidc is not None:
             problem = sidc_problem(doc.sidc)
             if problem:
@@ -229,6 +232,7 @@ class ReportCodec:
             grading=doc.grading or UNGRADED,
             label=label,
             remarks=doc.remarks,
+            retraction=doc.retraction,
         )
 
 

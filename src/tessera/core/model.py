@@ -165,7 +165,11 @@ class Label(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class Report(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """One observation. ``received_at`` is stamped by the journal when it is accepted."""
+    """One observation. ``received_at`` is stamped by the journal when it is accepted.
+
+    A ``retraction`` is not an observation: it withdraws what its sender said of its
+    ``subject`` (a TAK client deleting the marker it placed), and fusion drops the track
+    those reports made. Its position is where the subject was last said to be."""
 
     id: Identifier
     source: Source
@@ -180,6 +184,7 @@ class Report(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     grading: Grading = UNGRADED
     label: Label
     remarks: StoredRemarks = ""
+    retraction: bool = False
 
 
 def scoped_subject(subject: str, scope: str) -> str:

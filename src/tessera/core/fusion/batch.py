@@ -62,6 +62,9 @@ class MicroBatch:
         late: list[Report] = []
         short_lag = engine.settings.short_lag
         for report in reports:
+            if report.retraction:
+                keyed = self._retract(report, keyed)
+                continue
             if report.subject is None:
                 (recent if batch_time - _t(report) <= short_lag else late).append(report)
                 continue
@@ -75,6 +78,18 @@ class MicroBatch:
         self._update.run(self._associate(recent, batch_time))
         if late:
             self._place_late(late, batch_time)
+
+    def _retract(self, retraction: Report, keyed: list[Pair]) -> list[Pair]:
+        """Drop the track of the retraction's subject, with what this micro-batch had for
+        it so far (journal order: what comes after the retraction starts anew)."""
+        engine = self._engine
+        engine.stats.retracted += 1
+        subject = retraction.subject
+        record = None if subject is None else engine.record_for_subject(subject)
+        if record is None:
+            return keyed
+        engine.drop(record)
+        return [pair for pair in keyed if pair[0] is not record]
 
     # -- anonymous reports -------------------------------------------------------------
 

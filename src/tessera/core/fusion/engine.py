@@ -50,6 +50,7 @@ class FusionStats(msgspec.Struct, kw_only=True):
     late_updates: int = 0
     late_confirmations: int = 0
     too_old: int = 0
+    retracted: int = 0
 
 
 def _epoch(moment: datetime) -> float:

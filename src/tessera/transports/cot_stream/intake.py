@@ -77,7 +77,9 @@ class CotIntake:
         submitter: Submitter | None = None
         for event in events:
             if is_delete(event):
-                self._deletes.take(session, event)
+                retraction = await self._deletes.take(session, event)
+                if retraction is not None:
+                    reports.append(retraction)
                 continue
             try:
                 addressed = destinations(event)
