@@ -4,9 +4,9 @@ Hypothesis draws interleavings of two principals' writes: reports, retractions, 
 NVG imports and overlays, with ids (report ids, idempotency keys, a file's ids, subjects)
 chosen from one small pool so that they collide. For each principal, the same writes run on
 two servers: one with everything the other principal wrote, one with only what of it the
-first may read. Every answer the first principal got, and everything it reads afterwards over REST, the
-stream, the OGC API, the exports and TAK, must be the same on both: nothing of the rest,
-not even its existence, shows. And nothing acknowledged to either is lost.
+first may read. Every answer the first principal got, and everything it reads afterwards
+over REST, the stream, the OGC API, the exports and TAK, must be the same on both: nothing
+of the rest, not even its existence, shows. And nothing acknowledged to either is lost.
 
 Both servers share the deployment secret (ids are scoped with it) and a clock that does
 not move, so the only differences left are times within the same second, which are
