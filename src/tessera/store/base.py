@@ -37,9 +37,9 @@ class TrackQuery(msgspec.Struct, frozen=True, kw_only=True):
         return True
 
     def matches_overlay(self, overlay: Overlay, shapes: ShapeMemo | None = None) -> bool:
-        """Overlays answer to the bounding box only (identity and status are tracks'): to
-        the box meeting the overlay's shape itself, as PostGIS answers (overlay_shapes).
-        ``shapes`` keeps the shapes drawn for other queries."""
+        """Overlays answer to ``bbox`` alone (identity and status are tracks'): the box
+        must meet the overlay's shape itself, not its bounding box, as PostGIS answers
+        (overlay_shapes). ``shapes`` keeps the shapes drawn for other queries."""
         if self.bbox is None:
             return True
         shape = overlay_shape(overlay) if shapes is None else shapes.shape(overlay)
