@@ -9,6 +9,7 @@ import tomllib
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -42,6 +43,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # networks: "10.0.0.5", "10.0.0.0/24"); from anyone else the sign-in limits and the
     # audit trail see the socket's own address.
     trusted_proxies: tuple[str, ...] = ()
+    # Browser pages on these origins may read /api/v1 and /ogc (CORS), each request still
+    # with its token: origins as a browser sends them ("https://gis.example.org", with a
+    # port only if not the scheme's own), or "*" alone for any origin. Empty: none (no
+    # CORS headers at all; same-origin pages, and non-browser clients, need none).
+    cors_origins: tuple[str, ...] = ()
     # A connection whose request head is not complete this long after it opened (or after
     # its first byte following a response) is closed, so idle and trickling connections
     # cannot pile up; between requests a connection is kept this many whole seconds.
@@ -313,6 +319,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                 ipaddress.ip_network(proxy)
             except ValueError as exc:
                 raise ValueError(f"trusted_proxies: {exc}") from None
+        if "*" in self.cors_origins and len(self.cors_origins) > 1:
+            raise ValueError('cors_origins: "*" (any origin) stands alone')
+        for origin in self.cors_origins:
+            problem = None if origin == "*" else origin_problem(origin)
+            if problem is not None:
+                raise ValueError(f"cors_origins: {origin!r} {problem}")
         if self.http_header_timeout_s <= 0 or self.http_keep_alive_s < 0:
             raise ValueError(
                 "http_header_timeout_s must be positive and http_keep_alive_s not negative"
@@ -321,6 +333,26 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             raise ValueError("http_max_connections must be positive (or null for no limit)")
         if (self.http_tls_cert is None) != (self.http_tls_key is None):
             raise ValueError("http_tls_cert and http_tls_key go together")
+
+
+def origin_problem(origin: str) -> str | None:
+    """What keeps ``origin`` from matching a browser's Origin header, or None: a browser
+    sends scheme://host[:port] exactly, lowercase, without the scheme's own port."""
+    form = "scheme://host[:port] (no path, no trailing slash)"
+    if origin != origin.lower():
+        return "must be lowercase, as browsers send it"
+    try:
+        parts = urlsplit(origin)
+        port = parts.port
+    except ValueError as exc:
+        return f"is not an origin: {exc}"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"is not an origin: {form} with http or https"
+    if origin != f"{parts.scheme}://{parts.netloc}" or "@" in parts.netloc:
+        return f"is not an origin: {form}"
+    if port == {"http": 80, "https": 443}[parts.scheme]:
+        return f"must leave out the default port {port}, as browsers do"
+    return None
 
 
 def load_settings(path: Path | None = None, **overrides: Any) -> Settings:

@@ -311,6 +311,31 @@ def test_overlay_changes_travel_with_their_overlay(open_buses: BusesFactory) -> 
     run(scenario())
 
 
+def test_an_overlay_reaches_the_boxes_its_shape_meets(open_buses: BusesFactory) -> None:
+    async def scenario() -> None:
+        async with open_buses(100) as buses:
+            # An L: along the south of AREA, then up its east side.
+            bend = Overlay(
+                id="route",
+                name="Route",
+                kind=OverlayKind.LINE,
+                coordinates=((17.0, 52.0), (19.0, 52.0), (19.0, 54.0)),
+                label=Label("UNCLASSIFIED"),
+            )
+            inside_the_bend = Subscriber(TrackQuery(bbox=(17.0, 53.0, 18.0, 54.0)), visible=[])
+            on_the_leg = Subscriber(TrackQuery(bbox=(18.5, 53.0, 19.5, 53.5)), visible=[])
+            for subscriber in (inside_the_bend, on_the_leg):
+                buses.receiver.attach("COP", subscriber, None)
+            feature = msgspec.Raw(encode(overlay_feature(bend)))
+            change = Change(1, "route", None, feature, "overlay", bend)
+            buses.publisher.publish("COP", [change, upsert(2, track("t1", EAST))])
+            await buses.settle("COP", 2)
+            assert await taken(on_the_leg) == [change]
+            assert inside_the_bend.pending_count() == 0
+
+    run(scenario())
+
+
 # -- NATS only: gateways joining later ----------------------------------------------------
 
 

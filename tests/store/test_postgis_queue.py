@@ -85,14 +85,6 @@ def test_a_journal_mark_moves_every_picture() -> None:
     assert only_seq == {rows.UPDATE_PICTURE: [(2, None, PARTNER)]}
 
 
-def test_lines_that_jump_half_the_globe_cross_the_antimeridian() -> None:
-    line = {"type": "LineString", "coordinates": [[179.0, 0.0], [-179.0, 1.0]]}
-    ring = [[-1.0, 0.0], [1.0, 0.0], [1.0, 1.0], [-1.0, 0.0]]
-    assert rows.crosses_antimeridian(line)
-    assert not rows.crosses_antimeridian({"type": "Polygon", "coordinates": [ring]})
-    assert not rows.crosses_antimeridian({"type": "Point", "coordinates": [180.0, 0.0]})
-
-
 def test_a_nul_is_replaced_and_nothing_else() -> None:
     text = "a\x00b \\u0000 \\\x00"
     stored = rows.stored_json(msgspec.json.encode({"remarks": text}))

@@ -14,10 +14,11 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 import pytest
 
 from tessera.core.model import Identity, Label, TrackStatus
-from tessera.core.overlays import OverlayKind
+from tessera.core.overlays import Overlay, OverlayKind
 from tessera.postgis.migrate import migrate
 from tessera.store.base import TrackQuery, TrackStore
 from tessera.store.memory import MemoryTrackStore
+from tessera.store.postgis import PostgisTrackStore
 from tests.postgis.databases import scratch_database
 from tests.store.builders import (
     EVERYTHING,
@@ -316,3 +317,90 @@ def test_tracks_and_overlays_share_the_seq(stores: StoreContext) -> None:
         assert store.overlays(COP, EVERYTHING) == (6, [point("poi", 10.0, 50.0)])
 
     run(stores, check)
+
+
+def shapes_with_empty_corners() -> list[Overlay]:
+    """Shapes whose bounding boxes hold places the shapes do not reach."""
+    return [
+        overlay("el", OverlayKind.LINE, [(0.0, 0.0), (10.0, 0.0), (10.0, 10.0)]),
+        overlay(
+            "diagonal",
+            OverlayKind.AREA,
+            [(20.0, 0.0), (21.0, 0.0), (31.0, 10.0), (30.0, 10.0), (20.0, 0.0)],
+        ),
+        # A ring around an empty middle, drawn as a line, and an area with a notch.
+        overlay(
+            "frame",
+            OverlayKind.LINE,
+            [(40.0, 0.0), (50.0, 0.0), (50.0, 10.0), (40.0, 10.0), (40.0, 0.0)],
+        ),
+        overlay(
+            "horseshoe",
+            OverlayKind.AREA,
+            [
+                (60.0, 0.0),
+                (70.0, 0.0),
+                (70.0, 10.0),
+                (68.0, 10.0),
+                (68.0, 2.0),
+                (62.0, 2.0),
+                (62.0, 10.0),
+                (60.0, 10.0),
+                (60.0, 0.0),
+            ],
+        ),
+        # 100 km: about 0.9 degrees at the equator.
+        overlay("disc", OverlayKind.CIRCLE, [(80.0, 0.0)], radius_m=100_000.0),
+        overlay(
+            "bend",
+            OverlayKind.CORRIDOR,
+            [(90.0, 0.0), (100.0, 0.0), (100.0, 10.0)],
+            width_m=10_000.0,
+        ),
+        point("pin", 110.0, 5.0),
+        # East across the antimeridian, then north.
+        overlay("dateline", OverlayKind.LINE, [(170.0, 0.0), (-170.0, 0.0), (-170.0, 10.0)]),
+    ]
+
+
+def test_a_box_meets_the_shape_itself_not_its_bounding_box(stores: StoreContext) -> None:
+    """The same answers from every store and from the change feed's filter, and (PostGIS)
+    from the database's own spatial query."""
+    shapes = shapes_with_empty_corners()
+    boxes: dict[tuple[float, float, float, float], list[str]] = {
+        (3.0, 3.0, 7.0, 7.0): [],
+        (9.0, 4.0, 11.0, 6.0): ["el"],
+        (10.0, 10.0, 12.0, 12.0): ["el"],  # its end, on the box's corner
+        (20.0, 7.0, 23.0, 10.0): [],
+        (25.2, 4.9, 25.4, 5.1): ["diagonal"],
+        (42.0, 2.0, 48.0, 8.0): [],
+        (49.0, 4.0, 51.0, 6.0): ["frame"],
+        (63.0, 4.0, 67.0, 9.0): [],
+        (61.0, 5.0, 61.5, 6.0): ["horseshoe"],
+        (80.7, 0.7, 81.0, 1.0): [],
+        (80.85, -0.05, 81.0, 0.05): ["disc"],
+        (92.0, 3.0, 98.0, 8.0): [],
+        (99.99, 4.0, 100.01, 5.0): ["bend"],
+        (110.0, 5.0, 111.0, 6.0): ["pin"],
+        (-175.0, 5.0, -172.0, 8.0): [],
+        (175.0, 5.0, -175.0, 8.0): [],
+        (120.0, -1.0, 130.0, 1.0): [],  # on the line had it gone the long way round
+        (-171.0, 5.0, -169.0, 6.0): ["dateline"],
+        (179.0, -1.0, -179.0, 1.0): ["dateline"],
+        (-180.0, -90.0, 180.0, 90.0): sorted(shape.id for shape in shapes),
+    }
+
+    async def scenario() -> None:
+        async with stores(PICTURES) as store:
+            store.apply_overlays(COP, 1, shapes, [])
+            if isinstance(store, PostgisTrackStore):
+                await store.flush()
+            for box, wanted in boxes.items():
+                assert overlays_in_box(store, box) == wanted, box
+                query = TrackQuery(bbox=box)
+                assert sorted(o.id for o in shapes if query.matches_overlay(o)) == wanted, box
+                if isinstance(store, PostgisTrackStore):
+                    written = await store.query_overlays(COP, box)
+                    assert [o.id for o in written] == wanted, box
+
+    asyncio.run(scenario())

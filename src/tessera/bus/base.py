@@ -18,6 +18,7 @@ import msgspec
 from tessera.core.model import Track
 from tessera.core.overlays import Overlay
 from tessera.store.base import TrackQuery
+from tessera.store.overlay_shapes import ShapeMemo
 
 ChangeKind = Literal["track", "overlay"]
 
@@ -43,9 +44,11 @@ class Change(msgspec.Struct, frozen=True):
     def removed(self) -> bool:
         return self.feature is None
 
-    def matches(self, query: TrackQuery) -> bool:
+    def matches(self, query: TrackQuery, shapes: ShapeMemo | None = None) -> bool:
+        """Whether the change is within the filter; ``shapes`` keeps overlays' shapes
+        drawn for other filters."""
         if self.kind == "overlay":
-            return self.overlay is not None and query.matches_overlay(self.overlay)
+            return self.overlay is not None and query.matches_overlay(self.overlay, shapes)
         return self.track is not None and query.matches(self.track)
 
 

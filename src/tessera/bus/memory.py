@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from tessera.bus.base import Change, ChangeBus, Subscriber
 from tessera.bus.retained import RetainedChanges
 from tessera.store.base import TrackQuery
+from tessera.store.overlay_shapes import ShapeMemo
 
 
 class _Feed:
@@ -29,11 +30,12 @@ class MemoryBus(ChangeBus):
         feed.retained.extend(changes)
         # Subscribers mostly share a few filters: judge each change once per filter.
         verdicts: dict[TrackQuery, list[bool]] = {}
+        shapes = ShapeMemo()
         for subscriber in feed.subscribers:
             query = subscriber.query
             matched = verdicts.get(query)
             if matched is None:
-                matched = [change.matches(query) for change in changes]
+                matched = [change.matches(query, shapes) for change in changes]
                 verdicts[query] = matched
             subscriber.offer_many(changes, matched)
 

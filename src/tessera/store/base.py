@@ -9,7 +9,8 @@ from collections.abc import Sequence
 import msgspec
 
 from tessera.core.model import Identity, Track, TrackStatus
-from tessera.core.overlays import Overlay, overlay_bounds
+from tessera.core.overlays import Overlay
+from tessera.store.overlay_shapes import ShapeMemo, meets, overlay_shape, query_boxes
 
 
 class TrackQuery(msgspec.Struct, frozen=True, kw_only=True):
@@ -35,18 +36,14 @@ class TrackQuery(msgspec.Struct, frozen=True, kw_only=True):
                 return False
         return True
 
-    def matches_overlay(self, overlay: Overlay) -> bool:
-        """Overlays answer to the bounding box only: identity and status are tracks'."""
+    def matches_overlay(self, overlay: Overlay, shapes: ShapeMemo | None = None) -> bool:
+        """Overlays answer to ``bbox`` alone (identity and status are tracks'): the box
+        must meet the overlay's shape itself, not its bounding box, as PostGIS answers
+        (overlay_shapes). ``shapes`` keeps the shapes drawn for other queries."""
         if self.bbox is None:
             return True
-        west, south, east, north = self.bbox
-        o_west, o_south, o_east, o_north = overlay_bounds(overlay)
-        if o_north < south or o_south > north:
-            return False
-        if west <= east:
-            return o_east >= west and o_west <= east
-        # The box crosses the antimeridian: it is two boxes.
-        return o_east >= west or o_west <= east
+        shape = overlay_shape(overlay) if shapes is None else shapes.shape(overlay)
+        return meets(shape, query_boxes(self.bbox))
 
 
 class TrackStore(abc.ABC):

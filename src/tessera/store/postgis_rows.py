@@ -5,10 +5,9 @@ Queries are constants: every value goes in as a parameter.
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, Final
 
 import msgspec
@@ -17,6 +16,7 @@ from tessera.codecs.geojson_export import overlay_geometry
 from tessera.codecs.json import encode
 from tessera.core.model import Grading, Track
 from tessera.core.overlays import Overlay
+from tessera.store.overlay_shapes import crosses_antimeridian
 from tessera.store.postgis_pending import Batch, Changes, ItemT
 
 BBox = tuple[float, float, float, float]
@@ -196,23 +196,6 @@ def _removals(changes: Changes[ItemT]) -> list[tuple[Any, ...]]:
         if removed:
             found.append((picture, removed))
     return found
-
-
-def crosses_antimeridian(geometry: dict[str, Any]) -> bool:
-    """Whether a GeoJSON line or polygon jumps more than 180 degrees of longitude from one
-    position to the next: it goes the short way, across the antimeridian."""
-    for line in _lines(geometry.get("type"), geometry.get("coordinates")):
-        lons = [float(point[0]) for point in line]
-        if any(abs(b - a) > 180.0 for a, b in itertools.pairwise(lons)):
-            return True
-    return False
-
-
-def _lines(kind: object, coordinates: Any) -> Iterator[Any]:
-    if kind == "LineString":
-        yield coordinates
-    elif kind == "Polygon":
-        yield from coordinates
 
 
 def box_query(

@@ -73,7 +73,9 @@ def overlay_operations() -> dict[str, dict[str, Any]]:
                         "name": "bbox",
                         "in": "query",
                         "schema": {"type": "string"},
-                        "description": "west,south,east,north in degrees (WGS 84)",
+                        "description": "west,south,east,north in degrees (WGS 84); "
+                        "west > east crosses the antimeridian. An overlay is in the box "
+                        "when its shape itself meets it (edges included)",
                     },
                 ],
                 "responses": {"200": _json({"type": "object"}, "FeatureCollection"), "400": error},

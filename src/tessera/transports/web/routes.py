@@ -18,6 +18,7 @@ from tessera.core.model import Role
 from tessera.transports.web import account, api, export, imports, overlays
 from tessera.transports.web.auth import PUBLIC, Authenticate, Policy, requires, route_policies
 from tessera.transports.web.context import Served
+from tessera.transports.web.cors import ScopedCORS
 from tessera.transports.web.forwarded import ForwardedClient, TrustedProxies
 from tessera.transports.web.ogc.routes import OGC_POLICIES, ogc_routes
 from tessera.transports.web.openapi import openapi_document
@@ -183,6 +184,8 @@ def build_asgi(tessera: Served) -> Starlette:
             # First: everything after it sees the client a trusted proxy names.
             Middleware(ForwardedClient, proxies=TrustedProxies(tessera.settings.trusted_proxies)),
             Middleware(SecureHeaders),
+            # Before authentication: a preflight carries no token, and is answered here.
+            Middleware(ScopedCORS, origins=tessera.settings.cors_origins, prefixes=(API, OGC)),
             Middleware(Authenticate, gate=tessera.gate, routes=guarded),
         ],
     )

@@ -104,7 +104,8 @@ def _items_parameters() -> list[dict[str, Any]]:
         _query(
             "bbox",
             "west,south,east,north in CRS84 degrees, or six numbers with the lowest and "
-            "highest height after south and north; west > east crosses the antimeridian",
+            "highest height after south and north; west > east crosses the antimeridian. "
+            "Edges included; an overlay is in it when its shape itself meets it",
             {
                 "type": "array",
                 "oneOf": [{"minItems": 4, "maxItems": 4}, {"minItems": 6, "maxItems": 6}],
