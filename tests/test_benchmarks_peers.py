@@ -24,6 +24,7 @@ from benchmarks.peers.procs import alive
 from benchmarks.peers.report import SECTION, SUMMARY, write
 from benchmarks.peers.servers import SERVERS, Running
 
+from tests.postgis.databases import require_postgis
 from tests.services import require_service
 
 
@@ -110,7 +111,7 @@ def test_the_report_writes_summary_and_section(tmp_path: Path) -> None:
 
 def _services(name: str) -> None:
     if name == "ots":
-        require_service("PostgreSQL", "127.0.0.1", 5432)
+        require_postgis()
         require_service("RabbitMQ", "127.0.0.1", 5672)
 
 
@@ -136,7 +137,7 @@ def test_each_server_starts_counts_and_stops(name: str) -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_ogc_both_serve_the_same_tracks() -> None:
-    require_service("PostgreSQL", "127.0.0.1", 5432)
+    require_postgis()
     from benchmarks.peers import ogc
 
     outcome = ogc.measure(tracks=200, queries=3)
