@@ -11,9 +11,10 @@ CHROMIUM := /usr/bin/chromium
 OGRINFO := /usr/bin/ogrinfo
 # PostGIS for the scale-out store: the running PostgreSQL 15 finds the extension here.
 POSTGIS := /usr/share/postgresql/15/extension/postgis.control
+IP := /usr/sbin/ip
 DEMO_ARGS ?=
 
-.PHONY: demo cluster-demo test lint bench bench-fusion screenshots deps web chromium gdal postgis clean
+.PHONY: demo cluster-demo test lint bench bench-fusion bench-peers peers screenshots deps web chromium gdal postgis iproute clean
 
 demo: deps web
 	$(BIN)/tessera demo $(DEMO_ARGS)
@@ -23,7 +24,7 @@ demo: deps web
 cluster-demo: deps web postgis
 	$(BIN)/python -m tessera.cluster.demo
 
-test: deps web chromium gdal postgis lint
+test: deps web chromium gdal postgis peers lint
 	CI=$${CI:-} $(BIN)/python -m pytest -q
 
 # The README's pictures, taken by the browser tests (which otherwise write elsewhere).
@@ -35,10 +36,21 @@ lint: deps
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 
-# Stone Soup, the fusion baseline, is a benchmark-only extra.
-bench: deps web
+# Stone Soup, the fusion baseline, is a benchmark-only extra. `make bench PEERS=1` also
+# measures the peer servers (as bench-peers does) and writes them into the same page.
+bench: deps web $(if $(PEERS),peers)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[bench]'
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py $(if $(PEERS),--peers)
+
+# Tessera against FreeTAKServer, OpenTAKServer and pygeoapi on the same load (about ten
+# minutes); the figures go into BENCHMARKS.md's summary and "Against the peers".
+bench-peers: deps web postgis peers
+	$(BIN)/python -m benchmarks.peers.bench --write
+
+# The peer servers, pinned, each in a virtual environment of its own under build/peers/
+# (stamped: a second run installs nothing).
+peers: deps iproute
+	$(BIN)/python -m benchmarks.peers.install
 
 # Fusion alone, printed rather than written (quicker: python benchmarks/fusion.py --quick).
 bench-fusion: deps
@@ -85,6 +97,13 @@ postgis: $(POSTGIS)
 $(POSTGIS):
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql-15-postgis-3
+
+# ip (iproute2) brings up loopback in the namespace FreeTAKServer runs in.
+iproute: $(IP)
+
+$(IP):
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends iproute2
 
 clean:
 	rm -rf $(VENV) node_modules src/tessera/web/static/vendor

@@ -1,11 +1,16 @@
 """Run every benchmark a few times and write the medians to BENCHMARKS.md.
 
-Usage: python benchmarks/run.py [--repeats N] [--no-write]
+Usage: python benchmarks/run.py [--repeats N] [--no-write] [--peers]
+
+With --peers it also measures the peer servers (benchmarks/peers/bench.py, as `make
+bench-peers` does); without, the peers' section and the summary table at the top are
+rebuilt from their last run (build/peers/results.json), with this run's fusion figures.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 from datetime import UTC, datetime
@@ -16,6 +21,9 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks import fanout, fusion, ingest, latency  # noqa: E402
 from benchmarks.common import machine  # noqa: E402
+from benchmarks.peers import bench as peers_bench  # noqa: E402
+from benchmarks.peers.report import refresh_summary  # noqa: E402
+from benchmarks.peers.servers import SERVERS  # noqa: E402
 
 FANOUT_CLIENTS = 500
 FANOUT_SECONDS = 20.0
@@ -27,8 +35,10 @@ RETENTION = "## Journal retention"
 EMBEDDED_RESTART = "## Embedded restart"
 # Written by hand from `python benchmarks/demo_memory.py` (thirty minutes of real time).
 DEMO_MEMORY = "## The demo's memory"
+# Written by benchmarks/peers/bench.py (`make bench-peers`).
+PEERS = "## Against the peers"
 # Sections written by their own scripts, kept as they are.
-KEPT = (SCALE_OUT, RETENTION, EMBEDDED_RESTART, DEMO_MEMORY)
+KEPT = (SCALE_OUT, RETENTION, EMBEDDED_RESTART, DEMO_MEMORY, PEERS)
 
 
 def kept_section(path: Path, heading: str = SCALE_OUT) -> str:
@@ -51,7 +61,12 @@ def main() -> int:
     options = argparse.ArgumentParser(description=__doc__)
     options.add_argument("--repeats", type=int, default=3)
     options.add_argument("--no-write", action="store_true")
+    options.add_argument("--peers", action="store_true", help="measure the peer servers too")
     args = options.parse_args()
+    if args.peers:
+        peer_results = peers_bench.run(peers_bench.FULL, list(SERVERS))
+        peers_bench.RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        peers_bench.RESULTS.write_text(json.dumps(peer_results, indent=1))
 
     ingest_runs, latency_runs = [], []
     for attempt in range(1, args.repeats + 1):
@@ -174,6 +189,7 @@ at least 100 times its throughput.
     print(text)
     if not args.no_write:
         (ROOT / "BENCHMARKS.md").write_text(text)
+        refresh_summary(ROOT / "BENCHMARKS.md")
         print("wrote BENCHMARKS.md", file=sys.stderr)
     return 0
 

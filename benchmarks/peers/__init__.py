@@ -1,0 +1,1 @@
+"""Tessera against the peer servers: installs, servers, loads, the report."""
