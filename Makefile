@@ -29,7 +29,7 @@ test: deps web chromium gdal postgis fonts lint
 	CI=$${CI:-} $(BIN)/python -m pytest -q
 
 # The README's pictures, taken by the browser tests (which otherwise write elsewhere).
-screenshots: deps web chromium
+screenshots: deps web chromium fonts
 	TESSERA_SCREENSHOTS=$(CURDIR)/docs $(BIN)/python -m pytest -q tests/web
 
 lint: deps
