@@ -14,7 +14,10 @@ from lxml import etree
 from tessera.codecs import symbol_icons
 from tessera.codecs.symbol_font import SymbolFont, SymbolFontError
 from tessera.core.model import Track, TrackStatus
+from tessera.exchange import export_command
 from tessera.transports.web.export import FORMATS
+from tessera.transports.web.openapi import openapi_document
+from tessera.transports.web.routes import api_routes
 from tests.kml_schema import valid_kml
 from tests.support import Live
 from tests.transports.test_export import (
@@ -135,3 +138,9 @@ def test_without_the_symbol_font_kml_exports_fail_loudly(
             assert geojson.status_code == 200
 
     run_live(tmp_path, scenario)
+
+
+def test_the_command_knows_the_statuses_the_server_does() -> None:
+    assert list(export_command.STATUSES) == [status.value for status in TrackStatus]
+    operation = openapi_document(api_routes(), set())["paths"]["/api/v1/export"]["get"]
+    assert "status" in {parameter["name"] for parameter in operation["parameters"]}
