@@ -9,26 +9,28 @@ NODE_STAMP := node_modules/.stamp-npm
 WEB_STAMP := src/tessera/web/static/vendor/.stamp
 CHROMIUM := /usr/bin/chromium
 OGRINFO := /usr/bin/ogrinfo
+# The font KMZ icons draw symbols' letters with (tessera.codecs.symbol_font).
+SYMBOL_FONT := /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf
 # PostGIS for the scale-out store: the running PostgreSQL 15 finds the extension here.
 POSTGIS := /usr/share/postgresql/15/extension/postgis.control
 IP := /usr/sbin/ip
 DEMO_ARGS ?=
 
-.PHONY: demo cluster-demo test lint bench bench-fusion bench-peers peers screenshots deps web chromium gdal postgis iproute clean
+.PHONY: demo cluster-demo test lint bench bench-fusion bench-peers peers screenshots deps web chromium gdal postgis iproute fonts clean
 
-demo: deps web
+demo: deps web fonts
 	$(BIN)/tessera demo $(DEMO_ARGS)
 
 # Two gateways and two fusion workers (one active, one standby) on the local NATS and
 # PostgreSQL, fed the exercise; Ctrl-C stops everything.
-cluster-demo: deps web postgis
+cluster-demo: deps web fonts postgis
 	$(BIN)/python -m tessera.cluster.demo
 
-test: deps web chromium gdal postgis peers lint
+test: deps web chromium gdal postgis fonts peers lint
 	CI=$${CI:-} $(BIN)/python -m pytest -q
 
 # The README's pictures, taken by the browser tests (which otherwise write elsewhere).
-screenshots: deps web chromium
+screenshots: deps web chromium fonts
 	TESSERA_SCREENSHOTS=$(CURDIR)/docs $(BIN)/python -m pytest -q tests/web
 
 lint: deps
@@ -89,6 +91,13 @@ gdal: $(OGRINFO)
 $(OGRINFO):
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gdal-bin
+
+# DejaVu Sans: KMZ icons draw the letters of symbols with it, and refuse to go without.
+fonts: $(SYMBOL_FONT)
+
+$(SYMBOL_FONT):
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-dejavu-core
 
 # Debian's PostGIS for the machine's PostgreSQL 15 (the PostGIS tests' databases need it);
 # the running server picks it up without a restart.

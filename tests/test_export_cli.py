@@ -11,10 +11,13 @@ import zipfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from tessera.cli import main
-from tessera.core.model import Principal, Role
+from tessera.core.model import Principal, Role, TrackStatus
+from tessera.store.base import TrackQuery
+from tests.kml_schema import valid_kml
 from tests.support import Live, live_server, report_doc, track_of
 
 PICTURES = [
@@ -68,6 +71,7 @@ def test_export_writes_the_file_and_says_how_much(
     run_live(tmp_path, scenario)
     with zipfile.ZipFile(io.BytesIO(out.read_bytes())) as archive:
         assert archive.namelist()[0] == "doc.kml"
+    valid_kml(out.read_bytes())
     # Nothing else: the partial file it wrote first was renamed into place.
     assert sorted(path.name for path in tmp_path.iterdir()) == [
         "data", "partner.token", "picture.kmz",
@@ -153,4 +157,50 @@ def test_a_server_that_does_not_answer_is_a_clear_error(
     err = capsys.readouterr().err
     assert err.startswith(f"tessera export: cannot export from {url}: ")
     assert "tsr_secret" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_status_asks_for_dead_tracks_which_are_left_out_by_default(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    async def scenario(live: Live) -> None:
+        monkeypatch.setenv("TESSERA_TOKEN", await live.grant(PARTNER))
+        store = live.tessera.store
+        _, (track,) = store.tracks("UKR", TrackQuery())
+        store.apply(
+            "UKR",
+            store.seq("UKR") + 1,
+            [msgspec.structs.replace(track, status=TrackStatus.DEAD)],
+            [],
+        )
+        common = ["--to", live.base_url, "--picture", "UKR", "--format", "geojson"]
+        assert await export(*common, "-o", "live.geojson") == 0
+        assert await export(*common, "--status", "dead", "-o", "dead.geojson") == 0
+        assert await export(*common, "--status", "confirmed,coasting", "-o", "none.geojson") == 0
+        capsys.readouterr()
+
+    run_live(tmp_path, scenario)
+
+    def ids(name: str) -> list[str]:
+        return [f["id"] for f in json.loads((tmp_path / name).read_bytes())["features"]]
+
+    assert ids("live.geojson") == ids("none.geojson") == []
+    (dead,) = json.loads((tmp_path / "dead.geojson").read_bytes())["features"]
+    assert dead["properties"]["status"] == "dead"
+
+
+@pytest.mark.parametrize("status", ["zombie", "", ",", "dead,zombie"])
+def test_an_unknown_status_is_a_usage_error(
+    status: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TESSERA_TOKEN", "tsr_secret")
+    monkeypatch.chdir(tmp_path)
+    args = ["export", "--picture", "UKR", "--format", "kml", "--status", status]
+    with pytest.raises(SystemExit) as exited:
+        main(args)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "--status" in err and "tentative, confirmed, coasting, dead" in err
     assert list(tmp_path.iterdir()) == []

@@ -19,6 +19,7 @@ from tessera.codecs.geojson_export import (
     corridor_ring,
     overlay_geometry,
     picture_feature_collection,
+    wound_rings,
 )
 from tessera.core.overlays import Coordinate, Overlay, OverlayKind
 from tests.codecs.test_kml import NATO, T0, picture_overlays, picture_tracks
@@ -117,3 +118,47 @@ def test_degenerate_shapes_still_export() -> None:
         "type": "Point",
         "coordinates": [5.0, 6.0],
     }
+
+
+CLOCKWISE_SQUARE = ((18.0, 53.0), (18.0, 53.1), (18.1, 53.1), (18.1, 53.0), (18.0, 53.0))
+
+
+def area(*points: Coordinate) -> Overlay:
+    return Overlay(id="a", name="A", kind=OverlayKind.AREA, coordinates=points, label=NATO)
+
+
+@pytest.mark.parametrize(
+    "points",
+    [CLOCKWISE_SQUARE, CLOCKWISE_SQUARE[::-1], CLOCKWISE_SQUARE[:-1], CLOCKWISE_SQUARE[-2::-1]],
+)
+def test_an_area_is_wound_counterclockwise_whichever_way_it_was_drawn(
+    points: tuple[Coordinate, ...],
+) -> None:
+    (ring,) = overlay_geometry(area(*points))["coordinates"]
+    assert signed_area(ring) > 0
+    assert ring[0] == ring[-1]
+    # The same corners, only their order may have turned.
+    assert sorted(map(tuple, ring[:-1])) == sorted(set(CLOCKWISE_SQUARE))
+
+
+def test_every_polygon_of_an_export_has_its_exterior_counterclockwise() -> None:
+    overlays = [*picture_overlays(), area(*CLOCKWISE_SQUARE)]
+    collection = picture_feature_collection([], overlays, picture="P", classification="SECRET")
+    polygons = [
+        feature["geometry"]["coordinates"]
+        for feature in collection["features"]
+        if feature["geometry"]["type"] == "Polygon"
+    ]
+    assert len(polygons) == 4
+    assert all(signed_area(rings[0]) > 0 for rings in polygons)
+
+
+def test_holes_are_wound_clockwise_inside_a_counterclockwise_exterior() -> None:
+    exterior = [list(point) for point in CLOCKWISE_SQUARE]
+    hole = [[18.02, 53.02], [18.08, 53.02], [18.08, 53.08], [18.02, 53.08], [18.02, 53.02]]
+    outer, inner = wound_rings([exterior, hole])
+    assert signed_area(outer) > 0 and signed_area(inner) < 0
+    assert inner == hole[::-1] and outer == exterior[::-1]
+    # A ring with no area has no orientation: kept as given.
+    flat = [[0.0, 0.0], [1.0, 1.0], [2.0, 2.0], [0.0, 0.0]]
+    assert wound_rings([flat]) == [flat]

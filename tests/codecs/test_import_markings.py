@@ -21,6 +21,7 @@ from tessera.core.model import Label
 from tessera.core.overlays import Overlay, OverlayKind
 from tests.codecs.cot_samples import cot_sample
 from tests.codecs.nvg_samples import nvg_sample
+from tests.kml_schema import valid_kml
 
 NOW = datetime(2026, 5, 4, 9, 30, tzinfo=UTC)
 
@@ -194,7 +195,7 @@ def test_tessera_s_own_kmz_export_imports_with_each_overlays_label() -> None:
             (Label("SECRET", ("NATO",)), Label("RESTRICTED", ("NATO", "UKR")))
         )
     ]
-    doc = write_kml([], overlays, picture="NATO", classification="SECRET", icon_href=str)
+    doc = valid_kml(write_kml([], overlays, picture="NATO", classification="SECRET", icon_href=str))
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as kmz:
         kmz.writestr("doc.kml", doc)

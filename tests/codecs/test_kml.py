@@ -35,6 +35,7 @@ from tessera.core.model import (
     TrackStatus,
 )
 from tessera.core.overlays import Coordinate, Overlay, OverlayKind
+from tests.kml_schema import valid_kml
 
 T0 = datetime(2026, 5, 4, 9, 30, tzinfo=UTC)
 K = "{" + KML_NS + "}"
@@ -46,7 +47,12 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 16
 
 
 def track(
-    identifier: str, sidc: str, *, subject: str | None = None, alt: float | None = None
+    identifier: str,
+    sidc: str,
+    *,
+    subject: str | None = None,
+    alt: float | None = None,
+    status: TrackStatus = TrackStatus.CONFIRMED,
 ) -> Track:
     return Track(
         id=identifier,
@@ -55,7 +61,7 @@ def track(
         identity=Identity.HOSTILE if sidc == HOSTILE else Identity.FRIEND,
         identity_confidence=0.87,
         sidc=sidc,
-        status=TrackStatus.CONFIRMED,
+        status=status,
         first_at=T0,
         updated_at=T0 + timedelta(minutes=5),
         subject=subject,
@@ -101,12 +107,14 @@ def picture_overlays() -> list[Overlay]:
 
 
 def write_picture() -> bytes:
-    return write_kml(
-        picture_tracks(),
-        picture_overlays(),
-        picture="NATO-SECRET",
-        classification="SECRET",
-        icon_href=lambda sidc: f"https://symbols.example/{sidc}.png",
+    return valid_kml(
+        write_kml(
+            picture_tracks(),
+            picture_overlays(),
+            picture="NATO-SECRET",
+            classification="SECRET",
+            icon_href=lambda sidc: f"https://symbols.example/{sidc}.png",
+        )
     )
 
 
@@ -136,7 +144,7 @@ def test_written_kml_is_well_formed_and_structurally_valid() -> None:
         url = placemark.findtext(K + "styleUrl")
         assert url is None or url[1:] in styles
         # Feature children in the order the KML 2.2 schema lays down, geometry last.
-        order = ["name", "description", "TimeSpan", "styleUrl", "ExtendedData"]
+        order = ["name", "description", "TimeStamp", "TimeSpan", "styleUrl", "ExtendedData"]
         children = [etree.QName(child).localname for child in placemark]
         assert children[:-1] == [name for name in order if name in children]
         assert children[-1] in ("Point", "LineString", "Polygon")
@@ -170,7 +178,9 @@ def test_output_is_deterministic_whatever_the_input_order() -> None:
     )
     assert again == write_picture()
     kmz = [
-        write_kmz(tracks, overlays, picture="P", classification="SECRET", icons=icons())
+        valid_kml_kmz(
+            write_kmz(tracks, overlays, picture="P", classification="SECRET", icons=icons())
+        )
         for tracks, overlays in [(picture_tracks(), picture_overlays()), ([], [])]
     ]
     assert kmz[0] == write_kmz(
@@ -179,13 +189,25 @@ def test_output_is_deterministic_whatever_the_input_order() -> None:
     )  # fmt: skip
 
 
+def valid_kml_kmz(kmz: bytes) -> bytes:
+    """A KMZ, once its doc.kml is valid KML 2.2."""
+    valid_kml(kmz)
+    return kmz
+
+
 def icons() -> dict[str, bytes]:
     return {sidc: PNG + sidc.encode() for sidc in (HOSTILE, FRIEND, POINT_SIDC)}
 
 
 def test_kmz_holds_doc_kml_first_and_every_icon_it_refers_to() -> None:
-    data = write_kmz(
-        picture_tracks(), picture_overlays(), picture="P", classification="SECRET", icons=icons()
+    data = valid_kml_kmz(
+        write_kmz(
+            picture_tracks(),
+            picture_overlays(),
+            picture="P",
+            classification="SECRET",
+            icons=icons(),
+        )
     )
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         names = archive.namelist()
@@ -200,13 +222,15 @@ def test_kmz_holds_doc_kml_first_and_every_icon_it_refers_to() -> None:
 
 
 def test_icons_carry_their_hot_spots_where_given() -> None:
-    kml = write_kml(
-        picture_tracks(),
-        [],
-        picture="P",
-        classification="S",
-        icon_href=icon_path,
-        hot_spots={HOSTILE: (0.5, 0.5), FRIEND: (0.025, 0.0192)},
+    kml = valid_kml(
+        write_kml(
+            picture_tracks(),
+            [],
+            picture="P",
+            classification="S",
+            icon_href=icon_path,
+            hot_spots={HOSTILE: (0.5, 0.5), FRIEND: (0.025, 0.0192)},
+        )
     )
     root = etree.fromstring(kml)
     for sidc, x, y in [(HOSTILE, "0.5", "0.5"), (FRIEND, "0.025", "0.0192")]:
@@ -349,6 +373,7 @@ def test_truncated_kml_and_kmz_are_refused(data: st.DataObject) -> None:
     with pytest.raises(KmlError):
         read(kml[: data.draw(st.integers(0, len(kml) - 1))])
     kmz = write_kmz([], picture_overlays(), picture="P", classification="S", icons=icons())
+    valid_kml(kmz)
     with pytest.raises(KmlError):
         read(kmz[: data.draw(st.integers(0, len(kmz) - 1))])
 

@@ -4,13 +4,19 @@ a KMZ of drawn icons reads in GDAL."""
 
 from __future__ import annotations
 
+import io
+import shutil
 import struct
+import zipfile
 from pathlib import Path
 
+import msgspec
 import pytest
+from lxml import etree
 
 from tessera.codecs import symbol_icons
-from tessera.codecs.kml_write import used_sidcs, write_kmz
+from tessera.codecs.kml_write import KML_NS, used_sidcs, write_kmz
+from tessera.codecs.symbol_font import FILES, SymbolFont, SymbolFontError, find_symbol_font
 from tessera.codecs.symbol_icons import Icon, SymbolIcons, draw_icon
 from tessera.core.model import Identity
 from tessera.core.symbols import generic_sidc
@@ -20,11 +26,22 @@ from tests.codecs.test_kml import (
     picture_overlays,
     picture_tracks,
 )
+from tests.kml_schema import valid_kml
+
+K = "{" + KML_NS + "}"
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 FRIEND_INFANTRY = "10031000001211000000"
 FRIEND_HQ = "10031002001211000000"
 HOSTILE_ARMOUR = "10061000001205000000"
+# Hostile special operations forces (SOF written in the frame) that differ only by the
+# letters of their modifier: one, two, three and none.
+LETTERED = [
+    "10061000001208006354",
+    "10061000001208006355",
+    "10061000001208006356",
+    "10061000001208006300",
+]
 
 
 def png_size(icon: Icon) -> tuple[int, int]:
@@ -83,7 +100,7 @@ def test_a_sidc_milsymbol_cannot_draw_stands_in_as_a_generic_symbol_and_says_so(
 
 
 def test_when_nothing_can_be_drawn_a_plain_frame_still_is(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(symbol_icons, "_draw", lambda sidc, size: None)
+    monkeypatch.setattr(symbol_icons, "_draw", lambda sidc, size, font: None)
     icon = draw_icon(FRIEND_INFANTRY, size=32)
     assert icon.fallback and icon.hot_spot == (0.5, 0.5)
     assert png_size(icon) == (32, 32)
@@ -114,16 +131,72 @@ def test_a_kmz_of_drawn_symbols_reads_in_gdal(tmp_path: Path) -> None:
     tracks, overlays = picture_tracks(), picture_overlays()
     drawn = SymbolIcons().icons(used_sidcs(tracks, overlays))
     kmz = tmp_path / "picture.kmz"
-    kmz.write_bytes(
-        write_kmz(
-            tracks,
-            overlays,
-            picture="NATO-SECRET",
-            classification="SECRET",
-            icons={sidc: icon.png for sidc, icon in drawn.items()},
-            hot_spots={sidc: icon.hot_spot for sidc, icon in drawn.items()},
-        )
+    data = write_kmz(
+        tracks,
+        overlays,
+        picture="NATO-SECRET",
+        classification="SECRET",
+        icons={sidc: icon.png for sidc, icon in drawn.items()},
+        hot_spots={sidc: icon.hot_spot for sidc, icon in drawn.items()},
     )
+    valid_kml(data)
+    kmz.write_bytes(data)
     assert ogrinfo_feature_count(kmz) == 8  # GDAL's LIBKML driver opens a KMZ itself
     # (A string: Path would fold the "//" of /vsizip//tmp/... into one.)
     assert ogrinfo_feature_count(f"/vsizip/{kmz}/doc.kml") == 8
+
+
+def test_symbols_that_differ_only_by_their_letters_get_distinct_icons() -> None:
+    drawn = [draw_icon(sidc) for sidc in LETTERED]
+    assert not any(icon.fallback for icon in drawn)
+    assert len({icon.png for icon in drawn}) == len(LETTERED)
+    # Drawn without the font, the letters are lost and all four look the same: what the
+    # font is there for.
+    without = SymbolFont("DejaVu Sans", ())
+    assert len({draw_icon(sidc, font=without).png for sidc in LETTERED}) == 1
+
+
+def test_a_kmz_has_one_icon_per_distinct_symbol() -> None:
+    base = picture_tracks()[0]
+    tracks = [
+        msgspec.structs.replace(base, id=f"t-{n}", sidc=sidc)
+        for n, sidc in enumerate([*LETTERED, LETTERED[0], LETTERED[1]])
+    ]
+    drawn = SymbolIcons().icons(used_sidcs(tracks, []))
+    kmz = write_kmz(
+        tracks, [], picture="P", classification="SECRET",
+        icons={sidc: icon.png for sidc, icon in drawn.items()},
+    )  # fmt: skip
+    valid_kml(kmz)
+    with zipfile.ZipFile(io.BytesIO(kmz)) as archive:
+        pngs = [archive.read(name) for name in archive.namelist() if name.endswith(".png")]
+        hrefs = [h.text for h in etree.fromstring(archive.read("doc.kml")).iter(f"{K}href")]
+    # Six tracks, four symbols: four files, each its own drawing, shared by its tracks.
+    assert len(pngs) == len(set(pngs)) == len(hrefs) == 4
+
+
+def test_the_font_is_found_by_path_and_through_fontconfig() -> None:
+    font = find_symbol_font()
+    assert [Path(path).name for path in font.files] == list(FILES)
+    assert all(Path(path).is_file() for path in font.files)
+    if shutil.which("fc-match") is not None:
+        by_fontconfig = find_symbol_font([], fontconfig=True)
+        assert by_fontconfig.family == "DejaVu Sans"
+        assert all(Path(path).is_file() for path in by_fontconfig.files)
+
+
+def test_without_the_font_drawing_fails_loudly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(SymbolFontError, match="install Debian's fonts-dejavu-core") as raised:
+        find_symbol_font([tmp_path], fontconfig=False)
+    assert str(tmp_path) in str(raised.value)
+
+    def missing() -> SymbolFont:
+        raise SymbolFontError("no DejaVu Sans font")
+
+    monkeypatch.setattr(symbol_icons, "find_symbol_font", missing)
+    with pytest.raises(SymbolFontError):
+        SymbolIcons()
+    with pytest.raises(SymbolFontError):
+        draw_icon(FRIEND_INFANTRY)

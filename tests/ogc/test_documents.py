@@ -105,7 +105,9 @@ def test_conformance_and_api_definition(tmp_path: Path) -> None:
             assert described == served
             items = document["paths"]["/collections/{collectionId}/items"]["get"]
             parameters = {p["name"]: p for p in items["parameters"]}
-            assert set(parameters) == {"collectionId", "bbox", "datetime", "limit", "offset", "f"}
+            assert set(parameters) == {
+                "collectionId", "bbox", "datetime", "status", "limit", "offset", "f",
+            }  # fmt: skip
             assert parameters["limit"]["schema"]["maximum"] == 10_000
 
     run(tmp_path, scenario, pictures=PICTURES)

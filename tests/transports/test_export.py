@@ -30,6 +30,7 @@ from tessera.transports.web.export import FORMATS
 from tessera.transports.web.openapi import openapi_document
 from tessera.transports.web.routes import api_routes
 from tests.codecs.test_kml import need_ogrinfo
+from tests.kml_schema import valid_kml
 from tests.support import Live, live_server, report_doc, stored_id
 
 PICTURES = [
@@ -187,6 +188,7 @@ def test_a_kmz_holds_doc_kml_and_an_icon_per_sidc_with_described_placemarks(
         with zipfile.ZipFile(io.BytesIO(answer.content)) as archive:
             names = archive.namelist()
             assert names[0] == "doc.kml"
+            valid_kml(answer.content)
             assert sorted(names[1:]) == sorted(f"icons/{sidc}.png" for sidc in sidcs)
             pngs = {name: archive.read(name) for name in names[1:]}
             root = etree.fromstring(archive.read("doc.kml"))
@@ -238,9 +240,8 @@ def exported_ids(kind: str, body: bytes) -> set[str]:
         return {feature["id"] for feature in json.loads(body)["features"]}
     if kind == "nvg":
         return {element.get("uri", "") for element in etree.fromstring(body) if element.get("uri")}
-    if kind == "kmz":
-        with zipfile.ZipFile(io.BytesIO(body)) as archive:
-            body = archive.read("doc.kml")
+    if kind in ("kml", "kmz"):
+        body = valid_kml(body)
     root = etree.fromstring(body)
     return {
         value.text or ""
@@ -309,6 +310,8 @@ def test_ogrinfo_sees_the_picture_in_the_kml_kmz_and_geojson(tmp_path: Path) -> 
                 )
                 files[kind] = tmp_path / f"UKR.{kind}"
                 files[kind].write_bytes(answer.content)
+                if kind != "geojson":
+                    valid_kml(answer.content)
         tracks, overlays = picture_content(live, "UKR")
         expected = {"Tracks": len(tracks), "Overlays": len(overlays)}
         assert expected == {"Tracks": 3, "Overlays": 5}

@@ -43,6 +43,7 @@ from tessera.security.tokens import IssuedToken, issue
 from tessera.server import HttpServer, bind
 from tessera.settings import load_settings
 from tessera.transports.cot_stream.listeners import start_cot
+from tests.kml_schema import valid_kml
 from tests.support import bearer
 from tests.transports.cot_support import CotReader
 
@@ -340,7 +341,9 @@ async def read_everything(
         await get(f"/ogc/collections/{picture}-{kind}/items", bbox="-180,-90,180,90")
     await get("/ogc/collections")
     for export in ("geojson", "nvg", "kml"):
-        await get("/api/v1/export", picture=picture, format=export)
+        exported = await get("/api/v1/export", picture=picture, format=export)
+        if export == "kml":
+            valid_kml(exported.content)
     reads["stream"] = await snapshot(base, token)
     reads["tak"] = await tak_snapshot(cot_port)
     return reads

@@ -6,14 +6,17 @@ corridors, so those become Polygons approximated on the sphere (``kind`` and
 ``radius_m``/``width_m`` stay in the properties, so nothing is lost). `overlay_geometry`
 is shared with the KML writer, so both exports draw the same shapes. Pure: no I/O.
 
-Known limits: shapes crossing the antimeridian are not split (RFC 7946 §3.1.9), and a
-user-drawn area keeps the ring orientation it was drawn with.
+Polygons are wound as RFC 7946 §3.1.6 asks (and KML 2.2 for its outer boundaries): the
+exterior ring counterclockwise, holes clockwise, whichever way an area was drawn.
+
+Known limits: shapes crossing the antimeridian are not split (RFC 7946 §3.1.9).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 from tessera.codecs.geojson import feature_collection, track_feature
@@ -72,9 +75,29 @@ def overlay_geometry(overlay: Overlay) -> dict[str, Any]:
     if kind is OverlayKind.AREA and len(points) >= 3:
         if points[0] != points[-1]:
             points.append(points[0])
-        return {"type": "Polygon", "coordinates": [points]}
+        return {"type": "Polygon", "coordinates": wound_rings([points])}
     # A point, or a shape too short to draw: its first position still says where it is.
     return {"type": "Point", "coordinates": points[0] if points else [0.0, 0.0]}
+
+
+def wound_rings(rings: list[list[list[float]]]) -> list[list[list[float]]]:
+    """A polygon's rings (closed; the exterior first, then its holes) wound as RFC 7946
+    says: the exterior counterclockwise, every hole clockwise. A ring with no area (all
+    its points on a line) has no orientation and is kept as it is."""
+    return [_wound(ring, counterclockwise=index == 0) for index, ring in enumerate(rings)]
+
+
+def _wound(ring: list[list[float]], *, counterclockwise: bool) -> list[list[float]]:
+    area = signed_area(ring)
+    if area != 0.0 and (area > 0.0) != counterclockwise:
+        return ring[::-1]
+    return ring
+
+
+def signed_area(ring: Sequence[Sequence[float]]) -> float:
+    """The shoelace area of a closed ring in degrees squared (longitude as x, latitude
+    as y): positive when counterclockwise."""
+    return sum(a[0] * b[1] - b[0] * a[1] for a, b in itertools.pairwise(ring)) / 2
 
 
 def circle_ring(centre: Coordinate, radius_m: float) -> list[tuple[float, float]]:
@@ -145,4 +168,4 @@ def bearing(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
 
 
 def _polygon(ring: list[tuple[float, float]]) -> dict[str, Any]:
-    return {"type": "Polygon", "coordinates": [[list(point) for point in ring]]}
+    return {"type": "Polygon", "coordinates": wound_rings([[list(point) for point in ring]])}

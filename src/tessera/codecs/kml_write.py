@@ -1,7 +1,9 @@
 """A picture as KML 2.2 or KMZ: tracks as symbol placemarks, overlays as KML geometry.
 
 One Document named after the picture (its classification in the description) holding a
-Style per SIDC, a "Tracks" Folder and an "Overlays" Folder. Symbols are not drawn here:
+Style per SIDC, a "Tracks" Folder and an "Overlays" Folder. Each track placemark carries
+its fields (identity, status, grading, label, last update...) as ExtendedData and its last
+update as a TimeStamp. Symbols are not drawn here:
 the caller says where each SIDC's icon is (`write_kml`) or hands the PNG bytes over
 (`write_kmz`), and optionally each icon's hot spot: the point of the image that sits on the
 position, which for a symbol with a headquarters staff or modifiers is not the image's
@@ -117,6 +119,9 @@ def _track_placemark(folder: etree._Element, track: Track) -> None:
     placemark = _sub(folder, "Placemark")
     _text(placemark, "name", track.subject or track.id)
     _text(placemark, "description", _html_lines(fields))
+    # When the track was last updated, for viewers that show time (its status, with the
+    # rest, is in ExtendedData): a receiving system can tell a stale track from a live one.
+    _text(_sub(placemark, "TimeStamp"), "when", _time(track.updated_at))
     _text(placemark, "styleUrl", "#" + _style_id(track.sidc))
     _extended_data(placemark, fields)
     position = track.position

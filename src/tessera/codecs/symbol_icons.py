@@ -4,9 +4,11 @@ Each SIDC is drawn with milsymbol (a Python port of milsymbol.js, the library th
 draws with, so an export looks like the map) and rasterised by resvg. A SIDC milsymbol
 cannot draw is not an error: the generic symbol of its identity and symbol set (else of
 its identity, else an unknown land unit) is drawn instead and the icon says so, so one
-odd code never fails a whole export. `SymbolIcons` keeps the icons it drew in a bounded
-cache; the application holds one. Pure: no asyncio, sockets or SQL (milsymbol reads its
-own symbol tables, and resvg the system fonts for symbols with letters, on first use).
+odd code never fails a whole export. Letters are drawn in the font `symbol_font` finds
+(and no other, so every machine draws the same icons), or not at all: without it
+`SymbolIcons` refuses to start. It keeps the icons it drew in a bounded cache; the
+application holds one. Pure: no asyncio, sockets or SQL (milsymbol reads its own symbol
+tables, and resvg the font, on first use).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Final
 import milsymbol
 import resvg_py
 
+from tessera.codecs.symbol_font import SymbolFont, find_symbol_font
 from tessera.core.model import Identity
 from tessera.core.symbols import DIGIT_IDENTITY, SIDC_LENGTH, generic_sidc
 
@@ -48,11 +51,20 @@ class Icon:
 class SymbolIcons:
     """Icons by SIDC, drawn once and kept (up to ``capacity``, least recently used out).
 
-    Safe to share between threads: exports render off the event loop."""
+    Safe to share between threads: exports render off the event loop. Without ``font``
+    it finds the one symbols' letters are drawn with, raising SymbolFontError if it is not
+    installed."""
 
-    def __init__(self, *, size: int = DEFAULT_SIZE, capacity: int = DEFAULT_CAPACITY) -> None:
+    def __init__(
+        self,
+        *,
+        size: int = DEFAULT_SIZE,
+        capacity: int = DEFAULT_CAPACITY,
+        font: SymbolFont | None = None,
+    ) -> None:
         if size < 1 or capacity < 1:
             raise ValueError("size and capacity must be positive")
+        self._font = font or find_symbol_font()
         self._size = size
         self._capacity = capacity
         self._icons: dict[str, Icon] = {}
@@ -69,7 +81,7 @@ class SymbolIcons:
                 return found
         # Drawn outside the lock: two threads may draw the same SIDC once each, which is
         # cheaper than making every other SIDC wait.
-        drawn = draw_icon(sidc, size=self._size)
+        drawn = draw_icon(sidc, size=self._size, font=self._font)
         with self._lock:
             self._icons[sidc] = drawn
             while len(self._icons) > self._capacity:
@@ -80,16 +92,18 @@ class SymbolIcons:
         return {sidc: self.icon(sidc) for sidc in sidcs}
 
 
-def draw_icon(sidc: str, *, size: int = DEFAULT_SIZE) -> Icon:
-    """``sidc`` drawn, or the first of its stand-ins that can be (``fallback`` set)."""
+def draw_icon(sidc: str, *, size: int = DEFAULT_SIZE, font: SymbolFont | None = None) -> Icon:
+    """``sidc`` drawn, or the first of its stand-ins that can be (``fallback`` set), its
+    letters in ``font`` (else the one `find_symbol_font` finds)."""
+    font = font or find_symbol_font()
     # Only 20-digit codes go to milsymbol: Tessera converts letter codes (2525B/C) at its
     # edges, and milsymbol's letter tables are slow to load and search.
     own = [sidc] if _well_formed(sidc) else []
     for candidate in [*own, *_stand_ins(sidc)]:
-        icon = _draw(candidate, size)
+        icon = _draw(candidate, size, font)
         if icon is not None:
             return Icon(icon.png, icon.hot_spot, fallback=candidate != sidc)
-    png = resvg_py.svg_to_bytes(svg_string=_FRAME_SVG.format(s=size))
+    png = _render(_FRAME_SVG.format(s=size), font)
     return Icon(png, (0.5, 0.5), fallback=True)
 
 
@@ -107,7 +121,16 @@ def _well_formed(sidc: str) -> bool:
     return len(sidc) == SIDC_LENGTH and sidc.isascii() and sidc.isdigit()
 
 
-def _draw(sidc: str, size: int) -> Icon | None:
+def _render(svg: str, font: SymbolFont) -> bytes:
+    return resvg_py.svg_to_bytes(
+        svg_string=svg,
+        skip_system_fonts=True,
+        font_files=list(font.files),
+        style_sheet=font.style_sheet,
+    )
+
+
+def _draw(sidc: str, size: int, font: SymbolFont) -> Icon | None:
     """``sidc`` as milsymbol draws it, or None if it has nothing to draw for it."""
     symbol = milsymbol.Symbol(sidc, size=size)
     if not symbol.is_valid():
@@ -120,7 +143,7 @@ def _draw(sidc: str, size: int) -> Icon | None:
     if not _has_drawing(svg) or width < 1 or height < 1:
         return None
     try:
-        png = resvg_py.svg_to_bytes(svg_string=svg)
+        png = _render(svg, font)
     except ValueError:
         return None
     anchor = symbol.get_anchor()

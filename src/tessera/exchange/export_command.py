@@ -1,5 +1,6 @@
 """`tessera export`: download a picture the caller may read, from a running server's
-``GET /api/v1/export``, as an NVG, GeoJSON, KML or KMZ file.
+``GET /api/v1/export``, as an NVG, GeoJSON, KML or KMZ file: live tracks (every status
+but dead) unless ``--status`` names the statuses wanted.
 
 The token comes from a file or the environment, never the command line, and is never
 printed. The file is written beside its destination and renamed into place, so an
@@ -23,6 +24,8 @@ from tessera.sim.commands import TOKEN_VARIABLE, read_token
 # The formats GET /api/v1/export serves (tessera.transports.web.export.FORMATS; kept here
 # so the command starts without loading the web stack, and a test keeps them the same).
 FORMATS: Final = ("nvg", "geojson", "kml", "kmz")
+# Track statuses (tessera.core.model.TrackStatus, kept here for the same reason).
+STATUSES: Final = ("tentative", "confirmed", "coasting", "dead")
 DEFAULT_URL: Final = "http://127.0.0.1:8080"
 _FILENAME: Final = re.compile(r'filename="([^"]*)"')
 # Anything but these, in a name the server suggests, becomes "_": no paths, no surprises.
@@ -40,6 +43,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--picture", required=True, help="the picture to export")
     parser.add_argument("--format", choices=FORMATS, required=True, help="file format")
     parser.add_argument(
+        "--status",
+        type=statuses,
+        default=None,
+        metavar="STATUS,...",
+        help=f"track statuses to export, of {', '.join(STATUSES)} (default: all but dead)",
+    )
+    parser.add_argument(
         "-o",
         "--out",
         type=Path,
@@ -55,10 +65,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def statuses(text: str) -> str:
+    """``--status``: known statuses, comma-separated, at least one (a usage error else)."""
+    named = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [part for part in named if part not in STATUSES]
+    if unknown or not named:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give one or more of {', '.join(STATUSES)}, separated by commas"
+        )
+    return ",".join(named)
+
+
 def run(args: argparse.Namespace) -> int:
     token = viewer_token(args.token_file)
     try:
-        path, size = export(args.to, token, picture=args.picture, kind=args.format, out=args.out)
+        path, size = export(
+            args.to,
+            token,
+            picture=args.picture,
+            kind=args.format,
+            out=args.out,
+            status=args.status,
+        )
     except ExportError as exc:
         print(f"tessera export: {exc}", file=sys.stderr)
         return 1
@@ -70,12 +98,23 @@ def viewer_token(path: Path | None) -> str:
     return read_token(path, purpose="exporting needs a viewer's")
 
 
-def export(url: str, token: str, *, picture: str, kind: str, out: Path | None) -> tuple[Path, int]:
+def export(
+    url: str,
+    token: str,
+    *,
+    picture: str,
+    kind: str,
+    out: Path | None,
+    status: str | None = None,
+) -> tuple[Path, int]:
     """Download ``picture`` as ``kind`` into ``out`` (else the server's suggested name in
-    the current folder): the path written and its size in bytes."""
+    the current folder): the path written and its size in bytes. ``status``: the track
+    statuses wanted, comma-separated (else the server's default, all but dead)."""
     endpoint = url.rstrip("/") + "/api/v1/export"
     headers = {"authorization": f"Bearer {token}"}
     params = {"picture": picture, "format": kind}
+    if status is not None:
+        params["status"] = status
     timeout = httpx.Timeout(120.0, connect=10.0)
     try:
         with (

@@ -1,6 +1,7 @@
 """``GET /api/v1/export``: a picture the caller may read, tracks and overlays, as a file for
 other systems (NVG 2.0.2, GeoJSON, KML, KMZ); every export is audited, and so is every
-refused one.
+refused one. Dead tracks are left out unless ``status`` names them: a receiving system
+would draw them as current.
 
 Files are encoded off the event loop: a large picture, or the first drawing of its
 symbols, must not hold up the stream and the other requests.
@@ -21,6 +22,7 @@ from tessera.codecs.geojson_export import picture_feature_collection
 from tessera.codecs.json import encode
 from tessera.codecs.kml_write import icon_path, used_sidcs, write_kml, write_kmz
 from tessera.codecs.nvg_write import write_nvg
+from tessera.codecs.symbol_font import SymbolFontError
 from tessera.codecs.symbol_icons import SymbolIcons
 from tessera.core.banners import picture_level
 from tessera.core.model import Track
@@ -29,6 +31,7 @@ from tessera.security.base import AuditEvent
 from tessera.store.base import TrackQuery
 from tessera.transports.web.api import caller, picture_or_404
 from tessera.transports.web.context import Served
+from tessera.transports.web.params import ParameterError, export_statuses
 from tessera.transports.web.responses import JSONResponse, error
 
 _log = logging.getLogger(__name__)
@@ -51,12 +54,21 @@ async def get_export(request: Request) -> Response:
     if kind not in FORMATS:
         known = ", ".join(FORMATS)
         return error(400, f"format: must be one of {known}", parameter="format")
+    try:
+        statuses = export_statuses(request.query_params.get("status"))
+    except ParameterError as exc:
+        return error(400, str(exc), parameter=exc.name)
     # Read together, with no await between: tracks and overlays of the same moment.
-    _, tracks = tessera.store.tracks(picture.name, TrackQuery())
+    _, tracks = tessera.store.tracks(picture.name, TrackQuery(statuses=statuses))
     _, overlays = tessera.store.overlays(picture.name, TrackQuery())
     classification = picture_level(picture, tessera.scheme)
     now = tessera.clock()
-    icons = symbol_icons(request) if kind in ("kml", "kmz") else None
+    try:
+        icons = symbol_icons(request) if kind in ("kml", "kmz") else None
+    except SymbolFontError as exc:
+        # Refused, not drawn without letters: symbols would then share icons unseen.
+        _log.error("export of %s as %s: %s", picture.name, kind, exc)
+        return error(500, f"{kind} export cannot draw symbols: {exc}")
     body = await run_in_threadpool(
         _encode, kind, tracks, overlays, picture.name, classification, now, icons
     )
@@ -68,7 +80,12 @@ async def get_export(request: Request) -> Response:
             action="export",
             target=picture.name,
             address=who.address,
-            detail={"format": kind, "tracks": len(tracks), "overlays": len(overlays)},
+            detail={
+                "format": kind,
+                "status": sorted(statuses),
+                "tracks": len(tracks),
+                "overlays": len(overlays),
+            },
         )
     )
     media_type, extension = FORMATS[kind]

@@ -261,8 +261,10 @@ def _operations() -> dict[str, dict[str, Any]]:
             "get": {
                 "summary": "A picture as a file: NVG 2.0.2, GeoJSON, KML or KMZ (audited)",
                 "description": (
-                    "Tracks and overlays. A KMZ holds doc.kml and an APP-6 icon per SIDC "
-                    "(icons/<sidc>.png); a KML is that doc.kml alone."
+                    "Tracks and overlays; dead tracks only when status names them. "
+                    "Each track carries its status and last update. A KMZ holds doc.kml "
+                    "and an APP-6 icon per SIDC (icons/<sidc>.png); a KML is that doc.kml "
+                    "alone."
                 ),
                 "parameters": [
                     PICTURE_PARAM,
@@ -271,6 +273,14 @@ def _operations() -> dict[str, dict[str, Any]]:
                         "in": "query",
                         "required": True,
                         "schema": {"type": "string", "enum": ["nvg", "geojson", "kml", "kmz"]},
+                    },
+                    {
+                        "name": "status",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string"},
+                        "description": "Comma-separated track statuses to export: tentative, "
+                        "confirmed, coasting, dead (default: all but dead)",
                     },
                 ],
                 "responses": {

@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Iterable, Mapping
-from typing import TypeVar
+from typing import Final, TypeVar
 
 from tessera.core.model import Identity, TrackStatus
 from tessera.store.base import TrackQuery
@@ -45,6 +45,23 @@ def parse_choices(name: str, values: Iterable[str], kind: type[Choice]) -> froze
     except ValueError:
         known = ", ".join(member.value for member in kind)
         raise ParameterError(name, f"each must be one of {known}") from None
+
+
+# What exports and OGC API items serve unless ``status`` asks otherwise: a dead track is no
+# longer part of the picture, and a receiving system would draw it as current.
+LIVE_STATUSES: Final = frozenset(TrackStatus) - {TrackStatus.DEAD}
+
+
+def export_statuses(text: str | None) -> frozenset[TrackStatus]:
+    """The track statuses an export or an OGC items request asked for with ``status``
+    (comma-separated), else every status but dead."""
+    if text is None:
+        return LIVE_STATUSES
+    statuses = parse_choices("status", text.split(","), TrackStatus)
+    if not statuses:
+        known = ", ".join(member.value for member in TrackStatus)
+        raise ParameterError("status", f"give one or more of {known}, separated by commas")
+    return statuses
 
 
 def track_query(params: Mapping[str, str]) -> TrackQuery:

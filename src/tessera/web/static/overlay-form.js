@@ -30,6 +30,18 @@ function communities(text) {
     .map((community) => community.toUpperCase());
 }
 
+// The label a new overlay starts with when its sender has no default label of its own:
+// the lowest classification (the server lists levels lowest first), releasable to the
+// picture's community, else to the sender's own communities. The server takes it (no
+// level is below the sender's clearance, and the sender belongs to what it is releasable
+// to) and the picture shows it, so Save works without touching the label.
+function startingLabel({ principal, picture, levels }) {
+  const releasable = picture?.releasable_to
+    ? [picture.releasable_to]
+    : (principal?.communities ?? []);
+  return { classification: levels[0] ?? "", releasable_to: releasable };
+}
+
 export class OverlayForm {
   // `onPreview({radius_m, width_m})` as the size fields change; `onSaved(id)` once stored;
   // `onClose()` when the form closes, saved or not.
@@ -59,17 +71,18 @@ export class OverlayForm {
   // A shape just drawn: {kind, coordinates, radius_m, width_m}.
   // `context`: {principal, picture (its summary), levels (known classification names)}.
   openNew(shape, context) {
-    const label = context.principal?.default_label ?? null;
+    const own = context.principal?.default_label ?? null;
+    const label = own ?? startingLabel(context);
     this.target = { ...shape, id: null, idempotencyKey: newIdempotencyKey() };
     this.fill(`New ${shape.kind}`, {
       name: "",
       remarks: "",
       radius_m: shape.radius_m,
       width_m: shape.width_m,
-      classification: label?.classification ?? "",
-      releasable_to: label?.releasable_to ?? context.picture?.releasable_to ?? "",
+      classification: label.classification ?? "",
+      releasable_to: label.releasable_to ?? [],
     });
-    this.hint(context, label);
+    this.hint(context, own);
     this.show(context.levels);
   }
 
@@ -124,7 +137,7 @@ export class OverlayForm {
   hint({ principal, picture }, label) {
     const parts = [];
     if (!label && !this.target.id) {
-      parts.push("Without a classification the overlay takes your default label, if you have one.");
+      parts.push("The label starts at the lowest classification: raise it if the overlay needs it.");
     }
     if (picture) {
       const releasable = picture.releasable_to ? ` releasable to ${picture.releasable_to}` : "";

@@ -15,10 +15,11 @@ from typing import Any
 
 from tessera.codecs.geojson import track_feature
 from tessera.codecs.geojson_export import overlay_feature
-from tessera.core.model import Track
+from tessera.core.model import Track, TrackStatus
 from tessera.core.overlays import Overlay, overlay_bounds
 from tessera.store.base import TrackQuery, TrackStore
 from tessera.transports.web.ogc.params import BBox, ItemsQuery, Period, Range
+from tessera.transports.web.params import LIVE_STATUSES
 
 
 class Kind(enum.StrEnum):
@@ -48,10 +49,17 @@ class Entry:
         return True
 
 
-def entries(store: TrackStore, picture: str, kind: Kind, bbox: BBox | None) -> list[Entry]:
-    """The collection's features within ``bbox`` (the store filters), sorted by id so
+def entries(
+    store: TrackStore,
+    picture: str,
+    kind: Kind,
+    bbox: BBox | None,
+    statuses: frozenset[TrackStatus] = LIVE_STATUSES,
+) -> list[Entry]:
+    """The collection's features within ``bbox`` (the store filters), tracks only of
+    ``statuses`` (by default not the dead: no longer part of the picture), sorted by id so
     pages are stable."""
-    query = TrackQuery(bbox=bbox)
+    query = TrackQuery(bbox=bbox, statuses=statuses)
     if kind is Kind.TRACKS:
         found = [track_entry(track) for track in store.tracks(picture, query)[1]]
     else:

@@ -1,5 +1,7 @@
 """``/ogc/collections/{collectionId}/items`` and ``.../items/{featureId}``: a collection's
-features in GeoJSON, filtered by ``bbox`` and ``datetime``, one page at a time.
+features in GeoJSON, filtered by ``bbox``, ``datetime`` and (tracks) ``status``, one page
+at a time. Dead tracks are served only when ``status`` names them: a GIS client would draw
+them as current.
 
 Pages are cut from the features sorted by id, at ``offset``; the ``next`` and ``prev``
 links carry every other parameter, so following them walks the same selection. Each page
@@ -26,7 +28,7 @@ from tessera.transports.web.ogc.common import (
     root_url,
     tessera_of,
 )
-from tessera.transports.web.ogc.features import entries, entry
+from tessera.transports.web.ogc.features import Kind, entries, entry
 from tessera.transports.web.ogc.params import items_query
 from tessera.transports.web.params import ParameterError
 from tessera.transports.web.responses import JSONResponse
@@ -40,8 +42,11 @@ async def get_items(request: Request) -> JSONResponse:
     collection = collection_or_404(request)
     if isinstance(collection, JSONResponse):
         return collection
+    if collection.kind is Kind.OVERLAYS and "status" in request.query_params:
+        return problem(400, "status: only a tracks collection takes it", "status")
     tessera = tessera_of(request)
-    held = entries(tessera.store, collection.picture.name, collection.kind, query.bbox)
+    store, picture = tessera.store, collection.picture.name
+    held = entries(store, picture, collection.kind, query.bbox, query.statuses)
     matched = [found for found in held if found.matches(query)]
     page = matched[query.offset : query.offset + query.limit]
     href = collection_url(root_url(request), collection.id)

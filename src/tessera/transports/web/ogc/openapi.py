@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from tessera import __version__
+from tessera.core.model import TrackStatus
 from tessera.transports.web.ogc.params import DEFAULT_LIMIT, MAX_LIMIT
 
 
@@ -117,6 +118,16 @@ def _items_parameters() -> list[dict[str, Any]]:
             "An RFC 3339 date-time or an interval start/end (.. for an open end), against "
             "a track's updated time or an overlay's validity (else its updated time)",
             {"type": "string"},
+        ),
+        _query(
+            "status",
+            "Of a tracks collection: the track statuses to serve, of tentative, confirmed, "
+            "coasting and dead (default: every one but dead)",
+            {
+                "type": "array",
+                "minItems": 1,
+                "items": {"type": "string", "enum": [status.value for status in TrackStatus]},
+            },
         ),
         _query(
             "limit",

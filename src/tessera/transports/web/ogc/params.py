@@ -17,14 +17,20 @@ from typing import Annotated, Final
 import msgspec
 from starlette.datastructures import QueryParams
 
-from tessera.transports.web.params import ParameterError, parse_bbox
+from tessera.core.model import TrackStatus
+from tessera.transports.web.params import (
+    LIVE_STATUSES,
+    ParameterError,
+    export_statuses,
+    parse_bbox,
+)
 
 DEFAULT_LIMIT: Final = 100
 MAX_LIMIT: Final = 10_000
 FORMATS: Final = ("json",)
 OPEN_END: Final = ".."
 FORMAT_ONLY: Final = frozenset({"f"})
-ITEMS_PARAMETERS: Final = frozenset({"f", "bbox", "datetime", "limit", "offset"})
+ITEMS_PARAMETERS: Final = frozenset({"f", "bbox", "datetime", "limit", "offset", "status"})
 
 Instant = Annotated[datetime, msgspec.Meta(tz=True)]
 BBox = tuple[float, float, float, float]
@@ -47,13 +53,15 @@ class Period:
 @dataclass(frozen=True)
 class ItemsQuery:
     """What ``/items`` was asked for. ``heights`` is the vertical part of a six-number
-    ``bbox``; ``period`` the ``datetime`` parameter."""
+    ``bbox``; ``period`` the ``datetime`` parameter; ``statuses`` the tracks' (``status``,
+    else every one but dead)."""
 
     bbox: BBox | None = None
     heights: Range | None = None
     period: Period | None = None
     limit: int = DEFAULT_LIMIT
     offset: int = 0
+    statuses: frozenset[TrackStatus] = LIVE_STATUSES
 
 
 def check_parameters(params: QueryParams, allowed: Iterable[str]) -> None:
@@ -81,6 +89,7 @@ def items_query(params: QueryParams) -> ItemsQuery:
         period=period,
         limit=parse_limit(params.get("limit")),
         offset=parse_offset(params.get("offset")),
+        statuses=export_statuses(params.get("status")),
     )
 
 
