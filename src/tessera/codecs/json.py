@@ -27,6 +27,7 @@ from tessera.core.model import (
     Identifier,
     Identity,
     Label,
+    Name,
     Position,
     Quantity,
     Remarks,
@@ -55,6 +56,7 @@ class ReportDoc(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     grading: Grading | None = None
     label: Label | None = None
     remarks: Remarks = ""
+    name: Name | None = None
 
 
 _LABEL_REQUIRED: Final = (
@@ -229,6 +231,7 @@ class ReportCodec:
             grading=doc.grading or UNGRADED,
             label=label,
             remarks=doc.remarks,
+            name=doc.name,
         )
 
 
