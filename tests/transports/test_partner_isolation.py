@@ -43,6 +43,7 @@ from tessera.security.tokens import IssuedToken, issue
 from tessera.server import HttpServer, bind
 from tessera.settings import load_settings
 from tessera.transports.cot_stream.listeners import start_cot
+from tests.codecs.nvg_schema import assert_valid_nvg
 from tests.support import bearer
 from tests.transports.cot_support import CotReader
 
@@ -335,7 +336,9 @@ async def read_everything(
         await get(f"/ogc/collections/{picture}-{kind}/items", bbox="-180,-90,180,90")
     await get("/ogc/collections")
     for export in ("geojson", "nvg", "kml"):
-        await get("/api/v1/export", picture=picture, format=export)
+        exported = await get("/api/v1/export", picture=picture, format=export)
+        if export == "nvg" and exported.status_code == 200:
+            assert_valid_nvg(exported.content)
     reads["stream"] = await snapshot(base, token)
     reads["tak"] = await tak_snapshot(cot_port)
     return reads
