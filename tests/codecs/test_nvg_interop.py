@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from tessera.codecs.nvg_read import NvgImport, read_nvg
+from tessera.codecs.nvg_read import NvgError, NvgImport, read_nvg
 from tessera.codecs.nvg_write import write_nvg
 from tessera.core.model import (
     Grading,
@@ -357,3 +357,18 @@ def test_rotated_shapes_and_styles_survive_an_export_and_a_second_import() -> No
     )
     [kept] = read(export([], [valid])).overlays
     assert (kept.valid_from, kept.valid_to) == (valid.valid_from, valid.valid_to)
+
+
+def test_a_groups_own_attributes_are_listed_and_a_negative_speed_refused() -> None:
+    grouped = (
+        f'<nvg xmlns="{NVG_2_0}" version="2.0.2">\n'
+        '<g uri="g1" label="Phase 2" style="stroke:blue"><point uri="p" x="1" y="2"/></g></nvg>'
+    )
+    result = read(grouped.encode())
+    assert [(s.element, s.line, s.reason) for s in result.skipped] == [
+        ("g", 2, "attribute 'label' of a group not imported"),
+        ("g", 2, "attribute 'style' of a group not imported"),
+    ]
+    negative = f'<nvg xmlns="{NVG_2_0}" version="2.0.2"><point x="1" y="2" speed="-5"/></nvg>'
+    with pytest.raises(NvgError, match=r"<point> at line 1: speed '-5'"):
+        read(negative.encode())

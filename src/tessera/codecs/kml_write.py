@@ -115,7 +115,7 @@ def used_sidcs(tracks: Iterable[Track], overlays: Iterable[Overlay]) -> list[str
 def _track_placemark(folder: etree._Element, track: Track) -> None:
     fields = _track_fields(track)
     placemark = _sub(folder, "Placemark")
-    _text(placemark, "name", track.subject or track.id)
+    _text(placemark, "name", track.name or track.subject or track.id)
     _text(placemark, "description", _html_lines(fields))
     _text(placemark, "styleUrl", "#" + _style_id(track.sidc))
     _extended_data(placemark, fields)

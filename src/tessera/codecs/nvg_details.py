@@ -138,6 +138,17 @@ def leftovers(el: etree._Element, *, time_span: bool, fields: frozenset[str]) ->
     return found
 
 
+def group_leftovers(el: etree._Element) -> list[Leftover]:
+    """What a group (``g``, ``composite``, ``a``) says of itself that is not kept: its
+    members are read one by one, with its marking and (``a``) its link."""
+    kept = frozenset({"uri", "id", "classification", "href"})
+    return [
+        Leftover(el, f"attribute {etree.QName(str(name)).localname[:40]!r} of a group not imported")
+        for name in el.attrib
+        if str(name) not in kept
+    ]
+
+
 def unknown_fields(el: etree._Element, fields: frozenset[str]) -> list[Leftover]:
     """``ExtendedData`` fields of ``el`` the reader does not use."""
     found = []

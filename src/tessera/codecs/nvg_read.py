@@ -57,6 +57,7 @@ from tessera.codecs.nvg_details import (
     DOCUMENT_FIELDS,
     KEPT_MODIFIERS,
     display_name,
+    group_leftovers,
     leftovers,
     links,
     modifier_notes,
@@ -161,11 +162,13 @@ def _walk(container: etree._Element, ctx: _Context) -> None:
             _skip(ctx, child, f"not an NVG element (namespace {namespace[:80]})")
         elif _is_document_data(child):
             continue  # the document's declarations and fields, read by read_nvg
-        elif name == "a":
-            href = (child.get("href") or "").strip()
-            _walk(child, _within(ctx, child)._replace(links=(*ctx.links, href)))
         elif name in CONTAINERS:
-            _walk(child, _within(ctx, child))  # groups and links: members one by one
+            for leftover in group_leftovers(child):
+                _skip(ctx, leftover.element, leftover.reason)
+            href = (child.get("href") or "").strip() if name == "a" else ""
+            links_ = (*ctx.links, href) if href else ctx.links
+            # Groups and links: members one by one.
+            _walk(child, _within(ctx, child)._replace(links=links_))
         elif name in _HANDLERS:
             _HANDLERS[name](child, _within(ctx, child))
             if len(ctx.out.reports) + len(ctx.out.overlays) > MAX_ITEMS:
