@@ -243,7 +243,7 @@ LEFTOVERS = f"""<nvg xmlns="{NVG_2_0}" xmlns:x="urn:x" version="2.0.2">
 </point>
 <polygon uri="a1" points="18,53,10 18.1,53,10 18.1,53.1,10" maxaltitude="3000"
   leg-type="great-circle"/>
-<polyline uri="l1" points="18,53 18.1,53.1" leg-type="rhumb-line"/>
+<polyline uri="l1" points="18,53 18.1,53.1" leg-type="rhumb-line"><TimeStamp/></polyline>
 </nvg>"""
 
 
@@ -263,6 +263,7 @@ def test_what_cannot_be_kept_is_listed_with_its_line_and_reason() -> None:
         ("polygon", 9, "attribute 'maxaltitude' not imported"),
         ("polygon", 9, "altitudes in 'points' not imported"),
         ("polyline", 10, "attribute 'leg-type' not imported"),
+        ("TimeStamp", 10, "<TimeStamp> of a polyline not imported"),
     }
 
 

@@ -40,11 +40,13 @@ SHAPE_ATTRIBUTES: Final = {
 }
 # Attributes whose value is the schema's default, which changes nothing when left out.
 DEFAULTS: Final = {"leg-type": "great-circle", "rotation": "0"}
-# Child elements the reader uses: markings, fields, text, times (``exclude`` is listed
-# by the reader itself; ``TimeSpan`` only where it has a place to go).
+# Child elements the reader uses: markings, fields, text (``exclude`` is listed by the
+# reader itself). A report keeps its ``TimeStamp`` (its time), an overlay its ``TimeSpan``
+# (its validity); an overlay's time is when Tessera stores it.
 KNOWN_CHILDREN: Final = frozenset(
-    {"metadata", "extension", "ExtendedData", "textInfo", "TimeStamp", "content", "exclude"}
+    {"metadata", "extension", "ExtendedData", "textInfo", "content", "exclude"}
 )
+TIMES: Final = {True: "TimeStamp", False: "TimeSpan"}  # what a report, an overlay keeps
 # The ExtendedData fields Tessera's own export writes and its reader takes back.
 TRACK_FIELDS: Final = frozenset({"status", "observed_at", "sources"})
 DOCUMENT_FIELDS: Final = frozenset({"picture", "generated_at"})
@@ -75,7 +77,7 @@ def report_leftovers(
     el: etree._Element, status: str | None, kept_altitude: float | None
 ) -> list[Leftover]:
     """What a unit's point says that its report cannot keep."""
-    found = leftovers(el, time_span=False, fields=TRACK_FIELDS)
+    found = leftovers(el, report=True, fields=TRACK_FIELDS)
     if el.get("style"):
         found.append(Leftover(el, "the style of a unit symbol is not kept"))
     if (el.get("course") is None) != (el.get("speed") is None):
@@ -106,11 +108,11 @@ def motion_note(course: str | None, speed_ms: float | None) -> str | None:
     return ", ".join(part for part in parts if part) or None
 
 
-def leftovers(el: etree._Element, *, time_span: bool, fields: frozenset[str]) -> list[Leftover]:
+def leftovers(el: etree._Element, *, report: bool, fields: frozenset[str]) -> list[Leftover]:
     """What the reader does not take from shape ``el``: attributes beyond its own and the
-    common ones (or off their default), child elements it has no place for (``TimeSpan``
-    unless ``time_span``), ``ExtendedData`` fields not in ``fields``, and heights in
-    ``points`` (Tessera's lines and areas are flat)."""
+    common ones (or off their default), child elements it has no place for (an overlay's
+    ``TimeStamp``, a ``report``'s ``TimeSpan``), ``ExtendedData`` fields not in
+    ``fields``, and heights in ``points`` (Tessera's lines and areas are flat)."""
     name = split(el)[1]
     known = COMMON_ATTRIBUTES | SHAPE_ATTRIBUTES.get(name, frozenset())
     found = []
@@ -130,7 +132,7 @@ def leftovers(el: etree._Element, *, time_span: bool, fields: frozenset[str]) ->
         if not isinstance(tag, str):
             continue
         child_name = split(child)[1]
-        if child_name == "TimeSpan" and time_span:
+        if child_name == TIMES[report]:
             continue
         if child_name not in KNOWN_CHILDREN:
             found.append(Leftover(child, f"<{child_name[:40]}> of a {name} not imported"))

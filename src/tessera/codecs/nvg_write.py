@@ -6,8 +6,8 @@ Valid against the NVG 2.0.2 schema. The classification goes on the root's
 and Admiralty grading as the ``C`` and ``J`` modifiers (``key:value`` pairs separated by
 ``;``), its course and speed (km/h, the schema's unit), its last update as
 ``TimeStamp`` and, in ``ExtendedData`` declared by a ``Schema`` at the top, its status,
-observation time and sources. Overlays become the matching NVG shapes, with their style,
-last update and validity (``TimeSpan``). Coordinates are written as plain decimals (the
+observation time and sources. Overlays become the matching NVG shapes, with their style
+and validity (``TimeSpan``). Coordinates are written as plain decimals (the
 schema's coordinate pairs allow no exponent). Control characters in free text (stored
 before input refused them) are written as U+FFFD: XML 1.0 cannot carry most of them, and
 one would fail the whole document. Pure: no I/O.
@@ -119,11 +119,10 @@ def _overlay(root: etree._Element, overlay: Overlay) -> None:
         element.set("style", _printable(overlay.style))
     if overlay.sidc:
         element.set("symbol", f"app6d:{overlay.sidc}")
-    # The schema's order: textInfo, TimeStamp, TimeSpan.
+    # The schema's order: textInfo, then TimeSpan. (No TimeStamp: an overlay is dated
+    # when it is stored, so its time would not come back.)
     if overlay.remarks:
         etree.SubElement(element, _tag("textInfo")).text = _printable(overlay.remarks)
-    if overlay.updated_at is not None:
-        etree.SubElement(element, _tag("TimeStamp")).text = _iso(overlay.updated_at)
     if overlay.valid_from is not None or overlay.valid_to is not None:
         span = etree.SubElement(element, _tag("TimeSpan"))
         for name, value in (("begin", overlay.valid_from), ("end", overlay.valid_to)):
