@@ -373,3 +373,13 @@ def test_a_groups_own_attributes_are_listed_and_a_negative_speed_refused() -> No
     negative = f'<nvg xmlns="{NVG_2_0}" version="2.0.2"><point x="1" y="2" speed="-5"/></nvg>'
     with pytest.raises(NvgError, match=r"<point> at line 1: speed '-5'"):
         read(negative.encode())
+
+
+def test_a_multipoints_leftovers_are_listed_once() -> None:
+    shape_ = '<multipoint uri="m" points="1,2 3,4" dx="1"/>'
+    data = f'<nvg xmlns="{NVG_2_0}" version="2.0.2">{shape_}</nvg>'
+    result = read(data.encode())
+    assert len(result.overlays) == 2
+    assert [(s.element, s.reason) for s in result.skipped] == [
+        ("multipoint", "attribute 'dx' not imported")
+    ]

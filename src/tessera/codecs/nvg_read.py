@@ -359,8 +359,9 @@ def _add(
         symbol = symbol_of(raw_symbol)  # a line or area's control-measure symbol
         sidc, note = symbol.sidc, "; ".join(filter(None, (note, symbol.note))) or None
     title = without_control_characters(name or el.get("label") or "").strip() or split(el)[1]
-    for leftover in leftovers(el, report=False, fields=frozenset()):
-        _skip(ctx, leftover.element, leftover.reason)
+    if suffix in ("", ".0"):  # a multipoint's leftovers once, not for every point
+        for leftover in leftovers(el, report=False, fields=frozenset()):
+            _skip(ctx, leftover.element, leftover.reason)
     valid_from, valid_to = time_span(el)
     notes = (*modifier_notes(modifiers(el), ()), *links(el, ctx.links))
     overlay = Overlay(
