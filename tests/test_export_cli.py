@@ -18,6 +18,7 @@ from tessera.cli import main
 from tessera.core.model import Principal, Role, TrackStatus
 from tessera.store.base import TrackQuery
 from tests.kml_schema import valid_kml
+from tests.codecs.nvg_schema import assert_valid_nvg
 from tests.support import Live, live_server, report_doc, track_of
 
 PICTURES = [
@@ -76,6 +77,22 @@ def test_export_writes_the_file_and_says_how_much(
     assert sorted(path.name for path in tmp_path.iterdir()) == [
         "data", "partner.token", "picture.kmz",
     ]  # fmt: skip
+
+
+def test_an_nvg_export_is_valid_nvg_2_0_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "picture.nvg"
+
+    async def scenario(live: Live) -> None:
+        monkeypatch.setenv("TESSERA_TOKEN", await live.grant(PARTNER))
+        args = ["--to", live.base_url, "--picture", "UKR", "--format", "nvg", "-o", str(out)]
+        assert await export(*args) == 0
+        assert capsys.readouterr().out == f"wrote {out.stat().st_size:,} bytes to {out}\n"
+
+    run_live(tmp_path, scenario)
+    assert b"<point " in out.read_bytes()
+    assert_valid_nvg(out.read_bytes())
 
 
 def test_without_out_the_file_takes_the_servers_name_in_the_current_folder(

@@ -27,6 +27,7 @@ from tessera.core.model import Label
 from tessera.core.overlays import Overlay, OverlayKind
 from tessera.core.text import FREE_TEXT_PATTERN
 from tests.kml_schema import valid_kml
+from tests.codecs.nvg_schema import assert_valid_nvg
 
 NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
 LABEL = Label("UNCLASSIFIED", ("NATO",))
@@ -70,8 +71,8 @@ def test_an_nvg_file_with_control_characters_imports_without_them() -> None:
     [point] = [overlay for overlay in result.overlays if overlay.id == "nvg:p1"]
     assert point.remarks == "hold until relieved"
     [report] = result.reports
-    assert report.remarks == "unit; T: 2 COY"
-    texts = [*names.values(), point.remarks, report.remarks]
+    assert (report.name, report.remarks) == ("unit", "modifier T: 2 COY")
+    texts = [*names.values(), point.remarks, report.remarks, report.name or ""]
     assert all(FREE_TEXT.search(text) for text in texts)
 
 
@@ -134,9 +135,9 @@ def odd_overlay() -> Overlay:
 
 def test_every_export_writes_stored_control_characters_as_valid_documents() -> None:
     overlays = [odd_overlay()]
-    nvg = etree.fromstring(
-        write_nvg([], overlays, picture="COP\u0003", classification="UNCLASSIFIED", now=NOW)
-    )
+    nvg_bytes = write_nvg([], overlays, picture="COP\u0003", classification="UNCLASSIFIED", now=NOW)
+    assert_valid_nvg(nvg_bytes)
+    nvg = etree.fromstring(nvg_bytes)
     [polygon] = nvg.iter("{*}polygon")
     assert polygon.get("label") == "ctl\ufffdname\ufffd\ufffd"
     assert next(polygon.iter("{*}textInfo")).text == "bell\ufffd and nul\ufffd"

@@ -1,4 +1,5 @@
-"""NVG in and out: the shared samples, a round trip, and hostile input."""
+"""NVG in and out: the shared samples, a round trip, and hostile input. Every export is
+validated against the NVG 2.0.2 schema."""
 
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ from tessera.core.model import (
     Velocity,
 )
 from tessera.core.overlays import Overlay, OverlayKind
+from tessera.core.track_names import track_name
 from tests.codecs.nvg_samples import nvg_sample, nvg_sample_names
+from tests.codecs.nvg_schema import assert_valid_nvg
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 LABEL = Label(classification="UNCLASSIFIED", releasable_to=("NATO",))
@@ -34,12 +37,12 @@ EXPECTED = {
     "nvg-2.0.0-sample__spatialillusions-nvg.xml": (
         0,
         {"line": 2, "corridor": 5, "circle": 1, "area": 1},
-        ["exclude"],
+        ["arrow", "exclude"],  # the arrow's width; the circle's excluded area
     ),
     "nvg-2.0.2-arcs__nvg-parser.nvg": (0, {"line": 3}, []),
     "nvg-2.0.2-circles__nvg-parser.nvg": (0, {"circle": 4}, []),
     "nvg-2.0.2-points__nvg-parser.nvg": (0, {"point": 5}, []),
-    "nvg-2.0.2-text__nvg-parser.nvg": (0, {"point": 1}, []),
+    "nvg-2.0.2-text__nvg-parser.nvg": (0, {"point": 1}, ["text"]),  # its rotation
 }
 
 
@@ -69,11 +72,13 @@ def test_legacy_points_keep_symbol_identity_and_speed_in_metres_per_second() -> 
     assert (first.position.lon, first.position.lat) == (-5.25, 55.75)
     assert first.identity is Identity.FRIEND and first.sidc is not None
     assert first.velocity is not None and first.velocity.speed == pytest.approx(450 * 0.514444)
-    assert "Fighter Aircraft" in first.remarks
+    assert first.name == "Link16:F101 - Fighter Aircraft"
+    assert first.remarks == "link: http://link16.demo.mil/tracks?id=F101"
     assert first.observed_at == NOW
     # SIGPEWRS: "I" is no 2525 affiliation, so the symbol is kept in the remarks only.
     radar = result.reports[6]
     assert radar.sidc is None and "not converted" in radar.remarks
+    assert not result.skipped
 
 
 def test_text_and_circle_details() -> None:
@@ -149,11 +154,15 @@ def test_round_trip_keeps_positions_symbols_and_gradings() -> None:
     tracks = [make_track(1, 12.345678912, 55.1, "B2"), make_track(2, -179.9, -89.5, "A1")]
     overlays = make_overlays()
     data = write_nvg(tracks, overlays, picture="main", classification="NATO SECRET", now=NOW)
+    assert_valid_nvg(data)
     assert b'version="2.0.2"' in data and b'classification="NATO SECRET"' in data
     result = read(data)
-    assert [item.element for item in result.skipped] == ["ExtendedData"]
+    assert result.skipped == []
     assert len(result.reports) == len(tracks)
     for track, report in zip(tracks, result.reports, strict=True):
+        assert report.name == track_name(track)
+        assert report.subject == f"nvg:{track.id}"
+        assert result.statuses[report.id] is track.status
         assert report.position.lon == pytest.approx(track.position.lon, abs=1e-7)
         assert report.position.lat == pytest.approx(track.position.lat, abs=1e-7)
         assert report.position.alt == track.position.alt

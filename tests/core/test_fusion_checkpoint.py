@@ -38,6 +38,7 @@ def _keyed(subject: str, *, at: float, lat: float, source: str | None = None) ->
     return msgspec.structs.replace(
         base,
         subject=subject,
+        name=f"{subject.upper()} at {lat:.1f}",  # a name its reports give it, changing
         source=msgspec.structs.replace(base.source, id=source or subject),
         received_at=base.observed_at + timedelta(seconds=0.3),
     )
@@ -193,6 +194,8 @@ def test_handmade_stream_exercises_the_lifecycle() -> None:
     results = [engine.step(now, batch) for now, batch in _handmade_steps()]
     statuses = {track.status for result in results for track in result.updated}
     assert {"tentative", "confirmed", "coasting", "dead"} <= {str(s) for s in statuses}
+    names = {track.name for result in results for track in result.updated}
+    assert {"BN-1 at 52.9", "BN-1 at 52.7", "BN-2 at 52.6"} <= names
     assert any(result.removed for result in results)
     assert engine.stats.keyed and engine.stats.associated and engine.stats.late_confirmations
 

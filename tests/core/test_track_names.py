@@ -93,3 +93,10 @@ def test_an_id_without_a_hex_ending_gets_a_digest_suffix() -> None:
     name = short_track_name(track(id="t42", identity=Identity.UNKNOWN))
     assert name.startswith("U ARMR ") and len(name.split()[-1]) == 4
     assert name == short_track_name(track(id="t42", identity=Identity.UNKNOWN))
+
+
+def test_a_track_named_by_its_reports_is_called_so_before_its_subject() -> None:
+    imported = track(subject="nvg:urn:guid:2608bd00", name="Link16:F101 - Fighter")
+    assert track_name(imported) == "Link16:F101 - Fighter"
+    # A unit's own callsign still comes first.
+    assert track_name(imported, "ALPHA 1") == "ALPHA 1"

@@ -29,6 +29,7 @@ from tessera.store.base import TrackQuery
 from tessera.transports.web.export import FORMATS
 from tessera.transports.web.openapi import openapi_document
 from tessera.transports.web.routes import api_routes
+from tests.codecs.nvg_schema import assert_valid_nvg
 from tests.codecs.test_kml import need_ogrinfo
 from tests.kml_schema import valid_kml
 from tests.support import Live, live_server, report_doc, stored_id
@@ -59,6 +60,7 @@ def test_a_partner_exports_its_picture_and_nothing_else(tmp_path: Path) -> None:
         async with live.client(partner) as client:
             nvg = await client.get("/api/v1/export", params={"picture": "UKR", "format": "nvg"})
             assert nvg.status_code == 200
+            assert_valid_nvg(nvg.content)
             assert nvg.headers["content-disposition"] == 'attachment; filename="UKR.nvg"'
             hidden = await client.get("/api/v1/export", params={"picture": "NATO", "format": "nvg"})
             assert hidden.status_code == 404
@@ -261,6 +263,8 @@ def test_every_format_releases_exactly_what_the_picture_admits(tmp_path: Path) -
             for kind in ("nvg", "geojson", "kml", "kmz"):
                 mine = await client.get("/api/v1/export", params={"picture": "UKR", "format": kind})
                 assert mine.status_code == 200, kind
+                if kind == "nvg":
+                    assert_valid_nvg(mine.content)
                 assert exported_ids(kind, mine.content) == admitted, kind
                 hidden = await client.get(
                     "/api/v1/export", params={"picture": "NATO", "format": kind}

@@ -14,9 +14,11 @@ import pytest
 
 from tessera.cli import main as tessera_main
 from tessera.core.model import Label, Principal, Role
+from tessera.core.track_names import track_name
 from tessera.store.base import TrackQuery
 from tests.codecs.cot_samples import cot_sample, cot_sample_names
 from tests.codecs.nvg_samples import nvg_sample, nvg_sample_names
+from tests.codecs.nvg_schema import assert_valid_nvg
 from tests.codecs.test_nvg import EXPECTED
 from tests.support import Live, live_server, report_doc
 
@@ -118,6 +120,7 @@ def test_a_picture_exported_as_nvg_imports_with_its_positions_symbols_and_gradin
         assert await live.tessera.worker.wait_caught_up(live.tessera.journal.last_seq, 30)
         nvg = await client.get("/api/v1/export", params={"picture": "NATO", "format": "nvg"})
         assert nvg.status_code == 200
+        assert_valid_nvg(nvg.content)
         exported.append(nvg.content)
         _, tracks = live.tessera.store.tracks("NATO", _everything())
         originals.extend(tracks)
@@ -133,6 +136,7 @@ def test_a_picture_exported_as_nvg_imports_with_its_positions_symbols_and_gradin
             report = by_place[round(track.position.lat, 6)]
             assert report.position.lon == pytest.approx(track.position.lon, abs=1e-7)
             assert (report.sidc, report.grading) == (track.sidc, track.grading)
+            assert report.name == track_name(track)
             assert report.label == Label("SECRET", ("NATO",))
 
     exported: list[bytes] = []
@@ -257,7 +261,8 @@ def test_the_command_line_reports_what_it_took_and_skipped(
         argv = ["import", str(sample), "--to", live.base_url, "--label", "UNCLASSIFIED:NATO"]
         code, out, _ = await tessera(argv)
         assert code == 0
-        assert "0 reports, 9 overlays, 1 skipped" in out
+        assert "0 reports, 9 overlays, 2 skipped" in out
+        assert "skipped <arrow> at line 11: attribute 'width' not imported" in out
         assert "skipped <exclude> at line" in out
         # Again: the same answer, and nothing stored twice.
         before = live.tessera.journal.last_seq

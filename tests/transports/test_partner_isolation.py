@@ -44,6 +44,7 @@ from tessera.server import HttpServer, bind
 from tessera.settings import load_settings
 from tessera.transports.cot_stream.listeners import start_cot
 from tests.kml_schema import valid_kml
+from tests.codecs.nvg_schema import assert_valid_nvg
 from tests.support import bearer
 from tests.transports.cot_support import CotReader
 
@@ -344,6 +345,8 @@ async def read_everything(
         exported = await get("/api/v1/export", picture=picture, format=export)
         if export == "kml":
             valid_kml(exported.content)
+        if export == "nvg" and exported.status_code == 200:
+            assert_valid_nvg(exported.content)
     reads["stream"] = await snapshot(base, token)
     reads["tak"] = await tak_snapshot(cot_port)
     return reads

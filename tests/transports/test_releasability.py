@@ -35,6 +35,7 @@ from tessera.core.overlays import Overlay
 from tessera.security.policy import may_read_label, readable_pictures
 from tessera.store.base import TrackQuery
 from tests.kml_schema import valid_kml
+from tests.codecs.nvg_schema import assert_valid_nvg
 from tests.support import Live, live_server, report_doc
 
 COMMUNITIES = ("EU", "NATO", "POL", "UKR")
@@ -372,6 +373,8 @@ async def _check_overlays(
             assert may_read_label(person, overlay.label, SCHEME) or overlay.name not in names
         for kind, answer in files.items():
             assert answer.status_code == 200, kind
+            if kind == "nvg":
+                assert_valid_nvg(answer.content)
             text = _export_text(kind, answer.content)
             for overlay in overlays:
                 # Names end with a digit and no name is a prefix of another plus a digit

@@ -23,6 +23,7 @@ from tessera.core.overlays import Overlay, OverlayKind, OverlayRevision
 from tessera.core.text import FREE_TEXT_RULE
 from tessera.transports.web.export import FORMATS
 from tests.kml_schema import valid_kml
+from tests.codecs.nvg_schema import assert_valid_nvg
 from tests.support import Live, live_server, report_doc
 
 Scenario = Callable[[Live, httpx.AsyncClient], Awaitable[None]]
@@ -134,6 +135,9 @@ def test_control_characters_in_names_and_remarks_answer_422_naming_the_field(
         assert answer.json()["errors"] == [
             {"index": 1, "field": "remarks", "reason": FREE_TEXT_RULE}
         ]
+        named = await client.post("/api/v1/reports", json=[{**report_doc(), "name": "esc\u001b"}])
+        assert named.status_code == 422, named.text
+        assert named.json()["errors"] == [{"index": 0, "field": "name", "reason": FREE_TEXT_RULE}]
         for field, text in (
             ("name", "ctl\u0001name"),
             ("remarks", "del\u007f"),
@@ -204,6 +208,8 @@ def test_text_stored_before_the_rule_exports_in_every_format_and_reloads(
                 assert names == ["ctl\u0001name"]
                 continue
             document = answer.content
+            if kind == "nvg":
+                assert_valid_nvg(document)
             if kind in ("kml", "kmz"):
                 document = valid_kml(document)
             root = etree.fromstring(document)

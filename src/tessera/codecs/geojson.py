@@ -26,6 +26,7 @@ def track_feature(track: Track) -> dict[str, Any]:
             "updated_at": track.updated_at,
             "first_at": track.first_at,
             "subject": track.subject,
+            "name": track.name,
             "quantity": track.quantity,
             "grading": track.grading.code,
             "classification": track.label.classification,

@@ -27,6 +27,7 @@ from tessera.core.model import (
     Identifier,
     Identity,
     Label,
+    Name,
     Position,
     Quantity,
     Remarks,
@@ -56,6 +57,7 @@ class ReportDoc(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     label: Label | None = None
     remarks: Remarks = ""
     retraction: bool = False
+    name: Name | None = None
 
 
 _LABEL_REQUIRED: Final = (
@@ -233,6 +235,7 @@ class ReportCodec:
             label=label,
             remarks=doc.remarks,
             retraction=doc.retraction,
+            name=doc.name,
         )
 
 

@@ -117,7 +117,7 @@ def used_sidcs(tracks: Iterable[Track], overlays: Iterable[Overlay]) -> list[str
 def _track_placemark(folder: etree._Element, track: Track) -> None:
     fields = _track_fields(track)
     placemark = _sub(folder, "Placemark")
-    _text(placemark, "name", track.subject or track.id)
+    _text(placemark, "name", track.name or track.subject or track.id)
     _text(placemark, "description", _html_lines(fields))
     # When the track was last updated, for viewers that show time (its status, with the
     # rest, is in ExtendedData): a receiving system can tell a stale track from a live one.

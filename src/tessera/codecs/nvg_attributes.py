@@ -11,7 +11,18 @@ from lxml import etree
 
 from tessera.core.model import UNGRADED, Grading, Velocity
 
-KNOT_MS: Final = 1852.0 / 3600.0  # NVG speeds are in knots
+KNOT_MS: Final = 1852.0 / 3600.0
+KMH_MS: Final = 1000.0 / 3600.0
+# What one unit of a point's ``speed`` is, in m/s, by NVG version: knots up to 1.5 (the
+# 1.5 schema: "the speed the object is moving with, expressed in knots"), km/h in 2.0
+# (the 2.0.2 schema's SpeedType: "Speed in kilometers per hour").
+SPEED_UNITS_MS: Final = {"0.3": KNOT_MS, "1.4": KNOT_MS, "1.5": KNOT_MS, "2.0": KMH_MS}
+MAX_SPEED_MS: Final = 10_000.0
+NVG_NAMESPACES: Final = {
+    "http://tide.act.nato.int/schemas/2008/10/nvg": "1.4",
+    "http://tide.act.nato.int/schemas/2009/10/nvg": "1.5",
+    "https://tide.act.nato.int/schemas/2012/10/nvg": "2.0",
+}
 
 
 class NvgError(ValueError):
@@ -25,6 +36,16 @@ def split(el: etree._Element) -> tuple[str | None, str]:
 
 def where(el: etree._Element) -> str:
     return f"<{split(el)[1][:40]}> at line {el.sourceline}"
+
+
+def nvg_version(root: etree._Element) -> str:
+    """The document's NVG version: its namespace's, else its ``version`` attribute's
+    (``2.0`` for any 2.0.x), else 0.3 (the version without a namespace)."""
+    namespace = split(root)[0]
+    if namespace is not None:
+        return NVG_NAMESPACES[namespace]
+    stated = ".".join((root.get("version") or "").strip().split(".")[:2])
+    return stated if stated in SPEED_UNITS_MS else "0.3"
 
 
 def number(el: etree._Element, attribute: str, *, default: float | None = None) -> float:
@@ -117,14 +138,23 @@ def altitude(el: etree._Element) -> float | None:
     return value if value is not None and -12_000.0 <= value <= 1_000_000.0 else None
 
 
-def velocity(el: etree._Element) -> Velocity | None:
-    course, speed = el.get("course"), el.get("speed")
+def speed_ms(el: etree._Element, unit_ms: float) -> float | None:
+    """A point's ``speed`` in m/s (``unit_ms`` is its version's unit), if it has one."""
+    raw = el.get("speed")
+    if raw is None:
+        return None
+    value = finite(el, "speed", raw) * unit_ms
+    if not 0.0 <= value <= MAX_SPEED_MS:
+        raise NvgError(f"{where(el)}: speed {raw[:40]!r} is not 0 to {MAX_SPEED_MS:g} m/s")
+    return value
+
+
+def velocity(el: etree._Element, unit_ms: float) -> Velocity | None:
+    """Course and speed, when the point has both (one alone is listed as skipped)."""
+    course, speed = el.get("course"), speed_ms(el, unit_ms)
     if course is None or speed is None:
         return None
-    metres_per_second = finite(el, "speed", speed) * KNOT_MS
-    if not 0.0 <= metres_per_second <= 10_000.0:
-        return None
-    return Velocity(course=finite(el, "course", course) % 360.0 % 360.0, speed=metres_per_second)
+    return Velocity(course=finite(el, "course", course) % 360.0 % 360.0, speed=speed)
 
 
 def extended_data(el: etree._Element) -> dict[str, str]:
@@ -139,15 +169,32 @@ def extended_data(el: etree._Element) -> dict[str, str]:
 
 
 def observed_at(el: etree._Element, now: datetime) -> datetime:
-    raw = extended_data(el).get("observed_at")
-    if not raw:
-        return now
+    """When the shape last changed: its ``TimeStamp`` (NVG 2.0), else the ``observed_at``
+    field (Tessera's earlier exports), else ``now``."""
+    raw = child_text(el, "TimeStamp") or extended_data(el).get("observed_at")
+    return timestamp(el, raw, now) if raw else now
+
+
+def timestamp(el: etree._Element, raw: str, now: datetime) -> datetime:
     try:
         value = datetime.fromisoformat(raw)
     except ValueError:
-        raise NvgError(f"{where(el)}: observed_at {raw[:40]!r} is not ISO 8601") from None
+        raise NvgError(f"{where(el)}: time {raw[:40]!r} is not ISO 8601") from None
     value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
     return min(value, now)  # a clock running ahead never dates a report in the future
+
+
+def time_span(el: etree._Element) -> tuple[datetime | None, datetime | None]:
+    """An overlay's ``TimeSpan``: when it is shown, as its validity."""
+    for child in el:
+        if isinstance(child.tag, str) and split(child)[1] == "TimeSpan":
+            begin, end = child_text(child, "begin"), child_text(child, "end")
+            far = datetime.max.replace(tzinfo=UTC)  # a validity may end in the future
+            return (
+                timestamp(child, begin, far) if begin else None,
+                timestamp(child, end, far) if end else None,
+            )
+    return None, None
 
 
 def child_text(el: etree._Element, name: str) -> str | None:

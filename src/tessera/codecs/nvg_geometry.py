@@ -1,9 +1,11 @@
 """Approximations of NVG's curved shapes (ellipse, arc, arcband, rectangle) as vertices.
 
 Tessera's overlays have no ellipse or arc, so these are drawn as polygons or lines of
-great-circle offsets from their centre. Angles are bearings: degrees clockwise from
-north, as NVG gives them; ``rx`` lies east-west and ``ry`` north-south before rotation.
-Pure: no I/O.
+great-circle offsets from their centre. Start and end angles are bearings: degrees
+clockwise from north, as NVG gives them; ``rx`` lies east-west and ``ry`` north-south
+before rotation, and a rotation turns the shape counter-clockwise (the NVG schema's
+"rotation in the counter-clockwise direction around the center point"), so it is
+subtracted from every bearing. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ def ellipse_point(
     """The point of an ellipse at bearing-angle ``at_deg`` (measured before rotation)."""
     east = rx * math.sin(math.radians(at_deg))
     north = ry * math.cos(math.radians(at_deg))
-    bearing = math.degrees(math.atan2(east, north)) + rotation_deg
+    bearing = math.degrees(math.atan2(east, north)) - rotation_deg
     return destination(centre, bearing, math.hypot(east, north))
 
 
@@ -82,7 +84,7 @@ def rectangle_ring(
     corners = [(-width / 2, height / 2), (width / 2, height / 2), (width / 2, -height / 2)]
     corners.append((-width / 2, -height / 2))
     ring = [
-        destination(centre, math.degrees(math.atan2(e, n)) + rotation_deg, math.hypot(e, n))
+        destination(centre, math.degrees(math.atan2(e, n)) - rotation_deg, math.hypot(e, n))
         for e, n in corners
     ]
     return [*ring, ring[0]]

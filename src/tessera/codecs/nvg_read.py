@@ -1,8 +1,12 @@
 """NATO Vector Graphics (NVG 0.3, 1.4, 1.5, 2.0.x) files in: reports and overlays.
 
-A ``point`` with a unit symbol becomes a ``Report``; every other shape an ``Overlay``
-(ellipses, arcs, arcbands and rectangles as approximating polygons or lines, see
-``nvg_geometry``). Whatever cannot be imported is listed in ``skipped`` with its line.
+A ``point`` with a unit symbol becomes a ``Report``, named by its ``label``; every other
+shape an ``Overlay`` (ellipses, arcs, arcbands and rectangles as approximating polygons
+or lines, see ``nvg_geometry``), with its ``style``. Speeds are read in the unit of the
+file's NVG version (knots up to 1.5, km/h in 2.0). Links, modifiers without a field and
+a symbol-less point's motion go into the remarks; a track's status as Tessera exports it
+into ``statuses``. Whatever else cannot be imported (an attribute, a child element, an
+``ExtendedData`` field) is listed in ``skipped`` with its line, never dropped silently.
 A file that is not well formed, or a shape whose coordinates or modifiers are wrong,
 raises ``NvgError`` and nothing of the file is imported. Parsing reuses the hardened
 CoT XML parser (no DTD, no entities, no network, size and depth limits). Given
@@ -27,23 +31,42 @@ from tessera.codecs.import_labels import FileLabels, ImportLabels, Labelled, rul
 from tessera.codecs.marking_sources import nvg_markings
 from tessera.codecs.markings import Marking
 from tessera.codecs.nvg_attributes import (
+    NVG_NAMESPACES,
+    SPEED_UNITS_MS,
     NvgError,
     altitude,
     child_text,
     ellipse_params,
+    extended_data,
     grading,
     length,
     lonlat,
     modifiers,
     number,
+    nvg_version,
     observed_at,
     points,
     quantity,
+    speed_ms,
     split,
+    time_span,
     velocity,
     where,
 )
-from tessera.core.cot_types import sidc_of_symbol_code
+from tessera.codecs.nvg_details import (
+    DOCUMENT_FIELDS,
+    KEPT_MODIFIERS,
+    display_name,
+    group_leftovers,
+    leftovers,
+    links,
+    modifier_notes,
+    motion_note,
+    report_leftovers,
+    track_status,
+    unknown_fields,
+)
+from tessera.codecs.nvg_symbols import CONTROL_MEASURES, NvgSymbol, symbol_of
 from tessera.core.model import (
     Identity,
     Label,
@@ -51,30 +74,20 @@ from tessera.core.model import (
     Report,
     Source,
     SourceKind,
+    TrackStatus,
 )
 from tessera.core.overlays import Coordinate, Overlay, OverlayKind
-from tessera.core.symbol_convert import sidc_of_letter_code
 from tessera.core.symbols import identity_of, symbol_set
 from tessera.core.text import without_control_characters
 
 __all__ = ["NVG_NAMESPACES", "NvgError", "NvgImport", "Skipped", "read_nvg"]
 
-NVG_NAMESPACES: Final = {
-    "http://tide.act.nato.int/schemas/2008/10/nvg": "1.4",
-    "http://tide.act.nato.int/schemas/2009/10/nvg": "1.5",
-    "https://tide.act.nato.int/schemas/2012/10/nvg": "2.0",
-}
 MAX_BYTES: Final = 32 * 1024 * 1024
 MAX_DEPTH: Final = 64
 MAX_ITEMS: Final = 100_000
 MAX_NAME: Final = 256
 MAX_REMARKS: Final = 4096
 CONTAINERS: Final = frozenset({"a", "g", "composite"})
-APP6D_SCHEMES: Final = frozenset({"app6d", "2525d", "ms2525d", "app6e", "2525e", "ms2525e"})
-LETTER_SCHEMES: Final = frozenset(
-    {"app6a", "app6b", "app6c", "2525b", "2525c", "ms2525b", "ms2525c"}
-)
-CONTROL_MEASURES: Final = "25"  # APP-6(D) symbol set of control measures
 
 
 class Skipped(msgspec.Struct, frozen=True):
@@ -84,10 +97,14 @@ class Skipped(msgspec.Struct, frozen=True):
 
 
 class NvgImport(msgspec.Struct):
+    """``statuses``: the track status a report's point carried (Tessera's own export
+    writes one per track), by report id."""
+
     reports: list[Report]
     overlays: list[Overlay]
     skipped: list[Skipped]
     labelled: Labelled | None = None
+    statuses: dict[str, TrackStatus] = msgspec.field(default_factory=dict)
 
 
 class _Context(NamedTuple):
@@ -98,12 +115,8 @@ class _Context(NamedTuple):
     new_id: Callable[[], str]
     used_ids: set[str]
     out: NvgImport
-
-
-class _Symbol(NamedTuple):
-    sidc: str | None
-    graphic: bool  # a control measure or tactical graphic, not a unit: an overlay
-    note: str | None
+    speed_unit: float  # m/s per unit of ``speed`` in this file's NVG version
+    links: tuple[str, ...] = ()  # the hrefs of the <a> elements around
 
 
 def read_nvg(
@@ -119,7 +132,11 @@ def read_nvg(
     labels = rule_of(label).file(nvg_markings(root))
     out = NvgImport(reports=[], overlays=[], skipped=[])
     stamp = now.astimezone(UTC) if now.tzinfo else now.replace(tzinfo=UTC)
-    _walk(root, _Context(labels, labels.document, author, stamp, new_id, set(), out))
+    unit = SPEED_UNITS_MS[nvg_version(root)]
+    ctx = _Context(labels, labels.document, author, stamp, new_id, set(), out, unit)
+    for leftover in unknown_fields(root, DOCUMENT_FIELDS):
+        _skip(ctx, leftover.element, leftover.reason)
+    _walk(root, ctx)
     out.labelled = labels.finish()
     return out
 
@@ -143,8 +160,15 @@ def _walk(container: etree._Element, ctx: _Context) -> None:
         namespace, name = split(child)
         if namespace is not None and namespace not in NVG_NAMESPACES:
             _skip(ctx, child, f"not an NVG element (namespace {namespace[:80]})")
+        elif _is_document_data(child):
+            continue  # the document's declarations and fields, read by read_nvg
         elif name in CONTAINERS:
-            _walk(child, _within(ctx, child))  # groups and links: members one by one
+            for leftover in group_leftovers(child):
+                _skip(ctx, leftover.element, leftover.reason)
+            href = (child.get("href") or "").strip() if name == "a" else ""
+            links_ = (*ctx.links, href) if href else ctx.links
+            # Groups and links: members one by one.
+            _walk(child, _within(ctx, child)._replace(links=links_))
         elif name in _HANDLERS:
             _HANDLERS[name](child, _within(ctx, child))
             if len(ctx.out.reports) + len(ctx.out.overlays) > MAX_ITEMS:
@@ -152,6 +176,12 @@ def _walk(container: etree._Element, ctx: _Context) -> None:
         else:
             _within(ctx, child)  # not imported, but a marking on it still counts
             _skip(ctx, child, "not a shape Tessera imports")
+
+
+def _is_document_data(el: etree._Element) -> bool:
+    parent = el.getparent()
+    top = parent is not None and parent.getparent() is None
+    return top and split(el)[1] in ("Schema", "ExtendedData")
 
 
 def _within(ctx: _Context, el: etree._Element) -> _Context:
@@ -164,12 +194,13 @@ def _within(ctx: _Context, el: etree._Element) -> _Context:
 def _point(el: etree._Element, ctx: _Context) -> None:
     spot = lonlat(el, "x", "y")
     raw_symbol = el.get("symbol")
-    symbol = _symbol(raw_symbol) if raw_symbol else None
+    symbol = symbol_of(raw_symbol) if raw_symbol else None
     if symbol is not None and not symbol.graphic:
         ctx.out.reports.append(_report(el, ctx, spot, symbol))
         return
     sidc = symbol.sidc if symbol else None
-    note = symbol.note if symbol else None
+    motion = motion_note(el.get("course"), speed_ms(el, ctx.speed_unit))
+    note = _remarks(symbol.note if symbol else None, motion) or None
     _add(ctx, el, OverlayKind.POINT, [spot], sidc=sidc, note=note)
 
 
@@ -234,6 +265,12 @@ def _arcband(el: etree._Element, ctx: _Context) -> None:
     _add(ctx, el, OverlayKind.AREA, ring, note="arcband approximated as a polygon")
 
 
+def _rect(el: etree._Element, ctx: _Context) -> None:
+    centre, half_width, half_height, rotation = ellipse_params(el)  # rx, ry: half sides
+    ring = geo.rectangle_ring(centre, 2 * half_width, 2 * half_height, rotation)
+    _add(ctx, el, OverlayKind.AREA, ring, note="rectangle drawn as a polygon")
+
+
 def _rectangle(el: etree._Element, ctx: _Context) -> None:
     centre = lonlat(el, "cx", "cy")
     width = length(el, "width", limit=10_000_000.0)
@@ -255,6 +292,7 @@ _HANDLERS: Final[dict[str, Callable[[etree._Element, _Context], None]]] = {
     "ellipse": _ellipse,
     "arc": _arc,
     "arcband": _arcband,
+    "rect": _rect,  # NVG 2.0: half sides rx, ry
     "rectangle": _rectangle,
 }
 
@@ -263,19 +301,28 @@ _HANDLERS: Final[dict[str, Callable[[etree._Element, _Context], None]]] = {
 
 
 def _report(
-    el: etree._Element, ctx: _Context, spot: tuple[float, float], symbol: _Symbol
+    el: etree._Element, ctx: _Context, spot: tuple[float, float], symbol: NvgSymbol
 ) -> Report:
     mods = modifiers(el)
     key = el.get("uri") or el.get("id") or el.get("label")
     subject = safe_identifier(f"nvg:{key}") if key else None
     source_id = subject or safe_identifier(f"nvg:{ctx.author or 'import'}")
-    name = mods.get("T")
+    name = display_name(el.get("label")) or display_name(mods.get("T"))
+    kept = {*KEPT_MODIFIERS, "T"} if display_name(mods.get("T")) == name else KEPT_MODIFIERS
+    fields = extended_data(el)
+    report_id = ctx.new_id()
+    status = track_status(fields.get("status"))
+    if status is not None:
+        ctx.out.statuses[report_id] = status
+    for leftover in report_leftovers(el, fields.get("status"), altitude(el)):
+        _skip(ctx, leftover.element, leftover.reason)
+    sources = fields.get("sources")
     return Report(
-        id=ctx.new_id(),
+        id=report_id,
         source=Source(id=source_id, kind=SourceKind.SYSTEM),
         observed_at=observed_at(el, ctx.now),
         position=Position(lat=spot[1], lon=spot[0], alt=altitude(el)),
-        velocity=velocity(el),
+        velocity=velocity(el, ctx.speed_unit),
         subject=subject,
         identity=identity_of(symbol.sidc) if symbol.sidc else Identity.UNKNOWN,
         sidc=symbol.sidc,
@@ -283,8 +330,13 @@ def _report(
         grading=grading(el, mods.get("J")),
         label=ctx.labels.item(ctx.marking, where(el)),
         remarks=_remarks(
-            el.get("label"), child_text(el, "textInfo"), f"T: {name}" if name else None, symbol.note
+            child_text(el, "textInfo"),
+            *modifier_notes(mods, kept),
+            *links(el, ctx.links),
+            f"sources: {sources}" if sources else None,
+            symbol.note,
         ),
+        name=name,
     )
 
 
@@ -304,9 +356,14 @@ def _add(
     coords: tuple[Coordinate, ...] = tuple(coordinates)
     raw_symbol = el.get("symbol")
     if sidc is None and raw_symbol:
-        symbol = _symbol(raw_symbol)  # a line or area's control-measure symbol
+        symbol = symbol_of(raw_symbol)  # a line or area's control-measure symbol
         sidc, note = symbol.sidc, "; ".join(filter(None, (note, symbol.note))) or None
     title = without_control_characters(name or el.get("label") or "").strip() or split(el)[1]
+    if suffix in ("", ".0"):  # a multipoint's leftovers once, not for every point
+        for leftover in leftovers(el, report=False, fields=frozenset()):
+            _skip(ctx, leftover.element, leftover.reason)
+    valid_from, valid_to = time_span(el)
+    notes = (*modifier_notes(modifiers(el), ()), *links(el, ctx.links))
     overlay = Overlay(
         id=_overlay_id(el, ctx, suffix),
         name=title[:MAX_NAME],
@@ -315,10 +372,13 @@ def _add(
         radius_m=radius,
         width_m=width,
         sidc=sidc if sidc and symbol_set(sidc) == CONTROL_MEASURES else None,
-        remarks=_remarks(child_text(el, "textInfo"), note),
+        remarks=_remarks(child_text(el, "textInfo"), note, *notes),
+        valid_from=valid_from,
+        valid_to=valid_to,
         label=ctx.labels.item(ctx.marking, where(el)),
         author=ctx.author,
         updated_at=ctx.now,
+        style=_remarks(el.get("style")),
     )
     ctx.out.overlays.append(overlay)
     for child in el:
@@ -333,37 +393,6 @@ def _overlay_id(el: etree._Element, ctx: _Context, suffix: str) -> str:
         candidate = ctx.new_id()
     ctx.used_ids.add(candidate)
     return candidate
-
-
-def _symbol(raw: str) -> _Symbol:
-    scheme, _, code = raw.strip().partition(":")
-    scheme, code = scheme.lower(), code.strip()
-    if scheme in APP6D_SCHEMES:
-        match = sidc_of_symbol_code(code)
-        if match is None:
-            return _Symbol(None, False, f"symbol {raw[:40]} is not a readable SIDC")
-        return _Symbol(match.sidc, symbol_set(match.sidc) == CONTROL_MEASURES, match.reason)
-    if scheme in LETTER_SCHEMES:
-        letters = code.upper().replace("*", "-")
-        if letters[:1] in ("G", "W"):  # tactical graphics and meteorology: not units
-            return _graphic(letters, raw)
-        if 10 <= len(letters) < 15:
-            letters = letters.ljust(15, "-")  # some writers drop trailing dashes
-        match = sidc_of_symbol_code(letters)
-        if match is not None:
-            return _Symbol(match.sidc, False, match.reason)
-    return _Symbol(None, False, f"symbol {raw[:40]} not converted to APP-6(D)")
-
-
-def _graphic(letters: str, raw: str) -> _Symbol:
-    """A tactical graphic or METOC letter code: an overlay's symbol, converted by the
-    crosswalk where it has a counterpart."""
-    try:
-        converted = sidc_of_letter_code(letters)
-    except ValueError:
-        return _Symbol(None, True, f"symbol {raw[:40]} not converted to APP-6(D)")
-    note = None if converted.exact else f"symbol {raw[:40]}: {converted.reason}"
-    return _Symbol(converted.code, True, note)
 
 
 # --- helpers ---------------------------------------------------------------------------

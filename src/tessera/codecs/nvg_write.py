@@ -1,12 +1,16 @@
 """Tracks and overlays out as an NVG 2.0.2 document.
 
-The classification goes on the root's ``classification`` attribute; each track becomes
-a ``point`` with ``symbol="app6d:<SIDC>"``, its name, quantity and Admiralty grading as
-the ``T``, ``C`` and ``J`` modifiers (``key:value`` pairs separated by ``;``), its
-course and speed (knots) and, in ``ExtendedData``, its observation time and sources.
-Overlays become the matching NVG shapes. Control characters in free text (stored before
-input refused them) are written as U+FFFD: XML 1.0 cannot carry most of them, and one
-would fail the whole document. Pure: no I/O.
+Valid against the NVG 2.0.2 schema. The classification goes on the root's
+``classification`` attribute; each track becomes a ``point`` with
+``symbol="app6d:<SIDC>"``, its name as ``label`` and as the ``T`` modifier, its quantity
+and Admiralty grading as the ``C`` and ``J`` modifiers (``key:value`` pairs separated by
+``;``), its course and speed (km/h, the schema's unit), its last update as
+``TimeStamp`` and, in ``ExtendedData`` declared by a ``Schema`` at the top, its status,
+observation time and sources. Overlays become the matching NVG shapes, with their style
+and validity (``TimeSpan``). Coordinates are written as plain decimals (the
+schema's coordinate pairs allow no exponent). Control characters in free text (stored
+before input refused them) are written as U+FFFD: XML 1.0 cannot carry most of them, and
+one would fail the whole document. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -20,10 +24,17 @@ from lxml import etree
 from tessera.core.model import Track
 from tessera.core.overlays import Coordinate, Overlay, OverlayKind
 from tessera.core.text import without_control_characters
+from tessera.core.track_names import track_name
 
 NVG_NAMESPACE: Final = "https://tide.act.nato.int/schemas/2012/10/nvg"
 NVG_VERSION: Final = "2.0.2"
-KNOT_MS: Final = 1852.0 / 3600.0
+KMH_MS: Final = 1000.0 / 3600.0  # NVG 2.0 speeds are km/h
+DECIMALS: Final = 9  # a billionth of a degree: about 0.1 mm
+# The ExtendedData fields written, by schema id: (field, type) as the Schema declares them.
+SCHEMAS: Final = {
+    "tessera.document": (("picture", "string"), ("generated_at", "dateTime")),
+    "tessera.track": (("status", "string"), ("observed_at", "dateTime"), ("sources", "string")),
+}
 
 
 def write_nvg(
@@ -38,7 +49,11 @@ def write_nvg(
     root = etree.Element(_tag("nvg"), nsmap={None: NVG_NAMESPACE})  # type: ignore[dict-item]
     root.set("version", NVG_VERSION)
     root.set("classification", _printable(classification))
-    _extended_data(root, {"picture": picture, "generated_at": _iso(now)})
+    for schema_id, fields in SCHEMAS.items():
+        schema = etree.SubElement(root, _tag("Schema"), schemaId=schema_id)
+        for key, kind in fields:
+            etree.SubElement(schema, _tag("SimpleField"), id=key, type=kind)
+    _extended_data(root, "tessera.document", {"picture": picture, "generated_at": _iso(now)})
     for track in tracks:
         _track(root, track)
     for overlay in overlays:
@@ -52,20 +67,22 @@ def _tag(name: str) -> str:
 
 def _track(root: etree._Element, track: Track) -> None:
     point = etree.SubElement(root, _tag("point"))
-    name = _printable(track.subject or track.id)
+    name = _printable(track_name(track))
     point.set("uri", track.id)
     point.set("label", name)
     point.set("symbol", f"app6d:{track.sidc}")
-    point.set("x", repr(track.position.lon))
-    point.set("y", repr(track.position.lat))
+    point.set("x", _decimal(track.position.lon))
+    point.set("y", _decimal(track.position.lat))
     if track.position.alt is not None:
         point.set("z", repr(track.position.alt))
     if track.velocity is not None:
         point.set("course", repr(track.velocity.course))
-        point.set("speed", repr(track.velocity.speed / KNOT_MS))
+        point.set("speed", repr(track.velocity.speed / KMH_MS))
     point.set("modifiers", _modifiers(name, track.quantity, track.grading.code))
     sources = " ".join(f"{source.kind.value}:{source.id}" for source in track.sources)
-    _extended_data(point, {"observed_at": _iso(track.updated_at), "sources": sources})
+    fields = {"status": track.status.value, "observed_at": _iso(track.updated_at)}
+    _extended_data(point, "tessera.track", {**fields, "sources": sources})
+    etree.SubElement(point, _tag("TimeStamp")).text = _iso(track.updated_at)
 
 
 def _modifiers(name: str, quantity: int | None, grading: str) -> str:
@@ -98,23 +115,38 @@ def _overlay(root: etree._Element, overlay: Overlay) -> None:
             element.set("width", repr(overlay.width_m or 1.0))
     element.set("uri", overlay.id)
     element.set("label", _printable(overlay.name))
+    if overlay.style:
+        element.set("style", _printable(overlay.style))
     if overlay.sidc:
         element.set("symbol", f"app6d:{overlay.sidc}")
+    # The schema's order: textInfo, then TimeSpan. (No TimeStamp: an overlay is dated
+    # when it is stored, so its time would not come back.)
     if overlay.remarks:
         etree.SubElement(element, _tag("textInfo")).text = _printable(overlay.remarks)
+    if overlay.valid_from is not None or overlay.valid_to is not None:
+        span = etree.SubElement(element, _tag("TimeSpan"))
+        for name, value in (("begin", overlay.valid_from), ("end", overlay.valid_to)):
+            if value is not None:
+                etree.SubElement(span, _tag(name)).text = _iso(value)
 
 
 def _xy(element: etree._Element, x: str, y: str, coordinate: Coordinate) -> None:
-    element.set(x, repr(coordinate[0]))
-    element.set(y, repr(coordinate[1]))
+    element.set(x, _decimal(coordinate[0]))
+    element.set(y, _decimal(coordinate[1]))
 
 
 def _points(coordinates: Sequence[Coordinate]) -> str:
-    return " ".join(f"{c[0]!r},{c[1]!r}" for c in coordinates)
+    return " ".join(f"{_decimal(c[0])},{_decimal(c[1])}" for c in coordinates)
 
 
-def _extended_data(parent: etree._Element, values: dict[str, str]) -> None:
-    data = etree.SubElement(parent, _tag("ExtendedData"))
+def _decimal(value: float) -> str:
+    """A degree as the schema's coordinates take it: digits, no exponent."""
+    text = f"{value:.{DECIMALS}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _extended_data(parent: etree._Element, schema_id: str, values: dict[str, str]) -> None:
+    data = etree.SubElement(parent, _tag("ExtendedData"), schemaRef=f"#{schema_id}")
     for key, value in values.items():
         etree.SubElement(data, _tag("SimpleData"), key=key).text = _printable(value)
 

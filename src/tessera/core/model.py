@@ -132,6 +132,10 @@ Remarks = Annotated[str, msgspec.Meta(max_length=4096, pattern=FREE_TEXT_PATTERN
 # The same as the journal and the stores hold it, read back without the pattern: text
 # stored before the rule must still load (the writers of every export clean it).
 StoredRemarks = Annotated[str, msgspec.Meta(max_length=4096)]
+# What a unit is called where its report came from (an NVG label), as clients send it
+# and as it is stored (read back without the pattern, like StoredRemarks).
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=256, pattern=FREE_TEXT_PATTERN)]
+StoredName = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 Timestamp = Annotated[datetime, msgspec.Meta(tz=True)]
 Communities = Annotated[tuple[Community, ...], msgspec.Meta(max_length=64)]
 
@@ -185,6 +189,7 @@ class Report(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     label: Label
     remarks: StoredRemarks = ""
     retraction: bool = False
+    name: StoredName | None = None
 
 
 def scoped_subject(subject: str, scope: str) -> str:
@@ -229,6 +234,7 @@ class Track(msgspec.Struct, frozen=True, kw_only=True):
     sources: tuple[Source, ...]
     lineage: tuple[str, ...]
     report_count: int
+    name: str | None = None  # the latest name its reports gave it
 
 
 class PrincipalKind(enum.StrEnum):

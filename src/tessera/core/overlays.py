@@ -71,6 +71,8 @@ class Overlay(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     label: Label
     author: str = ""
     updated_at: datetime | None = None
+    # How another system drew it (an NVG ``style``: inline CSS), kept to be written back.
+    style: StoredRemarks = ""
 
 
 def overlay_bounds(overlay: Overlay) -> tuple[float, float, float, float]:

@@ -1,10 +1,11 @@
 """What a track is called where people read it (a TAK map's callsign). Pure.
 
-A unit is called what it calls itself: the callsign its own reports carry, else its
-subject id (``BLUE-1-2``). Any other track gets a short name from its identity, its kind
-and the end of its id, e.g. ``H TANK 3F2A`` for a hostile tank: readable at a glance,
-the same for as long as the track lives (its id never changes), and told apart from the
-others by that suffix, which also matches the id the web map and the API show.
+A unit is called what it calls itself: the callsign its own reports carry, else the name
+its reports gave it (an imported NVG label), else its subject id (``BLUE-1-2``). Any
+other track gets a short name from its identity, its kind and the end of its id, e.g.
+``H TANK 3F2A`` for a hostile tank: readable at a glance, the same for as long as the
+track lives (its id never changes), and told apart from the others by that suffix, which
+also matches the id the web map and the API show.
 """
 
 from __future__ import annotations
@@ -79,12 +80,12 @@ _HEX_SUFFIX: Final = re.compile(rf"[0-9A-Fa-f]{{{SUFFIX_CHARS}}}$")
 
 def track_name(track: Track, own_callsign: str | None = None) -> str:
     """What to call ``track``: ``own_callsign`` (the callsign its unit's own reports
-    carry, for a unit's own track), else its subject, else its short name."""
+    carry, for a unit's own track), else its name, else its subject, else its short name."""
     if own_callsign is not None:
         cleaned = without_control_characters(own_callsign).strip()[:MAX_CALLSIGN_CHARS]
         if cleaned:
             return cleaned
-    return track.subject or short_track_name(track)
+    return track.name or track.subject or short_track_name(track)
 
 
 def short_track_name(track: Track) -> str:

@@ -132,6 +132,7 @@ def _record_state(record: TrackRecord) -> RecordState:
         count=record.count,
         reliable_hits=record.reliable_hits,
         dead_since=record.dead_since,
+        name=record.name,
         belief=BeliefState(
             log_p=list(belief.log_p), authoritative=belief.authoritative, evidence=belief.evidence
         ),
@@ -262,6 +263,7 @@ def _record(
     record.sidc = state.sidc
     record.sidc_rank = state.sidc_rank
     record.quantity = state.quantity
+    record.name = state.name
     record.grading = state.grading
     record.label_level = state.label_level
     record.label_rel = frozenset(state.label_rel)

@@ -27,6 +27,7 @@ from tessera.core.model import (
     Report,
     Sidc,
     Source,
+    StoredName,
     Timestamp,
 )
 
@@ -96,6 +97,7 @@ class RecordState(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     reliable_hits: Count
     dead_since: float | None
     belief: BeliefState
+    name: StoredName | None = None
 
 
 class WindowState(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -44,6 +44,7 @@ class TrackRecord:
         "label_rel",
         "last_label",
         "lineage",
+        "name",
         "quantity",
         "reliable_hits",
         "row",
@@ -62,6 +63,7 @@ class TrackRecord:
         self.sidc: str | None = None
         self.sidc_rank = 99
         self.quantity = report.quantity
+        self.name = report.name
         self.grading: Grading = report.grading
         self.label_level = report.label.classification
         self.label_rel: frozenset[str] = frozenset(report.label.releasable_to)
@@ -96,6 +98,8 @@ class TrackRecord:
             del sources[next(iter(sources))]
         if report.quantity is not None:
             self.quantity = report.quantity
+        if report.name is not None:
+            self.name = report.name
         if report.position.alt is not None:
             self.alt = report.position.alt
         self._absorb_symbol(report, self_report)

@@ -40,4 +40,5 @@ def track_snapshot(record: TrackRecord, arrays: TrackArrays) -> Track:
         sources=tuple(Source(id=sid, kind=kind) for sid, kind in record.sources.items()),
         lineage=tuple(record.lineage),
         report_count=record.count,
+        name=record.name,
     )

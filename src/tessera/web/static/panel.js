@@ -45,7 +45,7 @@ export async function showTrack(picture, trackId) {
   if (request !== latest) return;
   const p = track.properties;
   const [lon, lat] = track.geometry.coordinates;
-  field("title").textContent = p.subject ?? p.id;
+  field("title").textContent = p.name ?? p.subject ?? p.id;
   // No percentage for an identity nobody has stated yet.
   const confidence = p.identity_confidence > 0 ? ` (${Math.round(p.identity_confidence * 100)}%)` : "";
   field("identity").textContent = `${p.identity}${confidence}`;
