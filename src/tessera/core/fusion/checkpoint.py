@@ -79,7 +79,8 @@ def encode_tracker(tracker: KalmanTracker) -> bytes:
     """The tracker's complete state, as a checkpoint document."""
     records: list[TrackRecord] = []
     index: dict[int, int] = {}
-    maps = (tracker._records, tracker._by_row, tracker._by_subject)
+    table = tracker.table
+    maps = (table.records, table.by_row, table.by_subject)
     for mapping in maps:
         for record in mapping.values():
             if id(record) not in index:
@@ -91,16 +92,16 @@ def encode_tracker(tracker: KalmanTracker) -> bytes:
         settings=tracker.settings,
         levels=list(tracker.scheme.levels),
         stats=msgspec.structs.replace(tracker.stats),
-        clock=None if tracker._clock == -math.inf else tracker._clock,
+        clock=None if table.clock == -math.inf else table.clock,
         swept=tracker._swept,
-        arrays=_arrays_state(tracker._arrays),
+        arrays=_arrays_state(table.arrays),
         records=[_record_state(record) for record in records],
-        by_id=[index[id(record)] for record in tracker._records.values()],
-        by_row=[index[id(record)] for record in tracker._by_row.values()],
-        by_subject=[index[id(record)] for record in tracker._by_subject.values()],
+        by_id=[index[id(record)] for record in table.records.values()],
+        by_row=[index[id(record)] for record in table.by_row.values()],
+        by_subject=[index[id(record)] for record in table.by_subject.values()],
         windows=[WindowState(end_us, list(reports)) for end_us, reports in tracker._windows],
-        dirty=list(tracker._dirty),
-        removed=sorted(tracker._removed),
+        dirty=list(table.dirty),
+        removed=sorted(table.removed),
     )
     return ENCODER.encode(checkpoint)
 
@@ -156,37 +157,34 @@ def decode_tracker(
             f"checkpoint was taken with other classification levels: {checkpoint.levels[:16]!r}"
         )
     tracker = KalmanTracker(scheme, settings)
+    table = tracker.table
     arrays = _arrays(checkpoint.arrays)
     records = [_record(state, arrays, scheme, settings) for state in checkpoint.records]
-    tracker._arrays = arrays
-    tracker._records = _mapping("by_id", checkpoint.by_id, records, lambda r: r.id)
-    tracker._by_row = _mapping("by_row", checkpoint.by_row, records, lambda r: r.row)
+    table.arrays = arrays
+    table.records = _mapping("by_id", checkpoint.by_id, records, lambda r: r.id)
+    table.by_row = _mapping("by_row", checkpoint.by_row, records, lambda r: r.row)
     by_subject = _mapping("by_subject", checkpoint.by_subject, records, lambda r: r.subject)
     if None in by_subject:
         raise ValueError("checkpoint maps a record without a subject by subject")
-    tracker._by_subject = {key: record for key, record in by_subject.items() if key is not None}
-    for record in (*tracker._records.values(), *tracker._by_subject.values()):
-        if tracker._by_row.get(record.row) is not record:
+    table.by_subject = {key: record for key, record in by_subject.items() if key is not None}
+    for record in (*table.records.values(), *table.by_subject.values()):
+        if table.by_row.get(record.row) is not record:
             raise ValueError(f"checkpoint record {record.id[:64]!r} is not the holder of its row")
     alive = set(np.flatnonzero(arrays.alive).tolist())
-    if set(tracker._by_row) != alive:
+    if set(table.by_row) != alive:
         raise ValueError("checkpoint rows in use do not match the records holding them")
-    if len(checkpoint.records) != len(
-        {
-            id(r)
-            for m in (tracker._records, tracker._by_row, tracker._by_subject)
-            for r in m.values()
-        }
-    ):
+    maps = (table.records, table.by_row, table.by_subject)
+    if len(checkpoint.records) != len({id(r) for m in maps for r in m.values()}):
         raise ValueError("checkpoint holds records that no map refers to")
     tracker.stats = checkpoint.stats
-    tracker._clock = -math.inf if checkpoint.clock is None else checkpoint.clock
+    table.clock = -math.inf if checkpoint.clock is None else checkpoint.clock
     tracker._swept = checkpoint.swept
     tracker._windows = _windows(checkpoint.windows, tracker._window_us)
-    tracker._dirty = dict.fromkeys(checkpoint.dirty)
-    tracker._removed = set(checkpoint.removed)
-    if len(tracker._dirty) != len(checkpoint.dirty):
+    table.dirty = dict.fromkeys(checkpoint.dirty)
+    table.removed = set(checkpoint.removed)
+    if len(table.dirty) != len(checkpoint.dirty):
         raise ValueError("checkpoint lists a changed track twice")
+    tracker.rewire()  # the steps count into the restored stats
     return tracker
 
 

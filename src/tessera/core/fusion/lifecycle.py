@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -12,35 +11,44 @@ from tessera.core.fusion.arrays import COASTING, CONFIRMED, DEAD, HISTORY_STEP_S
 from tessera.core.fusion.geo import velocity_components
 from tessera.core.fusion.motion import PROFILES, motion_class, motion_code
 from tessera.core.fusion.record import TrackRecord, axis_variance, hostile_side
+from tessera.core.fusion.settings import FusionSettings, FusionStats
+from tessera.core.fusion.table import TrackTable
+from tessera.core.labels import ClassificationScheme
 from tessera.core.model import Report
-
-if TYPE_CHECKING:
-    from tessera.core.fusion.engine import KalmanTracker
 
 
 class Lifecycle:
-    def __init__(self, engine: KalmanTracker) -> None:
-        self._engine = engine
+    def __init__(
+        self,
+        table: TrackTable,
+        settings: FusionSettings,
+        scheme: ClassificationScheme,
+        stats: FusionStats,
+    ) -> None:
+        self._table = table
+        self._settings = settings
+        self._scheme = scheme
+        self._stats = stats
 
     def initiate(self, track_id: str, report: Report, t: float) -> TrackRecord:
         """A tentative track from one report, its state time ``t`` (the report's own)."""
-        engine = self._engine
-        arrays = engine.arrays
+        table = self._table
+        arrays = table.arrays
         row = arrays.allocate()
-        record = TrackRecord(track_id, row, report, engine.settings.lineage_window)
+        record = TrackRecord(track_id, row, report, self._settings.lineage_window)
         motion = motion_class(report.sidc, report.source.kind)
         code = motion_code(motion)
         arrays.motion[row] = code
         self.reset_kinematics(row, report, t)
         arrays.seen[row] = t
         arrays.dead_since[row] = math.nan
-        engine.add(record)
+        table.add(record)
         self.absorb(record, report, t)
-        engine.stats.initiated += 1
+        self._stats.initiated += 1
         return record
 
     def reset_kinematics(self, row: int, report: Report, t: float) -> None:
-        arrays = self._engine.arrays
+        arrays = self._table.arrays
         arrays.lat[row] = report.position.lat
         arrays.lon[row] = report.position.lon
         variance = axis_variance(report)
@@ -48,7 +56,7 @@ class Lifecycle:
         cov[0, 0] = cov[1, 1] = variance
         if report.velocity is not None:
             arrays.vel[row] = velocity_components(report.velocity.course, report.velocity.speed)
-            speed_var = self._engine.settings.velocity_sd**2
+            speed_var = self._settings.velocity_sd**2
         else:
             arrays.vel[row] = 0.0
             # Unknown velocity: anything up to the class's top speed.
@@ -65,16 +73,16 @@ class Lifecycle:
 
     def absorb_evidence(self, record: TrackRecord, report: Report) -> bool:
         """The record's part of absorbing a report; ``settle`` does the arrays' part."""
-        engine = self._engine
+        table = self._table
         sidc_before = record.sidc
-        enough = record.absorb(report, engine.scheme)
-        arrays = engine.arrays
+        enough = record.absorb(report, self._scheme)
+        arrays = table.arrays
         if record.sidc is not sidc_before and record.sidc is not None:
             arrays.motion[record.row] = motion_code(motion_class(record.sidc, report.source.kind))
         pinned = record.belief.authoritative
         if pinned is not None:
             arrays.side[record.row] = int(hostile_side(pinned))
-        engine.touch(record)
+        table.touch(record)
         return enough
 
     def settle(
@@ -85,20 +93,20 @@ class Lifecycle:
     ) -> None:
         """Evidence time and confirmation for distinct ``rows`` at once: a track still
         fresh is confirmed by enough evidence, and a coasting one by any."""
-        engine = self._engine
-        arrays = engine.arrays
+        table = self._table
+        arrays = table.arrays
         arrays.seen[rows] = np.maximum(arrays.seen[rows], seen)
-        coast_after = engine.profiles.coast_after[arrays.motion[rows]]
-        fresh = engine.clock - arrays.seen[rows] <= coast_after
+        coast_after = table.profiles.coast_after[arrays.motion[rows]]
+        fresh = table.clock - arrays.seen[rows] <= coast_after
         confirm = rows[fresh & (enough | (arrays.status[rows] == COASTING))]
         arrays.status[confirm] = CONFIRMED
         arrays.dead_since[confirm] = math.nan
 
     def sweep(self, now: float) -> None:
         """Age every track to ``now`` (a whole second of the journal's clock)."""
-        engine = self._engine
-        arrays = engine.arrays
-        profiles = engine.profiles
+        table = self._table
+        arrays = table.arrays
+        profiles = table.profiles
         rows = np.flatnonzero(arrays.alive)
         if rows.size == 0:
             return
@@ -120,16 +128,16 @@ class Lifecycle:
             | ((status == COASTING) & vague)
         )
         coasts = (status == CONFIRMED) & (age > profiles.coast_after[motion]) & ~dies
-        gone = (status == DEAD) & (now - arrays.dead_since[rows] > engine.settings.drop_dead_after)
+        gone = (status == DEAD) & (now - arrays.dead_since[rows] > self._settings.drop_dead_after)
         for row in rows[dies].tolist():
             arrays.status[row] = DEAD
             arrays.dead_since[row] = now
-            engine.touch(engine.record_at(row))
+            table.touch(table.record_at(row))
         for row in rows[coasts].tolist():
             arrays.status[row] = COASTING
-            engine.touch(engine.record_at(row))
+            table.touch(table.record_at(row))
         for row in rows[gone].tolist():
-            engine.drop(engine.record_at(row))
+            table.drop(table.record_at(row))
         # The newest sample's time (NaN before the first one) says when to take the next.
         newest = arrays.history[rows, -1, 0]
         sample = (status != DEAD) & ~(arrays.t[rows] - newest < HISTORY_STEP_S)
