@@ -40,6 +40,7 @@ from tessera.codecs.nvg_attributes import (
     points,
     quantity,
     split,
+    valid_until,
     velocity,
     where,
 )
@@ -51,6 +52,7 @@ from tessera.core.model import (
     Report,
     Source,
     SourceKind,
+    bounded_hold,
 )
 from tessera.core.overlays import Coordinate, Overlay, OverlayKind
 from tessera.core.symbol_convert import sidc_of_letter_code
@@ -166,7 +168,11 @@ def _point(el: etree._Element, ctx: _Context) -> None:
     raw_symbol = el.get("symbol")
     symbol = _symbol(raw_symbol) if raw_symbol else None
     if symbol is not None and not symbol.graphic:
-        ctx.out.reports.append(_report(el, ctx, spot, symbol))
+        report = _report(el, ctx, spot, symbol)
+        if report.valid_until is not None and report.valid_until <= report.observed_at:
+            _skip(ctx, el, "its validity (TimeSpan end) ended before its time")
+            return
+        ctx.out.reports.append(report)
         return
     sidc = symbol.sidc if symbol else None
     note = symbol.note if symbol else None
@@ -270,10 +276,13 @@ def _report(
     subject = safe_identifier(f"nvg:{key}") if key else None
     source_id = subject or safe_identifier(f"nvg:{ctx.author or 'import'}")
     name = mods.get("T")
+    observed = observed_at(el, ctx.now)
+    until = valid_until(el)
     return Report(
         id=ctx.new_id(),
         source=Source(id=source_id, kind=SourceKind.SYSTEM),
-        observed_at=observed_at(el, ctx.now),
+        observed_at=observed,
+        valid_until=None if until is None else bounded_hold(observed, until),
         position=Position(lat=spot[1], lon=spot[0], alt=altitude(el)),
         velocity=velocity(el),
         subject=subject,

@@ -9,6 +9,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from tessera.core.fusion.association import assign
+from tessera.core.fusion.declarations import holds_at
 from tessera.core.fusion.gating import GATE_CHI2, Detections, gate, gate_late
 from tessera.core.fusion.geo import earth_xyz
 from tessera.core.fusion.lifecycle import Lifecycle
@@ -162,7 +163,8 @@ class MicroBatch:
             if index in taken:
                 continue
             motion = motion_class(report.sidc, report.source.kind)
-            if batch_time - _t(report) <= PROFILES[motion].dead_after:
+            recent = batch_time - _t(report) <= PROFILES[motion].dead_after
+            if recent or holds_at(report, batch_time):
                 self._lifecycle.initiate(f"trk-{report.id}", report, _t(report))
             else:
                 # Too old to say where a thing of its kind is now: it stays in the

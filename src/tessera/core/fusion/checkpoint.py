@@ -29,6 +29,7 @@ from tessera.core.fusion.checkpoint_format import (
     ENCODER,
     FORMAT,
     HEADER_DECODER,
+    READABLE_VERSIONS,
     VERSION,
     ArraysState,
     BeliefState,
@@ -48,8 +49,10 @@ from tessera.core.model import Report, Source
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "VERSION", "decode_tracker", "encode_tracker"]
 
-# The version of the checkpoint document; a decoder refuses every other one.
-FORMAT_VERSION = VERSION
+# Part of a checkpoint's fingerprint (tessera.checkpointing): a checkpoint taken under
+# another is never used. It stays while every older document still loads (a document's
+# own version, VERSION, is one of READABLE_VERSIONS; the decoder refuses every other).
+FORMAT_VERSION = 1
 
 _FLOAT = "<f8"
 _INT8 = "|i1"
@@ -63,6 +66,7 @@ _LAYOUT: tuple[tuple[str, str, tuple[int, ...]], ...] = (
     ("t", _FLOAT, ()),
     ("seen", _FLOAT, ()),
     ("dead_since", _FLOAT, ()),
+    ("held_until", _FLOAT, ()),
     ("history", _FLOAT, (HISTORY_SAMPLES, 4)),
     ("motion", _INT8, ()),
     ("side", _INT8, ()),
@@ -134,7 +138,12 @@ def _record_state(record: TrackRecord) -> RecordState:
         reliable_hits=record.reliable_hits,
         dead_since=record.dead_since,
         belief=BeliefState(
-            log_p=list(belief.log_p), authoritative=belief.authoritative, evidence=belief.evidence
+            log_p=list(belief.log_p),
+            authoritative=belief.authoritative,
+            evidence=belief.evidence,
+            declared_at=None if belief.declared_at == -math.inf else belief.declared_at,
+            declared_until=None if belief.declared_until == math.inf else belief.declared_until,
+            declared_confidence=belief.declared_confidence,
         ),
     )
 
@@ -195,7 +204,7 @@ def _parse(data: bytes) -> Checkpoint:
         raise ValueError(f"not a fusion checkpoint: {error}") from None
     if header.format != FORMAT:
         raise ValueError(f"not a fusion checkpoint: format {header.format[:64]!r}")
-    if header.version != VERSION:
+    if header.version not in READABLE_VERSIONS:
         raise ValueError(
             f"unsupported fusion checkpoint version {header.version}, expected {VERSION}"
         )
@@ -212,10 +221,15 @@ def _arrays(state: ArraysState) -> TrackArrays:
     if not 0 < capacity <= len(state.free) + rows or rows > capacity:
         raise ValueError(f"checkpoint arrays: capacity {capacity} does not fit {rows} rows")
     columns = {
-        name: unpack(name, getattr(state, name), dtype, capacity, rows, tail)
+        name: unpack(name, stored, dtype, capacity, rows, tail)
         for name, dtype, tail in _LAYOUT
+        if (stored := getattr(state, name)) is not None
     }
     alive = columns["alive"]
+    if "held_until" not in columns:  # version 1: nothing is held
+        columns["held_until"] = np.where(alive, math.nan, 0.0)
+    if np.isinf(columns["held_until"]).any():
+        raise ValueError("checkpoint arrays: a hold without an end")
     free = state.free
     if len(set(free)) != len(free) or any(row >= capacity or alive[row] for row in free):
         raise ValueError("checkpoint arrays: free rows are not distinct unused rows")
@@ -249,7 +263,11 @@ def _record(
         raise ValueError(f"checkpoint record {state.id[:64]!r} has an unknown classification")
     if len(state.lineage) > settings.lineage_window:
         raise ValueError(f"checkpoint record {state.id[:64]!r} has too long a lineage")
-    if not all(math.isfinite(value) for value in state.belief.log_p):
+    times = (state.belief.declared_at, state.belief.declared_until)
+    if not all(
+        math.isfinite(value)
+        for value in (*state.belief.log_p, *(t for t in times if t is not None))
+    ):
         raise ValueError(f"checkpoint record {state.id[:64]!r} has a non-finite belief")
     record = TrackRecord.__new__(TrackRecord)
     record.id = state.id
@@ -273,6 +291,10 @@ def _record(
     belief.log_p = list(state.belief.log_p)
     belief.authoritative = state.belief.authoritative
     belief.evidence = state.belief.evidence
+    declared_at, declared_until = state.belief.declared_at, state.belief.declared_until
+    belief.declared_at = -math.inf if declared_at is None else declared_at
+    belief.declared_until = math.inf if declared_until is None else declared_until
+    belief.declared_confidence = state.belief.declared_confidence
     record.belief = belief
     return record
 

@@ -7,7 +7,15 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from tessera.core.fusion.arrays import COASTING, CONFIRMED, DEAD, HISTORY_STEP_S, TENTATIVE
+from tessera.core.fusion.arrays import (
+    COASTING,
+    CONFIRMED,
+    DEAD,
+    HISTORY_STEP_S,
+    TENTATIVE,
+    UNPINNED,
+)
+from tessera.core.fusion.declarations import declaration_of
 from tessera.core.fusion.geo import velocity_components
 from tessera.core.fusion.motion import PROFILES, motion_class, motion_code
 from tessera.core.fusion.record import TrackRecord, axis_variance, hostile_side
@@ -75,10 +83,13 @@ class Lifecycle:
         """The record's part of absorbing a report; ``settle`` does the arrays' part."""
         table = self._table
         sidc_before = record.sidc
-        enough = record.absorb(report, self._scheme)
+        declaration = declaration_of(report, table.clock)
+        enough, in_force = record.absorb(report, self._scheme, declaration)
         arrays = table.arrays
         if record.sidc is not sidc_before and record.sidc is not None:
             arrays.motion[record.row] = motion_code(motion_class(record.sidc, report.source.kind))
+        if in_force and declaration is not None:
+            arrays.held_until[record.row] = declaration.hold
         pinned = record.belief.authoritative
         if pinned is not None:
             arrays.side[record.row] = int(hostile_side(pinned))
@@ -97,7 +108,8 @@ class Lifecycle:
         arrays = table.arrays
         arrays.seen[rows] = np.maximum(arrays.seen[rows], seen)
         coast_after = table.profiles.coast_after[arrays.motion[rows]]
-        fresh = table.clock - arrays.seen[rows] <= coast_after
+        held = arrays.held_until[rows] > table.clock
+        fresh = (table.clock - arrays.seen[rows] <= coast_after) | held
         confirm = rows[fresh & (enough | (arrays.status[rows] == COASTING))]
         arrays.status[confirm] = CONFIRMED
         arrays.dead_since[confirm] = math.nan
@@ -110,6 +122,9 @@ class Lifecycle:
         rows = np.flatnonzero(arrays.alive)
         if rows.size == 0:
             return
+        self._end_holds(rows, now)
+        # A held declaration never coasts, dies or is dropped before its validity ends.
+        held = arrays.held_until[rows] > now
         status = arrays.status[rows]
         motion = arrays.motion[rows]
         age = now - arrays.seen[rows]
@@ -122,13 +137,21 @@ class Lifecycle:
             + profiles.q[motion] * dt**3 / 3.0
         )
         vague = variance > profiles.max_sd[motion] ** 2
-        dies = (status != DEAD) & (
-            (age > profiles.dead_after[motion])
-            | ((status == TENTATIVE) & (age > profiles.coast_after[motion]))
-            | ((status == COASTING) & vague)
+        dies = (
+            (status != DEAD)
+            & ~held
+            & (
+                (age > profiles.dead_after[motion])
+                | ((status == TENTATIVE) & (age > profiles.coast_after[motion]))
+                | ((status == COASTING) & vague)
+            )
         )
-        coasts = (status == CONFIRMED) & (age > profiles.coast_after[motion]) & ~dies
-        gone = (status == DEAD) & (now - arrays.dead_since[rows] > self._settings.drop_dead_after)
+        coasts = (status == CONFIRMED) & (age > profiles.coast_after[motion]) & ~dies & ~held
+        gone = (
+            (status == DEAD)
+            & ~held
+            & (now - arrays.dead_since[rows] > self._settings.drop_dead_after)
+        )
         for row in rows[dies].tolist():
             arrays.status[row] = DEAD
             arrays.dead_since[row] = now
@@ -143,3 +166,16 @@ class Lifecycle:
         sample = (status != DEAD) & ~(arrays.t[rows] - newest < HISTORY_STEP_S)
         if sample.any():
             arrays.sample_history(rows[sample])
+
+    def _end_holds(self, rows: npt.NDArray[np.intp], now: float) -> None:
+        """Holds whose validity has ended by ``now``, and the identities they declared:
+        from here their tracks age from their last report, as every track does."""
+        table = self._table
+        arrays = table.arrays
+        ended = rows[arrays.held_until[rows] <= now]
+        for row in ended.tolist():
+            arrays.held_until[row] = math.nan
+            record = table.record_at(row)
+            if record.belief.expire(now):
+                arrays.side[row] = UNPINNED
+            table.touch(record)
