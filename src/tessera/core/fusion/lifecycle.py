@@ -122,9 +122,12 @@ class Lifecycle:
         rows = np.flatnonzero(arrays.alive)
         if rows.size == 0:
             return
-        self._end_holds(rows, now)
+        held_until = arrays.held_until[rows]
+        ended = held_until <= now  # (NaN, not held, is neither ended nor held)
+        if ended.any():
+            self._end_holds(rows[ended], now)
         # A held declaration never coasts, dies or is dropped before its validity ends.
-        held = arrays.held_until[rows] > now
+        free = ~(held_until > now)
         status = arrays.status[rows]
         motion = arrays.motion[rows]
         age = now - arrays.seen[rows]
@@ -139,17 +142,17 @@ class Lifecycle:
         vague = variance > profiles.max_sd[motion] ** 2
         dies = (
             (status != DEAD)
-            & ~held
+            & free
             & (
                 (age > profiles.dead_after[motion])
                 | ((status == TENTATIVE) & (age > profiles.coast_after[motion]))
                 | ((status == COASTING) & vague)
             )
         )
-        coasts = (status == CONFIRMED) & (age > profiles.coast_after[motion]) & ~dies & ~held
+        coasts = (status == CONFIRMED) & (age > profiles.coast_after[motion]) & ~dies & free
         gone = (
             (status == DEAD)
-            & ~held
+            & free
             & (now - arrays.dead_since[rows] > self._settings.drop_dead_after)
         )
         for row in rows[dies].tolist():
@@ -167,12 +170,11 @@ class Lifecycle:
         if sample.any():
             arrays.sample_history(rows[sample])
 
-    def _end_holds(self, rows: npt.NDArray[np.intp], now: float) -> None:
-        """Holds whose validity has ended by ``now``, and the identities they declared:
-        from here their tracks age from their last report, as every track does."""
+    def _end_holds(self, ended: npt.NDArray[np.intp], now: float) -> None:
+        """End the holds of rows ``ended`` (their validity is over by ``now``), and the
+        identities they declared: from here they age from their last report, as any."""
         table = self._table
         arrays = table.arrays
-        ended = rows[arrays.held_until[rows] <= now]
         for row in ended.tolist():
             arrays.held_until[row] = math.nan
             record = table.record_at(row)
