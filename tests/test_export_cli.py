@@ -17,8 +17,8 @@ import pytest
 from tessera.cli import main
 from tessera.core.model import Principal, Role, TrackStatus
 from tessera.store.base import TrackQuery
-from tests.kml_schema import valid_kml
 from tests.codecs.nvg_schema import assert_valid_nvg
+from tests.kml_schema import valid_kml
 from tests.support import Live, live_server, report_doc, track_of
 
 PICTURES = [

@@ -15,7 +15,7 @@ import msgspec
 
 from tessera.core.banners import DEFAULT_BANNER_COLOURS
 from tessera.core.labels import DEFAULT_LEVELS, DEFAULT_PICTURE, ClassificationScheme, Picture
-from tessera.core.model import Label
+from tessera.core.model import MAX_HOLD, Label
 from tessera.security.base import SecurityStoreError, SourceGrant, check_record
 
 # Retention bounds below these are mistakes (a journal trimmed as it is written).
@@ -121,6 +121,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     max_small_body_bytes: int = 16 * 1024
     max_batch_items: int = 10_000
     max_future_skew_s: float = 300.0
+    # How long an import's reports hold (and fusion keeps their tracks) when neither the
+    # importer (valid_for, valid_until) nor the file (an NVG TimeSpan end) says: 24 h.
+    import_valid_for_s: float = 86_400.0
     # Journal: how often a tick marks time when nothing arrives (it is what closes fusion's
     # last micro-batch when the feed goes quiet, so it bounds a lone report's delay).
     tick_interval_s: float = 1.0
@@ -266,6 +269,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                 raise ValueError(f"role {self.role!r} needs " + ", ".join(missing))
         if not self.checkpoint_interval_s > 0:
             raise ValueError("checkpoint_interval_s must be greater than zero")
+        if not 0 < self.import_valid_for_s <= MAX_HOLD.total_seconds():
+            most = f"{MAX_HOLD.total_seconds():g} ({MAX_HOLD.days} days)"
+            raise ValueError(f"import_valid_for_s must be greater than 0 and at most {most}")
         if self.lease_ttl_s < 1:
             raise ValueError("lease_ttl_s must be at least 1 second")
         names = [picture.name for picture in self.pictures]

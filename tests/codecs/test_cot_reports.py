@@ -30,6 +30,7 @@ from tessera.codecs.cot_reports import (
 from tessera.codecs.json import decode_stored_report, encode_report
 from tessera.core.model import (
     ID_PATTERN,
+    MAX_HOLD,
     Grading,
     Identity,
     Label,
@@ -286,3 +287,16 @@ def test_stale_how_and_group_are_honoured() -> None:
     assert by_hand.position.ce > machine.position.ce
     # The team rides in the remarks with the callsign.
     assert machine.remarks.startswith("dasuberdog (Orange, Team Lead)")
+
+
+def test_an_events_stale_time_is_how_long_its_report_holds() -> None:
+    event = sample("atak-hostile-marker-a-h-G__atak-forwarder.xml")
+    report = report_of(event, sender_uid="ANDROID-53af0912586418dc")
+    assert report is not None
+    assert report.valid_until == event.stale > report.observed_at
+    # A stale time further off than the longest hold is cut to it.
+    distant = changed(event, stale=event.time + timedelta(days=365))
+    held = report_of(distant, sender_uid="ANDROID-53af0912586418dc")
+    assert held is not None and held.valid_until == held.observed_at + MAX_HOLD
+    # It is kept in the journal's form of the report.
+    assert decode_stored_report(encode_report(report)).valid_until == event.stale

@@ -26,8 +26,8 @@ from tessera.codecs.nvg_write import write_nvg
 from tessera.core.model import Label
 from tessera.core.overlays import Overlay, OverlayKind
 from tessera.core.text import FREE_TEXT_PATTERN
-from tests.kml_schema import valid_kml
 from tests.codecs.nvg_schema import assert_valid_nvg
+from tests.kml_schema import valid_kml
 
 NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
 LABEL = Label("UNCLASSIFIED", ("NATO",))

@@ -16,6 +16,7 @@ from tessera.codecs.errors import BatchTooLargeError, DecodeError
 from tessera.codecs.json import ReportCodec, ReportPolicy, decode_stored_report, encode_report
 from tessera.core.labels import DEFAULT_LEVELS
 from tessera.core.model import (
+    MAX_HOLD,
     Grading,
     Identity,
     Label,
@@ -90,11 +91,14 @@ def sidc_and_identity(draw: st.DrawFn) -> tuple[str | None, Identity]:
 def reports(draw: st.DrawFn) -> Report:
     sidc, identity = draw(sidc_and_identity())
     subject = draw(st.none() | identifiers)
+    observed = draw(times)
+    holds = st.timedeltas(timedelta(microseconds=1), MAX_HOLD).map(lambda span: observed + span)
     return Report(
         id=draw(identifiers),
         source=Source(draw(identifiers), draw(st.sampled_from(list(SourceKind)))),
-        observed_at=draw(times),
+        observed_at=observed,
         received_at=draw(st.none() | times),
+        valid_until=draw(st.none() | holds),
         position=draw(positions),
         velocity=draw(st.none() | velocities),
         subject=subject,
@@ -219,6 +223,11 @@ MUTATIONS: list[tuple[str, Any, str]] = [
     ("subject", "has space", "subject"),
     ("retraction", "yes", "retraction"),
     ("retraction", True, "retraction"),
+    ("valid_until", "2026-05-04T11:59:00Z", "valid_until"),
+    ("valid_until", "2026-05-04T11:00:00Z", "valid_until"),
+    ("valid_until", "2026-05-11T11:59:01Z", "valid_until"),
+    ("valid_until", "2026-05-04T13:00:00", "valid_until"),
+    ("valid_until", "until further notice", "valid_until"),
     ("extra", True, "$"),
 ]
 
@@ -239,6 +248,25 @@ def test_each_rule_names_the_field_and_the_reason(path: str, value: Any, field: 
     error = assert_clean_error(data).errors[0]
     assert error.index == 1
     assert error.field == field, error
+
+
+@pytest.mark.parametrize(
+    ("valid_until", "reason"),
+    [
+        ("2026-05-04T11:58:00Z", "must be after observed_at"),
+        ("2026-05-04T11:59:00Z", "must be after observed_at"),
+        ("2026-05-11T11:59:00.001Z", "must be at most 7 days after observed_at"),
+    ],
+)
+def test_a_validity_must_end_after_the_report_and_within_the_longest_hold(
+    valid_until: str, reason: str
+) -> None:
+    doc = mutate(valid_doc(), "valid_until", valid_until)
+    [error] = assert_clean_error(json.dumps([doc]).encode()).errors
+    assert (error.field, error.reason) == ("valid_until", reason)
+    doc = mutate(valid_doc(), "valid_until", "2026-05-11T13:59:00+02:00")
+    [report] = codec().decode_batch(json.dumps([doc]).encode(), now=NOW, new_id=str)
+    assert report.valid_until == datetime(2026, 5, 11, 11, 59, tzinfo=UTC)
 
 
 def test_a_batch_reports_every_bad_item_with_its_index() -> None:

@@ -255,3 +255,34 @@ def test_letter_coded_graphics_become_overlays_with_their_app6d_symbol() -> None
     assert area.sidc == "10012500001502000000"
     # Converted, but not exactly: the overlay says what was dropped.
     assert "no affiliation" in area.remarks
+
+
+def test_a_points_timespan_end_is_how_long_its_report_holds() -> None:
+    ns = 'xmlns="https://tide.act.nato.int/schemas/2012/10/nvg"'
+    unit = 'symbol="app6d:10061000001211000000"'
+
+    def point(uri: str, span: str) -> str:
+        return f'<point uri="{uri}" x="18" y="53" {unit}>{span}</point>'
+
+    data = (
+        f"<nvg {ns}>"
+        + point(
+            "held",
+            "<TimeSpan><begin>2025-06-01T06:00:00Z</begin>"
+            "<end>2025-06-02T06:00:00+02:00</end></TimeSpan>",
+        )
+        + point("open", "<TimeSpan><begin>2025-06-01T06:00:00Z</begin></TimeSpan>")
+        + point("far", "<TimeSpan><end>2030-01-01T00:00:00Z</end></TimeSpan>")
+        + point("over", "<TimeSpan><end>2025-06-01T11:00:00Z</end></TimeSpan>")
+        + "</nvg>"
+    )
+    result = read(data.encode())
+    held, open_, far = result.reports
+    assert held.valid_until == datetime(2025, 6, 2, 4, 0, tzinfo=UTC)
+    assert open_.valid_until is None
+    assert far.valid_until == NOW + timedelta(days=7), "cut to the longest hold"
+    assert [(item.element, item.reason) for item in result.skipped] == [
+        ("point", "its validity (TimeSpan end) ended before its time")
+    ]
+    with pytest.raises(NvgError, match="<point> at line 1: TimeSpan end 'soon'"):
+        read(f"<nvg {ns}>{point('x', '<TimeSpan><end>soon</end></TimeSpan>')}</nvg>".encode())

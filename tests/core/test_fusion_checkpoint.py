@@ -344,3 +344,57 @@ def test_altered_values_decode_or_are_refused(data: st.DataObject) -> None:
         target[leaf] = data.draw(_JSON_VALUES)
     with contextlib.suppress(ValueError):
         decode_tracker(msgspec.json.encode(document), SCHEME, WIDE)
+
+
+# -- holds (version 2) -------------------------------------------------------------------
+
+
+def _declared(at: float, hold: float, **fields: Any) -> Report:
+    base = report(at=at, source="hq-nvg", kind=SourceKind.SYSTEM, grading="C3", **fields)
+    return msgspec.structs.replace(base, valid_until=base.observed_at + timedelta(seconds=hold))
+
+
+@functools.cache
+def _held_steps() -> list[Step]:
+    """Declarations among sightings: a keyed one replaced by a newer, shorter one; an
+    anonymous one sighted by a drone; one arriving late; and sightings past their ends."""
+    reports = [
+        _declared(0.2, 2_000.0, subject="nvg:1"),
+        _declared(0.4, 1_500.0, lat=53.2),
+        _declared(-900.0, 2_400.0, lat=53.4, received_after=910.0),
+        _declared(300.3, 900.0, subject="nvg:1", identity=Identity.SUSPECT),
+    ]
+    reports += [report(at=t + 0.6, lat=53.2, source="uav-7", grading="B2") for t in (5, 50, 95)]
+    reports += [report(at=t, subject="nvg:1", identity=Identity.NEUTRAL) for t in (620, 1180)]
+    ticks = (150.0, 700.0, 1200.0, 1201.5, 1499.0, 1501.0, 1600.0, 1900.0, 2600.0)
+    return _steps(sorted(reports, key=_received), ticks)
+
+
+def test_resumes_held_declarations_exactly() -> None:
+    steps = _held_steps()
+    _check_resume(steps, FINE, range(len(steps) + 1))
+    engine = KalmanTracker(SCHEME, FINE)
+    held = [
+        (now, track.id)
+        for now, batch in steps
+        for track in engine.step(now, batch).updated
+        if track.valid_until is not None and now - T0 > timedelta(seconds=1_000)
+    ]
+    assert held, "tracks still held past the usual drop time"
+
+
+def test_a_version_1_document_loads_with_nothing_held() -> None:
+    steps = _handmade_steps()
+    whole = KalmanTracker(SCHEME, FINE)
+    expected = _run(whole, steps)
+    cut = len(steps) // 2
+    before = KalmanTracker(SCHEME, FINE)
+    _run(before, steps[:cut])
+    document = msgspec.json.decode(encode_tracker(before))
+    document["version"] = 1
+    del document["arrays"]["held_until"]
+    for record in document["records"]:
+        for name in ("declared_at", "declared_until", "declared_confidence"):
+            del record["belief"][name]
+    resumed = decode_tracker(msgspec.json.encode(document), SCHEME, FINE)
+    assert _run(resumed, steps[cut:]) == expected[cut:]

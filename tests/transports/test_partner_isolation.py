@@ -43,8 +43,8 @@ from tessera.security.tokens import IssuedToken, issue
 from tessera.server import HttpServer, bind
 from tessera.settings import load_settings
 from tessera.transports.cot_stream.listeners import start_cot
-from tests.kml_schema import valid_kml
 from tests.codecs.nvg_schema import assert_valid_nvg
+from tests.kml_schema import valid_kml
 from tests.support import bearer
 from tests.transports.cot_support import CotReader
 

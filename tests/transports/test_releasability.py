@@ -34,8 +34,8 @@ from tessera.core.model import Label, Principal, Role, Track
 from tessera.core.overlays import Overlay
 from tessera.security.policy import may_read_label, readable_pictures
 from tessera.store.base import TrackQuery
-from tests.kml_schema import valid_kml
 from tests.codecs.nvg_schema import assert_valid_nvg
+from tests.kml_schema import valid_kml
 from tests.support import Live, live_server, report_doc
 
 COMMUNITIES = ("EU", "NATO", "POL", "UKR")

@@ -22,8 +22,8 @@ from tessera.core.model import Label
 from tessera.core.overlays import Overlay, OverlayKind, OverlayRevision
 from tessera.core.text import FREE_TEXT_RULE
 from tessera.transports.web.export import FORMATS
-from tests.kml_schema import valid_kml
 from tests.codecs.nvg_schema import assert_valid_nvg
+from tests.kml_schema import valid_kml
 from tests.support import Live, live_server, report_doc
 
 Scenario = Callable[[Live, httpx.AsyncClient], Awaitable[None]]

@@ -36,6 +36,7 @@ from tessera.core.model import (
     Track,
     TrackStatus,
     Velocity,
+    bounded_hold,
 )
 from tessera.core.symbols import identity_of, sidc_problem, with_identity
 from tessera.core.text import without_control_characters
@@ -84,11 +85,14 @@ def event_to_report(
     else:
         source = Source(id=safe_identifier(sender_uid), kind=SourceKind.HUMAN)
     identity, sidc = symbol_of_event(event)
+    # A clock running ahead never dates a report in the future.
+    observed_at = min(as_utc(event.time), as_utc(now))
     return Report(
         id=new_id(),
         source=source,
-        # A clock running ahead never dates a report in the future.
-        observed_at=min(as_utc(event.time), as_utc(now)),
+        observed_at=observed_at,
+        # What the sender says holds until the event goes stale (after ``now``: checked).
+        valid_until=bounded_hold(observed_at, as_utc(event.stale)),
         position=Position(
             lat=event.lat,
             lon=event.lon,

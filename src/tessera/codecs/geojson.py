@@ -35,6 +35,7 @@ def track_feature(track: Track) -> dict[str, Any]:
             "speed": None if velocity is None else round(velocity.speed, 2),
             "ce": round(position.ce, 1),
             "report_count": track.report_count,
+            "valid_until": track.valid_until,
             "sources": [{"id": source.id, "kind": source.kind.value} for source in track.sources],
         },
     }

@@ -9,6 +9,11 @@ Labels: the label given, else the file's own security marking, else the sender's
 default; a marking above the label given refuses the file, and an element's stricter
 marking labels its item (``tessera.codecs.import_labels``).
 
+Validity: how long each report holds (``valid_until``, which makes it a declaration that
+fusion keeps until then): the importer's, when given, for every report; else the file's
+own for each (an NVG ``TimeSpan`` end, a CoT event's ``stale``); else a default span from
+the import. Each within ``MAX_HOLD`` of the report's own time.
+
 Ids make an import safe to repeat and unable to reach anybody else's overlays:
 
 * Report ids and revision ids derive from the label and the file's bytes, so importing the
@@ -25,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final, Literal
 
 import msgspec
@@ -40,7 +45,7 @@ from tessera.codecs.marking_sources import cot_markings
 from tessera.codecs.markings import MarkingError
 from tessera.codecs.nvg_attributes import NvgError
 from tessera.codecs.nvg_read import read_nvg
-from tessera.core.model import Label, Report, Source, SourceKind
+from tessera.core.model import MAX_HOLD, Label, Report, Source, SourceKind, bounded_hold
 from tessera.core.overlays import Overlay, OverlayRevision
 
 ImportFormat = Literal["nvg", "kml", "kmz", "cot"]
@@ -51,6 +56,8 @@ MAX_EVENTS: Final = 100_000
 MAX_FILE_BYTES: Final = 32 * 1024 * 1024
 _SNIFF_BYTES: Final = 4096
 _SCOPED_ID_CHARS: Final = 100
+# How long an import's reports hold when neither the importer nor the file says.
+DEFAULT_IMPORT_HOLD: Final = timedelta(hours=24)
 
 
 class ImportFileError(ValueError):
@@ -68,12 +75,39 @@ class Skipped(msgspec.Struct, frozen=True):
     reason: str
 
 
+class ImportValidity(msgspec.Struct, frozen=True, kw_only=True):
+    """How long an import's reports hold: until ``valid_until``, or for ``valid_for`` from
+    the import, when the importer says (at most one); else as the file says; else for
+    ``default_for`` from the import."""
+
+    valid_until: datetime | None = None
+    valid_for: timedelta | None = None
+    default_for: timedelta = DEFAULT_IMPORT_HOLD
+
+    def given(self) -> bytes:
+        """What the importer said, as it enters the import's ids (nothing: no change)."""
+        if self.valid_until is not None:
+            return f"valid_until={self.valid_until.isoformat()}".encode()
+        if self.valid_for is not None:
+            return f"valid_for={self.valid_for.total_seconds():g}".encode()
+        return b""
+
+
+class Held(msgspec.Struct, frozen=True):
+    """How many reports hold until the importer's time, the file's, or the default."""
+
+    given: int = 0
+    file: int = 0
+    default: int = 0
+
+
 class ImportBatch(msgspec.Struct, frozen=True):
     format: ImportFormat
     reports: list[Report]
     revisions: list[OverlayRevision]
     skipped: list[Skipped]
     labelled: Labelled
+    held: Held = Held()
 
 
 def sniff_format(data: bytes) -> ImportFormat:
@@ -97,14 +131,19 @@ def read_import(
     now: datetime,
     overlay_scope: Callable[[str], str],
     source: str | None = None,
+    validity: ImportValidity | None = None,
 ) -> ImportBatch:
     """Every report and overlay in ``data``, labelled by ``label`` (a label given, or the
     whole rule) and the file's own markings; raises ImportFileError for a file that cannot
     be read or whose markings refuse it (then nothing of it is imported). ``overlay_scope``
     gives the scope appended to a file's overlay id; with ``source``, every report is that
-    source's (a system reporting what the file says) instead of the one the file names."""
+    source's (a system reporting what the file says) instead of the one the file names.
+    ``validity`` says how long its reports hold (default: ``ImportValidity()``)."""
     kind = file_format or sniff_format(data)
-    digest = hashlib.sha256(b"\0".join((msgspec.json.encode(label), data))).hexdigest()[:20]
+    validity = validity or ImportValidity()
+    # The same file with another validity given says something else: other ids.
+    said = [msgspec.json.encode(label), *filter(None, [validity.given()]), data]
+    digest = hashlib.sha256(b"\0".join(said)).hexdigest()[:20]
     counter = iter(range(1, 1 << 62))
 
     def new_id() -> str:
@@ -131,12 +170,14 @@ def read_import(
         raise ImportLabelRequiredError(str(exc)) from None
     assert labelled is not None  # (set by every reader given a rule)
     revisions = [_revision(overlay, principal, digest, overlay_scope) for overlay in overlays]
+    held, counts = _held(_from_source(reports, source), validity, now)
     return ImportBatch(
         format=kind,
-        reports=_from_source(reports, source),
+        reports=held,
         revisions=revisions,
         skipped=skipped,
         labelled=labelled,
+        held=counts,
     )
 
 
@@ -150,6 +191,46 @@ def _from_source(reports: list[Report], source: str | None) -> list[Report]:
         return reports
     reporter = Source(id=source, kind=SourceKind.SYSTEM)
     return [msgspec.structs.replace(report, source=reporter) for report in reports]
+
+
+def _held(
+    reports: list[Report], validity: ImportValidity, now: datetime
+) -> tuple[list[Report], Held]:
+    if validity.valid_until is not None:
+        given: datetime | None = validity.valid_until
+    elif validity.valid_for is not None:
+        given = now + validity.valid_for
+    else:
+        given = None
+    held: list[Report] = []
+    counts = {"given": 0, "file": 0, "default": 0}
+    for report in reports:
+        if given is not None:
+            until, why = given, "given"
+        elif report.valid_until is not None:
+            until, why = report.valid_until, "file"
+        else:
+            until, why = now + validity.default_for, "default"
+        # A report is never dated after ``now``: every one of these ends after its time.
+        until = bounded_hold(report.observed_at, until)
+        held.append(msgspec.structs.replace(report, valid_until=until))
+        counts[why] += 1
+    return held, Held(**counts)
+
+
+def check_validity(validity: ImportValidity, now: datetime) -> str | None:
+    """Why an importer's validity cannot be used, if so."""
+    days = MAX_HOLD.days
+    if validity.valid_until is not None and validity.valid_for is not None:
+        return "valid_until, valid_for: give one of them, not both"
+    if validity.valid_until is not None:
+        if validity.valid_until <= now:
+            return "valid_until: must be in the future"
+        if validity.valid_until > now + MAX_HOLD:
+            return f"valid_until: must be at most {days} days from now"
+    if validity.valid_for is not None and not timedelta(0) < validity.valid_for <= MAX_HOLD:
+        return f"valid_for: must be more than zero and at most {days} days"
+    return None
 
 
 def _revision(

@@ -22,6 +22,7 @@ from tessera.codecs.errors import (
 )
 from tessera.core.labels import ClassificationScheme
 from tessera.core.model import (
+    MAX_HOLD,
     UNGRADED,
     Grading,
     Identifier,
@@ -47,6 +48,7 @@ class ReportDoc(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     source: Source
     observed_at: Timestamp
     received_at: Timestamp | None = None
+    valid_until: Timestamp | None = None
     position: Position
     velocity: Velocity | None = None
     subject: Identifier | None = None
@@ -193,6 +195,12 @@ class ReportCodec:
             problems.append(("observed_at", f"is in the future beyond the allowed {skew} s skew"))
         if doc.retraction and doc.subject is None:
             problems.append(("retraction", "withdraws what was said of a subject: name it"))
+        if doc.valid_until is not None:
+            if doc.valid_until <= doc.observed_at:
+                problems.append(("valid_until", "must be after observed_at"))
+            elif doc.valid_until - doc.observed_at > MAX_HOLD:
+                days = MAX_HOLD.days
+                problems.append(("valid_until", f"must be at most {days} days after observed_at"))
         if doc.sidc is not None:
             problem = sidc_problem(doc.sidc)
             if problem:
@@ -225,6 +233,7 @@ class ReportCodec:
             source=doc.source,
             observed_at=doc.observed_at.astimezone(UTC),
             received_at=None if doc.received_at is None else doc.received_at.astimezone(UTC),
+            valid_until=None if doc.valid_until is None else doc.valid_until.astimezone(UTC),
             position=doc.position,
             velocity=doc.velocity,
             subject=doc.subject,

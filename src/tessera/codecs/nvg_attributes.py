@@ -197,6 +197,22 @@ def time_span(el: etree._Element) -> tuple[datetime | None, datetime | None]:
     return None, None
 
 
+def valid_until(el: etree._Element) -> datetime | None:
+    """The end of the element's NVG 2.0 ``TimeSpan`` (its show period, as KML's): how long
+    what it says holds. Its ``begin`` is not used."""
+    for child in el:
+        if isinstance(child.tag, str) and split(child)[1] == "TimeSpan":
+            raw = child_text(child, "end")
+            if not raw:
+                return None
+            try:
+                value = datetime.fromisoformat(raw)
+            except ValueError:
+                raise NvgError(f"{where(el)}: TimeSpan end {raw[:40]!r} is not ISO 8601") from None
+            return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    return None
+
+
 def child_text(el: etree._Element, name: str) -> str | None:
     for child in el:
         if isinstance(child.tag, str) and split(child)[1] == name:

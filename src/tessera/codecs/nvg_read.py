@@ -50,6 +50,7 @@ from tessera.codecs.nvg_attributes import (
     speed_ms,
     split,
     time_span,
+    valid_until,
     velocity,
     where,
 )
@@ -75,6 +76,7 @@ from tessera.core.model import (
     Source,
     SourceKind,
     TrackStatus,
+    bounded_hold,
 )
 from tessera.core.overlays import Coordinate, Overlay, OverlayKind
 from tessera.core.symbols import identity_of, symbol_set
@@ -196,7 +198,11 @@ def _point(el: etree._Element, ctx: _Context) -> None:
     raw_symbol = el.get("symbol")
     symbol = symbol_of(raw_symbol) if raw_symbol else None
     if symbol is not None and not symbol.graphic:
-        ctx.out.reports.append(_report(el, ctx, spot, symbol))
+        report = _report(el, ctx, spot, symbol)
+        if report.valid_until is not None and report.valid_until <= report.observed_at:
+            _skip(ctx, el, "its validity (TimeSpan end) ended before its time")
+            return
+        ctx.out.reports.append(report)
         return
     sidc = symbol.sidc if symbol else None
     motion = motion_note(el.get("course"), speed_ms(el, ctx.speed_unit))
@@ -317,10 +323,13 @@ def _report(
     for leftover in report_leftovers(el, fields.get("status"), altitude(el)):
         _skip(ctx, leftover.element, leftover.reason)
     sources = fields.get("sources")
+    observed = observed_at(el, ctx.now)
+    until = valid_until(el)
     return Report(
         id=report_id,
         source=Source(id=source_id, kind=SourceKind.SYSTEM),
-        observed_at=observed_at(el, ctx.now),
+        observed_at=observed,
+        valid_until=None if until is None else bounded_hold(observed, until),
         position=Position(lat=spot[1], lon=spot[0], alt=altitude(el)),
         velocity=velocity(el, ctx.speed_unit),
         subject=subject,

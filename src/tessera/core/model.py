@@ -7,7 +7,7 @@ are what every other part of Tessera passes around once input has been accepted.
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Final
 
 import msgspec
@@ -168,17 +168,31 @@ class Label(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     releasable_to: Communities = ()
 
 
+# The longest a report may say it holds (``valid_until``), counted from its own time: a
+# declaration meant to stand longer is stated again.
+MAX_HOLD: Final = timedelta(days=7)
+
+
+def bounded_hold(observed_at: datetime, valid_until: datetime) -> datetime:
+    """A validity from another system's format, cut to the longest a report may hold."""
+    return min(valid_until, observed_at + MAX_HOLD)
+
+
 class Report(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """One observation. ``received_at`` is stamped by the journal when it is accepted.
 
     A ``retraction`` is not an observation: it withdraws what its sender said of its
     ``subject`` (a TAK client deleting the marker it placed), and fusion drops the track
-    those reports made. Its position is where the subject was last said to be."""
+    those reports made. Its position is where the subject was last said to be.
+
+    ``valid_until``: how long what it says holds (after ``observed_at``, within
+    ``MAX_HOLD``); a report that says so is a declaration (``core.fusion.declarations``)."""
 
     id: Identifier
     source: Source
     observed_at: Timestamp
     received_at: Timestamp | None = None
+    valid_until: Timestamp | None = None
     position: Position
     velocity: Velocity | None = None
     subject: StoredSubject | None = None
@@ -215,7 +229,8 @@ class Track(msgspec.Struct, frozen=True, kw_only=True):
     """One fused object as the picture shows it.
 
     ``lineage`` holds the ids of the most recent reports that built the track (a bounded
-    window); ``report_count`` counts all of them.
+    window); ``report_count`` counts all of them. ``valid_until``: a declaration holds the
+    track until then (it neither coasts nor dies before).
     """
 
     id: str
@@ -235,6 +250,7 @@ class Track(msgspec.Struct, frozen=True, kw_only=True):
     lineage: tuple[str, ...]
     report_count: int
     name: str | None = None  # the latest name its reports gave it
+    valid_until: datetime | None = None
 
 
 class PrincipalKind(enum.StrEnum):

@@ -6,20 +6,24 @@ The label applies to everything in the file: ``--label CLASSIFICATION`` or
 out, the file's own security marking applies, else the sender's default label. The server
 refuses a file marked above the label given; what it says is printed, and so is which
 label was used and why. ``--source ID`` makes every report of the file that source's (one
-the sender may report as). The token comes from a file or the environment, never the
-command line, and is never printed. Importing the same file twice stores nothing twice,
-so a failed import can simply be run again.
+the sender may report as). ``--valid-for DURATION`` or ``--valid-until TIME`` says how
+long the file's reports hold (the picture keeps them, with the identity they state, until
+then); left out, as the file says, else the server's default (24 h). The token comes from a
+file or the environment, never the command line, and is never printed. Importing the same
+file twice stores nothing twice, so a failed import can simply be run again.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
 import httpx
 
+from tessera.core.durations import parse_duration
 from tessera.sim.commands import TOKEN_VARIABLE, read_token
 
 FORMATS: Final = ("nvg", "kml", "kmz", "cot")
@@ -61,6 +65,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="ID",
         help="the source every report comes from (default: the one the file names)",
     )
+    held = parser.add_mutually_exclusive_group()
+    held.add_argument(
+        "--valid-for",
+        type=_duration,
+        default=None,
+        metavar="DURATION",
+        help="every report holds this long from now: 900, 30m, 12h, 2d (at most 7d)",
+    )
+    held.add_argument(
+        "--valid-until",
+        type=_time,
+        default=None,
+        metavar="TIME",
+        help="every report holds until then, e.g. 2026-05-05T18:00:00Z (within 7 days)",
+    )
     parser.add_argument(
         "--token-file",
         type=Path,
@@ -69,12 +88,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _duration(text: str) -> str:
+    try:
+        parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text.strip()
+
+
+def _time(text: str) -> str:
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise argparse.ArgumentTypeError("an ISO 8601 time with its zone, e.g. 2026-05-05T18:00Z")
+    return moment.isoformat()
+
+
 def run(args: argparse.Namespace) -> int:
     token = read_token(args.token_file, purpose="importing needs a reporter's")
     data = _read(args.file)
     try:
         summary = send(
-            args.to, token, data, label=args.label, file_format=args.format, source=args.source
+            args.to,
+            token,
+            data,
+            label=args.label,
+            file_format=args.format,
+            source=args.source,
+            valid_for=args.valid_for,
+            valid_until=args.valid_until,
         )
     except ImportRefusedError as exc:
         print(f"tessera import: {exc}", file=sys.stderr)
@@ -104,12 +148,18 @@ def send(
     label: str | None,
     file_format: str | None,
     source: str | None = None,
+    valid_for: str | None = None,
+    valid_until: str | None = None,
 ) -> dict[str, Any]:
     params = label_params(label)
     if file_format is not None:
         params["format"] = file_format
     if source is not None:
         params["source"] = source
+    if valid_for is not None:
+        params["valid_for"] = valid_for
+    if valid_until is not None:
+        params["valid_until"] = valid_until
     headers = {"authorization": f"Bearer {token}", "content-type": "application/octet-stream"}
     endpoint = url.rstrip("/") + "/api/v1/imports"
     try:
@@ -137,6 +187,8 @@ def describe(summary: dict[str, Any], path: Path) -> str:
     ]
     if "label_from" in summary:
         lines.append(f"  {_labelled(summary)}")
+    if summary.get("reports"):
+        lines.append(f"  {_held(summary.get('held') or {})}")
     for item in skipped[:SKIPPED_SHOWN]:
         where = f"line {item['line']}" if item.get("line") is not None else "?"
         lines.append(f"  skipped <{item['element']}> at {where}: {item['reason']}")
@@ -158,6 +210,19 @@ def _labelled(summary: dict[str, Any]) -> str:
     if own:
         said += f"; {own} labelled by their own marking"
     return said
+
+
+def _held(held: dict[str, int]) -> str:
+    said = [
+        f"{held[why]} {what}"
+        for why, what in (
+            ("given", "until the time given"),
+            ("file", "as the file says"),
+            ("default", "for the server's default"),
+        )
+        if held.get(why)
+    ]
+    return "held on the picture: " + (", ".join(said) or "none")
 
 
 def _read(path: Path) -> bytes:

@@ -27,6 +27,7 @@ from urllib.parse import urlencode
 
 import segno
 
+from tessera.core.durations import parse_duration
 from tessera.core.model import PRINCIPAL_PATTERN
 from tessera.security import enrollment
 from tessera.security.base import SecurityStore, UnknownPrincipalError
@@ -41,8 +42,6 @@ from tessera.security.commandkit import (
 from tessera.security.tls import write_file
 
 DEFAULT_COT_TLS_PORT: Final = 8089
-_DURATION: Final = re.compile(r"(\d+)([smhd]?)")
-_UNITS: Final = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 # A scanned code is a secret when it carries a token: error correction M keeps it small
 # enough for a phone to read off a laptop screen.
 QR_ERROR: Final = "m"
@@ -50,10 +49,10 @@ QR_SCALE: Final = 8
 
 
 def duration(text: str) -> timedelta:
-    match = _DURATION.fullmatch(text.strip())
-    if match is None or int(match.group(1)) == 0:
-        raise argparse.ArgumentTypeError("a duration such as 900, 30m, 24h or 7d (not zero)")
-    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_enrollment_actions(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -21,7 +21,7 @@ STATUS_CODES: Final = (
 )
 TENTATIVE, CONFIRMED, COASTING, DEAD = range(4)
 
-# Which side a unit has pinned itself to by its own report (see identity.py).
+# Which side a declaration in force has pinned its track to (see declarations.py).
 UNPINNED, PINNED_FRIENDLY, PINNED_HOSTILE = -1, 0, 1
 
 _FIRST_CAPACITY: Final = 1024
@@ -52,6 +52,8 @@ class TrackArrays:
         self.t = np.zeros(0)
         self.seen = np.zeros(0)
         self.dead_since = np.zeros(0)
+        # Until when a declaration holds the track (NaN: not held).
+        self.held_until = np.zeros(0)
         self.history = np.zeros((0, HISTORY_SAMPLES, 4))
         self.motion = np.zeros(0, dtype=np.int8)
         self.side = np.zeros(0, dtype=np.int8)
@@ -69,6 +71,7 @@ class TrackArrays:
         self.t = _extended(self.t, capacity)
         self.seen = _extended(self.seen, capacity)
         self.dead_since = _extended(self.dead_since, capacity)
+        self.held_until = _extended(self.held_until, capacity)
         self.history = _extended(self.history, capacity)
         self.motion = _extended(self.motion, capacity)
         self.side = _extended(self.side, capacity)
@@ -85,6 +88,7 @@ class TrackArrays:
         self.alive[row] = True
         self.side[row] = UNPINNED
         self.status[row] = TENTATIVE
+        self.held_until[row] = np.nan
         self.history[row] = np.nan
         return row
 

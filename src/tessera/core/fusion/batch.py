@@ -4,22 +4,21 @@ initiation, and late reports placed by history."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.spatial import cKDTree
 
 from tessera.core.fusion.association import assign
+from tessera.core.fusion.declarations import holds_at
 from tessera.core.fusion.gating import GATE_CHI2, Detections, gate, gate_late
 from tessera.core.fusion.geo import earth_xyz
+from tessera.core.fusion.lifecycle import Lifecycle
 from tessera.core.fusion.motion import PROFILES, motion_class
 from tessera.core.fusion.record import TrackRecord, axis_variance, hostile_side
+from tessera.core.fusion.settings import FusionSettings, FusionStats
+from tessera.core.fusion.table import TrackTable
 from tessera.core.fusion.update import UpdateRound
 from tessera.core.model import Report
-
-if TYPE_CHECKING:
-    from tessera.core.fusion.engine import KalmanTracker
-    from tessera.core.fusion.lifecycle import Lifecycle
 
 Pair = tuple[TrackRecord, Report]
 
@@ -49,18 +48,26 @@ def detections_of(reports: Sequence[Report]) -> Detections:
 
 
 class MicroBatch:
-    def __init__(self, engine: KalmanTracker, lifecycle: Lifecycle) -> None:
-        self._engine = engine
+    def __init__(
+        self,
+        table: TrackTable,
+        lifecycle: Lifecycle,
+        settings: FusionSettings,
+        stats: FusionStats,
+    ) -> None:
+        self._table = table
         self._lifecycle = lifecycle
-        self._update = UpdateRound(engine, lifecycle)
+        self._settings = settings
+        self._stats = stats
+        self._update = UpdateRound(table, lifecycle, settings, stats)
 
     def apply(self, batch_time: float, reports: Sequence[Report]) -> None:
-        engine = self._engine
-        engine.stats.reports += len(reports)
+        table = self._table
+        self._stats.reports += len(reports)
         keyed: list[Pair] = []
         recent: list[Report] = []
         late: list[Report] = []
-        short_lag = engine.settings.short_lag
+        short_lag = self._settings.short_lag
         for report in reports:
             if report.retraction:
                 keyed = self._retract(report, keyed)
@@ -68,8 +75,8 @@ class MicroBatch:
             if report.subject is None:
                 (recent if batch_time - _t(report) <= short_lag else late).append(report)
                 continue
-            engine.stats.keyed += 1
-            record = engine.record_for_subject(report.subject)
+            self._stats.keyed += 1
+            record = table.record_for_subject(report.subject)
             if record is None:
                 self._lifecycle.initiate(f"sub-{report.subject}", report, _t(report))
             else:
@@ -82,13 +89,12 @@ class MicroBatch:
     def _retract(self, retraction: Report, keyed: list[Pair]) -> list[Pair]:
         """Drop the track of the retraction's subject, with what this micro-batch had for
         it so far (journal order: what comes after the retraction starts anew)."""
-        engine = self._engine
-        engine.stats.retracted += 1
+        self._stats.retracted += 1
         subject = retraction.subject
-        record = None if subject is None else engine.record_for_subject(subject)
+        record = None if subject is None else self._table.record_for_subject(subject)
         if record is None:
             return keyed
-        engine.drop(record)
+        self._table.drop(record)
         return [pair for pair in keyed if pair[0] is not record]
 
     # -- anonymous reports -------------------------------------------------------------
@@ -96,20 +102,20 @@ class MicroBatch:
     def _associate(self, reports: list[Report], batch_time: float) -> list[Pair]:
         if not reports:
             return []
-        engine = self._engine
+        table = self._table
         detections = detections_of(reports)
         gated = gate(
-            engine.arrays,
-            engine.arrays.live_rows(),
-            engine.profiles.q,
+            table.arrays,
+            table.arrays.live_rows(),
+            table.profiles.q,
             detections,
             batch_time,
-            engine.settings.search_margin_m,
+            self._settings.search_margin_m,
         )
         chosen = assign(gated, scans(reports), len(reports))
-        engine.stats.associated += len(chosen)
+        self._stats.associated += len(chosen)
         taken = {index for index, _ in chosen}
-        ordered = [(index, engine.record_at(row)) for index, row in chosen]
+        ordered = [(index, table.record_at(row)) for index, row in chosen]
         left = [index for index in range(len(reports)) if index not in taken]
         ordered.extend(self._initiate(left, reports, detections))
         ordered.sort(key=lambda item: item[0])
@@ -156,24 +162,25 @@ class MicroBatch:
         """Reports observed long before they arrived: gated against where each track was
         at that time (its history). A report much older than its track's state only
         confirms it; one that is not updates it as of its own time, never as if new."""
-        engine = self._engine
+        table = self._table
         detections = detections_of(reports)
-        rows = engine.arrays.live_rows()
+        rows = table.arrays.live_rows()
         # The fastest kind of thing in the picture bounds how far a track has come since.
-        fastest = float(engine.profiles.max_speed[engine.arrays.motion[rows]].max(initial=0.0))
-        gated = gate_late(engine.arrays, rows, engine.profiles.q, fastest, detections, batch_time)
+        fastest = float(table.profiles.max_speed[table.arrays.motion[rows]].max(initial=0.0))
+        gated = gate_late(table.arrays, rows, table.profiles.q, fastest, detections, batch_time)
         chosen = assign(gated, scans(reports), len(reports))
         taken = {index for index, _ in chosen}
         # Late for the picture is not always late for the track: a report newer than its
         # track's state (or only a little older) still updates it, at its own time.
-        self._update.run([(engine.record_at(row), reports[index]) for index, row in chosen])
+        self._update.run([(table.record_at(row), reports[index]) for index, row in chosen])
         for index, report in enumerate(reports):
             if index in taken:
                 continue
             motion = motion_class(report.sidc, report.source.kind)
-            if batch_time - _t(report) <= PROFILES[motion].dead_after:
+            recent = batch_time - _t(report) <= PROFILES[motion].dead_after
+            if recent or holds_at(report, batch_time):
                 self._lifecycle.initiate(f"trk-{report.id}", report, _t(report))
             else:
                 # Too old to say where a thing of its kind is now: it stays in the
                 # journal, and is counted, but starts no track.
-                engine.stats.too_old += 1
+                self._stats.too_old += 1

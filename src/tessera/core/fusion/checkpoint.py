@@ -29,6 +29,7 @@ from tessera.core.fusion.checkpoint_format import (
     ENCODER,
     FORMAT,
     HEADER_DECODER,
+    READABLE_VERSIONS,
     VERSION,
     ArraysState,
     BeliefState,
@@ -48,8 +49,10 @@ from tessera.core.model import Report, Source
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "VERSION", "decode_tracker", "encode_tracker"]
 
-# The version of the checkpoint document; a decoder refuses every other one.
-FORMAT_VERSION = VERSION
+# Part of a checkpoint's fingerprint (tessera.checkpointing): a checkpoint taken under
+# another is never used. It stays while every older document still loads (a document's
+# own version, VERSION, is one of READABLE_VERSIONS; the decoder refuses every other).
+FORMAT_VERSION = 1
 
 _FLOAT = "<f8"
 _INT8 = "|i1"
@@ -63,6 +66,7 @@ _LAYOUT: tuple[tuple[str, str, tuple[int, ...]], ...] = (
     ("t", _FLOAT, ()),
     ("seen", _FLOAT, ()),
     ("dead_since", _FLOAT, ()),
+    ("held_until", _FLOAT, ()),
     ("history", _FLOAT, (HISTORY_SAMPLES, 4)),
     ("motion", _INT8, ()),
     ("side", _INT8, ()),
@@ -79,7 +83,8 @@ def encode_tracker(tracker: KalmanTracker) -> bytes:
     """The tracker's complete state, as a checkpoint document."""
     records: list[TrackRecord] = []
     index: dict[int, int] = {}
-    maps = (tracker._records, tracker._by_row, tracker._by_subject)
+    table = tracker.table
+    maps = (table.records, table.by_row, table.by_subject)
     for mapping in maps:
         for record in mapping.values():
             if id(record) not in index:
@@ -91,16 +96,16 @@ def encode_tracker(tracker: KalmanTracker) -> bytes:
         settings=tracker.settings,
         levels=list(tracker.scheme.levels),
         stats=msgspec.structs.replace(tracker.stats),
-        clock=None if tracker._clock == -math.inf else tracker._clock,
+        clock=None if table.clock == -math.inf else table.clock,
         swept=tracker._swept,
-        arrays=_arrays_state(tracker._arrays),
+        arrays=_arrays_state(table.arrays),
         records=[_record_state(record) for record in records],
-        by_id=[index[id(record)] for record in tracker._records.values()],
-        by_row=[index[id(record)] for record in tracker._by_row.values()],
-        by_subject=[index[id(record)] for record in tracker._by_subject.values()],
+        by_id=[index[id(record)] for record in table.records.values()],
+        by_row=[index[id(record)] for record in table.by_row.values()],
+        by_subject=[index[id(record)] for record in table.by_subject.values()],
         windows=[WindowState(end_us, list(reports)) for end_us, reports in tracker._windows],
-        dirty=list(tracker._dirty),
-        removed=sorted(tracker._removed),
+        dirty=list(table.dirty),
+        removed=sorted(table.removed),
     )
     return ENCODER.encode(checkpoint)
 
@@ -134,7 +139,12 @@ def _record_state(record: TrackRecord) -> RecordState:
         dead_since=record.dead_since,
         name=record.name,
         belief=BeliefState(
-            log_p=list(belief.log_p), authoritative=belief.authoritative, evidence=belief.evidence
+            log_p=list(belief.log_p),
+            authoritative=belief.authoritative,
+            evidence=belief.evidence,
+            declared_at=None if belief.declared_at == -math.inf else belief.declared_at,
+            declared_until=None if belief.declared_until == math.inf else belief.declared_until,
+            declared_confidence=belief.declared_confidence,
         ),
     )
 
@@ -157,37 +167,34 @@ def decode_tracker(
             f"checkpoint was taken with other classification levels: {checkpoint.levels[:16]!r}"
         )
     tracker = KalmanTracker(scheme, settings)
+    table = tracker.table
     arrays = _arrays(checkpoint.arrays)
     records = [_record(state, arrays, scheme, settings) for state in checkpoint.records]
-    tracker._arrays = arrays
-    tracker._records = _mapping("by_id", checkpoint.by_id, records, lambda r: r.id)
-    tracker._by_row = _mapping("by_row", checkpoint.by_row, records, lambda r: r.row)
+    table.arrays = arrays
+    table.records = _mapping("by_id", checkpoint.by_id, records, lambda r: r.id)
+    table.by_row = _mapping("by_row", checkpoint.by_row, records, lambda r: r.row)
     by_subject = _mapping("by_subject", checkpoint.by_subject, records, lambda r: r.subject)
     if None in by_subject:
         raise ValueError("checkpoint maps a record without a subject by subject")
-    tracker._by_subject = {key: record for key, record in by_subject.items() if key is not None}
-    for record in (*tracker._records.values(), *tracker._by_subject.values()):
-        if tracker._by_row.get(record.row) is not record:
+    table.by_subject = {key: record for key, record in by_subject.items() if key is not None}
+    for record in (*table.records.values(), *table.by_subject.values()):
+        if table.by_row.get(record.row) is not record:
             raise ValueError(f"checkpoint record {record.id[:64]!r} is not the holder of its row")
     alive = set(np.flatnonzero(arrays.alive).tolist())
-    if set(tracker._by_row) != alive:
+    if set(table.by_row) != alive:
         raise ValueError("checkpoint rows in use do not match the records holding them")
-    if len(checkpoint.records) != len(
-        {
-            id(r)
-            for m in (tracker._records, tracker._by_row, tracker._by_subject)
-            for r in m.values()
-        }
-    ):
+    maps = (table.records, table.by_row, table.by_subject)
+    if len(checkpoint.records) != len({id(r) for m in maps for r in m.values()}):
         raise ValueError("checkpoint holds records that no map refers to")
     tracker.stats = checkpoint.stats
-    tracker._clock = -math.inf if checkpoint.clock is None else checkpoint.clock
+    table.clock = -math.inf if checkpoint.clock is None else checkpoint.clock
     tracker._swept = checkpoint.swept
     tracker._windows = _windows(checkpoint.windows, tracker._window_us)
-    tracker._dirty = dict.fromkeys(checkpoint.dirty)
-    tracker._removed = set(checkpoint.removed)
-    if len(tracker._dirty) != len(checkpoint.dirty):
+    table.dirty = dict.fromkeys(checkpoint.dirty)
+    table.removed = set(checkpoint.removed)
+    if len(table.dirty) != len(checkpoint.dirty):
         raise ValueError("checkpoint lists a changed track twice")
+    tracker.rewire()  # the steps count into the restored stats
     return tracker
 
 
@@ -198,7 +205,7 @@ def _parse(data: bytes) -> Checkpoint:
         raise ValueError(f"not a fusion checkpoint: {error}") from None
     if header.format != FORMAT:
         raise ValueError(f"not a fusion checkpoint: format {header.format[:64]!r}")
-    if header.version != VERSION:
+    if header.version not in READABLE_VERSIONS:
         raise ValueError(
             f"unsupported fusion checkpoint version {header.version}, expected {VERSION}"
         )
@@ -215,10 +222,15 @@ def _arrays(state: ArraysState) -> TrackArrays:
     if not 0 < capacity <= len(state.free) + rows or rows > capacity:
         raise ValueError(f"checkpoint arrays: capacity {capacity} does not fit {rows} rows")
     columns = {
-        name: unpack(name, getattr(state, name), dtype, capacity, rows, tail)
+        name: unpack(name, stored, dtype, capacity, rows, tail)
         for name, dtype, tail in _LAYOUT
+        if (stored := getattr(state, name)) is not None
     }
     alive = columns["alive"]
+    if "held_until" not in columns:  # version 1: nothing is held
+        columns["held_until"] = np.where(alive, math.nan, 0.0)
+    if np.isinf(columns["held_until"]).any():
+        raise ValueError("checkpoint arrays: a hold without an end")
     free = state.free
     if len(set(free)) != len(free) or any(row >= capacity or alive[row] for row in free):
         raise ValueError("checkpoint arrays: free rows are not distinct unused rows")
@@ -252,7 +264,11 @@ def _record(
         raise ValueError(f"checkpoint record {state.id[:64]!r} has an unknown classification")
     if len(state.lineage) > settings.lineage_window:
         raise ValueError(f"checkpoint record {state.id[:64]!r} has too long a lineage")
-    if not all(math.isfinite(value) for value in state.belief.log_p):
+    times = (state.belief.declared_at, state.belief.declared_until)
+    if not all(
+        math.isfinite(value)
+        for value in (*state.belief.log_p, *(t for t in times if t is not None))
+    ):
         raise ValueError(f"checkpoint record {state.id[:64]!r} has a non-finite belief")
     record = TrackRecord.__new__(TrackRecord)
     record.id = state.id
@@ -277,6 +293,10 @@ def _record(
     belief.log_p = list(state.belief.log_p)
     belief.authoritative = state.belief.authoritative
     belief.evidence = state.belief.evidence
+    declared_at, declared_until = state.belief.declared_at, state.belief.declared_until
+    belief.declared_at = -math.inf if declared_at is None else declared_at
+    belief.declared_until = math.inf if declared_until is None else declared_until
+    belief.declared_confidence = state.belief.declared_confidence
     record.belief = belief
     return record
 

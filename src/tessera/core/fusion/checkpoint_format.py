@@ -32,7 +32,10 @@ from tessera.core.model import (
 )
 
 FORMAT: Final = "tessera.fusion.checkpoint"
-VERSION: Final = 1
+# 2 added holds (``held_until``) and declared identities; a document of 1 loads as one
+# without any (what its journal could hold).
+VERSION: Final = 2
+READABLE_VERSIONS: Final = (1, 2)
 
 # Bounds that keep every later computation in range whatever a document claims.
 _BIG: Final = 2**62
@@ -63,6 +66,7 @@ class ArraysState(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     t: ArrayData
     seen: ArrayData
     dead_since: ArrayData
+    held_until: ArrayData | None = None  # (None: version 1, nothing held)
     history: ArrayData
     motion: ArrayData
     side: ArrayData
@@ -71,9 +75,15 @@ class ArraysState(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
 
 
 class BeliefState(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``declared_at`` None: no declaration's time (minus infinity); ``declared_until``
+    None: for good (a unit's own report). Version 1 has neither: a unit's own identity."""
+
     log_p: Annotated[list[float], msgspec.Meta(min_length=3, max_length=3)]
     authoritative: Identity | None
     evidence: Count
+    declared_at: float | None = None
+    declared_until: float | None = None
+    declared_confidence: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] = 1.0
 
 
 class RecordState(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -90,7 +90,7 @@ def _fine(
     spread[:, 1, 1] += detections.variance[report]
     innovation = offsets_metres(lat, lon, detections.lat[report], detections.lon[report])
     distance2 = mahalanobis2(innovation, spread)
-    # A unit's own report of its side outweighs any sighting of the other side near it.
+    # A declared side (a unit's own, an import's) outweighs any sighting of the other side.
     pinned = arrays.side[track_rows]
     compatible = (pinned == UNPINNED) | (pinned == detections.side[report])
     inside = (distance2 <= GATE_CHI2) & compatible

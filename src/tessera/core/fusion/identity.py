@@ -50,13 +50,25 @@ def _log_likelihood(stated: Identity, reliability: str) -> tuple[float, float, f
 
 
 class IdentityBelief:
-    """Log-probabilities over CLASSES; ``authoritative`` pins a unit's own identity."""
+    """Log-probabilities over CLASSES, moved by sightings; ``authoritative`` is the
+    identity a declaration states (``core.fusion.declarations``), shown while it is in
+    force: the newest declaration's (``declared_at``), until ``declared_until``."""
 
-    __slots__ = ("authoritative", "evidence", "log_p")
+    __slots__ = (
+        "authoritative",
+        "declared_at",
+        "declared_confidence",
+        "declared_until",
+        "evidence",
+        "log_p",
+    )
 
     def __init__(self) -> None:
         self.log_p = [0.0, 0.0, 0.0]
         self.authoritative: Identity | None = None
+        self.declared_at = -math.inf
+        self.declared_until = math.inf
+        self.declared_confidence = 1.0
         self.evidence = 0
 
     def observe(self, stated: Identity, grading: Grading) -> None:
@@ -75,9 +87,23 @@ class IdentityBelief:
         ]
         self.evidence += 1
 
-    def pin(self, identity: Identity) -> None:
-        """A unit's self-report is authoritative for its own identity."""
+    def declare(self, identity: Identity, confidence: float, at: float, until: float) -> bool:
+        """A declaration's identity, in force unless a newer one (by ``at``) already is;
+        answers whether it now is."""
+        if at < self.declared_at:
+            return False
         self.authoritative = identity
+        self.declared_confidence = confidence
+        self.declared_at = at
+        self.declared_until = until
+        return True
+
+    def expire(self, now: float) -> bool:
+        """Give up a declared identity whose validity has ended; answers whether it did."""
+        if self.authoritative is None or self.declared_until > now:
+            return False
+        self.authoritative = None
+        return True
 
     def posterior(self) -> list[float]:
         weights = [math.exp(value) for value in self.log_p]
@@ -87,7 +113,7 @@ class IdentityBelief:
     def estimate(self) -> tuple[Identity, float]:
         """The identity to show and the probability behind it."""
         if self.authoritative is not None:
-            return self.authoritative, 1.0
+            return self.authoritative, self.declared_confidence
         if self.evidence == 0:
             return Identity.UNKNOWN, 0.0
         posterior = self.posterior()

@@ -3,44 +3,60 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-from tessera.core.fusion.arrays import COASTING, CONFIRMED, DEAD, HISTORY_STEP_S, TENTATIVE
+from tessera.core.fusion.arrays import (
+    COASTING,
+    CONFIRMED,
+    DEAD,
+    HISTORY_STEP_S,
+    TENTATIVE,
+    UNPINNED,
+)
+from tessera.core.fusion.declarations import declaration_of
 from tessera.core.fusion.geo import velocity_components
 from tessera.core.fusion.motion import PROFILES, motion_class, motion_code
 from tessera.core.fusion.record import TrackRecord, axis_variance, hostile_side
+from tessera.core.fusion.settings import FusionSettings, FusionStats
+from tessera.core.fusion.table import TrackTable
+from tessera.core.labels import ClassificationScheme
 from tessera.core.model import Report
-
-if TYPE_CHECKING:
-    from tessera.core.fusion.engine import KalmanTracker
 
 
 class Lifecycle:
-    def __init__(self, engine: KalmanTracker) -> None:
-        self._engine = engine
+    def __init__(
+        self,
+        table: TrackTable,
+        settings: FusionSettings,
+        scheme: ClassificationScheme,
+        stats: FusionStats,
+    ) -> None:
+        self._table = table
+        self._settings = settings
+        self._scheme = scheme
+        self._stats = stats
 
     def initiate(self, track_id: str, report: Report, t: float) -> TrackRecord:
         """A tentative track from one report, its state time ``t`` (the report's own)."""
-        engine = self._engine
-        arrays = engine.arrays
+        table = self._table
+        arrays = table.arrays
         row = arrays.allocate()
-        record = TrackRecord(track_id, row, report, engine.settings.lineage_window)
+        record = TrackRecord(track_id, row, report, self._settings.lineage_window)
         motion = motion_class(report.sidc, report.source.kind)
         code = motion_code(motion)
         arrays.motion[row] = code
         self.reset_kinematics(row, report, t)
         arrays.seen[row] = t
         arrays.dead_since[row] = math.nan
-        engine.add(record)
+        table.add(record)
         self.absorb(record, report, t)
-        engine.stats.initiated += 1
+        self._stats.initiated += 1
         return record
 
     def reset_kinematics(self, row: int, report: Report, t: float) -> None:
-        arrays = self._engine.arrays
+        arrays = self._table.arrays
         arrays.lat[row] = report.position.lat
         arrays.lon[row] = report.position.lon
         variance = axis_variance(report)
@@ -48,7 +64,7 @@ class Lifecycle:
         cov[0, 0] = cov[1, 1] = variance
         if report.velocity is not None:
             arrays.vel[row] = velocity_components(report.velocity.course, report.velocity.speed)
-            speed_var = self._engine.settings.velocity_sd**2
+            speed_var = self._settings.velocity_sd**2
         else:
             arrays.vel[row] = 0.0
             # Unknown velocity: anything up to the class's top speed.
@@ -65,16 +81,19 @@ class Lifecycle:
 
     def absorb_evidence(self, record: TrackRecord, report: Report) -> bool:
         """The record's part of absorbing a report; ``settle`` does the arrays' part."""
-        engine = self._engine
+        table = self._table
         sidc_before = record.sidc
-        enough = record.absorb(report, engine.scheme)
-        arrays = engine.arrays
+        declaration = declaration_of(report, table.clock)
+        enough, in_force = record.absorb(report, self._scheme, declaration)
+        arrays = table.arrays
         if record.sidc is not sidc_before and record.sidc is not None:
             arrays.motion[record.row] = motion_code(motion_class(record.sidc, report.source.kind))
+        if in_force and declaration is not None:
+            arrays.held_until[record.row] = declaration.hold
         pinned = record.belief.authoritative
         if pinned is not None:
             arrays.side[record.row] = int(hostile_side(pinned))
-        engine.touch(record)
+        table.touch(record)
         return enough
 
     def settle(
@@ -85,23 +104,30 @@ class Lifecycle:
     ) -> None:
         """Evidence time and confirmation for distinct ``rows`` at once: a track still
         fresh is confirmed by enough evidence, and a coasting one by any."""
-        engine = self._engine
-        arrays = engine.arrays
+        table = self._table
+        arrays = table.arrays
         arrays.seen[rows] = np.maximum(arrays.seen[rows], seen)
-        coast_after = engine.profiles.coast_after[arrays.motion[rows]]
-        fresh = engine.clock - arrays.seen[rows] <= coast_after
+        coast_after = table.profiles.coast_after[arrays.motion[rows]]
+        held = arrays.held_until[rows] > table.clock
+        fresh = (table.clock - arrays.seen[rows] <= coast_after) | held
         confirm = rows[fresh & (enough | (arrays.status[rows] == COASTING))]
         arrays.status[confirm] = CONFIRMED
         arrays.dead_since[confirm] = math.nan
 
     def sweep(self, now: float) -> None:
         """Age every track to ``now`` (a whole second of the journal's clock)."""
-        engine = self._engine
-        arrays = engine.arrays
-        profiles = engine.profiles
+        table = self._table
+        arrays = table.arrays
+        profiles = table.profiles
         rows = np.flatnonzero(arrays.alive)
         if rows.size == 0:
             return
+        held_until = arrays.held_until[rows]
+        ended = held_until <= now  # (NaN, not held, is neither ended nor held)
+        if ended.any():
+            self._end_holds(rows[ended], now)
+        # A held declaration never coasts, dies or is dropped before its validity ends.
+        free = ~(held_until > now)
         status = arrays.status[rows]
         motion = arrays.motion[rows]
         age = now - arrays.seen[rows]
@@ -114,24 +140,44 @@ class Lifecycle:
             + profiles.q[motion] * dt**3 / 3.0
         )
         vague = variance > profiles.max_sd[motion] ** 2
-        dies = (status != DEAD) & (
-            (age > profiles.dead_after[motion])
-            | ((status == TENTATIVE) & (age > profiles.coast_after[motion]))
-            | ((status == COASTING) & vague)
+        dies = (
+            (status != DEAD)
+            & free
+            & (
+                (age > profiles.dead_after[motion])
+                | ((status == TENTATIVE) & (age > profiles.coast_after[motion]))
+                | ((status == COASTING) & vague)
+            )
         )
-        coasts = (status == CONFIRMED) & (age > profiles.coast_after[motion]) & ~dies
-        gone = (status == DEAD) & (now - arrays.dead_since[rows] > engine.settings.drop_dead_after)
+        coasts = (status == CONFIRMED) & (age > profiles.coast_after[motion]) & ~dies & free
+        gone = (
+            (status == DEAD)
+            & free
+            & (now - arrays.dead_since[rows] > self._settings.drop_dead_after)
+        )
         for row in rows[dies].tolist():
             arrays.status[row] = DEAD
             arrays.dead_since[row] = now
-            engine.touch(engine.record_at(row))
+            table.touch(table.record_at(row))
         for row in rows[coasts].tolist():
             arrays.status[row] = COASTING
-            engine.touch(engine.record_at(row))
+            table.touch(table.record_at(row))
         for row in rows[gone].tolist():
-            engine.drop(engine.record_at(row))
+            table.drop(table.record_at(row))
         # The newest sample's time (NaN before the first one) says when to take the next.
         newest = arrays.history[rows, -1, 0]
         sample = (status != DEAD) & ~(arrays.t[rows] - newest < HISTORY_STEP_S)
         if sample.any():
             arrays.sample_history(rows[sample])
+
+    def _end_holds(self, ended: npt.NDArray[np.intp], now: float) -> None:
+        """End the holds of rows ``ended`` (their validity is over by ``now``), and the
+        identities they declared: from here they age from their last report, as any."""
+        table = self._table
+        arrays = table.arrays
+        for row in ended.tolist():
+            arrays.held_until[row] = math.nan
+            record = table.record_at(row)
+            if record.belief.expire(now):
+                arrays.side[row] = UNPINNED
+            table.touch(record)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Final
 
+from tessera.core.fusion.declarations import Declaration
 from tessera.core.fusion.identity import IdentityBelief
 from tessera.core.labels import ClassificationScheme
 from tessera.core.model import Grading, Identity, Label, Report, SourceKind
@@ -76,14 +77,20 @@ class TrackRecord:
         self.dead_since: float | None = None
         self.belief = IdentityBelief()
 
-    def absorb(self, report: Report, scheme: ClassificationScheme) -> bool:
-        """Everything but kinematics that a report tells about its track; answers whether
-        the evidence now suffices to confirm it: a unit's own report, three reports, or
-        two with a reliable one."""
-        self_report = report.subject is not None and report.source.kind is SourceKind.UNIT
-        if self_report:
-            self.belief.pin(report.identity)
-        else:
+    def absorb(
+        self, report: Report, scheme: ClassificationScheme, declaration: Declaration | None
+    ) -> tuple[bool, bool]:
+        """Everything but kinematics that a report tells about its track (``declaration``:
+        what it declares, if it is one). Answers whether the evidence now suffices to
+        confirm the track (a declaration, three reports, or two with a reliable one), and
+        whether ``declaration`` is now the one in force."""
+        in_force = False
+        if declaration is not None:
+            in_force = self.belief.declare(
+                declaration.identity, declaration.confidence, declaration.at, declaration.until
+            )
+        if declaration is None or not declaration.own:
+            # Once its validity ends, a declaration counts as one more statement.
             self.belief.observe(report.identity, report.grading)
         self.count += 1
         if report.grading.reliability in "ABC":
@@ -102,14 +109,15 @@ class TrackRecord:
             self.name = report.name
         if report.position.alt is not None:
             self.alt = report.position.alt
-        self._absorb_symbol(report, self_report)
+        self._absorb_symbol(report, in_force)
         if report.label != self.last_label:
             self._absorb_label(report.label, scheme)
-        return self_report or self.count >= 3 or (self.count >= 2 and self.reliable_hits >= 1)
+        evidence = self.count >= 3 or (self.count >= 2 and self.reliable_hits >= 1)
+        return declaration is not None or evidence, in_force
 
-    def _absorb_symbol(self, report: Report, self_report: bool) -> None:
-        # The best-graded report names the symbol; a unit's own report names it best.
-        if self_report:
+    def _absorb_symbol(self, report: Report, declared: bool) -> None:
+        # The best-graded report names the symbol; the declaration in force names it best.
+        if declared:
             rank = -1
         else:
             rank = "ABCDEF".index(report.grading.reliability) * 10 + report.grading.credibility

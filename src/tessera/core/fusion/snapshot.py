@@ -20,6 +20,7 @@ def track_snapshot(record: TrackRecord, arrays: TrackArrays) -> Track:
     velocity = Velocity(*course_speed(east, north)) if math.hypot(east, north) > 0.0 else None
     # ce is the 1-sigma radial error: the root of both axes' variances.
     ce = math.sqrt(max(float(arrays.cov[row, 0, 0] + arrays.cov[row, 1, 1]), 0.0))
+    held = float(arrays.held_until[row])
     return Track(
         id=record.id,
         position=Position(
@@ -41,4 +42,5 @@ def track_snapshot(record: TrackRecord, arrays: TrackArrays) -> Track:
         lineage=tuple(record.lineage),
         report_count=record.count,
         name=record.name,
+        valid_until=None if math.isnan(held) else datetime.fromtimestamp(held, UTC),
     )

@@ -10,7 +10,6 @@ grown by what that velocity does not know. An older one only adds evidence.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -18,21 +17,28 @@ import numpy.typing as npt
 from tessera.core.fusion.gating import GATE_CHI2
 from tessera.core.fusion.geo import moved_arrays, offsets_metres, velocity_components
 from tessera.core.fusion.kalman import mahalanobis2, predict_covariance, update
+from tessera.core.fusion.lifecycle import Lifecycle
 from tessera.core.fusion.record import TrackRecord, axis_variance
+from tessera.core.fusion.settings import FusionSettings, FusionStats
+from tessera.core.fusion.table import TrackTable
 from tessera.core.model import Report
-
-if TYPE_CHECKING:
-    from tessera.core.fusion.engine import KalmanTracker
-    from tessera.core.fusion.lifecycle import Lifecycle
 
 FloatArray = npt.NDArray[np.float64]
 Pair = tuple[TrackRecord, Report]
 
 
 class UpdateRound:
-    def __init__(self, engine: KalmanTracker, lifecycle: Lifecycle) -> None:
-        self._engine = engine
+    def __init__(
+        self,
+        table: TrackTable,
+        lifecycle: Lifecycle,
+        settings: FusionSettings,
+        stats: FusionStats,
+    ) -> None:
+        self._table = table
         self._lifecycle = lifecycle
+        self._settings = settings
+        self._stats = stats
 
     def run(self, pairs: Sequence[Pair], *, keyed: bool = False) -> None:
         rounds: list[list[Pair]] = []
@@ -47,16 +53,15 @@ class UpdateRound:
             self._apply(members, keyed=keyed)
 
     def _apply(self, members: list[Pair], *, keyed: bool) -> None:
-        engine = self._engine
-        arrays = engine.arrays
+        arrays = self._table.arrays
         n = len(members)
         rows = np.fromiter((record.row for record, _ in members), np.intp, n)
         observed = np.fromiter((r.observed_at.timestamp() for _, r in members), np.float64, n)
         lag_behind = arrays.t[rows] - observed
-        moving = np.flatnonzero(lag_behind <= engine.settings.short_lag)
+        moving = np.flatnonzero(lag_behind <= self._settings.short_lag)
         late = int(np.count_nonzero(lag_behind[moving] > 0.0))
-        engine.stats.late_updates += late
-        engine.stats.late_confirmations += n - moving.size
+        self._stats.late_updates += late
+        self._stats.late_confirmations += n - moving.size
         if moving.size:
             self._kinematics(members, rows, observed, moving, keyed=keyed)
         absorb = self._lifecycle.absorb_evidence
@@ -72,8 +77,8 @@ class UpdateRound:
         *,
         keyed: bool,
     ) -> None:
-        engine = self._engine
-        arrays = engine.arrays
+        table = self._table
+        arrays = table.arrays
         reports = [members[i][1] for i in moving.tolist()]
         rows = rows_all[moving]
         observed = observed_all[moving]
@@ -81,7 +86,7 @@ class UpdateRound:
         tau = np.maximum(arrays.t[rows], observed)
         dt = tau - arrays.t[rows]
         lag = tau - observed
-        q = engine.profiles.q[arrays.motion[rows]]
+        q = table.profiles.q[arrays.motion[rows]]
         vel = arrays.vel[rows].copy()
         lat, lon = moved_arrays(arrays.lat[rows], arrays.lon[rows], vel[:, 0] * dt, vel[:, 1] * dt)
         cov = predict_covariance(arrays.cov[rows], dt, q)
@@ -117,7 +122,7 @@ class UpdateRound:
             measured_noise = noise[index]
             measured = innovation[index]
             if size == 4:
-                velocity_var = engine.settings.velocity_sd**2
+                velocity_var = self._settings.velocity_sd**2
                 measured_noise = np.zeros((index.size, 4, 4))
                 measured_noise[:, :2, :2] = noise[index]
                 measured_noise[:, 2, 2] = measured_noise[:, 3, 3] = velocity_var
@@ -135,7 +140,7 @@ class UpdateRound:
             )
             vel[index] += correction[:, 2:]
         # Never faster than the class allows: a few noisy fixes must not fling a track.
-        top = engine.profiles.max_speed[arrays.motion[rows]]
+        top = table.profiles.max_speed[arrays.motion[rows]]
         speed = np.hypot(vel[:, 0], vel[:, 1])
         scale = np.where(speed > top, top / np.maximum(speed, 1e-9), 1.0)
         vel *= scale[:, None]

@@ -9,11 +9,14 @@ importer. The answer says what was taken under which label and what was skipped 
 a file that cannot be read, or whose marking is above the label given or releasable to
 fewer communities, answers 422 naming what and where, and nothing of it is stored.
 Importing the same file again stores nothing twice, and answers as the first time.
+Its reports hold (fusion keeps them as declarations) until ``valid_until`` or for
+``valid_for`` when given, else as the file says, else for ``import_valid_for_s``.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from starlette.requests import Request
@@ -24,8 +27,11 @@ from tessera.codecs.imports import (
     ImportBatch,
     ImportFileError,
     ImportLabelRequiredError,
+    ImportValidity,
+    check_validity,
     read_import,
 )
+from tessera.core.durations import parse_duration
 from tessera.core.model import COMMUNITY_PATTERN, ID_PATTERN, Label
 from tessera.journal.base import JournalClosedError, JournalItem, JournalUnavailableError
 from tessera.security.base import AuditEvent
@@ -67,6 +73,14 @@ async def post_import(request: Request) -> JSONResponse:
     source = params.get("source") or None
     if source is not None and not _IDENTIFIER.fullmatch(source):
         return error(400, "source: must be a source id", parameter="source")
+    now = tessera.clock()
+    try:
+        validity = _validity(params.get("valid_until"), params.get("valid_for"), tessera)
+    except ValueError as exc:
+        name = str(exc).partition(":")[0]
+        return error(400, str(exc), parameter=name)
+    if problem := check_validity(validity, now):
+        return error(400, problem, parameter=problem.partition(":")[0].partition(",")[0])
     try:
         data = await read_body(request, MAX_FILE_BYTES)
     except BodyTooLargeError:
@@ -81,9 +95,10 @@ async def post_import(request: Request) -> JSONResponse:
             file_format=file_format,
             label=rule,
             principal=name,
-            now=tessera.clock(),
+            now=now,
             overlay_scope=lambda file_id: tessera.ids.file_id(name, file_id),
             source=source,
+            validity=validity,
         )
     except ImportLabelRequiredError as exc:
         return error(422, _LABEL_REQUIRED, parameter="classification", reason=str(exc))
@@ -115,6 +130,7 @@ async def post_import(request: Request) -> JSONResponse:
         "label_from": batch.labelled.source,
         "own_marking": batch.labelled.own_marking,
         "reports": len(batch.reports),
+        "held": batch.held,
         "overlays": len(batch.revisions),
         "skipped": batch.skipped,
     }
@@ -144,6 +160,25 @@ def _marking_refusal(tessera: Served, request: Request, batch: ImportBatch) -> s
             shown = ":".join((label.classification, ",".join(label.releasable_to))).rstrip(":")
             return f"label: the file's own marking labels it {shown}, {refusal}"
     return None
+
+
+def _validity(until: str | None, span: str | None, tessera: Served) -> ImportValidity:
+    default = timedelta(seconds=tessera.settings.import_valid_for_s)
+    valid_until = valid_for = None
+    if until:
+        try:
+            valid_until = datetime.fromisoformat(until.strip())
+        except ValueError:
+            raise ValueError("valid_until: must be an ISO 8601 time with its zone") from None
+        if valid_until.tzinfo is None:
+            raise ValueError("valid_until: must be an ISO 8601 time with its zone")
+        valid_until = valid_until.astimezone(UTC)
+    if span:
+        try:
+            valid_for = parse_duration(span)
+        except ValueError as exc:
+            raise ValueError(f"valid_for: must be {exc}") from None
+    return ImportValidity(valid_until=valid_until, valid_for=valid_for, default_for=default)
 
 
 def _label(classification: str | None, releasable_to: str | None) -> Label | None:

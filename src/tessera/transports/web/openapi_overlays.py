@@ -40,6 +40,13 @@ _IMPORTED = {
     "properties": {
         "format": {"type": "string"},
         "reports": {"type": "integer"},
+        "held": {
+            "type": "object",
+            "properties": {name: {"type": "integer"} for name in ("given", "file", "default")},
+            "description": (
+                "How many reports hold until the time given, the file's own, or the default"
+            ),
+        },
         "overlays": {"type": "integer"},
         "skipped": {"type": "array", "items": {"type": "object"}},
         "label": {
@@ -130,6 +137,10 @@ def overlay_operations() -> dict[str, dict[str, Any]]:
                     "marking, else the sender's default; an element marked stricter keeps its "
                     "own marking. A marking above the label given, or releasable to fewer "
                     "communities, refuses the file (422, naming the marking and where). "
+                    "Its reports are declarations, held on the picture with the identity "
+                    "they state until valid_until, or for valid_for, when given; else as "
+                    "the file says (an NVG TimeSpan end, a CoT stale time); else for the "
+                    "server's import_valid_for_s (24 h); each at most 7 days after its time. "
                     "The answer counts what was taken and lists what was skipped and why. "
                     "Importing the same file again stores nothing twice."
                 ),
@@ -156,6 +167,18 @@ def overlay_operations() -> dict[str, dict[str, Any]]:
                             "to the importer); left out, each comes from the source the "
                             "file names"
                         ),
+                    },
+                    {
+                        "name": "valid_until",
+                        "in": "query",
+                        "schema": {"type": "string", "format": "date-time"},
+                        "description": "Every report holds until then (within 7 days)",
+                    },
+                    {
+                        "name": "valid_for",
+                        "in": "query",
+                        "schema": {"type": "string"},
+                        "description": "Every report holds this long from now: 900, 30m, 12h, 2d",
                     },
                 ],
                 "requestBody": {

@@ -1,0 +1,28 @@
+"""What the fusion engine is told (its settings) and what it counts (its statistics)."""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class FusionSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """``batch_seconds``: micro-batch window of received time. ``short_lag``: a report up
+    to this much older than its track still updates it; an older one only confirms."""
+
+    batch_seconds: float = 1.0
+    lineage_window: int = 200
+    drop_dead_after: float = 300.0
+    short_lag: float = 30.0
+    search_margin_m: float = 1_000.0
+    velocity_sd: float = 1.0
+
+
+class FusionStats(msgspec.Struct, kw_only=True):
+    reports: int = 0
+    keyed: int = 0
+    associated: int = 0
+    initiated: int = 0
+    late_updates: int = 0
+    late_confirmations: int = 0
+    too_old: int = 0
+    retracted: int = 0

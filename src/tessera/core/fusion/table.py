@@ -1,0 +1,61 @@
+"""The tracks the engine holds, as its steps share them: each record by id, row and
+subject, the kinematic arrays, the motion profiles, the journal's clock, and the changes
+not yet taken. The engine owns one; the micro-batch, lifecycle and update steps are given
+it, so none of them needs the engine itself."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from tessera.core.fusion.arrays import TrackArrays
+from tessera.core.fusion.motion import ProfileTable
+from tessera.core.fusion.record import TrackRecord
+from tessera.core.fusion.snapshot import track_snapshot
+from tessera.core.model import Track
+
+
+class TrackTable:
+    def __init__(self) -> None:
+        self.arrays = TrackArrays()
+        self.profiles = ProfileTable()
+        self.records: dict[str, TrackRecord] = {}
+        self.by_row: dict[int, TrackRecord] = {}
+        self.by_subject: dict[str, TrackRecord] = {}
+        # The journal's clock: minus infinity before the first report.
+        self.clock = -math.inf
+        # Tracks changed (in order) and dropped since the changes were last taken.
+        self.dirty: dict[str, None] = {}
+        self.removed: set[str] = set()
+
+    def record_at(self, row: int) -> TrackRecord:
+        return self.by_row[row]
+
+    def record_for_subject(self, subject: str) -> TrackRecord | None:
+        return self.by_subject.get(subject)
+
+    def all_records(self) -> Iterable[TrackRecord]:
+        return self.records.values()
+
+    def add(self, record: TrackRecord) -> None:
+        self.records[record.id] = record
+        self.by_row[record.row] = record
+        if record.subject is not None:
+            self.by_subject[record.subject] = record
+        self.removed.discard(record.id)
+        self.dirty[record.id] = None
+
+    def touch(self, record: TrackRecord) -> None:
+        self.dirty[record.id] = None
+
+    def drop(self, record: TrackRecord) -> None:
+        del self.records[record.id]
+        del self.by_row[record.row]
+        if record.subject is not None and self.by_subject.get(record.subject) is record:
+            del self.by_subject[record.subject]
+        self.arrays.release(record.row)
+        self.dirty.pop(record.id, None)
+        self.removed.add(record.id)
+
+    def snapshot(self, record: TrackRecord) -> Track:
+        return track_snapshot(record, self.arrays)
