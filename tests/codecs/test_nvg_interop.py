@@ -256,7 +256,6 @@ def test_what_cannot_be_kept_is_listed_with_its_line_and_reason() -> None:
         ("point", 3, "attribute 'colour' not imported"),
         ("point", 3, "attribute 'rotation' not imported"),
         ("ExtendedData", 4, "field 'callsign' not imported"),
-        ("TimeSpan", 6, "<TimeSpan> of a point not imported"),
         ("point", 3, "the style of a unit symbol is not kept"),
         ("point", 3, "course or speed without the other not imported"),
         ("point", 3, "track status 'lost' unknown, not imported"),

@@ -41,8 +41,9 @@ SHAPE_ATTRIBUTES: Final = {
 # Attributes whose value is the schema's default, which changes nothing when left out.
 DEFAULTS: Final = {"leg-type": "great-circle", "rotation": "0"}
 # Child elements the reader uses: markings, fields, text (``exclude`` is listed by the
-# reader itself). A report keeps its ``TimeStamp`` (its time), an overlay its ``TimeSpan``
-# (its validity); an overlay's time is when Tessera stores it.
+# reader itself). A report keeps its ``TimeStamp`` (its time) and its ``TimeSpan``'s end
+# (how long it holds), an overlay its ``TimeSpan`` (its validity); an overlay's time is
+# when Tessera stores it.
 KNOWN_CHILDREN: Final = frozenset(
     {"metadata", "extension", "ExtendedData", "textInfo", "content", "exclude"}
 )
@@ -132,7 +133,7 @@ def leftovers(el: etree._Element, *, report: bool, fields: frozenset[str]) -> li
         if not isinstance(tag, str):
             continue
         child_name = split(child)[1]
-        if child_name == TIMES[report]:
+        if child_name == TIMES[report] or (report and child_name == "TimeSpan"):
             continue
         if child_name not in KNOWN_CHILDREN:
             found.append(Leftover(child, f"<{child_name[:40]}> of a {name} not imported"))
