@@ -223,7 +223,9 @@ def test_labels_links_modifiers_styles_and_motion_are_kept() -> None:
     [unit] = result.reports
     assert (unit.name, unit.quantity, unit.grading) == ("2 COY", 120, Grading.parse("B2"))
     assert unit.remarks == "modifier W: 201200Z; link: https://c2.example/units/7"
-    assert unit.velocity == Velocity(course=90.0, speed=pytest.approx(10.0))
+    assert unit.velocity is not None
+    assert unit.velocity.course == 90.0
+    assert abs(unit.velocity.speed - 10.0) < 1e-9
     point, area = result.overlays
     assert point.style == "stroke:#FF0000;fill-opacity:0.7"
     assert point.remarks == "course 180, speed 20.00 m/s; link: https://c2.example/op"

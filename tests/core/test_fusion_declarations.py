@@ -24,7 +24,7 @@ def declared(*, at: float = 0.0, hold: float = HOLD_S, **fields: Any) -> Report:
         source="hq-nvg",
         kind=SourceKind.SYSTEM,
         grading="F6",
-        **fields,  # type: ignore[arg-type]
+        **fields,
     )
     return msgspec.structs.replace(base, valid_until=base.observed_at + timedelta(seconds=hold))
 
