@@ -90,14 +90,7 @@ def read_kml(
     max_bytes: int = MAX_BYTES,
 ) -> KmlImport:
     """Every importable placemark in a KML or KMZ file as overlays labelled ``label``."""
-    if data.startswith(b"PK"):
-        data = kml_from_kmz(data, max_bytes=max_bytes)
-    try:
-        root = parse_document(data, max_bytes=max_bytes, max_depth=MAX_DEPTH)
-    except CotError as exc:
-        raise KmlError(str(exc)) from None
-    if _local(root) != "kml" or not _is_kml(root):
-        raise KmlError(f"document: the root element is <{_local(root)}>, not KML's <kml>")
+    root = kml_root(data, max_bytes=max_bytes)
     top = next((child for child in root if _local(child) in ("Document", "Folder")), None)
     document = [] if top is None else kml_markings(top, document=_local(top) == "Document")
     scopes = _Scopes(rule_of(label).file(document), top)
@@ -129,6 +122,19 @@ class _Scopes:
             outer = self.of(parent)
             self._known[element] = self.labels.within(outer, kml_markings(element))
         return self._known[element]
+
+
+def kml_root(data: bytes, *, max_bytes: int = MAX_BYTES) -> etree._Element:
+    """The ``<kml>`` root of a KML or KMZ file, parsed with the hardened parser."""
+    if data.startswith(b"PK"):
+        data = kml_from_kmz(data, max_bytes=max_bytes)
+    try:
+        root = parse_document(data, max_bytes=max_bytes, max_depth=MAX_DEPTH)
+    except CotError as exc:
+        raise KmlError(str(exc)) from None
+    if _local(root) != "kml" or not _is_kml(root):
+        raise KmlError(f"document: the root element is <{_local(root)}>, not KML's <kml>")
+    return root
 
 
 def kml_from_kmz(data: bytes, *, max_bytes: int = MAX_BYTES) -> bytes:

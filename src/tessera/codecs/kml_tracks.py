@@ -16,15 +16,12 @@ from datetime import UTC, datetime
 import msgspec
 from lxml import etree
 
-from tessera.codecs.cot_model import CotError
-from tessera.codecs.cot_safe_xml import parse_document
 from tessera.codecs.kml_read import (
     KML_NAMESPACES,
     MAX_BYTES,
-    MAX_DEPTH,
     MAX_OVERLAYS,
     KmlError,
-    kml_from_kmz,
+    kml_root,
 )
 from tessera.core.model import Grading, Identity, Label, Position, TrackStatus
 
@@ -45,14 +42,7 @@ class KmlTrack(msgspec.Struct, frozen=True, kw_only=True):
 
 def read_kml_tracks(data: bytes, *, max_bytes: int = MAX_BYTES) -> tuple[KmlTrack, ...]:
     """Every track placemark of a KML or KMZ file, in document order."""
-    if data.startswith(b"PK"):
-        data = kml_from_kmz(data, max_bytes=max_bytes)
-    try:
-        root = parse_document(data, max_bytes=max_bytes, max_depth=MAX_DEPTH)
-    except CotError as exc:
-        raise KmlError(str(exc)) from None
-    if _local(root) != "kml" or not _is_kml(root):
-        raise KmlError(f"document: the root element is <{_local(root)}>, not KML's <kml>")
+    root = kml_root(data, max_bytes=max_bytes)
     tracks: list[KmlTrack] = []
     for placemark, fields in _track_placemarks(root):
         if len(tracks) >= MAX_OVERLAYS:
