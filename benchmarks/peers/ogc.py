@@ -1,18 +1,20 @@
-"""OGC API - Features, Tessera's ``/ogc`` against pygeoapi serving the same 10,000 tracks.
+"""OGC API - Features, Tessera's ``/ogc`` against pygeoapi serving the same 10,000 tracks
+from the same PostGIS table.
 
-Tessera (embedded, in its own process) is fed one self-report for each of ``tracks`` units;
-once fused, its ``/ogc`` tracks collection is read whole, and the very same features (id,
-properties, point) fill a PostGIS table (GiST index on the point) in a database of this
-harness's own, which pygeoapi serves through its PostgreSQL provider. Both are then read
-the same way: paging through everything with ``limit=1000`` (items/s), and the same
-``bbox`` query again and again (p50, p99).
+Tessera on PostGIS (a fusion worker and a gateway on a fresh database and NATS streams of
+this harness's own, ``benchmarks.cluster``) is fed one self-report for each of ``tracks``
+units; the worker writes the fused picture into its ``tracks`` table, and pygeoapi serves
+that very table (through a view that gives it a single-picture id and a lon/lat geometry,
+the expression Tessera's own GiST index covers) with its PostgreSQL provider. The gateway
+answers ``/ogc`` from its replica of the same table. Both are read the same way: paging
+through everything with ``limit=1000`` (items/s), and the same ``bbox`` query again and
+again (p50, p99). Tessera's embedded default is measured too, on the same load.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import statistics
 import subprocess
 import tempfile
@@ -25,14 +27,15 @@ from typing import Any
 import httpx
 import msgspec
 import psycopg
+from psycopg import sql
 
-from benchmarks.common import server_process, unit_report
-from benchmarks.ingest import fused_after
+from benchmarks.cluster import scratch
+from benchmarks.common import Served, server_process, unit_report
 from benchmarks.peers.install import PYGEOAPI, install
 from benchmarks.peers.procs import accepts, stop_tree
-from benchmarks.peers.servers import PG_ADMIN, PeerError, free_port
+from benchmarks.peers.servers import PeerError, free_port
 
-DATABASE = "tessera_bench_ogc"
+VIEW = "pygeoapi_tracks"
 PAGE = 1000
 # 10 columns by 50 rows of the units' grid: 500 tracks.
 BBOX = "15.49,52.79,15.96,53.79"
@@ -79,76 +82,90 @@ def _read(base: str, items: str, headers: dict[str, str], queries: int) -> dict[
     }
 
 
-async def _tessera_features(tracks: int, queries: int) -> tuple[list[Any], dict[str, float]]:
+async def _feed(served: Served, tracks: int) -> str:
+    """Post one self-report per unit; the tracks collection's items path."""
     now = datetime.now(UTC)
     reports = [unit_report(index, 0, prefix="ogc", when=now) for index in range(tracks)]
-    async with server_process() as served:
-        async with httpx.AsyncClient(
-            base_url=served.url, timeout=60, headers=served.headers
-        ) as client:
-            for start in range(0, tracks, 500):
-                body = msgspec.json.encode(reports[start : start + 500])
-                response = await client.post(
-                    "/api/v1/reports", content=body,
-                    headers={"content-type": "application/json"},
-                )  # fmt: skip
-                response.raise_for_status()
-            await fused_after(client, 120)
-            collections = (await client.get("/ogc/collections")).json()["collections"]
-            name = next(c["id"] for c in collections if c["id"].endswith("-tracks"))
-            items = f"/ogc/collections/{name}/items"
-            features = []
-            offset = 0
-            while True:
-                page = await client.get(items, params={"limit": 10000, "offset": offset})
-                batch = page.json()["features"]
-                features.extend(batch)
-                offset += len(batch)
-                if not batch:
-                    break
-        figures = await asyncio.to_thread(_read, served.url, items, served.headers, queries)
-    return features, figures
-
-
-def _fill_table(features: list[Any]) -> str:
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {DATABASE}")
-    dsn = PG_ADMIN.rsplit("/", 1)[0] + "/" + DATABASE
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-        conn.execute(
-            "CREATE TABLE tracks (id text PRIMARY KEY, identity text, sidc text, "
-            "grading text, updated_at text, properties jsonb, geom geometry(Point, 4326))"
-        )
-        with conn.cursor() as cursor:
-            cursor.executemany(
-                "INSERT INTO tracks VALUES (%s, %s, %s, %s, %s, %s, "
-                "ST_SetSRID(ST_GeomFromGeoJSON(%s), 4326))",
-                [
-                    (
-                        f["id"],
-                        f["properties"].get("identity"),
-                        f["properties"].get("sidc"),
-                        str(f["properties"].get("grading")),
-                        f["properties"].get("updated_at"),
-                        json.dumps(f["properties"]),
-                        json.dumps(f["geometry"]),
-                    )
-                    for f in features
-                ],
+    async with httpx.AsyncClient(base_url=served.url, timeout=60, headers=served.headers) as client:
+        for start in range(0, tracks, 500):
+            body = msgspec.json.encode(reports[start : start + 500])
+            response = await client.post(
+                "/api/v1/reports", content=body, headers={"content-type": "application/json"}
             )
-        conn.execute("CREATE INDEX tracks_geom ON tracks USING GIST (geom)")
-        conn.execute("ANALYZE tracks")
-    return dsn
+            response.raise_for_status()
+        deadline = time.monotonic() + 120
+        while True:
+            collections = (await client.get("/ogc/collections")).json()["collections"]
+            names = [c["id"] for c in collections if c["id"].endswith("-tracks")]
+            if names:
+                items = f"/ogc/collections/{names[0]}/items"
+                page = await client.get(items, params={"limit": 1})
+                if page.json()["numberMatched"] >= tracks:
+                    return items
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Tessera did not serve {tracks} tracks in time")
+            await asyncio.sleep(0.1)
 
 
-def _drop_database() -> None:
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+async def _embedded(tracks: int, queries: int) -> dict[str, float]:
+    async with server_process() as served:
+        items = await _feed(served, tracks)
+        return await asyncio.to_thread(_read, served.url, items, served.headers, queries)
 
 
-def _config(port: int) -> str:
+def _written(dsn: str, tracks: int) -> str:
+    """Wait until the worker has written every track; the picture they are in."""
+    deadline = time.monotonic() + 120
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        while True:
+            row = conn.execute(
+                "SELECT picture, count(*) FROM tracks GROUP BY picture ORDER BY 2 DESC LIMIT 1"
+            ).fetchone()
+            if row is not None and row[1] >= tracks:
+                return str(row[0])
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the worker did not write {tracks} tracks in time: {row}")
+            time.sleep(0.1)
+
+
+def _view(dsn: str, picture: str) -> None:
+    """pygeoapi's window on Tessera's table: one picture's rows, id unique, the point as
+    lon/lat geometry (``position::geometry``, which Tessera's index covers)."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL(
+                "CREATE VIEW {} AS SELECT id, identity, status, updated_at, "
+                "body AS properties, position::geometry AS geom FROM tracks WHERE picture = {}"
+            ).format(sql.Identifier(VIEW), sql.Literal(picture))
+        )
+
+
+def _pygeoapi_figures(dsn: str, tracks: int, queries: int) -> dict[str, float]:
+    _view(dsn, _written(dsn, tracks))
+    database = dsn.rsplit("/", 1)[1]
+    with _pygeoapi(database) as base:
+        return _read(base, f"/collections/{VIEW}/items", {}, queries)
+
+
+async def _on_postgis(tracks: int, queries: int) -> dict[str, Any]:
+    outcome: dict[str, Any] = {}
+    async with scratch() as fresh:
+        await fresh.worker()
+        _, served = await fresh.gateway()
+        items = await _feed(served, tracks)
+        outcome["tessera"] = await asyncio.to_thread(
+            _read, served.url, items, served.headers, queries
+        )
+        try:
+            outcome["pygeoapi"] = await asyncio.to_thread(
+                _pygeoapi_figures, fresh.dsn, tracks, queries
+            )
+        except Exception as exc:  # a peer that fails is reported, not dropped
+            outcome["pygeoapi_error"] = f"{type(exc).__name__}: {exc}"
+    return outcome
+
+
+def _config(port: int, database: str) -> str:
     return f"""
 server:
   bind: {{host: 127.0.0.1, port: {port}}}
@@ -168,10 +185,10 @@ metadata:
     postalcode: x, country: x, phone: x, fax: x, email: x@x, url: "http://x", hours: x,
     instructions: x, role: pointOfContact}}
 resources:
-  tracks:
+  {VIEW}:
     type: collection
     title: tracks
-    description: the tracks Tessera served
+    description: the tracks Tessera wrote
     keywords: [tracks]
     extents:
       spatial: {{bbox: [-180, -90, 180, 90],
@@ -179,21 +196,21 @@ resources:
     providers:
       - type: feature
         name: PostgreSQL
-        data: {{host: 127.0.0.1, port: 5432, dbname: {DATABASE}, user: postgres,
+        data: {{host: 127.0.0.1, port: 5432, dbname: {database}, user: postgres,
           password: "", search_path: [public]}}
         id_field: id
-        table: tracks
+        table: {VIEW}
         geom_field: geom
 """
 
 
 @contextlib.contextmanager
-def _pygeoapi() -> Iterator[str]:
+def _pygeoapi(database: str) -> Iterator[str]:
     folder = install(PYGEOAPI) / "bin"
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="tessera-bench-pygeoapi-") as scratch:
         root = Path(scratch)
-        (root / "config.yml").write_text(_config(port))
+        (root / "config.yml").write_text(_config(port, database))
         env = {
             "PYGEOAPI_CONFIG": str(root / "config.yml"),
             "PYGEOAPI_OPENAPI": str(root / "openapi.yml"),
@@ -226,16 +243,10 @@ def _pygeoapi() -> Iterator[str]:
 
 
 def measure(tracks: int = 10_000, queries: int = 200) -> dict[str, Any]:
-    features, tessera = asyncio.run(_tessera_features(tracks, queries))
-    if len(features) != tracks:
-        raise RuntimeError(f"Tessera served {len(features)} tracks, not {tracks}")
-    outcome: dict[str, Any] = {"tessera": tessera, "tracks": tracks}
-    try:
-        _fill_table(features)
-        with _pygeoapi() as base:
-            outcome["pygeoapi"] = _read(base, "/collections/tracks/items", {}, queries)
-    except Exception as exc:  # a peer that fails is reported, not dropped
-        outcome["pygeoapi_error"] = f"{type(exc).__name__}: {exc}"
-    finally:
-        _drop_database()
+    outcome: dict[str, Any] = {"tracks": tracks}
+    outcome.update(asyncio.run(_on_postgis(tracks, queries)))
+    outcome["tessera_embedded"] = asyncio.run(_embedded(tracks, queries))
+    for name in ("tessera", "tessera_embedded"):
+        if outcome[name]["items"] != tracks:
+            raise RuntimeError(f"{name} served {outcome[name]['items']} tracks, not {tracks}")
     return outcome
