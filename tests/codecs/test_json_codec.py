@@ -24,6 +24,7 @@ from tessera.core.model import (
     Report,
     Source,
     SourceKind,
+    TrackStatus,
     Velocity,
 )
 from tessera.core.symbols import IDENTITY_DIGIT, SYMBOL_SETS
@@ -93,12 +94,17 @@ def reports(draw: st.DrawFn) -> Report:
     subject = draw(st.none() | identifiers)
     observed = draw(times)
     holds = st.timedeltas(timedelta(microseconds=1), MAX_HOLD).map(lambda span: observed + span)
+    valid_until = draw(st.none() | holds)
+    kind = draw(st.sampled_from(list(SourceKind)))
+    # Only a declaration states a status: one that holds, or a unit's own report.
+    declares = valid_until is not None or (subject is not None and kind is SourceKind.UNIT)
+    status = draw(st.none() | st.sampled_from(list(TrackStatus))) if declares else None
     return Report(
         id=draw(identifiers),
-        source=Source(draw(identifiers), draw(st.sampled_from(list(SourceKind)))),
+        source=Source(draw(identifiers), kind),
         observed_at=observed,
         received_at=draw(st.none() | times),
-        valid_until=draw(st.none() | holds),
+        valid_until=valid_until,
         position=draw(positions),
         velocity=draw(st.none() | velocities),
         subject=subject,
@@ -109,6 +115,7 @@ def reports(draw: st.DrawFn) -> Report:
         label=draw(labels),
         remarks=draw(st.text(max_size=200).map(without_control_characters)),
         retraction=subject is not None and draw(st.booleans()),
+        status=status,
     )
 
 
@@ -228,6 +235,8 @@ MUTATIONS: list[tuple[str, Any, str]] = [
     ("valid_until", "2026-05-11T11:59:01Z", "valid_until"),
     ("valid_until", "2026-05-04T13:00:00", "valid_until"),
     ("valid_until", "until further notice", "valid_until"),
+    ("status", "asleep", "status"),
+    ("status", "dead", "status"),
     ("extra", True, "$"),
 ]
 
@@ -267,6 +276,22 @@ def test_a_validity_must_end_after_the_report_and_within_the_longest_hold(
     doc = mutate(valid_doc(), "valid_until", "2026-05-11T13:59:00+02:00")
     [report] = codec().decode_batch(json.dumps([doc]).encode(), now=NOW, new_id=str)
     assert report.valid_until == datetime(2026, 5, 11, 11, 59, tzinfo=UTC)
+
+
+def test_a_declaration_may_state_its_track_status_a_sighting_may_not() -> None:
+    held = {**valid_doc(), "valid_until": "2026-05-05T11:59:00Z", "status": "dead"}
+    [report] = codec().decode_batch(json.dumps([held]).encode(), now=NOW, new_id=str)
+    assert report.status is TrackStatus.DEAD
+    own = {**valid_doc(), "source": {"id": "unit-1", "kind": "unit"}, "subject": "unit-1"}
+    [report] = codec().decode_batch(
+        json.dumps([{**own, "status": "coasting"}]).encode(), now=NOW, new_id=str
+    )
+    assert report.status is TrackStatus.COASTING
+    [error] = assert_clean_error(json.dumps([{**valid_doc(), "status": "dead"}]).encode()).errors
+    assert error.field == "status"
+    assert "declaration" in error.reason
+    [plain] = codec().decode_batch(json.dumps([valid_doc()]).encode(), now=NOW, new_id=str)
+    assert plain.status is None
 
 
 def test_a_batch_reports_every_bad_item_with_its_index() -> None:

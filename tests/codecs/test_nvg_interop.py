@@ -252,7 +252,7 @@ LEFTOVERS = f"""<nvg xmlns="{NVG_2_0}" xmlns:x="urn:x" version="2.0.2">
 def test_what_cannot_be_kept_is_listed_with_its_line_and_reason() -> None:
     result = read(LEFTOVERS.encode())
     assert len(result.reports) == 1 and len(result.overlays) == 2
-    assert result.statuses == {}
+    assert all(report.status is None for report in result.reports)
     found = {(item.element, item.line, item.reason) for item in result.skipped}
     assert found == {
         ("point", 3, "attribute 'colour' not imported"),
@@ -317,7 +317,7 @@ def test_tracks_round_trip_through_nvg(before: list[Track]) -> None:
         assert report.subject == f"nvg:{track_.id}"
         assert report.name == track_name(track_)
         assert (report.identity, report.sidc) == (track_.identity, track_.sidc)
-        assert result.statuses[report.id] is track_.status
+        assert report.status is track_.status
         assert report.observed_at == track_.updated_at
         here = (report.position.lon, report.position.lat)
         assert metres(here, (track_.position.lon, track_.position.lat)) < 1.0

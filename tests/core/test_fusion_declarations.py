@@ -17,7 +17,9 @@ HOLD_S = 3_600.0
 WHEELED = PROFILES[MotionClass.WHEELED]  # what the hostile vehicle symbol moves as
 
 
-def declared(*, at: float = 0.0, hold: float = HOLD_S, **fields: Any) -> Report:
+def declared(
+    *, at: float = 0.0, hold: float = HOLD_S, status: TrackStatus | None = None, **fields: Any
+) -> Report:
     """A headquarters' hostile unit, ungraded, as an import states it."""
     base = report(
         at=at,
@@ -26,7 +28,8 @@ def declared(*, at: float = 0.0, hold: float = HOLD_S, **fields: Any) -> Report:
         grading="F6",
         **fields,
     )
-    return msgspec.structs.replace(base, valid_until=base.observed_at + timedelta(seconds=hold))
+    until = base.observed_at + timedelta(seconds=hold)
+    return msgspec.structs.replace(base, valid_until=until, status=status)
 
 
 def tick(engine: KalmanTracker, seconds: float) -> None:
@@ -145,3 +148,42 @@ def test_a_declaration_already_ended_is_a_sighting() -> None:
         Identity.UNKNOWN,
         None,
     )
+
+
+def test_a_declared_status_is_the_tracks_until_its_validity_ends() -> None:
+    engine = tracker()
+    feed(engine, [declared(subject="nvg:3-bn", status=TrackStatus.DEAD)])
+    track = only(engine)
+    assert (track.status, track.identity) == (TrackStatus.DEAD, Identity.HOSTILE)
+    # Held: neither dropped as a dead track is, nor taken for live by the sweep.
+    for seconds in range(60, int(HOLD_S), 600):
+        tick(engine, seconds)
+        assert only(engine).status is TrackStatus.DEAD, seconds
+    # Its validity ended: it is dropped, as any dead track long dead.
+    tick(engine, HOLD_S + 1)
+    assert list(engine.tracks()) == []
+
+
+def test_each_stated_status_is_taken_and_a_newer_declaration_replaces_it() -> None:
+    for status in TrackStatus:
+        engine = tracker()
+        feed(engine, [declared(subject="nvg:3-bn", status=status)])
+        assert only(engine).status is status
+        tick(engine, 600.0)
+        assert only(engine).status is status, "held as stated"
+    engine = tracker()
+    feed(engine, [declared(subject="nvg:3-bn", status=TrackStatus.DEAD)])
+    feed(engine, [declared(at=60.0, subject="nvg:3-bn")])
+    assert only(engine).status is TrackStatus.CONFIRMED, "the newer states nothing: live"
+    # An older declaration coming later is not the one in force: its status is not taken.
+    feed(engine, [declared(at=30.0, subject="nvg:3-bn", status=TrackStatus.DEAD)])
+    assert only(engine).status is TrackStatus.CONFIRMED
+
+
+def test_a_sightings_status_field_is_not_a_statement() -> None:
+    engine = tracker()
+    sighting = msgspec.structs.replace(
+        declared(status=TrackStatus.DEAD), valid_until=None, status=TrackStatus.DEAD
+    )
+    feed(engine, [sighting])
+    assert only(engine).status is TrackStatus.TENTATIVE

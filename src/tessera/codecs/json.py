@@ -35,7 +35,9 @@ from tessera.core.model import (
     Report,
     Sidc,
     Source,
+    SourceKind,
     Timestamp,
+    TrackStatus,
     Velocity,
 )
 from tessera.core.symbols import identity_of, sidc_problem
@@ -60,6 +62,7 @@ class ReportDoc(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     remarks: Remarks = ""
     retraction: bool = False
     name: Name | None = None
+    status: TrackStatus | None = None
 
 
 _LABEL_REQUIRED: Final = (
@@ -201,6 +204,14 @@ class ReportCodec:
             elif doc.valid_until - doc.observed_at > MAX_HOLD:
                 days = MAX_HOLD.days
                 problems.append(("valid_until", f"must be at most {days} days after observed_at"))
+        own = doc.subject is not None and doc.source.kind is SourceKind.UNIT
+        if doc.status is not None and doc.valid_until is None and not own:
+            problems.append(
+                (
+                    "status",
+                    "only a declaration states one: give valid_until, or report a unit's own",
+                )
+            )
         if doc.sidc is not None:
             problem = sidc_problem(doc.sidc)
             if problem:
@@ -245,6 +256,7 @@ class ReportCodec:
             remarks=doc.remarks,
             retraction=doc.retraction,
             name=doc.name,
+            status=doc.status,
         )
 
 

@@ -186,7 +186,9 @@ class Report(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     those reports made. Its position is where the subject was last said to be.
 
     ``valid_until``: how long what it says holds (after ``observed_at``, within
-    ``MAX_HOLD``); a report that says so is a declaration (``core.fusion.declarations``)."""
+    ``MAX_HOLD``); a report that says so is a declaration (``core.fusion.declarations``).
+    ``status``: the status a declaration states for its track (a file saying a unit is
+    dead, say), taken as stated; ``None`` leaves it to fusion."""
 
     id: Identifier
     source: Source
@@ -204,6 +206,7 @@ class Report(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     remarks: StoredRemarks = ""
     retraction: bool = False
     name: StoredName | None = None
+    status: TrackStatus | None = None
 
 
 def scoped_subject(subject: str, scope: str) -> str:

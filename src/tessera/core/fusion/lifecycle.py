@@ -12,6 +12,7 @@ from tessera.core.fusion.arrays import (
     CONFIRMED,
     DEAD,
     HISTORY_STEP_S,
+    STATUS_CODES,
     TENTATIVE,
     UNPINNED,
 )
@@ -37,6 +38,8 @@ class Lifecycle:
         self._settings = settings
         self._scheme = scheme
         self._stats = stats
+        # The status each row's declaration in force states, set once its step settles.
+        self._stated: dict[int, int] = {}
 
     def initiate(self, track_id: str, report: Report, t: float) -> TrackRecord:
         """A tentative track from one report, its state time ``t`` (the report's own)."""
@@ -90,6 +93,8 @@ class Lifecycle:
             arrays.motion[record.row] = motion_code(motion_class(record.sidc, report.source.kind))
         if in_force and declaration is not None:
             arrays.held_until[record.row] = declaration.hold
+            if report.status is not None:
+                self._stated[record.row] = STATUS_CODES.index(report.status)
         pinned = record.belief.authoritative
         if pinned is not None:
             arrays.side[record.row] = int(hostile_side(pinned))
@@ -113,6 +118,17 @@ class Lifecycle:
         confirm = rows[fresh & (enough | (arrays.status[rows] == COASTING))]
         arrays.status[confirm] = CONFIRMED
         arrays.dead_since[confirm] = math.nan
+        if self._stated:
+            self._take_stated_statuses()
+
+    def _take_stated_statuses(self) -> None:
+        """A declaration in force that states its track's status is taken as stated (a
+        headquarters' file saying a unit is dead): over what the evidence would say."""
+        arrays = self._table.arrays
+        for row, status in self._stated.items():
+            arrays.status[row] = status
+            arrays.dead_since[row] = self._table.clock if status == DEAD else math.nan
+        self._stated.clear()
 
     def sweep(self, now: float) -> None:
         """Age every track to ``now`` (a whole second of the journal's clock)."""
