@@ -234,6 +234,18 @@ def test_track_events_follow_the_track() -> None:
     assert (unknown.type, unknown.sidc) == ("a-h-G", None)
 
 
+def test_a_held_track_goes_stale_when_its_hold_ends_never_sooner_than_usual() -> None:
+    def stale(valid_until: datetime | None, **changes: Any) -> datetime:
+        held = track(valid_until=valid_until, **changes)
+        return track_to_event(held, picture="COP", now=NOW, stale_after=timedelta(minutes=2)).stale
+
+    assert stale(None) == NOW + timedelta(minutes=2)
+    assert stale(NOW + timedelta(hours=6)) == NOW + timedelta(hours=6)
+    assert stale(NOW + timedelta(seconds=30)) == NOW + timedelta(minutes=2)
+    # A dead one is dropped at once, held or not.
+    assert stale(NOW + timedelta(hours=6), status=TrackStatus.DEAD) == NOW
+
+
 def test_control_events() -> None:
     ping = sample("atak-ping-t-x-c-t__ruby-tak.xml")
     assert is_ping(ping) and not is_chat(ping) and not is_negotiation_request(ping)

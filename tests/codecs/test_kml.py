@@ -218,7 +218,8 @@ def test_kmz_holds_doc_kml_first_and_every_icon_it_refers_to() -> None:
         assert hrefs == {icon_path(sidc) for sidc in (HOSTILE, FRIEND, POINT_SIDC)}
         assert set(names[1:]) == hrefs
         assert archive.read(icon_path(HOSTILE)) == PNG + HOSTILE.encode()
-    assert len(read(data).overlays) == 8  # read back: 3 track points and 5 overlays
+    back = read(data)  # read back: 3 tracks as reports and 5 overlays
+    assert (len(back.reports), len(back.overlays)) == (3, 5)
 
 
 def test_icons_carry_their_hot_spots_where_given() -> None:
@@ -277,7 +278,10 @@ def test_overlays_round_trip_through_kml() -> None:
             original.valid_to,
         )
         assert (back.label, back.author, back.updated_at) == (NATO, "importer", T0)
-    assert len({overlay.id for overlay in imported.overlays}) == 8
+    # The tracks come back as reports, not as point overlays: every id distinct.
+    assert len(imported.reports) == len(picture_tracks())
+    ids = [o.id for o in imported.overlays] + [r.id for r in imported.reports]
+    assert len(set(ids)) == len(ids) == 8
 
 
 def test_multigeometry_parts_unsupported_features_and_lenient_rings() -> None:

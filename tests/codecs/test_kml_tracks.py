@@ -15,8 +15,9 @@ from lxml import etree
 
 from tessera.codecs.kml_read import KmlError
 from tessera.codecs.kml_tracks import KmlTrack, read_kml_tracks
+from tessera.codecs.kml_tree import kml_from_kmz
 from tessera.codecs.kml_write import KML_NS, write_kml, write_kmz
-from tessera.core.model import Identity, Position, Track, TrackStatus
+from tessera.core.model import Identity, Position, Track, TrackStatus, Velocity
 from tests.codecs.test_kml import (
     FRIEND,
     HOSTILE,
@@ -144,6 +145,35 @@ def test_any_tracks_keep_identity_status_name_and_position(
     back = {found.id: found for found in read_kml_tracks(kml_of(tracks))}
     for original in tracks:
         same_track(back[original.id], original)
+
+
+@pytest.mark.parametrize("writer", [kml_of, kmz_of])
+def test_a_held_track_has_a_time_span_to_its_hold_and_keeps_its_motion(writer: object) -> None:
+    held = msgspec.structs.replace(
+        track("t-held", HOSTILE),
+        valid_until=T0 + timedelta(hours=8),
+        velocity=Velocity(course=92.5, speed=11.25),
+    )
+    assert callable(writer)
+    data = writer([held, track("t-free", FRIEND)])
+    root = etree.fromstring(data if data.startswith(b"<") else kml_from_kmz(data))
+    placemarks = {
+        p.findtext(K + "name"): p
+        for p in root.iter(K + "Placemark")
+        if p.findtext(K + "name") in ("t-held", "t-free")
+    }
+    span = placemarks["t-held"].find(K + "TimeSpan")
+    assert span is not None and placemarks["t-held"].find(K + "TimeStamp") is None
+    assert (span.findtext(K + "begin"), span.findtext(K + "end")) == (
+        "2026-05-04T09:35:00Z",
+        "2026-05-04T17:30:00Z",
+    )
+    assert placemarks["t-free"].find(K + "TimeSpan") is None
+    back = {found.id: found for found in read_kml_tracks(data)}
+    assert back["t-held"].updated_at == held.updated_at
+    assert back["t-held"].valid_until == held.valid_until
+    assert back["t-held"].velocity == held.velocity
+    assert back["t-free"].valid_until is None and back["t-free"].velocity is None
 
 
 def test_a_track_placemark_with_a_wrong_field_fails_the_file() -> None:

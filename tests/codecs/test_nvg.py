@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime, timedelta
 
+import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -150,6 +151,25 @@ def make_overlays() -> list[Overlay]:
     ]
 
 
+def test_a_held_track_is_written_with_a_time_span_its_reimport_holds_until_the_end() -> None:
+    held = msgspec.structs.replace(
+        make_track(1, 18.0, 53.0, "B2"),
+        status=TrackStatus.DEAD,
+        valid_until=NOW + timedelta(hours=6),
+    )
+    free = make_track(2, 18.5, 53.5, "B2")
+    data = write_nvg([held, free], [], picture="main", classification="SECRET", now=NOW)
+    assert_valid_nvg(data)
+    result = read(data)
+    assert result.skipped == []
+    back = {report.subject: report for report in result.reports}
+    report = back[f"nvg:{held.id}"]
+    assert (report.observed_at, report.valid_until) == (held.updated_at, held.valid_until)
+    assert report.status is TrackStatus.DEAD
+    # A track that is not held says nothing of how long: the importer's default applies.
+    assert back[f"nvg:{free.id}"].valid_until is None
+
+
 def test_round_trip_keeps_positions_symbols_and_gradings() -> None:
     tracks = [make_track(1, 12.345678912, 55.1, "B2"), make_track(2, -179.9, -89.5, "A1")]
     overlays = make_overlays()
@@ -162,7 +182,7 @@ def test_round_trip_keeps_positions_symbols_and_gradings() -> None:
     for track, report in zip(tracks, result.reports, strict=True):
         assert report.name == track_name(track)
         assert report.subject == f"nvg:{track.id}"
-        assert result.statuses[report.id] is track.status
+        assert report.status is track.status
         assert report.position.lon == pytest.approx(track.position.lon, abs=1e-7)
         assert report.position.lat == pytest.approx(track.position.lat, abs=1e-7)
         assert report.position.alt == track.position.alt

@@ -177,8 +177,10 @@ def track_to_event(
     own_callsign: str | None = None,
 ) -> CotEvent:
     """A fused track as a CoT event for TAK clients; a dead track is stale at once, so
-    clients drop it. Its callsign is readable (``tessera.core.track_names``): for a unit's
-    own track ``own_callsign``, the one its own reports carry, when it is known."""
+    clients drop it, and a held one (``valid_until``) no sooner than its hold ends (never
+    sooner than ``stale_after`` either), so a client keeps it as long as the picture does.
+    Its callsign is readable (``tessera.core.track_names``): for a unit's own track
+    ``own_callsign``, the one its own reports carry, when it is known."""
     time = cot_time(now)
     # The track's fused identity wins over the identity digit of whatever SIDC it carries.
     sidc = with_identity(track.sidc, track.identity) if sidc_problem(track.sidc) is None else None
@@ -190,7 +192,7 @@ def track_to_event(
         how=FUSED_HOW,
         time=time,
         start=time,
-        stale=time if track.status is TrackStatus.DEAD else cot_time(now + stale_after),
+        stale=time if track.status is TrackStatus.DEAD else _stale(track, now, stale_after),
         lat=track.position.lat,
         lon=track.position.lon,
         hae=track.position.alt,
@@ -201,6 +203,11 @@ def track_to_event(
         remarks=_track_remarks(track),
         sidc=sidc,
     )
+
+
+def _stale(track: Track, now: datetime, stale_after: timedelta) -> datetime:
+    usual = now + stale_after
+    return cot_time(usual if track.valid_until is None else max(usual, track.valid_until))
 
 
 def pong(

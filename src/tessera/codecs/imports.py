@@ -162,7 +162,7 @@ def read_import(
             skipped = [Skipped(s.element, s.line, s.reason) for s in nvg.skipped]
         else:
             kml = read_kml(data, label=rule, author=principal, now=now, new_id=new_id)
-            reports, overlays, labelled = [], list(kml.overlays), kml.labelled
+            reports, overlays, labelled = list(kml.reports), list(kml.overlays), kml.labelled
             skipped = [Skipped(s.element, s.line, s.reason) for s in kml.skipped]
     except (NvgError, KmlError, MarkingError) as exc:
         raise ImportFileError(str(exc)) from None

@@ -1,24 +1,24 @@
-"""KML and KMZ files in, overlays out: untrusted bytes to `Overlay`s or a clean `KmlError`.
+"""KML and KMZ files in, reports and overlays out: untrusted bytes to `Report`s and
+`Overlay`s or a clean `KmlError`.
 
-Placemarks with a Point, LineString, LinearRing, Polygon (its outer ring) or MultiGeometry
-(each part) become overlays; anything else (ground overlays, models, gx:Tracks, network
-links, placemarks without geometry, inner rings) is listed in ``skipped`` with its element,
-line and reason. A malformed file raises `KmlError` and yields nothing: all or nothing.
+A track placemark (a Point whose ExtendedData names an identity and a status, as Tessera
+exports a track: `kml_tracks`) becomes a report, with its identity, status, name, SIDC,
+grading, time and validity. Other placemarks with a Point, LineString, LinearRing,
+Polygon (its outer ring) or MultiGeometry (each part) become overlays; anything else
+(ground overlays, models, gx:Tracks, network links, placemarks without geometry, inner
+rings) is listed in ``skipped`` with its element, line and reason. A malformed file
+raises `KmlError` and yields nothing: all or nothing.
 
-Parsing is the hardened one CoT uses (`cot_safe_xml`): no DTD, no entities, no network,
-size and depth limits. A KMZ is read from its first ``.kml`` entry, within limits on the
-entry count and sizes, so a zip bomb is refused before it is inflated. Given
-``ImportLabels`` rather than a label, the file's own security markings (on the Document,
-Folders and Placemarks) label each overlay or refuse the file. Pure: no I/O.
+Parsing is the hardened one CoT uses, and a KMZ is read from its first ``.kml`` entry
+within limits (`kml_tree`). Given ``ImportLabels`` rather than a label, the file's own
+security markings (on the Document, Folders and Placemarks) label each item or refuse
+the file. Pure: no I/O.
 """
 
 from __future__ import annotations
 
 import html
-import io
 import math
-import zipfile
-import zlib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Final
@@ -26,39 +26,27 @@ from typing import Final
 import msgspec
 from lxml import etree
 
-from tessera.codecs.cot_model import CotError
-from tessera.codecs.cot_safe_xml import parse_document
 from tessera.codecs.import_labels import FileLabels, ImportLabels, Labelled, rule_of
+from tessera.codecs.kml_tracks import kml_track, track_fields, track_report
+from tessera.codecs.kml_tree import MAX_BYTES, KmlError, kml_root, line_of
+from tessera.codecs.kml_tree import child as _child
+from tessera.codecs.kml_tree import is_kml as _is_kml
+from tessera.codecs.kml_tree import local as _local
 from tessera.codecs.marking_sources import kml_markings
 from tessera.codecs.markings import Marking
-from tessera.core.model import Label
+from tessera.core.model import Label, Report
 from tessera.core.overlays import Coordinate, Overlay, OverlayKind
 from tessera.core.text import without_control_characters
 
-MAX_BYTES: Final = 16 * 1024 * 1024
-MAX_DEPTH: Final = 64
-MAX_ENTRIES: Final = 1_000
+__all__ = ["KmlError", "KmlImport", "Skipped", "read_kml"]
+
 MAX_OVERLAYS: Final = 10_000
 MAX_NAME: Final = 256
 MAX_REMARKS: Final = 4096
-# KML 2.2 and the Google Earth namespaces before it; an unqualified file is read too.
-KML_NAMESPACES: Final = frozenset(
-    {
-        "",
-        "http://www.opengis.net/kml/2.2",
-        "http://earth.google.com/kml/2.0",
-        "http://earth.google.com/kml/2.1",
-        "http://earth.google.com/kml/2.2",
-    }
-)
 GEOMETRIES: Final = frozenset({"Point", "LineString", "LinearRing", "Polygon", "MultiGeometry"})
 # Geometries and features that are not shapes: listed as skipped, never guessed at.
 OTHER_GEOMETRIES: Final = frozenset({"Model", "Track", "MultiTrack"})
 OTHER_FEATURES: Final = frozenset({"GroundOverlay", "ScreenOverlay", "PhotoOverlay", "NetworkLink"})
-
-
-class KmlError(ValueError):
-    """A KML or KMZ file that cannot be accepted; the message says what and where."""
 
 
 class Skipped(msgspec.Struct, frozen=True):
@@ -70,9 +58,12 @@ class Skipped(msgspec.Struct, frozen=True):
 
 
 class KmlImport(msgspec.Struct, frozen=True):
+    """``reports``: the track placemarks of a KML Tessera (or a system like it) wrote."""
+
     overlays: tuple[Overlay, ...]
     skipped: tuple[Skipped, ...]
     labelled: Labelled | None = None
+    reports: tuple[Report, ...] = ()
 
 
 class _Part(msgspec.Struct, frozen=True):
@@ -89,21 +80,38 @@ def read_kml(
     new_id: Callable[[], str],
     max_bytes: int = MAX_BYTES,
 ) -> KmlImport:
-    """Every importable placemark in a KML or KMZ file as overlays labelled ``label``."""
+    """Every importable placemark in a KML or KMZ file labelled ``label``: a track
+    placemark (`kml_tracks`) as a report, any other as overlays."""
     root = kml_root(data, max_bytes=max_bytes)
     top = next((child for child in root if _local(child) in ("Document", "Folder")), None)
     document = [] if top is None else kml_markings(top, document=_local(top) == "Document")
     scopes = _Scopes(rule_of(label).file(document), top)
     overlays: list[Overlay] = []
+    reports: list[Report] = []
     skipped: list[Skipped] = []
     for placemark in _features(root, skipped, scopes):
         marking = scopes.of(placemark)
+        where = f"<Placemark> at line {placemark.sourceline}"
+        fields = track_fields(placemark)
+        if fields is not None:
+            if len(reports) >= MAX_OVERLAYS:
+                raise KmlError(f"document: more than {MAX_OVERLAYS} tracks")
+            track = kml_track(placemark, fields)
+            item_label = scopes.labels.item(marking, where)
+            report = track_report(track, label=item_label, now=now, new_id=new_id)
+            if report.valid_until is not None and report.valid_until <= report.observed_at:
+                skipped.append(
+                    _skip(placemark, "its validity (TimeSpan end) ended before its time")
+                )
+            else:
+                reports.append(report)
+            continue
         for name, part in _parts(placemark, skipped):
             if len(overlays) >= MAX_OVERLAYS:
                 raise KmlError(f"document: more than {MAX_OVERLAYS} shapes")
-            item_label = scopes.labels.item(marking, f"<Placemark> at line {placemark.sourceline}")
+            item_label = scopes.labels.item(marking, where)
             overlays.append(_overlay(placemark, name, part, item_label, author, now, new_id()))
-    return KmlImport(tuple(overlays), tuple(skipped), scopes.labels.finish())
+    return KmlImport(tuple(overlays), tuple(skipped), scopes.labels.finish(), tuple(reports))
 
 
 class _Scopes:
@@ -122,47 +130,6 @@ class _Scopes:
             outer = self.of(parent)
             self._known[element] = self.labels.within(outer, kml_markings(element))
         return self._known[element]
-
-
-def kml_root(data: bytes, *, max_bytes: int = MAX_BYTES) -> etree._Element:
-    """The ``<kml>`` root of a KML or KMZ file, parsed with the hardened parser."""
-    if data.startswith(b"PK"):
-        data = kml_from_kmz(data, max_bytes=max_bytes)
-    try:
-        root = parse_document(data, max_bytes=max_bytes, max_depth=MAX_DEPTH)
-    except CotError as exc:
-        raise KmlError(str(exc)) from None
-    if _local(root) != "kml" or not _is_kml(root):
-        raise KmlError(f"document: the root element is <{_local(root)}>, not KML's <kml>")
-    return root
-
-
-def kml_from_kmz(data: bytes, *, max_bytes: int = MAX_BYTES) -> bytes:
-    """The first ``.kml`` entry of a KMZ, refusing archives too many or too large to open."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            entries = archive.infolist()
-            if len(entries) > MAX_ENTRIES:
-                raise KmlError(f"kmz: more than {MAX_ENTRIES} entries")
-            if sum(entry.file_size for entry in entries) > 4 * max_bytes:
-                raise KmlError(f"kmz: more than {4 * max_bytes} bytes uncompressed")
-            entry = next((e for e in entries if e.filename.lower().endswith(".kml")), None)
-            if entry is None:
-                raise KmlError("kmz: no .kml entry")
-            if entry.file_size > max_bytes:
-                raise KmlError(f"kmz: {entry.filename}: larger than {max_bytes} bytes")
-            with archive.open(entry) as stream:
-                # Read one byte past the limit: a header that lies about the size is caught.
-                kml = stream.read(max_bytes + 1)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError) as exc:
-        raise KmlError(f"kmz: not a readable zip archive ({exc})") from None
-    except (RuntimeError, NotImplementedError, OSError, ValueError) as exc:
-        if isinstance(exc, KmlError):
-            raise
-        raise KmlError(f"kmz: cannot open the archive ({exc})") from None
-    if len(kml) > max_bytes:
-        raise KmlError(f"kmz: {entry.filename}: larger than {max_bytes} bytes")
-    return kml
 
 
 def _features(
@@ -316,21 +283,5 @@ def _name(placemark: etree._Element) -> str:
     return name[:MAX_NAME] or f"Placemark at line {placemark.sourceline}"
 
 
-def _child(parent: etree._Element, name: str) -> etree._Element | None:
-    return next((child for child in parent if _local(child) == name and _is_kml(child)), None)
-
-
 def _skip(element: etree._Element, reason: str) -> Skipped:
-    # (lxml-stubs type sourceline wrongly; it is an int, or None for a built tree.)
-    line: object = element.sourceline
-    return Skipped(_local(element), line if isinstance(line, int) else None, reason)
-
-
-def _local(element: etree._Element) -> str:
-    tag = element.tag
-    return etree.QName(tag).localname if isinstance(tag, str) else ""
-
-
-def _is_kml(element: etree._Element) -> bool:
-    tag = element.tag
-    return isinstance(tag, str) and (etree.QName(tag).namespace or "") in KML_NAMESPACES
+    return Skipped(_local(element), line_of(element), reason)

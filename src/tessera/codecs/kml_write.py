@@ -3,7 +3,8 @@
 One Document named after the picture (its classification in the description) holding a
 Style per SIDC, a "Tracks" Folder and an "Overlays" Folder. Each track placemark carries
 its fields (identity, status, grading, label, last update...) as ExtendedData and its last
-update as a TimeStamp. Symbols are not drawn here:
+update as a TimeStamp; a held track (``valid_until``) a TimeSpan from its last update to
+the end of its hold instead (a feature has one time). Symbols are not drawn here:
 the caller says where each SIDC's icon is (`write_kml`) or hands the PNG bytes over
 (`write_kmz`), and optionally each icon's hot spot: the point of the image that sits on the
 position, which for a symbol with a headquarters staff or modifiers is not the image's
@@ -37,7 +38,9 @@ _SPOKEN: Final = {
     "identity_confidence": "identity confidence",
     "releasable_to": "releasable to",
     "updated_at": "last update",
+    "valid_until": "holds until",
     "report_count": "reports",
+    "speed": "speed (m/s)",
 }
 
 
@@ -121,7 +124,13 @@ def _track_placemark(folder: etree._Element, track: Track) -> None:
     _text(placemark, "description", _html_lines(fields))
     # When the track was last updated, for viewers that show time (its status, with the
     # rest, is in ExtendedData): a receiving system can tell a stale track from a live one.
-    _text(_sub(placemark, "TimeStamp"), "when", _time(track.updated_at))
+    if track.valid_until is None:
+        _text(_sub(placemark, "TimeStamp"), "when", _time(track.updated_at))
+    else:
+        # Held: shown from its last update until its hold ends.
+        span = _sub(placemark, "TimeSpan")
+        _text(span, "begin", _time(track.updated_at))
+        _text(span, "end", _time(track.valid_until))
     _text(placemark, "styleUrl", "#" + _style_id(track.sidc))
     _extended_data(placemark, fields)
     position = track.position
@@ -138,8 +147,11 @@ def _track_fields(track: Track) -> list[tuple[str, Any]]:
         ("identity_confidence", f"{track.identity_confidence:.2f}"),
         ("status", track.status.value),
         ("grading", track.grading.code),
+        ("course", None if track.velocity is None else repr(track.velocity.course)),
+        ("speed", None if track.velocity is None else repr(track.velocity.speed)),
         *_label_fields(track.label),
         ("updated_at", _time(track.updated_at)),
+        ("valid_until", None if track.valid_until is None else _time(track.valid_until)),
         ("report_count", track.report_count),
     ]
 

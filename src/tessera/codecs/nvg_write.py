@@ -5,10 +5,11 @@ Valid against the NVG 2.0.2 schema. The classification goes on the root's
 ``symbol="app6d:<SIDC>"``, its name as ``label`` and as the ``T`` modifier, its quantity
 and Admiralty grading as the ``C`` and ``J`` modifiers (``key:value`` pairs separated by
 ``;``), its course and speed (km/h, the schema's unit), its last update as
-``TimeStamp`` and, in ``ExtendedData`` declared by a ``Schema`` at the top, its status,
-observation time and sources. Overlays become the matching NVG shapes, with their style
-and validity (``TimeSpan``). Coordinates are written as plain decimals (the
-schema's coordinate pairs allow no exponent). Control characters in free text (stored
+``TimeStamp``, how long a held track holds (``valid_until``) as the end of its
+``TimeSpan`` (from its last update), and, in ``ExtendedData`` declared by a ``Schema`` at
+the top, its status, observation time and sources. Overlays become the matching NVG
+shapes, with their style and validity (``TimeSpan``). Coordinates are written as plain
+decimals (the schema's coordinate pairs allow no exponent). Control characters in free text (stored
 before input refused them) are written as U+FFFD: XML 1.0 cannot carry most of them, and
 one would fail the whole document. Pure: no I/O.
 """
@@ -83,6 +84,9 @@ def _track(root: etree._Element, track: Track) -> None:
     fields = {"status": track.status.value, "observed_at": _iso(track.updated_at)}
     _extended_data(point, "tessera.track", {**fields, "sources": sources})
     etree.SubElement(point, _tag("TimeStamp")).text = _iso(track.updated_at)
+    if track.valid_until is not None:
+        # Shown (and held, for a reader such as Tessera's) from its last update until then.
+        _time_span(point, track.updated_at, track.valid_until)
 
 
 def _modifiers(name: str, quantity: int | None, grading: str) -> str:
@@ -124,10 +128,14 @@ def _overlay(root: etree._Element, overlay: Overlay) -> None:
     if overlay.remarks:
         etree.SubElement(element, _tag("textInfo")).text = _printable(overlay.remarks)
     if overlay.valid_from is not None or overlay.valid_to is not None:
-        span = etree.SubElement(element, _tag("TimeSpan"))
-        for name, value in (("begin", overlay.valid_from), ("end", overlay.valid_to)):
-            if value is not None:
-                etree.SubElement(span, _tag(name)).text = _iso(value)
+        _time_span(element, overlay.valid_from, overlay.valid_to)
+
+
+def _time_span(element: etree._Element, begin: datetime | None, end: datetime | None) -> None:
+    span = etree.SubElement(element, _tag("TimeSpan"))
+    for name, value in (("begin", begin), ("end", end)):
+        if value is not None:
+            etree.SubElement(span, _tag(name)).text = _iso(value)
 
 
 def _xy(element: etree._Element, x: str, y: str, coordinate: Coordinate) -> None:
