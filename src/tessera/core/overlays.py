@@ -26,7 +26,6 @@ Coordinate = Annotated[tuple[float, ...], msgspec.Meta(min_length=2, max_length=
 OverlayName = Annotated[str, msgspec.Meta(min_length=1, max_length=256, pattern=FREE_TEXT_PATTERN)]
 StoredOverlayName = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 Radius = Annotated[float, msgspec.Meta(gt=0.0, le=10_000_000.0)]
-METRES_PER_DEGREE: Final = 111_000.0
 MAX_VERTICES: Final = 10_000
 Width = Annotated[float, msgspec.Meta(gt=0.0, le=1_000_000.0)]
 
@@ -73,21 +72,6 @@ class Overlay(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     updated_at: datetime | None = None
     # How another system drew it (an NVG ``style``: inline CSS), kept to be written back.
     style: StoredRemarks = ""
-
-
-def overlay_bounds(overlay: Overlay) -> tuple[float, float, float, float]:
-    """(west, south, east, north) in degrees, widened by the radius or half the width.
-
-    Approximate on purpose (for filtering): a degree of latitude is taken as 111 km and a
-    degree of longitude as that times the cosine of the most poleward latitude."""
-    lons = [point[0] for point in overlay.coordinates]
-    lats = [point[1] for point in overlay.coordinates]
-    reach_m = overlay.radius_m or (overlay.width_m / 2 if overlay.width_m else 0.0)
-    d_lat = reach_m / METRES_PER_DEGREE
-    south, north = max(min(lats) - d_lat, -90.0), min(max(lats) + d_lat, 90.0)
-    cos_lat = math.cos(math.radians(max(abs(south), abs(north))))
-    d_lon = 180.0 if cos_lat < 1e-6 else min(reach_m / (METRES_PER_DEGREE * cos_lat), 180.0)
-    return max(min(lons) - d_lon, -180.0), south, min(max(lons) + d_lon, 180.0), north
 
 
 class OverlayRevision(msgspec.Struct, frozen=True, kw_only=True):

@@ -1,10 +1,9 @@
 """``/ogc/collections`` and ``/ogc/collections/{collectionId}``: the tracks and the overlays
-of each picture the caller may read, with the extent of what they hold now."""
+of each picture the caller may read, with the extent of what they hold now (`extents`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any, Final
 
 from starlette.requests import Request
@@ -24,10 +23,10 @@ from tessera.transports.web.ogc.common import (
     root_url,
     tessera_of,
 )
+from tessera.transports.web.ogc.extents import spatial_extent, temporal_extent
 from tessera.transports.web.ogc.features import Entry, Kind, entries
 from tessera.transports.web.responses import JSONResponse
 
-WORLD: Final = (-180.0, -90.0, 180.0, 90.0)
 GREGORIAN: Final = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
 TITLES: Final = {Kind.TRACKS: "Tracks", Kind.OVERLAYS: "Overlays"}
 
@@ -70,10 +69,7 @@ def describe(store: TrackStore, collection: Collection, root: str) -> dict[str, 
         "description": description,
         "itemType": "feature",
         "crs": [CRS84],
-        "extent": {
-            "spatial": {"bbox": [list(spatial_extent(held))], "crs": CRS84},
-            "temporal": {"interval": [list(temporal_extent(held))], "trs": GREGORIAN},
-        },
+        **_extent(held),
         "links": [
             link(href, "self", JSON, "This collection"),
             link(f"{href}/items", "items", GEOJSON, "Its features"),
@@ -81,27 +77,16 @@ def describe(store: TrackStore, collection: Collection, root: str) -> dict[str, 
     }
 
 
-def spatial_extent(held: Sequence[Entry]) -> tuple[float, float, float, float]:
-    """A box holding every feature now (the world when there is none). Features on both
-    sides of the antimeridian make it span the longitudes between: wide, never wrong."""
-    if not held:
-        return WORLD
-    return (
-        min(entry.bounds[0] for entry in held),
-        min(entry.bounds[1] for entry in held),
-        max(entry.bounds[2] for entry in held),
-        max(entry.bounds[3] for entry in held),
-    )
-
-
-def temporal_extent(held: Sequence[Entry]) -> tuple[datetime | None, datetime | None]:
-    """From the earliest to the latest time of any feature; an open end (or no feature
-    with a time) is ``None``, which the standard reads as open."""
-    periods = [entry.period for entry in held if entry.period is not None]
-    if not periods:
-        return None, None
-    starts = [period.start for period in periods]
-    ends = [period.end for period in periods]
-    start = None if None in starts else min(s for s in starts if s is not None)
-    end = None if None in ends else max(e for e in ends if e is not None)
-    return start, end
+def _extent(held: Sequence[Entry]) -> dict[str, Any]:
+    """Where and when the features it serves now are; nothing for an empty collection
+    (an extent is optional, and no box is the true one for nothing)."""
+    box = spatial_extent(part for entry in held for part in entry.boxes)
+    if box is None:
+        return {}
+    interval = temporal_extent([entry.period for entry in held])
+    return {
+        "extent": {
+            "spatial": {"bbox": [list(box)], "crs": CRS84},
+            "temporal": {"interval": [list(interval)], "trs": GREGORIAN},
+        }
+    }

@@ -13,11 +13,14 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+import shapely
+
 from tessera.codecs.geojson import track_feature
 from tessera.codecs.geojson_export import overlay_feature
 from tessera.core.model import Track, TrackStatus
-from tessera.core.overlays import Overlay, overlay_bounds
+from tessera.core.overlays import Overlay
 from tessera.store.base import TrackQuery, TrackStore
+from tessera.store.overlay_shapes import overlay_shape
 from tessera.transports.web.ogc.params import BBox, ItemsQuery, Period, Range
 from tessera.transports.web.params import LIVE_STATUSES
 
@@ -29,11 +32,12 @@ class Kind(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Entry:
-    """One feature of a collection. ``period`` and ``heights`` are ``None`` where it has
+    """One feature of a collection. ``boxes``: the bounds of its shape's parts (two for a
+    shape split at the antimeridian). ``period`` and ``heights`` are ``None`` where it has
     no time or no height: filters on those then keep it (/req/core/fc-time-response C)."""
 
     id: str
-    bounds: BBox
+    boxes: tuple[BBox, ...]
     period: Period | None
     heights: Range | None
     feature: Callable[[], dict[str, Any]]
@@ -80,7 +84,7 @@ def track_entry(track: Track) -> Entry:
     alt = position.alt
     return Entry(
         id=track.id,
-        bounds=(position.lon, position.lat, position.lon, position.lat),
+        boxes=((position.lon, position.lat, position.lon, position.lat),),
         period=Period(track.updated_at, track.updated_at),
         heights=None if alt is None else (alt, alt),
         feature=partial(track_item, track),
@@ -91,11 +95,21 @@ def overlay_entry(overlay: Overlay) -> Entry:
     heights = [point[2] for point in overlay.coordinates if len(point) > 2]
     return Entry(
         id=overlay.id,
-        bounds=overlay_bounds(overlay),
+        boxes=shape_boxes(overlay),
         period=overlay_period(overlay),
         heights=(min(heights), max(heights)) if heights else None,
         feature=partial(overlay_feature, overlay),
     )
+
+
+def shape_boxes(overlay: Overlay) -> tuple[BBox, ...]:
+    """The exact bounds of each part of the overlay's shape, as the stores keep it."""
+    return tuple(_bounds(part) for part in overlay_shape(overlay))
+
+
+def _bounds(part: shapely.Geometry) -> BBox:
+    west, south, east, north = (float(value) for value in shapely.bounds(part))
+    return west, south, east, north
 
 
 def overlay_period(overlay: Overlay) -> Period | None:
