@@ -1,7 +1,8 @@
 """Tessera -> file -> Tessera: a picture exported with `tessera export` as NVG, KML and
 KMZ, and imported with `tessera import` into a fresh server, gives back the same tracks
 (identity, status, name, position within a metre, speed within 0.1 %, and how long each
-holds) as tracks, not as point overlays; its lines and areas come back as overlays."""
+holds) as tracks, not as point overlays; its lines and areas come back as overlays.
+Every file exported is valid NVG 2.0.2 or KML 2.2."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from tessera.cli import main as tessera_main
 from tessera.core.model import Track, TrackStatus
 from tessera.core.overlays import OverlayKind
 from tessera.store.base import TrackQuery
+from tests.codecs.nvg_schema import assert_valid_nvg
+from tests.kml_schema import valid_kml
 from tests.support import Live, iso, live_server
 
 EARTH_RADIUS_M: Final = 6_371_008.8
@@ -100,6 +103,11 @@ async def export_picture(
             files[kind] = tmp_path / f"picture.{kind}"
             argv = ["export", "--to", source.base_url, "--picture", "COP", "--format", kind]
             assert await cli(*argv, "--status", EVERY_STATUS, "--out", str(files[kind])) == 0
+            exported = files[kind].read_bytes()
+            if kind == "nvg":
+                assert_valid_nvg(exported)
+            else:
+                valid_kml(exported)
         return tracks_of(source), files
 
 
