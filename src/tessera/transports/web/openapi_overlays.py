@@ -131,15 +131,17 @@ def overlay_operations() -> dict[str, dict[str, Any]]:
             "post": {
                 "summary": "Import an NVG (1.4, 1.5, 2.0.x), KML, KMZ or CoT file, all or nothing",
                 "description": (
-                    "The body is the file. Points with unit symbols become reports (their "
-                    "grading carried over), other shapes overlays; CoT position events "
-                    "become reports. All under the label given, else the file's own security "
-                    "marking, else the sender's default; an element marked stricter keeps its "
+                    "The body is the file. Points with unit symbols (NVG) and track "
+                    "placemarks (KML, KMZ: identity and status in ExtendedData) become "
+                    "reports (their grading, and a track's status, carried over), other "
+                    "shapes overlays; CoT position events become reports. All under the "
+                    "label given, else the file's own security marking, else the sender's "
+                    "default; an element marked stricter keeps its "
                     "own marking. A marking above the label given, or releasable to fewer "
                     "communities, refuses the file (422, naming the marking and where). "
                     "Its reports are declarations, held on the picture with the identity "
                     "they state until valid_until, or for valid_for, when given; else as "
-                    "the file says (an NVG TimeSpan end, a CoT stale time); else for the "
+                    "the file says (an NVG or KML TimeSpan end, a CoT stale time); else for the "
                     "server's import_valid_for_s (24 h); each at most 7 days after its time. "
                     "The answer counts what was taken and lists what was skipped and why. "
                     "Importing the same file again stores nothing twice."
