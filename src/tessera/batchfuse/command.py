@@ -24,10 +24,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="micro-batch window of received time, seconds; --every must be a whole "
         "multiple of it (default 2)",
     )
+    parser.add_argument(
+        "--out-of-order",
+        choices=("refuse", "warn"),
+        default="refuse",
+        help="a report received before the line above it: refuse the file, naming the line "
+        "(default), or warn and fuse it with the micro-batch being gathered",
+    )
+
+
+# Warnings printed one by one before only their count is given.
+SHOWN_WARNINGS = 10
 
 
 def run(args: argparse.Namespace) -> int:
     progress = terminal_progress()
+    warned = 0
+
+    def warn(message: str) -> None:
+        nonlocal warned
+        warned += 1
+        if warned <= SHOWN_WARNINGS:
+            print(f"tessera fuse: warning: {message}", file=sys.stderr)
+
     try:
         result = fuse_file(
             args.source,
@@ -35,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
             args.every,
             settings=FusionSettings(batch_seconds=args.batch),
             progress=progress,
+            on_out_of_order=warn if args.out_of_order == "warn" else None,
         )
     except FuseInputError as exc:
         if progress is not None:
@@ -43,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if progress is not None:
         print(file=sys.stderr)
+    if warned:
+        print(f"tessera fuse: {warned:,} reports out of received order", file=sys.stderr)
     rate = result.reports / max(result.seconds, 1e-9)
     stats = result.stats
     print(

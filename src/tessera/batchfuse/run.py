@@ -59,12 +59,13 @@ def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
 
 
-def read_reports(path: Path, handle: IO[bytes]) -> Iterable[Report]:
+def read_reports(path: Path, handle: IO[bytes]) -> Iterable[tuple[int, Report]]:
+    """Each report with its line number (blank lines skipped)."""
     for number, line in enumerate(handle, 1):
         if not line.strip():
             continue
         try:
-            yield decode_stored_report(line)
+            yield number, decode_stored_report(line)
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             raise FuseInputError(f"{path}, line {number}: {exc}") from None
         except (UnicodeDecodeError, RecursionError) as exc:
@@ -80,7 +81,11 @@ def fuse_file(
     settings: FusionSettings | None = None,
     scheme: ClassificationScheme | None = None,
     progress: Callable[[int, int, float], None] | None = None,
+    on_out_of_order: Callable[[str], None] | None = None,
 ) -> FuseResult:
+    """``on_out_of_order``: None refuses a report received before the line above it
+    (FuseInputError naming the line); otherwise it is told the same message, and the
+    report joins the micro-batch being gathered, as the live server would take it."""
     if not every > 0:
         raise ValueError("--every must be greater than zero")
     settings = settings or FusionSettings(batch_seconds=DEFAULT_BATCH_S)
@@ -113,8 +118,17 @@ def fuse_file(
             out.write(encode({"time": _iso(at), "tracks": features}) + b"\n")
             snapshots += 1
 
-        for report in read_reports(source, reader):
+        latest = -math.inf
+        latest_line = 0
+        for number, report in read_reports(source, reader):
             received = (report.received_at or report.observed_at).timestamp()
+            if received < latest:
+                message = _out_of_order(source, number, report, latest_line, latest)
+                if on_out_of_order is None:
+                    raise FuseInputError(message)
+                on_out_of_order(message)
+            else:
+                latest, latest_line = received, number
             if next_at is None:
                 next_at = math.ceil(received / every) * every
             while received > next_at:
@@ -130,6 +144,16 @@ def fuse_file(
             write_snapshot(next_at)
     elapsed = time.perf_counter() - started
     return FuseResult(reports, snapshots, elapsed, engine_seconds, tracker.stats)
+
+
+def _out_of_order(source: Path, number: int, report: Report, before: int, at: float) -> str:
+    received = report.received_at or report.observed_at
+    stamp = _iso(received.timestamp())
+    return (
+        f"{source}, line {number}: received_at {stamp} is earlier than line {before}'s "
+        f"{_iso(at)}; a journal is in received order (sort the file by received_at, or "
+        "pass --out-of-order warn to fuse such reports with the micro-batch being gathered)"
+    )
 
 
 def terminal_progress() -> Callable[[int, int, float], None] | None:
