@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -161,3 +163,20 @@ def test_out_of_order_warn_names_the_line_and_fuses_every_report(
     total = len((scenario / "reports.jsonl").read_text().splitlines())
     assert f"fused {total:,} reports" in err
     assert out.read_text().count("\n") >= 6
+
+
+def test_fuse_imports_nothing_of_the_server(scenario: Path, tmp_path: Path) -> None:
+    program = (
+        "import sys\n"
+        "from tessera.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        "heavy = ('tessera.app', 'tessera.server', 'tessera.settings', 'starlette', 'httpx')\n"
+        "print(sorted(name for name in heavy if name in sys.modules))\n"
+        "sys.exit(code)\n"
+    )
+    source = str(scenario / "reports.jsonl")
+    arguments = ["fuse", "--in", source, "--out", str(tmp_path / "out.jsonl")]
+    done = subprocess.run(
+        [sys.executable, "-c", program, *arguments], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
