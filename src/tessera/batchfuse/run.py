@@ -13,18 +13,17 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import msgspec
 
+from tessera.batchfuse.picture import SnapshotWriter, iso
 from tessera.codecs.errors import json_field_error
-from tessera.codecs.geojson import track_feature
-from tessera.codecs.json import decode_stored_report, encode
+from tessera.codecs.json import decode_stored_report
 from tessera.core.fusion.engine import FusionSettings, FusionStats, KalmanTracker
 from tessera.core.labels import ClassificationScheme
-from tessera.core.model import Report, Track
+from tessera.core.model import Report
 
 PROGRESS_EVERY = 50_000
 # Two seconds of received time: batches large enough to vectorise even on a quiet feed,
@@ -46,17 +45,6 @@ class FuseResult:
     seconds: float
     engine_seconds: float
     stats: FusionStats
-
-
-def snapshot_feature(track: Track) -> dict[str, Any]:
-    """A track as written in a snapshot: the API's feature, with its lineage window."""
-    feature = track_feature(track)
-    feature["properties"]["lineage"] = list(track.lineage)
-    return feature
-
-
-def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
 
 
 def read_reports(path: Path, handle: IO[bytes]) -> Iterable[tuple[int, Report]]:
@@ -107,15 +95,14 @@ def fuse_file(
     except OSError as exc:
         raise FuseInputError(f"{source}: cannot read: {exc.strerror or exc}") from None
     with reader, target.open("wb") as out:
+        writer = SnapshotWriter(tracker, out)
 
         def write_snapshot(at: float) -> None:
             nonlocal snapshots, engine_seconds
             began = clock()
             tracker.flush(at)
-            tracker.forget_changes()
             engine_seconds += clock() - began
-            features = [snapshot_feature(track) for track in tracker.tracks()]
-            out.write(encode({"time": _iso(at), "tracks": features}) + b"\n")
+            writer.write(at)
             snapshots += 1
 
         latest = -math.inf
@@ -148,10 +135,10 @@ def fuse_file(
 
 def _out_of_order(source: Path, number: int, report: Report, before: int, at: float) -> str:
     received = report.received_at or report.observed_at
-    stamp = _iso(received.timestamp())
+    stamp = iso(received.timestamp())
     return (
         f"{source}, line {number}: received_at {stamp} is earlier than line {before}'s "
-        f"{_iso(at)}; a journal is in received order (sort the file by received_at, or "
+        f"{iso(at)}; a journal is in received order (sort the file by received_at, or "
         "pass --out-of-order warn to fuse such reports with the micro-batch being gathered)"
     )
 
