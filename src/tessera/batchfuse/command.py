@@ -6,8 +6,15 @@ import argparse
 import sys
 from pathlib import Path
 
+import msgspec
+
 from tessera.arguments import positive
-from tessera.batchfuse.run import FuseInputError, fuse_file, terminal_progress
+from tessera.batchfuse.run import (
+    FuseInputError,
+    fuse_file,
+    server_fusion_settings,
+    terminal_progress,
+)
 from tessera.core.fusion.engine import FusionSettings
 
 
@@ -20,9 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--batch",
         type=positive,
-        default=2.0,
+        default=None,
         help="micro-batch window of received time, seconds; --every must be a whole "
-        "multiple of it (default 2)",
+        "multiple of it (default: the server's fusion_batch_s, one microsecond, so each "
+        "received time is a micro-batch of its own, as each commit is on the server)",
     )
     parser.add_argument(
         "--out-of-order",
@@ -31,6 +39,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a report received before the line above it: refuse the file, naming the line "
         "(default), or warn and fuse it with the micro-batch being gathered",
     )
+
+
+def _settings(batch: float | None) -> FusionSettings:
+    defaults = server_fusion_settings()
+    return defaults if batch is None else msgspec.structs.replace(defaults, batch_seconds=batch)
 
 
 # Warnings printed one by one before only their count is given.
@@ -52,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
             args.source,
             args.target,
             args.every,
-            settings=FusionSettings(batch_seconds=args.batch),
+            settings=_settings(args.batch),
             progress=progress,
             on_out_of_order=warn if args.out_of_order == "warn" else None,
         )

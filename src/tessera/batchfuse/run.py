@@ -26,9 +26,6 @@ from tessera.core.labels import ClassificationScheme
 from tessera.core.model import Report
 
 PROGRESS_EVERY = 50_000
-# Two seconds of received time: batches large enough to vectorise even on a quiet feed,
-# short against how far a vehicle moves.
-DEFAULT_BATCH_S = 2.0
 
 
 class FuseInputError(ValueError):
@@ -61,6 +58,17 @@ def read_reports(path: Path, handle: IO[bytes]) -> Iterable[tuple[int, Report]]:
             raise FuseInputError(f"{path}, line {number}: the line {reason}") from None
 
 
+def server_fusion_settings() -> FusionSettings:
+    """The fusion settings a server runs with when its settings file says nothing of them:
+    `tessera fuse` makes the picture the live server would make of the same journal."""
+    from tessera.settings import Settings
+
+    defaults = {field.name: field.default for field in msgspec.structs.fields(Settings)}
+    return FusionSettings(
+        lineage_window=defaults["lineage_window"], batch_seconds=defaults["fusion_batch_s"]
+    )
+
+
 def fuse_file(
     source: Path,
     target: Path,
@@ -76,10 +84,10 @@ def fuse_file(
     report joins the micro-batch being gathered, as the live server would take it."""
     if not every > 0:
         raise ValueError("--every must be greater than zero")
-    settings = settings or FusionSettings(batch_seconds=DEFAULT_BATCH_S)
+    settings = settings or server_fusion_settings()
     # A snapshot must fall where micro-batches end, or it would miss part of one.
     multiple = every / settings.batch_seconds
-    if abs(multiple - round(multiple)) > 1e-9 or round(multiple) < 1:
+    if not math.isclose(multiple, round(multiple), rel_tol=1e-9) or round(multiple) < 1:
         raise ValueError(
             f"--every ({every:g} s) must be a whole multiple of --batch "
             f"({settings.batch_seconds:g} s)"
