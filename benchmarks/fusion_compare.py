@@ -244,8 +244,10 @@ def section(rows: list[Row], stonesoup_version: str) -> str:
 project's simulator (`tessera simulate`: the exercise; a dense column watched by drones
 and patrols; open sources posting mostly false reports; imagery batches arriving an hour
 after their pass) is written once per seed, and the same `reports.jsonl` goes through
-the whole `tessera fuse` command, in a process of its own (start-up, reading, fusing, a
-picture snapshot every {EVERY:g} s written to its file) and through a Stone Soup
+the whole `tessera fuse` command with its defaults, which are the server's (each received
+time a micro-batch of its own, as each commit is on the server), in a process of its own
+(start-up, reading, fusing, a picture snapshot every {EVERY:g} s written to its file) and
+through a Stone Soup
 {stonesoup_version} tracker built the usual way (`benchmarks/stonesoup_baseline.py`:
 constant-velocity Kalman, Mahalanobis distance hypothesiser, GNN with 2-D assignment
 behind Stone Soup's k-d tree pre-gate, update-time deleter, multi-measurement initiator;
