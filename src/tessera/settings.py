@@ -17,6 +17,7 @@ from tessera.core.banners import DEFAULT_BANNER_COLOURS
 from tessera.core.labels import DEFAULT_LEVELS, DEFAULT_PICTURE, ClassificationScheme, Picture
 from tessera.core.model import MAX_HOLD, Label
 from tessera.security.base import SecurityStoreError, SourceGrant, check_record
+from tessera.tiles.config import BasemapSetting, check_basemaps
 
 # Retention bounds below these are mistakes (a journal trimmed as it is written).
 MIN_RETENTION_S = 60.0
@@ -194,6 +195,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # server, or the worker that takes over, replays only the journal since then: in the
     # data folder (checkpoints.sqlite3) on the embedded default, in PostGIS with it.
     checkpoint_interval_s: float = 60.0
+    # Basemaps the map offers besides its built-in one (``[[basemaps]]``: name, path to a
+    # .pmtiles or .mbtiles file, kind "vector" or "raster", optional MapLibre style).
+    basemaps: tuple[BasemapSetting, ...] = ()
 
     @property
     def max_future_skew(self) -> timedelta:
@@ -246,6 +250,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         if not 0 <= self.cot_chat_replay_s < math.inf:
             raise ValueError("cot_chat_replay_s must be zero (no chat replayed) or more")
         self._validate_http_edge()
+        check_basemaps(self.basemaps)
         self._validate_retention()
         if self.requests_per_second <= 0 or self.request_burst < 1:
             raise ValueError("requests_per_second and request_burst must be positive")

@@ -24,6 +24,7 @@ from tessera.transports.web.ogc.routes import OGC_POLICIES, ogc_routes
 from tessera.transports.web.openapi import openapi_document
 from tessera.transports.web.responses import JSONResponse
 from tessera.transports.web.stream import stream
+from tessera.transports.web.tiles import TILE_POLICIES, tile_routes
 
 API = "/api/v1"
 OGC = "/ogc"
@@ -60,6 +61,7 @@ POLICIES: Final[dict[str, Policy]] = {
     "map": PUBLIC,
     "static": PUBLIC,
     **OGC_POLICIES,
+    **TILE_POLICIES,
 }
 
 
@@ -174,6 +176,7 @@ def build_asgi(tessera: Served) -> Starlette:
         Route(f"{API}/openapi.json", openapi, methods=["GET"], name="openapi"),
         Route(f"{API}/docs", docs, methods=["GET"], name="docs"),
         *ogc_routes(),
+        *tile_routes(),
         Route("/", index, methods=["GET"], name="map"),
         Mount("/static", app=StaticFiles(directory=static, check_dir=False), name="static"),
     ]
