@@ -13,11 +13,12 @@ import {
 import { DrawTool } from "/static/draw.js";
 import { setUpExport } from "/static/export.js";
 import { definingCoordinates } from "/static/geo.js";
-import { createMap, showTracks } from "/static/map.js";
+import { createMap } from "/static/map.js";
 import { OverlayForm } from "/static/overlay-form.js";
 import { Overlays } from "/static/overlays.js";
 import { hideTrack, showTrack, shownTrack } from "/static/panel.js";
 import { TrackStream } from "/static/stream.js";
+import { TRACK_LAYERS, TrackLayer } from "/static/track-layer.js";
 
 const IDENTITIES = ["friend", "assumed-friend", "neutral", "unknown", "pending", "suspect", "hostile"];
 const PANEL_REFRESH_MS = 2000;
@@ -72,15 +73,19 @@ function visibleTracks() {
   );
 }
 
-function draw() {
-  // At most one redraw per frame, however many messages arrive.
-  if (state.drawPending || !state.map) return;
+// The track layer decides when the map's sources are given new data (track-layer.js).
+function draw(changedIds = null) {
+  if (!state.map) return;
+  const tracks = state.stream?.tracks ?? new Map();
+  // A snapshot replaces the stream's Map: everything may have changed.
+  trackLayer.update(tracks, tracks === state.drawnTracks ? changedIds : null, state.identities);
+  state.drawnTracks = tracks;
+  // The bar at most once per frame, however many messages arrive.
+  if (state.drawPending) return;
   state.drawPending = true;
   requestAnimationFrame(() => {
     state.drawPending = false;
-    const tracks = state.stream ? [...state.stream.tracks.values()] : [];
-    showTracks(state.map, tracks, state.identities);
-    $("count").textContent = `${visibleTracks().length} tracks`;
+    $("count").textContent = `${trackLayer.shown} tracks`;
     const updated = state.stream?.lastUpdate;
     $("updated").textContent = updated
       ? `updated ${updated.toISOString().slice(11, 19)}Z`
@@ -89,7 +94,7 @@ function draw() {
 }
 
 function onTracks(_tracks, changedIds) {
-  draw();
+  draw(changedIds);
   const selected = shownTrack();
   const now = Date.now();
   if (selected && changedIds.includes(selected) && now - state.panelRefreshed > PANEL_REFRESH_MS) {
@@ -175,22 +180,23 @@ function ensureMap() {
       resolve();
     }),
   );
-  map.on("click", "tracks", (event) => {
-    const feature = event.features?.[0];
-    if (!feature || !state.picture || drawing()) return;
-    overlays.deselect();
-    showTrack(state.picture, feature.properties.id);
+  trackLayer.attach(map, {
+    onTrack: (trackId) => {
+      if (!state.picture || drawing()) return;
+      overlays.deselect();
+      showTrack(state.picture, trackId);
+    },
   });
-  map.on("mouseenter", "tracks", () => {
+  map.on("mouseenter", TRACK_LAYERS, () => {
     if (!drawing()) map.getCanvas().style.cursor = "pointer";
   });
-  map.on("mouseleave", "tracks", () => {
+  map.on("mouseleave", TRACK_LAYERS, () => {
     if (!drawing()) map.getCanvas().style.cursor = "";
   });
   // A live map is rarely idle: mark the first frame that shows symbols instead.
   map.on("render", () => {
     if (document.body.dataset.symbols === "drawn") return;
-    if (map.queryRenderedFeatures({ layers: ["tracks"] }).length > 0) {
+    if (map.queryRenderedFeatures({ layers: TRACK_LAYERS }).length > 0) {
       document.body.dataset.symbols = "drawn";
     }
   });
@@ -254,7 +260,7 @@ function signOut(message) {
   drawTool.setAvailable(false);
   // Nothing of this session's picture stays on the map behind the login screen.
   overlays.reset(null, null);
-  if (state.map) showTracks(state.map, [], state.identities);
+  trackLayer.clear();
   $("updated").textContent = "no update yet";
   $("picture").replaceChildren();
   $("principal").textContent = "";
@@ -361,6 +367,8 @@ const overlays = new Overlays({
   },
 });
 
+const trackLayer = new TrackLayer();
+
 const drawTool = new DrawTool({
   onShape: (shape) => {
     hideTrack();
@@ -443,11 +451,12 @@ window.tessera = {
     return { x: box.left + point.x, y: box.top + point.y };
   },
   tracks: () => [...(state.stream?.tracks.values() ?? [])],
+  trackLayer,
   overlays: () => [...(state.stream?.overlays.values() ?? [])],
   renderedOverlayIds: () => overlays.renderedIds(),
   renderedTrackIds() {
     if (!state.map) return [];
-    return state.map.queryRenderedFeatures({ layers: ["tracks"] }).map((f) => f.properties.id);
+    return state.map.queryRenderedFeatures({ layers: ["tracks", "contacts"] }).map((f) => f.properties.id);
   },
 };
 
