@@ -220,7 +220,7 @@ page pans the map on every animation frame; headless Chromium with software WebG
 | frames/s while panning, with the updates | {result["fps"]:.1f} |
 | 95th percentile frame time | {result["p95_frame_ms"]:.1f} ms |
 | frames/s while panning, no updates | {result["idle_fps"]:.1f} |
-| frames/s of an empty WebGL canvas, same browser (the ceiling then) | {result["bare_webgl_fps"]:.1f} |
+| frames/s of an empty WebGL canvas (the ceiling then) | {result["bare_webgl_fps"]:.1f} |
 | track updates reaching the page/s | {result["updates_per_s"]:,.0f} |
 | map source updates/s (coalesced) | {result["source_updates_per_s"]:.1f} |
 | tracks drawn | {result["drawn"]:,.0f} |
