@@ -18,6 +18,7 @@ import { OverlayForm } from "/static/overlay-form.js";
 import { Overlays } from "/static/overlays.js";
 import { hideTrack, showTrack, shownTrack } from "/static/panel.js";
 import { TrackStream } from "/static/stream.js";
+import { MapTools } from "/static/tools.js";
 import { TRACK_LAYERS, TrackLayer } from "/static/track-layer.js";
 
 const IDENTITIES = ["friend", "assumed-friend", "neutral", "unknown", "pending", "suspect", "hostile"];
@@ -44,7 +45,7 @@ const state = {
   panelRefreshed: 0,
 };
 const $ = (id) => document.getElementById(id);
-const drawing = () => drawTool.busy || form.isOpen;
+const drawing = () => drawTool.busy || form.isOpen || tools.busy;
 const channel = "BroadcastChannel" in window ? new BroadcastChannel(CHANNEL) : null;
 
 // ---- classification banners -------------------------------------------------------------
@@ -93,8 +94,9 @@ function draw(changedIds = null) {
   });
 }
 
-function onTracks(_tracks, changedIds) {
+function onTracks(tracks, changedIds) {
   draw(changedIds);
+  tools.tracksChanged(tracks, changedIds);
   const selected = shownTrack();
   const now = Date.now();
   if (selected && changedIds.includes(selected) && now - state.panelRefreshed > PANEL_REFRESH_MS) {
@@ -129,6 +131,7 @@ function subscribe(picture) {
   drawTool.cancel();
   // Nothing of the previous picture stays on screen under the new banner.
   overlays.reset(picture, state.account);
+  tools.reset();
   state.stream = new TrackStream({
     picture,
     token: storedToken,
@@ -176,6 +179,7 @@ function ensureMap() {
   state.mapLoaded = new Promise((resolve) =>
     map.once("load", () => {
       overlays.attach(map, "tracks");
+      tools.attach(map, "tracks");
       drawTool.addLayers();
       resolve();
     }),
@@ -184,7 +188,7 @@ function ensureMap() {
     onTrack: (trackId) => {
       if (!state.picture || drawing()) return;
       overlays.deselect();
-      showTrack(state.picture, trackId);
+      openTrack(trackId);
     },
   });
   map.on("mouseenter", TRACK_LAYERS, () => {
@@ -369,6 +373,21 @@ const overlays = new Overlays({
 
 const trackLayer = new TrackLayer();
 
+function openTrack(trackId) {
+  if (!state.picture) return;
+  showTrack(state.picture, trackId);
+  tools.trackShown(trackId);
+}
+
+const tools = new MapTools({
+  map: () => state.map,
+  tracks: () => state.stream?.tracks ?? new Map(),
+  overlays: () => state.stream?.overlays.values() ?? [],
+  openTrack,
+  shownTrack,
+  trackLayers: ["tracks", "contacts"],
+});
+
 const drawTool = new DrawTool({
   onShape: (shape) => {
     hideTrack();
@@ -452,6 +471,7 @@ window.tessera = {
   },
   tracks: () => [...(state.stream?.tracks.values() ?? [])],
   trackLayer,
+  tools,
   overlays: () => [...(state.stream?.overlays.values() ?? [])],
   renderedOverlayIds: () => overlays.renderedIds(),
   renderedTrackIds() {

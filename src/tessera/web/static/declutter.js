@@ -69,7 +69,9 @@ export function declutter(features, zoom) {
     if (folded.has(feature)) return folded.get(feature);
     const { parent, sidc } = feature.properties;
     let target = null;
-    if (parent && zoom < ownZoom(echelonOf(sidc)) && !seen.has(parent)) {
+    // Only units fold (symbol set 10): a point's parent is no formation of it.
+    const unit = typeof sidc === "string" && sidc.slice(4, 6) === "10";
+    if (parent && unit && zoom < ownZoom(echelonOf(sidc)) && !seen.has(parent)) {
       seen.add(parent);
       const parentFeature = bySubject.get(parent);
       const above = parentFeature ? foldInto(parentFeature, seen) : null;
