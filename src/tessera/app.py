@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 
+from tessera.alerting.wiring import alert_service
 from tessera.backends import (
     archived_keys_for,
     bus_for,
@@ -125,6 +126,8 @@ class Tessera:
         self._checkpoint_task: asyncio.Task[None] | None = None
         # The lease epochs a fusion worker writes under (``fence_writes``).
         self._fence: Fence | None = None
+        # Alert rules over the pictures' change feeds (not run by a fusion-only worker).
+        self.alerts = alert_service(settings, clock, store, bus)
         self.asgi: Starlette = _web_app(self)
 
     def fence_writes(self, fence: Fence) -> None:
@@ -170,6 +173,7 @@ class Tessera:
         if self.role == "gateway":
             replica = PictureReplica(self.bus, self.store, list(self.pictures))
             self._worker_task = asyncio.create_task(replica.run(), name="picture-replica")
+            await self.alerts.start()
             return
         if self._fence is not None:
             for name in self.pictures:
@@ -187,6 +191,7 @@ class Tessera:
             await self.caught_up()
         if self.role == "all":
             await self.start_archive()
+            await self.alerts.start()
 
     async def _fuse(self) -> None:
         loop = asyncio.get_running_loop()
@@ -258,6 +263,7 @@ class Tessera:
         # A deposed worker writes nothing more: no drain, no last checkpoint, no flush
         # (its store and bus refuse by themselves).
         deposed = self.deposed
+        await self.alerts.stop()
         await self.stop_archive(drain=not deposed)
         for task in (self._checkpoint_task, self._worker_task):
             if task is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Sequence
 from typing import Annotated, Final
 
 import msgspec
@@ -109,4 +110,48 @@ def rule_problems(rule: AlertRule) -> list[tuple[str, str]]:
             problems.append((field, f"a {kind.value} rule takes no {field}"))
     if not math.isfinite(rule.margin_m):
         problems.append(("margin_m", "must be a finite number"))
+    return problems
+
+
+class AlertSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[alerts]`` in the settings file: rules made there (read-only in the API and the
+    map), the webhooks told of alerts, and how alerts are judged and sent.
+
+    ``tick_s``: how often dwell and lost rules are judged with no change arriving.
+    Webhooks: a bounded queue per target (the oldest delivery is dropped, and counted,
+    when it is full), ``webhook_attempts`` tries each, waiting ``webhook_backoff_s``
+    doubled after every failure (at most ``webhook_backoff_max_s``)."""
+
+    rules: tuple[AlertRule, ...] = ()
+    webhooks: tuple[WebhookTarget, ...] = ()
+    tick_s: float = 1.0
+    webhook_queue: int = 1_000
+    webhook_attempts: int = 8
+    webhook_backoff_s: float = 1.0
+    webhook_backoff_max_s: float = 300.0
+    webhook_timeout_s: float = 10.0
+
+
+def settings_problems(alerts: AlertSettings, pictures: Sequence[str]) -> list[str]:
+    """What is inconsistent in the ``[alerts]`` settings, one line each."""
+    problems: list[str] = []
+    ids = [rule.id for rule in alerts.rules]
+    if len(set(ids)) != len(ids):
+        problems.append("alerts.rules: rule ids must be distinct")
+    for rule in alerts.rules:
+        if rule.picture not in pictures:
+            problems.append(f"alerts.rules {rule.id}: no picture named {rule.picture!r}")
+        problems += [f"alerts.rules {rule.id}: {f}: {why}" for f, why in rule_problems(rule)]
+    for hook in alerts.webhooks:
+        if hook.picture not in pictures:
+            problems.append(f"alerts.webhooks {hook.name}: no picture named {hook.picture!r}")
+        if not hook.url.startswith(("http://", "https://")):
+            problems.append(f"alerts.webhooks {hook.name}: url must be http:// or https://")
+        if len(hook.secret) < 16:
+            problems.append(f"alerts.webhooks {hook.name}: secret must be 16 characters or more")
+    numbers = (alerts.tick_s, alerts.webhook_backoff_s, alerts.webhook_timeout_s)
+    if not all(0 < n <= 3600 for n in numbers) or alerts.webhook_backoff_max_s <= 0:
+        problems.append("alerts: tick_s and the webhook times must be within (0, 3600] s")
+    if alerts.webhook_queue < 1 or alerts.webhook_attempts < 1:
+        problems.append("alerts: webhook_queue and webhook_attempts must be at least 1")
     return problems

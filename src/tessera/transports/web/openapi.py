@@ -19,6 +19,7 @@ from tessera.core.model import Grading
 from tessera.security.audit_filter import MAX_FILTER_TEXT, OUTCOMES
 from tessera.transports.web.account import Login
 from tessera.transports.web.audit_query import DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT
+from tessera.transports.web.openapi_alerts import alert_operations
 from tessera.transports.web.openapi_overlays import overlay_operations
 from tessera.transports.web.openapi_status import HEALTH, STATUS
 from tessera.transports.web.stream import Subscribe
@@ -132,6 +133,7 @@ def _operations() -> dict[str, dict[str, Any]]:
     """Operation objects keyed by route name."""
     return {
         **overlay_operations(),
+        **alert_operations(),
         "post_reports": {
             "post": {
                 "summary": "Submit a batch of reports",
