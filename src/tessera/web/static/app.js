@@ -10,6 +10,7 @@ import {
   onSessionEnded,
   storedToken,
 } from "/static/auth.js";
+import { AlertPanel } from "/static/alerts.js";
 import { DrawTool } from "/static/draw.js";
 import { setUpExport } from "/static/export.js";
 import { definingCoordinates } from "/static/geo.js";
@@ -124,6 +125,7 @@ function subscribe(picture) {
   drawTool.cancel();
   // Nothing of the previous picture stays on screen under the new banner.
   overlays.reset(picture, state.account);
+  alertPanel.reset(picture, state.account);
   state.stream = new TrackStream({
     picture,
     token: storedToken,
@@ -131,6 +133,7 @@ function subscribe(picture) {
     onTracks,
     onOverlays: (features) => overlays.update(features),
     onStatus,
+    onAlerts: (message) => alertPanel.receive(message),
   });
   onStatus("reconnecting");
   draw();
@@ -254,6 +257,7 @@ function signOut(message) {
   drawTool.setAvailable(false);
   // Nothing of this session's picture stays on the map behind the login screen.
   overlays.reset(null, null);
+  alertPanel.reset(null, null);
   if (state.map) showTracks(state.map, [], state.identities);
   $("updated").textContent = "no update yet";
   $("picture").replaceChildren();
@@ -359,6 +363,14 @@ const overlays = new Overlays({
     overlays.deselect();
     form.openEdit(feature, definingCoordinates(feature), formContext());
   },
+});
+
+const AREA_OVERLAYS = ["area", "circle", "corridor"];
+const alertPanel = new AlertPanel({
+  areas: () =>
+    [...(state.stream?.overlays.values() ?? [])]
+      .filter((feature) => AREA_OVERLAYS.includes(feature.properties.kind))
+      .map((feature) => ({ id: feature.id, name: feature.properties.name })),
 });
 
 const drawTool = new DrawTool({
