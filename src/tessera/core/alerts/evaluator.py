@@ -15,6 +15,7 @@ from datetime import datetime
 
 import msgspec
 import numpy as np
+from scipy.spatial import cKDTree
 
 from tessera.core.alerts.emergency import is_emergency
 from tessera.core.alerts.geometry import EARTH_RADIUS_M, signed_distance_m
@@ -68,7 +69,9 @@ class PictureAlerts:
         self._was_inside: set[EpisodeKey] = set()
         self._inside_since: dict[EpisodeKey, datetime] = {}
         self._announced: set[EpisodeKey] = set()
-        self._friendly: tuple[list[str], np.ndarray, np.ndarray] | None = None
+        # The friendly tracks, by position on the unit sphere (rebuilt when one changes).
+        self._friendly: tuple[list[str], cKDTree] | None = None
+        self._nearest: dict[str, tuple[float, str]] = {}
 
     # -- what changes ----------------------------------------------------------------------
 
@@ -134,8 +137,14 @@ class PictureAlerts:
         """Time passing: dwell and lost rules are judged again."""
         result: list[AlertChange] = []
         for rule in list(self.rules.values()):
-            if rule.enabled and rule.kind in (RuleKind.DWELL, RuleKind.LOST):
+            if not rule.enabled:
+                continue
+            if rule.kind is RuleKind.LOST:
                 result += self._judge_all(rule, self.tracks.values(), now)
+            elif rule.kind is RuleKind.DWELL:
+                # Time only matters to the tracks in the area.
+                inside = [self.tracks[t] for r, t in self._inside_since if r == rule.id]
+                result += self._judge_all(rule, inside, now)
         return result
 
     def open_episodes(self) -> list[AlertChange]:
@@ -148,9 +157,10 @@ class PictureAlerts:
         self, rule: AlertRule, tracks: Iterable[Track], now: datetime
     ) -> list[AlertChange]:
         result: list[AlertChange] = []
-        for track in list(tracks):
-            if track.id not in self.tracks:
-                continue
+        judged = [track for track in tracks if track.id in self.tracks]
+        if rule.kind is RuleKind.PROXIMITY:
+            self._nearest = self._nearest_friends([t for t in judged if t.identity in rule.watched])
+        for track in judged:
             key = (rule.id, track.id)
             verdict = self._verdict(rule, track, key, now)
             if verdict.active and key not in self._open:
@@ -220,28 +230,35 @@ class PictureAlerts:
         return _Verdict(stayed, labels, area.id, f"stayed in {area.name}")
 
     def _proximity(self, rule: AlertRule, track: Track, key: EpisodeKey) -> _Verdict:
-        ids, lats, lons = self._friendlies()
-        if not ids:
+        nearest = self._nearest.get(track.id)
+        if nearest is None:
             return _QUIET
-        lat, lon = _lat_lon(track)
-        p1, p2 = np.radians(lat), np.radians(lats)
-        h = (
-            np.sin((p2 - p1) / 2) ** 2
-            + np.cos(p1) * np.cos(p2) * np.sin(np.radians(lons - lon) / 2) ** 2
-        )
-        metres = 2 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(h)))
-        if track.id in ids:
-            metres[ids.index(track.id)] = np.inf
-        nearest = int(np.argmin(metres))
+        metres, friend_id = nearest
         reach = (rule.distance_km or 0.0) * 1000.0
         if key in self._open:
             reach += rule.margin_m
-        close = bool(metres[nearest] <= reach)
-        friend = self.tracks[ids[nearest]]
+        friend = self.tracks[friend_id]
         shown = friend.name or friend.id
-        return _Verdict(
-            close, (friend.label,), friend.id, f"{metres[nearest] / 1000:.1f} km from {shown}"
-        )
+        detail = f"{metres / 1000:.1f} km from {shown}"
+        return _Verdict(metres <= reach, (friend.label,), friend.id, detail)
+
+    def _nearest_friends(self, tracks: list[Track]) -> dict[str, tuple[float, str]]:
+        """Each track's nearest friendly track (not itself): metres and id."""
+        ids, tree = self._friendlies()
+        if not tracks or not ids:
+            return {}
+        wanted = min(2, len(ids))
+        chords, found = tree.query(_unit_vectors(tracks), k=wanted)
+        chords = np.asarray(chords).reshape(len(tracks), wanted)
+        found = np.asarray(found).reshape(len(tracks), wanted)
+        nearest: dict[str, tuple[float, str]] = {}
+        for row, track in enumerate(tracks):
+            for chord, index in zip(chords[row], found[row], strict=True):
+                if ids[index] != track.id:
+                    arc = 2 * EARTH_RADIUS_M * float(np.arcsin(min(1.0, chord / 2)))
+                    nearest[track.id] = (arc, ids[index])
+                    break
+        return nearest
 
     def _friendly_now_or_before(self, track_id: str, track: Track | None) -> bool:
         old = self.tracks.get(track_id)
@@ -249,18 +266,15 @@ class PictureAlerts:
             old is not None and old.identity in FRIENDLY
         )
 
-    def _friendlies(self) -> tuple[list[str], np.ndarray, np.ndarray]:
+    def _friendlies(self) -> tuple[list[str], cKDTree]:
         if self._friendly is None:
             friends = [
                 t
                 for t in self.tracks.values()
                 if t.identity in FRIENDLY and t.status is not TrackStatus.DEAD
             ]
-            self._friendly = (
-                [t.id for t in friends],
-                np.array([t.position.lat for t in friends], dtype=float),
-                np.array([t.position.lon for t in friends], dtype=float),
-            )
+            points = _unit_vectors(friends) if friends else np.zeros((1, 3))
+            self._friendly = ([t.id for t in friends], cKDTree(points))
         return self._friendly
 
     # -- bookkeeping -----------------------------------------------------------------------
@@ -286,6 +300,12 @@ class PictureAlerts:
         self._was_inside.discard(key)
         self._inside_since.pop(key, None)
         self._announced.discard(key)
+
+
+def _unit_vectors(tracks: list[Track]) -> np.ndarray:
+    lat = np.radians([t.position.lat for t in tracks])
+    lon = np.radians([t.position.lon for t in tracks])
+    return np.column_stack((np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)))
 
 
 def _lat_lon(track: Track) -> tuple[float, float]:
