@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-import msgspec
-
 from tessera.alerting.model import Alert
 from tessera.transports.web.alerts import AckDoc, RuleDoc
+
+# The document's components these operations name (by the names they are given there).
+ALERT_SCHEMAS: Final = {"AlertRule": RuleDoc, "AlertAck": AckDoc, "Alert": Alert}
 
 PICTURE_PARAM: Final = {
     "name": "picture",
@@ -24,20 +25,17 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def _inline(type_: Any) -> dict[str, Any]:
-    """A schema with its definitions inlined under $defs (kept apart from the document's
-    components, so their names cannot clash)."""
-    schema: dict[str, Any] = msgspec.json.schema(type_)
-    return schema
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
 
 
 def alert_operations() -> dict[str, dict[str, Any]]:
     error = _json(_ERROR, "Error")
-    rule = _inline(RuleDoc)
+    rule = _ref("AlertRule")
     invalid = _json({"type": "object"}, "Invalid rule: every problem, by field")
     read_only = _json(_ERROR, "A rule made in the settings file (change it there)")
     body = {"required": True, "content": {"application/json": {"schema": rule}}}
-    alert = _inline(Alert)
+    alert = _ref("Alert")
     return {
         "get_alert_rules": {
             "get": {
@@ -121,7 +119,7 @@ def alert_operations() -> dict[str, dict[str, Any]]:
                 "summary": "Acknowledge an alert (audited)",
                 "requestBody": {
                     "required": False,
-                    "content": {"application/json": {"schema": _inline(AckDoc)}},
+                    "content": {"application/json": {"schema": _ref("AlertAck")}},
                 },
                 "responses": {
                     "200": _json(alert, "The alert, acknowledged"),
