@@ -13,6 +13,7 @@ import msgspec
 from tessera.alerting.base import AlertStore
 from tessera.alerting.model import Acknowledgement, Alert
 from tessera.core.alerts.rules import AlertRule
+from tessera.private_files import private_file
 
 FILE_NAME: Final = "alerts.sqlite3"
 _SCHEMA: Final = """
@@ -51,7 +52,8 @@ class SqliteAlertStore(AlertStore):
 
     def open(self) -> None:
         if isinstance(self._path, Path):
-            self._path.parent.mkdir(parents=True, exist_ok=True)
+            # Owner-only, like the rest of the data folder (alerts carry labelled text).
+            private_file(self._path)
         self._db = sqlite3.connect(self._path, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
