@@ -8,6 +8,7 @@ Calls are short and local (the embedded store is SQLite in the data folder).
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 from datetime import datetime
 
 from tessera.alerting.model import Acknowledgement, Alert
@@ -35,6 +36,10 @@ class AlertStore(abc.ABC):
     @abc.abstractmethod
     def save(self, alert: Alert) -> None:
         """Keep ``alert`` as it now is (raised, cleared or acknowledged)."""
+
+    @abc.abstractmethod
+    def save_all(self, alerts: Sequence[Alert]) -> None:
+        """``save`` each, all at once (one transaction)."""
 
     @abc.abstractmethod
     def alert(self, alert_id: str) -> Alert | None: ...

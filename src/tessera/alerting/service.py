@@ -89,8 +89,8 @@ class AlertService:
                 if rule.picture == name:
                     self._record(name, evaluator.set_rule(rule, now))
             going_on = {(name, c.rule.id, c.track_id) for c in evaluator.open_episodes()}
-            for key in [k for k in self._open if k[0] == name and k not in going_on]:
-                self._close(key, now)
+            ended = [k for k in self._open if k[0] == name and k not in going_on]
+            self._tell([self._closed(key, now) for key in ended])
         await self.webhooks.start()
         if follow:
             for name, subscriber in self._subscribers.items():
@@ -148,7 +148,7 @@ class AlertService:
         return done
 
     def _record(self, picture: str, changes: Sequence[AlertChange]) -> list[Alert]:
-        done: list[Alert] = []
+        notices: list[AlertNotice] = []
         for change in changes:
             key = (picture, change.rule.id, change.track_id)
             if change.action is AlertAction.RAISED:
@@ -156,22 +156,22 @@ class AlertService:
                     continue  # the episode's alert from before a restart goes on
                 alert = raised_alert(picture, change)
                 self._open[key] = alert
-                self._tell(NoticeKind.RAISED, alert)
-                done.append(alert)
+                notices.append(AlertNotice(event=NoticeKind.RAISED, alert=alert))
             elif key in self._open:
-                done.append(self._close(key, change.at))
-        return done
+                notices.append(self._closed(key, change.at))
+        self._tell(notices)
+        return [notice.alert for notice in notices]
 
-    def _close(self, key: tuple[str, str, str], at: datetime) -> Alert:
+    def _closed(self, key: tuple[str, str, str], at: datetime) -> AlertNotice:
         alert = msgspec.structs.replace(self._open.pop(key), cleared_at=at)
-        self._tell(NoticeKind.CLEARED, alert)
-        return alert
+        return AlertNotice(event=NoticeKind.CLEARED, alert=alert)
 
-    def _tell(self, kind: NoticeKind, alert: Alert) -> None:
-        self.store.save(alert)
-        notice = AlertNotice(event=kind, alert=alert)
-        self.feed.publish(notice)
-        self.webhooks.offer(notice)
+    def _tell(self, notices: Sequence[AlertNotice]) -> None:
+        """Keep them (one transaction), then tell the listeners and the webhooks."""
+        self.store.save_all([notice.alert for notice in notices])
+        for notice in notices:
+            self.feed.publish(notice)
+            self.webhooks.offer(notice)
 
     # -- rules -----------------------------------------------------------------------------
 

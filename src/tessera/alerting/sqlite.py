@@ -4,6 +4,7 @@ folder; ``:memory:`` for none)."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
@@ -56,6 +57,8 @@ class SqliteAlertStore(AlertStore):
             private_file(self._path)
         self._db = sqlite3.connect(self._path, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
+        # Durable at each checkpoint of the WAL: an alert is judged again after a crash.
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
@@ -88,6 +91,14 @@ class SqliteAlertStore(AlertStore):
                 msgspec.json.encode(alert),
             ),
         )
+
+    def save_all(self, alerts: Sequence[Alert]) -> None:
+        if not alerts:
+            return
+        with self.db:
+            self.db.execute("BEGIN")
+            for alert in alerts:
+                self.save(alert)
 
     def alert(self, alert_id: str) -> Alert | None:
         row = self.db.execute("SELECT body FROM alerts WHERE id = ?", (alert_id,)).fetchone()
