@@ -59,6 +59,10 @@ def test_an_alert_appears_and_is_acknowledged(tmp_path: Path) -> None:
             sounds = page.evaluate("Number(document.body.dataset.alertSounds ?? 0)")
             assert page.evaluate("localStorage.getItem('tessera.alerts.muted')") == "1"
             assert page.evaluate("Number(document.body.dataset.alertSounds ?? 0)") == sounds
+            # The rule, deleted from the panel, is gone for the server too.
+            rule = "#alert-rule-list li:has-text('Watch for new hostiles')"
+            page.click(f"{rule} .alert-rule-delete")
+            page.locator(rule).wait_for(state="detached", timeout=15_000)
             assert refused == []
         finally:
             context.close()

@@ -23,6 +23,7 @@ export class AlertPanel {
     this.alerts = new Map();
     this.generation = 0;
     this.audio = null;
+    this.editor = false;
     $("alert-mute").checked = localStorage.getItem(MUTED_KEY) === "1";
     $("alert-mute").addEventListener("change", () => {
       localStorage.setItem(MUTED_KEY, $("alert-mute").checked ? "1" : "0");
@@ -43,7 +44,8 @@ export class AlertPanel {
     this.picture = picture;
     this.alerts = new Map();
     this.render();
-    $("alert-rule-form").hidden = !account?.roles?.some((role) => RULE_EDITORS.includes(role));
+    this.editor = Boolean(account?.roles?.some((role) => RULE_EDITORS.includes(role)));
+    $("alert-rule-form").hidden = !this.editor;
     $("alert-rule-list").replaceChildren();
     if (!picture) return;
     const query = new URLSearchParams({ picture });
@@ -148,8 +150,24 @@ export class AlertPanel {
       const item = document.createElement("li");
       item.dataset.ruleId = rule.id;
       item.textContent = `${rule.name || rule.id} (${rule.kind})${rule.read_only ? " · settings" : ""}`;
+      if (this.editor && !rule.read_only) {
+        const remove = document.createElement("button");
+        remove.type = "button";
+        remove.className = "alert-rule-delete";
+        remove.textContent = "×";
+        remove.title = "Delete this rule (its open alerts are cleared)";
+        remove.addEventListener("click", () => this.deleteRule(rule.id));
+        item.appendChild(remove);
+      }
       list.appendChild(item);
     }
+  }
+
+  async deleteRule(id) {
+    const response = await apiFetch(`/api/v1/alert-rules/${encodeURIComponent(id)}`, {
+      method: "DELETE",
+    });
+    if (response.ok) await this.loadRules(this.generation);
   }
 
   showRuleFields() {
