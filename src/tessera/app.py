@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 
+from tessera.alerting.wiring import alert_service
 from tessera.backends import (
     archived_keys_for,
     bus_for,
@@ -128,6 +129,8 @@ class Tessera:
         self._fence: Fence | None = None
         # The operator's basemaps, opened (and checked) now: a bad file stops the start.
         self.basemaps = Basemaps.open(settings.basemaps)
+        # Alert rules over the pictures' change feeds (not run by a fusion-only worker).
+        self.alerts = alert_service(settings, clock, store, bus)
         self.asgi: Starlette = _web_app(self)
 
     def fence_writes(self, fence: Fence) -> None:
@@ -173,6 +176,7 @@ class Tessera:
         if self.role == "gateway":
             replica = PictureReplica(self.bus, self.store, list(self.pictures))
             self._worker_task = asyncio.create_task(replica.run(), name="picture-replica")
+            await self.alerts.start()
             return
         if self._fence is not None:
             for name in self.pictures:
@@ -190,6 +194,7 @@ class Tessera:
             await self.caught_up()
         if self.role == "all":
             await self.start_archive()
+            await self.alerts.start()
 
     async def _fuse(self) -> None:
         loop = asyncio.get_running_loop()
@@ -261,6 +266,7 @@ class Tessera:
         # A deposed worker writes nothing more: no drain, no last checkpoint, no flush
         # (its store and bus refuse by themselves).
         deposed = self.deposed
+        await self.alerts.stop()
         await self.stop_archive(drain=not deposed)
         for task in (self._checkpoint_task, self._worker_task):
             if task is not None:

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from tessera.core.alerts.rules import AlertSettings, settings_problems
 from tessera.core.banners import DEFAULT_BANNER_COLOURS
 from tessera.core.labels import DEFAULT_LEVELS, DEFAULT_PICTURE, ClassificationScheme, Picture
 from tessera.core.model import MAX_HOLD, Label
@@ -198,6 +199,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # Basemaps the map offers besides its built-in one (``[[basemaps]]``: name, path to a
     # .pmtiles or .mbtiles file, kind "vector" or "raster", optional MapLibre style).
     basemaps: tuple[BasemapSetting, ...] = ()
+    # Alert rules made in the settings, webhooks, and how alerts are judged and sent.
+    alerts: AlertSettings = AlertSettings()
 
     @property
     def max_future_skew(self) -> timedelta:
@@ -298,6 +301,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             level = picture.rule.max_classification
             if level is not None and level not in scheme:
                 raise ValueError(f"picture {picture.name}: unknown classification {level!r}")
+        if problems := settings_problems(self.alerts, names):
+            raise ValueError("; ".join(problems))
 
     @property
     def https(self) -> bool:

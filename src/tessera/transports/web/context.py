@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal, Protocol
 
+from tessera.alerting.service import AlertService
 from tessera.bus.base import ChangeBus
 from tessera.codecs.json import ReportCodec
 from tessera.codecs.overlay_json import OverlayCodec
@@ -45,6 +46,7 @@ class Served(Protocol):
     role: Literal["all", "gateway", "fusion"]
     checkpointer: Checkpointer | None
     basemaps: Basemaps
+    alerts: AlertService
 
     @property
     def ids(self) -> IdScope: ...

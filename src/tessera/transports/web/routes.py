@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tessera.core.model import Role
 from tessera.transports.web import account, api, export, imports, overlays
+from tessera.transports.web.alert_routes import ALERT_POLICIES, alert_routes
 from tessera.transports.web.auth import PUBLIC, Authenticate, Policy, requires, route_policies
 from tessera.transports.web.context import Served
 from tessera.transports.web.cors import ScopedCORS
@@ -62,6 +63,7 @@ POLICIES: Final[dict[str, Policy]] = {
     "static": PUBLIC,
     **OGC_POLICIES,
     **TILE_POLICIES,
+    **ALERT_POLICIES,
 }
 
 
@@ -102,6 +104,7 @@ def api_routes() -> list[BaseRoute]:
             name="delete_overlay",
         ),
         WebSocketRoute(f"{API}/stream", stream, name="stream"),
+        *alert_routes(API),
     ]
 
 
