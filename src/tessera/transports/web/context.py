@@ -24,6 +24,7 @@ from tessera.store.base import TrackStore
 
 if TYPE_CHECKING:
     from tessera.checkpointing import Checkpointer
+    from tessera.history.service import HistoryService
 
 
 class Served(Protocol):
@@ -43,6 +44,7 @@ class Served(Protocol):
     new_report_id: Callable[[], str]
     role: Literal["all", "gateway", "fusion"]
     checkpointer: Checkpointer | None
+    history: HistoryService | None
 
     @property
     def ids(self) -> IdScope: ...

@@ -50,6 +50,13 @@ PICTURE_PARAM = {
     "schema": {"type": "string"},
     "description": "The picture to read through (default: the first one the caller reads)",
 }
+AT_PARAM = {
+    "name": "at",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "string", "format": "date-time"},
+    "description": "A past time: the picture as it was then (410 if older than the history kept)",
+}
 FILTER_PARAMS = [
     {
         "name": "bbox",
@@ -206,8 +213,12 @@ def _operations() -> dict[str, dict[str, Any]]:
         "get_tracks": {
             "get": {
                 "summary": "The picture's tracks as a GeoJSON FeatureCollection",
-                "parameters": [PICTURE_PARAM, *FILTER_PARAMS],
-                "responses": {"200": _json({"type": "object"}, "FeatureCollection"), "400": ERROR},
+                "parameters": [PICTURE_PARAM, *FILTER_PARAMS, AT_PARAM],
+                "responses": {
+                    "200": _json({"type": "object"}, "FeatureCollection"),
+                    "400": ERROR,
+                    "410": ERROR,
+                },
             }
         },
         "get_track": {
