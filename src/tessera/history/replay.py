@@ -141,8 +141,11 @@ class PastPicture:
             self._ahead = following
         self.at = at if self.at is None else max(self.at, at)
 
-    def next_time(self) -> datetime | None:
-        """When the next entry not yet applied was received (None: none read yet)."""
+    async def peek(self) -> datetime | None:
+        """When the next entry not yet applied was received (None: the journal holds no
+        more for now)."""
+        if not self._ahead:
+            self._ahead = await self._read()
         return self._ahead[0].received_at if self._ahead else None
 
     def tracks(self, query: TrackQuery) -> list[Track]:
