@@ -50,6 +50,8 @@ class Snapshotter:
         self._interval = interval_s
         self._queue: deque[list[Snapshot]] = deque()
         self._wake = asyncio.Event()
+        # One writer at a time (the task, and a caller flushing).
+        self._writing = asyncio.Lock()
         self._last_at: float | None = None
         self.taken = 0
         self.skipped = 0
@@ -91,10 +93,11 @@ class Snapshotter:
 
     async def write_queued(self) -> None:
         """Write every snapshot queued, then drop those the journal no longer backs."""
-        while self._queue:
-            await self._snapshots.save(self._queue[0])
-            self._queue.popleft()
-        await self._snapshots.drop_before(self._journal.first_seq - 1)
+        async with self._writing:
+            while self._queue:
+                await self._snapshots.save(self._queue[0])
+                self._queue.popleft()
+            await self._snapshots.drop_before(self._journal.first_seq - 1)
 
     async def run(self) -> None:
         while True:

@@ -270,7 +270,8 @@ def _operations() -> dict[str, dict[str, Any]]:
         },
         "get_export": {
             "get": {
-                "summary": "A picture as a file: NVG 2.0.2, GeoJSON, KML or KMZ (audited)",
+                "summary": "A picture as a file: NVG 2.0.2, GeoJSON, KML or KMZ, or a time "
+                "window of it as KML or GeoPackage (audited)",
                 "description": (
                     "Tracks and overlays; dead tracks only when status names them. "
                     "Each track carries its status and last update. A KMZ holds doc.kml "
@@ -283,7 +284,26 @@ def _operations() -> dict[str, dict[str, Any]]:
                         "name": "format",
                         "in": "query",
                         "required": True,
-                        "schema": {"type": "string", "enum": ["nvg", "geojson", "kml", "kmz"]},
+                        "schema": {
+                            "type": "string",
+                            "enum": ["nvg", "geojson", "kml", "kmz", "gpkg"],
+                        },
+                        "description": "With from and to: kml (gx:Track) or gpkg only",
+                    },
+                    {
+                        "name": "from",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "format": "date-time"},
+                        "description": "A time window's start (after-action export): each "
+                        "track's path from here to `to`, with its times",
+                    },
+                    {
+                        "name": "to",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "format": "date-time"},
+                        "description": "The time window's end (with from; at most 7 days on)",
                     },
                     {
                         "name": "status",
