@@ -51,3 +51,31 @@ def test_a_bad_time_is_a_clear_error(tmp_path: Path) -> None:
                 assert answer.json()["parameter"] == "at"
 
     asyncio.run(scenario())
+
+
+def test_trails_come_with_the_past_picture(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with live_server(tmp_path, history_snapshot_interval_s=0.2) as live:
+            recording = LiveRecording(live, ["COP"])
+            await post_over_time(live, batches=10, size=20, seed=8)
+            moment = recording.times[-2]
+            async with live.client() as client:
+                answer = await client.get(
+                    "/api/v1/tracks", params={"at": at_param(moment), "trail": "600"}
+                )
+                refused = await client.get(
+                    "/api/v1/tracks", params={"at": at_param(moment), "trail": "9999"}
+                )
+            assert refused.status_code == 400 and refused.json()["parameter"] == "trail"
+            body = answer.json()
+            # The trail changes nothing of the picture itself.
+            assert by_id(body["features"]) == by_id(recording.at(moment, "COP"))
+            features = {feature["id"]: feature for feature in body["features"]}
+            assert body["trails"] and set(body["trails"]) <= set(features)
+            for track_id, trail in body["trails"].items():
+                assert len(trail["coordinates"]) == len(trail["times"]) >= 1
+                assert trail["times"] == sorted(trail["times"])
+                last = features[track_id]["geometry"]["coordinates"][:2]
+                assert trail["coordinates"][-1] == last
+
+    asyncio.run(scenario())

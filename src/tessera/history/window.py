@@ -94,6 +94,14 @@ async def track_window(
 ) -> list[TrackPath]:
     """Every track of ``picture`` between ``start`` and ``end``, a point at most every
     ``every_s`` seconds of journal time per track (and its last state at the end)."""
+    paths, _ = await window_and_end(history, picture, start, end, every_s=every_s)
+    return paths
+
+
+async def window_and_end(
+    history: History, picture: Picture, start: datetime, end: datetime, *, every_s: float = 5.0
+) -> tuple[list[TrackPath], PastPicture]:
+    """``track_window``'s paths, and the picture as it was at ``end``."""
     past = await history.seek(picture, start)
     past.take_changes()
     collector = _Collector(past, every_s)
@@ -108,4 +116,5 @@ async def track_window(
         if latest is not None and path.points[-1].at != latest:
             position = path.track.position
             path.points.append(TrackPoint(latest, position.lon, position.lat, position.alt))
-    return sorted(paths, key=lambda path: (path.begin, path.track.id))
+    past.worker.on_applied.remove(collector.after_apply)
+    return sorted(paths, key=lambda path: (path.begin, path.track.id)), past

@@ -209,8 +209,10 @@ async def get_tracks(request: Request) -> JSONResponse:
     except ParameterError as exc:
         return error(400, str(exc), parameter=exc.name)
     if "at" in request.query_params:
-        at = request.query_params["at"]
-        return await history_api.past_tracks(_tessera(request), picture, query, at)
+        params = request.query_params
+        return await history_api.past_tracks(
+            _tessera(request), picture, query, params["at"], params.get("trail")
+        )
     seq, tracks = _tessera(request).store.tracks(picture.name, query)
     features = [track_feature(track) for track in tracks]
     return JSONResponse(

@@ -57,6 +57,13 @@ AT_PARAM = {
     "schema": {"type": "string", "format": "date-time"},
     "description": "A past time: the picture as it was then (410 if older than the history kept)",
 }
+TRAIL_PARAM = {
+    "name": "trail",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "number", "minimum": 0, "maximum": 3600},
+    "description": "With at: each track's path over this many seconds before it (trails)",
+}
 FILTER_PARAMS = [
     {
         "name": "bbox",
@@ -213,7 +220,7 @@ def _operations() -> dict[str, dict[str, Any]]:
         "get_tracks": {
             "get": {
                 "summary": "The picture's tracks as a GeoJSON FeatureCollection",
-                "parameters": [PICTURE_PARAM, *FILTER_PARAMS, AT_PARAM],
+                "parameters": [PICTURE_PARAM, *FILTER_PARAMS, AT_PARAM, TRAIL_PARAM],
                 "responses": {
                     "200": _json({"type": "object"}, "FeatureCollection"),
                     "400": ERROR,
