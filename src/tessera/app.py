@@ -47,6 +47,7 @@ from tessera.trimming import JournalTrimmer, journal_trimmer
 if TYPE_CHECKING:
     from tessera.checkpointing import Checkpointer
     from tessera.cluster.fence import Fence
+    from tessera.history.service import HistoryService
     from tessera.store.report_archive import PostgisReportArchive
     from tessera.store.retention import ArchivedReportKeys
 
@@ -131,6 +132,8 @@ class Tessera:
         self.basemaps = Basemaps.open(settings.basemaps)
         # Alert rules over the pictures' change feeds (not run by a fusion-only worker).
         self.alerts = alert_service(settings, clock, store, bus)
+        # The pictures' past: seeks, and snapshots where fusion runs (history/).
+        self.history: HistoryService | None = None
         self.asgi: Starlette = _web_app(self)
 
     def fence_writes(self, fence: Fence) -> None:
@@ -169,6 +172,8 @@ class Tessera:
         await self.audit.start()
         await self.journal.open()
         await self.store.open()
+        if self.history is not None:
+            await self.history.start()
         # After the store: a gateway's change feed goes on from the seq its copy holds.
         await self.bus.open({name: self.store.seq(name) for name in self.pictures})
         if self.archive is not None:
@@ -281,6 +286,8 @@ class Tessera:
         if self.archive is not None:
             await self.archive.close()
         await self.bus.close()
+        if self.history is not None:
+            await self.history.stop()
         await self.journal.close()
         if self.archived_keys is not None:
             await self.archived_keys.close()
@@ -357,6 +364,9 @@ def build(settings: Settings, *, clock: Clock = utc_now) -> Tessera:
         cot_relay=cot_relay_for(settings),
     )
     tessera.archived_keys = archived_keys
+    from tessera.history.service import history_for
+
+    tessera.history = history_for(settings, tessera, fusion_settings)
     if not settings.retains_all:
         tessera.trimmer = journal_trimmer(settings, journal, lambda: tessera.archiving)
     if settings.postgis_dsn is not None and settings.role != "gateway":

@@ -201,6 +201,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     basemaps: tuple[BasemapSetting, ...] = ()
     # Alert rules made in the settings, webhooks, and how alerts are judged and sent.
     alerts: AlertSettings = AlertSettings()
+    # How far apart (in journal time) history keeps snapshots of each picture: a seek to
+    # a past time replays at most this much of the journal (history.sqlite3 in the data
+    # folder, or PostGIS; dropped with the journal entries they need).
+    history_snapshot_interval_s: float = 300.0
 
     @property
     def max_future_skew(self) -> timedelta:
@@ -277,6 +281,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                 raise ValueError(f"role {self.role!r} needs " + ", ".join(missing))
         if not self.checkpoint_interval_s > 0:
             raise ValueError("checkpoint_interval_s must be greater than zero")
+        if not self.history_snapshot_interval_s > 0:
+            raise ValueError("history_snapshot_interval_s must be greater than zero")
         if not 0 < self.import_valid_for_s <= MAX_HOLD.total_seconds():
             most = f"{MAX_HOLD.total_seconds():g} ({MAX_HOLD.days} days)"
             raise ValueError(f"import_valid_for_s must be greater than 0 and at most {most}")

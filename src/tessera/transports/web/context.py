@@ -26,6 +26,7 @@ from tessera.tiles.catalog import Basemaps
 
 if TYPE_CHECKING:
     from tessera.checkpointing import Checkpointer
+    from tessera.history.service import HistoryService
 
 
 class Served(Protocol):
@@ -47,6 +48,7 @@ class Served(Protocol):
     checkpointer: Checkpointer | None
     basemaps: Basemaps
     alerts: AlertService
+    history: HistoryService | None
 
     @property
     def ids(self) -> IdScope: ...

@@ -51,6 +51,20 @@ PICTURE_PARAM = {
     "schema": {"type": "string"},
     "description": "The picture to read through (default: the first one the caller reads)",
 }
+AT_PARAM = {
+    "name": "at",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "string", "format": "date-time"},
+    "description": "A past time: the picture as it was then (410 if older than the history kept)",
+}
+TRAIL_PARAM = {
+    "name": "trail",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "number", "minimum": 0, "maximum": 3600},
+    "description": "With at: each track's path over this many seconds before it (trails)",
+}
 FILTER_PARAMS = [
     {
         "name": "bbox",
@@ -208,8 +222,12 @@ def _operations() -> dict[str, dict[str, Any]]:
         "get_tracks": {
             "get": {
                 "summary": "The picture's tracks as a GeoJSON FeatureCollection",
-                "parameters": [PICTURE_PARAM, *FILTER_PARAMS],
-                "responses": {"200": _json({"type": "object"}, "FeatureCollection"), "400": ERROR},
+                "parameters": [PICTURE_PARAM, *FILTER_PARAMS, AT_PARAM, TRAIL_PARAM],
+                "responses": {
+                    "200": _json({"type": "object"}, "FeatureCollection"),
+                    "400": ERROR,
+                    "410": ERROR,
+                },
             }
         },
         "get_track": {
@@ -261,7 +279,8 @@ def _operations() -> dict[str, dict[str, Any]]:
         },
         "get_export": {
             "get": {
-                "summary": "A picture as a file: NVG 2.0.2, GeoJSON, KML or KMZ (audited)",
+                "summary": "A picture as a file: NVG 2.0.2, GeoJSON, KML or KMZ, or a time "
+                "window of it as KML or GeoPackage (audited)",
                 "description": (
                     "Tracks and overlays; dead tracks only when status names them. "
                     "Each track carries its status and last update. A KMZ holds doc.kml "
@@ -274,7 +293,26 @@ def _operations() -> dict[str, dict[str, Any]]:
                         "name": "format",
                         "in": "query",
                         "required": True,
-                        "schema": {"type": "string", "enum": ["nvg", "geojson", "kml", "kmz"]},
+                        "schema": {
+                            "type": "string",
+                            "enum": ["nvg", "geojson", "kml", "kmz", "gpkg"],
+                        },
+                        "description": "With from and to: kml (gx:Track) or gpkg only",
+                    },
+                    {
+                        "name": "from",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "format": "date-time"},
+                        "description": "A time window's start (after-action export): each "
+                        "track's path from here to `to`, with its times",
+                    },
+                    {
+                        "name": "to",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "format": "date-time"},
+                        "description": "The time window's end (with from; at most 7 days on)",
                     },
                     {
                         "name": "status",

@@ -32,6 +32,7 @@ from tessera.store.base import TrackQuery
 from tessera.transports.web.alert_stream import send_alerts
 from tessera.transports.web.auth import STREAM_PROTOCOL
 from tessera.transports.web.context import Served
+from tessera.transports.web.history_stream import ReplayRefusedError, replay, replay_start
 from tessera.transports.web.params import ParameterError, parse_bbox
 from tessera.transports.web.refusals import record_refused_read
 
@@ -47,6 +48,9 @@ class Subscribe(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     bbox: list[float] | None = None
     identity: list[Identity] | None = None
     status: list[TrackStatus] | None = None
+    # A past time: the picture then, played forward at ``speed`` (history_stream).
+    at: str | None = None
+    speed: float | None = None
 
 
 _subscribe_decoder = msgspec.json.Decoder(Subscribe)
@@ -111,13 +115,18 @@ async def stream(websocket: WebSocket) -> None:
         if name not in readable:
             record_refused_read(tessera, who, "stream.subscribe", subscribe.picture)
             raise BadSubscriptionError(f"no picture named {name!r}")
-    except (BadSubscriptionError, TimeoutError) as exc:
+        if subscribe.at is not None:
+            at, speed = replay_start(tessera, subscribe.at, subscribe.speed)
+    except (BadSubscriptionError, ReplayRefusedError, TimeoutError) as exc:
         reason = str(exc) or "no subscription received in time"
         with contextlib.suppress(Exception):
             await websocket.send_text(encode({"type": "error", "reason": reason}).decode())
             await websocket.close(POLICY_VIOLATION)
         return
     except (WebSocketDisconnect, RuntimeError):
+        return
+    if subscribe.at is not None:
+        await replay(tessera, websocket, who, name, query, at, speed)
         return
     await _serve(tessera, websocket, who, name, query, subscribe.since)
 
