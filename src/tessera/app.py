@@ -39,6 +39,7 @@ from tessera.security.scoping import ID_KEY_NAME, IdScope, Submitter
 from tessera.security.sources import SourceRegistry
 from tessera.settings import Settings
 from tessera.store.base import TrackStore
+from tessera.transports.feeds.base import FeedBoard
 from tessera.transports.web.routes import build_asgi
 from tessera.trimming import JournalTrimmer, journal_trimmer
 
@@ -125,6 +126,8 @@ class Tessera:
         self._checkpoint_task: asyncio.Task[None] | None = None
         # The lease epochs a fusion worker writes under (``fence_writes``).
         self._fence: Fence | None = None
+        # The sensor feeds' status (the server starts the feeds: transports.feeds).
+        self.feeds = FeedBoard()
         self.asgi: Starlette = _web_app(self)
 
     def fence_writes(self, fence: Fence) -> None:

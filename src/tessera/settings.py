@@ -17,6 +17,7 @@ from tessera.core.banners import DEFAULT_BANNER_COLOURS
 from tessera.core.labels import DEFAULT_LEVELS, DEFAULT_PICTURE, ClassificationScheme, Picture
 from tessera.core.model import MAX_HOLD, Label
 from tessera.security.base import SecurityStoreError, SourceGrant, check_record
+from tessera.transports.feeds.config import FeedConfig
 
 # Retention bounds below these are mistakes (a journal trimmed as it is written).
 MIN_RETENTION_S = 60.0
@@ -194,6 +195,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # server, or the worker that takes over, replays only the journal since then: in the
     # data folder (checkpoints.sqlite3) on the embedded default, in PostGIS with it.
     checkpoint_interval_s: float = 60.0
+    # Sensor feeds ([[feeds]]: AIS, ADS-B, MAVLink, KLV; tessera.transports.feeds), each
+    # reporting as its name, a source granted to its principal by this entry.
+    feeds: tuple[FeedConfig, ...] = ()
 
     @property
     def max_future_skew(self) -> timedelta:
@@ -221,7 +225,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             SourceGrant(principal=entry.principal, pattern=pattern)
             for entry in self.sources
             for pattern in entry.ids
-        ]
+        ] + [SourceGrant(principal=feed.principal, pattern=feed.name) for feed in self.feeds]
 
     @property
     def scheme(self) -> ClassificationScheme:
@@ -289,6 +293,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                 check_record(grant)
         except SecurityStoreError as exc:
             raise ValueError(f"sources: {exc}") from None
+        self._validate_feeds()
         for picture in self.pictures:
             level = picture.rule.max_classification
             if level is not None and level not in scheme:
@@ -318,6 +323,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                 "journal_max_age_s, journal_max_bytes and dedup_window_s need postgis_dsn "
                 "with journal_backend = 'jetstream'"
             )
+
+    def _validate_feeds(self) -> None:
+        names = [feed.name for feed in self.feeds]
+        if len(set(names)) != len(names):
+            raise ValueError("feeds: names must be distinct")
+        for feed in self.feeds:
+            problem = feed.problem()
+            if problem is not None:
+                raise ValueError(f"feed {feed.name}: {problem}")
+            if feed.label is not None and feed.label.classification not in self.scheme:
+                raise ValueError(f"feed {feed.name}: {feed.label.classification!r} is not a level")
 
     def _validate_http_edge(self) -> None:
         for proxy in self.trusted_proxies:

@@ -252,6 +252,8 @@ async def get_health(request: Request) -> JSONResponse:
         else:
             body["fusion"] = "catching_up"
             body["progress"] = round(tessera.worker.replay_progress(), 2)
+    if tessera.feeds.feeds:
+        body["feeds"] = tessera.feeds.summary()
     return JSONResponse(body)
 
 

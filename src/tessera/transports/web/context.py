@@ -21,6 +21,7 @@ from tessera.security.gate import Gate
 from tessera.security.scoping import IdScope, Submitter
 from tessera.settings import Settings
 from tessera.store.base import TrackStore
+from tessera.transports.feeds.base import FeedBoard
 
 if TYPE_CHECKING:
     from tessera.checkpointing import Checkpointer
@@ -43,6 +44,7 @@ class Served(Protocol):
     new_report_id: Callable[[], str]
     role: Literal["all", "gateway", "fusion"]
     checkpointer: Checkpointer | None
+    feeds: FeedBoard
 
     @property
     def ids(self) -> IdScope: ...

@@ -22,6 +22,15 @@ HEALTH: dict[str, Any] = {
             "maximum": 1,
             "description": "While catching up: the part of the replay done (a fraction only)",
         },
+        "feeds": {
+            "type": "object",
+            "description": "Sensor feeds configured and connected (counts only; names and "
+            "rates at /api/v1/feeds)",
+            "properties": {
+                "configured": {"type": "integer"},
+                "connected": {"type": "integer"},
+            },
+        },
     },
 }
 _POSITION: dict[str, Any] = {"type": ["integer", "null"]}
