@@ -31,6 +31,14 @@ def decoder_for(config: FeedConfig) -> FeedDecoder:
         from tessera.codecs.ais import AisDecoder
 
         return AisDecoder()
+    if kind == "adsb-sbs":
+        from tessera.codecs.adsb import SbsDecoder
+
+        return SbsDecoder()
+    if kind == "adsb-json":
+        from tessera.codecs.adsb import AircraftJsonDecoder
+
+        return AircraftJsonDecoder()
     raise ValueError(f"no decoder for feed kind {kind!r}")
 
 
