@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import math
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
@@ -35,8 +36,7 @@ class FeedSink:
     def __init__(self, tessera: Tessera, config: FeedConfig) -> None:
         self._tessera = tessera
         self._config = config
-        self._grading = Grading.parse(config.grading)
-        self._identity = config.reported_identity
+        self._maker: ReportMaker | None = None
         self._principal: Principal | None = None
         self._label: Label | None = None
         self._submitter: Submitter | None = None
@@ -61,18 +61,19 @@ class FeedSink:
         if refusal := submission_refusal(principal, label, tessera.scheme):
             raise FeedSetupError(f"label refused for {config.principal!r}: {refusal}")
         self._principal, self._label = principal, label
+        self._maker = ReportMaker(config, label, tessera.new_report_id)
         self._submitter = await tessera.submitter(principal)
 
     async def put(self, decoded: Decoded, now: datetime) -> int:
         """Journal what was decoded (one atomic append); how many items were journaled."""
-        submitter, label = self._submitter, self._label
-        if submitter is None or label is None:
+        submitter, label, maker = self._submitter, self._label, self._maker
+        if submitter is None or label is None or maker is None:
             raise FeedSetupError("the feed is not ready")
         items: list[Report | OverlayRevision] = []
         for sighting in decoded.sightings:
             if self._throttled(sighting.subject, now):
                 continue
-            report = self._report(sighting, now, label)
+            report = maker.report(sighting, now)
             if report is None:
                 decoded.problems.append("implausible position")
                 continue
@@ -105,32 +106,6 @@ class FeedSink:
         self._last_sent[key] = now
         return False
 
-    def _report(self, sighting: Sighting, now: datetime, label: Label) -> Report | None:
-        if not _plausible(sighting):
-            return None
-        identity = sighting.identity or self._identity
-        velocity = None
-        if sighting.course is not None and sighting.speed is not None:
-            velocity = Velocity(course=sighting.course % 360.0, speed=sighting.speed)
-        sidc = sighting.sidc
-        if sidc is not None:
-            sidc = None if sidc_problem(sidc) else with_identity(sidc, identity)
-        name = _text(sighting.name) if sighting.name else None
-        return Report(
-            id=self._tessera.new_report_id(),
-            source=Source(id=self._config.name, kind=sighting.kind),
-            observed_at=now - timedelta(seconds=sighting.age_s),
-            position=Position(lat=sighting.lat, lon=sighting.lon, alt=sighting.alt, ce=sighting.ce),
-            velocity=velocity,
-            subject=sighting.subject,
-            identity=identity,
-            sidc=sidc,
-            grading=self._grading,
-            label=label,
-            remarks=_text(sighting.remarks, 4096),
-            name=name or None,
-        )
-
     def _footprint(self, footprint: Footprint, now: datetime, label: Label) -> OverlayRevision:
         principal = self._principal
         assert principal is not None
@@ -153,6 +128,44 @@ class FeedSink:
         revision_id = ids.revision_id(principal.name, f"{overlay_id}/{uuid.uuid4().hex}")
         return OverlayRevision(
             id=revision_id, overlay_id=overlay_id, overlay=overlay, by=principal.name
+        )
+
+
+class ReportMaker:
+    """A feed's sightings as reports: its source, grading, identity and label."""
+
+    def __init__(self, config: FeedConfig, label: Label, new_id: Callable[[], str]) -> None:
+        self._config = config
+        self._label = label
+        self._new_id = new_id
+        self._grading = Grading.parse(config.grading)
+        self._identity = config.reported_identity
+
+    def report(self, sighting: Sighting, now: datetime) -> Report | None:
+        """The report of ``sighting`` received ``now``; None if its values are implausible."""
+        if not _plausible(sighting):
+            return None
+        identity = sighting.identity or self._identity
+        velocity = None
+        if sighting.course is not None and sighting.speed is not None:
+            velocity = Velocity(course=sighting.course % 360.0, speed=sighting.speed)
+        sidc = sighting.sidc
+        if sidc is not None:
+            sidc = None if sidc_problem(sidc) else with_identity(sidc, identity)
+        name = _text(sighting.name) if sighting.name else None
+        return Report(
+            id=self._new_id(),
+            source=Source(id=self._config.name, kind=sighting.kind),
+            observed_at=now - timedelta(seconds=sighting.age_s),
+            position=Position(lat=sighting.lat, lon=sighting.lon, alt=sighting.alt, ce=sighting.ce),
+            velocity=velocity,
+            subject=sighting.subject,
+            identity=identity,
+            sidc=sidc,
+            grading=self._grading,
+            label=self._label,
+            remarks=_text(sighting.remarks, 4096),
+            name=name or None,
         )
 
 
