@@ -41,6 +41,7 @@ from tessera.security.sources import SourceRegistry
 from tessera.settings import Settings
 from tessera.store.base import TrackStore
 from tessera.tiles.catalog import Basemaps
+from tessera.transports.feeds.base import FeedBoard
 from tessera.transports.web.routes import build_asgi
 from tessera.trimming import JournalTrimmer, journal_trimmer
 
@@ -134,6 +135,8 @@ class Tessera:
         self.alerts = alert_service(settings, clock, store, bus)
         # The pictures' past: seeks, and snapshots where fusion runs (history/).
         self.history: HistoryService | None = None
+        # The sensor feeds' status (the server starts the feeds: transports.feeds).
+        self.feeds = FeedBoard()
         self.asgi: Starlette = _web_app(self)
 
     def fence_writes(self, fence: Fence) -> None:

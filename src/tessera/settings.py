@@ -19,6 +19,7 @@ from tessera.core.labels import DEFAULT_LEVELS, DEFAULT_PICTURE, ClassificationS
 from tessera.core.model import MAX_HOLD, Label
 from tessera.security.base import SecurityStoreError, SourceGrant, check_record
 from tessera.tiles.config import BasemapSetting, check_basemaps
+from tessera.transports.feeds.config import FeedConfig
 
 # Retention bounds below these are mistakes (a journal trimmed as it is written).
 MIN_RETENTION_S = 60.0
@@ -205,6 +206,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # a past time replays at most this much of the journal (history.sqlite3 in the data
     # folder, or PostGIS; dropped with the journal entries they need).
     history_snapshot_interval_s: float = 300.0
+    # Sensor feeds ([[feeds]]: AIS, ADS-B, MAVLink, KLV; tessera.transports.feeds), each
+    # reporting as its name, a source granted to its principal by this entry.
+    feeds: tuple[FeedConfig, ...] = ()
 
     @property
     def max_future_skew(self) -> timedelta:
@@ -232,7 +236,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             SourceGrant(principal=entry.principal, pattern=pattern)
             for entry in self.sources
             for pattern in entry.ids
-        ]
+        ] + [SourceGrant(principal=feed.principal, pattern=feed.name) for feed in self.feeds]
 
     @property
     def scheme(self) -> ClassificationScheme:
@@ -303,6 +307,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                 check_record(grant)
         except SecurityStoreError as exc:
             raise ValueError(f"sources: {exc}") from None
+        self._validate_feeds()
         for picture in self.pictures:
             level = picture.rule.max_classification
             if level is not None and level not in scheme:
@@ -334,6 +339,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                 "journal_max_age_s, journal_max_bytes and dedup_window_s need postgis_dsn "
                 "with journal_backend = 'jetstream'"
             )
+
+    def _validate_feeds(self) -> None:
+        names = [feed.name for feed in self.feeds]
+        if len(set(names)) != len(names):
+            raise ValueError("feeds: names must be distinct")
+        for feed in self.feeds:
+            problem = feed.problem()
+            if problem is not None:
+                raise ValueError(f"feed {feed.name}: {problem}")
+            if feed.label is not None and feed.label.classification not in self.scheme:
+                raise ValueError(f"feed {feed.name}: {feed.label.classification!r} is not a level")
 
     def _validate_http_edge(self) -> None:
         for proxy in self.trusted_proxies:

@@ -259,6 +259,8 @@ async def get_health(request: Request) -> JSONResponse:
             body["fusion"] = "catching_up"
             body["progress"] = round(tessera.worker.replay_progress(), 2)
     body["alerts"] = tessera.alerts.health()
+    if tessera.feeds.feeds:
+        body["feeds"] = tessera.feeds.summary()
     return JSONResponse(body)
 
 

@@ -23,6 +23,7 @@ from tessera.security.scoping import IdScope, Submitter
 from tessera.settings import Settings
 from tessera.store.base import TrackStore
 from tessera.tiles.catalog import Basemaps
+from tessera.transports.feeds.base import FeedBoard
 
 if TYPE_CHECKING:
     from tessera.checkpointing import Checkpointer
@@ -49,6 +50,7 @@ class Served(Protocol):
     basemaps: Basemaps
     alerts: AlertService
     history: HistoryService | None
+    feeds: FeedBoard
 
     @property
     def ids(self) -> IdScope: ...

@@ -33,6 +33,15 @@ HEALTH: dict[str, Any] = {
                 }
             },
         },
+        "feeds": {
+            "type": "object",
+            "description": "Sensor feeds configured and connected (counts only; names and "
+            "rates at /api/v1/feeds)",
+            "properties": {
+                "configured": {"type": "integer"},
+                "connected": {"type": "integer"},
+            },
+        },
     },
 }
 _POSITION: dict[str, Any] = {"type": ["integer", "null"]}
