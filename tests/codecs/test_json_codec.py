@@ -116,6 +116,7 @@ def reports(draw: st.DrawFn) -> Report:
         remarks=draw(st.text(max_size=200).map(without_control_characters)),
         retraction=subject is not None and draw(st.booleans()),
         status=status,
+        parent=draw(st.none() | identifiers),
     )
 
 
@@ -228,6 +229,8 @@ MUTATIONS: list[tuple[str, Any, str]] = [
     ("quantity", -1, "quantity"),
     ("velocity", {"course": 360, "speed": 1}, "velocity.course"),
     ("subject", "has space", "subject"),
+    ("parent", "has space", "parent"),
+    ("parent", "", "parent"),
     ("retraction", "yes", "retraction"),
     ("retraction", True, "retraction"),
     ("valid_until", "2026-05-04T11:59:00Z", "valid_until"),

@@ -63,6 +63,7 @@ class ReportDoc(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     retraction: bool = False
     name: Name | None = None
     status: TrackStatus | None = None
+    parent: Identifier | None = None
 
 
 _LABEL_REQUIRED: Final = (
@@ -257,6 +258,7 @@ class ReportCodec:
             retraction=doc.retraction,
             name=doc.name,
             status=doc.status,
+            parent=doc.parent,
         )
 
 
