@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from tessera.codecs.geojson_export import overlay_geometry, picture_feature_collection
+from tessera.codecs.json import decode_stored_report, encode_report
 from tessera.codecs.kml_read import KmlError, KmlImport, read_kml
 from tessera.codecs.kml_write import KML_NS, icon_path, used_sidcs, write_kml, write_kmz
 from tessera.core.model import (
@@ -389,6 +390,26 @@ def test_entity_inputs_mangled_give_only_kml_errors(base: bytes, at: int, noise:
     at %= len(base)
     with pytest.raises(KmlError):
         read(base[:at] + noise + base[at:])
+
+
+TRACK_FIELDS = ("identity", "status", "sidc", "grading", "course", "speed", "updated_at")
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.sampled_from(TRACK_FIELDS),
+    st.text(max_size=30).map(lambda text: text.replace("<", "").replace("&", "")),
+)
+def test_a_track_placemarks_fields_mangled_give_a_report_or_a_kml_error(
+    field: str, value: str
+) -> None:
+    kml = write_picture().decode()
+    pattern = rf'(<Data name="{field}">\s*<value>)[^<]*(</value>)'
+    mangled = re.sub(pattern, lambda m: m.group(1) + value + m.group(2), kml, count=1)
+    with contextlib.suppress(KmlError):
+        for report in read(mangled.encode()).reports:
+            # Whatever is read is a report the journal takes back as it was stored.
+            assert decode_stored_report(encode_report(report)) == report
 
 
 def zipped(entries: list[tuple[str, bytes]]) -> bytes:
