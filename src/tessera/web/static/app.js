@@ -14,6 +14,7 @@ import { DrawTool } from "/static/draw.js";
 import { setUpExport } from "/static/export.js";
 import { definingCoordinates } from "/static/geo.js";
 import { createMap, showTracks } from "/static/map.js";
+import { setUpMapTools } from "/static/map-tools.js";
 import { OverlayForm } from "/static/overlay-form.js";
 import { Overlays } from "/static/overlays.js";
 import { hideTrack, showTrack, shownTrack } from "/static/panel.js";
@@ -170,6 +171,7 @@ function ensureMap() {
   map.addControl(drawTool, "top-right");
   state.mapLoaded = new Promise((resolve) =>
     map.once("load", () => {
+      state.tools = setUpMapTools(map, "tracks");
       overlays.attach(map, "tracks");
       drawTool.addLayers();
       resolve();
@@ -445,6 +447,10 @@ window.tessera = {
   tracks: () => [...(state.stream?.tracks.values() ?? [])],
   overlays: () => [...(state.stream?.overlays.values() ?? [])],
   renderedOverlayIds: () => overlays.renderedIds(),
+  // Basemaps, grid, towns and the position readout (map-tools.js).
+  get tools() {
+    return state.tools ?? null;
+  },
   renderedTrackIds() {
     if (!state.map) return [];
     return state.map.queryRenderedFeatures({ layers: ["tracks"] }).map((f) => f.properties.id);
