@@ -89,7 +89,7 @@ def settle(page: Page) -> None:
     )
     page.evaluate(
         """() => new Promise((resolve) => {
-            window.tessera.map.once("render", resolve);
+            window.tessera.map.once("render", () => resolve());
             window.tessera.map.triggerRepaint();
         })"""
     )
@@ -97,7 +97,7 @@ def settle(page: Page) -> None:
 
 def jump(page: Page, lon: float, lat: float, zoom: float) -> None:
     page.evaluate(
-        "([lon, lat, zoom]) => window.tessera.map.jumpTo({center: [lon, lat], zoom})",
+        "([lon, lat, zoom]) => { window.tessera.map.jumpTo({center: [lon, lat], zoom}); }",
         [lon, lat, zoom],
     )
     settle(page)
