@@ -36,7 +36,7 @@ BASEMAP_SCREENSHOT = DOCS / "screenshot-basemap.png"
 GRID_SCREENSHOT = DOCS / "screenshot-mgrs.png"
 # The picture's own layers: whatever the basemap, they stay.
 PICTURE_LAYERS = ["overlay-fill", "overlay-line", "overlay-symbol", "tracks"]
-PICTURE_SOURCES = ["tracks", "overlays", "overlay-labels", "sketch"]
+MAP_SOURCES = ["land", "borders", "towns", "mgrs-grid"]
 MAGENTA = "#ff00ff"
 
 
@@ -77,14 +77,15 @@ def demo(tmp_path: Path) -> Iterator[Demo]:
 
 
 def settle(page: Page) -> None:
-    """Until the map has drawn what it was last asked to: every source but the live
-    picture's loaded (its updates keep the map from ever being idle), then one frame."""
+    """Until the map has drawn what it was last asked to: the basemap's, the towns' and
+    the grid's sources loaded (the live picture's updates keep the map from ever being
+    idle), then one frame."""
     wait_for(
         page,
         """Object.keys(window.tessera.map.getStyle().sources)
-            .filter((id) => !PICTURE_SOURCES.includes(id))
+            .filter((id) => MAP_SOURCES.includes(id) || id.startsWith("basemap:"))
             .every((id) => window.tessera.map.isSourceLoaded(id))""".replace(
-            "PICTURE_SOURCES", json.dumps(PICTURE_SOURCES)
+            "MAP_SOURCES", json.dumps(MAP_SOURCES)
         ),
     )
     page.evaluate(
@@ -130,15 +131,15 @@ def test_towns_grid_readout_and_go_to(demo: Demo) -> None:
         page = browser.new_page(viewport=VIEWPORT)
         refused = csp_violations(page)
         sign_in_by_link(page, demo.logins["nato-officer"])
-        wait_for(page, "window.tessera.tools !== null")
-        towns = page.evaluate("window.tessera.tools.towns")
+        wait_for(page, "window.tessera.basemapTools !== null")
+        towns = page.evaluate("window.tessera.basemapTools.towns")
         assert towns > 40_000
 
         # The exercise area at the opening zoom: big towns named, the 100 km squares.
         jump(page, 17.6, 53.2, 7.2)
         names = {town["name"] for town in rendered(page, "town-labels")}
         assert {"Bydgoszcz", "Toruń"} <= names
-        assert page.evaluate("window.tessera.tools.grid.size") == 100_000
+        assert page.evaluate("window.tessera.basemapTools.grid.size") == 100_000
         squares = rendered(page, "mgrs-grid-labels")
         assert "grid:BD" in {square["name"] for square in squares}
         assert {line["size"] for line in rendered(page, "mgrs-grid-lines")} >= {0, 100_000}
@@ -161,10 +162,10 @@ def test_towns_grid_readout_and_go_to(demo: Demo) -> None:
 
         # Closer in: the 10 km squares, then the 1 km ones.
         jump(page, 18.0, 53.12, 9.5)
-        assert page.evaluate("window.tessera.tools.grid.size") == 10_000
+        assert page.evaluate("window.tessera.basemapTools.grid.size") == 10_000
         assert 10_000 in {line["size"] for line in rendered(page, "mgrs-grid-lines")}
         jump(page, 18.0, 53.12, 12.5)
-        assert page.evaluate("window.tessera.tools.grid.size") == 1_000
+        assert page.evaluate("window.tessera.basemapTools.grid.size") == 1_000
         assert 1_000 in {line["size"] for line in rendered(page, "mgrs-grid-lines")}
 
         # Go to a typed reference: the map centres on it, the readout names it.
@@ -194,17 +195,12 @@ def test_towns_grid_readout_and_go_to(demo: Demo) -> None:
         assert refused == []
 
 
-def choose_basemap(page: Page, title: str) -> None:
-    page.get_by_label(title).check()
-    wait_for(page, f"window.tessera.tools.basemaps.current !== 'default' || {title!r} === ''")
-
-
 def test_layer_switcher_changes_the_basemap_and_keeps_the_picture(demo: Demo) -> None:
     with chromium() as browser:
         page = browser.new_page(viewport=VIEWPORT)
         refused = csp_violations(page)
         sign_in_by_link(page, demo.logins["nato-officer"])
-        wait_for(page, "window.tessera.tools !== null && window.tessera.tools.switcher !== null")
+        wait_for(page, "window.tessera.basemapTools?.switcher ?? null")
         page.click(".layer-switcher-button")
         titles = page.locator(".layer-switcher-panel input[name='basemap']")
         assert titles.count() == 3
@@ -215,7 +211,7 @@ def test_layer_switcher_changes_the_basemap_and_keeps_the_picture(demo: Demo) ->
 
         # The operator's vector basemap, drawn by its own style, beneath the picture.
         page.get_by_label("Test land").check()
-        wait_for(page, "window.tessera.tools.basemaps.current === 'land'")
+        wait_for(page, "window.tessera.basemapTools.basemaps.current === 'land'")
         settle(page)
         assert rendered(page, "basemap:land:land")
         ids = layer_ids(page)
@@ -237,7 +233,7 @@ def test_layer_switcher_changes_the_basemap_and_keeps_the_picture(demo: Demo) ->
 
         # The raster one, from MBTiles.
         page.get_by_label("Test imagery").check()
-        wait_for(page, "window.tessera.tools.basemaps.current === 'imagery'")
+        wait_for(page, "window.tessera.basemapTools.basemaps.current === 'imagery'")
         settle(page)
         ids = layer_ids(page)
         assert "basemap:imagery:raster" in ids and "basemap:land:land" not in ids
@@ -246,7 +242,7 @@ def test_layer_switcher_changes_the_basemap_and_keeps_the_picture(demo: Demo) ->
 
         # And back to the built-in one.
         page.get_by_label("Natural Earth (built in)").check()
-        wait_for(page, "window.tessera.tools.basemaps.current === 'default'")
+        wait_for(page, "window.tessera.basemapTools.basemaps.current === 'default'")
         settle(page)
         assert rendered(page, "land")
         assert "basemap:imagery:raster" not in layer_ids(page)

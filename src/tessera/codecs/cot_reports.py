@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from tessera.codecs.cot_model import CotError, CotEvent, as_utc, cot_time
+from tessera.codecs.cot_relations import parent_uid
 from tessera.codecs.cot_safe_xml import parse_fragment
 from tessera.core.cot_types import (
     AFFILIATION_IDENTITY,
@@ -106,6 +107,7 @@ def event_to_report(
         sidc=sidc,
         label=label,
         remarks=_report_remarks(event),
+        parent=None if (parent := parent_uid(event)) is None else safe_identifier(parent),
     )
 
 

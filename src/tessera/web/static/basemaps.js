@@ -135,5 +135,7 @@ export class Basemaps {
     for (const layer of spec.layers) map.addLayer(layer, beforeId);
     this.layerIds = spec.layers.map((layer) => layer.id);
     this.sourceIds = Object.keys(spec.sources);
+    // Night mode paints the built-in basemap again (app.js listens).
+    map.fire("basemapchange");
   }
 }

@@ -1,38 +1,24 @@
-// The map: an offline Natural Earth basemap and a symbol layer of tracks drawn by milsymbol
-// (overlay-layer.js adds the overlays beneath them, draw.js the sketch above; basemaps.js
-// swaps the basemap, map-tools.js adds towns and the grid).
+// The map: an offline Natural Earth basemap and the symbol layers of tracks drawn by milsymbol
+// (track-layer.js; overlay-layer.js adds the overlays beneath them, draw.js the sketch above;
+// basemaps.js swaps the basemap, map-tools.js adds towns and the grid).
 import * as maplibregl from "/static/vendor/maplibre-gl/maplibre-gl.mjs";
+import { addBadge } from "/static/badges.js";
 import { defaultBasemap, tileRequest } from "/static/basemaps.js";
 import { LABEL_PREFIX, addLabel } from "/static/labels.js";
 import { resolveTextImage } from "/static/text-images.js";
+import { TRACK_SOURCES, TRACK_STYLE_LAYERS } from "/static/track-layer.js";
 
-const EMPTY = { type: "FeatureCollection", features: [] };
 const SYMBOL_SIZE = 20;
 
 const style = {
   version: 8,
   sources: {
     ...defaultBasemap.sources,
-    tracks: { type: "geojson", data: EMPTY },
+    ...TRACK_SOURCES,
   },
   layers: [
     ...defaultBasemap.layers,
-    {
-      id: "tracks",
-      type: "symbol",
-      source: "tracks",
-      layout: {
-        "icon-image": ["get", "sidc"],
-        // Smaller when zoomed out, so a brigade area is not one blue blot.
-        "icon-size": ["interpolate", ["linear"], ["zoom"], 6, 0.55, 9, 1],
-        "icon-allow-overlap": true,
-        "icon-ignore-placement": true,
-      },
-      paint: {
-        // Tentative tracks are not yet believed; coasting ones are ageing.
-        "icon-opacity": ["match", ["get", "status"], "tentative", 0.45, "coasting", 0.6, 1],
-      },
-    },
+    ...TRACK_STYLE_LAYERS,
   ],
 };
 
@@ -49,9 +35,10 @@ export function createMap(container) {
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-left");
   map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
   // Each distinct SIDC (and label) is drawn once, the first time a feature needs it.
-  map.setMissingStyleImageResolver((id) =>
-    id.startsWith(LABEL_PREFIX) ? addLabel(map, id) : resolveTextImage(map, id) || addSymbol(map, id),
-  );
+  map.setMissingStyleImageResolver((id) => {
+    if (id.startsWith(LABEL_PREFIX)) addLabel(map, id);
+    else if (!resolveTextImage(map, id) && !addBadge(map, id)) addSymbol(map, id);
+  });
   return map;
 }
 
@@ -62,13 +49,4 @@ function addSymbol(map, sidc) {
   const context = canvas.getContext("2d");
   const image = context.getImageData(0, 0, canvas.width, canvas.height);
   map.addImage(sidc, image, { pixelRatio: ratio });
-}
-
-export function showTracks(map, features, identities) {
-  map.getSource("tracks")?.setData({ type: "FeatureCollection", features });
-  map.setFilter("tracks", [
-    "all",
-    ["!=", ["get", "status"], "dead"],
-    ["in", ["get", "identity"], ["literal", [...identities]]],
-  ]);
 }
