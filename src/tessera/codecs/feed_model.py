@@ -30,6 +30,9 @@ class Sighting(msgspec.Struct, frozen=True, kw_only=True):
     identity: Identity | None = None
     # Seconds before receipt that it was observed (a poll's age, a recording's offset).
     age_s: float = 0.0
+    # The platform reporting itself (a drone's autopilot, a KLV platform's own position):
+    # a unit's own report, authoritative for its identity.
+    own: bool = False
 
 
 class Footprint(msgspec.Struct, frozen=True, kw_only=True):

@@ -39,6 +39,10 @@ def decoder_for(config: FeedConfig) -> FeedDecoder:
         from tessera.codecs.adsb import AircraftJsonDecoder
 
         return AircraftJsonDecoder()
+    if kind == "mavlink":
+        from tessera.codecs.mavlink import MavlinkDecoder
+
+        return MavlinkDecoder()
     raise ValueError(f"no decoder for feed kind {kind!r}")
 
 

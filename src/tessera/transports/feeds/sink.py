@@ -12,7 +12,16 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
 from tessera.codecs.feed_model import Decoded, Footprint, Sighting
-from tessera.core.model import Grading, Label, Position, Principal, Report, Source, Velocity
+from tessera.core.model import (
+    Grading,
+    Label,
+    Position,
+    Principal,
+    Report,
+    Source,
+    SourceKind,
+    Velocity,
+)
 from tessera.core.overlays import Overlay, OverlayKind, OverlayRevision
 from tessera.core.symbols import sidc_problem, with_identity
 from tessera.security.policy import submission_refusal
@@ -131,6 +140,11 @@ class FeedSink:
         )
 
 
+def own_subject(feed: str, subject: str) -> str:
+    """The subject of a platform a feed carries itself (``FeedConfig.own_subjects``)."""
+    return f"{feed}:{subject}"
+
+
 class ReportMaker:
     """A feed's sightings as reports: its source, grading, identity and label."""
 
@@ -153,13 +167,17 @@ class ReportMaker:
         if sidc is not None:
             sidc = None if sidc_problem(sidc) else with_identity(sidc, identity)
         name = _text(sighting.name) if sighting.name else None
+        subject, kind = sighting.subject, sighting.kind
+        if sighting.own:
+            # The feed's own platforms: subjects under its name, which the settings grant.
+            subject, kind = own_subject(self._config.name, subject), SourceKind.UNIT
         return Report(
             id=self._new_id(),
-            source=Source(id=self._config.name, kind=sighting.kind),
+            source=Source(id=self._config.name, kind=kind),
             observed_at=now - timedelta(seconds=sighting.age_s),
             position=Position(lat=sighting.lat, lon=sighting.lon, alt=sighting.alt, ce=sighting.ce),
             velocity=velocity,
-            subject=sighting.subject,
+            subject=subject,
             identity=identity,
             sidc=sidc,
             grading=self._grading,
