@@ -127,10 +127,28 @@ def mavlink_recording(load: Load, seed: int = 13) -> list[bytes]:
     return [b"".join(frames) for frames in seconds]
 
 
+def klv_recording(load: Load, seed: int = 17) -> list[bytes]:
+    """ST 0601 packets: each platform's position, heading and four image corners."""
+    from tessera.codecs.klv import encode_packet
+
+    seconds: list[list[bytes]] = [[] for _ in range(load.seconds)]
+    for second, index, lat, lon in positions(load, seed):
+        values = {"sensor_lat": lat, "sensor_lon": lon, "sensor_alt": 1500.0,
+                  "platform_heading": 45.0, "ground_speed": 40.0}  # fmt: skip
+        square = ((0.01, -0.01), (0.01, 0.01), (-0.01, 0.01), (-0.01, -0.01))
+        for n, (d_lat, d_lon) in enumerate(square, 1):
+            values[f"corner_lat_{n}"] = lat + 0.05 + d_lat
+            values[f"corner_lon_{n}"] = lon + d_lon
+        packet = encode_packet(values, texts={"designation": f"uav{index}"})
+        seconds[second].append(packet)
+    return [b"".join(packets) for packets in seconds]
+
+
 RECORDINGS: dict[str, Callable[[Load], list[bytes]]] = {
     "ais": ais_recording,
     "adsb-sbs": sbs_recording,
     "mavlink": mavlink_recording,
+    "klv": klv_recording,
 }
 
 

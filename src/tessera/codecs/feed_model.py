@@ -12,10 +12,11 @@ from tessera.core.model import Identity, SourceKind
 
 class Sighting(msgspec.Struct, frozen=True, kw_only=True):
     """One thing seen at one place: ``subject`` is its protocol's key (``mmsi-…``,
-    ``icao-…``, ``mav-…``, ``klv-…``). Angles in degrees, heights in metres above the
-    ellipsoid or mean sea level (as the protocol gives), speeds in metres per second."""
+    ``icao-…``, ``mav-…``, ``klv-…``), None for an anonymous detection. Angles in
+    degrees, heights in metres above the ellipsoid or mean sea level (as the protocol
+    gives), speeds in metres per second."""
 
-    subject: str
+    subject: str | None
     kind: SourceKind
     lat: float
     lon: float

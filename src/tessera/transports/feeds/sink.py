@@ -80,7 +80,7 @@ class FeedSink:
             raise FeedSetupError("the feed is not ready")
         items: list[Report | OverlayRevision] = []
         for sighting in decoded.sightings:
-            if self._throttled(sighting.subject, now):
+            if sighting.subject is not None and self._throttled(sighting.subject, now):
                 continue
             report = maker.report(sighting, now)
             if report is None:
@@ -168,7 +168,7 @@ class ReportMaker:
             sidc = None if sidc_problem(sidc) else with_identity(sidc, identity)
         name = _text(sighting.name) if sighting.name else None
         subject, kind = sighting.subject, sighting.kind
-        if sighting.own:
+        if sighting.own and subject is not None:
             # The feed's own platforms: subjects under its name, which the settings grant.
             subject, kind = own_subject(self._config.name, subject), SourceKind.UNIT
         return Report(
