@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tessera.core.model import Role
 from tessera.transports.web import account, api, export, feeds_api, imports, overlays
+from tessera.transports.web.alert_routes import ALERT_POLICIES, alert_routes
 from tessera.transports.web.auth import PUBLIC, Authenticate, Policy, requires, route_policies
 from tessera.transports.web.context import Served
 from tessera.transports.web.cors import ScopedCORS
@@ -24,6 +25,7 @@ from tessera.transports.web.ogc.routes import OGC_POLICIES, ogc_routes
 from tessera.transports.web.openapi import openapi_document
 from tessera.transports.web.responses import JSONResponse
 from tessera.transports.web.stream import stream
+from tessera.transports.web.tiles import TILE_POLICIES, tile_routes
 
 API = "/api/v1"
 OGC = "/ogc"
@@ -61,6 +63,8 @@ POLICIES: Final[dict[str, Policy]] = {
     "map": PUBLIC,
     "static": PUBLIC,
     **OGC_POLICIES,
+    **TILE_POLICIES,
+    **ALERT_POLICIES,
 }
 
 
@@ -102,6 +106,7 @@ def api_routes() -> list[BaseRoute]:
             name="delete_overlay",
         ),
         WebSocketRoute(f"{API}/stream", stream, name="stream"),
+        *alert_routes(API),
     ]
 
 
@@ -176,6 +181,7 @@ def build_asgi(tessera: Served) -> Starlette:
         Route(f"{API}/openapi.json", openapi, methods=["GET"], name="openapi"),
         Route(f"{API}/docs", docs, methods=["GET"], name="docs"),
         *ogc_routes(),
+        *tile_routes(),
         Route("/", index, methods=["GET"], name="map"),
         Mount("/static", app=StaticFiles(directory=static, check_dir=False), name="static"),
     ]
