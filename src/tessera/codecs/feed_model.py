@@ -47,11 +47,14 @@ class Footprint(msgspec.Struct, frozen=True, kw_only=True):
 
 class Squawk(msgspec.Struct, frozen=True, kw_only=True):
     """An aircraft squawking an emergency code (7500 hijack, 7600 radio failure, 7700
-    emergency)."""
+    emergency), or (``cleared``) no longer squawking it; where it was then, if known."""
 
     subject: str
     code: str
     meaning: str
+    cleared: bool = False
+    lat: float | None = None
+    lon: float | None = None
 
 
 class Decoded(msgspec.Struct, kw_only=True):

@@ -11,7 +11,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
-from tessera.codecs.feed_model import Decoded, Footprint, Sighting
+from tessera.codecs.feed_model import Decoded, Footprint, Sighting, Squawk
+from tessera.core.alerts.emergency import emergency_subject
 from tessera.core.model import (
     Grading,
     Label,
@@ -95,12 +96,16 @@ class FeedSink:
                 items.append(self._footprint(footprint, now, label))
         for squawk in decoded.squawks:
             log.warning(
-                "feed %s: %s squawks %s (%s)",
+                "feed %s: %s %s %s (%s)",
                 self._config.name,
                 squawk.subject,
+                "no longer squawks" if squawk.cleared else "squawks",
                 squawk.code,
                 squawk.meaning,
             )
+            emergency = maker.emergency(squawk, now)
+            if emergency is not None:
+                items.append(submitter.own(emergency))
         if items:
             await self._tessera.journal.append(items)
         return len(items)
@@ -155,6 +160,26 @@ class ReportMaker:
         self._grading = Grading.parse(config.grading)
         self._identity = config.reported_identity
 
+    def emergency(self, squawk: Squawk, now: datetime) -> Report | None:
+        """An emergency squawk as the picture marks emergencies (the alert service's
+        emergency rule raises on it), or its end (a retraction); None without a position."""
+        if squawk.lat is None or squawk.lon is None:
+            return None
+        if not _plausible_point(squawk.lat, squawk.lon):
+            return None
+        return Report(
+            id=self._new_id(),
+            source=Source(id=self._config.name, kind=SourceKind.SENSOR),
+            observed_at=now,
+            position=Position(lat=squawk.lat, lon=squawk.lon),
+            subject=emergency_subject(f"{self._config.name}.{squawk.subject}"),
+            identity=self._identity,
+            grading=self._grading,
+            label=self._label,
+            remarks=f"{squawk.subject} squawks {squawk.code}: {squawk.meaning}",
+            retraction=squawk.cleared,
+        )
+
     def report(self, sighting: Sighting, now: datetime) -> Report | None:
         """The report of ``sighting`` received ``now``; None if its values are implausible."""
         if not _plausible(sighting):
@@ -185,6 +210,10 @@ class ReportMaker:
             remarks=_text(sighting.remarks, 4096),
             name=name or None,
         )
+
+
+def _plausible_point(lat: float, lon: float) -> bool:
+    return math.isfinite(lat + lon) and -90 <= lat <= 90 and -180 <= lon <= 180
 
 
 def _plausible(sighting: Sighting) -> bool:
