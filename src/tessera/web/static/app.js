@@ -13,6 +13,7 @@ import {
 import { DrawTool } from "/static/draw.js";
 import { setUpExport } from "/static/export.js";
 import { definingCoordinates } from "/static/geo.js";
+import { setUpHistory } from "/static/history.js";
 import { createMap, showTracks } from "/static/map.js";
 import { OverlayForm } from "/static/overlay-form.js";
 import { Overlays } from "/static/overlays.js";
@@ -117,6 +118,7 @@ async function stillSignedIn() {
 
 function subscribe(picture) {
   state.stream?.stop();
+  timeSlider.reset();
   state.picture = picture;
   setBanner(pictureBanner(state.pictures.get(picture)));
   hideTrack();
@@ -445,6 +447,7 @@ window.tessera = {
   tracks: () => [...(state.stream?.tracks.values() ?? [])],
   overlays: () => [...(state.stream?.overlays.values() ?? [])],
   renderedOverlayIds: () => overlays.renderedIds(),
+  timeSlider: () => timeSlider,
   renderedTrackIds() {
     if (!state.map) return [];
     return state.map.queryRenderedFeatures({ layers: ["tracks"] }).map((f) => f.properties.id);
@@ -453,4 +456,16 @@ window.tessera = {
 
 buildFilters();
 setUpExport(() => state.picture);
+// The time slider: while it shows the past, its view stands in for the live stream.
+const timeSlider = setUpHistory({
+  picture: () => state.picture,
+  token: storedToken,
+  map: () => state.map,
+  show: (view) => {
+    if (state.stream !== view) state.stream?.stop();
+    state.stream = view;
+    draw();
+  },
+  live: () => subscribe(state.picture),
+});
 start();
