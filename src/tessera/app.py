@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 
+from tessera.alerting.wiring import alert_service
 from tessera.backends import (
     archived_keys_for,
     bus_for,
@@ -39,6 +40,8 @@ from tessera.security.scoping import ID_KEY_NAME, IdScope, Submitter
 from tessera.security.sources import SourceRegistry
 from tessera.settings import Settings
 from tessera.store.base import TrackStore
+from tessera.tiles.catalog import Basemaps
+from tessera.transports.feeds.base import FeedBoard
 from tessera.transports.web.routes import build_asgi
 from tessera.trimming import JournalTrimmer, journal_trimmer
 
@@ -126,8 +129,14 @@ class Tessera:
         self._checkpoint_task: asyncio.Task[None] | None = None
         # The lease epochs a fusion worker writes under (``fence_writes``).
         self._fence: Fence | None = None
+        # The operator's basemaps, opened (and checked) now: a bad file stops the start.
+        self.basemaps = Basemaps.open(settings.basemaps)
+        # Alert rules over the pictures' change feeds (not run by a fusion-only worker).
+        self.alerts = alert_service(settings, clock, store, bus)
         # The pictures' past: seeks, and snapshots where fusion runs (history/).
         self.history: HistoryService | None = None
+        # The sensor feeds' status (the server starts the feeds: transports.feeds).
+        self.feeds = FeedBoard()
         self.asgi: Starlette = _web_app(self)
 
     def fence_writes(self, fence: Fence) -> None:
@@ -175,6 +184,7 @@ class Tessera:
         if self.role == "gateway":
             replica = PictureReplica(self.bus, self.store, list(self.pictures))
             self._worker_task = asyncio.create_task(replica.run(), name="picture-replica")
+            await self.alerts.start()
             return
         if self._fence is not None:
             for name in self.pictures:
@@ -192,6 +202,7 @@ class Tessera:
             await self.caught_up()
         if self.role == "all":
             await self.start_archive()
+            await self.alerts.start()
 
     async def _fuse(self) -> None:
         loop = asyncio.get_running_loop()
@@ -263,6 +274,7 @@ class Tessera:
         # A deposed worker writes nothing more: no drain, no last checkpoint, no flush
         # (its store and bus refuse by themselves).
         deposed = self.deposed
+        await self.alerts.stop()
         await self.stop_archive(drain=not deposed)
         for task in (self._checkpoint_task, self._worker_task):
             if task is not None:
@@ -284,6 +296,7 @@ class Tessera:
             await self.archived_keys.close()
         await self.audit.stop()
         await self.security.close()
+        self.basemaps.close()
 
 
 async def _ended(task: asyncio.Task[None]) -> None:

@@ -138,6 +138,7 @@ def _record_state(record: TrackRecord) -> RecordState:
         reliable_hits=record.reliable_hits,
         dead_since=record.dead_since,
         name=record.name,
+        parent=record.parent,
         belief=BeliefState(
             log_p=list(belief.log_p),
             authoritative=belief.authoritative,
@@ -280,6 +281,7 @@ def _record(
     record.sidc_rank = state.sidc_rank
     record.quantity = state.quantity
     record.name = state.name
+    record.parent = state.parent
     record.grading = state.grading
     record.label_level = state.label_level
     record.label_rel = frozenset(state.label_rel)

@@ -21,6 +21,7 @@ from tessera.core.model import (
     Classification,
     Community,
     Grading,
+    Identifier,
     Identity,
     Label,
     Quantity,
@@ -108,6 +109,7 @@ class RecordState(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     dead_since: float | None
     belief: BeliefState
     name: StoredName | None = None
+    parent: Identifier | None = None
 
 
 class WindowState(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -258,6 +258,9 @@ async def get_health(request: Request) -> JSONResponse:
         else:
             body["fusion"] = "catching_up"
             body["progress"] = round(tessera.worker.replay_progress(), 2)
+    body["alerts"] = tessera.alerts.health()
+    if tessera.feeds.feeds:
+        body["feeds"] = tessera.feeds.summary()
     return JSONResponse(body)
 
 
@@ -283,4 +286,5 @@ async def get_status(request: Request) -> JSONResponse:
             None if checkpointer is None or checkpointer.saved_at < 0 else checkpointer.saved_at
         )
         body["restored_from"] = None if checkpointer is None else checkpointer.restored_from
+    body["alerts"] = tessera.alerts.status()
     return JSONResponse(body)

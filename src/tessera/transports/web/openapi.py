@@ -19,6 +19,8 @@ from tessera.core.model import Grading
 from tessera.security.audit_filter import MAX_FILTER_TEXT, OUTCOMES
 from tessera.transports.web.account import Login
 from tessera.transports.web.audit_query import DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT
+from tessera.transports.web.feeds_api import FEEDS
+from tessera.transports.web.openapi_alerts import ALERT_SCHEMAS, alert_operations
 from tessera.transports.web.openapi_overlays import overlay_operations
 from tessera.transports.web.openapi_status import HEALTH, STATUS
 from tessera.transports.web.stream import Subscribe
@@ -146,6 +148,7 @@ def _operations() -> dict[str, dict[str, Any]]:
     """Operation objects keyed by route name."""
     return {
         **overlay_operations(),
+        **alert_operations(),
         "post_reports": {
             "post": {
                 "summary": "Submit a batch of reports",
@@ -245,6 +248,12 @@ def _operations() -> dict[str, dict[str, Any]]:
             "get": {
                 "summary": "How far fusion has caught up with the journal (administrators)",
                 "responses": {"200": _json(STATUS, "Status")},
+            }
+        },
+        "get_feeds": {
+            "get": {
+                "summary": "The sensor feeds' status: connected, messages/s, errors, last message",
+                "responses": {"200": _json(FEEDS, "Feeds")},
             }
         },
         "post_login": {
@@ -381,12 +390,14 @@ def openapi_document(routes: list[BaseRoute], public: set[str]) -> dict[str, Any
         # One path may have several routes, one per method.
         paths.setdefault(route.path, {}).update(item)
     _, components = msgspec.json.schema_components(
-        [ReportDoc, OverlayDoc, FieldError, Subscribe, Login],
+        [ReportDoc, OverlayDoc, FieldError, Subscribe, Login, *ALERT_SCHEMAS.values()],
         schema_hook=_schema_hook,
         ref_template="#/components/schemas/{name}",
     )
     components["Report"] = components.pop("ReportDoc")
     components["Overlay"] = components.pop("OverlayDoc")
+    for name, type_ in ALERT_SCHEMAS.items():
+        components[name] = components.pop(type_.__name__)
     return {
         "openapi": "3.1.0",
         "info": {

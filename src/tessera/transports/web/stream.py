@@ -29,6 +29,7 @@ from tessera.core.model import Identity, TrackStatus
 from tessera.security.gate import Caller
 from tessera.security.policy import readable_pictures
 from tessera.store.base import TrackQuery
+from tessera.transports.web.alert_stream import send_alerts
 from tessera.transports.web.auth import STREAM_PROTOCOL
 from tessera.transports.web.context import Served
 from tessera.transports.web.history_stream import ReplayRefusedError, replay, replay_start
@@ -164,9 +165,11 @@ async def _serve(
         async with asyncio.TaskGroup() as group:
             closed = group.create_task(_until_closed(websocket))
             pump = group.create_task(_pump(tessera, websocket, who, picture, subscriber, snapshot))
+            alerts = group.create_task(send_alerts(tessera, websocket, who, picture))
             await asyncio.wait({closed, pump}, return_when=asyncio.FIRST_COMPLETED)
             closed.cancel()
             pump.cancel()
+            alerts.cancel()
     except* (WebSocketDisconnect, RuntimeError, OSError):
         pass
     finally:
