@@ -4,6 +4,7 @@ live one), with trails from history; "Live" brings the live picture back."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +39,13 @@ def test_the_slider_shows_a_past_picture(tmp_path: Path) -> None:
         refused = csp_violations(page)
         sign_in_by_link(page, demo.logins["nato-officer"])
         wait_for(page, "window.tessera.trackCount() > 50")
+        seen = time.monotonic()
         assert page.evaluate("document.body.dataset.history") == "live"
-        # Let the exercise move on, then drag the slider back 20 seconds.
-        page.wait_for_timeout(6_000)
+        # Let the exercise move on, then drag the slider back to a little after the
+        # picture was first seen full.
+        page.wait_for_timeout(8_000)
         slider = page.locator("#history-slider")
-        back = int(slider.get_attribute("max") or "0") - 20
+        back = int(slider.get_attribute("max") or "0") - (int(time.monotonic() - seen) - 2)
         slider.evaluate(
             "(element, value) => { element.value = value;"
             " element.dispatchEvent(new Event('change')); }",
