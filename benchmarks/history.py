@@ -42,7 +42,6 @@ import msgspec
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.embedded_restart import write_section  # noqa: E402
 from tessera.bus.memory import MemoryBus  # noqa: E402
 from tessera.checkpointing import fingerprint  # noqa: E402
 from tessera.core.fusion.engine import FusionSettings, KalmanTracker  # noqa: E402
@@ -295,6 +294,19 @@ played over wall time).
 A seek costs one snapshot plus at most {interval} s of journal, whatever the journal's length;
 the picture held about {figures["tracks_p50"]:.0f} tracks.
 """
+
+
+def write_section(text: str, path: Path) -> None:
+    """Replace (or add, before the fusion section) this benchmark's section."""
+    old = path.read_text()
+    start = old.find("\n" + SECTION + "\n")
+    if start >= 0:
+        end = old.find("\n## ", start + 1)
+        new = old[: start + 1] + text + ("" if end < 0 else old[end:])
+    else:
+        at = old.find("\n## Fusion\n")
+        new = old + "\n" + text if at < 0 else old[: at + 1] + text + "\n" + old[at + 1 :]
+    path.write_text(new)
 
 
 def main(argv: list[str] | None = None) -> int:
