@@ -11,6 +11,7 @@ import {
   storedToken,
 } from "/static/auth.js";
 import { AlertPanel } from "/static/alerts.js";
+import { watchFeeds } from "/static/feeds.js";
 import { DrawTool } from "/static/draw.js";
 import { setUpExport } from "/static/export.js";
 import { definingCoordinates } from "/static/geo.js";
@@ -225,6 +226,9 @@ function showLogin(message) {
   $("login-token").focus();
 }
 
+// Stops polling the sensor feeds' status (feeds.js) of the session before.
+let stopFeeds = null;
+
 async function enter(principal, levels) {
   const session = ++state.session;
   state.principal = principal.name;
@@ -234,6 +238,8 @@ async function enter(principal, levels) {
   $("login").hidden = true;
   $("login-token").value = "";
   $("app").hidden = false;
+  stopFeeds?.();
+  stopFeeds = watchFeeds($("feeds"));
   document.body.dataset.auth = "signed-in";
   channel?.postMessage({ type: "token", token: storedToken() });
   const loaded = ensureMap();
