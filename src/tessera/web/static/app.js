@@ -15,6 +15,7 @@ import { watchFeeds } from "/static/feeds.js";
 import { DrawTool } from "/static/draw.js";
 import { setUpExport } from "/static/export.js";
 import { definingCoordinates } from "/static/geo.js";
+import { setUpHistory } from "/static/history.js";
 import { createMap } from "/static/map.js";
 import { setUpMapTools } from "/static/map-tools.js";
 import { OverlayForm } from "/static/overlay-form.js";
@@ -127,6 +128,7 @@ async function stillSignedIn() {
 
 function subscribe(picture) {
   state.stream?.stop();
+  timeSlider.reset();
   state.picture = picture;
   setBanner(pictureBanner(state.pictures.get(picture)));
   hideTrack();
@@ -500,6 +502,7 @@ window.tessera = {
   get basemapTools() {
     return state.basemapTools ?? null;
   },
+  timeSlider: () => timeSlider,
   renderedTrackIds() {
     if (!state.map) return [];
     return state.map.queryRenderedFeatures({ layers: ["tracks", "contacts"] }).map((f) => f.properties.id);
@@ -508,4 +511,16 @@ window.tessera = {
 
 buildFilters();
 setUpExport(() => state.picture);
+// The time slider: while it shows the past, its view stands in for the live stream.
+const timeSlider = setUpHistory({
+  picture: () => state.picture,
+  token: storedToken,
+  map: () => state.map,
+  show: (view) => {
+    if (state.stream !== view) state.stream?.stop();
+    state.stream = view;
+    draw();
+  },
+  live: () => subscribe(state.picture),
+});
 start();
