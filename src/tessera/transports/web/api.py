@@ -258,7 +258,10 @@ async def get_health(request: Request) -> JSONResponse:
         else:
             body["fusion"] = "catching_up"
             body["progress"] = round(tessera.worker.replay_progress(), 2)
-    body["alerts"] = tessera.alerts.health()
+    # Webhooks' health only where some are configured, as for feeds.
+    alerts = tessera.alerts.health()
+    if alerts["webhooks"] != "none":
+        body["alerts"] = alerts
     if tessera.feeds.feeds:
         body["feeds"] = tessera.feeds.summary()
     return JSONResponse(body)

@@ -24,10 +24,11 @@ HEALTH: dict[str, Any] = {
         },
         "alerts": {
             "type": "object",
+            "description": "Present where webhooks are configured",
             "properties": {
                 "webhooks": {
                     "type": "string",
-                    "enum": ["ok", "failing", "none"],
+                    "enum": ["ok", "failing"],
                     "description": "failing: a webhook delivery is being retried or was "
                     "given up since the last one delivered (details in /status)",
                 }
