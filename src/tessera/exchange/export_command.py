@@ -25,7 +25,7 @@ from tessera.sim.commands import TOKEN_VARIABLE, read_token
 # so the command starts without loading the web stack, and a test keeps them the same).
 FORMATS: Final = ("nvg", "geojson", "kml", "kmz")
 # Track statuses (tessera.core.model.TrackStatus, kept here for the same reason).
-STATUSES: Final = ("tentative", "confirmed", "coasting", "dead")
+STATUSES: Final = ("tentative", "confirmed", "coasting", "stale", "dead")
 DEFAULT_URL: Final = "http://127.0.0.1:8080"
 _FILENAME: Final = re.compile(r'filename="([^"]*)"')
 # Anything but these, in a name the server suggests, becomes "_": no paths, no surprises.

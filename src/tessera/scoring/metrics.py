@@ -4,7 +4,8 @@ A picture snapshot is scored when the truth file has a line at exactly the same 
 other picture snapshots are skipped and counted. Within a scored snapshot:
 
 * tracks count only when "confirmed" or "coasting": tentative and dead tracks are not in
-  the operational picture;
+  the operational picture, and a stale one shows only where something was last known
+  (the map dims it), not a claim of where it is now;
 * a truth object counts only once at least one report about it was received at or before
   the snapshot's time, since an object nobody has reported yet cannot be in any picture.
 """

@@ -34,8 +34,11 @@ const style = {
         "icon-ignore-placement": true,
       },
       paint: {
-        // Tentative tracks are not yet believed; coasting ones are ageing.
-        "icon-opacity": ["match", ["get", "status"], "tentative", 0.45, "coasting", 0.6, 1],
+        // Tentative tracks are not yet believed; coasting ones are ageing; stale ones show
+        // only where something was last known.
+        "icon-opacity": [
+          "match", ["get", "status"], "tentative", 0.45, "coasting", 0.6, "stale", 0.3, 1,
+        ],
       },
     },
   ],
