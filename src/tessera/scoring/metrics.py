@@ -34,7 +34,8 @@ from tessera.scoring.gospa import DEFAULT_ALPHA, DEFAULT_CUTOFF_M, DEFAULT_ORDER
 
 SCORED_STATUSES = frozenset({"confirmed", "coasting"})
 CONFIRMED = "confirmed"
-# Identities that put a track on the same side as the truth; unknown and pending are on none.
+# Identities that put a track on the same side as the truth; unknown and pending are on none
+# (right only about a truth on none).
 SIDE_OF_IDENTITY: Mapping[str, str] = {
     "friend": "friend",
     "assumed-friend": "friend",
@@ -85,8 +86,9 @@ class Score(msgspec.Struct, frozen=True):
 
 
 def same_side(track_identity: str, truth_identity: str) -> bool:
-    side = SIDE_OF_IDENTITY.get(track_identity)
-    return side is not None and side == SIDE_OF_IDENTITY.get(truth_identity)
+    """Whether a track's identity is right about its truth: on the truth's side, or, for a
+    truth whose side nobody knows (unknown), claiming none either."""
+    return SIDE_OF_IDENTITY.get(track_identity) == SIDE_OF_IDENTITY.get(truth_identity)
 
 
 def track_purity(lineage: Iterable[str], truth_of_report: Mapping[str, str | None]) -> float | None:

@@ -43,8 +43,8 @@ class MotionProfile(msgspec.Struct, frozen=True):
 PROFILES: Final[dict[MotionClass, MotionProfile]] = {
     MotionClass.STATIC: MotionProfile(0.5, 0.01, 3600, 6 * 3600, 1_000, 6 * 3600, 3600),
     MotionClass.FOOT: MotionProfile(3.0, 0.3, 300, 1200, 1_500, 600, 900),
-    MotionClass.WHEELED: MotionProfile(35.0, 1.5, 120, 600, 4_000, 120, 600),
-    MotionClass.TRACKED: MotionProfile(20.0, 1.0, 120, 600, 3_000, 120, 600),
+    MotionClass.WHEELED: MotionProfile(35.0, 1.5, 120, 1800, 8_000, 120, 600),
+    MotionClass.TRACKED: MotionProfile(20.0, 1.0, 120, 1800, 6_000, 120, 600),
     MotionClass.AIR: MotionProfile(300.0, 5.0, 20, 90, 15_000, 45, 60),
     MotionClass.SEA: MotionProfile(20.0, 0.2, 600, 3600, 5_000, 1200, 1200),
 }
