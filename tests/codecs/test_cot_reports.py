@@ -109,6 +109,18 @@ def test_an_event_about_something_else_is_a_spot_report() -> None:
     assert report.remarks == "Red Market: Remarks about these bitches"
 
 
+def test_a_units_parent_link_names_its_formation() -> None:
+    event = sample("atak-self-sa__atak-forwarder.xml")
+    company = changed(event, type="a-f-G-U-C-I", link_uid="2 BN/12 MECH BDE")
+    report = report_of(company, sender_uid=event.uid)
+    assert report is not None and report.parent == safe_identifier("2 BN/12 MECH BDE")
+    assert report_of(changed(company, link_uid=None), sender_uid=event.uid).parent is None  # type: ignore[union-attr]
+    # A marker's parent link names who placed it, not a formation.
+    marker = sample("atak-hostile-marker-a-h-G__atak-forwarder.xml")
+    assert marker.link_uid is not None
+    assert report_of(marker, sender_uid="ANDROID-53af0912586418dc").parent is None  # type: ignore[union-attr]
+
+
 @pytest.mark.parametrize("name", cot_sample_names())
 def test_every_report_made_from_a_sample_is_valid(name: str) -> None:
     event = parse_event(cot_sample(name))
@@ -200,7 +212,11 @@ def test_a_track_becomes_a_fused_event() -> None:
     # in hex digits.
     assert (event.course, event.speed, event.callsign) == (92.0, 11.0, "H TANK 810C")
     assert event.sidc == "10061500001202000000"
-    assert event.remarks == "Tessera confirmed track t42: hostile (87%), graded B2, 12 reports"
+    # Where it is, as a soldier reads it: its military grid reference.
+    assert event.remarks == (
+        "Tessera confirmed track t42 at MGRS 34U BD 99159 87601: hostile (87%), graded B2, "
+        "12 reports"
+    )
     assert parse_event(encode_event(event)) == event
     assert decode_payload(encode_payload(event)) == event
 

@@ -109,6 +109,7 @@ def reports(draw: st.DrawFn) -> Report:
         label=draw(labels),
         remarks=draw(st.text(max_size=200).map(without_control_characters)),
         retraction=subject is not None and draw(st.booleans()),
+        parent=draw(st.none() | identifiers),
     )
 
 
@@ -221,6 +222,8 @@ MUTATIONS: list[tuple[str, Any, str]] = [
     ("quantity", -1, "quantity"),
     ("velocity", {"course": 360, "speed": 1}, "velocity.course"),
     ("subject", "has space", "subject"),
+    ("parent", "has space", "parent"),
+    ("parent", "", "parent"),
     ("retraction", "yes", "retraction"),
     ("retraction", True, "retraction"),
     ("valid_until", "2026-05-04T11:59:00Z", "valid_until"),

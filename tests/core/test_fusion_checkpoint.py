@@ -39,6 +39,7 @@ def _keyed(subject: str, *, at: float, lat: float, source: str | None = None) ->
         base,
         subject=subject,
         name=f"{subject.upper()} at {lat:.1f}",  # a name its reports give it, changing
+        parent=f"{subject}-parent",
         source=msgspec.structs.replace(base.source, id=source or subject),
         received_at=base.observed_at + timedelta(seconds=0.3),
     )

@@ -132,7 +132,11 @@ def test_a_coasting_track_dies_when_it_no_longer_says_where_anything_is() -> Non
     engine = tracker()
     # Two vague reports: confirmed, but with a wide error that grows fast while silent.
     feed(engine, [report(at=0, ce=2_000, sidc=None), report(at=1, ce=2_000, sidc=None)])
-    engine.step(at(PROFILES[MotionClass.WHEELED].coast_after + 100), [])
+    wheeled = PROFILES[MotionClass.WHEELED]
+    # Unknown velocity: up to half the top speed per axis, so silent it soon says nothing.
+    vague_after = wheeled.max_sd / (wheeled.max_speed / 2)
+    assert vague_after + 60 < wheeled.dead_after
+    engine.step(at(vague_after + 60), [])
     assert only(engine).status is TrackStatus.DEAD
 
 

@@ -26,7 +26,13 @@ from tessera.core.symbol_letters import (
     compose_letter_code,
 )
 from tessera.core.symbols import IDENTITY_DIGIT, SYMBOL_SETS, generic_sidc, with_identity
-from tessera.sim.forces import COLUMN_SIDC, FRIEND_UNITS, HOSTILE_SIDCS, UNKNOWN_SIDC
+from tessera.sim.forces import (
+    BATTALION_HQ_SIDC,
+    COLUMN_SIDC,
+    FRIEND_UNITS,
+    HOSTILE_SIDCS,
+    UNKNOWN_SIDC,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 MILSYMBOL = ROOT / "node_modules" / "milsymbol" / "index.js"
@@ -100,7 +106,8 @@ def amplifier_sidcs() -> Iterator[str]:
 
 def simulator_sidcs() -> Iterator[str]:
     """The exercise's units, as every sensor may restate their identity."""
-    for sidc in (*(s for _, s in FRIEND_UNITS), *(s for _, s in HOSTILE_SIDCS), UNKNOWN_SIDC):
+    friendly = (*(s for _, s in FRIEND_UNITS), BATTALION_HQ_SIDC)
+    for sidc in (*friendly, *(s for _, s in HOSTILE_SIDCS), UNKNOWN_SIDC):
         for identity in IDENTITY_DIGIT:
             yield with_identity(sidc, identity)
     yield COLUMN_SIDC

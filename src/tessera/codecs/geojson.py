@@ -27,6 +27,7 @@ def track_feature(track: Track) -> dict[str, Any]:
             "first_at": track.first_at,
             "subject": track.subject,
             "name": track.name,
+            "parent": track.parent,
             "quantity": track.quantity,
             "grading": track.grading.code,
             "classification": track.label.classification,

@@ -60,6 +60,7 @@ class ReportDoc(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     remarks: Remarks = ""
     retraction: bool = False
     name: Name | None = None
+    parent: Identifier | None = None
 
 
 _LABEL_REQUIRED: Final = (
@@ -245,6 +246,7 @@ class ReportCodec:
             remarks=doc.remarks,
             retraction=doc.retraction,
             name=doc.name,
+            parent=doc.parent,
         )
 
 

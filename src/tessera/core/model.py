@@ -207,6 +207,8 @@ class Report(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     remarks: StoredRemarks = ""
     retraction: bool = False
     name: StoredName | None = None
+    # The subject of the formation this unit belongs to (its echelon is its SIDC's).
+    parent: Identifier | None = None
 
 
 def scoped_subject(subject: str, scope: str) -> str:
@@ -254,6 +256,7 @@ class Track(msgspec.Struct, frozen=True, kw_only=True):
     report_count: int
     name: str | None = None  # the latest name its reports gave it
     valid_until: datetime | None = None
+    parent: str | None = None  # the latest parent formation its reports named
 
 
 class PrincipalKind(enum.StrEnum):

@@ -15,12 +15,18 @@ from tessera.sim.geo import BYDGOSZCZ_CENTRE, DRAWSKO_CENTRE, ROADS, Route, jitt
 
 # APP-6(D) SIDCs (land unit symbol set 10, land equipment 15). Checked by the tests
 # against tessera.core.symbols and drawn by milsymbol in the browser test.
+# Companies (echelon 15); the first of every four units is its battalion's headquarters.
 FRIEND_UNITS = (
-    ("infantry", "10031000001211000000"),
-    ("armour", "10031000001205000000"),
-    ("reconnaissance", "10031000001213000000"),
-    ("artillery", "10031000001303000000"),
+    ("infantry", "10031000151211000000"),
+    ("armour", "10031000151205000000"),
+    ("reconnaissance", "10031000151213000000"),
+    ("artillery", "10031000151303000000"),
 )
+BATTALION_HQ_SIDC = "10031002161211000000"
+# The order of battle: four units to a battalion (its headquarters and three companies),
+# three battalions to a brigade (which reports nothing of its own).
+BATTALION_SIZE = 4
+BRIGADE_SIZE = 3
 HOSTILE_SIDCS = (
     ("armoured vehicle", "10061500001201000000"),
     ("infantry", "10061000001211000000"),
@@ -45,6 +51,7 @@ class Entity:
     home: tuple[float, float]
     wander_m: float
     phase: float
+    parent: str | None = None
 
     def position(self, t: float) -> tuple[float, float, float, float]:
         """(lat, lon, course, speed) at ``t`` seconds into the exercise."""
@@ -63,17 +70,31 @@ class Entity:
         return lat, lon, course, math.hypot(ve, vn)
 
 
+def _unit_id(index: int) -> str:
+    return f"BLUE-{index:03d}"
+
+
 def friendly_units(rng: random.Random, count: int) -> list[Entity]:
+    """Battalions of a headquarters and three companies, each battalion's units within a
+    few kilometres of its headquarters, the battalions spread over two training areas."""
     units = []
+    battalion_home = (0.0, 0.0)
     for index in range(count):
-        centre = DRAWSKO_CENTRE if index % 3 else BYDGOSZCZ_CENTRE
+        battalion, place = divmod(index, BATTALION_SIZE)
+        centre = DRAWSKO_CENTRE if battalion % 3 else BYDGOSZCZ_CENTRE
         kind, sidc = FRIEND_UNITS[index % len(FRIEND_UNITS)]
-        home = jitter(
-            centre[0], centre[1], rng.uniform(-35_000, 35_000), rng.uniform(-20_000, 20_000)
-        )
+        east, north = rng.uniform(-35_000, 35_000), rng.uniform(-20_000, 20_000)
+        if place == 0:
+            sidc = BATTALION_HQ_SIDC
+            battalion_home = jitter(centre[0], centre[1], east, north)
+            home = battalion_home
+            parent = f"BLUE-BDE-{battalion // BRIGADE_SIZE}"
+        else:
+            home = jitter(battalion_home[0], battalion_home[1], east / 12, north / 12)
+            parent = _unit_id(index - place)
         units.append(
             Entity(
-                id=f"BLUE-{index:03d}",
+                id=_unit_id(index),
                 kind=kind,
                 identity=Identity.FRIEND,
                 sidc=sidc,
@@ -83,6 +104,7 @@ def friendly_units(rng: random.Random, count: int) -> list[Entity]:
                 home=home,
                 wander_m=rng.uniform(200, 2_000),
                 phase=rng.uniform(0, 2 * math.pi),
+                parent=parent,
             )
         )
     return units

@@ -77,6 +77,7 @@ def self_report(
         grading=Grading("A", 1),
         label=NATO,
         remarks="",
+        parent=unit.parent,
     )
     return Sighting(observed + timedelta(seconds=rng.uniform(0.1, 1.5)), report, unit.id)
 

@@ -140,6 +140,7 @@ def _record_state(record: TrackRecord) -> RecordState:
         reliable_hits=record.reliable_hits,
         dead_since=record.dead_since,
         name=record.name,
+        parent=record.parent,
         scans=[ScanState(source, t) for source, t in record.scans],
         belief=BeliefState(
             log_p=list(belief.log_p),
@@ -285,6 +286,7 @@ def _record(
     record.sidc_rank = state.sidc_rank
     record.quantity = state.quantity
     record.name = state.name
+    record.parent = state.parent
     record.grading = state.grading
     record.label_level = state.label_level
     record.label_rel = frozenset(state.label_rel)

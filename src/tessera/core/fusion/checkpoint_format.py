@@ -21,6 +21,7 @@ from tessera.core.model import (
     Classification,
     Community,
     Grading,
+    Identifier,
     Identity,
     Label,
     Quantity,
@@ -118,6 +119,7 @@ class RecordState(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     dead_since: float | None
     belief: BeliefState
     name: StoredName | None = None
+    parent: Identifier | None = None
     scans: list[ScanState] | None = None
 
 

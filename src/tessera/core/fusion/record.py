@@ -57,6 +57,7 @@ class TrackRecord:
         "last_label",
         "lineage",
         "name",
+        "parent",
         "quantity",
         "reliable_hits",
         "row",
@@ -77,6 +78,7 @@ class TrackRecord:
         self.sidc_rank = 99
         self.quantity = report.quantity
         self.name = report.name
+        self.parent = report.parent
         self.grading: Grading = report.grading
         self.label_level = report.label.classification
         self.label_rel: frozenset[str] = frozenset(report.label.releasable_to)
@@ -121,6 +123,8 @@ class TrackRecord:
             self.quantity = report.quantity
         if report.name is not None:
             self.name = report.name
+        if report.parent is not None:
+            self.parent = report.parent
         if report.position.alt is not None:
             self.alt = report.position.alt
         self._absorb_symbol(report, in_force)

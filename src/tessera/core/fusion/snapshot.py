@@ -58,5 +58,6 @@ def track_snapshot(record: TrackRecord, arrays: TrackArrays, profiles: ProfileTa
         lineage=tuple(record.lineage),
         report_count=record.count,
         name=record.name,
+        parent=None if record.parent is None else shown_subject(record.parent),
         valid_until=None if math.isnan(held) else datetime.fromtimestamp(held, UTC),
     )

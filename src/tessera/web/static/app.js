@@ -10,14 +10,17 @@ import {
   onSessionEnded,
   storedToken,
 } from "/static/auth.js";
+import { AlertPanel } from "/static/alerts.js";
 import { DrawTool } from "/static/draw.js";
 import { setUpExport } from "/static/export.js";
 import { definingCoordinates } from "/static/geo.js";
-import { createMap, showTracks } from "/static/map.js";
+import { createMap } from "/static/map.js";
 import { OverlayForm } from "/static/overlay-form.js";
 import { Overlays } from "/static/overlays.js";
 import { hideTrack, showTrack, shownTrack } from "/static/panel.js";
 import { TrackStream } from "/static/stream.js";
+import { MapTools } from "/static/tools.js";
+import { TRACK_LAYERS, TrackLayer } from "/static/track-layer.js";
 
 const IDENTITIES = ["friend", "assumed-friend", "neutral", "unknown", "pending", "suspect", "hostile"];
 const PANEL_REFRESH_MS = 2000;
@@ -43,7 +46,7 @@ const state = {
   panelRefreshed: 0,
 };
 const $ = (id) => document.getElementById(id);
-const drawing = () => drawTool.busy || form.isOpen;
+const drawing = () => drawTool.busy || form.isOpen || tools.busy;
 const channel = "BroadcastChannel" in window ? new BroadcastChannel(CHANNEL) : null;
 
 // ---- classification banners -------------------------------------------------------------
@@ -72,15 +75,19 @@ function visibleTracks() {
   );
 }
 
-function draw() {
-  // At most one redraw per frame, however many messages arrive.
-  if (state.drawPending || !state.map) return;
+// The track layer decides when the map's sources are given new data (track-layer.js).
+function draw(changedIds = null) {
+  if (!state.map) return;
+  const tracks = state.stream?.tracks ?? new Map();
+  // A snapshot replaces the stream's Map: everything may have changed.
+  trackLayer.update(tracks, tracks === state.drawnTracks ? changedIds : null, state.identities);
+  state.drawnTracks = tracks;
+  // The bar at most once per frame, however many messages arrive.
+  if (state.drawPending) return;
   state.drawPending = true;
   requestAnimationFrame(() => {
     state.drawPending = false;
-    const tracks = state.stream ? [...state.stream.tracks.values()] : [];
-    showTracks(state.map, tracks, state.identities);
-    $("count").textContent = `${visibleTracks().length} tracks`;
+    $("count").textContent = `${trackLayer.shown} tracks`;
     const updated = state.stream?.lastUpdate;
     $("updated").textContent = updated
       ? `updated ${updated.toISOString().slice(11, 19)}Z`
@@ -88,8 +95,9 @@ function draw() {
   });
 }
 
-function onTracks(_tracks, changedIds) {
-  draw();
+function onTracks(tracks, changedIds) {
+  draw(changedIds);
+  tools.tracksChanged(tracks, changedIds);
   const selected = shownTrack();
   const now = Date.now();
   if (selected && changedIds.includes(selected) && now - state.panelRefreshed > PANEL_REFRESH_MS) {
@@ -124,6 +132,8 @@ function subscribe(picture) {
   drawTool.cancel();
   // Nothing of the previous picture stays on screen under the new banner.
   overlays.reset(picture, state.account);
+  tools.reset();
+  alertPanel.reset(picture, state.account);
   state.stream = new TrackStream({
     picture,
     token: storedToken,
@@ -131,6 +141,7 @@ function subscribe(picture) {
     onTracks,
     onOverlays: (features) => overlays.update(features),
     onStatus,
+    onAlerts: (message) => alertPanel.receive(message),
   });
   onStatus("reconnecting");
   draw();
@@ -171,26 +182,28 @@ function ensureMap() {
   state.mapLoaded = new Promise((resolve) =>
     map.once("load", () => {
       overlays.attach(map, "tracks");
+      tools.attach(map, "tracks");
       drawTool.addLayers();
       resolve();
     }),
   );
-  map.on("click", "tracks", (event) => {
-    const feature = event.features?.[0];
-    if (!feature || !state.picture || drawing()) return;
-    overlays.deselect();
-    showTrack(state.picture, feature.properties.id);
+  trackLayer.attach(map, {
+    onTrack: (trackId) => {
+      if (!state.picture || drawing()) return;
+      overlays.deselect();
+      openTrack(trackId);
+    },
   });
-  map.on("mouseenter", "tracks", () => {
+  map.on("mouseenter", TRACK_LAYERS, () => {
     if (!drawing()) map.getCanvas().style.cursor = "pointer";
   });
-  map.on("mouseleave", "tracks", () => {
+  map.on("mouseleave", TRACK_LAYERS, () => {
     if (!drawing()) map.getCanvas().style.cursor = "";
   });
   // A live map is rarely idle: mark the first frame that shows symbols instead.
   map.on("render", () => {
     if (document.body.dataset.symbols === "drawn") return;
-    if (map.queryRenderedFeatures({ layers: ["tracks"] }).length > 0) {
+    if (map.queryRenderedFeatures({ layers: TRACK_LAYERS }).length > 0) {
       document.body.dataset.symbols = "drawn";
     }
   });
@@ -254,7 +267,8 @@ function signOut(message) {
   drawTool.setAvailable(false);
   // Nothing of this session's picture stays on the map behind the login screen.
   overlays.reset(null, null);
-  if (state.map) showTracks(state.map, [], state.identities);
+  trackLayer.clear();
+  alertPanel.reset(null, null);
   $("updated").textContent = "no update yet";
   $("picture").replaceChildren();
   $("principal").textContent = "";
@@ -361,6 +375,31 @@ const overlays = new Overlays({
   },
 });
 
+const trackLayer = new TrackLayer();
+
+function openTrack(trackId) {
+  if (!state.picture) return;
+  showTrack(state.picture, trackId);
+  tools.trackShown(trackId);
+}
+
+const tools = new MapTools({
+  map: () => state.map,
+  tracks: () => state.stream?.tracks ?? new Map(),
+  overlays: () => state.stream?.overlays.values() ?? [],
+  openTrack,
+  shownTrack,
+  trackLayers: ["tracks", "contacts"],
+});
+
+const AREA_OVERLAYS = ["area", "circle", "corridor"];
+const alertPanel = new AlertPanel({
+  areas: () =>
+    [...(state.stream?.overlays.values() ?? [])]
+      .filter((feature) => AREA_OVERLAYS.includes(feature.properties.kind))
+      .map((feature) => ({ id: feature.id, name: feature.properties.name })),
+});
+
 const drawTool = new DrawTool({
   onShape: (shape) => {
     hideTrack();
@@ -443,11 +482,13 @@ window.tessera = {
     return { x: box.left + point.x, y: box.top + point.y };
   },
   tracks: () => [...(state.stream?.tracks.values() ?? [])],
+  trackLayer,
+  tools,
   overlays: () => [...(state.stream?.overlays.values() ?? [])],
   renderedOverlayIds: () => overlays.renderedIds(),
   renderedTrackIds() {
     if (!state.map) return [];
-    return state.map.queryRenderedFeatures({ layers: ["tracks"] }).map((f) => f.properties.id);
+    return state.map.queryRenderedFeatures({ layers: ["tracks", "contacts"] }).map((f) => f.properties.id);
   },
 };
 

@@ -1,9 +1,10 @@
-// The map: an offline Natural Earth basemap and a symbol layer of tracks drawn by milsymbol
-// (overlay-layer.js adds the overlays beneath them, draw.js the sketch above).
+// The map: an offline Natural Earth basemap and the symbol layers of tracks drawn by milsymbol
+// (track-layer.js; overlay-layer.js adds the overlays beneath them, draw.js the sketch above).
 import * as maplibregl from "/static/vendor/maplibre-gl/maplibre-gl.mjs";
+import { addBadge } from "/static/badges.js";
 import { LABEL_PREFIX, addLabel } from "/static/labels.js";
+import { TRACK_SOURCES, TRACK_STYLE_LAYERS } from "/static/track-layer.js";
 
-const EMPTY = { type: "FeatureCollection", features: [] };
 const SYMBOL_SIZE = 20;
 
 const style = {
@@ -11,7 +12,7 @@ const style = {
   sources: {
     land: { type: "geojson", data: "/static/vendor/basemap/land.geojson" },
     borders: { type: "geojson", data: "/static/vendor/basemap/borders.geojson" },
-    tracks: { type: "geojson", data: EMPTY },
+    ...TRACK_SOURCES,
   },
   layers: [
     { id: "sea", type: "background", paint: { "background-color": "#b8d0e6" } },
@@ -22,25 +23,7 @@ const style = {
       source: "borders",
       paint: { "line-color": "#7b7f86", "line-width": 1.2, "line-dasharray": [4, 2] },
     },
-    {
-      id: "tracks",
-      type: "symbol",
-      source: "tracks",
-      layout: {
-        "icon-image": ["get", "sidc"],
-        // Smaller when zoomed out, so a brigade area is not one blue blot.
-        "icon-size": ["interpolate", ["linear"], ["zoom"], 6, 0.55, 9, 1],
-        "icon-allow-overlap": true,
-        "icon-ignore-placement": true,
-      },
-      paint: {
-        // Tentative tracks are not yet believed; coasting ones are ageing; stale ones show
-        // only where something was last known.
-        "icon-opacity": [
-          "match", ["get", "status"], "tentative", 0.45, "coasting", 0.6, "stale", 0.3, 1,
-        ],
-      },
-    },
+    ...TRACK_STYLE_LAYERS,
   ],
 };
 
@@ -55,9 +38,10 @@ export function createMap(container) {
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-left");
   map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
   // Each distinct SIDC (and label) is drawn once, the first time a feature needs it.
-  map.setMissingStyleImageResolver((id) =>
-    id.startsWith(LABEL_PREFIX) ? addLabel(map, id) : addSymbol(map, id),
-  );
+  map.setMissingStyleImageResolver((id) => {
+    if (id.startsWith(LABEL_PREFIX)) addLabel(map, id);
+    else if (!addBadge(map, id)) addSymbol(map, id);
+  });
   return map;
 }
 
@@ -68,13 +52,4 @@ function addSymbol(map, sidc) {
   const context = canvas.getContext("2d");
   const image = context.getImageData(0, 0, canvas.width, canvas.height);
   map.addImage(sidc, image, { pixelRatio: ratio });
-}
-
-export function showTracks(map, features, identities) {
-  map.getSource("tracks")?.setData({ type: "FeatureCollection", features });
-  map.setFilter("tracks", [
-    "all",
-    ["!=", ["get", "status"], "dead"],
-    ["in", ["get", "identity"], ["literal", [...identities]]],
-  ]);
 }
