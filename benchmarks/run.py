@@ -37,8 +37,10 @@ EMBEDDED_RESTART = "## Embedded restart"
 DEMO_MEMORY = "## The demo's memory"
 # Written by benchmarks/peers/bench.py (`make bench-peers`).
 PEERS = "## Against the peers"
+# Written by benchmarks/feeds.py --write.
+FEEDS = "## Sensor feeds"
 # Sections written by their own scripts, kept as they are.
-KEPT = (SCALE_OUT, RETENTION, EMBEDDED_RESTART, DEMO_MEMORY, PEERS)
+KEPT = (SCALE_OUT, RETENTION, EMBEDDED_RESTART, DEMO_MEMORY, PEERS, FEEDS)
 
 
 def kept_section(path: Path, heading: str = SCALE_OUT) -> str:
