@@ -219,5 +219,5 @@ def test_an_unknown_status_is_a_usage_error(
         main(args)
     assert exited.value.code == 2
     err = capsys.readouterr().err
-    assert "--status" in err and "tentative, confirmed, coasting, dead" in err
+    assert "--status" in err and "tentative, confirmed, coasting, stale, dead" in err
     assert list(tmp_path.iterdir()) == []

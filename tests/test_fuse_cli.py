@@ -42,7 +42,7 @@ def test_snapshots_fall_on_whole_multiples_and_hold_nothing_received_later(
         for feature in snapshot["tracks"]:
             properties = feature["properties"]
             assert feature["geometry"]["type"] == "Point"
-            assert properties["status"] in {"tentative", "confirmed", "coasting", "dead"}
+            assert properties["status"] in {"tentative", "confirmed", "coasting", "stale", "dead"}
             for key in ("id", "identity", "identity_confidence", "sidc", "updated_at"):
                 assert key in properties
             assert properties["report_count"] >= len(properties["lineage"]) > 0

@@ -399,3 +399,26 @@ def test_a_version_1_document_loads_with_nothing_held() -> None:
             del record["belief"][name]
     resumed = decode_tracker(msgspec.json.encode(document), SCHEME, FINE)
     assert _run(resumed, steps[cut:]) == expected[cut:]
+
+
+# -- scans and staleness (version 3) -----------------------------------------------------
+
+
+def test_a_version_2_document_loads_with_no_scans_remembered() -> None:
+    steps = _simulated_steps()
+    cut = len(steps) // 2
+    before = KalmanTracker(SCHEME, WIDE)
+    _run(before, steps[:cut])
+    document = msgspec.json.decode(encode_tracker(before))
+    assert document["version"] == 3
+    document["version"] = 2
+    del document["arrays"]["shown_at"]
+    for record in document["records"]:
+        del record["scans"]
+    resumed = decode_tracker(msgspec.json.encode(document), SCHEME, WIDE)
+    assert {t.id for t in resumed.tracks()} == {t.id for t in before.tracks()}
+    assert all(not record.scans for record in resumed.table.records.values())
+    _run(resumed, steps[cut:])
+    whole = KalmanTracker(SCHEME, WIDE)
+    _run(whole, steps)
+    assert resumed.stats.reports == whole.stats.reports

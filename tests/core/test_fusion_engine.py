@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -109,14 +111,20 @@ def test_tracks_coast_die_and_drop_on_the_journal_clock_only() -> None:
     engine.step(at(profile.coast_after - 5), [])
     assert only(engine).status is TrackStatus.CONFIRMED
     seen: list[tuple[float, TrackStatus | None]] = []
+    errors: list[float] = []
     for second in range(int(profile.coast_after), int(profile.dead_after) + 120, 5):
         result = engine.step(at(second), [])
         seen += [(second, t.status) for t in result.updated]
+        errors += [t.position.ce for t in result.updated]
         seen += [(second, None) for _ in result.removed]
-    assert [status for _, status in seen] == [TrackStatus.COASTING, TrackStatus.DEAD, None]
-    died = seen[1][0]
+    # While silent, the track is shown again every so often, its uncertainty grown.
+    changes = [seen[0]] + [b for a, b in itertools.pairwise(seen) if a[1] != b[1]]
+    assert [status for _, status in changes] == [TrackStatus.COASTING, TrackStatus.DEAD, None]
+    assert len(seen) > len(changes)
+    assert errors == sorted(errors) and errors[0] < errors[-1]
+    died = changes[1][0]
     assert died <= profile.dead_after + 5, "dead by age at the latest, sooner if vague"
-    assert seen[2][0] - died in range(60, 70)
+    assert changes[2][0] - died in range(60, 70)
     assert list(engine.tracks()) == []
 
 
@@ -124,14 +132,18 @@ def test_a_coasting_track_dies_when_it_no_longer_says_where_anything_is() -> Non
     engine = tracker()
     # Two vague reports: confirmed, but with a wide error that grows fast while silent.
     feed(engine, [report(at=0, ce=2_000, sidc=None), report(at=1, ce=2_000, sidc=None)])
-    engine.step(at(PROFILES[MotionClass.WHEELED].coast_after + 100), [])
+    wheeled = PROFILES[MotionClass.WHEELED]
+    # Unknown velocity: up to half the top speed per axis, so silent it soon says nothing.
+    vague_after = wheeled.max_sd / (wheeled.max_speed / 2)
+    assert vague_after + 60 < wheeled.dead_after
+    engine.step(at(vague_after + 60), [])
     assert only(engine).status is TrackStatus.DEAD
 
 
 def test_a_tentative_track_dies_when_not_confirmed_in_time() -> None:
     engine = tracker()
     feed(engine, [report(at=0, grading="E5")])
-    engine.step(at(PROFILES[MotionClass.TRACKED].coast_after + 5), [])
+    engine.step(at(PROFILES[MotionClass.TRACKED].tentative_for + 5), [])
     assert only(engine).status is TrackStatus.DEAD
 
 

@@ -184,7 +184,10 @@ def test_track_purity_counts_false_reports_but_never_as_pure() -> None:
         ("hostile", "friend", False),
         ("unknown", "hostile", False),
         ("pending", "friend", False),
-        ("unknown", "unknown", False),
+        ("unknown", "unknown", True),
+        ("pending", "unknown", True),
+        ("hostile", "unknown", False),
+        ("unknown", "neutral", False),
     ],
 )
 def test_same_side(track_identity: str, truth_identity: str, same: bool) -> None:

@@ -74,11 +74,11 @@ def test_every_format_leaves_dead_tracks_out_unless_status_names_them(tmp_path: 
                     refused = await client.get("/api/v1/export", params=params)
                     assert refused.status_code == 400, (kind, bad)
                     assert refused.json()["parameter"] == "status"
-                    assert "tentative, confirmed, coasting, dead" in refused.json()["error"]
+                    assert "tentative, confirmed, coasting, stale, dead" in refused.json()["error"]
         async with live.client() as admin:
             events = (await admin.get("/api/v1/audit", params={"action": "export"})).json()
         details = [event["detail"] for event in events["events"]]
-        assert details[0]["status"] == ["coasting", "confirmed", "tentative"]
+        assert details[0]["status"] == ["coasting", "confirmed", "stale", "tentative"]
         assert details[1]["status"] == ["dead"] and details[1]["tracks"] == 1
 
     run_live(tmp_path, scenario)

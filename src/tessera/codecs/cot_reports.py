@@ -54,6 +54,7 @@ MAX_CE_M: Final = 1_000_000.0
 MIN_ALT_M: Final = -12_000.0
 MAX_ALT_M: Final = 1_000_000.0
 MAX_SPEED_MS: Final = 10_000.0
+_NOT_CURRENT: Final = frozenset({TrackStatus.STALE, TrackStatus.DEAD})
 MAX_REMARKS_CHARS: Final = 4096
 
 CHAT_TYPE: Final = "b-t-f"
@@ -195,7 +196,8 @@ def track_to_event(
         how=FUSED_HOW,
         time=time,
         start=time,
-        stale=time if track.status is TrackStatus.DEAD else _stale(track, now, stale_after),
+        # A stale or dead track no longer says where its object is now.
+        stale=time if track.status in _NOT_CURRENT else _stale(track, now, stale_after),
         lat=track.position.lat,
         lon=track.position.lon,
         hae=track.position.alt,

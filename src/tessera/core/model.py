@@ -42,6 +42,9 @@ class TrackStatus(enum.StrEnum):
     TENTATIVE = "tentative"
     CONFIRMED = "confirmed"
     COASTING = "coasting"
+    # Not seen for longer than its kind's position can be trusted: shown where it was last
+    # known (and dimmed), never as a current position, until seen again or dead.
+    STALE = "stale"
     DEAD = "dead"
 
 

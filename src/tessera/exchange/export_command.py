@@ -30,7 +30,7 @@ FORMATS: Final = ("nvg", "geojson", "kml", "kmz")
 # Formats of a time window alone (--from, --to; kml too, as gx:Track).
 WINDOW_ONLY_FORMATS: Final = ("gpkg", "csv")
 # Track statuses (tessera.core.model.TrackStatus, kept here for the same reason).
-STATUSES: Final = ("tentative", "confirmed", "coasting", "dead")
+STATUSES: Final = ("tentative", "confirmed", "coasting", "stale", "dead")
 DEFAULT_URL: Final = "http://127.0.0.1:8080"
 _FILENAME: Final = re.compile(r'filename="([^"]*)"')
 # Anything but these, in a name the server suggests, becomes "_": no paths, no surprises.

@@ -4,7 +4,8 @@ A picture snapshot is scored when the truth file has a line at exactly the same 
 other picture snapshots are skipped and counted. Within a scored snapshot:
 
 * tracks count only when "confirmed" or "coasting": tentative and dead tracks are not in
-  the operational picture;
+  the operational picture, and a stale one shows only where something was last known
+  (the map dims it), not a claim of where it is now;
 * a truth object counts only once at least one report about it was received at or before
   the snapshot's time, since an object nobody has reported yet cannot be in any picture.
 """
@@ -33,7 +34,8 @@ from tessera.scoring.gospa import DEFAULT_ALPHA, DEFAULT_CUTOFF_M, DEFAULT_ORDER
 
 SCORED_STATUSES = frozenset({"confirmed", "coasting"})
 CONFIRMED = "confirmed"
-# Identities that put a track on the same side as the truth; unknown and pending are on none.
+# Identities that put a track on the same side as the truth; unknown and pending are on none
+# (right only about a truth on none).
 SIDE_OF_IDENTITY: Mapping[str, str] = {
     "friend": "friend",
     "assumed-friend": "friend",
@@ -84,8 +86,9 @@ class Score(msgspec.Struct, frozen=True):
 
 
 def same_side(track_identity: str, truth_identity: str) -> bool:
-    side = SIDE_OF_IDENTITY.get(track_identity)
-    return side is not None and side == SIDE_OF_IDENTITY.get(truth_identity)
+    """Whether a track's identity is right about its truth: on the truth's side, or, for a
+    truth whose side nobody knows (unknown), claiming none either."""
+    return SIDE_OF_IDENTITY.get(track_identity) == SIDE_OF_IDENTITY.get(truth_identity)
 
 
 def track_purity(lineage: Iterable[str], truth_of_report: Mapping[str, str | None]) -> float | None:

@@ -13,13 +13,15 @@ import numpy.typing as npt
 
 from tessera.core.model import TrackStatus
 
+# Codes as stored (checkpoints keep them): a new status takes the next code.
 STATUS_CODES: Final = (
     TrackStatus.TENTATIVE,
     TrackStatus.CONFIRMED,
     TrackStatus.COASTING,
     TrackStatus.DEAD,
+    TrackStatus.STALE,
 )
-TENTATIVE, CONFIRMED, COASTING, DEAD = range(4)
+TENTATIVE, CONFIRMED, COASTING, DEAD, STALE = range(5)
 
 # Which side a declaration in force has pinned its track to (see declarations.py).
 UNPINNED, PINNED_FRIENDLY, PINNED_HOSTILE = -1, 0, 1
@@ -50,6 +52,8 @@ class TrackArrays:
         self.cov = np.zeros((0, 4, 4))
         # Time of the kinematic state, and of the latest evidence of any kind.
         self.t = np.zeros(0)
+        # Time the shown uncertainty is grown to (a silent track's grows as it ages).
+        self.shown_at = np.zeros(0)
         self.seen = np.zeros(0)
         self.dead_since = np.zeros(0)
         # Until when a declaration holds the track (NaN: not held).
@@ -69,6 +73,7 @@ class TrackArrays:
         self.vel = _extended(self.vel, capacity)
         self.cov = _extended(self.cov, capacity)
         self.t = _extended(self.t, capacity)
+        self.shown_at = _extended(self.shown_at, capacity)
         self.seen = _extended(self.seen, capacity)
         self.dead_since = _extended(self.dead_since, capacity)
         self.held_until = _extended(self.held_until, capacity)

@@ -8,13 +8,13 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.spatial import cKDTree
 
-from tessera.core.fusion.association import assign
+from tessera.core.fusion.association import GatedPairs, assign
 from tessera.core.fusion.declarations import holds_at
 from tessera.core.fusion.gating import GATE_CHI2, Detections, gate, gate_late
 from tessera.core.fusion.geo import earth_xyz
 from tessera.core.fusion.lifecycle import Lifecycle
 from tessera.core.fusion.motion import PROFILES, motion_class
-from tessera.core.fusion.record import TrackRecord, axis_variance, hostile_side
+from tessera.core.fusion.record import Scan, TrackRecord, axis_variance, hostile_side, scan_of
 from tessera.core.fusion.settings import FusionSettings, FusionStats
 from tessera.core.fusion.table import TrackTable
 from tessera.core.fusion.update import UpdateRound
@@ -27,14 +27,27 @@ def _t(report: Report) -> float:
     return report.observed_at.timestamp()
 
 
-def scan_of(report: Report) -> tuple[str, float]:
-    """A source's scan: what it reported as seen at one time. A track takes at most one
-    report of each scan (one sensor does not see one thing twice at once)."""
-    return report.source.id, _t(report)
-
-
-def scans(reports: Sequence[Report]) -> list[tuple[str, float]]:
+def scans(reports: Sequence[Report]) -> list[Scan]:
     return [scan_of(report) for report in reports]
+
+
+def without_taken_scans(gated: GatedPairs, scans: list[Scan], table: TrackTable) -> GatedPairs:
+    """The pairs whose track has not already taken a report of the same scan in an
+    earlier micro-batch: a scan split by the batching still gives a track one report."""
+    if gated.report.size == 0:
+        return gated
+    by_row = table.by_row
+    keep = np.fromiter(
+        (
+            scans[index] not in by_row[row].scans
+            for index, row in zip(gated.report.tolist(), gated.row.tolist(), strict=True)
+        ),
+        bool,
+        gated.report.size,
+    )
+    if keep.all():
+        return gated
+    return GatedPairs(gated.report[keep], gated.row[keep], gated.cost[keep])
 
 
 def detections_of(reports: Sequence[Report]) -> Detections:
@@ -112,7 +125,9 @@ class MicroBatch:
             batch_time,
             self._settings.search_margin_m,
         )
-        chosen = assign(gated, scans(reports), len(reports))
+        report_scans = scans(reports)
+        gated = without_taken_scans(gated, report_scans, table)
+        chosen = assign(gated, report_scans, len(reports))
         self._stats.associated += len(chosen)
         taken = {index for index, _ in chosen}
         ordered = [(index, table.record_at(row)) for index, row in chosen]
@@ -168,7 +183,9 @@ class MicroBatch:
         # The fastest kind of thing in the picture bounds how far a track has come since.
         fastest = float(table.profiles.max_speed[table.arrays.motion[rows]].max(initial=0.0))
         gated = gate_late(table.arrays, rows, table.profiles.q, fastest, detections, batch_time)
-        chosen = assign(gated, scans(reports), len(reports))
+        report_scans = scans(reports)
+        gated = without_taken_scans(gated, report_scans, table)
+        chosen = assign(gated, report_scans, len(reports))
         taken = {index for index, _ in chosen}
         # Late for the picture is not always late for the track: a report newer than its
         # track's state (or only a little older) still updates it, at its own time.

@@ -35,6 +35,7 @@ from tessera.core.fusion.checkpoint_format import (
     BeliefState,
     Checkpoint,
     RecordState,
+    ScanState,
     WindowState,
     pack,
     unpack,
@@ -43,7 +44,7 @@ from tessera.core.fusion.checkpoint_format import (
 from tessera.core.fusion.engine import FusionSettings, KalmanTracker
 from tessera.core.fusion.identity import IdentityBelief
 from tessera.core.fusion.motion import MOTION_CLASSES
-from tessera.core.fusion.record import TrackRecord
+from tessera.core.fusion.record import SCANS_KEPT, TrackRecord
 from tessera.core.labels import ClassificationScheme
 from tessera.core.model import Report, Source
 
@@ -64,6 +65,7 @@ _LAYOUT: tuple[tuple[str, str, tuple[int, ...]], ...] = (
     ("vel", _FLOAT, (2,)),
     ("cov", _FLOAT, (4, 4)),
     ("t", _FLOAT, ()),
+    ("shown_at", _FLOAT, ()),
     ("seen", _FLOAT, ()),
     ("dead_since", _FLOAT, ()),
     ("held_until", _FLOAT, ()),
@@ -73,7 +75,7 @@ _LAYOUT: tuple[tuple[str, str, tuple[int, ...]], ...] = (
     ("status", _INT8, ()),
     ("alive", _BOOL, ()),
 )
-_STATUS_COUNT = 4
+_STATUS_COUNT = 5
 
 
 # -- encoding ------------------------------------------------------------------------------
@@ -139,6 +141,7 @@ def _record_state(record: TrackRecord) -> RecordState:
         dead_since=record.dead_since,
         name=record.name,
         parent=record.parent,
+        scans=[ScanState(source, t) for source, t in record.scans],
         belief=BeliefState(
             log_p=list(belief.log_p),
             authoritative=belief.authoritative,
@@ -230,6 +233,8 @@ def _arrays(state: ArraysState) -> TrackArrays:
     alive = columns["alive"]
     if "held_until" not in columns:  # version 1: nothing is held
         columns["held_until"] = np.where(alive, math.nan, 0.0)
+    if "shown_at" not in columns:  # versions 1 and 2: uncertainty shown as of the state
+        columns["shown_at"] = columns["t"].copy()
     if np.isinf(columns["held_until"]).any():
         raise ValueError("checkpoint arrays: a hold without an end")
     free = state.free
@@ -288,6 +293,10 @@ def _record(
     record.last_label = state.last_label
     record.sources = {source.id: source.kind for source in state.sources}
     record.lineage = deque(state.lineage, maxlen=settings.lineage_window)
+    scans = state.scans or []
+    if len(scans) > SCANS_KEPT or not all(math.isfinite(scan.t) for scan in scans):
+        raise ValueError(f"checkpoint record {state.id[:64]!r} has invalid scans")
+    record.scans = deque(((scan.source, scan.t) for scan in scans), maxlen=SCANS_KEPT)
     record.count = state.count
     record.reliable_hits = state.reliable_hits
     record.dead_since = state.dead_since

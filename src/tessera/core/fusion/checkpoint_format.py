@@ -34,9 +34,10 @@ from tessera.core.model import (
 
 FORMAT: Final = "tessera.fusion.checkpoint"
 # 2 added holds (``held_until``) and declared identities; a document of 1 loads as one
-# without any (what its journal could hold).
-VERSION: Final = 2
-READABLE_VERSIONS: Final = (1, 2)
+# without any (what its journal could hold). 3 added each record's latest scans and the
+# stale status; a document of 1 or 2 loads with no scans remembered and nothing stale.
+VERSION: Final = 3
+READABLE_VERSIONS: Final = (1, 2, 3)
 
 # Bounds that keep every later computation in range whatever a document claims.
 _BIG: Final = 2**62
@@ -65,6 +66,7 @@ class ArraysState(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     vel: ArrayData
     cov: ArrayData
     t: ArrayData
+    shown_at: ArrayData | None = None  # (None: versions 1 and 2, as of ``t``)
     seen: ArrayData
     dead_since: ArrayData
     held_until: ArrayData | None = None  # (None: version 1, nothing held)
@@ -87,8 +89,16 @@ class BeliefState(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     declared_confidence: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] = 1.0
 
 
+class ScanState(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
+    """One scan a track took a report of: its source and observed time (epoch s)."""
+
+    source: str
+    t: float
+
+
 class RecordState(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """A TrackRecord, field for field (``label_rel`` sorted; ``sources`` in order)."""
+    """A TrackRecord, field for field (``label_rel`` sorted; ``sources`` and ``scans`` in
+    order; ``scans`` None: version 1 or 2, none remembered)."""
 
     id: str
     row: Count
@@ -110,6 +120,7 @@ class RecordState(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     belief: BeliefState
     name: StoredName | None = None
     parent: Identifier | None = None
+    scans: list[ScanState] | None = None
 
 
 class WindowState(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

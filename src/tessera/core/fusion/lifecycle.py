@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -12,18 +13,28 @@ from tessera.core.fusion.arrays import (
     CONFIRMED,
     DEAD,
     HISTORY_STEP_S,
+    STALE,
     STATUS_CODES,
     TENTATIVE,
     UNPINNED,
 )
 from tessera.core.fusion.declarations import declaration_of
 from tessera.core.fusion.geo import velocity_components
-from tessera.core.fusion.motion import PROFILES, motion_class, motion_code
+from tessera.core.fusion.motion import (
+    PROFILES,
+    STILL_FACTOR,
+    STILL_SPEED,
+    motion_class,
+    motion_code,
+)
 from tessera.core.fusion.record import TrackRecord, axis_variance, hostile_side
 from tessera.core.fusion.settings import FusionSettings, FusionStats
 from tessera.core.fusion.table import TrackTable
 from tessera.core.labels import ClassificationScheme
 from tessera.core.model import Report
+
+# How often (s of the journal's clock) a silent track's shown uncertainty is grown.
+GROW_STEP_S: Final = 30.0
 
 
 class Lifecycle:
@@ -75,6 +86,7 @@ class Lifecycle:
         cov[2, 2] = cov[3, 3] = speed_var
         arrays.cov[row] = cov
         arrays.t[row] = t
+        arrays.shown_at[row] = t
 
     def absorb(self, record: TrackRecord, report: Report, t: float) -> None:
         """Everything but kinematics, then the status the evidence now supports."""
@@ -108,14 +120,15 @@ class Lifecycle:
         enough: npt.NDArray[np.bool_],
     ) -> None:
         """Evidence time and confirmation for distinct ``rows`` at once: a track still
-        fresh is confirmed by enough evidence, and a coasting one by any."""
+        fresh is confirmed by enough evidence, and a coasting or stale one by any."""
         table = self._table
         arrays = table.arrays
         arrays.seen[rows] = np.maximum(arrays.seen[rows], seen)
         coast_after = table.profiles.coast_after[arrays.motion[rows]]
         held = arrays.held_until[rows] > table.clock
         fresh = (table.clock - arrays.seen[rows] <= coast_after) | held
-        confirm = rows[fresh & (enough | (arrays.status[rows] == COASTING))]
+        status = arrays.status[rows]
+        confirm = rows[fresh & (enough | (status == COASTING) | (status == STALE))]
         arrays.status[confirm] = CONFIRMED
         arrays.dead_since[confirm] = math.nan
         if self._stated:
@@ -156,16 +169,26 @@ class Lifecycle:
             + profiles.q[motion] * dt**3 / 3.0
         )
         vague = variance > profiles.max_sd[motion] ** 2
+        silent = (status == COASTING) | (status == STALE)
         dies = (
             (status != DEAD)
             & free
             & (
                 (age > profiles.dead_after[motion])
-                | ((status == TENTATIVE) & (age > profiles.coast_after[motion]))
-                | ((status == COASTING) & vague)
+                | ((status == TENTATIVE) & (age > profiles.tentative_for[motion]))
+                | (silent & vague)
             )
         )
-        coasts = (status == CONFIRMED) & (age > profiles.coast_after[motion]) & ~dies & free
+        shown = (status == CONFIRMED) | (status == COASTING)
+        still = np.hypot(arrays.vel[rows, 0], arrays.vel[rows, 1]) < STILL_SPEED
+        stale_after = profiles.stale_after[motion] * np.where(still, STILL_FACTOR, 1.0)
+        stales = shown & (age > stale_after) & ~dies & free
+        coasts = (
+            (status == CONFIRMED) & (age > profiles.coast_after[motion]) & ~dies & ~stales & free
+        )
+        # A silent track's shown uncertainty grows with its age, a step at a time.
+        grown_to = np.maximum(arrays.shown_at[rows], arrays.t[rows])
+        regrow = (silent | stales | coasts) & ~dies & (now - grown_to >= GROW_STEP_S)
         gone = (
             (status == DEAD)
             & free
@@ -177,6 +200,10 @@ class Lifecycle:
             table.touch(table.record_at(row))
         for row in rows[coasts].tolist():
             arrays.status[row] = COASTING
+        for row in rows[stales].tolist():
+            arrays.status[row] = STALE
+        for row in rows[regrow | coasts | stales].tolist():
+            arrays.shown_at[row] = now
             table.touch(table.record_at(row))
         for row in rows[gone].tolist():
             table.drop(table.record_at(row))

@@ -17,6 +17,17 @@ from tessera.core.model import Grading, Identity, Label, Report, SourceKind
 # Credibility 1 (confirmed) .. 6 (cannot be judged) inflates a report's stated error.
 CREDIBILITY_ERROR_FACTOR: Final = {1: 1.0, 2: 1.2, 3: 1.5, 4: 2.0, 5: 3.0, 6: 1.5}
 MAX_SOURCES_SHOWN: Final = 16
+# The latest scans (source, observed time) a track took reports of: a scan's reports reach
+# the engine over a few seconds, often in several micro-batches, and a track must not take
+# two reports of one scan whichever batches they fall in.
+SCANS_KEPT: Final = 8
+Scan = tuple[str, float]
+
+
+def scan_of(report: Report) -> Scan:
+    """A source's scan: what it reported as seen at one time. A track takes at most one
+    report of each scan (one sensor does not see one thing twice at once)."""
+    return report.source.id, report.observed_at.timestamp()
 
 
 def axis_variance(report: Report) -> float:
@@ -50,6 +61,7 @@ class TrackRecord:
         "quantity",
         "reliable_hits",
         "row",
+        "scans",
         "sidc",
         "sidc_rank",
         "sources",
@@ -74,6 +86,7 @@ class TrackRecord:
         self.last_label: Label | None = None
         self.sources: dict[str, SourceKind] = {}
         self.lineage: deque[str] = deque(maxlen=lineage_window)
+        self.scans: deque[Scan] = deque(maxlen=SCANS_KEPT)
         self.count = 0
         self.reliable_hits = 0
         self.dead_since: float | None = None
@@ -98,6 +111,7 @@ class TrackRecord:
         if report.grading.reliability in "ABC":
             self.reliable_hits += 1
         self.lineage.append(report.id)
+        self.scans.append(scan_of(report))
         sources = self.sources
         source = report.source
         if source.id in sources:

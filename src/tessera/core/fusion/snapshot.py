@@ -7,19 +7,35 @@ from datetime import UTC, datetime
 
 from tessera.core.fusion.arrays import STATUS_CODES, TrackArrays
 from tessera.core.fusion.geo import course_speed
+from tessera.core.fusion.motion import ProfileTable
 from tessera.core.fusion.record import TrackRecord
 from tessera.core.model import Label, Position, Source, Track, Velocity, shown_subject
 from tessera.core.symbols import generic_sidc, with_identity
 
 
-def track_snapshot(record: TrackRecord, arrays: TrackArrays) -> Track:
+def shown_ce(arrays: TrackArrays, profiles: ProfileTable, row: int) -> float:
+    """The 1-sigma radial error (the root of both axes' variances), grown from the state's
+    time to the time the sweep last grew it to: a silent track says how old it is."""
+    cov = arrays.cov[row]
+    dt = max(float(arrays.shown_at[row] - arrays.t[row]), 0.0)
+    q = float(profiles.q[arrays.motion[row]])
+    radial = (
+        cov[0, 0]
+        + cov[1, 1]
+        + 2.0 * dt * (cov[0, 2] + cov[1, 3])
+        + dt * dt * (cov[2, 2] + cov[3, 3])
+        + 2.0 * q * dt**3 / 3.0
+    )
+    return math.sqrt(max(float(radial), 0.0))
+
+
+def track_snapshot(record: TrackRecord, arrays: TrackArrays, profiles: ProfileTable) -> Track:
     row = record.row
     identity, confidence = record.belief.estimate()
     sidc = record.sidc or generic_sidc(identity)
     east, north = float(arrays.vel[row, 0]), float(arrays.vel[row, 1])
     velocity = Velocity(*course_speed(east, north)) if math.hypot(east, north) > 0.0 else None
-    # ce is the 1-sigma radial error: the root of both axes' variances.
-    ce = math.sqrt(max(float(arrays.cov[row, 0, 0] + arrays.cov[row, 1, 1]), 0.0))
+    ce = shown_ce(arrays, profiles, row)
     held = float(arrays.held_until[row])
     return Track(
         id=record.id,

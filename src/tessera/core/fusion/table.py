@@ -58,4 +58,4 @@ class TrackTable:
         self.removed.add(record.id)
 
     def snapshot(self, record: TrackRecord) -> Track:
-        return track_snapshot(record, self.arrays)
+        return track_snapshot(record, self.arrays, self.profiles)

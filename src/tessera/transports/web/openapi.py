@@ -83,7 +83,7 @@ FILTER_PARAMS = [
         "name": "status",
         "in": "query",
         "schema": {"type": "string"},
-        "description": "Comma-separated statuses: tentative, confirmed, coasting, dead",
+        "description": "Comma-separated statuses: tentative, confirmed, coasting, stale, dead",
     },
 ]
 FEATURE = {"type": "object", "description": "GeoJSON Feature of a track"}
@@ -328,7 +328,7 @@ def _operations() -> dict[str, dict[str, Any]]:
                         "required": False,
                         "schema": {"type": "string"},
                         "description": "Comma-separated track statuses to export: tentative, "
-                        "confirmed, coasting, dead (default: all but dead)",
+                        "confirmed, coasting, stale, dead (default: all but dead)",
                     },
                 ],
                 "responses": {

@@ -10,8 +10,11 @@ const EMPTY = { type: "FeatureCollection", features: [] };
 const CONTACT_IDENTITIES = new Set(["unknown", "pending"]);
 // Symbols grow as the user zooms in.
 const ICON_SIZE = ["interpolate", ["linear"], ["zoom"], 4, 0.45, 7, 0.65, 10, 1, 14, 1.3];
-// Tentative tracks are not yet believed; coasting ones are ageing.
-const ICON_OPACITY = ["match", ["get", "status"], "tentative", 0.45, "coasting", 0.6, 1];
+// Tentative tracks are not yet believed; coasting ones are ageing; stale ones show only
+// where something was last known.
+const ICON_OPACITY = [
+  "match", ["get", "status"], "tentative", 0.45, "coasting", 0.6, "stale", 0.3, 1,
+];
 export const CLUSTER_PREFIX = "cluster:";
 export const COUNT_PREFIX = "count:";
 // The layers a track (or what stands for it) is drawn by, for clicks and queries.

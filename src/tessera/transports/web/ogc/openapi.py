@@ -122,7 +122,7 @@ def _items_parameters() -> list[dict[str, Any]]:
         _query(
             "status",
             "Of a tracks collection: the track statuses to serve, of tentative, confirmed, "
-            "coasting and dead (default: every one but dead)",
+            "coasting, stale and dead (default: every one but dead)",
             {
                 "type": "array",
                 "minItems": 1,

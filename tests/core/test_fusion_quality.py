@@ -1,0 +1,101 @@
+"""Fusion quality: scans kept whole across micro-batches, stale tracks shown as stale,
+sparse objects confirmed by their next spot report, silent tracks found again."""
+
+from __future__ import annotations
+
+from tessera.core.fusion.geo import moved
+from tessera.core.fusion.motion import PROFILES, MotionClass
+from tessera.core.model import SourceKind, TrackStatus, Velocity
+from tests.core.fusion_support import at, feed, only, report, tracker
+
+TRACKED = PROFILES[MotionClass.TRACKED]
+
+
+def test_a_scan_split_across_micro_batches_gives_each_track_one_report() -> None:
+    engine = tracker()
+    east = moved(53.0, 18.0, 60.0, 0.0)
+    for t in (0, 2, 4):
+        feed(engine, [report(at=t, ce=15), report(at=t, lat=east[0], lon=east[1], ce=15)])
+    before = {track.id for track in engine.tracks()}
+    assert len(before) == 2
+    # One drone scan at t=6 sees both vehicles; its reports arrive in different batches.
+    # The second lies nearer the west track, which already took this scan's first report.
+    near_west = report(at=6, ce=15, source="uav-2", received_after=0.5)
+    between = moved(53.0, 18.0, 25.0, 0.0)
+    later = report(at=6, lat=between[0], lon=between[1], ce=15, source="uav-2", received_after=2)
+    feed(engine, [near_west, later])
+    tracks = {track.id: track for track in engine.tracks()}
+    assert set(tracks) == before
+    owner = {rid: tid for tid, track in tracks.items() for rid in track.lineage}
+    assert owner[near_west.id] != owner[later.id]
+
+
+def test_a_silent_moving_track_goes_stale_with_growing_uncertainty() -> None:
+    engine = tracker()
+    velocity = Velocity(90.0, 8.0)
+    positions = [moved(53.0, 18.0, 8.0 * t, 0.0) for t in range(3)]
+    feed(
+        engine,
+        [
+            report(at=t, lat=lat, lon=lon, ce=20, velocity=velocity)
+            for t, (lat, lon) in enumerate(positions)
+        ],
+    )
+    confirmed = only(engine)
+    assert confirmed.status is TrackStatus.CONFIRMED
+    engine.step(at(2 + TRACKED.stale_after + 5), [])
+    stale = only(engine)
+    assert stale.status is TrackStatus.STALE
+    # Shown where it was last known, with an uncertainty that says how old that is.
+    assert (stale.position.lat, stale.position.lon) == (
+        confirmed.position.lat,
+        confirmed.position.lon,
+    )
+    assert stale.updated_at == confirmed.updated_at
+    assert stale.position.ce > 10 * confirmed.position.ce
+
+
+def test_a_still_track_stays_believable_longer() -> None:
+    engine = tracker()
+    feed(engine, [report(at=t, ce=20, velocity=Velocity(0.0, 0.0)) for t in range(3)])
+    engine.step(at(2 + TRACKED.stale_after + 5), [])
+    assert only(engine).status is TrackStatus.COASTING
+
+
+def test_a_stale_track_seen_again_is_found_again_not_started_anew() -> None:
+    engine = tracker()
+    velocity = Velocity(90.0, 5.0)
+    feed(
+        engine,
+        [
+            report(at=t, lat=lat, lon=lon, ce=20, velocity=velocity)
+            for t, (lat, lon) in enumerate(moved(53.0, 18.0, 5.0 * t, 0.0) for t in range(3))
+        ],
+    )
+    silent_until = 2 + TRACKED.stale_after + 60
+    engine.step(at(silent_until), [])
+    stale = only(engine)
+    assert stale.status is TrackStatus.STALE
+    lat, lon = moved(53.0, 18.0, 5.0 * silent_until, 0.0)
+    sighting = report(at=silent_until + 1, lat=lat, lon=lon, ce=40, source="uav-9")
+    feed(engine, [sighting])
+    found = only(engine)
+    assert found.id == stale.id
+    assert found.status is TrackStatus.CONFIRMED
+    assert found.lineage[-1] == sighting.id
+
+
+def test_an_object_seen_only_by_patrols_is_confirmed_by_the_next_spot_report() -> None:
+    engine = tracker()
+    spot = {"ce": 200.0, "kind": SourceKind.HUMAN, "grading": "C3"}
+    feed(engine, [report(at=0, source="patrol-1", **spot)])  # type: ignore[arg-type]
+    assert only(engine).status is TrackStatus.TENTATIVE
+    # The next spot report of the same thing comes minutes later, from another patrol.
+    engine.step(at(175), [])
+    assert only(engine).status is TrackStatus.TENTATIVE
+    lat, lon = moved(53.0, 18.0, 150.0, -100.0)
+    second = report(at=176, lat=lat, lon=lon, source="patrol-4", **spot)  # type: ignore[arg-type]
+    feed(engine, [second])
+    track = only(engine)
+    assert track.status is TrackStatus.CONFIRMED
+    assert track.report_count == 2
