@@ -107,9 +107,11 @@ def fuse_command(reports: Path, picture: Path) -> tuple[float, float]:
     before = os.times()
     began = time.perf_counter()
     arguments = ["fuse", "--in", str(reports), "--out", str(picture), "--every", f"{EVERY:g}"]
-    subprocess.run(
-        [sys.executable, "-m", "tessera.cli", *arguments], check=True, capture_output=True
+    done = subprocess.run(
+        [sys.executable, "-m", "tessera.cli", *arguments], capture_output=True, text=True
     )
+    if done.returncode != 0:
+        raise RuntimeError(f"tessera fuse failed ({done.returncode}): {done.stderr}")
     wall = time.perf_counter() - began
     after = os.times()
     cpu = (after.children_user - before.children_user) + (
@@ -158,9 +160,14 @@ def compare_all(
         for variant, (duration, rate) in plan.variants.items():
             for seed in plan.seeds:
                 print(f"fusion: {variant}, seed {seed} ...", file=sys.stderr, flush=True)
-                rows.append(
-                    compare(variant, seed, duration, rate, base / f"{variant}-{seed}", baseline)
+                row = compare(variant, seed, duration, rate, base / f"{variant}-{seed}", baseline)
+                print(
+                    f"  {row.reports:,} reports: speed {speed_ratio(row):,.1f}x, "
+                    f"GOSPA {gospa_ratio(row):.2f}x",
+                    file=sys.stderr,
+                    flush=True,
                 )
+                rows.append(row)
     return rows
 
 

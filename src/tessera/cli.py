@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from tessera.settings import Settings
 
 # The server, its settings and the web stack are imported by the commands that use them:
-# `tessera fuse` and `tessera score` start in a fraction of the time without them.
+# `tessera fuse` (parsed on its own, below) starts in a fraction of the time without them.
 
 
 def _port(text: str) -> int:
