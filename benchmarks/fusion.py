@@ -1,5 +1,5 @@
-"""Fusion benchmarks: Tessera's engine against Stone Soup on every scenario, and the
-engine's throughput with 10,000 live tracks.
+"""Fusion benchmarks: the engine's throughput with 10,000 live tracks, and `tessera fuse`
+against Stone Soup on every scenario (``benchmarks/fusion_compare.py``).
 
 Usage: python benchmarks/fusion.py [--quick]
 """
@@ -13,54 +13,16 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import fusion_compare  # noqa: E402
 from benchmarks.common import moving_batches  # noqa: E402
-from benchmarks.stonesoup_baseline import run_baseline  # noqa: E402
-from tessera.batchfuse.run import fuse_file  # noqa: E402
 from tessera.core.fusion.engine import KalmanTracker  # noqa: E402
 from tessera.core.labels import ClassificationScheme  # noqa: E402
-from tessera.scoring.metrics import score_files  # noqa: E402
 from tessera.sim.files import write_scenario  # noqa: E402
 from tessera.sim.scenario import ScenarioConfig, build  # noqa: E402
-
-# Scenario, simulated seconds, reports per second (late: long enough for hour-late imagery).
-SCENARIOS: list[tuple[str, float, float]] = [
-    ("exercise", 180.0, 200.0),
-    ("dense", 180.0, 200.0),
-    ("cluttered", 180.0, 200.0),
-    ("late", 3_900.0, 8.0),
-]
-EVERY = 10.0
-
-
-def compare(name: str, duration: float, rate: float, folder: Path) -> dict[str, Any]:
-    scenario = build(name, ScenarioConfig(seed=7, rate=rate))
-    written = write_scenario(scenario, folder, duration)
-    reports = folder / "reports.jsonl"
-    ours = fuse_file(reports, folder / "tessera.jsonl", EVERY)
-    theirs = run_baseline(reports, folder / "stonesoup.jsonl", EVERY)
-    truth = folder / "truth.jsonl"
-    row: dict[str, Any] = {"scenario": name, "reports": written.reports}
-    for side, picture, seconds in (
-        ("tessera", folder / "tessera.jsonl", ours.engine_seconds),
-        ("stonesoup", folder / "stonesoup.jsonl", theirs.seconds),
-    ):
-        overall = score_files(truth, picture).overall
-        row[side] = {
-            "reports_per_s": written.reports / max(seconds, 1e-9),
-            "whole_per_s": written.reports / max(ours.seconds, 1e-9),
-            "gospa": overall.mean_gospa or 0.0,
-            "localisation": overall.mean_localisation or 0.0,
-            "missed": overall.mean_missed or 0.0,
-            "false": overall.mean_false or 0.0,
-            "purity": overall.mean_purity or 0.0,
-            "identity": overall.identity_accuracy or 0.0,
-        }
-    return row
 
 
 def throughput(tracks: int = 10_000, seconds: int = 30, seed: int = 3) -> dict[str, float]:
@@ -102,17 +64,6 @@ def stonesoup_version() -> str:
     from importlib.metadata import version
 
     return version("stonesoup")
-
-
-def compare_all(quick: bool = False) -> list[dict[str, Any]]:
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, duration, rate in SCENARIOS:
-            if quick:
-                duration = min(duration, 120.0)
-            print(f"fusion: scenario {name} ...", file=sys.stderr, flush=True)
-            rows.append(compare(name, duration, rate, Path(tmp) / name))
-    return rows
 
 
 def million(reports: int = 1_000_000) -> dict[str, float]:
@@ -172,7 +123,8 @@ def main() -> int:
         print(markdown_million(million()))
         return 0
     print(markdown_throughput(throughput()), flush=True)
-    print(markdown_comparison(compare_all(args.quick)))
+    plan = fusion_compare.QUICK if args.quick else fusion_compare.FULL
+    print(fusion_compare.section(fusion_compare.compare_all(plan), stonesoup_version()))
     return 0
 
 
@@ -184,30 +136,6 @@ def markdown_throughput(figures: dict[str, float]) -> str:
         f"{figures['with_changes_per_s']:,.0f} reports/s with every changed track built "
         "as the API shows it."
     )
-
-
-def markdown_comparison(rows: list[dict[str, Any]]) -> str:
-    lines = [
-        "| scenario | reports | engine | reports/s | GOSPA (m) | localisation (m²) "
-        "| missed | false | purity | identity |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for row in rows:
-        for side in ("tessera", "stonesoup"):
-            f = row[side]
-            lines.append(
-                f"| {row['scenario']} | {row['reports']:,} | {side} | {f['reports_per_s']:,.0f} "
-                f"| {f['gospa']:,.0f} | {f['localisation']:,.0f} | {f['missed']:.1f} "
-                f"| {f['false']:.1f} | {f['purity']:.2f} | {f['identity']:.2f} |"
-            )
-        ours, theirs = row["tessera"], row["stonesoup"]
-        lower = 1 - ours["gospa"] / max(theirs["gospa"], 1e-9)
-        speed = ours["reports_per_s"] / max(theirs["reports_per_s"], 1e-9)
-        lines.append(
-            f"| {row['scenario']} | | **ratio** | **{speed:,.0f}x** | **{lower:+.0%} lower** "
-            "| | | | | |"
-        )
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks import fanout, fusion, ingest, latency  # noqa: E402
+from benchmarks import fanout, fusion, fusion_compare, ingest, latency  # noqa: E402
 from benchmarks.common import machine  # noqa: E402
 from benchmarks.peers import bench as peers_bench  # noqa: E402
 from benchmarks.peers.report import refresh_summary  # noqa: E402
@@ -87,7 +87,7 @@ def main() -> int:
     for attempt in range(1, args.repeats + 1):
         print(f"[{attempt}/{args.repeats}] fusion throughput ...", file=sys.stderr, flush=True)
         throughput_runs.append(fusion.throughput())
-    comparison = fusion.compare_all()
+    comparison = fusion_compare.compare_all(fusion_compare.FULL)
     print("fusion: a million reports ...", file=sys.stderr, flush=True)
     million = fusion.million()
 
@@ -165,27 +165,7 @@ Target: at least 50,000 reports/s fused on one core with 10,000 live tracks.
 
 {fusion.markdown_million(million)}
 
-### Against Stone Soup, scored by `tessera score`
-
-Each scenario is simulated once (seed 7) and the same `reports.jsonl` goes through
-`tessera fuse` (2 s micro-batches, a snapshot every 10 s) and through a Stone Soup
-{fusion.stonesoup_version()} tracker built the usual way
-(`benchmarks/stonesoup_baseline.py`: constant-velocity Kalman, Mahalanobis distance
-hypothesiser, GNN with 2-D assignment behind Stone Soup's k-d tree pre-gate,
-update-time deleter, multi-measurement initiator; one scan per received second).
-reports/s counts time inside each tracker only (for Tessera the engine, for Stone Soup
-building detections and running its components), not reading or writing files. Both
-pictures are scored by `tessera score` against the simulator's truth: GOSPA (p = 2,
-c = 500 m, alpha = 2) mean over snapshots with its parts (localisation in m², missed
-and false as counts per snapshot), mean track purity, identity accuracy on matched
-tracks. A lower GOSPA is better; "lower" in the ratio row is Tessera's GOSPA below
-Stone Soup's.
-
-{fusion.markdown_comparison(comparison)}
-
-Targets: GOSPA at least 20 % lower than Stone Soup on the exercise and dense scenarios;
-at least 100 times its throughput.
-"""
+{fusion_compare.section(comparison, fusion.stonesoup_version())}"""
     kept = "".join(kept_section(ROOT / "BENCHMARKS.md", heading) for heading in KEPT)
     text = text.replace("\n## Fusion\n", "\n" + kept + "## Fusion\n")
     print(text)

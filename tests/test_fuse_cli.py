@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -122,3 +124,59 @@ def test_snapshots_must_fall_where_micro_batches_end(
     code = main(["fuse", "--in", source, "--out", out, "--every", "5", "--batch", "2"])
     assert code == 2
     assert "whole multiple" in capsys.readouterr().err
+
+
+def _swapped(scenario: Path, tmp_path: Path) -> tuple[Path, int]:
+    """The scenario's reports with one line moved below a later-received one; the line
+    number that is now out of order."""
+    lines = (scenario / "reports.jsonl").read_text().splitlines()
+    received = [json.loads(line)["received_at"] for line in lines]
+    late = next(i for i in range(1, len(lines)) if received[i] > received[0])
+    moved = [*lines[1 : late + 1], lines[0], *lines[late + 1 :]]
+    path = tmp_path / "swapped.jsonl"
+    path.write_text("\n".join(moved) + "\n")
+    return path, late + 1
+
+
+def test_a_report_received_out_of_order_is_refused_with_its_line(
+    scenario: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    swapped, line = _swapped(scenario, tmp_path)
+    code = main(["fuse", "--in", str(swapped), "--out", str(tmp_path / "out.jsonl")])
+    assert code != 0
+    err = capsys.readouterr().err
+    assert f"line {line}: received_at" in err
+    assert f"earlier than line {line - 1}'s" in err
+    assert "--out-of-order warn" in err
+
+
+def test_out_of_order_warn_names_the_line_and_fuses_every_report(
+    scenario: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    swapped, line = _swapped(scenario, tmp_path)
+    out = tmp_path / "out.jsonl"
+    code = main(["fuse", "--in", str(swapped), "--out", str(out), "--out-of-order", "warn"])
+    assert code == 0
+    err = capsys.readouterr().err
+    assert f"warning: {swapped}, line {line}: received_at" in err
+    assert "1 reports out of received order" in err
+    total = len((scenario / "reports.jsonl").read_text().splitlines())
+    assert f"fused {total:,} reports" in err
+    assert out.read_text().count("\n") >= 6
+
+
+def test_fuse_imports_nothing_of_the_server(scenario: Path, tmp_path: Path) -> None:
+    program = (
+        "import sys\n"
+        "from tessera.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        "heavy = ('tessera.app', 'tessera.server', 'starlette', 'httpx', 'tessera.codecs.cot')\n"
+        "print(sorted(name for name in heavy if name in sys.modules))\n"
+        "sys.exit(code)\n"
+    )
+    source = str(scenario / "reports.jsonl")
+    arguments = ["fuse", "--in", source, "--out", str(tmp_path / "out.jsonl")]
+    done = subprocess.run(
+        [sys.executable, "-c", program, *arguments], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"

@@ -89,6 +89,7 @@ def test_the_data_folder_is_its_owners_only(tmp_path: Path) -> None:
         "security.sqlite3",
         "security.sqlite3-wal",
         "security.sqlite3-shm",
+        "alerts.sqlite3",
         "certs",
         "certs/ca.key",
         "certs/ca.pem",

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 
+from tessera.alerting.wiring import alert_service
 from tessera.backends import (
     archived_keys_for,
     bus_for,
@@ -39,12 +40,15 @@ from tessera.security.scoping import ID_KEY_NAME, IdScope, Submitter
 from tessera.security.sources import SourceRegistry
 from tessera.settings import Settings
 from tessera.store.base import TrackStore
+from tessera.tiles.catalog import Basemaps
+from tessera.transports.feeds.base import FeedBoard
 from tessera.transports.web.routes import build_asgi
 from tessera.trimming import JournalTrimmer, journal_trimmer
 
 if TYPE_CHECKING:
     from tessera.checkpointing import Checkpointer
     from tessera.cluster.fence import Fence
+    from tessera.history.service import HistoryService
     from tessera.store.report_archive import PostgisReportArchive
     from tessera.store.retention import ArchivedReportKeys
 
@@ -125,6 +129,14 @@ class Tessera:
         self._checkpoint_task: asyncio.Task[None] | None = None
         # The lease epochs a fusion worker writes under (``fence_writes``).
         self._fence: Fence | None = None
+        # The operator's basemaps, opened (and checked) now: a bad file stops the start.
+        self.basemaps = Basemaps.open(settings.basemaps)
+        # Alert rules over the pictures' change feeds (not run by a fusion-only worker).
+        self.alerts = alert_service(settings, clock, store, bus)
+        # The pictures' past: seeks, and snapshots where fusion runs (history/).
+        self.history: HistoryService | None = None
+        # The sensor feeds' status (the server starts the feeds: transports.feeds).
+        self.feeds = FeedBoard()
         self.asgi: Starlette = _web_app(self)
 
     def fence_writes(self, fence: Fence) -> None:
@@ -163,6 +175,8 @@ class Tessera:
         await self.audit.start()
         await self.journal.open()
         await self.store.open()
+        if self.history is not None:
+            await self.history.start()
         # After the store: a gateway's change feed goes on from the seq its copy holds.
         await self.bus.open({name: self.store.seq(name) for name in self.pictures})
         if self.archive is not None:
@@ -170,6 +184,7 @@ class Tessera:
         if self.role == "gateway":
             replica = PictureReplica(self.bus, self.store, list(self.pictures))
             self._worker_task = asyncio.create_task(replica.run(), name="picture-replica")
+            await self.alerts.start()
             return
         if self._fence is not None:
             for name in self.pictures:
@@ -187,6 +202,7 @@ class Tessera:
             await self.caught_up()
         if self.role == "all":
             await self.start_archive()
+            await self.alerts.start()
 
     async def _fuse(self) -> None:
         loop = asyncio.get_running_loop()
@@ -258,6 +274,7 @@ class Tessera:
         # A deposed worker writes nothing more: no drain, no last checkpoint, no flush
         # (its store and bus refuse by themselves).
         deposed = self.deposed
+        await self.alerts.stop()
         await self.stop_archive(drain=not deposed)
         for task in (self._checkpoint_task, self._worker_task):
             if task is not None:
@@ -272,11 +289,14 @@ class Tessera:
         if self.archive is not None:
             await self.archive.close()
         await self.bus.close()
+        if self.history is not None:
+            await self.history.stop()
         await self.journal.close()
         if self.archived_keys is not None:
             await self.archived_keys.close()
         await self.audit.stop()
         await self.security.close()
+        self.basemaps.close()
 
 
 async def _ended(task: asyncio.Task[None]) -> None:
@@ -347,6 +367,9 @@ def build(settings: Settings, *, clock: Clock = utc_now) -> Tessera:
         cot_relay=cot_relay_for(settings),
     )
     tessera.archived_keys = archived_keys
+    from tessera.history.service import history_for
+
+    tessera.history = history_for(settings, tessera, fusion_settings)
     if not settings.retains_all:
         tessera.trimmer = journal_trimmer(settings, journal, lambda: tessera.archiving)
     if settings.postgis_dsn is not None and settings.role != "gateway":

@@ -67,6 +67,10 @@ class FusionWorker:
         self._caught_up = asyncio.Event()
         self._replay_from = 0
         self._replay_target = 0
+        # The journal time of the last entry applied, and what runs after each apply
+        # (history's snapshots: synchronous, nothing is applied meanwhile).
+        self.time: datetime | None = None
+        self.on_applied: list[Callable[[], None]] = []
 
     async def catch_up(self, progress: Callable[[int, int], None] | None = None) -> None:
         """Apply everything the journal holds now, yielding to the event loop between
@@ -206,9 +210,12 @@ class FusionWorker:
                 )
             fusion.position = last
         self.position = last
+        self.time = entries[-1].received_at
         # In the same synchronous step as the changes above: a store writing in batches
         # records the journal position together with the rows it covers.
         self._store.mark_journal(self.position)
+        for hook in self.on_applied:
+            hook()
 
     def _step(
         self,

@@ -21,6 +21,7 @@ from tessera.transports.web.edge_server import EdgeServer, edge_config
 if TYPE_CHECKING:
     from tessera.transports.cot_stream.server import CotServer
     from tessera.transports.enrollment.server import EnrollmentServer
+    from tessera.transports.feeds.runner import Feeds
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +153,7 @@ async def serve_until_stopped(
     extra: asyncio.Task[None] | None = None
     cot: CotServer | None = None
     enroll: EnrollmentServer | None = None
+    feeds: Feeds | None = None
     # A gateway does not fuse: it has nothing to catch up.
     fusion = asyncio.create_task(
         _report_caught_up(tessera, announced, stop)
@@ -165,9 +167,11 @@ async def serve_until_stopped(
         # Imported here: commands that never serve (fuse, score, users) need none of it.
         from tessera.transports.cot_stream.listeners import start_cot
         from tessera.transports.enrollment.server import start_enrollment
+        from tessera.transports.feeds.runner import start_feeds
 
         cot = await start_cot(tessera, bind, announce)
         enroll = await start_enrollment(tessera, bind, announce)
+        feeds = await start_feeds(tessera)
         print(f"Tessera is serving the map at {url}/", file=sys.stderr, flush=True)
         # Only now: scripts read the listening lines first, in their order.
         announced.set()
@@ -176,6 +180,8 @@ async def serve_until_stopped(
         await stop.wait()
         print("\nstopping", file=sys.stderr, flush=True)
     finally:
+        if feeds is not None:
+            await feeds.stop()
         if enroll is not None:
             await enroll.stop()
         if cot is not None:

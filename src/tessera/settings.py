@@ -13,10 +13,13 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from tessera.core.alerts.rules import AlertSettings, settings_problems
 from tessera.core.banners import DEFAULT_BANNER_COLOURS
 from tessera.core.labels import DEFAULT_LEVELS, DEFAULT_PICTURE, ClassificationScheme, Picture
 from tessera.core.model import MAX_HOLD, Label
 from tessera.security.base import SecurityStoreError, SourceGrant, check_record
+from tessera.tiles.config import BasemapSetting, check_basemaps
+from tessera.transports.feeds.config import FeedConfig
 
 # Retention bounds below these are mistakes (a journal trimmed as it is written).
 MIN_RETENTION_S = 60.0
@@ -194,6 +197,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # server, or the worker that takes over, replays only the journal since then: in the
     # data folder (checkpoints.sqlite3) on the embedded default, in PostGIS with it.
     checkpoint_interval_s: float = 60.0
+    # Basemaps the map offers besides its built-in one (``[[basemaps]]``: name, path to a
+    # .pmtiles or .mbtiles file, kind "vector" or "raster", optional MapLibre style).
+    basemaps: tuple[BasemapSetting, ...] = ()
+    # Alert rules made in the settings, webhooks, and how alerts are judged and sent.
+    alerts: AlertSettings = AlertSettings()
+    # How far apart (in journal time) history keeps snapshots of each picture: a seek to
+    # a past time replays at most this much of the journal (history.sqlite3 in the data
+    # folder, or PostGIS; dropped with the journal entries they need).
+    history_snapshot_interval_s: float = 300.0
+    # Sensor feeds ([[feeds]]: AIS, ADS-B, MAVLink, KLV; tessera.transports.feeds), each
+    # reporting as its name, a source granted to its principal by this entry.
+    feeds: tuple[FeedConfig, ...] = ()
 
     @property
     def max_future_skew(self) -> timedelta:
@@ -221,7 +236,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             SourceGrant(principal=entry.principal, pattern=pattern)
             for entry in self.sources
             for pattern in entry.ids
-        ]
+        ] + [SourceGrant(principal=feed.principal, pattern=feed.name) for feed in self.feeds]
 
     @property
     def scheme(self) -> ClassificationScheme:
@@ -246,6 +261,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         if not 0 <= self.cot_chat_replay_s < math.inf:
             raise ValueError("cot_chat_replay_s must be zero (no chat replayed) or more")
         self._validate_http_edge()
+        check_basemaps(self.basemaps)
         self._validate_retention()
         if self.requests_per_second <= 0 or self.request_burst < 1:
             raise ValueError("requests_per_second and request_burst must be positive")
@@ -269,6 +285,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                 raise ValueError(f"role {self.role!r} needs " + ", ".join(missing))
         if not self.checkpoint_interval_s > 0:
             raise ValueError("checkpoint_interval_s must be greater than zero")
+        if not self.history_snapshot_interval_s > 0:
+            raise ValueError("history_snapshot_interval_s must be greater than zero")
         if not 0 < self.import_valid_for_s <= MAX_HOLD.total_seconds():
             most = f"{MAX_HOLD.total_seconds():g} ({MAX_HOLD.days} days)"
             raise ValueError(f"import_valid_for_s must be greater than 0 and at most {most}")
@@ -289,10 +307,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                 check_record(grant)
         except SecurityStoreError as exc:
             raise ValueError(f"sources: {exc}") from None
+        self._validate_feeds()
         for picture in self.pictures:
             level = picture.rule.max_classification
             if level is not None and level not in scheme:
                 raise ValueError(f"picture {picture.name}: unknown classification {level!r}")
+        if problems := settings_problems(self.alerts, names):
+            raise ValueError("; ".join(problems))
 
     @property
     def https(self) -> bool:
@@ -318,6 +339,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                 "journal_max_age_s, journal_max_bytes and dedup_window_s need postgis_dsn "
                 "with journal_backend = 'jetstream'"
             )
+
+    def _validate_feeds(self) -> None:
+        names = [feed.name for feed in self.feeds]
+        if len(set(names)) != len(names):
+            raise ValueError("feeds: names must be distinct")
+        for feed in self.feeds:
+            problem = feed.problem()
+            if problem is not None:
+                raise ValueError(f"feed {feed.name}: {problem}")
+            if feed.label is not None and feed.label.classification not in self.scheme:
+                raise ValueError(f"feed {feed.name}: {feed.label.classification!r} is not a level")
 
     def _validate_http_edge(self) -> None:
         for proxy in self.trusted_proxies:

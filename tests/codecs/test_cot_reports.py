@@ -212,7 +212,11 @@ def test_a_track_becomes_a_fused_event() -> None:
     # in hex digits.
     assert (event.course, event.speed, event.callsign) == (92.0, 11.0, "H TANK 810C")
     assert event.sidc == "10061500001202000000"
-    assert event.remarks == "Tessera confirmed track t42: hostile (87%), graded B2, 12 reports"
+    # Where it is, as a soldier reads it: its military grid reference.
+    assert event.remarks == (
+        "Tessera confirmed track t42 at MGRS 34U BD 99159 87601: hostile (87%), graded B2, "
+        "12 reports"
+    )
     assert parse_event(encode_event(event)) == event
     assert decode_payload(encode_payload(event)) == event
 

@@ -160,6 +160,7 @@ def test_track_placemarks_carry_the_track_fields() -> None:
     assert data["status"] == "confirmed" and data["grading"] == "B2"
     assert data["classification"] == "SECRET" and data["releasable_to"] == "NATO"
     assert data["updated_at"] == "2026-05-04T09:35:00Z" and data["report_count"] == "3"
+    assert data["mgrs"] == "34U BD 99159 87601"
     description = bravo.findtext(K + "description") or ""
     assert "identity: hostile<br/>" in description and "grading: B2" in description
     assert bravo.findtext(f"{K}Point/{K}coordinates") == "18,53.1"

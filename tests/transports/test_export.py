@@ -331,4 +331,6 @@ def test_ogrinfo_sees_the_picture_in_the_kml_kmz_and_geojson(tmp_path: Path) -> 
 def test_the_documented_formats_are_the_served_ones() -> None:
     operation = openapi_document(api_routes(), set())["paths"]["/api/v1/export"]["get"]
     (fmt,) = [p for p in operation["parameters"] if p["name"] == "format"]
-    assert fmt["schema"]["enum"] == list(FORMATS) == list(export_command.FORMATS)
+    assert list(FORMATS) == list(export_command.FORMATS)
+    # A time window (from, to) also exports as a GeoPackage.
+    assert fmt["schema"]["enum"] == [*FORMATS, *export_command.WINDOW_ONLY_FORMATS]

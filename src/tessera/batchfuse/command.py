@@ -6,8 +6,15 @@ import argparse
 import sys
 from pathlib import Path
 
+import msgspec
+
 from tessera.arguments import positive
-from tessera.batchfuse.run import FuseInputError, fuse_file, terminal_progress
+from tessera.batchfuse.run import (
+    FuseInputError,
+    fuse_file,
+    server_fusion_settings,
+    terminal_progress,
+)
 from tessera.core.fusion.engine import FusionSettings
 
 
@@ -20,21 +27,47 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--batch",
         type=positive,
-        default=2.0,
+        default=None,
         help="micro-batch window of received time, seconds; --every must be a whole "
-        "multiple of it (default 2)",
+        "multiple of it (default: the server's fusion_batch_s, one microsecond, so each "
+        "received time is a micro-batch of its own, as each commit is on the server)",
     )
+    parser.add_argument(
+        "--out-of-order",
+        choices=("refuse", "warn"),
+        default="refuse",
+        help="a report received before the line above it: refuse the file, naming the line "
+        "(default), or warn and fuse it with the micro-batch being gathered",
+    )
+
+
+def _settings(batch: float | None) -> FusionSettings:
+    defaults = server_fusion_settings()
+    return defaults if batch is None else msgspec.structs.replace(defaults, batch_seconds=batch)
+
+
+# Warnings printed one by one before only their count is given.
+SHOWN_WARNINGS = 10
 
 
 def run(args: argparse.Namespace) -> int:
     progress = terminal_progress()
+    warned = 0
+
+    def warn(message: str) -> None:
+        nonlocal warned
+        warned += 1
+        if warned <= SHOWN_WARNINGS:
+            print(f"tessera fuse: warning: {message}", file=sys.stderr)
+
     try:
         result = fuse_file(
             args.source,
             args.target,
             args.every,
-            settings=FusionSettings(batch_seconds=args.batch),
+            settings=_settings(args.batch),
             progress=progress,
+            on_out_of_order=warn if args.out_of_order == "warn" else None,
         )
     except FuseInputError as exc:
         if progress is not None:
@@ -43,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if progress is not None:
         print(file=sys.stderr)
+    if warned:
+        print(f"tessera fuse: {warned:,} reports out of received order", file=sys.stderr)
     rate = result.reports / max(result.seconds, 1e-9)
     stats = result.stats
     print(

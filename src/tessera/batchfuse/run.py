@@ -13,23 +13,19 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import msgspec
 
+from tessera.batchfuse.picture import SnapshotWriter, iso
 from tessera.codecs.errors import json_field_error
-from tessera.codecs.geojson import track_feature
-from tessera.codecs.json import decode_stored_report, encode
+from tessera.codecs.json import decode_stored_report
 from tessera.core.fusion.engine import FusionSettings, FusionStats, KalmanTracker
 from tessera.core.labels import ClassificationScheme
-from tessera.core.model import Report, Track
+from tessera.core.model import Report
 
 PROGRESS_EVERY = 50_000
-# Two seconds of received time: batches large enough to vectorise even on a quiet feed,
-# short against how far a vehicle moves.
-DEFAULT_BATCH_S = 2.0
 
 
 class FuseInputError(ValueError):
@@ -48,28 +44,29 @@ class FuseResult:
     stats: FusionStats
 
 
-def snapshot_feature(track: Track) -> dict[str, Any]:
-    """A track as written in a snapshot: the API's feature, with its lineage window."""
-    feature = track_feature(track)
-    feature["properties"]["lineage"] = list(track.lineage)
-    return feature
-
-
-def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
-
-
-def read_reports(path: Path, handle: IO[bytes]) -> Iterable[Report]:
+def read_reports(path: Path, handle: IO[bytes]) -> Iterable[tuple[int, Report]]:
+    """Each report with its line number (blank lines skipped)."""
     for number, line in enumerate(handle, 1):
         if not line.strip():
             continue
         try:
-            yield decode_stored_report(line)
+            yield number, decode_stored_report(line)
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             raise FuseInputError(f"{path}, line {number}: {exc}") from None
         except (UnicodeDecodeError, RecursionError) as exc:
             reason = json_field_error(exc, line).reason
             raise FuseInputError(f"{path}, line {number}: the line {reason}") from None
+
+
+def server_fusion_settings() -> FusionSettings:
+    """The fusion settings a server runs with when its settings file says nothing of them:
+    `tessera fuse` makes the picture the live server would make of the same journal."""
+    from tessera.settings import Settings
+
+    defaults = {field.name: field.default for field in msgspec.structs.fields(Settings)}
+    return FusionSettings(
+        lineage_window=defaults["lineage_window"], batch_seconds=defaults["fusion_batch_s"]
+    )
 
 
 def fuse_file(
@@ -80,13 +77,17 @@ def fuse_file(
     settings: FusionSettings | None = None,
     scheme: ClassificationScheme | None = None,
     progress: Callable[[int, int, float], None] | None = None,
+    on_out_of_order: Callable[[str], None] | None = None,
 ) -> FuseResult:
+    """``on_out_of_order``: None refuses a report received before the line above it
+    (FuseInputError naming the line); otherwise it is told the same message, and the
+    report joins the micro-batch being gathered, as the live server would take it."""
     if not every > 0:
         raise ValueError("--every must be greater than zero")
-    settings = settings or FusionSettings(batch_seconds=DEFAULT_BATCH_S)
+    settings = settings or server_fusion_settings()
     # A snapshot must fall where micro-batches end, or it would miss part of one.
     multiple = every / settings.batch_seconds
-    if abs(multiple - round(multiple)) > 1e-9 or round(multiple) < 1:
+    if not math.isclose(multiple, round(multiple), rel_tol=1e-9) or round(multiple) < 1:
         raise ValueError(
             f"--every ({every:g} s) must be a whole multiple of --batch "
             f"({settings.batch_seconds:g} s)"
@@ -102,19 +103,27 @@ def fuse_file(
     except OSError as exc:
         raise FuseInputError(f"{source}: cannot read: {exc.strerror or exc}") from None
     with reader, target.open("wb") as out:
+        writer = SnapshotWriter(tracker, out)
 
         def write_snapshot(at: float) -> None:
             nonlocal snapshots, engine_seconds
             began = clock()
             tracker.flush(at)
-            tracker.forget_changes()
             engine_seconds += clock() - began
-            features = [snapshot_feature(track) for track in tracker.tracks()]
-            out.write(encode({"time": _iso(at), "tracks": features}) + b"\n")
+            writer.write(at)
             snapshots += 1
 
-        for report in read_reports(source, reader):
+        latest = -math.inf
+        latest_line = 0
+        for number, report in read_reports(source, reader):
             received = (report.received_at or report.observed_at).timestamp()
+            if received < latest:
+                message = _out_of_order(source, number, report, latest_line, latest)
+                if on_out_of_order is None:
+                    raise FuseInputError(message)
+                on_out_of_order(message)
+            else:
+                latest, latest_line = received, number
             if next_at is None:
                 next_at = math.ceil(received / every) * every
             while received > next_at:
@@ -130,6 +139,16 @@ def fuse_file(
             write_snapshot(next_at)
     elapsed = time.perf_counter() - started
     return FuseResult(reports, snapshots, elapsed, engine_seconds, tracker.stats)
+
+
+def _out_of_order(source: Path, number: int, report: Report, before: int, at: float) -> str:
+    received = report.received_at or report.observed_at
+    stamp = iso(received.timestamp())
+    return (
+        f"{source}, line {number}: received_at {stamp} is earlier than line {before}'s "
+        f"{iso(at)}; a journal is in received order (sort the file by received_at, or "
+        "pass --out-of-order warn to fuse such reports with the micro-batch being gathered)"
+    )
 
 
 def terminal_progress() -> Callable[[int, int, float], None] | None:

@@ -26,6 +26,7 @@ from tessera.core.cot_types import (
     sidc_of_type,
     type_of_sidc,
 )
+from tessera.core.grid_refs import mgrs_ref
 from tessera.core.model import (
     ID_PATTERN,
     Identity,
@@ -321,7 +322,9 @@ def _report_remarks(event: CotEvent) -> str:
 
 def _track_remarks(track: Track) -> str:
     reports = "1 report" if track.report_count == 1 else f"{track.report_count} reports"
+    grid = mgrs_ref(track.position.lat, track.position.lon)
+    where = "" if grid is None else f" at MGRS {grid}"
     return (
-        f"Tessera {track.status.value} track {track.id}: {track.identity.value}"
+        f"Tessera {track.status.value} track {track.id}{where}: {track.identity.value}"
         f" ({track.identity_confidence:.0%}), graded {track.grading.code}, {reports}"
     )

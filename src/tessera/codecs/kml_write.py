@@ -23,6 +23,7 @@ from typing import Any, Final
 from lxml import etree
 
 from tessera.codecs.geojson_export import overlay_geometry
+from tessera.core.grid_refs import mgrs_ref
 from tessera.core.model import Label, Track
 from tessera.core.overlays import Overlay, OverlayKind
 from tessera.core.text import without_control_characters
@@ -141,6 +142,7 @@ def _track_fields(track: Track) -> list[tuple[str, Any]]:
         *_label_fields(track.label),
         ("updated_at", _time(track.updated_at)),
         ("report_count", track.report_count),
+        ("mgrs", mgrs_ref(track.position.lat, track.position.lon)),
     ]
 
 
@@ -170,10 +172,19 @@ def _overlay_fields(overlay: Overlay) -> list[tuple[str, Any]]:
         ("radius_m", overlay.radius_m),
         ("width_m", overlay.width_m),
         ("sidc", overlay.sidc),
+        ("mgrs", overlay_mgrs(overlay)),
         *_label_fields(overlay.label),
         ("author", overlay.author or None),
         ("updated_at", updated),
     ]
+
+
+def overlay_mgrs(overlay: Overlay) -> str | None:
+    """A point's or a circle's centre's grid reference (other shapes have many)."""
+    if overlay.kind not in (OverlayKind.POINT, OverlayKind.CIRCLE):
+        return None
+    lon, lat = overlay.coordinates[0][:2]
+    return mgrs_ref(lat, lon)
 
 
 def _label_fields(label: Label) -> list[tuple[str, Any]]:

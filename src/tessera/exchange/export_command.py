@@ -1,6 +1,8 @@
 """`tessera export`: download a picture the caller may read, from a running server's
 ``GET /api/v1/export``, as an NVG, GeoJSON, KML or KMZ file: live tracks (every status
-but dead) unless ``--status`` names the statuses wanted.
+but dead) unless ``--status`` names the statuses wanted. With ``--from T1 --to T2``, a
+time window of the picture for after-action review: KML with each track's ``gx:Track``
+and ``TimeSpan``, or a GeoPackage with time fields (the server is then ``--server``).
 
 The token comes from a file or the environment, never the command line, and is never
 printed. The file is written beside its destination and renamed into place, so an
@@ -24,6 +26,8 @@ from tessera.sim.commands import TOKEN_VARIABLE, read_token
 # The formats GET /api/v1/export serves (tessera.transports.web.export.FORMATS; kept here
 # so the command starts without loading the web stack, and a test keeps them the same).
 FORMATS: Final = ("nvg", "geojson", "kml", "kmz")
+# Formats of a time window alone (--from, --to; kml too, as gx:Track).
+WINDOW_ONLY_FORMATS: Final = ("gpkg",)
 # Track statuses (tessera.core.model.TrackStatus, kept here for the same reason).
 STATUSES: Final = ("tentative", "confirmed", "coasting", "dead")
 DEFAULT_URL: Final = "http://127.0.0.1:8080"
@@ -38,10 +42,26 @@ class ExportError(Exception):
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--to", metavar="URL", default=DEFAULT_URL, help=f"the server (default {DEFAULT_URL})"
+        "--server", metavar="URL", default=None, help=f"the server (default {DEFAULT_URL})"
+    )
+    parser.add_argument(
+        "--from",
+        dest="start",
+        metavar="TIME",
+        default=None,
+        help="after-action export: the picture from this ISO 8601 time to --to's, each "
+        "track's path with its times (kml as gx:Track, or gpkg)",
+    )
+    parser.add_argument(
+        "--to",
+        metavar="TIME|URL",
+        default=None,
+        help="with --from, the window's end; without, the server (as --server)",
     )
     parser.add_argument("--picture", required=True, help="the picture to export")
-    parser.add_argument("--format", choices=FORMATS, required=True, help="file format")
+    parser.add_argument(
+        "--format", choices=FORMATS + WINDOW_ONLY_FORMATS, required=True, help="file format"
+    )
     parser.add_argument(
         "--status",
         type=statuses,
@@ -77,21 +97,40 @@ def statuses(text: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        server, window = _server_and_window(args)
+    except ExportError as exc:
+        print(f"tessera export: {exc}", file=sys.stderr)
+        return 2
     token = viewer_token(args.token_file)
     try:
         path, size = export(
-            args.to,
+            server,
             token,
             picture=args.picture,
             kind=args.format,
             out=args.out,
             status=args.status,
+            window=window,
         )
     except ExportError as exc:
         print(f"tessera export: {exc}", file=sys.stderr)
         return 1
     print(f"wrote {size:,} bytes to {path}")
     return 0
+
+
+def _server_and_window(args: argparse.Namespace) -> tuple[str, tuple[str, str] | None]:
+    """The server's URL and the time window asked for (None: the picture now)."""
+    if args.start is None:
+        if args.format in WINDOW_ONLY_FORMATS:
+            raise ExportError(f"{args.format} exports a time window: give --from and --to")
+        return args.server or args.to or DEFAULT_URL, None
+    if args.to is None or args.to.startswith(("http://", "https://")):
+        raise ExportError("with --from, --to is the window's end (the server is --server)")
+    if args.format not in ("kml", *WINDOW_ONLY_FORMATS):
+        raise ExportError("a time window exports as kml or gpkg")
+    return args.server or DEFAULT_URL, (args.start, args.to)
 
 
 def viewer_token(path: Path | None) -> str:
@@ -106,6 +145,7 @@ def export(
     kind: str,
     out: Path | None,
     status: str | None = None,
+    window: tuple[str, str] | None = None,
 ) -> tuple[Path, int]:
     """Download ``picture`` as ``kind`` into ``out`` (else the server's suggested name in
     the current folder): the path written and its size in bytes. ``status``: the track
@@ -115,6 +155,8 @@ def export(
     params = {"picture": picture, "format": kind}
     if status is not None:
         params["status"] = status
+    if window is not None:
+        params["from"], params["to"] = window
     timeout = httpx.Timeout(120.0, connect=10.0)
     try:
         with (

@@ -42,6 +42,8 @@ class Detections(NamedTuple):
 _EMPTY: Final = GatedPairs(np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0))
 
 
+# Micro-batches of at most this many reports are gated without a k-d tree.
+BRUTE_FORCE_REPORTS: Final = 8
 # How far back along its way a late report may find its track, at most (coarse gate only).
 LATE_REACH_M: Final = 60_000.0
 
@@ -67,8 +69,16 @@ def candidates(
     if rows.size == 0 or detections.lat.size == 0:
         return none, none
     lat, lon = predicted_positions(arrays, rows, batch_time)
-    tree = cKDTree(earth_xyz(lat, lon))
-    found = tree.query_ball_point(earth_xyz(detections.lat, detections.lon), radius)
+    tracks_xyz = earth_xyz(lat, lon)
+    reports_xyz = earth_xyz(detections.lat, detections.lon)
+    if detections.lat.size <= BRUTE_FORCE_REPORTS:
+        # A small micro-batch (one commit of a quiet feed): measuring every distance costs
+        # less than building the tree, and gives the same pairs in the same order.
+        apart2 = ((reports_xyz[:, None, :] - tracks_xyz[None, :, :]) ** 2).sum(axis=2)
+        report, near = np.nonzero(apart2 <= (np.asarray(radius) ** 2).reshape(-1, 1))
+        return report.astype(np.intp), rows[near]
+    tree = cKDTree(tracks_xyz)
+    found = tree.query_ball_point(reports_xyz, radius)
     counts = np.fromiter((len(near) for near in found), np.intp, len(found))
     if counts.sum() == 0:
         return none, none

@@ -31,6 +31,7 @@ import logging
 from typing import TYPE_CHECKING, Final
 
 from tessera.codecs.cot import CotEvent
+from tessera.codecs.cot_alerts import emergency_report, is_emergency
 from tessera.codecs.cot_model import CotError
 from tessera.codecs.cot_reports import event_to_report, is_chat
 from tessera.codecs.cot_routing import destinations, is_delete
@@ -129,6 +130,16 @@ class CotIntake:
                         server.callsigns.heard(report.subject, event.callsign, label)
                 if event.uid == session.own_uid:
                     session.callsign, session.team = event.callsign, event.group_name
+            elif is_emergency(event) and addressed is None:
+                # An emergency (and its cancel) is on the picture, for the alert rules.
+                submitter = submitter or await self._submitter(session)
+                report = emergency_report(
+                    event, sender_uid=source_id, new_id=tessera.new_report_id, now=now, label=label
+                )
+                if (refusal := submitter.refusal(report)) is not None:
+                    refused.append((event.uid, refusal.reason))
+                    continue
+                reports.append(submitter.own(report))
             chat = is_chat(event)
             session.counts["relayed"] += server.hub.relay(
                 WireEvent(event),

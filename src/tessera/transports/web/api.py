@@ -22,6 +22,7 @@ from tessera.security.base import AuditEvent
 from tessera.security.gate import Caller
 from tessera.security.policy import readable_pictures, submission_refusal
 from tessera.security.scoping import Submitter
+from tessera.transports.web import history_api
 from tessera.transports.web.context import Served
 from tessera.transports.web.params import ParameterError, track_query
 from tessera.transports.web.refusals import record_refused_read
@@ -207,6 +208,11 @@ async def get_tracks(request: Request) -> JSONResponse:
         query = track_query(request.query_params)
     except ParameterError as exc:
         return error(400, str(exc), parameter=exc.name)
+    if "at" in request.query_params:
+        params = request.query_params
+        return await history_api.past_tracks(
+            _tessera(request), picture, query, params["at"], params.get("trail")
+        )
     seq, tracks = _tessera(request).store.tracks(picture.name, query)
     features = [track_feature(track) for track in tracks]
     return JSONResponse(
@@ -252,6 +258,12 @@ async def get_health(request: Request) -> JSONResponse:
         else:
             body["fusion"] = "catching_up"
             body["progress"] = round(tessera.worker.replay_progress(), 2)
+    # Webhooks' health only where some are configured, as for feeds.
+    alerts = tessera.alerts.health()
+    if alerts["webhooks"] != "none":
+        body["alerts"] = alerts
+    if tessera.feeds.feeds:
+        body["feeds"] = tessera.feeds.summary()
     return JSONResponse(body)
 
 
@@ -277,4 +289,5 @@ async def get_status(request: Request) -> JSONResponse:
             None if checkpointer is None or checkpointer.saved_at < 0 else checkpointer.saved_at
         )
         body["restored_from"] = None if checkpointer is None else checkpointer.restored_from
+    body["alerts"] = tessera.alerts.status()
     return JSONResponse(body)

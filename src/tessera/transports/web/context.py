@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal, Protocol
 
+from tessera.alerting.service import AlertService
 from tessera.bus.base import ChangeBus
 from tessera.codecs.json import ReportCodec
 from tessera.codecs.overlay_json import OverlayCodec
@@ -21,9 +22,12 @@ from tessera.security.gate import Gate
 from tessera.security.scoping import IdScope, Submitter
 from tessera.settings import Settings
 from tessera.store.base import TrackStore
+from tessera.tiles.catalog import Basemaps
+from tessera.transports.feeds.base import FeedBoard
 
 if TYPE_CHECKING:
     from tessera.checkpointing import Checkpointer
+    from tessera.history.service import HistoryService
 
 
 class Served(Protocol):
@@ -43,6 +47,10 @@ class Served(Protocol):
     new_report_id: Callable[[], str]
     role: Literal["all", "gateway", "fusion"]
     checkpointer: Checkpointer | None
+    basemaps: Basemaps
+    alerts: AlertService
+    history: HistoryService | None
+    feeds: FeedBoard
 
     @property
     def ids(self) -> IdScope: ...

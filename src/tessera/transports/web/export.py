@@ -31,6 +31,7 @@ from tessera.security.base import AuditEvent
 from tessera.store.base import TrackQuery
 from tessera.transports.web.api import caller, picture_or_404
 from tessera.transports.web.context import Served
+from tessera.transports.web.history_export import window_export
 from tessera.transports.web.params import ParameterError, export_statuses
 from tessera.transports.web.responses import JSONResponse, error
 
@@ -50,6 +51,9 @@ async def get_export(request: Request) -> Response:
     picture = picture_or_404(request, "export")
     if isinstance(picture, JSONResponse):
         return picture
+    if "from" in request.query_params:
+        # A time window of the picture's past (after-action review).
+        return await window_export(request, tessera, picture)
     kind = request.query_params.get("format", "")
     if kind not in FORMATS:
         known = ", ".join(FORMATS)

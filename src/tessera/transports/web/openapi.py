@@ -19,6 +19,8 @@ from tessera.core.model import Grading
 from tessera.security.audit_filter import MAX_FILTER_TEXT, OUTCOMES
 from tessera.transports.web.account import Login
 from tessera.transports.web.audit_query import DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT
+from tessera.transports.web.feeds_api import FEEDS
+from tessera.transports.web.openapi_alerts import ALERT_SCHEMAS, alert_operations
 from tessera.transports.web.openapi_overlays import overlay_operations
 from tessera.transports.web.openapi_status import HEALTH, STATUS
 from tessera.transports.web.stream import Subscribe
@@ -49,6 +51,20 @@ PICTURE_PARAM = {
     "required": False,
     "schema": {"type": "string"},
     "description": "The picture to read through (default: the first one the caller reads)",
+}
+AT_PARAM = {
+    "name": "at",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "string", "format": "date-time"},
+    "description": "A past time: the picture as it was then (410 if older than the history kept)",
+}
+TRAIL_PARAM = {
+    "name": "trail",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "number", "minimum": 0, "maximum": 3600},
+    "description": "With at: each track's path over this many seconds before it (trails)",
 }
 FILTER_PARAMS = [
     {
@@ -132,6 +148,7 @@ def _operations() -> dict[str, dict[str, Any]]:
     """Operation objects keyed by route name."""
     return {
         **overlay_operations(),
+        **alert_operations(),
         "post_reports": {
             "post": {
                 "summary": "Submit a batch of reports",
@@ -206,8 +223,12 @@ def _operations() -> dict[str, dict[str, Any]]:
         "get_tracks": {
             "get": {
                 "summary": "The picture's tracks as a GeoJSON FeatureCollection",
-                "parameters": [PICTURE_PARAM, *FILTER_PARAMS],
-                "responses": {"200": _json({"type": "object"}, "FeatureCollection"), "400": ERROR},
+                "parameters": [PICTURE_PARAM, *FILTER_PARAMS, AT_PARAM, TRAIL_PARAM],
+                "responses": {
+                    "200": _json({"type": "object"}, "FeatureCollection"),
+                    "400": ERROR,
+                    "410": ERROR,
+                },
             }
         },
         "get_track": {
@@ -227,6 +248,12 @@ def _operations() -> dict[str, dict[str, Any]]:
             "get": {
                 "summary": "How far fusion has caught up with the journal (administrators)",
                 "responses": {"200": _json(STATUS, "Status")},
+            }
+        },
+        "get_feeds": {
+            "get": {
+                "summary": "The sensor feeds' status: connected, messages/s, errors, last message",
+                "responses": {"200": _json(FEEDS, "Feeds")},
             }
         },
         "post_login": {
@@ -259,7 +286,8 @@ def _operations() -> dict[str, dict[str, Any]]:
         },
         "get_export": {
             "get": {
-                "summary": "A picture as a file: NVG 2.0.2, GeoJSON, KML or KMZ (audited)",
+                "summary": "A picture as a file: NVG 2.0.2, GeoJSON, KML or KMZ, or a time "
+                "window of it as KML or GeoPackage (audited)",
                 "description": (
                     "Tracks and overlays; dead tracks only when status names them. "
                     "Each track carries its status and last update. A KMZ holds doc.kml "
@@ -272,7 +300,26 @@ def _operations() -> dict[str, dict[str, Any]]:
                         "name": "format",
                         "in": "query",
                         "required": True,
-                        "schema": {"type": "string", "enum": ["nvg", "geojson", "kml", "kmz"]},
+                        "schema": {
+                            "type": "string",
+                            "enum": ["nvg", "geojson", "kml", "kmz", "gpkg"],
+                        },
+                        "description": "With from and to: kml (gx:Track) or gpkg only",
+                    },
+                    {
+                        "name": "from",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "format": "date-time"},
+                        "description": "A time window's start (after-action export): each "
+                        "track's path from here to `to`, with its times",
+                    },
+                    {
+                        "name": "to",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "format": "date-time"},
+                        "description": "The time window's end (with from; at most 7 days on)",
                     },
                     {
                         "name": "status",
@@ -343,12 +390,14 @@ def openapi_document(routes: list[BaseRoute], public: set[str]) -> dict[str, Any
         # One path may have several routes, one per method.
         paths.setdefault(route.path, {}).update(item)
     _, components = msgspec.json.schema_components(
-        [ReportDoc, OverlayDoc, FieldError, Subscribe, Login],
+        [ReportDoc, OverlayDoc, FieldError, Subscribe, Login, *ALERT_SCHEMAS.values()],
         schema_hook=_schema_hook,
         ref_template="#/components/schemas/{name}",
     )
     components["Report"] = components.pop("ReportDoc")
     components["Overlay"] = components.pop("OverlayDoc")
+    for name, type_ in ALERT_SCHEMAS.items():
+        components[name] = components.pop(type_.__name__)
     return {
         "openapi": "3.1.0",
         "info": {

@@ -22,6 +22,27 @@ HEALTH: dict[str, Any] = {
             "maximum": 1,
             "description": "While catching up: the part of the replay done (a fraction only)",
         },
+        "alerts": {
+            "type": "object",
+            "description": "Present where webhooks are configured",
+            "properties": {
+                "webhooks": {
+                    "type": "string",
+                    "enum": ["ok", "failing"],
+                    "description": "failing: a webhook delivery is being retried or was "
+                    "given up since the last one delivered (details in /status)",
+                }
+            },
+        },
+        "feeds": {
+            "type": "object",
+            "description": "Sensor feeds configured and connected (counts only; names and "
+            "rates at /api/v1/feeds)",
+            "properties": {
+                "configured": {"type": "integer"},
+                "connected": {"type": "integer"},
+            },
+        },
     },
 }
 _POSITION: dict[str, Any] = {"type": ["integer", "null"]}
@@ -41,6 +62,11 @@ STATUS: dict[str, Any] = {
         "restored_from": {
             **_POSITION,
             "description": "The checkpoint's entry this run resumed from (null: none)",
+        },
+        "alerts": {
+            "type": "object",
+            "description": "Open alerts, rules, and each webhook's deliveries: queued, "
+            "delivered, retries, failed (given up), dropped (queue full), last error",
         },
     },
 }

@@ -15,7 +15,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tessera.core.model import Role
-from tessera.transports.web import account, api, export, imports, overlays
+from tessera.transports.web import account, api, export, feeds_api, imports, overlays
+from tessera.transports.web.alert_routes import ALERT_POLICIES, alert_routes
 from tessera.transports.web.auth import PUBLIC, Authenticate, Policy, requires, route_policies
 from tessera.transports.web.context import Served
 from tessera.transports.web.cors import ScopedCORS
@@ -24,6 +25,7 @@ from tessera.transports.web.ogc.routes import OGC_POLICIES, ogc_routes
 from tessera.transports.web.openapi import openapi_document
 from tessera.transports.web.responses import JSONResponse
 from tessera.transports.web.stream import stream
+from tessera.transports.web.tiles import TILE_POLICIES, tile_routes
 
 API = "/api/v1"
 OGC = "/ogc"
@@ -43,6 +45,7 @@ POLICIES: Final[dict[str, Policy]] = {
     "get_track": requires(Role.VIEWER),
     "get_health": PUBLIC,
     "get_status": requires(Role.ADMIN),
+    "get_feeds": requires(Role.VIEWER),
     "stream": requires(Role.VIEWER),
     "post_login": PUBLIC,
     "get_me": requires(*Role),
@@ -60,6 +63,8 @@ POLICIES: Final[dict[str, Policy]] = {
     "map": PUBLIC,
     "static": PUBLIC,
     **OGC_POLICIES,
+    **TILE_POLICIES,
+    **ALERT_POLICIES,
 }
 
 
@@ -73,6 +78,7 @@ def api_routes() -> list[BaseRoute]:
         Route(f"{API}/tracks/{{track_id}}", api.get_track, methods=["GET"], name="get_track"),
         Route(f"{API}/health", api.get_health, methods=["GET"], name="get_health"),
         Route(f"{API}/status", api.get_status, methods=["GET"], name="get_status"),
+        Route(f"{API}/feeds", feeds_api.get_feeds, methods=["GET"], name="get_feeds"),
         Route(f"{API}/login", account.post_login, methods=["POST"], name="post_login"),
         Route(f"{API}/me", account.get_me, methods=["GET"], name="get_me"),
         Route(f"{API}/audit", account.get_audit, methods=["GET"], name="get_audit"),
@@ -100,6 +106,7 @@ def api_routes() -> list[BaseRoute]:
             name="delete_overlay",
         ),
         WebSocketRoute(f"{API}/stream", stream, name="stream"),
+        *alert_routes(API),
     ]
 
 
@@ -174,6 +181,7 @@ def build_asgi(tessera: Served) -> Starlette:
         Route(f"{API}/openapi.json", openapi, methods=["GET"], name="openapi"),
         Route(f"{API}/docs", docs, methods=["GET"], name="docs"),
         *ogc_routes(),
+        *tile_routes(),
         Route("/", index, methods=["GET"], name="map"),
         Mount("/static", app=StaticFiles(directory=static, check_dir=False), name="static"),
     ]

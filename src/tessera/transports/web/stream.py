@@ -29,8 +29,10 @@ from tessera.core.model import Identity, TrackStatus
 from tessera.security.gate import Caller
 from tessera.security.policy import readable_pictures
 from tessera.store.base import TrackQuery
+from tessera.transports.web.alert_stream import send_alerts
 from tessera.transports.web.auth import STREAM_PROTOCOL
 from tessera.transports.web.context import Served
+from tessera.transports.web.history_stream import ReplayRefusedError, replay, replay_start
 from tessera.transports.web.params import ParameterError, parse_bbox
 from tessera.transports.web.refusals import record_refused_read
 
@@ -46,6 +48,9 @@ class Subscribe(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     bbox: list[float] | None = None
     identity: list[Identity] | None = None
     status: list[TrackStatus] | None = None
+    # A past time: the picture then, played forward at ``speed`` (history_stream).
+    at: str | None = None
+    speed: float | None = None
 
 
 _subscribe_decoder = msgspec.json.Decoder(Subscribe)
@@ -110,13 +115,18 @@ async def stream(websocket: WebSocket) -> None:
         if name not in readable:
             record_refused_read(tessera, who, "stream.subscribe", subscribe.picture)
             raise BadSubscriptionError(f"no picture named {name!r}")
-    except (BadSubscriptionError, TimeoutError) as exc:
+        if subscribe.at is not None:
+            at, speed = replay_start(tessera, subscribe.at, subscribe.speed)
+    except (BadSubscriptionError, ReplayRefusedError, TimeoutError) as exc:
         reason = str(exc) or "no subscription received in time"
         with contextlib.suppress(Exception):
             await websocket.send_text(encode({"type": "error", "reason": reason}).decode())
             await websocket.close(POLICY_VIOLATION)
         return
     except (WebSocketDisconnect, RuntimeError):
+        return
+    if subscribe.at is not None:
+        await replay(tessera, websocket, who, name, query, at, speed)
         return
     await _serve(tessera, websocket, who, name, query, subscribe.since)
 
@@ -155,9 +165,11 @@ async def _serve(
         async with asyncio.TaskGroup() as group:
             closed = group.create_task(_until_closed(websocket))
             pump = group.create_task(_pump(tessera, websocket, who, picture, subscriber, snapshot))
+            alerts = group.create_task(send_alerts(tessera, websocket, who, picture))
             await asyncio.wait({closed, pump}, return_when=asyncio.FIRST_COMPLETED)
             closed.cancel()
             pump.cancel()
+            alerts.cancel()
     except* (WebSocketDisconnect, RuntimeError, OSError):
         pass
     finally:

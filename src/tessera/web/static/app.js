@@ -10,6 +10,7 @@ import {
   onSessionEnded,
   storedToken,
 } from "/static/auth.js";
+import { AlertPanel } from "/static/alerts.js";
 import { DrawTool } from "/static/draw.js";
 import { setUpExport } from "/static/export.js";
 import { definingCoordinates } from "/static/geo.js";
@@ -132,6 +133,7 @@ function subscribe(picture) {
   // Nothing of the previous picture stays on screen under the new banner.
   overlays.reset(picture, state.account);
   tools.reset();
+  alertPanel.reset(picture, state.account);
   state.stream = new TrackStream({
     picture,
     token: storedToken,
@@ -139,6 +141,7 @@ function subscribe(picture) {
     onTracks,
     onOverlays: (features) => overlays.update(features),
     onStatus,
+    onAlerts: (message) => alertPanel.receive(message),
   });
   onStatus("reconnecting");
   draw();
@@ -265,6 +268,7 @@ function signOut(message) {
   // Nothing of this session's picture stays on the map behind the login screen.
   overlays.reset(null, null);
   trackLayer.clear();
+  alertPanel.reset(null, null);
   $("updated").textContent = "no update yet";
   $("picture").replaceChildren();
   $("principal").textContent = "";
@@ -386,6 +390,14 @@ const tools = new MapTools({
   openTrack,
   shownTrack,
   trackLayers: ["tracks", "contacts"],
+});
+
+const AREA_OVERLAYS = ["area", "circle", "corridor"];
+const alertPanel = new AlertPanel({
+  areas: () =>
+    [...(state.stream?.overlays.values() ?? [])]
+      .filter((feature) => AREA_OVERLAYS.includes(feature.properties.kind))
+      .map((feature) => ({ id: feature.id, name: feature.properties.name })),
 });
 
 const drawTool = new DrawTool({

@@ -11,13 +11,15 @@ export class TrackStream {
   // `token()` gives the bearer token; `stillSignedIn()` resolves to false when the session
   // has ended (the stream then stops), called when the server refused or dropped us.
   // `onOverlays(overlays)` is called when the overlays (a Map by id) have changed.
-  constructor({ picture, token, stillSignedIn, onTracks, onOverlays, onStatus }) {
+  // `onAlerts(message)` is given each `alerts` message (the alert panel).
+  constructor({ picture, token, stillSignedIn, onTracks, onOverlays, onStatus, onAlerts }) {
     this.picture = picture;
     this.token = token;
     this.stillSignedIn = stillSignedIn;
     this.onTracks = onTracks;
     this.onOverlays = onOverlays ?? (() => {});
     this.onStatus = onStatus;
+    this.onAlerts = onAlerts ?? (() => {});
     this.tracks = new Map();
     this.overlays = new Map();
     this.lastSeq = null;
@@ -95,6 +97,8 @@ export class TrackStream {
       if (message.seq !== null && (this.lastSeq === null || message.seq > this.lastSeq)) {
         this.lastSeq = message.seq;
       }
+    } else if (message.type === "alerts") {
+      this.onAlerts(message);
     } else if (message.type === "error") {
       this.lastError = message.reason;
       console.error("stream:", message.reason);

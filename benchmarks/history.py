@@ -1,0 +1,316 @@
+"""History: seeking in a long journal of the exercise, and replaying it.
+
+A journal of ``--hours`` of the exercise at its default rate (200 reports/s; 24 hours by
+default, 17 million reports) is appended straight into a SQLite journal, each simulated
+second's reports stamped at that second (written straight in, as the journal's commits
+write them, without a sync each). The simulator runs for a quarter
+of an hour and that cycle repeats later in time under new report ids (the objects jump
+back to where they started at each repeat). Then:
+
+- rebuild: one fusion worker replays the whole journal, taking the history snapshots
+  (every ``history_snapshot_interval_s`` of journal time, 300 s) as the live server does;
+  its speed is journal time over wall time;
+- seek: ``--seeks`` random times, each answered as ``GET /api/v1/tracks?at=`` answers it
+  (the latest snapshot at or before it plus the journal replayed up to it);
+- replay: from random times, the picture played forward for ``--replay-minutes`` of
+  journal time as fast as it goes (the stream's replay at an unbounded speed).
+
+``python benchmarks/history.py [--hours H] [--quick] [--write]``; ``--quick`` is a few
+minutes of journal for development; ``--write`` puts the figures in BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Final
+
+import msgspec
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.embedded_restart import write_section  # noqa: E402
+from tessera.bus.memory import MemoryBus  # noqa: E402
+from tessera.checkpointing import fingerprint  # noqa: E402
+from tessera.core.fusion.engine import FusionSettings, KalmanTracker  # noqa: E402
+from tessera.core.model import Report  # noqa: E402
+from tessera.fusion_worker import FusionWorker  # noqa: E402
+from tessera.history.seek import History  # noqa: E402
+from tessera.history.snapshotter import Snapshotter  # noqa: E402
+from tessera.history.sqlite import SqliteSnapshots  # noqa: E402
+from tessera.journal.sqlite import SqliteJournal  # noqa: E402
+from tessera.journal.sqlite_rows import key_of, stamped  # noqa: E402
+from tessera.microseconds import to_us  # noqa: E402
+from tessera.settings import load_settings  # noqa: E402
+from tessera.sim.scenario import DEFAULT_START, ScenarioConfig, build  # noqa: E402
+from tessera.store.base import TrackQuery  # noqa: E402
+from tessera.store.memory import MemoryTrackStore  # noqa: E402
+
+SECTION: Final = "## History: seek and replay"
+RATE: Final = 200.0
+QUICK_HOURS: Final = 0.03
+# The exercise simulated once for this long, then repeated later in time.
+CYCLE_HOURS: Final = 0.25
+
+
+@dataclass(frozen=True)
+class Sizes:
+    hours: float
+    seeks: int
+    replays: int
+    replay_minutes: float
+
+
+Row = tuple[int, str, str | None, int, bytes | None]
+
+
+def exercise_seconds(hours: float, seed: int) -> list[tuple[float, list[Report]]]:
+    """The exercise's reports for ``hours``, grouped by the second they are sent (as
+    seconds after the start)."""
+    exercise = build("exercise", ScenarioConfig(seed=seed, rate=RATE))
+    seconds: list[tuple[float, list[Report]]] = []
+    sent: datetime | None = None
+    for sighting in exercise.sightings(hours * 3_600):
+        if sighting.send_at != sent:
+            sent = sighting.send_at
+            seconds.append(((sent - DEFAULT_START).total_seconds(), []))
+        seconds[-1][1].append(sighting.report)
+    return seconds
+
+
+def seconds_of_reports(hours: float, seed: int) -> Iterator[tuple[datetime, list[Report]]]:
+    """``hours`` of the exercise, grouped by the second they are sent: one cycle of at most
+    ``CYCLE_HOURS`` simulated once, then repeated later in time under new report ids (the
+    simulator makes a few thousand reports a second; a day of them would take hours)."""
+    cycle_hours = min(hours, CYCLE_HOURS)
+    cycle = exercise_seconds(cycle_hours, seed)
+    length = cycle_hours * 3_600
+    for turn in range(math.ceil(hours / cycle_hours)):
+        shift = timedelta(seconds=turn * length)
+        for offset, reports in cycle:
+            if turn * length + offset >= hours * 3_600:
+                return
+            if turn == 0:
+                yield DEFAULT_START + timedelta(seconds=offset), reports
+                continue
+            yield (
+                DEFAULT_START + shift + timedelta(seconds=offset),
+                [
+                    msgspec.structs.replace(
+                        report,
+                        id=f"{report.id}-{turn}",
+                        observed_at=report.observed_at + shift,
+                        valid_until=None
+                        if report.valid_until is None
+                        else report.valid_until + shift,
+                    )
+                    for report in reports
+                ],
+            )
+
+
+async def write_journal(path: Path, hours: float) -> tuple[int, float]:
+    """The journal; how many reports it holds and how long writing it took. The journal
+    makes its file; rows then go straight in, as its commits write them (each second one
+    received time), many seconds a transaction and without a sync each (a benchmark's
+    file need not survive a crash)."""
+    journal = SqliteJournal(path, clock=lambda: DEFAULT_START, tick_interval=86_400)
+    await journal.open()
+    await journal.close()
+    began = time.perf_counter()
+    count = 0
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA synchronous=OFF")
+        rows: list[Row] = []
+        for sent, reports in seconds_of_reports(hours, seed=5):
+            received_us = to_us(sent)
+            for report in reports:
+                count += 1
+                rows.append(stamped(count, key_of(report), report, sent, received_us)[0])
+            if len(rows) >= 50_000:
+                _insert(conn, rows)
+                rows = []
+        _insert(conn, rows)
+    finally:
+        conn.close()
+    return count, time.perf_counter() - began
+
+
+def _insert(
+    conn: sqlite3.Connection, rows: list[tuple[int, str, str | None, int, bytes | None]]
+) -> None:
+    conn.execute("BEGIN")
+    conn.executemany(
+        "INSERT INTO journal (seq, kind, id, received_us, body) VALUES (?, ?, ?, ?, ?)", rows
+    )
+    conn.execute("COMMIT")
+
+
+async def measure(sizes: Sizes, folder: Path) -> dict[str, float]:
+    path = folder / "journal.sqlite3"
+    reports, written_s = await write_journal(path, sizes.hours)
+    print(f"journal: {reports:,} reports in {written_s:.1f} s", file=sys.stderr)
+    settings = load_settings(data_dir=folder)
+    scheme = settings.scheme
+    fusion_settings = FusionSettings(
+        lineage_window=settings.lineage_window, batch_seconds=settings.fusion_batch_s
+    )
+    pictures = list(settings.pictures)
+    names = [picture.name for picture in pictures]
+    fingerprints = {p.name: fingerprint(p, fusion_settings, scheme.levels) for p in pictures}
+    journal = SqliteJournal(path, clock=lambda: datetime.now(UTC), tick_interval=86_400)
+    snapshots = SqliteSnapshots(folder / "history.sqlite3")
+    await journal.open()
+    await snapshots.open()
+    try:
+        store = MemoryTrackStore(names)
+        worker = FusionWorker(
+            journal=journal,
+            store=store,
+            bus=MemoryBus(names, retained=1_000),
+            pictures=pictures,
+            scheme=scheme,
+            tracker_factory=lambda _picture: KalmanTracker(scheme, fusion_settings),
+        )
+        snapshotter = Snapshotter(
+            worker=worker,
+            store=store,
+            snapshots=snapshots,
+            journal=journal,
+            fingerprints=fingerprints,
+            interval_s=settings.history_snapshot_interval_s,
+        )
+        snapshotter.attach()
+        writing = asyncio.create_task(snapshotter.run())
+        began = time.perf_counter()
+        await worker.catch_up()
+        await snapshotter.write_queued()
+        rebuild_s = time.perf_counter() - began
+        writing.cancel()
+        print(f"rebuilt with snapshots in {rebuild_s:.1f} s", file=sys.stderr)
+        first, last = (await journal.read(0, 1))[0].received_at, worker.time
+        assert last is not None
+        span_s = (last - first).total_seconds()
+        history = History(
+            journal=journal,
+            snapshots=snapshots,
+            scheme=scheme,
+            settings=fusion_settings,
+            fingerprints=fingerprints,
+        )
+        rng = random.Random(1)
+        picture = pictures[0]
+        seeks: list[float] = []
+        tracks: list[int] = []
+        for _ in range(sizes.seeks):
+            moment = first + timedelta(seconds=rng.uniform(0, span_s))
+            began = time.perf_counter()
+            past = await history.seek(picture, moment)
+            tracks.append(len(past.tracks(TrackQuery())))
+            seeks.append(time.perf_counter() - began)
+        speeds: list[float] = []
+        played = sizes.replay_minutes * 60
+        for _ in range(sizes.replays):
+            moment = first + timedelta(seconds=rng.uniform(0, max(span_s - played, 0)))
+            past = await history.seek(picture, moment)
+            began = time.perf_counter()
+            await past.advance_to(moment + timedelta(seconds=played))
+            past.take_changes()
+            speeds.append(played / (time.perf_counter() - began))
+        kept = await snapshots.count(picture.name)
+    finally:
+        await snapshots.close()
+        await journal.close()
+    return {
+        "hours": span_s / 3_600,
+        "reports": reports,
+        "write_s": written_s,
+        "rebuild_s": rebuild_s,
+        "rebuild_speed": span_s / rebuild_s,
+        "snapshots": kept,
+        "seeks": len(seeks),
+        "seek_p50_s": statistics.median(seeks),
+        "seek_max_s": max(seeks),
+        "tracks_p50": statistics.median(tracks),
+        "replays": len(speeds),
+        "replay_minutes": sizes.replay_minutes,
+        "replay_speed_p50": statistics.median(speeds),
+        "replay_speed_min": min(speeds),
+    }
+
+
+def markdown(figures: dict[str, float], command: str, when: str, load: str) -> str:
+    seeks, replays = f"{figures['seeks']:.0f}", f"{figures['replays']:.0f}"
+    minutes = f"{figures['replay_minutes']:.0f}"
+    rows = "\n".join(
+        (
+            f"| seek to a random time, median of {seeks} | {figures['seek_p50_s']:.3f} s | < 2 s |",
+            f"| seek, slowest | {figures['seek_max_s']:.3f} s | < 2 s |",
+            f"| replay forward {minutes} min, median of {replays} "
+            f"| {figures['replay_speed_p50']:,.0f}x | >= 100x |",
+            f"| replay forward, slowest | {figures['replay_speed_min']:,.0f}x | >= 100x |",
+            f"| whole-journal rebuild with snapshots | {figures['rebuild_speed']:,.0f}x | |",
+        )
+    )
+    return f"""{SECTION}
+
+`{command}`, {when}, load average {load} (2 cores, shared).
+
+A journal of {figures["hours"]:.2f} hours of the exercise at its default rate
+({figures["reports"]:,.0f} reports, 200 reports/s, written in {figures["write_s"]:.0f} s
+straight into the SQLite journal, one commit per simulated second; the simulator's quarter
+hour repeated). One fusion worker rebuilt it in {figures["rebuild_s"]:.0f} s, taking
+{figures["snapshots"]:.0f} history snapshots of the picture (one per 300 s of journal time).
+A seek is `GET /api/v1/tracks?at=`'s work (a snapshot read and decoded, then the journal
+replayed up to the time); a replay is the stream's at an unbounded speed (journal time
+played over wall time).
+
+| what | figure | goal |
+|---|---:|---:|
+{rows}
+
+A seek costs one snapshot plus at most 300 s of journal, whatever the journal's length;
+the picture held about {figures["tracks_p50"]:.0f} tracks.
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    options.add_argument("--hours", type=float, default=24.0, help="journal length (24)")
+    options.add_argument("--quick", action="store_true", help="a few minutes of journal")
+    options.add_argument("--seeks", type=int, default=20)
+    options.add_argument("--write", action="store_true", help="write BENCHMARKS.md's section")
+    args = options.parse_args(argv)
+    hours = QUICK_HOURS if args.quick else args.hours
+    sizes = Sizes(hours, args.seeks, replays=5, replay_minutes=min(10.0, hours * 30))
+    with tempfile.TemporaryDirectory(prefix="tessera-history-") as folder:
+        figures = asyncio.run(measure(sizes, Path(folder)))
+    command = "python benchmarks/history.py " + (
+        "--quick" if args.quick else f"--hours {args.hours:g}"
+    )
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    load = " ".join(f"{value:.1f}" for value in os.getloadavg())
+    text = markdown(figures, command, when, load)
+    print(text)
+    if args.write:
+        write_section(text, ROOT / "BENCHMARKS.md")
+        print("wrote BENCHMARKS.md", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

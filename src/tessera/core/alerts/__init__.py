@@ -1,0 +1,1 @@
+"""Alert rules and their evaluation over a picture's changes: pure (no I/O, no clock)."""

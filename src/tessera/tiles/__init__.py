@@ -1,0 +1,1 @@
+"""Basemaps an operator brings: tile archives (PMTiles, MBTiles) read offline."""
