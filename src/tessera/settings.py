@@ -236,7 +236,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             SourceGrant(principal=entry.principal, pattern=pattern)
             for entry in self.sources
             for pattern in entry.ids
-        ] + [SourceGrant(principal=feed.principal, pattern=feed.name) for feed in self.feeds]
+        ] + [
+            SourceGrant(principal=feed.principal, pattern=pattern)
+            for feed in self.feeds
+            for pattern in (feed.name, feed.own_subjects)
+        ]
 
     @property
     def scheme(self) -> ClassificationScheme:

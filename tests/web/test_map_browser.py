@@ -56,7 +56,7 @@ class Demo:
     logins: dict[str, str]
 
 
-def demo_command(data: Path) -> list[str]:
+def demo_command(data: Path, *extra: str) -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -76,6 +76,7 @@ def demo_command(data: Path) -> list[str]:
         "300",
         "--log-level",
         "warning",
+        *extra,
     ]
 
 
@@ -115,10 +116,11 @@ def _read_demo_lines(lines: queue.Queue[str | None]) -> Demo:
 
 
 @contextmanager
-def running_demo(data: Path) -> Iterator[Demo]:
+def running_demo(data: Path, *extra: str) -> Iterator[Demo]:
+    """`tessera demo`, given ``extra`` options (a --config, say) after the usual ones."""
     require_chromium()
     process = subprocess.Popen(
-        demo_command(data),
+        demo_command(data, *extra),
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

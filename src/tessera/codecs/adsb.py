@@ -72,10 +72,19 @@ class _Fleet:
     def squawked(icao: str, aircraft: Aircraft, squawk: str, out: Decoded) -> None:
         if squawk == aircraft.squawk:
             return
-        aircraft.squawk = squawk
-        meaning = EMERGENCY_SQUAWKS.get(squawk)
-        if meaning is not None:
-            out.squawks.append(Squawk(subject=subject_of(icao), code=squawk, meaning=meaning))
+        before, aircraft.squawk = aircraft.squawk, squawk
+        subject, lat, lon = subject_of(icao), aircraft.lat, aircraft.lon
+        if before is not None and before in EMERGENCY_SQUAWKS:
+            meaning = EMERGENCY_SQUAWKS[before]
+            ended = Squawk(
+                subject=subject, code=before, meaning=meaning, cleared=True, lat=lat, lon=lon
+            )
+            out.squawks.append(ended)
+        if squawk in EMERGENCY_SQUAWKS:
+            meaning = EMERGENCY_SQUAWKS[squawk]
+            out.squawks.append(
+                Squawk(subject=subject, code=squawk, meaning=meaning, lat=lat, lon=lon)
+            )
 
     @staticmethod
     def sighting(icao: str, aircraft: Aircraft, age_s: float = 0.0) -> Sighting | None:
@@ -141,15 +150,17 @@ class SbsDecoder:
         speed, track = _number(fields[12]), _number(fields[13])
         if speed is not None and track is not None and speed >= 0:
             aircraft.speed, aircraft.track = speed * KNOT_M_S, track % 360.0
+        lat, lon = _number(fields[14]), _number(fields[15])
+        positioned = lat is not None and lon is not None
+        if lat is not None and lon is not None:
+            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                out.problems.append("position out of range")
+                return
+            aircraft.lat, aircraft.lon = lat, lon
         if squawk := fields[17].strip():
             self._fleet.squawked(icao, aircraft, squawk, out)
-        lat, lon = _number(fields[14]), _number(fields[15])
-        if lat is None or lon is None:
+        if not positioned:
             return
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            out.problems.append("position out of range")
-            return
-        aircraft.lat, aircraft.lon = lat, lon
         if fields[21].strip() in ("-1", "1"):
             aircraft.alt = 0.0 if aircraft.alt is None else aircraft.alt
         sighting = self._fleet.sighting(icao, aircraft)
@@ -214,18 +225,20 @@ class AircraftJsonDecoder:
         gs, track = entry.gs, entry.track
         if gs is not None and track is not None and math.isfinite(gs + track) and gs >= 0:
             aircraft.speed, aircraft.track = gs * KNOT_M_S, track % 360.0
-        if entry.squawk:
-            self._fleet.squawked(icao, aircraft, entry.squawk.strip(), out)
-        if entry.lat is None or entry.lon is None:
-            return
+        fresh = entry.lat is not None and entry.lon is not None
         age = entry.seen_pos or 0.0
         if not (math.isfinite(age) and 0 <= age <= MAX_POSITION_AGE_S):
-            return
-        if not (-90 <= entry.lat <= 90 and -180 <= entry.lon <= 180):
-            out.problems.append("position out of range")
+            fresh = False
+        if fresh and entry.lat is not None and entry.lon is not None:
+            if not (-90 <= entry.lat <= 90 and -180 <= entry.lon <= 180):
+                out.problems.append("position out of range")
+                return
+            aircraft.lat, aircraft.lon = entry.lat, entry.lon
+        if entry.squawk:
+            self._fleet.squawked(icao, aircraft, entry.squawk.strip(), out)
+        if not fresh:
             return
         out.messages += 1
-        aircraft.lat, aircraft.lon = entry.lat, entry.lon
         sighting = self._fleet.sighting(icao, aircraft, age)
         if sighting is not None:
             out.sightings.append(sighting)

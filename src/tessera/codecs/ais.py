@@ -140,6 +140,9 @@ class AisDecoder:
 
     def _message(self, message: Any, now: float, out: Decoded) -> None:
         msg_type = int(message.msg_type)
+        if message.mmsi is None:
+            out.problems.append("truncated message")
+            return
         mmsi = int(message.mmsi)
         if msg_type in STATIC_TYPES:
             vessel = self._vessel(mmsi)
@@ -153,6 +156,9 @@ class AisDecoder:
             return  # other messages (base stations, safety text, …) carry no vessel
         if msg_type == 19:
             _static(self._vessel(mmsi), message)
+        if message.lat is None or message.lon is None or message.mmsi is None:
+            out.problems.append("truncated message")
+            return
         lat, lon = float(message.lat), float(message.lon)
         if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
             return  # 91/181: position not available
@@ -165,7 +171,7 @@ class AisDecoder:
         if msg_type == 27:
             ce = CE_LONG_RANGE_M
         else:
-            ce = CE_ACCURATE_M if message.accuracy else CE_DEFAULT_M
+            ce = CE_ACCURATE_M if message.accuracy else CE_DEFAULT_M  # None: not accurate
         out.sightings.append(_sighting(mmsi, vessel, lat, lon, course, speed, ce, remarks))
 
 
@@ -182,6 +188,8 @@ def _static(vessel: Vessel, message: Any) -> None:
 
 
 def _motion(msg_type: int, message: Any) -> tuple[float | None, float | None]:
+    if message.speed is None or message.course is None:
+        return None, None
     speed = float(message.speed)
     course = float(message.course)
     if msg_type == 27:

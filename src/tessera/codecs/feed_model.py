@@ -12,10 +12,11 @@ from tessera.core.model import Identity, SourceKind
 
 class Sighting(msgspec.Struct, frozen=True, kw_only=True):
     """One thing seen at one place: ``subject`` is its protocol's key (``mmsi-…``,
-    ``icao-…``, ``mav-…``, ``klv-…``). Angles in degrees, heights in metres above the
-    ellipsoid or mean sea level (as the protocol gives), speeds in metres per second."""
+    ``icao-…``, ``mav-…``, ``klv-…``), None for an anonymous detection. Angles in
+    degrees, heights in metres above the ellipsoid or mean sea level (as the protocol
+    gives), speeds in metres per second."""
 
-    subject: str
+    subject: str | None
     kind: SourceKind
     lat: float
     lon: float
@@ -30,6 +31,9 @@ class Sighting(msgspec.Struct, frozen=True, kw_only=True):
     identity: Identity | None = None
     # Seconds before receipt that it was observed (a poll's age, a recording's offset).
     age_s: float = 0.0
+    # The platform reporting itself (a drone's autopilot, a KLV platform's own position):
+    # a unit's own report, authoritative for its identity.
+    own: bool = False
 
 
 class Footprint(msgspec.Struct, frozen=True, kw_only=True):
@@ -43,11 +47,14 @@ class Footprint(msgspec.Struct, frozen=True, kw_only=True):
 
 class Squawk(msgspec.Struct, frozen=True, kw_only=True):
     """An aircraft squawking an emergency code (7500 hijack, 7600 radio failure, 7700
-    emergency)."""
+    emergency), or (``cleared``) no longer squawking it; where it was then, if known."""
 
     subject: str
     code: str
     meaning: str
+    cleared: bool = False
+    lat: float | None = None
+    lon: float | None = None
 
 
 class Decoded(msgspec.Struct, kw_only=True):

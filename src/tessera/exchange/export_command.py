@@ -2,7 +2,8 @@
 ``GET /api/v1/export``, as an NVG, GeoJSON, KML or KMZ file: live tracks (every status
 but dead) unless ``--status`` names the statuses wanted. With ``--from T1 --to T2``, a
 time window of the picture for after-action review: KML with each track's ``gx:Track``
-and ``TimeSpan``, or a GeoPackage with time fields (the server is then ``--server``).
+and ``TimeSpan``, a GeoPackage with time fields, or (``csv``) the window's alerts and
+their acknowledgements (the server is then ``--server``).
 
 The token comes from a file or the environment, never the command line, and is never
 printed. The file is written beside its destination and renamed into place, so an
@@ -27,7 +28,7 @@ from tessera.sim.commands import TOKEN_VARIABLE, read_token
 # so the command starts without loading the web stack, and a test keeps them the same).
 FORMATS: Final = ("nvg", "geojson", "kml", "kmz")
 # Formats of a time window alone (--from, --to; kml too, as gx:Track).
-WINDOW_ONLY_FORMATS: Final = ("gpkg",)
+WINDOW_ONLY_FORMATS: Final = ("gpkg", "csv")
 # Track statuses (tessera.core.model.TrackStatus, kept here for the same reason).
 STATUSES: Final = ("tentative", "confirmed", "coasting", "dead")
 DEFAULT_URL: Final = "http://127.0.0.1:8080"
@@ -50,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="TIME",
         default=None,
         help="after-action export: the picture from this ISO 8601 time to --to's, each "
-        "track's path with its times (kml as gx:Track, or gpkg)",
+        "track's path with its times (kml as gx:Track, or gpkg), or its alerts (csv)",
     )
     parser.add_argument(
         "--to",
@@ -129,7 +130,7 @@ def _server_and_window(args: argparse.Namespace) -> tuple[str, tuple[str, str] |
     if args.to is None or args.to.startswith(("http://", "https://")):
         raise ExportError("with --from, --to is the window's end (the server is --server)")
     if args.format not in ("kml", *WINDOW_ONLY_FORMATS):
-        raise ExportError("a time window exports as kml or gpkg")
+        raise ExportError("a time window exports as kml, gpkg or csv (its alerts)")
     return args.server or DEFAULT_URL, (args.start, args.to)
 
 

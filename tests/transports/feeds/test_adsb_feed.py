@@ -7,6 +7,7 @@ import asyncio
 import json
 from pathlib import Path
 
+from tessera.alerting.model import AlertNotice, NoticeKind
 from tests.codecs.test_adsb import sbs
 from tests.transports.feeds.support import feed, feed_server, run, stream
 
@@ -64,5 +65,41 @@ def test_aircraft_json_is_polled(tmp_path: Path) -> None:
         async with server, feed_server(tmp_path, config) as (live, _feeds), stream(live) as seen:
             await seen.until(lambda s: "icao-3c6444" in s.subjects(), "the aircraft")
             assert seen.subjects()["icao-3c6444"]["properties"]["name"] == "DLH2TK"
+
+    run(scenario())
+
+
+def test_an_emergency_squawk_raises_an_alert_and_its_end_clears_it(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        go_on = asyncio.Event()
+        done = asyncio.Event()
+
+        async def basestation(_r: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            writer.write(sbs("48520A", lat="54.3", squawk="7700") + b"\r\n")
+            await writer.drain()
+            await go_on.wait()
+            writer.write(sbs("48520A", lat="54.31", squawk="2000") + b"\r\n")
+            await writer.drain()
+            await done.wait()
+            writer.close()
+
+        server = await asyncio.start_server(basestation, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        config = feed("adsb-sbs", "adsb-sbs", f"tcp://127.0.0.1:{port}")
+        alerts = {"rules": [{"id": "sos", "picture": "COP", "kind": "emergency"}]}
+        async with server, feed_server(tmp_path, config, alerts=alerts) as (live, _feeds):
+            inbox = live.tessera.alerts.feed.listen()
+
+            async def next_notice() -> AlertNotice:
+                while True:
+                    for notice in await inbox.take():
+                        return notice
+
+            raised = await asyncio.wait_for(next_notice(), 20)
+            assert raised.event is NoticeKind.RAISED and raised.alert.rule_id == "sos"
+            go_on.set()
+            cleared = await asyncio.wait_for(next_notice(), 20)
+            assert cleared.event is NoticeKind.CLEARED
+            done.set()
 
     run(scenario())

@@ -39,6 +39,18 @@ def decoder_for(config: FeedConfig) -> FeedDecoder:
         from tessera.codecs.adsb import AircraftJsonDecoder
 
         return AircraftJsonDecoder()
+    if kind == "mavlink":
+        from tessera.codecs.mavlink import MavlinkDecoder
+
+        return MavlinkDecoder()
+    if kind == "klv":
+        from tessera.codecs.klv_feed import KlvDecoder
+
+        return KlvDecoder()
+    if kind == "klv-ts":
+        from tessera.codecs.klv_feed import KlvTransportStreamDecoder
+
+        return KlvTransportStreamDecoder()
     raise ValueError(f"no decoder for feed kind {kind!r}")
 
 

@@ -56,6 +56,12 @@ class FeedConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     min_interval_s: float = 0.0
 
     @property
+    def own_subjects(self) -> str:
+        """The source pattern of the platforms the feed carries (its drones, its KLV
+        platform), each reporting itself: granted to the feed's principal with its name."""
+        return f"{self.name}:*"
+
+    @property
     def scheme(self) -> str:
         return urlsplit(self.address).scheme
 

@@ -11,8 +11,18 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
-from tessera.codecs.feed_model import Decoded, Footprint, Sighting
-from tessera.core.model import Grading, Label, Position, Principal, Report, Source, Velocity
+from tessera.codecs.feed_model import Decoded, Footprint, Sighting, Squawk
+from tessera.core.alerts.emergency import emergency_subject
+from tessera.core.model import (
+    Grading,
+    Label,
+    Position,
+    Principal,
+    Report,
+    Source,
+    SourceKind,
+    Velocity,
+)
 from tessera.core.overlays import Overlay, OverlayKind, OverlayRevision
 from tessera.core.symbols import sidc_problem, with_identity
 from tessera.security.policy import submission_refusal
@@ -71,7 +81,7 @@ class FeedSink:
             raise FeedSetupError("the feed is not ready")
         items: list[Report | OverlayRevision] = []
         for sighting in decoded.sightings:
-            if self._throttled(sighting.subject, now):
+            if sighting.subject is not None and self._throttled(sighting.subject, now):
                 continue
             report = maker.report(sighting, now)
             if report is None:
@@ -86,12 +96,16 @@ class FeedSink:
                 items.append(self._footprint(footprint, now, label))
         for squawk in decoded.squawks:
             log.warning(
-                "feed %s: %s squawks %s (%s)",
+                "feed %s: %s %s %s (%s)",
                 self._config.name,
                 squawk.subject,
+                "no longer squawks" if squawk.cleared else "squawks",
                 squawk.code,
                 squawk.meaning,
             )
+            emergency = maker.emergency(squawk, now)
+            if emergency is not None:
+                items.append(submitter.own(emergency))
         if items:
             await self._tessera.journal.append(items)
         return len(items)
@@ -131,6 +145,11 @@ class FeedSink:
         )
 
 
+def own_subject(feed: str, subject: str) -> str:
+    """The subject of a platform a feed carries itself (``FeedConfig.own_subjects``)."""
+    return f"{feed}:{subject}"
+
+
 class ReportMaker:
     """A feed's sightings as reports: its source, grading, identity and label."""
 
@@ -140,6 +159,26 @@ class ReportMaker:
         self._new_id = new_id
         self._grading = Grading.parse(config.grading)
         self._identity = config.reported_identity
+
+    def emergency(self, squawk: Squawk, now: datetime) -> Report | None:
+        """An emergency squawk as the picture marks emergencies (the alert service's
+        emergency rule raises on it), or its end (a retraction); None without a position."""
+        if squawk.lat is None or squawk.lon is None:
+            return None
+        if not _plausible_point(squawk.lat, squawk.lon):
+            return None
+        return Report(
+            id=self._new_id(),
+            source=Source(id=self._config.name, kind=SourceKind.SENSOR),
+            observed_at=now,
+            position=Position(lat=squawk.lat, lon=squawk.lon),
+            subject=emergency_subject(f"{self._config.name}.{squawk.subject}"),
+            identity=self._identity,
+            grading=self._grading,
+            label=self._label,
+            remarks=f"{squawk.subject} squawks {squawk.code}: {squawk.meaning}",
+            retraction=squawk.cleared,
+        )
 
     def report(self, sighting: Sighting, now: datetime) -> Report | None:
         """The report of ``sighting`` received ``now``; None if its values are implausible."""
@@ -153,13 +192,17 @@ class ReportMaker:
         if sidc is not None:
             sidc = None if sidc_problem(sidc) else with_identity(sidc, identity)
         name = _text(sighting.name) if sighting.name else None
+        subject, kind = sighting.subject, sighting.kind
+        if sighting.own and subject is not None:
+            # The feed's own platforms: subjects under its name, which the settings grant.
+            subject, kind = own_subject(self._config.name, subject), SourceKind.UNIT
         return Report(
             id=self._new_id(),
-            source=Source(id=self._config.name, kind=sighting.kind),
+            source=Source(id=self._config.name, kind=kind),
             observed_at=now - timedelta(seconds=sighting.age_s),
             position=Position(lat=sighting.lat, lon=sighting.lon, alt=sighting.alt, ce=sighting.ce),
             velocity=velocity,
-            subject=sighting.subject,
+            subject=subject,
             identity=identity,
             sidc=sidc,
             grading=self._grading,
@@ -167,6 +210,10 @@ class ReportMaker:
             remarks=_text(sighting.remarks, 4096),
             name=name or None,
         )
+
+
+def _plausible_point(lat: float, lon: float) -> bool:
+    return math.isfinite(lat + lon) and -90 <= lat <= 90 and -180 <= lon <= 180
 
 
 def _plausible(sighting: Sighting) -> bool:

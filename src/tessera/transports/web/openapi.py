@@ -302,9 +302,10 @@ def _operations() -> dict[str, dict[str, Any]]:
                         "required": True,
                         "schema": {
                             "type": "string",
-                            "enum": ["nvg", "geojson", "kml", "kmz", "gpkg"],
+                            "enum": ["nvg", "geojson", "kml", "kmz", "gpkg", "csv"],
                         },
-                        "description": "With from and to: kml (gx:Track) or gpkg only",
+                        "description": "With from and to: kml (gx:Track), gpkg, or csv "
+                        "(the window's alerts and acknowledgements) only",
                     },
                     {
                         "name": "from",

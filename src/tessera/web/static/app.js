@@ -11,10 +11,13 @@ import {
   storedToken,
 } from "/static/auth.js";
 import { AlertPanel } from "/static/alerts.js";
+import { watchFeeds } from "/static/feeds.js";
 import { DrawTool } from "/static/draw.js";
 import { setUpExport } from "/static/export.js";
 import { definingCoordinates } from "/static/geo.js";
+import { setUpHistory } from "/static/history.js";
 import { createMap } from "/static/map.js";
+import { setUpMapTools } from "/static/map-tools.js";
 import { OverlayForm } from "/static/overlay-form.js";
 import { Overlays } from "/static/overlays.js";
 import { hideTrack, showTrack, shownTrack } from "/static/panel.js";
@@ -125,6 +128,7 @@ async function stillSignedIn() {
 
 function subscribe(picture) {
   state.stream?.stop();
+  timeSlider.reset();
   state.picture = picture;
   setBanner(pictureBanner(state.pictures.get(picture)));
   hideTrack();
@@ -181,8 +185,11 @@ function ensureMap() {
   map.addControl(drawTool, "top-right");
   state.mapLoaded = new Promise((resolve) =>
     map.once("load", () => {
+      state.basemapTools = setUpMapTools(map, "tracks");
       overlays.attach(map, "tracks");
       tools.attach(map, "tracks");
+      // Night mode paints the built-in basemap again when it comes back.
+      map.on("basemapchange", () => tools.night.paintMap());
       drawTool.addLayers();
       resolve();
     }),
@@ -223,6 +230,9 @@ function showLogin(message) {
   $("login-token").focus();
 }
 
+// Stops polling the sensor feeds' status (feeds.js) of the session before.
+let stopFeeds = null;
+
 async function enter(principal, levels) {
   const session = ++state.session;
   state.principal = principal.name;
@@ -232,6 +242,8 @@ async function enter(principal, levels) {
   $("login").hidden = true;
   $("login-token").value = "";
   $("app").hidden = false;
+  stopFeeds?.();
+  stopFeeds = watchFeeds($("feeds"));
   document.body.dataset.auth = "signed-in";
   channel?.postMessage({ type: "token", token: storedToken() });
   const loaded = ensureMap();
@@ -486,6 +498,11 @@ window.tessera = {
   tools,
   overlays: () => [...(state.stream?.overlays.values() ?? [])],
   renderedOverlayIds: () => overlays.renderedIds(),
+  // Basemaps, grid, towns and the position readout (map-tools.js).
+  get basemapTools() {
+    return state.basemapTools ?? null;
+  },
+  timeSlider: () => timeSlider,
   renderedTrackIds() {
     if (!state.map) return [];
     return state.map.queryRenderedFeatures({ layers: ["tracks", "contacts"] }).map((f) => f.properties.id);
@@ -494,4 +511,16 @@ window.tessera = {
 
 buildFilters();
 setUpExport(() => state.picture);
+// The time slider: while it shows the past, its view stands in for the live stream.
+const timeSlider = setUpHistory({
+  picture: () => state.picture,
+  token: storedToken,
+  map: () => state.map,
+  show: (view) => {
+    if (state.stream !== view) state.stream?.stop();
+    state.stream = view;
+    draw();
+  },
+  live: () => subscribe(state.picture),
+});
 start();

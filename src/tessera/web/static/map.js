@@ -1,8 +1,11 @@
 // The map: an offline Natural Earth basemap and the symbol layers of tracks drawn by milsymbol
-// (track-layer.js; overlay-layer.js adds the overlays beneath them, draw.js the sketch above).
+// (track-layer.js; overlay-layer.js adds the overlays beneath them, draw.js the sketch above;
+// basemaps.js swaps the basemap, map-tools.js adds towns and the grid).
 import * as maplibregl from "/static/vendor/maplibre-gl/maplibre-gl.mjs";
 import { addBadge } from "/static/badges.js";
+import { defaultBasemap, tileRequest } from "/static/basemaps.js";
 import { LABEL_PREFIX, addLabel } from "/static/labels.js";
+import { resolveTextImage } from "/static/text-images.js";
 import { TRACK_SOURCES, TRACK_STYLE_LAYERS } from "/static/track-layer.js";
 
 const SYMBOL_SIZE = 20;
@@ -10,19 +13,11 @@ const SYMBOL_SIZE = 20;
 const style = {
   version: 8,
   sources: {
-    land: { type: "geojson", data: "/static/vendor/basemap/land.geojson" },
-    borders: { type: "geojson", data: "/static/vendor/basemap/borders.geojson" },
+    ...defaultBasemap.sources,
     ...TRACK_SOURCES,
   },
   layers: [
-    { id: "sea", type: "background", paint: { "background-color": "#b8d0e6" } },
-    { id: "land", type: "fill", source: "land", paint: { "fill-color": "#eef0e4" } },
-    {
-      id: "borders",
-      type: "line",
-      source: "borders",
-      paint: { "line-color": "#7b7f86", "line-width": 1.2, "line-dasharray": [4, 2] },
-    },
+    ...defaultBasemap.layers,
     ...TRACK_STYLE_LAYERS,
   ],
 };
@@ -33,14 +28,16 @@ export function createMap(container) {
     style,
     center: [16.9, 53.35],
     zoom: 7.2,
-    attributionControl: { compact: true, customAttribution: "Natural Earth" },
+    attributionControl: { compact: true, customAttribution: "Natural Earth, GeoNames" },
+    // Operator basemaps (/tiles) are fetched with the token.
+    transformRequest: tileRequest,
   });
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-left");
   map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
   // Each distinct SIDC (and label) is drawn once, the first time a feature needs it.
   map.setMissingStyleImageResolver((id) => {
     if (id.startsWith(LABEL_PREFIX)) addLabel(map, id);
-    else if (!addBadge(map, id)) addSymbol(map, id);
+    else if (!resolveTextImage(map, id) && !addBadge(map, id)) addSymbol(map, id);
   });
   return map;
 }

@@ -1,5 +1,7 @@
 // The side panel for one overlay: what it is, its label, validity and author; Edit and
 // Delete (with a confirmation) for those who may change it.
+import { positionText } from "/static/coords.js";
+import { definingCoordinates, labelPoint } from "/static/geo.js";
 import { labelText, timeText } from "/static/panel.js";
 
 const $ = (id) => document.getElementById(id);
@@ -28,6 +30,17 @@ function kindText(feature) {
   return p.kind;
 }
 
+// A point's or circle's centre in MGRS; a line's or area's label point.
+function overlayPositionText(feature) {
+  const kind = feature.properties.kind;
+  const [lon, lat] =
+    kind === "point" || kind === "circle"
+      ? definingCoordinates(feature)[0]
+      : labelPoint(feature.geometry);
+  const where = positionText(lon, lat);
+  return kind === "point" || kind === "circle" ? where : `about ${where}`;
+}
+
 function validityText(p) {
   if (!p.valid_from && !p.valid_to) return "always";
   if (!p.valid_to) return `from ${timeText(p.valid_from)}`;
@@ -53,6 +66,7 @@ export function showOverlay(feature, canChange) {
   shown = feature.id;
   field("name").textContent = p.name;
   field("kind").textContent = kindText(feature);
+  field("position").textContent = overlayPositionText(feature);
   field("label").textContent = labelText(p.classification, p.releasable_to);
   field("remarks").textContent = p.remarks || "—";
   field("validity").textContent = validityText(p);

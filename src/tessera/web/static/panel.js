@@ -1,5 +1,6 @@
 // The side panel: everything about one track, with the reports that built it.
 import { apiFetch } from "/static/auth.js";
+import { positionText } from "/static/coords.js";
 
 const panel = () => document.getElementById("track-panel");
 // Each request is numbered: an answer that arrives after a newer request, or after the panel
@@ -52,7 +53,7 @@ export async function showTrack(picture, trackId) {
   field("status").textContent = p.status;
   field("updated").textContent = timeText(p.updated_at);
   field("grading").textContent = p.grading;
-  field("position").textContent = `${lat.toFixed(5)}, ${lon.toFixed(5)} ± ${Math.round(p.ce)} m`;
+  field("position").textContent = `${positionText(lon, lat)} ± ${Math.round(p.ce)} m`;
   field("movement").textContent =
     p.speed === null ? "—" : `${Math.round(p.course)}° at ${(p.speed * 3.6).toFixed(0)} km/h`;
   field("classification").textContent = labelText(p.classification, p.releasable_to);
