@@ -52,7 +52,8 @@ def settle(page: Page, zoom: float, centre: list[float] | None = None) -> None:
         [zoom, centre],
     )
     wait_for(page, f"window.tessera.trackLayer.flushes > {flushes}")
-    page.evaluate("() => new Promise((resolve) => window.tessera.map.once('idle', resolve))")
+    # A live map with a grid and towns is seldom idle: wait for its tiles instead.
+    wait_for(page, "window.tessera.map.areTilesLoaded()")
 
 
 def rendered(page: Page, layer: str) -> list[dict[str, Any]]:
