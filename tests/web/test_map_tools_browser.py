@@ -83,7 +83,11 @@ def test_units_fold_into_their_formations_when_zoomed_out(page: Page) -> None:
         "(id) => window.tessera.tracks().find((f) => f.id === id).geometry.coordinates", member
     )
     settle(page, 11.0, centre)
-    assert member in {f["id"] for f in rendered(page, "tracks")}
+    wait_for(
+        page,
+        f"""window.tessera.map.queryRenderedFeatures({{layers: ['tracks']}})
+            .some((f) => f.properties.id === '{member}')""",
+    )
     assert not any(member in f["members"].split(" ") for f in rendered(page, "formations"))
     # Symbols grow with the zoom.
     size = page.evaluate("window.tessera.map.getLayoutProperty('tracks', 'icon-size')")
