@@ -37,10 +37,12 @@ EMBEDDED_RESTART = "## Embedded restart"
 DEMO_MEMORY = "## The demo's memory"
 # Written by benchmarks/peers/bench.py (`make bench-peers`).
 PEERS = "## Against the peers"
+# Written by benchmarks/map_fps.py --write (a headless browser panning the web map).
+MAP_FPS = "## Map frame rate"
 # Written by benchmarks/feeds.py --write.
 FEEDS = "## Sensor feeds"
 # Sections written by their own scripts, kept as they are.
-KEPT = (SCALE_OUT, RETENTION, EMBEDDED_RESTART, DEMO_MEMORY, PEERS, FEEDS)
+KEPT = (SCALE_OUT, RETENTION, EMBEDDED_RESTART, DEMO_MEMORY, PEERS, MAP_FPS, FEEDS)
 
 
 def kept_section(path: Path, heading: str = SCALE_OUT) -> str:

@@ -64,6 +64,8 @@ def test_readme_shows_the_screenshots_the_browser_tests_make() -> None:
         "screenshot-nato.png",
         "screenshot-ukr.png",
         "screenshot-overlays.png",
+        "screenshot-measure.png",
+        "screenshot-night.png",
     ):
         assert f"docs/{name}" in README
         assert (ROOT / "docs" / name).exists()

@@ -119,7 +119,9 @@ function formationFeature(subject, head, list) {
   let sidc = head?.properties.sidc;
   if (!sidc) {
     const echelon = echelonOf(first.sidc) ?? "15";
-    sidc = withEchelon(first.sidc, NEXT_ECHELON.get(echelon) ?? echelon);
+    // The formation, not a headquarters of it: no HQ staff.
+    const formation = withEchelon(first.sidc, NEXT_ECHELON.get(echelon) ?? echelon);
+    sidc = formation.slice(0, 7) + "0" + formation.slice(8);
   }
   return {
     type: "Feature",

@@ -3,7 +3,7 @@
 const KEY = "tessera.theme";
 const PAINT = {
   day: { sea: "#b8d0e6", land: "#eef0e4", borders: "#7b7f86" },
-  night: { sea: "#0b1622", land: "#1c2328", borders: "#56606a" },
+  night: { sea: "#08121c", land: "#2a3238", borders: "#6b7580" },
 };
 
 export class NightMode {
