@@ -32,8 +32,9 @@ async def check_seeks(live: Live, recording: LiveRecording, *, seed: int) -> int
 
 def test_the_picture_at_20_random_past_times_is_the_live_one(tmp_path: Path) -> None:
     async def scenario() -> None:
-        # Snapshots every fifth of a second of journal time: seeks start from many.
-        async with live_server(tmp_path, history_snapshot_interval_s=0.2) as live:
+        # Snapshots every millisecond of journal time: each batch posted gets its own
+        # however quick the machine, so seeks start from many.
+        async with live_server(tmp_path, history_snapshot_interval_s=0.001) as live:
             recording = LiveRecording(live, ["COP"])
             await post_over_time(live, batches=30, size=20, seed=7)
             assert len(recording.times) > 20
@@ -55,7 +56,7 @@ def test_a_bad_time_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_trails_come_with_the_past_picture(tmp_path: Path) -> None:
     async def scenario() -> None:
-        async with live_server(tmp_path, history_snapshot_interval_s=0.2) as live:
+        async with live_server(tmp_path, history_snapshot_interval_s=0.001) as live:
             recording = LiveRecording(live, ["COP"])
             await post_over_time(live, batches=10, size=20, seed=8)
             moment = recording.times[-2]

@@ -17,7 +17,7 @@ def test_the_picture_at_20_random_past_times_is_the_live_one_on_postgis(
 ) -> None:
     async def scenario() -> None:
         async with live_server(
-            tmp_path, postgis_dsn=migrated, history_snapshot_interval_s=0.2
+            tmp_path, postgis_dsn=migrated, history_snapshot_interval_s=0.001
         ) as live:
             history = live.tessera.history
             assert history is not None

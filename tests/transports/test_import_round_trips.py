@@ -33,6 +33,7 @@ UNITS: Final = [
     ("2 Coy", HOSTILE_ARMOUR, "hostile", TrackStatus.COASTING, 53.2, 18.25),
     ("Recce", FRIEND_ARMOUR, "friend", TrackStatus.TENTATIVE, 52.95, 17.8765),
     ("3 Coy", HOSTILE_ARMOUR, "hostile", TrackStatus.DEAD, 53.4, 18.6),
+    ("4 Coy", HOSTILE_ARMOUR, "hostile", TrackStatus.STALE, 53.45, 18.7),
 ]
 
 
