@@ -73,8 +73,9 @@ def test_every_variant_and_seed_is_run_on_the_reports_it_counts(
     for row in rows:
         written = folder / f"{row.variant}-{row.seed}"
         assert row.reports == len((written / "reports.jsonl").read_text().splitlines()) > 0
-        # The whole command ran in its own process and wrote its picture.
-        assert row.tessera.seconds >= row.tessera.cpu_seconds > 0
+        # The whole command ran in its own process and wrote its picture (its CPU time may
+        # pass its wall time: NumPy's threads run on both cores).
+        assert row.tessera.seconds > 0 and row.tessera.cpu_seconds > 0
         assert (written / "tessera.jsonl").read_text().count("\n") >= 4
 
 
@@ -84,10 +85,8 @@ def test_both_pictures_are_scored_against_the_truth(run: tuple[Path, list[Row]])
         written = folder / f"{row.variant}-{row.seed}"
         assert row.stonesoup.gospa == 0.0
         assert row.stonesoup.missed == row.stonesoup.false == 0.0
-        # An object of unknown identity is on no side: even the truth's own track misses.
-        matched = [obj for _, objects in reported_truths(written) for obj in objects]
-        sided = [obj for obj in matched if obj["identity"] != "unknown"]
-        assert row.stonesoup.identity == pytest.approx(len(sided) / len(matched))
+        # The truth's own tracks: every identity right, an unknown one by claiming no side.
+        assert row.stonesoup.identity == 1.0
         ours = score_files(written / "truth.jsonl", written / "tessera.jsonl").overall
         assert row.tessera.gospa == ours.mean_gospa
         assert row.tessera.localisation == ours.mean_localisation

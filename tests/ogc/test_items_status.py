@@ -61,7 +61,7 @@ def test_a_bad_status_is_refused_with_its_name(tmp_path: Path) -> None:
                 answer = await client.get(ITEMS, params={"status": bad})
                 assert answer.status_code == 400, bad
                 assert answer.json()["parameter"] == "status"
-                assert "tentative, confirmed, coasting, dead" in answer.json()["error"]
+                assert "tentative, confirmed, coasting, stale, dead" in answer.json()["error"]
             overlays = await client.get(OVERLAY_ITEMS, params={"status": "dead"})
             assert overlays.status_code == 400
             assert overlays.json() == {

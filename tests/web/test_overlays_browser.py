@@ -96,7 +96,8 @@ def test_an_overlay_drawn_on_one_map_is_seen_on_another_and_exported(tmp_path: P
             # Only reporters and operators draw.
             assert drawer.is_visible("#draw-toolbar")
             assert watcher.is_hidden("#draw-toolbar")
-            assert drawer.text_content("#overlay-count") == "0"
+            # Nothing drawn yet (the demo's drone footprint is the only overlay there may be).
+            assert overlay_named(drawer, NAME) is None
 
             draw_area(drawer)
             assert drawer.text_content("#overlay-form-title") == "New area"
@@ -173,7 +174,8 @@ def test_an_overlay_drawn_on_one_map_is_seen_on_another_and_exported(tmp_path: P
             drawer.click("#overlay-confirm-delete")
             drawer.locator("#overlay-panel").wait_for(state="hidden", timeout=15_000)
             for page in (drawer, watcher):
-                wait_for(page, "window.tessera.overlays().length === 0", STREAM_TIMEOUT_S)
+                gone = f"!window.tessera.overlays().some(f => f.id === {overlay_id!r})"
+                wait_for(page, gone, STREAM_TIMEOUT_S)
                 page.locator(list_item(page, NAME)).wait_for(state="detached", timeout=10_000)
             assert watcher.is_hidden("#overlay-panel")
             assert refused == []

@@ -39,6 +39,8 @@ export class Overlays {
     this.awaited = null;
     this.drawPending = false;
     this.listStale = true;
+    // What the list shows of the overlays, to rebuild it only when that changes.
+    this.listed = null;
     const all = document.getElementById("overlays-visible");
     all.addEventListener("change", () => {
       this.showAll = all.checked;
@@ -76,6 +78,7 @@ export class Overlays {
 
   // A new picture (or none, signed out): nothing of the last one stays.
   reset(picture, principal) {
+    this.listed = null;
     this.picture = picture;
     this.principal = principal;
     this.features = new Map();
@@ -90,7 +93,13 @@ export class Overlays {
   // The stream's overlays changed.
   update(features) {
     this.features = new Map(features);
-    this.listStale = true;
+    // A footprint moving every second changes only its shape: the list stays as it is, so
+    // its boxes can still be ticked.
+    const listed = listKey(this.features);
+    if (listed !== this.listed) {
+      this.listed = listed;
+      this.listStale = true;
+    }
     if (this.selected && !this.features.has(this.selected)) this.deselect();
     if (this.awaited && this.features.has(this.awaited)) {
       const id = this.awaited;
@@ -192,4 +201,17 @@ export class Overlays {
       }
     });
   }
+}
+
+// What the overlay list shows of each overlay: its entry changes only with these.
+function listKey(features) {
+  return JSON.stringify(
+    [...features.values()].map((f) => [
+      f.id,
+      f.properties.name,
+      f.properties.kind,
+      f.properties.classification,
+      f.properties.releasable_to,
+    ]),
+  );
 }
