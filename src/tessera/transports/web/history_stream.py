@@ -84,7 +84,7 @@ async def replay(
     await websocket.send_text(encode(snapshot).decode())
     try:
         async with asyncio.TaskGroup() as group:
-            closed = group.create_task(_until_closed(websocket))
+            closed = group.create_task(until_closed(websocket))
             play = group.create_task(
                 _play(tessera, websocket, who, past, query, visible, at, speed)
             )
@@ -101,7 +101,8 @@ async def _refuse(websocket: WebSocket, reason: str) -> None:
         await websocket.close(POLICY_VIOLATION)
 
 
-async def _until_closed(websocket: WebSocket) -> None:
+async def until_closed(websocket: WebSocket) -> None:
+    # One subscription per connection: a later message is answered, never ignored.
     while True:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":

@@ -32,7 +32,12 @@ from tessera.store.base import TrackQuery
 from tessera.transports.web.alert_stream import send_alerts
 from tessera.transports.web.auth import STREAM_PROTOCOL
 from tessera.transports.web.context import Served
-from tessera.transports.web.history_stream import ReplayRefusedError, replay, replay_start
+from tessera.transports.web.history_stream import (
+    ReplayRefusedError,
+    replay,
+    replay_start,
+    until_closed,
+)
 from tessera.transports.web.params import ParameterError, parse_bbox
 from tessera.transports.web.refusals import record_refused_read
 
@@ -163,7 +168,7 @@ async def _serve(
         )
     try:
         async with asyncio.TaskGroup() as group:
-            closed = group.create_task(_until_closed(websocket))
+            closed = group.create_task(until_closed(websocket))
             pump = group.create_task(_pump(tessera, websocket, who, picture, subscriber, snapshot))
             alerts = group.create_task(send_alerts(tessera, websocket, who, picture))
             await asyncio.wait({closed, pump}, return_when=asyncio.FIRST_COMPLETED)
@@ -174,16 +179,6 @@ async def _serve(
         pass
     finally:
         tessera.bus.detach(picture, subscriber)
-
-
-async def _until_closed(websocket: WebSocket) -> None:
-    # One subscription per connection: a later message is answered, never ignored.
-    while True:
-        message = await websocket.receive()
-        if message["type"] == "websocket.disconnect":
-            return
-        reason = "one subscription per connection: reconnect to change it"
-        await websocket.send_text(encode({"type": "error", "reason": reason}).decode())
 
 
 async def _pump(
