@@ -117,9 +117,10 @@ class MicroBatch:
             return []
         table = self._table
         detections = detections_of(reports)
+        arrays = table.kinematics()
         gated = gate(
-            table.arrays,
-            table.arrays.live_rows(),
+            arrays,
+            arrays.live_rows(),
             table.profiles.q,
             detections,
             batch_time,
@@ -179,10 +180,11 @@ class MicroBatch:
         confirms it; one that is not updates it as of its own time, never as if new."""
         table = self._table
         detections = detections_of(reports)
-        rows = table.arrays.live_rows()
+        arrays = table.kinematics()
+        rows = arrays.live_rows()
         # The fastest kind of thing in the picture bounds how far a track has come since.
-        fastest = float(table.profiles.max_speed[table.arrays.motion[rows]].max(initial=0.0))
-        gated = gate_late(table.arrays, rows, table.profiles.q, fastest, detections, batch_time)
+        fastest = float(table.profiles.max_speed[arrays.motion[rows]].max(initial=0.0))
+        gated = gate_late(arrays, rows, table.profiles.q, fastest, detections, batch_time)
         report_scans = scans(reports)
         gated = without_taken_scans(gated, report_scans, table)
         chosen = assign(gated, report_scans, len(reports))
