@@ -40,6 +40,11 @@ def assign(pairs: GatedPairs, scans: Sequence[Hashable], reports: int) -> list[t
     """(report index, track row) assignments, in report order."""
     if pairs.report.size == 0:
         return []
+    if reports == 1:
+        # One report (a micro-batch of one commit): its cheapest track, the lowest row
+        # among equals, as the assignment of a one-row cluster would choose it.
+        best = np.flatnonzero(pairs.cost == pairs.cost.min())
+        return [(0, int(pairs.row[best].min()))]
     rows, track_node = np.unique(pairs.row, return_inverse=True)
     nodes = reports + rows.size
     if pairs.report.size <= _SMALL:
