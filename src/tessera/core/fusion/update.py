@@ -127,8 +127,9 @@ class UpdateRound:
         table = self._table
         arrays = table.arrays
         n = rows.size
-        tau = np.maximum(arrays.t[rows], observed)
-        dt = tau - arrays.t[rows]
+        state_t = arrays.t[rows]
+        tau = np.maximum(state_t, observed)
+        dt = tau - state_t
         lag = tau - observed
         q = table.profiles.q[motion]
         vel = arrays.vel[rows].copy()
