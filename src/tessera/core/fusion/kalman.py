@@ -58,10 +58,12 @@ def predict_covariance(cov: FloatArray, dt: FloatArray, q: FloatArray) -> FloatA
     velocity = q * span
     cross = velocity * span / 2.0
     position = cross * span * (2.0 / 3.0)
-    predicted[:, (0, 1), (0, 1)] += position[:, None]
-    predicted[:, (0, 1), (2, 3)] += cross[:, None]
-    predicted[:, (2, 3), (0, 1)] += cross[:, None]
-    predicted[:, (2, 3), (2, 3)] += velocity[:, None]
+    # (Element by element: plain indexing is much quicker than fancy indexing here.)
+    for axis in (0, 1):
+        predicted[:, axis, axis] += position
+        predicted[:, axis, axis + 2] += cross
+        predicted[:, axis + 2, axis] += cross
+        predicted[:, axis + 2, axis + 2] += velocity
     return predicted
 
 
