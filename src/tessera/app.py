@@ -42,6 +42,7 @@ from tessera.settings import Settings
 from tessera.store.base import TrackStore
 from tessera.tiles.catalog import Basemaps
 from tessera.transports.feeds.base import FeedBoard
+from tessera.transports.tak_client.status import TakServerBoard
 from tessera.transports.web.routes import build_asgi
 from tessera.trimming import JournalTrimmer, journal_trimmer
 
@@ -137,6 +138,8 @@ class Tessera:
         self.history: HistoryService | None = None
         # The sensor feeds' status (the server starts the feeds: transports.feeds).
         self.feeds = FeedBoard()
+        # The TAK server links' status (the server starts them: transports.tak_client).
+        self.tak_servers = TakServerBoard()
         self.asgi: Starlette = _web_app(self)
 
     def fence_writes(self, fence: Fence) -> None:

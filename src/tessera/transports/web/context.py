@@ -24,6 +24,7 @@ from tessera.settings import Settings
 from tessera.store.base import TrackStore
 from tessera.tiles.catalog import Basemaps
 from tessera.transports.feeds.base import FeedBoard
+from tessera.transports.tak_client.status import TakServerBoard
 
 if TYPE_CHECKING:
     from tessera.checkpointing import Checkpointer
@@ -51,6 +52,7 @@ class Served(Protocol):
     alerts: AlertService
     history: HistoryService | None
     feeds: FeedBoard
+    tak_servers: TakServerBoard
 
     @property
     def ids(self) -> IdScope: ...
