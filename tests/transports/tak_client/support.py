@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +19,8 @@ WAIT_S = 20.0
 class Connection:
     def __init__(self, writer: asyncio.StreamWriter) -> None:
         self.writer = writer
+        # Over TLS: the client certificate's subject, as ``ssl`` gives it.
+        self.peer_subject: Any = (writer.get_extra_info("peercert") or {}).get("subject")
         self.events: list[CotEvent] = []
 
     def send(self, data: bytes) -> None:
@@ -25,8 +28,9 @@ class Connection:
 
 
 class FakeTakServer:
-    def __init__(self, *, echo: bool = False) -> None:
+    def __init__(self, *, echo: bool = False, tls: ssl.SSLContext | None = None) -> None:
         self.echo = echo
+        self.tls = tls
         self.connections: list[Connection] = []
         # Close each new connection once it has sent this many events (None: never).
         self.close_after: int | None = None
@@ -49,7 +53,7 @@ class FakeTakServer:
             writer.close()
 
     async def __aenter__(self) -> FakeTakServer:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.tls)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -63,7 +67,7 @@ class FakeTakServer:
 
     @property
     def address(self) -> str:
-        return f"tcp://127.0.0.1:{self.port}"
+        return f"{'tls' if self.tls else 'tcp'}://127.0.0.1:{self.port}"
 
 
 async def until(check: Callable[[], Any], what: str) -> None:
