@@ -162,6 +162,10 @@ def test_a_lost_connection_is_made_again_and_the_picture_sent_anew(tmp_path: Pat
             async with httpx.AsyncClient(base_url=live.base_url) as anyone:
                 health = (await anyone.get("/api/v1/health")).json()
             assert health["tak_servers"] == {"configured": 1, "connected": 1}
+            async with live.client() as admin:
+                (detail,) = (await admin.get("/api/v1/status")).json()["tak_servers"]
+            assert detail["name"] == "fake" and detail["state"] == "connected"
+            assert detail["sent"] >= 2  # its presence and the track
             fake.connections[0].writer.close()  # the server drops the link
             await until(lambda: len(fake.connections) >= 2, "a second connection")
             second = fake.connections[1]
@@ -221,3 +225,13 @@ def test_bad_settings_are_refused_clearly(
             data_dir=tmp_path, tak_servers=[{**tak_server("tcp://127.0.0.1:8087"), **change}]
         )
     assert message in str(refused.value)
+
+
+def test_a_tak_server_may_not_report_as_a_feed_does(tmp_path: Path) -> None:
+    from tessera.settings import load_settings
+
+    feed = {"name": "fake", "kind": "ais", "address": "udp://127.0.0.1:0", "principal": "p"}
+    with pytest.raises(ValueError, match="a feed already reports as that name"):
+        load_settings(
+            data_dir=tmp_path, feeds=[feed], tak_servers=[tak_server("tcp://127.0.0.1:8087")]
+        )

@@ -76,6 +76,10 @@ class TakLink:
                 return
             except Exception as exc:  # whatever the far end does, the link goes on
                 self._failed(exc)
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    status.state, status.connected = "stopped", False
+                    raise asyncio.CancelledError from exc
             if self._was_up:
                 delay = config.backoff_s  # it was up: the next attempt starts afresh
             status.connected, status.state = False, "waiting"
@@ -113,18 +117,18 @@ class TakLink:
             from tessera.transports.tak_client.tls import client_context
 
             context = client_context(config)
-        reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(
+        # asyncio.timeout, not wait_for: a stop arriving as the attempt fails still stops.
+        async with asyncio.timeout(CONNECT_TIMEOUT_S):
+            reader, writer = await asyncio.open_connection(
                 host, port, ssl=context, server_hostname=host if context else None
-            ),
-            CONNECT_TIMEOUT_S,
-        )
+            )
         try:
             status.connected, status.state, self._was_up = True, "connected", True
             status.connected_at = self.tessera.clock()
             log.info("TAK server %s: connected to %s", config.name, config.address)
             # Who we are goes first: some servers relay nothing to an unknown client.
             writer.write(encode_event(presence(config, self.tessera.clock())))
+            status.sent += 1
             outbox = Outbox(max_messages=1)
             self.releaser.forget()
             tasks = [
