@@ -19,8 +19,9 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
+from tessera.codecs.cot_chat import addressing
 from tessera.codecs.cot_model import CotError
-from tessera.codecs.cot_routing import deleted_uid, destinations, is_delete
+from tessera.codecs.cot_routing import deleted_uid, is_delete
 from tessera.codecs.cot_share import SharedEvent
 from tessera.core.labels import ClassificationScheme
 from tessera.relay.base import Item
@@ -48,7 +49,7 @@ class HubLink:
             self._delete(shared)
             return
         try:
-            addressed = destinations(shared.event)
+            addressed = addressing(shared.event)
         except CotError as exc:
             self._refuse(shared, f"unreadable addressing: {exc}")
             return
@@ -66,7 +67,7 @@ class HubLink:
         if not self._accepted(shared):
             return
         try:
-            private = is_delete(shared.event) or destinations(shared.event) is not None
+            private = is_delete(shared.event) or addressing(shared.event) is not None
         except CotError:
             private = True
         if private:
