@@ -341,7 +341,9 @@ def build(settings: Settings, *, clock: Clock = utc_now) -> Tessera:
     store = track_store_for(settings, names)
     bus = bus_for(settings, names)
     fusion_settings = FusionSettings(
-        lineage_window=settings.lineage_window, batch_seconds=settings.fusion_batch_s
+        lineage_window=settings.lineage_window,
+        batch_seconds=settings.fusion_batch_s,
+        order_of_battle=dict(settings.order_of_battle),
     )
     worker = FusionWorker(
         journal=journal,
