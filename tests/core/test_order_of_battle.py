@@ -72,3 +72,14 @@ def test_the_settings_file_states_the_order_of_battle(tmp_path: Path) -> None:
         "BLUE-COY-7": Placement(parent="BLUE-BN-2", echelon=Echelon.COMPANY),
         "BLUE-BN-2": Placement(parent="BLUE-BDE-0"),
     }
+
+
+def test_a_change_to_the_order_of_battle_keeps_the_checkpoints() -> None:
+    # Applied to tracks as shown, never to the fused state: the fingerprint stays.
+    from tessera.checkpointing import fingerprint
+    from tessera.core.labels import DEFAULT_PICTURE
+
+    placed_units = FusionSettings(order_of_battle={"bn-1": Placement(parent="bde-12")})
+    assert fingerprint(DEFAULT_PICTURE, placed_units, ["U"]) == fingerprint(
+        DEFAULT_PICTURE, FusionSettings(), ["U"]
+    )
