@@ -102,7 +102,7 @@ def test_a_room_is_shared_by_the_web_and_tak_clients_and_kept_from_others(
         name: provision_certificate(tmp_path, f"{name}-phone", name, *flags, uid=f"ANDROID-{name}")
         for name, flags in (
             ("alpha", NATO_PHONE), ("bravo", NATO_PHONE), ("charlie", NATO_PHONE),
-            ("ukr", UKR_PHONE),
+            ("ukr", UKR_PHONE), ("late", NATO_PHONE),
         )
     }  # fmt: skip
 
@@ -114,9 +114,10 @@ def test_a_room_is_shared_by_the_web_and_tak_clients_and_kept_from_others(
             client = {
                 name: await pytak_client(stack, pytak_config(url, **phones[name]))
                 for name in phones
+                if name != "late"
             }
             reader = {name: c.reader for name, c in client.items() if c.reader is not None}
-            for n, name in enumerate(phones):
+            for n, name in enumerate(client):
                 await client[name].send(
                     position(f"ANDROID-{name}", 53 + n / 10, 18.0, name.upper())
                 )
@@ -177,5 +178,15 @@ def test_a_room_is_shared_by_the_web_and_tak_clients_and_kept_from_others(
             # The partner's phone heard none of NATO's room, the direct message not at all.
             assert said(reader["ukr"]) == ["[REL-UKR] privet"]
             assert not {"GeoChat.ANDROID-alpha.BRAVO.2"} & uids(reader["ukr"])
+
+            # A NATO phone that connects now is given the room's recent chat, from the web
+            # and from the field, and nothing of the partner's room nor the direct message.
+            late = await pytak_client(stack, pytak_config(url, **phones["late"]))
+            assert late.reader is not None
+            await late.reader.wait_for(lambda e: e.remarks == "[NATO] hello from the web")
+            await late.reader.wait_for(lambda e: e.remarks == "fence")
+            assert sorted(said(late.reader)) == sorted(
+                ["[NATO] hello from the web", "from the field", "fence"]
+            )
 
     run_cot(tmp_path, scenario, pictures=PICTURES)

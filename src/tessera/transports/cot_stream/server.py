@@ -45,6 +45,7 @@ from tessera.security.policy import readable_pictures, submission_refusal
 from tessera.security.tls import ServerContexts, certificate_standing
 from tessera.store.base import TrackQuery
 from tessera.transports.cot_stream.callsigns import UnitCallsigns
+from tessera.transports.cot_stream.chat import replay_web_chat
 from tessera.transports.cot_stream.hub import CommunityHub
 from tessera.transports.cot_stream.intake import CotIntake
 from tessera.transports.cot_stream.peers import HubLink
@@ -198,6 +199,7 @@ class CotServer:
         now = self.tessera.clock()
         self._audit(session, "cot.connect", {"kind": session.kind})
         self.hub.join(session, now)
+        replay_web_chat(self, session, now)
         subscriptions: list[tuple[str, Subscriber]] = []
         pictures = readable_pictures(principal, self.tessera.pictures.values(), self.tessera.scheme)
         for picture in pictures:
