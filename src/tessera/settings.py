@@ -17,6 +17,7 @@ from tessera.core.alerts.rules import AlertSettings, settings_problems
 from tessera.core.banners import DEFAULT_BANNER_COLOURS
 from tessera.core.labels import DEFAULT_LEVELS, DEFAULT_PICTURE, ClassificationScheme, Picture
 from tessera.core.model import MAX_HOLD, Label
+from tessera.core.order_of_battle import Placement
 from tessera.security.base import SecurityStoreError, SourceGrant, check_record
 from tessera.tiles.config import BasemapSetting, check_basemaps
 from tessera.transports.feeds.config import FeedConfig
@@ -213,6 +214,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # TAK servers this node joins as a client ([[tak_servers]]: tessera.transports.tak_client),
     # each reporting what the server shares as its name, a source granted to its principal.
     tak_servers: tuple[TakServerConfig, ...] = ()
+    # The order of battle, by unit subject (uid): its formation's subject and its echelon
+    # (``[order_of_battle]``, ``"BLUE-COY-7" = { parent = "BLUE-BN-2", echelon =
+    # "company" }``), for units whose own reports leave them out.
+    order_of_battle: dict[str, Placement] = msgspec.field(default_factory=dict)
 
     @property
     def max_future_skew(self) -> timedelta:

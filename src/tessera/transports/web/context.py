@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 from tessera.alerting.service import AlertService
 from tessera.bus.base import ChangeBus
+from tessera.chat.service import ChatService
 from tessera.codecs.json import ReportCodec
 from tessera.codecs.overlay_json import OverlayCodec
 from tessera.core.labels import ClassificationScheme, Picture
@@ -50,6 +51,7 @@ class Served(Protocol):
     checkpointer: Checkpointer | None
     basemaps: Basemaps
     alerts: AlertService
+    chat: ChatService
     history: HistoryService | None
     feeds: FeedBoard
     tak_servers: TakServerBoard
