@@ -20,6 +20,7 @@ from tessera.core.model import MAX_HOLD, Label
 from tessera.security.base import SecurityStoreError, SourceGrant, check_record
 from tessera.tiles.config import BasemapSetting, check_basemaps
 from tessera.transports.feeds.config import FeedConfig
+from tessera.transports.imagery.config import ImagerySource
 
 # Retention bounds below these are mistakes (a journal trimmed as it is written).
 MIN_RETENTION_S = 60.0
@@ -209,6 +210,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # Sensor feeds ([[feeds]]: AIS, ADS-B, MAVLink, KLV; tessera.transports.feeds), each
     # reporting as its name, a source granted to its principal by this entry.
     feeds: tuple[FeedConfig, ...] = ()
+    # Imagery sources ([[imagery]]: STAC APIs and static catalogues; tessera.transports.
+    # imagery), searched every interval_s for imagery over areas of interest.
+    imagery: tuple[ImagerySource, ...] = ()
 
     @property
     def max_future_skew(self) -> timedelta:
@@ -312,6 +316,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         except SecurityStoreError as exc:
             raise ValueError(f"sources: {exc}") from None
         self._validate_feeds()
+        self._validate_imagery()
         for picture in self.pictures:
             level = picture.rule.max_classification
             if level is not None and level not in scheme:
@@ -354,6 +359,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                 raise ValueError(f"feed {feed.name}: {problem}")
             if feed.label is not None and feed.label.classification not in self.scheme:
                 raise ValueError(f"feed {feed.name}: {feed.label.classification!r} is not a level")
+
+    def _validate_imagery(self) -> None:
+        names = [source.name for source in self.imagery]
+        if len(set(names)) != len(names):
+            raise ValueError("imagery: names must be distinct")
+        for source in self.imagery:
+            problem = source.problem()
+            if problem is not None:
+                raise ValueError(f"imagery {source.name}: {problem}")
+            if source.label is not None and source.label.classification not in self.scheme:
+                level = source.label.classification
+                raise ValueError(f"imagery {source.name}: {level!r} is not a level")
 
     def _validate_http_edge(self) -> None:
         for proxy in self.trusted_proxies:

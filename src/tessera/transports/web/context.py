@@ -24,6 +24,7 @@ from tessera.settings import Settings
 from tessera.store.base import TrackStore
 from tessera.tiles.catalog import Basemaps
 from tessera.transports.feeds.base import FeedBoard
+from tessera.transports.imagery.status import ImageryBoard
 
 if TYPE_CHECKING:
     from tessera.checkpointing import Checkpointer
@@ -51,6 +52,7 @@ class Served(Protocol):
     alerts: AlertService
     history: HistoryService | None
     feeds: FeedBoard
+    imagery: ImageryBoard
 
     @property
     def ids(self) -> IdScope: ...

@@ -20,6 +20,7 @@ from tessera.security.audit_filter import MAX_FILTER_TEXT, OUTCOMES
 from tessera.transports.web.account import Login
 from tessera.transports.web.audit_query import DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT
 from tessera.transports.web.feeds_api import FEEDS
+from tessera.transports.web.imagery_api import imagery_operations
 from tessera.transports.web.openapi_alerts import ALERT_SCHEMAS, alert_operations
 from tessera.transports.web.openapi_overlays import overlay_operations
 from tessera.transports.web.openapi_status import HEALTH, STATUS
@@ -149,6 +150,7 @@ def _operations() -> dict[str, dict[str, Any]]:
     return {
         **overlay_operations(),
         **alert_operations(),
+        **imagery_operations(),
         "post_reports": {
             "post": {
                 "summary": "Submit a batch of reports",

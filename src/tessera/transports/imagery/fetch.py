@@ -1,0 +1,141 @@
+"""Reading an imagery source: a STAC API searched with pystac-client, a static catalogue
+walked with pystac. Blocking (the runner calls these in a thread); what comes back is
+plain item dictionaries with the address each resolves its links against, for the pure
+mapping (``tessera.codecs.stac``). Any failure is an ``ImageryFetchError`` saying what
+went wrong in words an operator can act on."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+from tessera.codecs.stac import ItemFilter, StacItemError, item_footprint
+from tessera.transports.imagery.config import ImagerySource
+
+# A static catalogue is walked at most this far (items read, matching or not).
+MAX_WALKED: Final = 100_000
+
+
+class ImageryFetchError(RuntimeError):
+    """The source could not be read: unreachable, not STAC, or it answered an error."""
+
+
+@dataclass
+class Fetched:
+    """What one search found: items (each with its own address, for relative links),
+    whether the search stopped at ``max_items`` (then what was not found may still
+    exist), and the ids of items that could not be read."""
+
+    items: list[tuple[Mapping[str, Any], str | None]] = field(default_factory=list)
+    truncated: bool = False
+
+
+def fetch(source: ImagerySource, window: ItemFilter) -> Fetched:
+    """The source's items ``window`` asks for: meeting its areas, within its time and its
+    collections."""
+    try:
+        if source.kind == "stac-api":
+            return _search_api(source, window)
+        return _walk_static(source, window)
+    except ImageryFetchError:
+        raise
+    except Exception as exc:
+        raise ImageryFetchError(_explained(source, exc)) from exc
+
+
+def _search_api(source: ImagerySource, window: ItemFilter) -> Fetched:
+    from pystac_client import Client
+
+    assert source.url is not None
+    client = Client.open(source.url, timeout=source.timeout_s)
+    if not client.conforms_to("ITEM_SEARCH"):
+        raise ImageryFetchError(f"{source.url} is a STAC catalogue without item search")
+    fetched = Fetched()
+    seen: set[tuple[str | None, str]] = set()
+    interval = _interval(window.start, window.end)
+    for area in window.areas:
+        remaining = source.max_items - len(fetched.items)
+        if remaining <= 0:
+            fetched.truncated = True
+            break
+        search = client.search(
+            collections=list(source.collections) or None,
+            intersects=dict(area),
+            datetime=interval,
+            max_items=remaining + 1,
+            limit=min(remaining + 1, 500),
+        )
+        for item in search.items_as_dicts():
+            key = (item.get("collection"), str(item.get("id")))
+            if key in seen:
+                continue
+            if len(fetched.items) >= source.max_items:
+                fetched.truncated = True
+                break
+            seen.add(key)
+            fetched.items.append((item, None))
+    return fetched
+
+
+def _walk_static(source: ImagerySource, window: ItemFilter) -> Fetched:
+    import pystac
+
+    where = source.url if source.url is not None else str(source.path)
+    catalog = pystac.Catalog.from_file(where)
+    fetched = Fetched()
+    for walked, item in enumerate(catalog.get_items(recursive=True)):
+        if walked >= MAX_WALKED:
+            fetched.truncated = True
+            break
+        data = item.to_dict(include_self_link=False, transform_hrefs=False)
+        base = item.get_self_href()
+        try:
+            found = item_footprint(data, source=source.name, grading=source.grading, base=base)
+        except StacItemError:
+            # Read again by the runner, which counts it as bad input.
+            fetched.items.append((data, base))
+            continue
+        if not window.matches(found):
+            continue
+        if len(fetched.items) >= source.max_items:
+            fetched.truncated = True
+            break
+        fetched.items.append((data, base))
+    return fetched
+
+
+def _interval(start: datetime | None, end: datetime | None) -> str | None:
+    if start is None and end is None:
+        return None
+
+    def text(moment: datetime | None) -> str:
+        return ".." if moment is None else moment.isoformat().replace("+00:00", "Z")
+
+    return f"{text(start)}/{text(end)}"
+
+
+def _explained(source: ImagerySource, exc: Exception) -> str:
+    """The failure as an operator reads it."""
+    import requests
+    from pystac import STACError
+    from pystac_client.exceptions import APIError
+
+    where = source.address
+    if isinstance(exc, requests.ConnectionError | requests.Timeout | ConnectionError):
+        return f"catalogue unreachable at {where}: {_first_line(exc)}"
+    if isinstance(exc, APIError):
+        return f"the catalogue at {where} answered an error: {_first_line(exc)}"
+    if isinstance(exc, FileNotFoundError):
+        return f"no catalogue at {where}"
+    if isinstance(exc, OSError):
+        return f"catalogue unreadable at {where}: {_first_line(exc)}"
+    if isinstance(exc, STACError | ValueError | KeyError | TypeError):
+        return f"not a STAC catalogue at {where}: {_first_line(exc)}"
+    return f"reading {where} failed: {type(exc).__name__}: {_first_line(exc)}"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:300]
