@@ -44,28 +44,33 @@ def test_search_by_area_time_and_collection(stac_server: StacApi) -> None:
         ],
     )
     torun = (bbox_geometry((18.0, 52.5, 19.0, 53.5)),)
-    may = {
-        "start": datetime(2026, 5, 1, tzinfo=UTC),
-        "end": datetime(2026, 5, 31, tzinfo=UTC),
-    }
+    may_start, may_end = datetime(2026, 5, 1, tzinfo=UTC), datetime(2026, 5, 31, tzinfo=UTC)
     assert found_ids(stac_server, ItemFilter(areas=torun), optical, radar) == {
         "o-torun-may",
         "o-torun-june",
         "r-torun-may",
     }
-    assert found_ids(stac_server, ItemFilter(areas=torun, **may), optical, radar) == {
+    assert found_ids(
+        stac_server, ItemFilter(areas=torun, start=may_start, end=may_end), optical, radar
+    ) == {
         "o-torun-may",
         "r-torun-may",
     }
-    assert found_ids(stac_server, ItemFilter(areas=torun, **may), optical) == {"o-torun-may"}
+    assert found_ids(
+        stac_server, ItemFilter(areas=torun, start=may_start, end=may_end), optical
+    ) == {"o-torun-may"}
     everywhere = (bbox_geometry((14.0, 49.0, 24.0, 55.0)),)
-    assert found_ids(stac_server, ItemFilter(areas=everywhere, **may), optical) == {
+    assert found_ids(
+        stac_server, ItemFilter(areas=everywhere, start=may_start, end=may_end), optical
+    ) == {
         "o-torun-may",
         "o-krakow-may",
     }
     # Two areas: each searched, each item once.
     both = (*torun, bbox_geometry((19.5, 49.5, 20.5, 50.5)), *torun)
-    assert found_ids(stac_server, ItemFilter(areas=both, **may), optical) == {
+    assert found_ids(
+        stac_server, ItemFilter(areas=both, start=may_start, end=may_end), optical
+    ) == {
         "o-torun-may",
         "o-krakow-may",
     }
