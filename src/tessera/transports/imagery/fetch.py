@@ -47,9 +47,12 @@ def fetch(source: ImagerySource, window: ItemFilter) -> Fetched:
 
 def _search_api(source: ImagerySource, window: ItemFilter) -> Fetched:
     from pystac_client import Client
+    from pystac_client.stac_api_io import StacApiIO
 
     assert source.url is not None
-    client = Client.open(source.url, timeout=source.timeout_s)
+    # Retried once here; the next interval is the real retry.
+    stac_io = StacApiIO(timeout=source.timeout_s, max_retries=1)
+    client = Client.open(source.url, stac_io=stac_io)
     if not client.conforms_to("ITEM_SEARCH"):
         raise ImageryFetchError(f"{source.url} is a STAC catalogue without item search")
     fetched = Fetched()
@@ -119,21 +122,34 @@ def _interval(start: datetime | None, end: datetime | None) -> str | None:
 def _explained(source: ImagerySource, exc: Exception) -> str:
     """The failure as an operator reads it."""
     import requests
-    from pystac import STACError
+    from pystac.errors import STACError, STACTypeError
     from pystac_client.exceptions import APIError
 
     where = source.address
-    if isinstance(exc, requests.ConnectionError | requests.Timeout | ConnectionError):
-        return f"catalogue unreachable at {where}: {_first_line(exc)}"
+    unreachable = (requests.ConnectionError, requests.Timeout, ConnectionError, TimeoutError)
+    chain = _chain(exc)
+    if any(isinstance(cause, unreachable) for cause in chain):
+        # The deepest cause says it plainly: connection refused, timed out, no such host.
+        return f"catalogue unreachable at {where}: {_first_line(chain[-1])}"
     if isinstance(exc, APIError):
         return f"the catalogue at {where} answered an error: {_first_line(exc)}"
     if isinstance(exc, FileNotFoundError):
         return f"no catalogue at {where}"
     if isinstance(exc, OSError):
         return f"catalogue unreadable at {where}: {_first_line(exc)}"
-    if isinstance(exc, STACError | ValueError | KeyError | TypeError):
+    if isinstance(exc, STACError | STACTypeError | ValueError | KeyError | TypeError):
         return f"not a STAC catalogue at {where}: {_first_line(exc)}"
     return f"reading {where} failed: {type(exc).__name__}: {_first_line(exc)}"
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The exception and what caused it, in turn (as far as ten deep)."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and len(chain) < 10:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
 
 
 def _first_line(exc: BaseException) -> str:

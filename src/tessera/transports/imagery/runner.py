@@ -56,6 +56,8 @@ class ImageryRunner:
         # that did not change).
         self._published: dict[str, Overlay] | None = None
         self._lock = asyncio.Lock()
+        # Set after each refresh, whatever its outcome (cleared by whoever waits on it).
+        self.refreshed = asyncio.Event()
 
     async def run(self) -> None:
         while True:
@@ -69,6 +71,12 @@ class ImageryRunner:
     async def refresh(self) -> bool:
         """Search once and journal what changed; whether it succeeded (a failure is in
         the status, never raised, but for the journal closing)."""
+        try:
+            return await self._refresh()
+        finally:
+            self.refreshed.set()
+
+    async def _refresh(self) -> bool:
         async with self._lock:
             status = self.status
             try:
