@@ -28,7 +28,7 @@ def found_ids(
     api: StacApi, window: ItemFilter, *collections: str, max_items: int = 500
 ) -> set[str]:
     fetched = fetch(source(api.url, *collections, max_items=max_items), window)
-    return {str(found["id"]) for found, _ in fetched.items}
+    return {str(found["id"]) for found in fetched.items}
 
 
 def test_search_by_area_time_and_collection(stac_server: StacApi) -> None:
@@ -88,8 +88,8 @@ def test_items_become_footprints_with_their_facts(stac_server: StacApi) -> None:
     fetched = fetch(
         source(stac_server.url, optical), ItemFilter(areas=(bbox_geometry((18, 53, 19, 54)),))
     )
-    [(data, base)] = fetched.items
-    found = item_footprint(data, source="sat", grading="B2", base=base)
+    [data] = fetched.items
+    found = item_footprint(data, source="sat", grading="B2")
     facts = found.imagery
     assert (facts.item, facts.collection, facts.platform) == ("scene-1", optical, "sentinel-2a")
     assert facts.acquired_at == datetime(2026, 5, 4, 9, 30, tzinfo=UTC)

@@ -7,10 +7,11 @@ MultiPolygon the largest part's, as an overlay is one ring; no geometry: its ``b
 its properties say when (``datetime``, or ``start_datetime``/``end_datetime``) and what
 (``platform``, ``constellation``, ``instruments``, ``eo:cloud_cover``, ``gsd``), its
 assets and links where to get it. What a catalogue sends is untrusted: texts are cut to
-printable characters and their limits, links kept only with a scheme a browser or a GIS
-client may follow (``http``, ``https``, ``s3``, ``gs``), so a catalogue can never place a
-``javascript:`` link on the map. An item that cannot be a footprint is a ``StacItemError``
-naming why.
+printable characters and their limits, links kept only when absolute with a scheme a
+browser or a GIS client may follow (``http``, ``https``, ``s3``, ``gs``), so a catalogue
+can never place a ``javascript:`` link on the map (the adapter makes a static
+catalogue's relative links absolute first; files on the server's disk are not served).
+An item that cannot be a footprint is a ``StacItemError`` naming why.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
-from urllib.parse import urljoin, urlsplit
 
 import msgspec
 import shapely
@@ -51,11 +51,9 @@ class ImageryItem:
     imagery: Imagery
 
 
-def item_footprint(
-    item: Mapping[str, Any], *, source: str, grading: str, base: str | None = None
-) -> ImageryItem:
-    """The footprint and facts of ``item`` (a decoded STAC Item) from imagery source
-    ``source``; relative hrefs resolve against ``base`` (the item's own address)."""
+def item_footprint(item: Mapping[str, Any], *, source: str, grading: str) -> ImageryItem:
+    """The footprint and facts of ``item`` (a decoded STAC Item, its links absolute: a
+    relative one is dropped) from imagery source ``source``."""
     if not isinstance(item, Mapping) or item.get("type") != "Feature":
         raise StacItemError("not a STAC item (a GeoJSON Feature)")
     item_id = _text(item.get("id"))
@@ -66,8 +64,7 @@ def item_footprint(
         raise StacItemError(f"item {item_id}: no properties")
     start, end = _acquisition(item_id, properties)
     ring = _ring(item_id, item.get("geometry"), item.get("bbox"))
-    base = base or _self_href(item.get("links"), None)
-    assets = _assets(item.get("assets"), base)
+    assets = _assets(item.get("assets"))
     imagery = Imagery(
         source=source,
         item=item_id,
@@ -79,8 +76,8 @@ def item_footprint(
         acquired_until=end,
         cloud_cover=_number(properties.get("eo:cloud_cover"), 0.0, 100.0, low_open=False),
         gsd_m=_number(properties.get("gsd"), 0.0, 1_000_000.0, low_open=True),
-        thumbnail=_thumbnail(assets, item.get("links"), base),
-        item_url=_self_href(item.get("links"), base),
+        thumbnail=_thumbnail(assets, item.get("links")),
+        item_url=_self_href(item.get("links")),
         assets=tuple(assets[:MAX_ASSETS]),
         grading=grading,
     )
@@ -213,14 +210,14 @@ def _coordinate(item_id: str, value: Any) -> float:
     return float(value)
 
 
-def _assets(assets: Any, base: str | None) -> list[ImageryAsset]:
+def _assets(assets: Any) -> list[ImageryAsset]:
     if not isinstance(assets, Mapping):
         return []
     found: list[ImageryAsset] = []
     for key, asset in assets.items():
         if not isinstance(asset, Mapping):
             continue
-        href = _href(asset.get("href"), base)
+        href = _href(asset.get("href"))
         name = _text(key)
         if href is None or not name:
             continue
@@ -236,21 +233,21 @@ def _assets(assets: Any, base: str | None) -> list[ImageryAsset]:
     return found
 
 
-def _thumbnail(assets: Sequence[ImageryAsset], links: Any, base: str | None) -> str | None:
+def _thumbnail(assets: Sequence[ImageryAsset], links: Any) -> str | None:
     for asset in assets:
         if "thumbnail" in asset.roles or asset.key == "thumbnail":
             return asset.href
     for link in _links(links):
         if link.get("rel") in ("thumbnail", "preview"):
-            href: str | None = _href(link.get("href"), base)
+            href: str | None = _href(link.get("href"))
             return href
     return None
 
 
-def _self_href(links: Any, base: str | None) -> str | None:
+def _self_href(links: Any) -> str | None:
     for link in _links(links):
         if link.get("rel") == "self":
-            return _href(link.get("href"), base)
+            return _href(link.get("href"))
     return None
 
 
@@ -260,14 +257,13 @@ def _links(links: Any) -> Iterable[Mapping[str, Any]]:
     return [link for link in links if isinstance(link, Mapping)]
 
 
-def _href(value: Any, base: str | None) -> str | None:
+def _href(value: Any) -> str | None:
     """An absolute link a client may follow, or None."""
     if not isinstance(value, str) or not value or len(value) > MAX_HREF:
         return None
     href: str = value
-    if base is not None and not urlsplit(href).scheme:
-        href = urljoin(base, href)
-    if urlsplit(href).scheme.lower() not in LINK_SCHEMES:
+    scheme, colon, rest = href.partition(":")
+    if not colon or scheme.lower() not in LINK_SCHEMES or not rest.startswith("//"):
         return None
     if any(not ch.isprintable() or ch.isspace() for ch in href):
         return None

@@ -24,11 +24,10 @@ class ImageryFetchError(RuntimeError):
 
 @dataclass
 class Fetched:
-    """What one search found: items (each with its own address, for relative links),
-    whether the search stopped at ``max_items`` (then what was not found may still
-    exist), and the ids of items that could not be read."""
+    """What one search found: items (their links absolute), and whether the search
+    stopped at ``max_items`` (then what was not found may still exist)."""
 
-    items: list[tuple[Mapping[str, Any], str | None]] = field(default_factory=list)
+    items: list[Mapping[str, Any]] = field(default_factory=list)
     truncated: bool = False
 
 
@@ -78,7 +77,7 @@ def _search_api(source: ImagerySource, window: ItemFilter) -> Fetched:
                 fetched.truncated = True
                 break
             seen.add(key)
-            fetched.items.append((item, None))
+            fetched.items.append(item)
     return fetched
 
 
@@ -92,20 +91,20 @@ def _walk_static(source: ImagerySource, window: ItemFilter) -> Fetched:
         if walked >= MAX_WALKED:
             fetched.truncated = True
             break
-        data = item.to_dict(include_self_link=False, transform_hrefs=False)
-        base = item.get_self_href()
+        item.make_asset_hrefs_absolute()
+        data = item.to_dict(include_self_link=True, transform_hrefs=True)
         try:
-            found = item_footprint(data, source=source.name, grading=source.grading, base=base)
+            found = item_footprint(data, source=source.name, grading=source.grading)
         except StacItemError:
             # Read again by the runner, which counts it as bad input.
-            fetched.items.append((data, base))
+            fetched.items.append(data)
             continue
         if not window.matches(found):
             continue
         if len(fetched.items) >= source.max_items:
             fetched.truncated = True
             break
-        fetched.items.append((data, base))
+        fetched.items.append(data)
     return fetched
 
 

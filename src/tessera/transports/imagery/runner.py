@@ -164,9 +164,9 @@ class ImageryRunner:
         problems: dict[str, int] = {
             key: count for key, count in status.problems.items() if key.startswith("area ")
         }
-        for item, base in fetched.items:
+        for item in fetched.items:
             try:
-                found = item_footprint(item, source=source.name, grading=source.grading, base=base)
+                found = item_footprint(item, source=source.name, grading=source.grading)
             except StacItemError as exc:
                 reason = str(exc).split(": ", 1)[-1]
                 problems[reason] = problems.get(reason, 0) + 1
