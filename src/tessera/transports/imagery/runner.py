@@ -60,6 +60,9 @@ class ImageryRunner:
         self.refreshed = asyncio.Event()
 
     async def run(self) -> None:
+        if self.tessera.role == "all":
+            # What is on the pictures already is read back first: the replay must be done.
+            await self.tessera.worker.wait_until_caught_up()
         while True:
             try:
                 await self.refresh()
