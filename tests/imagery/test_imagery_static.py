@@ -64,3 +64,41 @@ def test_a_static_catalogue_kept_current(tmp_path: Path) -> None:
         assert [(s["name"], s["state"], s["items"]) for s in listed] == [("survey", "current", 2)]
 
     run(tmp_path, body)
+
+
+def test_an_overlay_names_the_area_of_interest(tmp_path: Path) -> None:
+    path = write_catalogue(
+        tmp_path / "catalogue",
+        [square("inside", 18.5, 53.0, 1), square("outside", 18.0, 52.0, 1)],
+    )
+    source = ImagerySource(
+        name="survey",
+        kind="static",
+        path=path,
+        principal="imagery-bot",
+        overlays=("Torun AOI",),
+        label=IMAGERY_LABEL,
+    )
+    aoi = {
+        "name": "Torun AOI",
+        "kind": "circle",
+        "coordinates": [[18.55, 53.05]],
+        "radius_m": 5_000,
+        "label": {"classification": "RESTRICTED", "releasable_to": ["NATO"]},
+    }
+
+    async def body(scene: Scene) -> None:
+        runner = scene.runner(source)
+        # No such overlay yet: nothing to search, and the status says so.
+        assert not await runner.refresh()
+        assert runner.status.last_error == "no area of interest: no overlay named Torun AOI"
+        async with scene.client("nato") as nato:
+            made = await nato.post("/api/v1/overlays", json=aoi, params={"picture": "NATO"})
+            assert made.status_code == 201, made.text
+        await scene.settled()
+        assert await runner.refresh(), runner.status.last_error
+        await scene.settled()
+        overlays = scene.live.tessera.store.overlays("NATO", TrackQuery())[1]
+        assert [o.imagery.item for o in overlays if o.imagery is not None] == ["inside"]
+
+    run(tmp_path, body)
