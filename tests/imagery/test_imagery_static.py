@@ -4,11 +4,16 @@ taken out of the catalogue leaves the pictures."""
 
 from __future__ import annotations
 
+import functools
+import threading
 from datetime import timedelta
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from tessera.codecs.stac import ItemFilter, bbox_geometry, item_footprint
 from tessera.store.base import TrackQuery
 from tessera.transports.imagery.config import ImagerySource
+from tessera.transports.imagery.fetch import fetch
 from tests.imagery.catalogue import NOW, point, square, write_catalogue
 from tests.imagery.live import IMAGERY_LABEL, Scene, run
 
@@ -102,3 +107,31 @@ def test_an_overlay_names_the_area_of_interest(tmp_path: Path) -> None:
         assert [o.imagery.item for o in overlays if o.imagery is not None] == ["inside"]
 
     run(tmp_path, body)
+
+
+def test_a_static_catalogue_served_over_http(tmp_path: Path) -> None:
+    folder = tmp_path / "catalogue"
+    write_catalogue(folder, [square("a", 18.5, 53.0, 1), square("far", 30.0, 60.0, 1)])
+    handler = functools.partial(QuietHandler, directory=str(folder))
+    with ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            url = f"http://127.0.0.1:{server.server_address[1]}/catalog.json"
+            source = ImagerySource(
+                name="web", kind="static", url=url, principal="p", areas=((18.0, 52.5, 19.5, 53.5),)
+            )
+            fetched = fetch(source, ItemFilter(areas=(bbox_geometry(source.areas[0]),)))
+        finally:
+            server.shutdown()
+            thread.join(timeout=10)
+    [found] = [item_footprint(item, source="web", grading="B2") for item in fetched.items]
+    assert found.imagery.item == "a"
+    # Its data file beside the catalogue, now an absolute link on the web server.
+    local = [asset.href for asset in found.imagery.assets if asset.key == "local"]
+    assert local == [url.replace("catalog.json", "aerial/a/a.tif")]
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass

@@ -84,8 +84,10 @@ def _search_api(source: ImagerySource, window: ItemFilter) -> Fetched:
 def _walk_static(source: ImagerySource, window: ItemFilter) -> Fetched:
     import pystac
 
-    where = source.url if source.url is not None else str(source.path)
-    catalog = pystac.Catalog.from_file(where)
+    if source.url is not None:
+        catalog = pystac.Catalog.from_file(source.url, stac_io=_timed_io(source.timeout_s))
+    else:
+        catalog = pystac.Catalog.from_file(str(source.path))
     fetched = Fetched()
     for walked, item in enumerate(catalog.get_items(recursive=True)):
         if walked >= MAX_WALKED:
@@ -108,6 +110,23 @@ def _walk_static(source: ImagerySource, window: ItemFilter) -> Fetched:
     return fetched
 
 
+def _timed_io(timeout_s: float) -> Any:
+    """pystac's reader, but over HTTP with a timeout (its own waits for ever)."""
+    import httpx
+    from pystac.stac_io import DefaultStacIO
+
+    class TimedStacIO(DefaultStacIO):
+        def read_text_from_href(self, href: str) -> str:
+            if not href.startswith(("http://", "https://")):
+                text: str = super().read_text_from_href(href)
+                return text
+            answer = httpx.get(href, timeout=timeout_s, follow_redirects=True)
+            answer.raise_for_status()
+            return answer.text
+
+    return TimedStacIO()
+
+
 def _interval(start: datetime | None, end: datetime | None) -> str | None:
     if start is None and end is None:
         return None
@@ -120,17 +139,24 @@ def _interval(start: datetime | None, end: datetime | None) -> str | None:
 
 def _explained(source: ImagerySource, exc: Exception) -> str:
     """The failure as an operator reads it."""
+    import httpx
     import requests
     from pystac.errors import STACError, STACTypeError
     from pystac_client.exceptions import APIError
 
     where = source.address
-    unreachable = (requests.ConnectionError, requests.Timeout, ConnectionError, TimeoutError)
+    unreachable = (
+        requests.ConnectionError,
+        requests.Timeout,
+        httpx.TransportError,
+        ConnectionError,
+        TimeoutError,
+    )
     chain = _chain(exc)
     if any(isinstance(cause, unreachable) for cause in chain):
         # The deepest cause says it plainly: connection refused, timed out, no such host.
         return f"catalogue unreachable at {where}: {_first_line(chain[-1])}"
-    if isinstance(exc, APIError):
+    if isinstance(exc, APIError | httpx.HTTPStatusError):
         return f"the catalogue at {where} answered an error: {_first_line(exc)}"
     if isinstance(exc, FileNotFoundError):
         return f"no catalogue at {where}"
