@@ -8,6 +8,7 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -20,7 +21,7 @@ from tessera.codecs.stac import (
     item_footprint,
 )
 from tessera.core.model import Label
-from tessera.core.overlays import MAX_VERTICES, OverlayKind, geometry_problems
+from tessera.core.overlays import MAX_VERTICES, Overlay, OverlayKind, geometry_problems
 
 RING = [[18.0, 53.0], [18.2, 53.0], [18.2, 53.2], [18.0, 53.2], [18.0, 53.0]]
 
@@ -131,6 +132,14 @@ def test_what_cannot_be_a_footprint_says_why(changes: dict[str, Any], reason: st
         item_footprint(stac_item(**changes), source="s", grading="C3")
 
 
+def test_a_long_platform_still_makes_a_valid_name() -> None:
+    properties = {"datetime": "2026-05-04T09:30:00Z", "platform": "p" * 400}
+    found = item_footprint(stac_item(properties=properties), source="s", grading="C3")
+    overlay = imagery_overlay(found, overlay_id="ov-1", label=Label("RESTRICTED"), author="bot")
+    assert len(overlay.name) <= 256 and overlay.name.endswith("2026-05-04 09:30Z")
+    assert msgspec.json.decode(msgspec.json.encode(overlay), type=Overlay) == overlay
+
+
 def test_texts_are_cleaned_and_numbers_bounded() -> None:
     properties = {
         "datetime": "2026-05-04T09:30:00Z",
@@ -226,6 +235,8 @@ def test_any_item_is_a_valid_footprint_or_a_reason(item: dict[str, Any]) -> None
         return
     overlay = imagery_overlay(found, overlay_id="ov-1", label=Label("RESTRICTED"), author="bot")
     assert geometry_problems(overlay) == []
+    # As the journal and the stores read it back: every field within its limits.
+    assert msgspec.json.decode(msgspec.json.encode(overlay), type=Overlay) == overlay
     facts = found.imagery
     for href in [facts.thumbnail, facts.item_url, *(a.href for a in facts.assets)]:
         assert href is None or href.split(":", 1)[0].lower() in {"http", "https", "s3", "gs"}

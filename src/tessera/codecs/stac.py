@@ -88,7 +88,8 @@ def imagery_overlay(found: ImageryItem, *, overlay_id: str, label: Label, author
     """The footprint as an area overlay of ``author`` under ``label``."""
     facts = found.imagery
     what = facts.platform or facts.constellation or facts.collection or facts.source
-    name = f"{what} {facts.acquired_at:%Y-%m-%d %H:%M}Z"
+    # Within an overlay name's 256 characters, the time always whole.
+    name = f"{what[: MAX_TEXT - 24]} {facts.acquired_at:%Y-%m-%d %H:%M}Z"
     details = [f"STAC item {facts.item}"]
     if facts.collection:
         details.append(f"of {facts.collection}")
