@@ -266,6 +266,8 @@ async def get_health(request: Request) -> JSONResponse:
         body["feeds"] = tessera.feeds.summary()
     if tessera.tak_servers.links:
         body["tak_servers"] = tessera.tak_servers.summary()
+    if tessera.imagery.sources:
+        body["imagery"] = tessera.imagery.summary()
     return JSONResponse(body)
 
 

@@ -25,6 +25,7 @@ from tessera.settings import Settings
 from tessera.store.base import TrackStore
 from tessera.tiles.catalog import Basemaps
 from tessera.transports.feeds.base import FeedBoard
+from tessera.transports.imagery.status import ImageryBoard
 from tessera.transports.tak_client.status import TakServerBoard
 
 if TYPE_CHECKING:
@@ -55,6 +56,7 @@ class Served(Protocol):
     history: HistoryService | None
     feeds: FeedBoard
     tak_servers: TakServerBoard
+    imagery: ImageryBoard
 
     @property
     def ids(self) -> IdScope: ...
