@@ -43,7 +43,7 @@ def gmst_1982(times: FloatArray) -> FloatArray:
 
 def propagate_ecef(satellites: SatrecArray, times: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Earth-fixed positions (km) and velocities (km/s) of every satellite at every time,
-    shaped (satellites, times, 3); NaN where SGP4 fails (decayed, bad elements)."""
+    shaped (3, satellites, times); NaN where SGP4 fails (decayed, bad elements)."""
     whole, fraction = split_julian(times)
     errors, r, v = satellites.sgp4(whole, fraction)
     r[errors != 0] = np.nan
@@ -54,8 +54,8 @@ def propagate_ecef(satellites: SatrecArray, times: FloatArray) -> tuple[FloatArr
     y = -sin * r[..., 0] + cos * r[..., 1]
     vx = cos * v[..., 0] + sin * v[..., 1] + EARTH_ROTATION_RAD_S * y
     vy = -sin * v[..., 0] + cos * v[..., 1] - EARTH_ROTATION_RAD_S * x
-    position = np.stack((x, y, r[..., 2]), axis=-1)
-    velocity = np.stack((vx, vy, v[..., 2]), axis=-1)
+    position = np.stack((x, y, r[..., 2]))
+    velocity = np.stack((vx, vy, v[..., 2]))
     return position, velocity
 
 

@@ -17,8 +17,8 @@ IntArray = npt.NDArray[np.int64]
 
 
 class Pieces:
-    """One cubic per row: positions and velocities at both ends of a ``step``-second span
-    starting at ``t0``; the site each row is seen from (``site``, its ``up``)."""
+    """One cubic per row: positions and velocities (each shaped (3, rows)) at both ends of a
+    ``step``-second span starting at ``t0``; the site each row is seen from and its up."""
 
     def __init__(
         self,
@@ -34,55 +34,64 @@ class Pieces:
         self.site = site
         self.up = up
 
-    def state(self, t: FloatArray, rows: IntArray | None = None) -> tuple[FloatArray, FloatArray]:
-        """Position and velocity at ``t`` of every row (or of ``rows``)."""
-        pick = slice(None) if rows is None else rows
-        p0, v0, p1, v1 = self.p0[pick], self.v0[pick], self.p1[pick], self.v1[pick]
+    def _weights(self, t: FloatArray, rows: IntArray) -> tuple[FloatArray, ...]:
+        s = (t - self.t0[rows]) / self.step
+        s2 = s * s
+        s3 = s2 * s
+        return s, s2, s3
+
+    def position(self, t: FloatArray, rows: IntArray) -> FloatArray:
+        """Position at ``t`` of each of ``rows``, shaped (3, rows)."""
+        s, s2, s3 = self._weights(t, rows)
         h = self.step
-        s = ((t - self.t0[pick]) / h)[:, None]
-        s2, s3 = s * s, s * s * s
-        position = (
-            (2 * s3 - 3 * s2 + 1) * p0
-            + (s3 - 2 * s2 + s) * h * v0
-            + (-2 * s3 + 3 * s2) * p1
-            + (s3 - s2) * h * v1
+        result: FloatArray = (
+            (2 * s3 - 3 * s2 + 1) * self.p0[:, rows]
+            + (s3 - 2 * s2 + s) * h * self.v0[:, rows]
+            + (-2 * s3 + 3 * s2) * self.p1[:, rows]
+            + (s3 - s2) * h * self.v1[:, rows]
         )
-        velocity = (
-            (6 * s2 - 6 * s) / h * p0
-            + (3 * s2 - 4 * s + 1) * v0
-            + (-6 * s2 + 6 * s) / h * p1
-            + (3 * s2 - 2 * s) * v1
+        return result
+
+    def velocity(self, t: FloatArray, rows: IntArray) -> FloatArray:
+        s, s2, _ = self._weights(t, rows)
+        h = self.step
+        result: FloatArray = (
+            (6 * s2 - 6 * s) / h * self.p0[:, rows]
+            + (3 * s2 - 4 * s + 1) * self.v0[:, rows]
+            + (-6 * s2 + 6 * s) / h * self.p1[:, rows]
+            + (3 * s2 - 2 * s) * self.v1[:, rows]
         )
-        return position, velocity
+        return result
 
-    def elevation(self, t: FloatArray, rows: IntArray | None = None) -> FloatArray:
-        """Elevation above the site's horizon, radians."""
-        pick = slice(None) if rows is None else rows
-        position, _ = self.state(t, rows)
-        return elevation_of(position - self.site[pick], self.up[pick])
+    def elevation_sine(self, t: FloatArray, rows: IntArray) -> FloatArray:
+        """Sine of the elevation above the site's horizon."""
+        return elevation_sine(self.position(t, rows) - self.site[:, rows], self.up[:, rows])
 
-    def rising(self, t: FloatArray, rows: IntArray | None = None) -> FloatArray:
+    def rising(self, t: FloatArray, rows: IntArray) -> FloatArray:
         """A quantity with the sign of the elevation's rate (zero at culmination)."""
-        pick = slice(None) if rows is None else rows
-        position, velocity = self.state(t, rows)
-        return elevation_rate_sign(position - self.site[pick], velocity, self.up[pick])
+        sight = self.position(t, rows) - self.site[:, rows]
+        return elevation_rate_sign(sight, self.velocity(t, rows), self.up[:, rows])
 
 
-def elevation_of(line_of_sight: FloatArray, up: FloatArray) -> FloatArray:
-    norm = np.linalg.norm(line_of_sight, axis=-1)
-    result: FloatArray = np.arcsin(np.clip(np.sum(line_of_sight * up, axis=-1) / norm, -1, 1))
+def _dot(a: FloatArray, b: FloatArray) -> FloatArray:
+    result: FloatArray = a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+    return result
+
+
+def elevation_sine(line_of_sight: FloatArray, up: FloatArray) -> FloatArray:
+    """Sine of the elevation of lines of sight shaped (3, n) against up vectors (it orders
+    and crosses the mask as the elevation does, without an arcsine per sample)."""
+    result: FloatArray = _dot(line_of_sight, up) / np.sqrt(_dot(line_of_sight, line_of_sight))
     return result
 
 
 def elevation_rate_sign(
     line_of_sight: FloatArray, velocity: FloatArray, up: FloatArray
 ) -> FloatArray:
-    """d/dt (d·u/|d|) times |d|³: (v·u)|d|² - (d·u)(d·v)."""
-    d_u = np.sum(line_of_sight * up, axis=-1)
-    v_u = np.sum(velocity * up, axis=-1)
-    d_v = np.sum(line_of_sight * velocity, axis=-1)
-    d_d = np.sum(line_of_sight * line_of_sight, axis=-1)
-    result: FloatArray = v_u * d_d - d_u * d_v
+    """d/dt (d·u/|d|) times |d|³: (v·u)|d|² - (d·u)(d·v), for (3, n) arrays."""
+    result: FloatArray = _dot(velocity, up) * _dot(line_of_sight, line_of_sight) - _dot(
+        line_of_sight, up
+    ) * _dot(line_of_sight, velocity)
     return result
 
 
@@ -97,14 +106,15 @@ def bracketed_roots(
     iterations: int = 40,
 ) -> FloatArray:
     """Roots of ``function(rows, t)`` inside brackets whose ends differ in sign, by the
-    Illinois variant of regula falsi; stops when every bracket is under ``tolerance``."""
+    Illinois variant of regula falsi; a row is done when its guess moves under
+    ``tolerance`` (or its bracket is that narrow)."""
     a, b, fa, fb = low.copy(), high.copy(), f_low.copy(), f_high.copy()
-    rows: IntArray = np.arange(a.size)
     side = np.zeros(a.size, dtype=np.int8)
-    active = rows
+    active: IntArray = np.arange(a.size)
     last = 0.5 * (a + b)
+    moved = np.full(a.size, np.inf)
     for _ in range(iterations):
-        active = active[(b[active] - a[active]) > tolerance]
+        active = active[(moved[active] > tolerance) & ((b[active] - a[active]) > tolerance)]
         if active.size == 0:
             break
         aa, bb, ffa, ffb = a[active], b[active], fa[active], fb[active]
@@ -115,17 +125,15 @@ def bracketed_roots(
         stuck = ~((guess > aa) & (guess < bb))
         guess = np.where(stuck, 0.5 * (aa + bb), guess)
         value = function(active, guess)
+        moved[active] = np.abs(guess - last[active])
         last[active] = guess
-        same_as_low = np.sign(value) == np.sign(ffa)
+        keep_high = np.sign(value) == np.sign(ffa)
         # Replace the end on the guess's side; halve the kept end's value when the same end
         # is kept twice (Illinois), so convergence is never one-sided.
-        keep_high = same_as_low
         a[active] = np.where(keep_high, guess, aa)
         fa[active] = np.where(keep_high, value, np.where(side[active] == -1, ffa * 0.5, ffa))
         b[active] = np.where(keep_high, bb, guess)
         fb[active] = np.where(keep_high, np.where(side[active] == 1, ffb * 0.5, ffb), value)
         side[active] = np.where(keep_high, 1, -1)
-        exact = value == 0
-        a[active[exact]] = guess[exact]
-        b[active[exact]] = guess[exact]
+        moved[active[value == 0]] = 0.0
     return last

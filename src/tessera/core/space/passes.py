@@ -24,7 +24,7 @@ from tessera.core.space.frames import (
     propagate_ecef,
     sites_ecef,
 )
-from tessera.core.space.hermite import Pieces, bracketed_roots, elevation_of, elevation_rate_sign
+from tessera.core.space.hermite import Pieces, bracketed_roots, elevation_rate_sign, elevation_sine
 
 IntArray = npt.NDArray[np.int64]
 _MU_KM3_S2: Final = 398600.8  # WGS-72, as SGP4
@@ -137,101 +137,109 @@ def _chunk_passes(
     cone: FloatArray,
     mask: float,
 ) -> tuple[npt.NDArray[Any], ...]:
-    n_sat, n_t, _ = position.shape
+    _, n_sat, n_t = position.shape
     n_site = site_pos.shape[0]
-    unit = (position / np.linalg.norm(position, axis=-1)[..., None]).astype(np.float32)
-    cosines = unit.reshape(-1, 3) @ site_unit.T.astype(np.float32)
-    near = cosines.reshape(n_sat, n_t, n_site) > cone.astype(np.float32)[:, None, None]
-    near = np.nan_to_num(near, nan=False)
-    maybe = near[:, :-1, :] | near[:, 1:, :]
-    sat, k, site = np.nonzero(maybe)
-    if sat.size == 0:
-        return tuple(np.zeros(0) for _ in range(7))
-    pieces = Pieces(
-        grid[k],
-        step,
-        (position[sat, k], velocity[sat, k], position[sat, k + 1], velocity[sat, k + 1]),
-        site_pos[site],
-        site_up[site],
+    unit = (position / np.sqrt(np.sum(position * position, axis=0))).astype(np.float32)
+    cosines = unit.reshape(3, -1).T @ site_unit.T.astype(np.float32)
+    # Laid out satellite, site, time: a pair's samples come one after the other.
+    near = np.ascontiguousarray(
+        (cosines.reshape(n_sat, n_t, n_site) > cone.astype(np.float32)[:, None, None]).transpose(
+            0, 2, 1
+        )
     )
-    sight0, sight1 = pieces.p0 - pieces.site, pieces.p1 - pieces.site
-    el0, el1 = elevation_of(sight0, pieces.up), elevation_of(sight1, pieces.up)
-    g0 = elevation_rate_sign(sight0, pieces.v0, pieces.up)
-    g1 = elevation_rate_sign(sight1, pieces.v1, pieces.up)
-    t0, t1 = grid[k], grid[k] + step
-    # Culminations: the elevation stops rising inside the interval.
-    peak = np.flatnonzero((g0 > 0) & (g1 <= 0))
-    t_peak = np.full(sat.size, np.nan)
-    el_peak = np.full(sat.size, np.nan)
-    if peak.size:
-        t_peak[peak] = bracketed_roots(
-            lambda rows, t: pieces.rising(t, peak[rows]),
-            t0[peak],
-            t1[peak],
-            g0[peak],
-            g1[peak],
+    wanted = near.copy()
+    wanted[:, :, 1:] |= near[:, :, :-1]
+    wanted[:, :, :-1] |= near[:, :, 1:]
+    flat = np.flatnonzero(wanted)
+    if flat.size < 2:
+        return tuple(np.zeros(0) for _ in range(7))
+    pair = flat // n_t
+    k = flat - pair * n_t
+    sat = pair // n_site
+    site = pair - sat * n_site
+    # Samples' states as (3, n) rows, Earth-fixed; each sample seen from its site.
+    sample = sat * n_t + k
+    p = np.take(position.reshape(3, -1), sample, axis=1)
+    v = np.take(velocity.reshape(3, -1), sample, axis=1)
+    at = np.take(site_pos.T, site, axis=1)
+    up = np.take(site_up.T, site, axis=1)
+    sight = p - at
+    el = elevation_sine(sight, up) - math.sin(mask)
+    rate = elevation_rate_sign(sight, v, up)
+    first = np.flatnonzero(flat[1:] == flat[:-1] + 1)  # intervals: sample i and i + 1
+    second = first + 1
+    g0, g1, e0, e1 = rate[first], rate[second], el[first], el[second]
+    peak = (g0 > 0) & (g1 <= 0)
+    rise = (e0 < 0) & (e1 >= 0)
+    set_ = (e0 >= 0) & (e1 < 0)
+    # Intervals with an event get their cubic; the rest are done with.
+    events = np.flatnonzero(peak | rise | set_ | ((g0 > 0) & (g1 <= 0)))
+    i0, i1 = first[events], second[events]
+    pieces = Pieces(
+        grid[k[i0]], step, (p[:, i0], v[:, i0], p[:, i1], v[:, i1]), at[:, i0], up[:, i0]
+    )
+    g0, g1, e0, e1 = g0[events], g1[events], e0[events], e1[events]
+    t0 = grid[k[i0]]
+    t1 = t0 + step
+    rows = np.flatnonzero(peak[events])
+    t_peak = np.full(events.size, np.nan)
+    el_peak = np.full(events.size, np.nan)
+    if rows.size:
+        t_peak[rows] = bracketed_roots(
+            lambda r, t: pieces.rising(t, rows[r]),
+            t0[rows],
+            t1[rows],
+            g0[rows],
+            g1[rows],
             tolerance=1e-2,
         )
-        el_peak[peak] = pieces.elevation(t_peak[peak], peak)
+        el_peak[rows] = pieces.elevation_sine(t_peak[rows], rows) - math.sin(mask)
     has_peak = ~np.isnan(t_peak)
     # Horizon crossings, in the interval or, where it holds a culmination, on each side of it.
     mid_t = np.where(has_peak, t_peak, t1)
-    mid_el = np.where(has_peak, el_peak, el1)
-    rises_a, sets_a = _crossings(pieces, t0, mid_t, el0 - mask, mid_el - mask, mask)
-    second = np.flatnonzero(has_peak)
+    mid_el = np.where(has_peak, el_peak, e1)
+    everyone = np.arange(events.size)
+    rises_a, sets_a = _crossings(pieces, everyone, t0, mid_t, e0, mid_el, math.sin(mask))
+    peaked = np.flatnonzero(has_peak)
     rises_b, sets_b = _crossings(
-        _sub(pieces, second),
-        t_peak[second],
-        t1[second],
-        el_peak[second] - mask,
-        el1[second] - mask,
-        mask,
+        pieces, peaked, t_peak[peaked], t1[peaked], el_peak[peaked], e1[peaked], math.sin(mask)
     )
-    rises = (
-        np.concatenate((rises_a[0], second[rises_b[0]])),
-        np.concatenate((rises_a[1], rises_b[1])),
-    )
-    sets = (np.concatenate((sets_a[0], second[sets_b[0]])), np.concatenate((sets_a[1], sets_b[1])))
-    visible = np.flatnonzero(has_peak & (el_peak >= mask))
-    return _assemble(sat, site, n_site, visible, t_peak, el_peak, rises, sets, pieces)
-
-
-def _sub(pieces: Pieces, rows: IntArray) -> Pieces:
-    return Pieces(
-        pieces.t0[rows],
-        pieces.step,
-        (pieces.p0[rows], pieces.v0[rows], pieces.p1[rows], pieces.v1[rows]),
-        pieces.site[rows],
-        pieces.up[rows],
-    )
+    rises = (np.concatenate((rises_a[0], rises_b[0])), np.concatenate((rises_a[1], rises_b[1])))
+    sets = (np.concatenate((sets_a[0], sets_b[0])), np.concatenate((sets_a[1], sets_b[1])))
+    visible = np.flatnonzero(has_peak & (el_peak >= 0))
+    highest = np.arcsin(np.clip(el_peak + math.sin(mask), -1.0, 1.0))
+    return _assemble(sat[i0], site[i0], n_site, visible, t_peak, highest, rises, sets, pieces)
 
 
 def _crossings(
     pieces: Pieces,
+    rows: IntArray,
     low: FloatArray,
     high: FloatArray,
     f_low: FloatArray,
     f_high: FloatArray,
-    mask: float,
+    mask_sine: float,
 ) -> tuple[tuple[IntArray, FloatArray], tuple[IntArray, FloatArray]]:
-    """Rows rising through the mask in [low, high] and rows setting through it, with times."""
+    """Of ``rows`` (brackets given per row), those rising through the mask and those setting
+    through it, with the times."""
     found = []
-    for rows in (
+    for chosen in (
         np.flatnonzero((f_low < 0) & (f_high >= 0)),
         np.flatnonzero((f_low >= 0) & (f_high < 0)),
     ):
+        which = rows[chosen]
         times = (
             bracketed_roots(
-                lambda r, t, rows=rows: pieces.elevation(t, rows[r]) - mask,  # type: ignore[misc]
-                low[rows],
-                high[rows],
-                f_low[rows],
-                f_high[rows],
+                lambda r, t, which=which: pieces.elevation_sine(t, which[r]) - mask_sine,  # type: ignore[misc]
+                low[chosen],
+                high[chosen],
+                f_low[chosen],
+                f_high[chosen],
             )
-            if rows.size
+            if chosen.size
             else np.zeros(0)
         )
-        found.append((rows, times))
+        found.append((which, times))
     return found[0], found[1]
 
 
@@ -267,12 +275,9 @@ def _assemble(
     rise = np.where(rise_ok, times[np.maximum(rise_i, 0)], np.nan)
     set_ = np.where(set_ok, times[np.minimum(set_i, kinds.size - 1)], np.nan)
     peak_rows = rows[peaks]
-    at_peak, _ = pieces.state(times[peaks], peak_rows)
-    nadir = -at_peak
-    to_site = pieces.site[peak_rows] - at_peak
-    cosine = np.sum(nadir * to_site, axis=1) / (
-        np.linalg.norm(nadir, axis=1) * np.linalg.norm(to_site, axis=1)
-    )
+    at_peak = pieces.position(times[peaks], peak_rows)
+    to_site = pieces.site[:, peak_rows] - at_peak
+    cosine = -_dot3(at_peak, to_site) / np.sqrt(_dot3(at_peak, at_peak) * _dot3(to_site, to_site))
     off_nadir = np.degrees(np.arccos(np.clip(cosine, -1, 1)))
     return (
         sat[peak_rows],
@@ -283,3 +288,8 @@ def _assemble(
         np.degrees(el_peak[peak_rows]),
         off_nadir,
     )
+
+
+def _dot3(a: FloatArray, b: FloatArray) -> FloatArray:
+    result: FloatArray = a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+    return result
