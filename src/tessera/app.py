@@ -39,6 +39,7 @@ from tessera.security.limits import FailureLimiter, RequestLimiter
 from tessera.security.scoping import ID_KEY_NAME, IdScope, Submitter
 from tessera.security.sources import SourceRegistry
 from tessera.settings import Settings
+from tessera.space.catalog import SatelliteCatalog
 from tessera.store.base import TrackStore
 from tessera.tiles.catalog import Basemaps
 from tessera.transports.feeds.base import FeedBoard
@@ -137,6 +138,10 @@ class Tessera:
         self.history: HistoryService | None = None
         # The sensor feeds' status (the server starts the feeds: transports.feeds).
         self.feeds = FeedBoard()
+        # The satellites ([[satellites]]): files read now (a bad one stops the start),
+        # URLs refreshed once started.
+        self.satellites = SatelliteCatalog(settings.satellites, clock=clock)
+        self.satellites.load_files()
         self.asgi: Starlette = _web_app(self)
 
     def fence_writes(self, fence: Fence) -> None:
@@ -185,6 +190,7 @@ class Tessera:
             replica = PictureReplica(self.bus, self.store, list(self.pictures))
             self._worker_task = asyncio.create_task(replica.run(), name="picture-replica")
             await self.alerts.start()
+            await self.satellites.start()
             return
         if self._fence is not None:
             for name in self.pictures:
@@ -203,6 +209,7 @@ class Tessera:
         if self.role == "all":
             await self.start_archive()
             await self.alerts.start()
+            await self.satellites.start()
 
     async def _fuse(self) -> None:
         loop = asyncio.get_running_loop()
@@ -275,6 +282,7 @@ class Tessera:
         # (its store and bus refuse by themselves).
         deposed = self.deposed
         await self.alerts.stop()
+        await self.satellites.stop()
         await self.stop_archive(drain=not deposed)
         for task in (self._checkpoint_task, self._worker_task):
             if task is not None:

@@ -21,6 +21,7 @@ from tessera.security.base import SecurityStore
 from tessera.security.gate import Gate
 from tessera.security.scoping import IdScope, Submitter
 from tessera.settings import Settings
+from tessera.space.catalog import SatelliteCatalog
 from tessera.store.base import TrackStore
 from tessera.tiles.catalog import Basemaps
 from tessera.transports.feeds.base import FeedBoard
@@ -51,6 +52,7 @@ class Served(Protocol):
     alerts: AlertService
     history: HistoryService | None
     feeds: FeedBoard
+    satellites: SatelliteCatalog
 
     @property
     def ids(self) -> IdScope: ...

@@ -22,6 +22,7 @@ from tessera.transports.web.audit_query import DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LI
 from tessera.transports.web.feeds_api import FEEDS
 from tessera.transports.web.openapi_alerts import ALERT_SCHEMAS, alert_operations
 from tessera.transports.web.openapi_overlays import overlay_operations
+from tessera.transports.web.openapi_passes import passes_operations
 from tessera.transports.web.openapi_status import HEALTH, STATUS
 from tessera.transports.web.stream import Subscribe
 
@@ -149,6 +150,7 @@ def _operations() -> dict[str, dict[str, Any]]:
     return {
         **overlay_operations(),
         **alert_operations(),
+        **passes_operations(),
         "post_reports": {
             "post": {
                 "summary": "Submit a batch of reports",
