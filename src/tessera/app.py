@@ -133,15 +133,15 @@ class Tessera:
         # The operator's basemaps, opened (and checked) now: a bad file stops the start.
         self.basemaps = Basemaps.open(settings.basemaps)
         # Alert rules over the pictures' change feeds (not run by a fusion-only worker).
-        self.alerts = alert_service(settings, clock, store, bus)
+        # The satellites ([[satellites]]): files read now (a bad one stops the start),
+        # URLs refreshed once started; pass warnings watch those each picture admits.
+        self.satellites = SatelliteCatalog(settings.satellites, clock=clock)
+        self.satellites.load_files()
+        self.alerts = alert_service(settings, clock, store, bus, self.satellites)
         # The pictures' past: seeks, and snapshots where fusion runs (history/).
         self.history: HistoryService | None = None
         # The sensor feeds' status (the server starts the feeds: transports.feeds).
         self.feeds = FeedBoard()
-        # The satellites ([[satellites]]): files read now (a bad one stops the start),
-        # URLs refreshed once started.
-        self.satellites = SatelliteCatalog(settings.satellites, clock=clock)
-        self.satellites.load_files()
         self.asgi: Starlette = _web_app(self)
 
     def fence_writes(self, fence: Fence) -> None:

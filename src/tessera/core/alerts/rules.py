@@ -25,6 +25,8 @@ class RuleKind(enum.StrEnum):
     PROXIMITY = "proximity"  # a matching track within distance_km of a friendly one
     LOST = "lost"  # a matching track not updated for lost_after_s (coasting, stale)
     EMERGENCY = "emergency"  # a TAK client's emergency (911, ring the bell), until cancelled
+    # a hostile imaging satellite will pass over a matching (friendly) track within lead_s
+    OVERHEAD = "satellite-pass"
 
 
 AREA_KINDS: Final = frozenset({RuleKind.ENTER, RuleKind.LEAVE, RuleKind.DWELL})
@@ -37,6 +39,7 @@ DEFAULT_IDENTITIES: Final = {
     RuleKind.PROXIMITY: (Identity.HOSTILE,),
     RuleKind.LOST: tuple(Identity),
     RuleKind.EMERGENCY: tuple(Identity),
+    RuleKind.OVERHEAD: (Identity.FRIEND, Identity.ASSUMED_FRIEND),
 }
 FRIENDLY: Final = frozenset({Identity.FRIEND, Identity.ASSUMED_FRIEND})
 # What keeps a track's jitter at an edge from raising and clearing in turn: the condition
@@ -51,7 +54,9 @@ Metres = Annotated[float, msgspec.Meta(ge=0.0, le=100_000.0)]
 class AlertRule(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """``area``: the overlay (area, circle or corridor) of enter, leave and dwell rules.
     ``identities``: the tracks the rule watches (empty: the kind's default, hostile or
-    unknown for areas, hostile for new-hostile and proximity, all for lost).
+    unknown for areas, hostile for new-hostile and proximity, all for lost, friendly for
+    satellite-pass: the units warned ``lead_s`` before a hostile imaging satellite's pass
+    that has them in its sensor's field, until it sets).
     ``origin``: ``settings`` for a rule the settings file makes (read-only elsewhere)."""
 
     id: Identifier
@@ -63,6 +68,7 @@ class AlertRule(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     dwell_s: Seconds | None = None
     distance_km: Kilometres | None = None
     lost_after_s: Seconds | None = None
+    lead_s: Seconds | None = None
     margin_m: Metres = DEFAULT_MARGIN_M
     enabled: bool = True
     author: str = ""
@@ -102,6 +108,7 @@ def rule_problems(rule: AlertRule) -> list[tuple[str, str]]:
         RuleKind.DWELL: ("dwell_s", rule.dwell_s),
         RuleKind.PROXIMITY: ("distance_km", rule.distance_km),
         RuleKind.LOST: ("lost_after_s", rule.lost_after_s),
+        RuleKind.OVERHEAD: ("lead_s", rule.lead_s),
     }
     for needing, (field, value) in needs.items():
         if kind is needing and value is None:
