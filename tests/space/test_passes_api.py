@@ -75,3 +75,31 @@ def test_bad_questions_are_refused_by_name(tmp_path: Path) -> None:
             assert "/api/v1/passes" in spec["paths"]
 
     asyncio.run(scenario())
+
+
+def test_the_map_gets_the_satellites_the_picture_admits(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        sources = split_sources(tmp_path)
+        async with (
+            clocked_server(
+                tmp_path / "data", lambda: T0, satellites=sources, pictures=PICTURES
+            ) as live,
+            live.client() as admin,
+        ):
+            nato = (await admin.get("/api/v1/satellites", params={"picture": "NATO"})).json()
+            ukr = (await admin.get("/api/v1/satellites", params={"picture": "REL-UKR"})).json()
+        parts = [f["properties"]["part"] for f in nato["features"]]
+        assert parts.count("satellite") == 20 and parts.count("footprint") == 20
+        assert parts.count("ground_track") == 40
+        hostile = next(
+            f
+            for f in nato["features"]
+            if f["properties"]["part"] == "satellite" and f["properties"]["identity"] == "hostile"
+        )
+        assert hostile["properties"]["sidc"] == "10060500001107000000"
+        assert 300 < hostile["properties"]["altitude_km"] < 1500
+        assert hostile["properties"]["footprint_km"] > 100
+        shown = {f["properties"]["identity"] for f in ukr["features"]}
+        assert shown == {"neutral"}
+
+    asyncio.run(scenario())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tessera.transports.web.openapi_overlays import PICTURE_PARAM
-from tessera.transports.web.passes_api import PASSES
+from tessera.transports.web.passes_api import PASSES, SATELLITES
 
 _ERROR = {"type": "object", "properties": {"error": {"type": "string"}}}
 
@@ -20,6 +20,22 @@ def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
 
 def passes_operations() -> dict[str, dict[str, Any]]:
     return {
+        "get_satellites": {
+            "get": {
+                "summary": "The picture's satellites now, as a GeoJSON FeatureCollection",
+                "description": (
+                    "Of the satellites the picture admits: each one's position (part "
+                    "satellite, with its APP-6 space sidc), its ground track over the last "
+                    "and the next orbit (part ground_track, when past or next) and its "
+                    "sensor's footprint (part footprint)."
+                ),
+                "parameters": [PICTURE_PARAM],
+                "responses": {
+                    "200": _json(SATELLITES, "FeatureCollection"),
+                    "404": _json(_ERROR, "No such picture"),
+                },
+            }
+        },
         "get_passes": {
             "get": {
                 "summary": "Satellite passes over a place in the next hours",

@@ -1,5 +1,6 @@
 """``GET /api/v1/passes``: the passes of the satellites a picture's readers may know of over
-a place (a point, an overlay's centre, a track) in the next hours."""
+a place (a point, an overlay's centre, a track) in the next hours; ``GET
+/api/v1/satellites``: those satellites on the map."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from tessera.core.model import Identity
 from tessera.core.space.catalog import visible_to
 from tessera.core.space.passes import Sites
 from tessera.core.space.predict import passes_over
+from tessera.core.space.tracks import satellite_features
 from tessera.transports.web.api import picture_or_404
 from tessera.transports.web.context import Served
 from tessera.transports.web.params import ParameterError, parse_choices
@@ -132,4 +134,24 @@ async def get_passes(request: Request) -> JSONResponse:
             "end": (start + span).isoformat(),
             "passes": rows,
         }
+    )
+
+
+SATELLITES: Final[dict[str, Any]] = {
+    "type": "object",
+    "required": ["type", "features"],
+    "properties": {"type": {"const": "FeatureCollection"}, "features": {"type": "array"}},
+}
+
+
+async def get_satellites(request: Request) -> JSONResponse:
+    """The satellites the picture admits, now: positions, ground tracks and footprints."""
+    tessera: Served = request.app.state.tessera
+    picture = picture_or_404(request, "satellites.read")
+    if isinstance(picture, JSONResponse):
+        return picture
+    satellites = visible_to(picture, tessera.satellites.satellites(), tessera.scheme)
+    features = satellite_features(satellites, tessera.clock())
+    return JSONResponse(
+        {"type": "FeatureCollection", "picture": picture.name, "features": features}
     )

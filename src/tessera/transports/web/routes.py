@@ -47,6 +47,7 @@ POLICIES: Final[dict[str, Policy]] = {
     "get_status": requires(Role.ADMIN),
     "get_feeds": requires(Role.VIEWER),
     "get_passes": requires(Role.VIEWER),
+    "get_satellites": requires(Role.VIEWER),
     "stream": requires(Role.VIEWER),
     "post_login": PUBLIC,
     "get_me": requires(*Role),
@@ -81,6 +82,9 @@ def api_routes() -> list[BaseRoute]:
         Route(f"{API}/status", api.get_status, methods=["GET"], name="get_status"),
         Route(f"{API}/feeds", feeds_api.get_feeds, methods=["GET"], name="get_feeds"),
         Route(f"{API}/passes", passes_api.get_passes, methods=["GET"], name="get_passes"),
+        Route(
+            f"{API}/satellites", passes_api.get_satellites, methods=["GET"], name="get_satellites"
+        ),
         Route(f"{API}/login", account.post_login, methods=["POST"], name="post_login"),
         Route(f"{API}/me", account.get_me, methods=["GET"], name="get_me"),
         Route(f"{API}/audit", account.get_audit, methods=["GET"], name="get_audit"),
