@@ -157,31 +157,46 @@ def _chunk_passes(
     k = flat - pair * n_t
     sat = pair // n_site
     site = pair - sat * n_site
-    # Samples' states as (3, n) rows, Earth-fixed; each sample seen from its site.
+    # Every sample's elevation in single precision (signs and order only: the events'
+    # intervals are judged again, and refined, in double).
     sample = sat * n_t + k
-    p = np.take(position.reshape(3, -1), sample, axis=1)
-    v = np.take(velocity.reshape(3, -1), sample, axis=1)
-    at = np.take(site_pos.T, site, axis=1)
-    up = np.take(site_up.T, site, axis=1)
-    sight = p - at
-    el = elevation_sine(sight, up) - math.sin(mask)
-    rate = elevation_rate_sign(sight, v, up)
+    sight32 = np.take(position.reshape(3, -1).astype(np.float32), sample, axis=1)
+    sight32 -= np.take(site_pos.T.astype(np.float32), site, axis=1)
+    el32 = elevation_sine(sight32, np.take(site_up.T.astype(np.float32), site, axis=1))
+    el32 -= np.float32(math.sin(mask))
     first = np.flatnonzero(flat[1:] == flat[:-1] + 1)  # intervals: sample i and i + 1
     second = first + 1
-    g0, g1, e0, e1 = rate[first], rate[second], el[first], el[second]
-    peak = (g0 > 0) & (g1 <= 0)
-    rise = (e0 < 0) & (e1 >= 0)
-    set_ = (e0 >= 0) & (e1 < 0)
-    # Intervals with an event get their cubic; the rest are done with.
-    events = np.flatnonzero(peak | rise | set_ | ((g0 > 0) & (g1 <= 0)))
-    i0, i1 = first[events], second[events]
-    pieces = Pieces(
-        grid[k[i0]], step, (p[:, i0], v[:, i0], p[:, i1], v[:, i1]), at[:, i0], up[:, i0]
+    crossing = first[(el32[first] < 0) != (el32[second] < 0)]
+    # A highest sample (with a sample either side) has the culmination next to it; which
+    # side, the elevation's rate there says.
+    middle = second[:-1][second[:-1] == first[1:]]
+    high = middle[(el32[middle] >= el32[middle - 1]) & (el32[middle] > el32[middle + 1])]
+    states = position.reshape(3, -1), velocity.reshape(3, -1)
+    at_high = np.take(site_pos.T, site[high], axis=1)
+    rate_high = elevation_rate_sign(
+        np.take(states[0], sample[high], axis=1) - at_high,
+        np.take(states[1], sample[high], axis=1),
+        np.take(site_up.T, site[high], axis=1),
     )
-    g0, g1, e0, e1 = g0[events], g1[events], e0[events], e1[events]
+    marked = np.zeros(flat.size, dtype=bool)
+    marked[crossing] = True
+    marked[np.where(rate_high > 0, high, high - 1)] = True
+    starts = np.flatnonzero(marked)
+    i0, i1 = starts, starts + 1
+    at = np.take(site_pos.T, site[i0], axis=1)
+    up = np.take(site_up.T, site[i0], axis=1)
+    p0, v0 = (np.take(a, sample[i0], axis=1) for a in states)
+    p1, v1 = (np.take(a, sample[i1], axis=1) for a in states)
+    pieces = Pieces(grid[k[i0]], step, (p0, v0, p1, v1), at, up)
+    e0 = elevation_sine(p0 - at, up) - math.sin(mask)
+    e1 = elevation_sine(p1 - at, up) - math.sin(mask)
+    g0 = elevation_rate_sign(p0 - at, v0, up)
+    g1 = elevation_rate_sign(p1 - at, v1, up)
+    peak = (g0 > 0) & (g1 <= 0)
+    events = np.arange(starts.size)
     t0 = grid[k[i0]]
     t1 = t0 + step
-    rows = np.flatnonzero(peak[events])
+    rows = np.flatnonzero(peak)
     t_peak = np.full(events.size, np.nan)
     el_peak = np.full(events.size, np.nan)
     if rows.size:
@@ -191,7 +206,7 @@ def _chunk_passes(
             t1[rows],
             g0[rows],
             g1[rows],
-            tolerance=1e-2,
+            tolerance=0.05,
         )
         el_peak[rows] = pieces.elevation_sine(t_peak[rows], rows) - math.sin(mask)
     has_peak = ~np.isnan(t_peak)
@@ -235,6 +250,7 @@ def _crossings(
                 high[chosen],
                 f_low[chosen],
                 f_high[chosen],
+                tolerance=0.01,
             )
             if chosen.size
             else np.zeros(0)
