@@ -137,3 +137,49 @@ def bracketed_roots(
         side[active] = np.where(keep_high, 1, -1)
         moved[active[value == 0]] = 0.0
     return last
+
+
+def crossing_times(
+    pieces: Pieces,
+    rows: IntArray,
+    ends: tuple[FloatArray, FloatArray],
+    values: tuple[FloatArray, FloatArray],
+    slopes: tuple[FloatArray, FloatArray],
+    level: float,
+    *,
+    iterations: int = 2,
+) -> FloatArray:
+    """When the elevation's sine crosses ``level`` inside each bracket (its ends, the sine
+    minus ``level`` and its rate there): the root of the cubic through those, then Newton
+    steps on the orbit's own cubic, kept inside the bracket."""
+    low, high = ends
+    f0, f1 = values
+    h = high - low
+    d0, d1 = slopes[0] * h, slopes[1] * h
+    s = np.clip(f0 / np.where(f0 != f1, f0 - f1, 1.0), 0.0, 1.0)
+    for _ in range(4):
+        s2 = s * s
+        value = (
+            (2 * s2 * s - 3 * s2 + 1) * f0
+            + (s2 * s - 2 * s2 + s) * d0
+            + (-2 * s2 * s + 3 * s2) * f1
+            + (s2 * s - s2) * d1
+        )
+        slope = (6 * s2 - 6 * s) * f0 + (3 * s2 - 4 * s + 1) * d0
+        slope += (-6 * s2 + 6 * s) * f1 + (3 * s2 - 2 * s) * d1
+        s = np.clip(s - value / np.where(slope != 0, slope, 1.0), 0.0, 1.0)
+    t = low + s * h
+    for _ in range(iterations):
+        sight = pieces.position(t, rows) - pieces.site[:, rows]
+        up = pieces.up[:, rows]
+        norm2 = _dot(sight, sight)
+        value = _dot(sight, up) / np.sqrt(norm2) - level
+        rate = elevation_rate_sign(sight, pieces.velocity(t, rows), up) / norm2**1.5
+        t = np.clip(t - value / np.where(rate != 0, rate, 1.0), low, high)
+    return t
+
+
+def sine_rate(sight: FloatArray, velocity: FloatArray, up: FloatArray) -> FloatArray:
+    """How fast the elevation's sine changes (per second), for (3, n) arrays."""
+    result: FloatArray = elevation_rate_sign(sight, velocity, up) / _dot(sight, sight) ** 1.5
+    return result

@@ -24,7 +24,14 @@ from tessera.core.space.frames import (
     propagate_ecef,
     sites_ecef,
 )
-from tessera.core.space.hermite import Pieces, bracketed_roots, elevation_rate_sign, elevation_sine
+from tessera.core.space.hermite import (
+    Pieces,
+    bracketed_roots,
+    crossing_times,
+    elevation_rate_sign,
+    elevation_sine,
+    sine_rate,
+)
 
 IntArray = npt.NDArray[np.int64]
 _MU_KM3_S2: Final = 398600.8  # WGS-72, as SGP4
@@ -193,6 +200,7 @@ def _chunk_passes(
     g0 = elevation_rate_sign(p0 - at, v0, up)
     g1 = elevation_rate_sign(p1 - at, v1, up)
     peak = (g0 > 0) & (g1 <= 0)
+    r0, r1 = sine_rate(p0 - at, v0, up), sine_rate(p1 - at, v1, up)
     events = np.arange(starts.size)
     t0 = grid[k[i0]]
     t1 = t0 + step
@@ -213,11 +221,19 @@ def _chunk_passes(
     # Horizon crossings, in the interval or, where it holds a culmination, on each side of it.
     mid_t = np.where(has_peak, t_peak, t1)
     mid_el = np.where(has_peak, el_peak, e1)
+    mid_rate = np.where(has_peak, 0.0, r1)
     everyone = np.arange(events.size)
-    rises_a, sets_a = _crossings(pieces, everyone, t0, mid_t, e0, mid_el, math.sin(mask))
+    rises_a, sets_a = _crossings(
+        pieces, everyone, (t0, mid_t), (e0, mid_el), (r0, mid_rate), math.sin(mask)
+    )
     peaked = np.flatnonzero(has_peak)
     rises_b, sets_b = _crossings(
-        pieces, peaked, t_peak[peaked], t1[peaked], el_peak[peaked], e1[peaked], math.sin(mask)
+        pieces,
+        peaked,
+        (t_peak[peaked], t1[peaked]),
+        (el_peak[peaked], e1[peaked]),
+        (np.zeros(peaked.size), r1[peaked]),
+        math.sin(mask),
     )
     rises = (np.concatenate((rises_a[0], rises_b[0])), np.concatenate((rises_a[1], rises_b[1])))
     sets = (np.concatenate((sets_a[0], sets_b[0])), np.concatenate((sets_a[1], sets_b[1])))
@@ -229,31 +245,27 @@ def _chunk_passes(
 def _crossings(
     pieces: Pieces,
     rows: IntArray,
-    low: FloatArray,
-    high: FloatArray,
-    f_low: FloatArray,
-    f_high: FloatArray,
+    ends: tuple[FloatArray, FloatArray],
+    values: tuple[FloatArray, FloatArray],
+    slopes: tuple[FloatArray, FloatArray],
     mask_sine: float,
 ) -> tuple[tuple[IntArray, FloatArray], tuple[IntArray, FloatArray]]:
-    """Of ``rows`` (brackets given per row), those rising through the mask and those setting
-    through it, with the times."""
+    """Of ``rows`` (brackets given per row: ends, the sine above the mask and its rate
+    there), those rising through the mask and those setting through it, with the times."""
+    f_low, f_high = values
     found = []
     for chosen in (
         np.flatnonzero((f_low < 0) & (f_high >= 0)),
         np.flatnonzero((f_low >= 0) & (f_high < 0)),
     ):
         which = rows[chosen]
-        times = (
-            bracketed_roots(
-                lambda r, t, which=which: pieces.elevation_sine(t, which[r]) - mask_sine,  # type: ignore[misc]
-                low[chosen],
-                high[chosen],
-                f_low[chosen],
-                f_high[chosen],
-                tolerance=0.01,
-            )
-            if chosen.size
-            else np.zeros(0)
+        times = crossing_times(
+            pieces,
+            which,
+            (ends[0][chosen], ends[1][chosen]),
+            (f_low[chosen], f_high[chosen]),
+            (slopes[0][chosen], slopes[1][chosen]),
+            mask_sine,
         )
         found.append((which, times))
     return found[0], found[1]
