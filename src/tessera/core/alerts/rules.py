@@ -27,6 +27,9 @@ class RuleKind(enum.StrEnum):
     EMERGENCY = "emergency"  # a TAK client's emergency (911, ring the bell), until cancelled
     # a hostile imaging satellite will pass over a matching (friendly) track within lead_s
     OVERHEAD = "satellite-pass"
+    # An image (an imagery footprint overlay) over the area, or anywhere without one, is
+    # on the picture: raised once per image, cleared when the image leaves the picture.
+    NEW_IMAGERY = "new-imagery"
 
 
 AREA_KINDS: Final = frozenset({RuleKind.ENTER, RuleKind.LEAVE, RuleKind.DWELL})
@@ -40,6 +43,7 @@ DEFAULT_IDENTITIES: Final = {
     RuleKind.LOST: tuple(Identity),
     RuleKind.EMERGENCY: tuple(Identity),
     RuleKind.OVERHEAD: (Identity.FRIEND, Identity.ASSUMED_FRIEND),
+    RuleKind.NEW_IMAGERY: tuple(Identity),
 }
 FRIENDLY: Final = frozenset({Identity.FRIEND, Identity.ASSUMED_FRIEND})
 # What keeps a track's jitter at an edge from raising and clearing in turn: the condition
@@ -52,7 +56,8 @@ Metres = Annotated[float, msgspec.Meta(ge=0.0, le=100_000.0)]
 
 
 class AlertRule(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """``area``: the overlay (area, circle or corridor) of enter, leave and dwell rules.
+    """``area``: the overlay (area, circle or corridor) of enter, leave and dwell rules,
+    and optionally of new-imagery rules (without: imagery anywhere on the picture).
     ``identities``: the tracks the rule watches (empty: the kind's default, hostile or
     unknown for areas, hostile for new-hostile and proximity, all for lost, friendly for
     satellite-pass: the units warned ``lead_s`` before a hostile imaging satellite's pass
@@ -102,7 +107,7 @@ def rule_problems(rule: AlertRule) -> list[tuple[str, str]]:
     kind = rule.kind
     if kind in AREA_KINDS and rule.area is None:
         problems.append(("area", f"a {kind.value} rule needs an area (an overlay id)"))
-    if kind not in AREA_KINDS and rule.area is not None:
+    if kind not in AREA_KINDS and kind is not RuleKind.NEW_IMAGERY and rule.area is not None:
         problems.append(("area", f"a {kind.value} rule takes no area"))
     needs = {
         RuleKind.DWELL: ("dwell_s", rule.dwell_s),

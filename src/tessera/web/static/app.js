@@ -11,6 +11,7 @@ import {
   storedToken,
 } from "/static/auth.js";
 import { AlertPanel } from "/static/alerts.js";
+import { ChatPanel } from "/static/chat.js";
 import { watchFeeds } from "/static/feeds.js";
 import { DrawTool } from "/static/draw.js";
 import { setUpExport } from "/static/export.js";
@@ -141,6 +142,7 @@ function subscribe(picture) {
   tools.reset();
   alertPanel.reset(picture, state.account);
   space.reset(state.map, picture);
+  chatPanel.reset(picture, state.account, state.pictures.get(picture), state.levels);
   state.stream = new TrackStream({
     picture,
     token: storedToken,
@@ -149,6 +151,7 @@ function subscribe(picture) {
     onOverlays: (features) => overlays.update(features),
     onStatus,
     onAlerts: (message) => alertPanel.receive(message),
+    onChat: (message) => chatPanel.receive(message),
   });
   onStatus("reconnecting");
   draw();
@@ -285,6 +288,7 @@ function signOut(message) {
   overlays.reset(null, null);
   trackLayer.clear();
   alertPanel.reset(null, null);
+  chatPanel.reset(null, null, null, []);
   $("updated").textContent = "no update yet";
   $("picture").replaceChildren();
   $("principal").textContent = "";
@@ -413,9 +417,11 @@ const AREA_OVERLAYS = ["area", "circle", "corridor"];
 const alertPanel = new AlertPanel({
   areas: () =>
     [...(state.stream?.overlays.values() ?? [])]
-      .filter((feature) => AREA_OVERLAYS.includes(feature.properties.kind))
+      .filter((f) => AREA_OVERLAYS.includes(f.properties.kind) && !f.properties.imagery)
       .map((feature) => ({ id: feature.id, name: feature.properties.name })),
 });
+
+const chatPanel = new ChatPanel();
 
 const drawTool = new DrawTool({
   onShape: (shape) => {
