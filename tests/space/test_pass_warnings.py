@@ -113,3 +113,28 @@ def test_a_hostile_pass_warns_the_units_picture_ahead_and_nobody_else(tmp_path: 
             ]
 
     asyncio.run(asyncio.wait_for(scenario(), 120))
+
+
+def test_pass_warning_rules_are_made_through_the_api(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with (
+            clocked_server(tmp_path / "data", Clock(), pictures=PICTURES) as live,
+            live.client() as admin,
+        ):
+            made = await admin.post(
+                "/api/v1/alert-rules",
+                params={"picture": "NATO"},
+                json={"kind": "satellite-pass", "name": "Hide", "lead_s": 600},
+            )
+            assert made.status_code == 201, made.text
+            assert made.json()["lead_s"] == 600
+            assert made.json()["identities"] == [] and made.json()["kind"] == "satellite-pass"
+            missing = await admin.post(
+                "/api/v1/alert-rules",
+                params={"picture": "NATO"},
+                json={"kind": "satellite-pass", "name": "Hide"},
+            )
+            assert missing.status_code == 422
+            assert [e["field"] for e in missing.json()["errors"]] == ["lead_s"]
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))

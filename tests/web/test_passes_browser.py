@@ -1,6 +1,7 @@
 """Satellites on the map and the pass timeline of a selected area, in a real browser during
-the demo: the space layer draws every satellite the picture admits, and an area's panel
-shows each pass over it in the next hours as a bar from rise to set."""
+the demo: the space layer draws every satellite the picture admits, an area's panel shows
+each pass over it in the next hours as a bar from rise to set, and the Alerts panel makes
+pass warning rules."""
 
 from __future__ import annotations
 
@@ -109,6 +110,14 @@ def test_the_map_draws_satellites_and_an_areas_pass_timeline(demo: Demo) -> None
             assert "NORAD" in first and "rises" in first and "sets" in first
             names = page.locator("#pass-timeline .pass-name").all_text_contents()
             assert "ISS (ZARYA)" in names or len(set(names)) >= 3
+            # The warning rule is offered in the Alerts panel, asking how far ahead.
+            page.select_option("#alert-rule-kind", "satellite-pass")
+            assert page.is_hidden("#alert-rule-area-row")
+            assert page.text_content("#alert-rule-number-label") == "Warn ahead (s)"
+            page.fill("#alert-rule-name", "Hide from imaging satellites")
+            page.fill("#alert-rule-number", "900")
+            page.click("#alert-rule-save")
+            page.locator("#alert-rule-list li", has_text="Hide from imaging satellites").wait_for()
             assert refused == []
         finally:
             context.close()
