@@ -34,13 +34,23 @@ class Pieces:
         self.site = site
         self.up = up
 
-    def _weights(self, t: FloatArray, rows: IntArray) -> tuple[FloatArray, ...]:
+    def subset(self, rows: IntArray) -> Pieces:
+        """The pieces of ``rows`` alone, gathered once (for many evaluations of them)."""
+        return Pieces(
+            self.t0[rows],
+            self.step,
+            (self.p0[:, rows], self.v0[:, rows], self.p1[:, rows], self.v1[:, rows]),
+            self.site[:, rows],
+            self.up[:, rows],
+        )
+
+    def _weights(self, t: FloatArray, rows: IntArray | slice) -> tuple[FloatArray, ...]:
         s = (t - self.t0[rows]) / self.step
         s2 = s * s
         s3 = s2 * s
         return s, s2, s3
 
-    def position(self, t: FloatArray, rows: IntArray) -> FloatArray:
+    def position(self, t: FloatArray, rows: IntArray | slice) -> FloatArray:
         """Position at ``t`` of each of ``rows``, shaped (3, rows)."""
         s, s2, s3 = self._weights(t, rows)
         h = self.step
@@ -52,7 +62,7 @@ class Pieces:
         )
         return result
 
-    def velocity(self, t: FloatArray, rows: IntArray) -> FloatArray:
+    def velocity(self, t: FloatArray, rows: IntArray | slice) -> FloatArray:
         s, s2, _ = self._weights(t, rows)
         h = self.step
         result: FloatArray = (
@@ -63,11 +73,11 @@ class Pieces:
         )
         return result
 
-    def elevation_sine(self, t: FloatArray, rows: IntArray) -> FloatArray:
+    def elevation_sine(self, t: FloatArray, rows: IntArray | slice) -> FloatArray:
         """Sine of the elevation above the site's horizon."""
         return elevation_sine(self.position(t, rows) - self.site[:, rows], self.up[:, rows])
 
-    def rising(self, t: FloatArray, rows: IntArray) -> FloatArray:
+    def rising(self, t: FloatArray, rows: IntArray | slice) -> FloatArray:
         """A quantity with the sign of the elevation's rate (zero at culmination)."""
         sight = self.position(t, rows) - self.site[:, rows]
         return elevation_rate_sign(sight, self.velocity(t, rows), self.up[:, rows])
@@ -156,6 +166,7 @@ def crossing_times(
     f0, f1 = values
     h = high - low
     d0, d1 = slopes[0] * h, slopes[1] * h
+    part, every = pieces.subset(rows), slice(None)
     s = np.clip(f0 / np.where(f0 != f1, f0 - f1, 1.0), 0.0, 1.0)
     for _ in range(4):
         s2 = s * s
@@ -170,11 +181,10 @@ def crossing_times(
         s = np.clip(s - value / np.where(slope != 0, slope, 1.0), 0.0, 1.0)
     t = low + s * h
     for _ in range(iterations):
-        sight = pieces.position(t, rows) - pieces.site[:, rows]
-        up = pieces.up[:, rows]
+        sight = part.position(t, every) - part.site
         norm2 = _dot(sight, sight)
-        value = _dot(sight, up) / np.sqrt(norm2) - level
-        rate = elevation_rate_sign(sight, pieces.velocity(t, rows), up) / norm2**1.5
+        value = _dot(sight, part.up) / np.sqrt(norm2) - level
+        rate = elevation_rate_sign(sight, part.velocity(t, every), part.up) / norm2**1.5
         t = np.clip(t - value / np.where(rate != 0, rate, 1.0), low, high)
     return t
 

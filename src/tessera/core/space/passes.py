@@ -210,15 +210,16 @@ def _chunk_passes(
     t_peak = np.full(events.size, np.nan)
     el_peak = np.full(events.size, np.nan)
     if rows.size:
+        peaks = pieces.subset(rows)
         t_peak[rows] = bracketed_roots(
-            lambda r, t: pieces.rising(t, rows[r]),
+            lambda r, t: peaks.rising(t, r),
             t0[rows],
             t1[rows],
             g0[rows],
             g1[rows],
             tolerance=0.05,
         )
-        el_peak[rows] = pieces.elevation_sine(t_peak[rows], rows) - math.sin(mask)
+        el_peak[rows] = peaks.elevation_sine(t_peak[rows], slice(None)) - math.sin(mask)
     has_peak = ~np.isnan(t_peak)
     # Horizon crossings, in the interval or, where it holds a culmination, on each side of it.
     mid_t = np.where(has_peak, t_peak, t1)
