@@ -18,6 +18,7 @@ from tessera.core.banners import DEFAULT_BANNER_COLOURS
 from tessera.core.labels import DEFAULT_LEVELS, DEFAULT_PICTURE, ClassificationScheme, Picture
 from tessera.core.model import MAX_HOLD, Label
 from tessera.core.order_of_battle import Placement
+from tessera.core.space.catalog import SatelliteSource, source_problems
 from tessera.security.base import SecurityStoreError, SourceGrant, check_record
 from tessera.tiles.config import BasemapSetting, check_basemaps
 from tessera.transports.feeds.config import FeedConfig
@@ -212,6 +213,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # Sensor feeds ([[feeds]]: AIS, ADS-B, MAVLink, KLV; tessera.transports.feeds), each
     # reporting as its name, a source granted to its principal by this entry.
     feeds: tuple[FeedConfig, ...] = ()
+    # Satellites ([[satellites]]: element sets from a file or a URL, label, identity,
+    # sensor; tessera.space): passes, pass warnings and the map's space tracks.
+    satellites: tuple[SatelliteSource, ...] = ()
     # TAK servers this node joins as a client ([[tak_servers]]: tessera.transports.tak_client),
     # each reporting what the server shares as its name, a source granted to its principal.
     tak_servers: tuple[TakServerConfig, ...] = ()
@@ -333,6 +337,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         except SecurityStoreError as exc:
             raise ValueError(f"sources: {exc}") from None
         self._validate_feeds()
+        self._validate_satellites()
         if problem := tak_servers_problem(
             self.tak_servers,
             scheme,
@@ -372,6 +377,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                 "journal_max_age_s, journal_max_bytes and dedup_window_s need postgis_dsn "
                 "with journal_backend = 'jetstream'"
             )
+
+    def _validate_satellites(self) -> None:
+        if problems := source_problems(self.satellites):
+            raise ValueError("; ".join(problems))
+        for source in self.satellites:
+            labels = [source.label, *(p.label for p in source.profiles if p.label)]
+            for label in labels:
+                if label.classification not in self.scheme:
+                    raise ValueError(
+                        f"satellites {source.name}: {label.classification!r} is not a level"
+                    )
 
     def _validate_feeds(self) -> None:
         names = [feed.name for feed in self.feeds]

@@ -22,6 +22,7 @@ from tessera.security.base import SecurityStore
 from tessera.security.gate import Gate
 from tessera.security.scoping import IdScope, Submitter
 from tessera.settings import Settings
+from tessera.space.catalog import SatelliteCatalog
 from tessera.store.base import TrackStore
 from tessera.tiles.catalog import Basemaps
 from tessera.transports.feeds.base import FeedBoard
@@ -55,6 +56,7 @@ class Served(Protocol):
     chat: ChatService
     history: HistoryService | None
     feeds: FeedBoard
+    satellites: SatelliteCatalog
     tak_servers: TakServerBoard
     imagery: ImageryBoard
 

@@ -22,6 +22,8 @@ import { setUpMapTools } from "/static/map-tools.js";
 import { OverlayForm } from "/static/overlay-form.js";
 import { Overlays } from "/static/overlays.js";
 import { hideTrack, showTrack, shownTrack } from "/static/panel.js";
+import "/static/passes.js";
+import { SpaceLayer } from "/static/space.js";
 import { TrackStream } from "/static/stream.js";
 import { MapTools } from "/static/tools.js";
 import { TRACK_LAYERS, TrackLayer } from "/static/track-layer.js";
@@ -139,6 +141,7 @@ function subscribe(picture) {
   overlays.reset(picture, state.account);
   tools.reset();
   alertPanel.reset(picture, state.account);
+  space.reset(state.map, picture);
   chatPanel.reset(picture, state.account, state.pictures.get(picture), state.levels);
   state.stream = new TrackStream({
     picture,
@@ -273,6 +276,7 @@ function signOut(message) {
   state.account = null;
   state.picture = null;
   state.pictures = new Map();
+  space.stop();
   forgetToken();
   if (token) channel?.postMessage({ type: "signed-out", token });
   window.tessera.ready = false;
@@ -392,6 +396,7 @@ const overlays = new Overlays({
 });
 
 const trackLayer = new TrackLayer();
+const space = new SpaceLayer();
 
 function openTrack(trackId) {
   if (!state.picture) return;
@@ -502,6 +507,7 @@ window.tessera = {
   tracks: () => [...(state.stream?.tracks.values() ?? [])],
   trackLayer,
   tools,
+  space: () => space.satellites(),
   overlays: () => [...(state.stream?.overlays.values() ?? [])],
   renderedOverlayIds: () => overlays.renderedIds(),
   // Basemaps, grid, towns and the position readout (map-tools.js).
