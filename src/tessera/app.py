@@ -199,6 +199,7 @@ class Tessera:
         if self.role == "gateway":
             replica = PictureReplica(self.bus, self.store, list(self.pictures))
             self._worker_task = asyncio.create_task(replica.run(), name="picture-replica")
+            self.journal.start_ticks()
             await self.alerts.start()
             await self.satellites.start()
             return
@@ -209,6 +210,7 @@ class Tessera:
                 self.worker.continue_above(name, floor)
         if self.checkpointer is not None:
             await self.checkpointer.restore()
+        self.journal.start_ticks()
         self._worker_task = asyncio.create_task(self._fuse(), name="fusion-worker")
         if self.checkpointer is not None:
             self._checkpoint_task = asyncio.create_task(
