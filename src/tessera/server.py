@@ -21,6 +21,7 @@ from tessera.transports.web.edge_server import EdgeServer, edge_config
 if TYPE_CHECKING:
     from tessera.transports.cot_stream.server import CotServer
     from tessera.transports.enrollment.server import EnrollmentServer
+    from tessera.transports.federation.service import Federation
     from tessera.transports.feeds.runner import Feeds
 
 log = logging.getLogger(__name__)
@@ -154,6 +155,7 @@ async def serve_until_stopped(
     cot: CotServer | None = None
     enroll: EnrollmentServer | None = None
     feeds: Feeds | None = None
+    federation: Federation | None = None
     # A gateway does not fuse: it has nothing to catch up.
     fusion = asyncio.create_task(
         _report_caught_up(tessera, announced, stop)
@@ -167,11 +169,13 @@ async def serve_until_stopped(
         # Imported here: commands that never serve (fuse, score, users) need none of it.
         from tessera.transports.cot_stream.listeners import start_cot
         from tessera.transports.enrollment.server import start_enrollment
+        from tessera.transports.federation.service import start_federation
         from tessera.transports.feeds.runner import start_feeds
 
         cot = await start_cot(tessera, bind, announce)
         enroll = await start_enrollment(tessera, bind, announce)
         feeds = await start_feeds(tessera)
+        federation = await start_federation(tessera)
         print(f"Tessera is serving the map at {url}/", file=sys.stderr, flush=True)
         # Only now: scripts read the listening lines first, in their order.
         announced.set()
@@ -180,6 +184,8 @@ async def serve_until_stopped(
         await stop.wait()
         print("\nstopping", file=sys.stderr, flush=True)
     finally:
+        if federation is not None:
+            await federation.stop()
         if feeds is not None:
             await feeds.stop()
         if enroll is not None:

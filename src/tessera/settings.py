@@ -17,6 +17,7 @@ from tessera.core.alerts.rules import AlertSettings, settings_problems
 from tessera.core.banners import DEFAULT_BANNER_COLOURS
 from tessera.core.labels import DEFAULT_LEVELS, DEFAULT_PICTURE, ClassificationScheme, Picture
 from tessera.core.model import MAX_HOLD, Label
+from tessera.federation.config import FederationLink, links_problem
 from tessera.security.base import SecurityStoreError, SourceGrant, check_record
 from tessera.tiles.config import BasemapSetting, check_basemaps
 from tessera.transports.feeds.config import FeedConfig
@@ -209,6 +210,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # Sensor feeds ([[feeds]]: AIS, ADS-B, MAVLink, KLV; tessera.transports.feeds), each
     # reporting as its name, a source granted to its principal by this entry.
     feeds: tuple[FeedConfig, ...] = ()
+    # Federation with partner Tessera nodes ([[federation]]: tessera.federation): this
+    # node's id as partners see it, where it listens for their links (None: it does not;
+    # 0 picks a free port) and the links.
+    federation_node: str | None = None
+    federation_host: str = "127.0.0.1"
+    federation_port: int | None = None
+    federation_tls: bool = True
+    federation: tuple[FederationLink, ...] = ()
 
     @property
     def max_future_skew(self) -> timedelta:
@@ -312,6 +321,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         except SecurityStoreError as exc:
             raise ValueError(f"sources: {exc}") from None
         self._validate_feeds()
+        if problem := links_problem(
+            self.federation,
+            self.federation_node,
+            scheme,
+            tls=self.federation_tls,
+            host=self.federation_host,
+        ):
+            raise ValueError(problem)
         for picture in self.pictures:
             level = picture.rule.max_classification
             if level is not None and level not in scheme:

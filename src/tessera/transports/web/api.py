@@ -264,6 +264,8 @@ async def get_health(request: Request) -> JSONResponse:
         body["alerts"] = alerts
     if tessera.feeds.feeds:
         body["feeds"] = tessera.feeds.summary()
+    if tessera.federation.links:
+        body["federation"] = tessera.federation.summary()
     return JSONResponse(body)
 
 
