@@ -24,7 +24,7 @@ def test_released_reports_cross_over_mutual_tls_as_the_links_source(tmp_path: Pa
             status = a.status("b")
             await until(lambda: status.position >= a.tessera.journal.last_seq, "b to hold a's")
             remarks = await journal_remarks(b.tessera)
-            assert remarks == ["marker-a-r1"]
+            assert remarks == ["marker-a-r0000001"]
             assert b.status("a").refused_above_ceiling == 1
             entries = await b.tessera.journal.read(0, 10)
             crossed = entries[0].report

@@ -23,6 +23,7 @@ from tessera.security.scoping import IdScope, Submitter
 from tessera.settings import Settings
 from tessera.store.base import TrackStore
 from tessera.tiles.catalog import Basemaps
+from tessera.federation.status import FederationBoard
 from tessera.transports.feeds.base import FeedBoard
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ class Served(Protocol):
     alerts: AlertService
     history: HistoryService | None
     feeds: FeedBoard
+    federation: FederationBoard
 
     @property
     def ids(self) -> IdScope: ...

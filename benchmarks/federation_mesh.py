@@ -1,0 +1,134 @@
+"""Tessera nodes federated in the caller's event loop (tests and the federation
+benchmark): each an in-process Tessera on the embedded default, its federation listener
+on 127.0.0.1 (a free port), its links to the others' listeners, each through an
+impairment proxy."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from benchmarks.impairment import ImpairedProxy, Impairment, Tap
+from tessera.app import Tessera, build
+from tessera.core.model import Identity, Label, Position, Report, Source, SourceKind
+from tessera.security.tls import CA_FILE, certs_dir, ensure_deployment
+from tessera.server import bind
+from tessera.settings import load_settings
+from tessera.transports.federation.service import Federation
+
+NATO_UNCLASSIFIED = Label("UNCLASSIFIED", ("NATO",))
+EVERYTHING: dict[str, Any] = {"max_classification": None, "releasable_to": None}
+
+
+@dataclass
+class Node:
+    name: str
+    tessera: Tessera
+    federation: Federation
+
+    def status(self, link: str) -> Any:
+        return self.tessera.federation.links[link]
+
+
+@dataclass
+class Mesh:
+    nodes: dict[str, Node]
+    # (from, to): the proxy the link from ``from`` to ``to`` goes through.
+    proxies: dict[tuple[str, str], ImpairedProxy] = field(default_factory=dict)
+
+
+@contextlib.asynccontextmanager
+async def mesh(
+    tmp_path: Path,
+    edges: Sequence[tuple[str, str]],
+    *,
+    tls: bool = True,
+    impairment: Impairment | None = None,
+    tap: Tap | None = None,
+    release: dict[str, Any] | None = None,
+    ceiling: str = "SECRET",
+    **link_options: Any,
+) -> AsyncIterator[Mesh]:
+    """Nodes named in ``edges`` (from, to): ``from`` dials ``to`` through a proxy; every
+    pair of an edge has links both ways (the receiving side's link has no peer unless
+    the edge goes both ways)."""
+    names = sorted({name for edge in edges for name in edge})
+    socks: dict[str, socket.socket] = {name: bind("127.0.0.1", 0) for name in names}
+    proxies: dict[tuple[str, str], ImpairedProxy] = {}
+    for source, target in edges:
+        port = socks[target].getsockname()[1]
+        proxy = ImpairedProxy(("127.0.0.1", port), impairment or Impairment(), tap)
+        proxies[(source, target)] = proxy
+        await proxies[(source, target)].start()
+    ca = {}
+    for name in names:
+        ensure_deployment(tmp_path / name)
+        ca[name] = str(certs_dir(tmp_path / name) / CA_FILE)
+    nodes: dict[str, Node] = {}
+    try:
+        for name in names:
+            partners = sorted(
+                {b for a, b in edges if a == name} | {a for a, b in edges if b == name}
+            )
+            links = []
+            for partner in partners:
+                proxy = proxies.get((name, partner))
+                links.append(
+                    {
+                        "name": partner,
+                        "peer": None if proxy is None else proxy.address,
+                        "peer_ca": ca[partner],
+                        "release": release or EVERYTHING,
+                        "ceiling": ceiling,
+                        **link_options,
+                    }
+                )
+            settings = load_settings(
+                data_dir=tmp_path / name,
+                http_port=0,
+                cot_tls_port=None,
+                federation_node=name,
+                federation_tls=tls,
+                federation=links,
+            )
+            tessera = build(settings)
+            await tessera.start()
+            federation = Federation(tessera)
+            nodes[name] = Node(name, tessera, federation)
+            await federation.start(socks.pop(name))
+        yield Mesh(nodes, proxies)
+    finally:
+        for proxy in proxies.values():
+            await proxy.stop()
+        for node in nodes.values():
+            await node.federation.stop()
+            await node.tessera.stop()
+        for sock in socks.values():
+            sock.close()
+
+
+def report(
+    node: str,
+    number: int,
+    *,
+    label: Label = NATO_UNCLASSIFIED,
+    subject: str | None = None,
+    identity: Identity = Identity.UNKNOWN,
+    at: datetime | None = None,
+) -> Report:
+    """A report as ``node``'s journal would hold it, its id naming where it began."""
+    return Report(
+        id=f"{node}-r{number}",
+        source=Source(id=f"{node}-sensor", kind=SourceKind.SENSOR),
+        observed_at=at or datetime.now(UTC) - timedelta(seconds=1),
+        position=Position(lat=50.0 + number % 100 / 1000, lon=20.0 + number % 1000 / 10000),
+        subject=subject,
+        identity=identity,
+        label=label,
+        remarks=f"marker-{node}-r{number:07d}",
+    )
