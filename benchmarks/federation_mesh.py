@@ -77,11 +77,11 @@ async def mesh(
             )
             links = []
             for partner in partners:
-                proxy = proxies.get((name, partner))
+                dialled = proxies.get((name, partner))
                 links.append(
                     {
                         "name": partner,
-                        "peer": None if proxy is None else proxy.address,
+                        "peer": None if dialled is None else dialled.address,
                         "peer_ca": ca[partner],
                         "release": release or EVERYTHING,
                         "ceiling": ceiling,

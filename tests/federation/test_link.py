@@ -4,6 +4,9 @@ within the ceiling; the link's status is in /health."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+from benchmarks.impairment import Impairment
 
 from tessera.core.model import Label, SourceKind
 from tests.federation.support import journal_remarks, mesh, report, run, until
@@ -32,5 +35,47 @@ def test_released_reports_cross_over_mutual_tls_as_the_links_source(tmp_path: Pa
             assert crossed.source.id == "a" and crossed.source.kind is SourceKind.SYSTEM
             assert crossed.grading.code == "B2"
             assert status.connected and status.peer_node == "b"
+
+    run(scenario())
+
+
+def test_a_link_resumes_after_resets_and_outages_losing_and_doubling_nothing(
+    tmp_path: Path,
+) -> None:
+    """Connections reset every few packets and cut twice: every report is held once."""
+
+    async def scenario() -> None:
+        bad = Impairment(resets=0.05, seed=3)
+        options: dict[str, Any] = {"batch_items": 5, "backoff_s": 0.05, "backoff_max_s": 0.2}
+        async with mesh(tmp_path, [("a", "b")], impairment=bad, **options) as m:
+            a, b = m.nodes["a"], m.nodes["b"]
+            proxy, status = m.proxies[("a", "b")], a.status("b")
+            made = 0
+            for _ in range(2):
+                proxy.cut()
+                batch = [report("a", made + n, subject=f"u{n % 7}") for n in range(1, 41)]
+                made += len(batch)
+                await a.tessera.journal.append(batch)
+                proxy.restore()
+                await until(lambda: status.position >= a.tessera.journal.last_seq, "b to hold")
+            held = await journal_remarks(b.tessera)
+            assert len(held) == made == len(set(held))
+            assert status.reconnects >= 2
+
+    run(scenario())
+
+
+def test_the_wire_of_a_tls_link_shows_nothing_of_what_it_carries(tmp_path: Path) -> None:
+    carried = bytearray()
+
+    def tap(number: int, way: str, data: bytes) -> None:
+        carried.extend(data)
+
+    async def scenario() -> None:
+        async with mesh(tmp_path, [("a", "b")], tap=tap) as m:
+            a, status = m.nodes["a"], m.nodes["a"].status("b")
+            await a.tessera.journal.append([report("a", 1)])
+            await until(lambda: status.position >= a.tessera.journal.last_seq, "b to hold it")
+        assert carried and b"marker-a" not in carried and b"a-r1" not in carried
 
     run(scenario())

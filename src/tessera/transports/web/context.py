@@ -14,6 +14,7 @@ from tessera.codecs.json import ReportCodec
 from tessera.codecs.overlay_json import OverlayCodec
 from tessera.core.labels import ClassificationScheme, Picture
 from tessera.core.model import Principal
+from tessera.federation.status import FederationBoard
 from tessera.fusion_worker import FusionWorker
 from tessera.journal.base import Journal
 from tessera.security.audit import AuditTrail
@@ -23,7 +24,6 @@ from tessera.security.scoping import IdScope, Submitter
 from tessera.settings import Settings
 from tessera.store.base import TrackStore
 from tessera.tiles.catalog import Basemaps
-from tessera.federation.status import FederationBoard
 from tessera.transports.feeds.base import FeedBoard
 
 if TYPE_CHECKING:

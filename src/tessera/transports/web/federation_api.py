@@ -20,9 +20,8 @@ LINK_STATUS: Final[dict[str, Any]] = {
         "peer_node": {"type": ["string", "null"]},
         "state": {"type": "string"},
         "connected": {"type": "boolean"},
-        **{
-            name: _COUNT
-            for name in (
+        **dict.fromkeys(
+            (
                 "inbound_connections",
                 "position",
                 "behind",
@@ -36,8 +35,9 @@ LINK_STATUS: Final[dict[str, Any]] = {
                 "bytes_out",
                 "bytes_in",
                 "reconnects",
-            )
-        },
+            ),
+            _COUNT,
+        ),
         "last_ack_at": _WHEN,
         "last_received_at": _WHEN,
         "last_error": {"type": ["string", "null"]},

@@ -19,8 +19,8 @@ from tessera.core.model import Grading
 from tessera.security.audit_filter import MAX_FILTER_TEXT, OUTCOMES
 from tessera.transports.web.account import Login
 from tessera.transports.web.audit_query import DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT
-from tessera.transports.web.feeds_api import FEEDS
 from tessera.transports.web.federation_api import LINKS
+from tessera.transports.web.feeds_api import FEEDS
 from tessera.transports.web.openapi_alerts import ALERT_SCHEMAS, alert_operations
 from tessera.transports.web.openapi_overlays import overlay_operations
 from tessera.transports.web.openapi_status import HEALTH, STATUS

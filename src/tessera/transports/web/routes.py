@@ -15,8 +15,15 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tessera.core.model import Role
-from tessera.transports.web import account, api, export, feeds_api, imports, overlays
-from tessera.transports.web import federation_api
+from tessera.transports.web import (
+    account,
+    api,
+    export,
+    federation_api,
+    feeds_api,
+    imports,
+    overlays,
+)
 from tessera.transports.web.alert_routes import ALERT_POLICIES, alert_routes
 from tessera.transports.web.auth import PUBLIC, Authenticate, Policy, requires, route_policies
 from tessera.transports.web.context import Served
