@@ -175,7 +175,7 @@ async def serve_until_stopped(
         cot = await start_cot(tessera, bind, announce)
         enroll = await start_enrollment(tessera, bind, announce)
         feeds = await start_feeds(tessera)
-        federation = await start_federation(tessera)
+        federation = await start_federation(tessera, bind, announce)
         print(f"Tessera is serving the map at {url}/", file=sys.stderr, flush=True)
         # Only now: scripts read the listening lines first, in their order.
         announced.set()

@@ -112,14 +112,26 @@ class Federation:
         self.state.close()
 
 
-async def start_federation(tessera: Tessera) -> Federation | None:
-    """Start the settings' federation; None without links (or in a fusion worker)."""
+async def start_federation(
+    tessera: Tessera,
+    bind: Callable[[str, int], socket.socket],
+    announce: Callable[[str, socket.socket], str],
+) -> Federation | None:
+    """Start the settings' federation, its listener on a socket bound here (port 0
+    works) and announced as ``listening federation HOST:PORT``; None without links (or
+    in a fusion worker)."""
     settings = tessera.settings
     if not settings.federation or tessera.role == "fusion":
         return None
+    sock = None
+    if settings.federation_port is not None:
+        sock = bind(settings.federation_host, settings.federation_port)
+        announce("federation", sock)
     federation = Federation(tessera)
-    await federation.start()
-    if federation.bound is not None:
-        host, port = federation.bound
-        log.info("federation listening on %s:%d", host, port)
+    try:
+        await federation.start(sock)
+    except BaseException:
+        if sock is not None:
+            sock.close()
+        raise
     return federation

@@ -12,6 +12,7 @@ import {
 } from "/static/auth.js";
 import { AlertPanel } from "/static/alerts.js";
 import { watchFeeds } from "/static/feeds.js";
+import { watchFederation } from "/static/federation.js";
 import { DrawTool } from "/static/draw.js";
 import { setUpExport } from "/static/export.js";
 import { definingCoordinates } from "/static/geo.js";
@@ -232,6 +233,8 @@ function showLogin(message) {
 
 // Stops polling the sensor feeds' status (feeds.js) of the session before.
 let stopFeeds = null;
+// And the federation links' status (federation.js).
+let stopFederation = null;
 
 async function enter(principal, levels) {
   const session = ++state.session;
@@ -244,6 +247,8 @@ async function enter(principal, levels) {
   $("app").hidden = false;
   stopFeeds?.();
   stopFeeds = watchFeeds($("feeds"));
+  stopFederation?.();
+  stopFederation = watchFederation($("federation"));
   document.body.dataset.auth = "signed-in";
   channel?.postMessage({ type: "token", token: storedToken() });
   const loaded = ensureMap();
