@@ -70,3 +70,14 @@ def test_link_status_is_in_health_and_the_federation_route(tmp_path: Path) -> No
                 await federation.stop()
 
     run(scenario())
+
+
+def test_the_readme_federation_example_loads(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    example = readme.split("## Federation", 1)[1].split("```", 2)[1]
+    path = tmp_path / "tessera.toml"
+    path.write_text(example)
+    settings = load_settings(path, data_dir=tmp_path)
+    assert settings.federation_node == "pol-north"
+    [link] = settings.federation
+    assert link.release.releasable_to == "UKR" and link.rate_bps == 64000
