@@ -3,12 +3,13 @@ within the ceiling; the link's status is in /health."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from benchmarks.impairment import Impairment
 
-from tessera.core.model import Label, SourceKind
+from tessera.core.model import Identity, Label, SourceKind
 from tests.federation.support import journal_remarks, mesh, report, run, until
 
 
@@ -77,5 +78,40 @@ def test_the_wire_of_a_tls_link_shows_nothing_of_what_it_carries(tmp_path: Path)
             await a.tessera.journal.append([report("a", 1)])
             await until(lambda: status.position >= a.tessera.journal.last_seq, "b to hold it")
         assert carried and b"marker-a" not in carried and b"a-r1" not in carried
+
+    run(scenario())
+
+
+def test_after_an_outage_the_newest_of_each_object_arrives_first_hostile_first(
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> None:
+        options: dict[str, Any] = {"batch_items": 2, "backoff_s": 0.05, "backoff_max_s": 0.2}
+        async with mesh(tmp_path, [("a", "b")], **options) as m:
+            a, b = m.nodes["a"], m.nodes["b"]
+            proxy, status = m.proxies[("a", "b")], a.status("b")
+            await until(lambda: status.connected, "the link to come up")
+            proxy.cut()
+            await until(lambda: not status.connected, "the link to go down")
+            base = datetime.now(UTC) - timedelta(minutes=1)
+            batch = [
+                report(
+                    "a",
+                    round_ * 3 + index,
+                    subject=f"obj-{index}",
+                    identity=Identity.HOSTILE if index == 2 else Identity.UNKNOWN,
+                    at=base + timedelta(seconds=round_),
+                )
+                for round_ in range(4)
+                for index in range(3)
+            ]
+            await a.tessera.journal.append(batch)
+            proxy.restore()
+            await until(lambda: status.position >= a.tessera.journal.last_seq, "b to hold")
+            arrived = await journal_remarks(b.tessera)
+            newest = {f"marker-a-r{9 + index:07d}" for index in range(3)}
+            assert arrived[0] == "marker-a-r0000011"  # the hostile object's newest
+            assert set(arrived[:3]) == newest
+            assert len(arrived) == len(set(arrived)) == 12
 
     run(scenario())

@@ -4,8 +4,9 @@ peer stands in it.
 The peer holds everything released up to ``position`` (it said so: its ``Welcome`` on
 every connection, its acknowledgements since). The outbox reads a window of the journal
 after it, orders what the link releases there (``release.backlog_order``) and hands it
-out in batches; the last batch of a window carries the window's end, so once that batch
-is acknowledged the position moves past the window. Items of the window acknowledged
+out in batches, taking what the journal gains meanwhile into the same order; the last
+batch of a window carries the window's end, so once that batch is acknowledged the
+position moves past the window. Items of the window acknowledged
 before an outage are not sent again after it; the rest are (the peer de-duplicates by
 id, so nothing is doubled).
 """
@@ -18,7 +19,10 @@ from tessera.federation.release import Outgoing, backlog_order, released
 from tessera.federation.state import FederationState
 from tessera.journal.base import Journal
 
-WINDOW_ENTRIES = 5_000
+# A window holds at most this many journal entries (the backlog of a long outage is
+# ordered by priority across all of it), read this many at a time.
+WINDOW_ENTRIES = 100_000
+READ_ENTRIES = 5_000
 
 
 class Outbox:
@@ -62,7 +66,25 @@ class Outbox:
 
     async def fill(self, peer: str) -> bool:
         """Read the next window; whether it holds anything (released or not)."""
-        entries = await self._journal.read(self.position, self._window_entries)
+        self._pending = []
+        self._window_end = self.position
+        self._end_handed = False
+        return await self._read_more(peer, READ_ENTRIES)
+
+    async def extend(self, peer: str) -> None:
+        """Take what the journal gained since the window was read into it (up to the
+        window's size), so new items go by priority with the backlog rather than after
+        it. Not once the window's last batch is out: the next window takes them."""
+        if self._end_handed or not self.window_open:
+            return
+        if self._journal.last_seq <= self._window_end:
+            return
+        room = self._window_entries - (self._window_end - self.position)
+        if room > 0:
+            await self._read_more(peer, min(room, READ_ENTRIES))
+
+    async def _read_more(self, peer: str, limit: int) -> bool:
+        entries = await self._journal.read(self._window_end, limit)
         if not entries:
             return False
         ids = [
@@ -71,21 +93,19 @@ class Outbox:
             for item in (entry.report, entry.overlay)
             if item is not None
         ]
-        provenance = self._state.provenance(ids)
         out = released(
             entries,
             rule=self._rule,
             scheme=self._scheme,
             node=self._node,
             peer=peer,
-            provenance=provenance,
+            provenance=self._state.provenance(ids),
             overlays_sent=self._overlays_sent,
         )
-        self._pending = [
-            o for o in backlog_order(out, self._known) if o.seq not in self._acked_in_window
-        ]
+        acked = self._acked_in_window
+        fresh = [o for o in out if o.seq not in acked]
+        self._pending = backlog_order([*self._pending, *fresh], self._known)
         self._window_end = entries[-1].seq
-        self._end_handed = False
         return True
 
     def batch(self) -> tuple[list[Outgoing], int] | None:

@@ -115,6 +115,7 @@ class Sender:
             while len(in_flight) < link.window:
                 if not outbox.window_open and not await outbox.fill(peer):
                     break
+                await outbox.extend(peer)
                 batch = outbox.batch()
                 if batch is None:
                     break
