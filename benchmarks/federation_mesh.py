@@ -18,7 +18,7 @@ from tessera.app import Tessera, build
 from tessera.core.model import Identity, Label, Position, Report, Source, SourceKind
 from tessera.security.tls import CA_FILE, certs_dir, ensure_deployment
 from tessera.server import bind
-from tessera.settings import load_settings
+from tessera.settings import Settings, load_settings
 from tessera.transports.federation.service import Federation
 
 NATO_UNCLASSIFIED = Label("UNCLASSIFIED", ("NATO",))
@@ -30,9 +30,36 @@ class Node:
     name: str
     tessera: Tessera
     federation: Federation
+    port: int  # where its federation listener is bound
+    running: bool = True
 
     def status(self, link: str) -> Any:
         return self.tessera.federation.links[link]
+
+    async def stop(self) -> None:
+        if self.running:
+            self.running = False
+            await self.federation.stop()
+            await self.tessera.stop()
+
+    async def restart(self) -> None:
+        """Stopped if need be, then started again on the same data folder and port."""
+        await self.stop()
+        await self._start(self.tessera.settings, bind("127.0.0.1", self.port))
+
+    @classmethod
+    async def started(cls, settings: Settings, sock: socket.socket) -> Node:
+        node = cls.__new__(cls)
+        node.name, node.port = settings.federation_node or "", sock.getsockname()[1]
+        await node._start(settings, sock)
+        return node
+
+    async def _start(self, settings: Settings, sock: socket.socket) -> None:
+        self.tessera = build(settings)
+        await self.tessera.start()
+        self.federation = Federation(self.tessera)
+        await self.federation.start(sock)
+        self.running = True
 
 
 @dataclass
@@ -96,18 +123,13 @@ async def mesh(
                 federation_tls=tls,
                 federation=links,
             )
-            tessera = build(settings)
-            await tessera.start()
-            federation = Federation(tessera)
-            nodes[name] = Node(name, tessera, federation)
-            await federation.start(socks.pop(name))
+            nodes[name] = await Node.started(settings, socks.pop(name))
         yield Mesh(nodes, proxies)
     finally:
         for proxy in proxies.values():
             await proxy.stop()
         for node in nodes.values():
-            await node.federation.stop()
-            await node.tessera.stop()
+            await node.stop()
         for sock in socks.values():
             sock.close()
 

@@ -114,3 +114,29 @@ def test_after_an_outage_the_newest_of_each_object_arrives_first_hostile_first(
             assert len(arrived) == len(set(arrived)) == 12
 
     run(scenario())
+
+
+def test_restarts_of_either_node_resume_where_the_receiver_stands(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        options: dict[str, Any] = {"backoff_s": 0.05, "backoff_max_s": 0.2}
+        async with mesh(tmp_path, [("a", "b")], **options) as m:
+            a, b = m.nodes["a"], m.nodes["b"]
+
+            async def settled(count: int) -> None:
+                status = a.status("b")
+                await until(lambda: status.position >= a.tessera.journal.last_seq, "b to hold")
+                held = await journal_remarks(b.tessera)
+                assert len(held) == len(set(held)) == count
+
+            await a.tessera.journal.append([report("a", n) for n in range(10)])
+            await settled(10)
+            await b.stop()
+            await a.tessera.journal.append([report("a", n) for n in range(10, 20)])
+            await b.restart()
+            await settled(20)
+            await a.restart()  # its link starts afresh: b's Welcome says where to resume
+            await a.tessera.journal.append([report("a", n) for n in range(20, 25)])
+            await settled(25)
+            assert a.status("b").sent == 5  # nothing b held was sent again
+
+    run(scenario())
