@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tessera.core.model import Principal, Role
 from tessera.settings import load_settings
 from tessera.transports.federation.service import Federation
 from tests.federation.support import run
@@ -66,6 +67,9 @@ def test_link_status_is_in_health_and_the_federation_route(tmp_path: Path) -> No
                     links = (await client.get("/api/v1/federation")).json()["links"]
                     assert [link["name"] for link in links] == ["partner"]
                     assert links[0]["connected"] is False
+                viewer = Principal(name="viewer", communities=("NATO",), roles=(Role.VIEWER,))
+                async with live.client(await live.grant(viewer)) as client:
+                    assert (await client.get("/api/v1/federation")).status_code == 403
             finally:
                 await federation.stop()
 

@@ -1,5 +1,7 @@
 """``GET /api/v1/federation``: every federation link's status (connected, how far the
-peer is behind, what was sent, received and refused), for viewers: the map shows it."""
+peer is behind, what was sent, received and refused), for operators (the map shows
+it): link names and volumes say whom this node federates with, which a partner's viewer
+is not to learn."""
 
 from __future__ import annotations
 

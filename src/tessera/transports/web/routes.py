@@ -54,7 +54,7 @@ POLICIES: Final[dict[str, Policy]] = {
     "get_health": PUBLIC,
     "get_status": requires(Role.ADMIN),
     "get_feeds": requires(Role.VIEWER),
-    "get_federation": requires(Role.VIEWER),
+    "get_federation": requires(Role.OPERATOR),
     "stream": requires(Role.VIEWER),
     "post_login": PUBLIC,
     "get_me": requires(*Role),

@@ -21,7 +21,8 @@ export function watchFederation(element) {
   async function poll() {
     try {
       const response = await apiFetch("/api/v1/federation");
-      if (response.status === 401) return; // signed out: the next sign-in starts again
+      // Signed out (the next sign-in starts again), or not an operator: links stay unseen.
+      if (response.status === 401 || response.status === 403) return;
       if (response.ok) {
         const { links } = await response.json();
         element.hidden = links.length === 0;
