@@ -3,13 +3,21 @@ within the ceiling; the link's status is in /health."""
 
 from __future__ import annotations
 
+import asyncio
+import ssl
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from benchmarks.impairment import Impairment
 
+from tessera.codecs.federation import FrameWriter, Hello
+from tessera.core.labels import AdmissionRule
 from tessera.core.model import Identity, Label, SourceKind
+from tessera.federation.config import FederationLink
+from tessera.security.tls import CA_FILE, certs_dir
+from tessera.transports.federation.tls import dialling_context
 from tests.federation.support import journal_remarks, mesh, report, run, until
 
 
@@ -138,5 +146,34 @@ def test_restarts_of_either_node_resume_where_the_receiver_stands(tmp_path: Path
             await a.tessera.journal.append([report("a", n) for n in range(20, 25)])
             await settled(25)
             assert a.status("b").sent == 5  # nothing b held was sent again
+
+    run(scenario())
+
+
+def test_a_node_whose_certificate_no_partner_ca_issued_is_turned_away(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with mesh(tmp_path / "mesh", [("a", "b")]) as m:
+            b = m.nodes["b"]
+            stranger = FederationLink(
+                name="b",
+                peer=f"127.0.0.1:{b.port}",
+                peer_ca=str(certs_dir(tmp_path / "mesh" / "b") / CA_FILE),
+                release=AdmissionRule(),
+                ceiling="SECRET",
+            )
+            context = dialling_context(tmp_path / "stranger", stranger, "stranger")
+
+            async def dial() -> None:
+                reader, writer = await asyncio.open_connection("127.0.0.1", b.port, ssl=context)
+                try:
+                    writer.write(FrameWriter().frame(Hello("stranger")))
+                    await writer.drain()
+                    await reader.readexactly(1)  # refused: the handshake fails
+                finally:
+                    writer.close()
+
+            with pytest.raises((ssl.SSLError, ConnectionError, asyncio.IncompleteReadError)):
+                await dial()
+            assert b.status("a").inbound == 0
 
     run(scenario())
