@@ -146,6 +146,10 @@ async def exercise(load: Load, data_dir: Path) -> dict[str, Any]:
                 made.extend(batch)
                 await asyncio.sleep(load.interval_s)
 
+        started = loop.time()
+        while not status.connected:  # the link up (its handshake) before the rounds
+            assert loop.time() - started < CATCH_UP_LIMIT_S, "the link never came up"
+            await asyncio.sleep(0.05)
         await rounds(load.rounds_before, 0)
         proxy.cut()
         cut_at = loop.time()

@@ -112,6 +112,8 @@ async def mesh(
                         "peer_ca": ca[partner],
                         "release": release or EVERYTHING,
                         "ceiling": ceiling,
+                        # Tests wait on positions: every one goes at once.
+                        "position_every_s": 0.0,
                         **link_options,
                     }
                 )

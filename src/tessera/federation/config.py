@@ -48,6 +48,10 @@ class FederationLink(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     backoff_max_s: float = 30.0
     # No acknowledgement for this long: the connection is taken for dead.
     ack_timeout_s: float = 30.0
+    # A new position with no item to carry it (the journal's ticks, what the link does
+    # not release) goes alone at most this often: the peer's resume point moves on
+    # without spending the link's bytes every second.
+    position_every_s: float = 10.0
 
     @property
     def peer_address(self) -> tuple[str, int] | None:
@@ -83,6 +87,9 @@ class FederationLink(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
             return "backoff_s must be positive and at most backoff_max_s"
         if not self.ack_timeout_s > 0:
             return "ack_timeout_s must be positive"
+        if not 0 <= self.position_every_s <= 10:
+            # At most the ping's interval: a held position never keeps a link silent.
+            return "position_every_s must be within 0..10"
         return None
 
 

@@ -61,6 +61,20 @@ class Outbox:
         self._end_handed = False
 
     @property
+    def window_end(self) -> int:
+        return self._window_end
+
+    @property
+    def can_hold(self) -> bool:
+        """Whether the window may still grow (a held position waits for more)."""
+        return self._window_end - self.position < self._window_entries
+
+    def hold(self) -> None:
+        """The window's end, handed out with no item, is taken back: it goes with the
+        next items, or on its own later."""
+        self._end_handed = False
+
+    @property
     def window_open(self) -> bool:
         return self._window_end > self.position
 

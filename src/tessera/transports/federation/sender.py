@@ -109,6 +109,8 @@ class Sender:
         journal = self._tessera.journal
         in_flight: deque[tuple[int, list[Outgoing], int]] = deque()
         number = 0
+        loop = asyncio.get_running_loop()
+        last_sent = loop.time()
         while True:
             status.journal_seq = journal.last_seq
             # Send while the window allows and there is something to send.
@@ -120,7 +122,14 @@ class Sender:
                 if batch is None:
                     break
                 sent, position = batch
+                quiet = loop.time() - last_sent
+                if not sent and quiet < link.position_every_s and outbox.can_hold:
+                    # Only a new position (the journal's ticks, what this link does not
+                    # release): it waits for items, or its time (position_every_s).
+                    outbox.hold()
+                    break
                 number += 1
+                last_sent = loop.time()
                 await stream.send(Batch(number, tuple(o.item for o in sent), position))
                 status.sent += len(sent)
                 in_flight.append((number, sent, position))
@@ -133,7 +142,16 @@ class Sender:
                 self._acknowledged(frame, in_flight)
                 continue
             # Nothing to send: wait for the journal, pinging now and then.
-            if await journal.wait(outbox.position, PING_S) <= outbox.position:
+            quiet = loop.time() - last_sent
+            if outbox.window_open:  # a held position: it goes with items, or in its time
+                if quiet < link.position_every_s:
+                    await journal.wait(outbox.window_end, link.position_every_s - quiet)
+                continue
+            if quiet < PING_S:
+                await journal.wait(outbox.position, PING_S - quiet)
+                continue
+            if journal.last_seq <= outbox.position:
+                last_sent = loop.time()
                 await stream.send(Ping(self._tessera.clock()))
                 frame = await stream.receive(link.ack_timeout_s)
                 if not isinstance(frame, Ack):
