@@ -125,6 +125,8 @@ def cot_sizes(report: Report) -> tuple[int, int]:
 async def exercise(load: Load, data_dir: Path) -> dict[str, Any]:
     link: dict[str, Any] = {
         "rate_bps": 60_000,
+        # As deployed: a position with no item waits (the mesh sends each at once).
+        "position_every_s": 10.0,
         "ack_timeout_s": 10.0,
         "backoff_s": 0.2,
         "backoff_max_s": 2.0,
