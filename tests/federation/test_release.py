@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import msgspec
+
 from tessera.codecs.federation import OverlayItem, ReportItem
 from tessera.core.labels import AdmissionRule, ClassificationScheme, Picture
 from tessera.core.model import Identity, Label
@@ -112,3 +114,37 @@ def test_a_withdrawal_crosses_only_after_its_overlay_did() -> None:
     out = released(entries, provenance={}, overlays_sent={"ov-1"}, **common)  # type: ignore[arg-type]
     assert [type(o.item) for o in out] == [OverlayItem]
     assert out[0].item.overlay is None  # type: ignore[union-attr]
+
+
+def test_of_an_overlay_only_its_latest_revision_crosses() -> None:
+    overlay = Overlay(
+        id="ov-1",
+        name="area",
+        kind=OverlayKind.POINT,
+        coordinates=((20.0, 50.0),),
+        label=Label("UNCLASSIFIED"),
+    )
+    moved = msgspec.structs.replace(overlay, coordinates=((21.0, 50.0),))
+    entries = entries_of(
+        OverlayRevision(id="rev-1", overlay_id="ov-1", overlay=overlay),
+        OverlayRevision(id="rev-2", overlay_id="ov-1", overlay=moved),
+        OverlayRevision(id="rev-3", overlay_id="ov-1", overlay=None),
+        OverlayRevision(
+            id="rev-4", overlay_id="ov-2", overlay=msgspec.structs.replace(overlay, id="ov-2")
+        ),
+        OverlayRevision(
+            id="rev-5", overlay_id="ov-2", overlay=msgspec.structs.replace(moved, id="ov-2")
+        ),
+    )
+    sent: set[str] = set()
+    out = released(
+        entries,
+        rule=EVERYTHING,
+        scheme=ClassificationScheme(),
+        node="a",
+        peer="b",
+        provenance={},
+        overlays_sent=sent,
+    )
+    assert ids(backlog_order(out, known=set())) == ["rev-5", "rev-3"]
+    assert sent == {"ov-1", "ov-2"}

@@ -9,7 +9,8 @@ relayed between TAK clients only, never journaled: nothing of it crosses).
 Order within a backlog: for every object (a subject's track, an overlay) its newest item
 first, hostile and suspect objects before the rest, then objects the link never sent
 before, then the others; superseded older positions after all of them (they still cross:
-the peer's history is whole), newest first.
+the peer's history is whole), newest first. An overlay's superseded revisions do not
+cross: its latest says all, and an older one arriving after it would undo it.
 """
 
 from __future__ import annotations
@@ -51,7 +52,9 @@ def released(
     provenance: Mapping[str, Provenance],
     overlays_sent: set[str],
 ) -> list[Outgoing]:
-    """The entries' items this link may send, with their origin and path."""
+    """The entries' items this link may send, with their origin and path.
+    ``overlays_sent``: the overlays this link has released (their withdrawals cross),
+    added to as overlays are released here."""
     out: list[Outgoing] = []
     for entry in entries:
         report, revision = entry.report, entry.overlay
@@ -84,6 +87,8 @@ def released(
             elif not admits(rule, overlay.label, scheme):
                 continue
             else:
+                # Released now, sent before anything later: its withdrawal may follow.
+                overlays_sent.add(revision.overlay_id)
                 overlay = msgspec.structs.replace(overlay, id=overlay_id)
             item = OverlayItem(wire_id, origin, path, overlay_id, overlay)
             key = f"o/{origin}/{overlay_id}"
@@ -101,6 +106,8 @@ def backlog_order(items: Sequence[Outgoing], known: set[str]) -> list[Outgoing]:
         if held is None or (item.at, item.seq) > (held.at, held.seq):
             newest[item.object] = item
     latest = set(map(id, newest.values()))
+    # An overlay is its latest revision: an older one after it would undo it.
+    items = [i for i in items if id(i) in latest or i.local_overlay is None]
 
     def rank(item: Outgoing) -> tuple[int, float, int]:
         if id(item) in latest:
