@@ -11,13 +11,15 @@ timeout), 300 ms one-way latency; the link's own cap a little under the line's. 
 ``a`` journals a round of reports (one per object, a tenth of them hostile, each moving)
 every ``interval_s``; a third of the way in the link is cut for ``outage_s`` (10 minutes
 in full mode) while the rounds go on; once restored, the run waits for ``b`` to hold
-everything. Then: every report of ``a`` is in ``b``'s journal exactly once; the catch-up
-time (restore to ``b`` holding everything), the link's bytes on the wire per report
-(TLS, frames, acknowledgements: everything the proxy carried ``a`` to ``b``) against
-the same reports as CoT XML events and as TAK protocol (protobuf, stream framing), and
-the staleness of ``b``'s picture: for each report, from its append at ``a`` to its
-append at ``b`` (the median, the 95th percentile over reports made while the link was up,
-and the largest: a report made as the outage began).
+everything. Then: every report of ``a`` is in ``b``'s journal exactly once; how long
+after the restore ``b``'s picture is current again (every object's newest report held:
+the backlog sends those first) and the catch-up time (restore to ``b`` holding
+everything), the link's bytes on the wire per report (TLS, frames, acknowledgements:
+everything the proxy carried ``a`` to ``b``) against the same reports as CoT XML events
+and as TAK protocol (protobuf, stream framing), and the staleness of ``b``'s picture: for
+each report, from its append at ``a`` to its append at ``b`` (the median, the 95th
+percentile over reports made while the link was up, and the largest: a report made as
+the outage began).
 """
 
 from __future__ import annotations
@@ -188,6 +190,13 @@ async def exercise(load: Load, data_dir: Path) -> dict[str, Any]:
         }
         staleness = {rid: arrived[rid] - appended_at[rid] for rid in arrived}
         up = [s for rid, s in staleness.items() if not cut_at <= appended_at[rid] <= restored_at]
+        # The peer's picture current again: every object's newest report of the outage
+        # held (the backlog sends those first).
+        newest: dict[str, str] = {}
+        for report in made:
+            if appended_at[report.id] <= restored_at and report.subject is not None:
+                newest[report.subject] = report.id
+        current_s = max(arrived[rid] for rid in newest.values()) - restored_at
         sizes = [cot_sizes(report) for report in made]
         return {
             "reports": len(made),
@@ -196,6 +205,7 @@ async def exercise(load: Load, data_dir: Path) -> dict[str, Any]:
             "doubled": len(held) - len(set(held)),
             "outage_s": load.outage_s,
             "caught_up_s": caught_up_s,
+            "picture_current_s": current_s,
             "wire_bytes_per_report": proxy.counters.bytes["up"] / len(made),
             "cot_xml_bytes_per_report": statistics.fmean(x for x, _ in sizes),
             "tak_proto_bytes_per_report": statistics.fmean(p for _, p in sizes),
@@ -223,11 +233,13 @@ def markdown(row: dict[str, Any], load: Load, command: str, when: str) -> str:
             f"{load.interval_s:g} s, an outage of {load.outage_s:g} s a third of the way. "
             f"`{command}`, {when}.",
             "",
-            "| reports | lost | doubled | catch-up after the outage | link bytes/report "
+            "| reports | lost | doubled | picture current after the outage | caught up "
+            "| link bytes/report "
             "| CoT XML bytes/report | TAK protobuf bytes/report | staleness median / p95 "
             "(link up) | staleness max |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "|---|---|---|---|---|---|---|---|---|---|",
             f"| {row['reports']:,} | {row['lost']} | {row['doubled']} | "
+            f"{row['picture_current_s']:.1f} s | "
             f"{row['caught_up_s']:.1f} s | {row['wire_bytes_per_report']:.0f} | "
             f"{row['cot_xml_bytes_per_report']:.0f} | {row['tak_proto_bytes_per_report']:.0f} | "
             f"{row['staleness_median_s']:.2f} s / {row['staleness_p95_s']:.2f} s | "
