@@ -17,10 +17,12 @@ from tessera.core.alerts.rules import AlertSettings, settings_problems
 from tessera.core.banners import DEFAULT_BANNER_COLOURS
 from tessera.core.labels import DEFAULT_LEVELS, DEFAULT_PICTURE, ClassificationScheme, Picture
 from tessera.core.model import MAX_HOLD, Label
+from tessera.core.order_of_battle import Placement
 from tessera.federation.config import FederationLink, links_problem
 from tessera.security.base import SecurityStoreError, SourceGrant, check_record
 from tessera.tiles.config import BasemapSetting, check_basemaps
 from tessera.transports.feeds.config import FeedConfig
+from tessera.transports.tak_client.config import TakServerConfig, tak_servers_problem
 
 # Retention bounds below these are mistakes (a journal trimmed as it is written).
 MIN_RETENTION_S = 60.0
@@ -218,6 +220,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     federation_port: int | None = None
     federation_tls: bool = True
     federation: tuple[FederationLink, ...] = ()
+    # TAK servers this node joins as a client ([[tak_servers]]: tessera.transports.tak_client),
+    # each reporting what the server shares as its name, a source granted to its principal.
+    tak_servers: tuple[TakServerConfig, ...] = ()
+    # The order of battle, by unit subject (uid): its formation's subject and its echelon
+    # (``[order_of_battle]``, ``"BLUE-COY-7" = { parent = "BLUE-BN-2", echelon =
+    # "company" }``), for units whose own reports leave them out.
+    order_of_battle: dict[str, Placement] = msgspec.field(default_factory=dict)
 
     @property
     def max_future_skew(self) -> timedelta:
@@ -241,15 +250,23 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         return tuple(p for p in self.pictures if p.name in self.fusion_pictures)
 
     def source_grants(self) -> list[SourceGrant]:
-        return [
-            SourceGrant(principal=entry.principal, pattern=pattern)
-            for entry in self.sources
-            for pattern in entry.ids
-        ] + [
-            SourceGrant(principal=feed.principal, pattern=pattern)
-            for feed in self.feeds
-            for pattern in (feed.name, feed.own_subjects)
-        ]
+        return (
+            [
+                SourceGrant(principal=entry.principal, pattern=pattern)
+                for entry in self.sources
+                for pattern in entry.ids
+            ]
+            + [
+                SourceGrant(principal=feed.principal, pattern=pattern)
+                for feed in self.feeds
+                for pattern in (feed.name, feed.own_subjects)
+            ]
+            + [
+                SourceGrant(principal=server.principal, pattern=pattern)
+                for server in self.tak_servers
+                for pattern in (server.name, server.own_subjects)
+            ]
+        )
 
     @property
     def scheme(self) -> ClassificationScheme:
@@ -327,6 +344,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             scheme,
             tls=self.federation_tls,
             host=self.federation_host,
+        ):
+            raise ValueError(problem)
+        if problem := tak_servers_problem(
+            self.tak_servers,
+            scheme,
+            frozenset(picture.name for picture in self.pictures),
+            frozenset(feed.name for feed in self.feeds),
         ):
             raise ValueError(problem)
         for picture in self.pictures:

@@ -266,6 +266,8 @@ async def get_health(request: Request) -> JSONResponse:
         body["feeds"] = tessera.feeds.summary()
     if tessera.federation.links:
         body["federation"] = tessera.federation.summary()
+    if tessera.tak_servers.links:
+        body["tak_servers"] = tessera.tak_servers.summary()
     return JSONResponse(body)
 
 
@@ -292,4 +294,7 @@ async def get_status(request: Request) -> JSONResponse:
         )
         body["restored_from"] = None if checkpointer is None else checkpointer.restored_from
     body["alerts"] = tessera.alerts.status()
+    if tessera.tak_servers.links:
+        # Each TAK server link: address, state, counts and its last error.
+        body["tak_servers"] = [link.as_json() for link in tessera.tak_servers.links.values()]
     return JSONResponse(body)

@@ -26,6 +26,7 @@ from tessera.transports.web import (
 )
 from tessera.transports.web.alert_routes import ALERT_POLICIES, alert_routes
 from tessera.transports.web.auth import PUBLIC, Authenticate, Policy, requires, route_policies
+from tessera.transports.web.chat_api import CHAT_POLICIES, chat_routes
 from tessera.transports.web.context import Served
 from tessera.transports.web.cors import ScopedCORS
 from tessera.transports.web.forwarded import ForwardedClient, TrustedProxies
@@ -74,6 +75,7 @@ POLICIES: Final[dict[str, Policy]] = {
     **OGC_POLICIES,
     **TILE_POLICIES,
     **ALERT_POLICIES,
+    **CHAT_POLICIES,
 }
 
 
@@ -122,6 +124,7 @@ def api_routes() -> list[BaseRoute]:
         ),
         WebSocketRoute(f"{API}/stream", stream, name="stream"),
         *alert_routes(API),
+        *chat_routes(API),
     ]
 
 

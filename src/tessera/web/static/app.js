@@ -11,6 +11,7 @@ import {
   storedToken,
 } from "/static/auth.js";
 import { AlertPanel } from "/static/alerts.js";
+import { ChatPanel } from "/static/chat.js";
 import { watchFeeds } from "/static/feeds.js";
 import { watchFederation } from "/static/federation.js";
 import { DrawTool } from "/static/draw.js";
@@ -139,6 +140,7 @@ function subscribe(picture) {
   overlays.reset(picture, state.account);
   tools.reset();
   alertPanel.reset(picture, state.account);
+  chatPanel.reset(picture, state.account, state.pictures.get(picture), state.levels);
   state.stream = new TrackStream({
     picture,
     token: storedToken,
@@ -147,6 +149,7 @@ function subscribe(picture) {
     onOverlays: (features) => overlays.update(features),
     onStatus,
     onAlerts: (message) => alertPanel.receive(message),
+    onChat: (message) => chatPanel.receive(message),
   });
   onStatus("reconnecting");
   draw();
@@ -286,6 +289,7 @@ function signOut(message) {
   overlays.reset(null, null);
   trackLayer.clear();
   alertPanel.reset(null, null);
+  chatPanel.reset(null, null, null, []);
   $("updated").textContent = "no update yet";
   $("picture").replaceChildren();
   $("principal").textContent = "";
@@ -416,6 +420,8 @@ const alertPanel = new AlertPanel({
       .filter((feature) => AREA_OVERLAYS.includes(feature.properties.kind))
       .map((feature) => ({ id: feature.id, name: feature.properties.name })),
 });
+
+const chatPanel = new ChatPanel();
 
 const drawTool = new DrawTool({
   onShape: (shape) => {
