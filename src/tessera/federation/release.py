@@ -3,8 +3,11 @@
 Released: a report or an overlay whose label the link's rule admits, as a picture's rule
 would; an overlay's withdrawal only when the link sent that overlay. Never sent: what the
 peer has held already (the peer is on the item's path), or what came from the peer.
-Chat would cross here too, released by its label, once chat is journaled (today it is
-relayed between TAK clients only, never journaled: nothing of it crosses).
+Chat does not cross yet. Its rooms keep a journal of their own (``tessera.chat``: the
+chat log, sequenced apart from this journal), so a link would follow it with a second
+position in its ``Hello``/``Welcome`` and batch, and release each message here by its
+label as reports are (``admits(rule, message.label, scheme)``), arriving as said in the
+rooms whose pictures admit it.
 
 Order within a backlog: for every object (a subject's track, an overlay) its newest item
 first, hostile and suspect objects before the rest, then objects the link never sent
