@@ -61,6 +61,8 @@ class Receiver:
             await self._serve(stream, link, hello.node)
         except (OSError, TimeoutError, FrameError, JournalClosedError) as exc:
             log.info("federation: connection from %s ended: %s", peer, exc or type(exc).__name__)
+        except Exception:  # whatever a partner sends, the listener goes on
+            log.exception("federation: connection from %s failed", peer)
         finally:
             await stream.close()
 
@@ -69,6 +71,7 @@ class Receiver:
         status = self._board.links[link.name]
         stream.status = status
         status.inbound += 1
+        status.peer_node = status.peer_node or peer_node
         intake = Intake(
             link, self._node, tessera.scheme, tessera.ids, tessera.settings.max_future_skew
         )
