@@ -346,6 +346,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             host=self.federation_host,
         ):
             raise ValueError(problem)
+        others = {feed.name for feed in self.feeds} | {tak.name for tak in self.tak_servers}
+        if clash := sorted({link.name for link in self.federation} & others):
+            # Each is the source id of what it brings in: one name, one source.
+            raise ValueError(f"federation: {', '.join(clash)} is also a feed's or TAK server's")
         if problem := tak_servers_problem(
             self.tak_servers,
             scheme,

@@ -85,3 +85,9 @@ def test_the_readme_federation_example_loads(tmp_path: Path) -> None:
     assert settings.federation_node == "pol-north"
     [link] = settings.federation
     assert link.release.releasable_to == "UKR" and link.rate_bps == 64000
+
+
+def test_a_link_may_not_share_a_feeds_name(tmp_path: Path) -> None:
+    feed = {"name": "partner", "kind": "ais", "address": "udp://127.0.0.1:0", "principal": "p"}
+    with pytest.raises(ValueError, match="partner is also a feed's"):
+        load_settings(data_dir=tmp_path, federation_node="a", federation=[LINK], feeds=[feed])
