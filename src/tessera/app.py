@@ -44,6 +44,7 @@ from tessera.settings import Settings
 from tessera.store.base import TrackStore
 from tessera.tiles.catalog import Basemaps
 from tessera.transports.feeds.base import FeedBoard
+from tessera.transports.imagery.status import ImageryBoard
 from tessera.transports.tak_client.status import TakServerBoard
 from tessera.transports.web.routes import build_asgi
 from tessera.trimming import JournalTrimmer, journal_trimmer
@@ -146,6 +147,8 @@ class Tessera:
         self.federation = FederationBoard()
         # The TAK server links' status (the server starts them: transports.tak_client).
         self.tak_servers = TakServerBoard()
+        # The imagery sources' status (the server starts them: transports.imagery).
+        self.imagery = ImageryBoard()
         self.asgi: Starlette = _web_app(self)
 
     def fence_writes(self, fence: Fence) -> None:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from tessera.transports.enrollment.server import EnrollmentServer
     from tessera.transports.federation.service import Federation
     from tessera.transports.feeds.runner import Feeds
+    from tessera.transports.imagery.runner import ImagerySources
     from tessera.transports.tak_client.link import TakLinks
 
 log = logging.getLogger(__name__)
@@ -158,6 +159,7 @@ async def serve_until_stopped(
     feeds: Feeds | None = None
     federation: Federation | None = None
     tak_links: TakLinks | None = None
+    imagery: ImagerySources | None = None
     # A gateway does not fuse: it has nothing to catch up.
     fusion = asyncio.create_task(
         _report_caught_up(tessera, announced, stop)
@@ -173,6 +175,7 @@ async def serve_until_stopped(
         from tessera.transports.enrollment.server import start_enrollment
         from tessera.transports.federation.service import start_federation
         from tessera.transports.feeds.runner import start_feeds
+        from tessera.transports.imagery.runner import start_imagery
         from tessera.transports.tak_client.link import start_tak_links
 
         cot = await start_cot(tessera, bind, announce)
@@ -180,6 +183,7 @@ async def serve_until_stopped(
         feeds = await start_feeds(tessera)
         federation = await start_federation(tessera, bind, announce)
         tak_links = await start_tak_links(tessera)
+        imagery = await start_imagery(tessera)
         print(f"Tessera is serving the map at {url}/", file=sys.stderr, flush=True)
         # Only now: scripts read the listening lines first, in their order.
         announced.set()
@@ -192,6 +196,8 @@ async def serve_until_stopped(
             await federation.stop()
         if tak_links is not None:
             await tak_links.stop()
+        if imagery is not None:
+            await imagery.stop()
         if feeds is not None:
             await feeds.stop()
         if enroll is not None:

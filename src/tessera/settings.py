@@ -22,6 +22,7 @@ from tessera.federation.config import FederationLink, links_problem
 from tessera.security.base import SecurityStoreError, SourceGrant, check_record
 from tessera.tiles.config import BasemapSetting, check_basemaps
 from tessera.transports.feeds.config import FeedConfig
+from tessera.transports.imagery.config import ImagerySource
 from tessera.transports.tak_client.config import TakServerConfig, tak_servers_problem
 
 # Retention bounds below these are mistakes (a journal trimmed as it is written).
@@ -227,6 +228,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # (``[order_of_battle]``, ``"BLUE-COY-7" = { parent = "BLUE-BN-2", echelon =
     # "company" }``), for units whose own reports leave them out.
     order_of_battle: dict[str, Placement] = msgspec.field(default_factory=dict)
+    # Imagery sources ([[imagery]]: STAC APIs and static catalogues; tessera.transports.
+    # imagery), searched every interval_s for imagery over areas of interest.
+    imagery: tuple[ImagerySource, ...] = ()
 
     @property
     def max_future_skew(self) -> timedelta:
@@ -357,6 +361,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             frozenset(feed.name for feed in self.feeds),
         ):
             raise ValueError(problem)
+        self._validate_imagery()
         for picture in self.pictures:
             level = picture.rule.max_classification
             if level is not None and level not in scheme:
@@ -399,6 +404,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                 raise ValueError(f"feed {feed.name}: {problem}")
             if feed.label is not None and feed.label.classification not in self.scheme:
                 raise ValueError(f"feed {feed.name}: {feed.label.classification!r} is not a level")
+
+    def _validate_imagery(self) -> None:
+        names = [source.name for source in self.imagery]
+        if len(set(names)) != len(names):
+            raise ValueError("imagery: names must be distinct")
+        for source in self.imagery:
+            problem = source.problem()
+            if problem is not None:
+                raise ValueError(f"imagery {source.name}: {problem}")
+            if source.label is not None and source.label.classification not in self.scheme:
+                level = source.label.classification
+                raise ValueError(f"imagery {source.name}: {level!r} is not a level")
 
     def _validate_http_edge(self) -> None:
         for proxy in self.trusted_proxies:

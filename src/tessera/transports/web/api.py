@@ -268,6 +268,8 @@ async def get_health(request: Request) -> JSONResponse:
         body["federation"] = tessera.federation.summary()
     if tessera.tak_servers.links:
         body["tak_servers"] = tessera.tak_servers.summary()
+    if tessera.imagery.sources:
+        body["imagery"] = tessera.imagery.summary()
     return JSONResponse(body)
 
 

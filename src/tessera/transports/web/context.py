@@ -26,6 +26,7 @@ from tessera.settings import Settings
 from tessera.store.base import TrackStore
 from tessera.tiles.catalog import Basemaps
 from tessera.transports.feeds.base import FeedBoard
+from tessera.transports.imagery.status import ImageryBoard
 from tessera.transports.tak_client.status import TakServerBoard
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ class Served(Protocol):
     feeds: FeedBoard
     federation: FederationBoard
     tak_servers: TakServerBoard
+    imagery: ImageryBoard
 
     @property
     def ids(self) -> IdScope: ...

@@ -21,6 +21,7 @@ from tessera.transports.web.account import Login
 from tessera.transports.web.audit_query import DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT
 from tessera.transports.web.federation_api import LINKS
 from tessera.transports.web.feeds_api import FEEDS
+from tessera.transports.web.imagery_api import imagery_operations
 from tessera.transports.web.openapi_alerts import ALERT_SCHEMAS, alert_operations
 from tessera.transports.web.openapi_chat import CHAT_SCHEMAS, chat_operations
 from tessera.transports.web.openapi_overlays import overlay_operations
@@ -152,6 +153,7 @@ def _operations() -> dict[str, dict[str, Any]]:
         **overlay_operations(),
         **alert_operations(),
         **chat_operations(),
+        **imagery_operations(),
         "post_reports": {
             "post": {
                 "summary": "Submit a batch of reports",

@@ -21,6 +21,7 @@ from tessera.transports.web import (
     export,
     federation_api,
     feeds_api,
+    imagery_api,
     imports,
     overlays,
 )
@@ -56,6 +57,7 @@ POLICIES: Final[dict[str, Policy]] = {
     "get_status": requires(Role.ADMIN),
     "get_feeds": requires(Role.VIEWER),
     "get_federation": requires(Role.OPERATOR),
+    "get_imagery": requires(Role.VIEWER),
     "stream": requires(Role.VIEWER),
     "post_login": PUBLIC,
     "get_me": requires(*Role),
@@ -96,6 +98,7 @@ def api_routes() -> list[BaseRoute]:
             methods=["GET"],
             name="get_federation",
         ),
+        Route(f"{API}/imagery", imagery_api.get_imagery, methods=["GET"], name="get_imagery"),
         Route(f"{API}/login", account.post_login, methods=["POST"], name="post_login"),
         Route(f"{API}/me", account.get_me, methods=["GET"], name="get_me"),
         Route(f"{API}/audit", account.get_audit, methods=["GET"], name="get_audit"),

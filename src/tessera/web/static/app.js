@@ -417,7 +417,7 @@ const AREA_OVERLAYS = ["area", "circle", "corridor"];
 const alertPanel = new AlertPanel({
   areas: () =>
     [...(state.stream?.overlays.values() ?? [])]
-      .filter((feature) => AREA_OVERLAYS.includes(feature.properties.kind))
+      .filter((f) => AREA_OVERLAYS.includes(f.properties.kind) && !f.properties.imagery)
       .map((feature) => ({ id: feature.id, name: feature.properties.name })),
 });
 
