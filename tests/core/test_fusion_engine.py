@@ -298,6 +298,29 @@ def test_the_same_journal_gives_the_same_picture_in_any_batches(
     assert batched.stats == one_by_one.stats
 
 
+@given(seed=st.integers(0, 6), reads=st.lists(st.integers(0, 170), max_size=20))
+@settings(max_examples=20, deadline=None)
+def test_kinematic_steps_give_the_same_picture_whenever_they_run(
+    seed: int, reads: list[int]
+) -> None:
+    """The updater defers Kalman steps until the tracks are read; reading after every
+    report (each step run at once) or only now and then gives the same picture."""
+    journal = scenario_reports(seed)
+    eager = tracker(batch_seconds=0.000001)
+    lazy = tracker(batch_seconds=0.000001)
+    for index, item in enumerate(journal):
+        eager.feed([item])
+        list(eager.tracks())
+        lazy.feed([item])
+        if index in reads:
+            list(lazy.tracks())
+    end = (journal[-1].received_at or T0).timestamp()
+    eager.flush(end)
+    lazy.flush(end)
+    assert list(lazy.tracks()) == list(eager.tracks())
+    assert lazy.stats == eager.stats
+
+
 def test_batches_are_windows_of_received_time_not_of_feeding() -> None:
     journal = scenario_reports(3)
     whole = tracker()

@@ -15,9 +15,6 @@ from typing import Final, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import linear_sum_assignment
-from scipy.sparse import coo_array
-from scipy.sparse.csgraph import connected_components
 
 IntArray = npt.NDArray[np.intp]
 FloatArray = npt.NDArray[np.float64]
@@ -40,11 +37,20 @@ def assign(pairs: GatedPairs, scans: Sequence[Hashable], reports: int) -> list[t
     """(report index, track row) assignments, in report order."""
     if pairs.report.size == 0:
         return []
+    if reports == 1:
+        # One report (a micro-batch of one commit): its cheapest track, the lowest row
+        # among equals, as the assignment of a one-row cluster would choose it.
+        best = np.flatnonzero(pairs.cost == pairs.cost.min())
+        return [(0, int(pairs.row[best].min()))]
     rows, track_node = np.unique(pairs.row, return_inverse=True)
     nodes = reports + rows.size
     if pairs.report.size <= _SMALL:
         component = _components_small(pairs.report, reports + track_node, nodes)
     else:
+        # SciPy is imported where it is needed (a one-report batch never needs it).
+        from scipy.sparse import coo_array
+        from scipy.sparse.csgraph import connected_components
+
         graph = coo_array(
             (np.ones(pairs.report.size), (pairs.report, reports + track_node)),
             shape=(nodes, nodes),
@@ -68,6 +74,8 @@ def assign(pairs: GatedPairs, scans: Sequence[Hashable], reports: int) -> list[t
 def _solve_cluster(
     pairs: GatedPairs, cluster: IntArray, scans: Sequence[Hashable]
 ) -> list[tuple[int, int]]:
+    from scipy.optimize import linear_sum_assignment
+
     by_scan: dict[Hashable, list[int]] = {}
     for index in cluster.tolist():
         by_scan.setdefault(scans[int(pairs.report[index])], []).append(index)

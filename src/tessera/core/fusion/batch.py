@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from tessera.core.fusion.association import GatedPairs, assign
 from tessera.core.fusion.declarations import holds_at
@@ -117,9 +116,10 @@ class MicroBatch:
             return []
         table = self._table
         detections = detections_of(reports)
+        arrays = table.kinematics()
         gated = gate(
-            table.arrays,
-            table.arrays.live_rows(),
+            arrays,
+            arrays.live_rows(),
             table.profiles.q,
             detections,
             batch_time,
@@ -143,6 +143,14 @@ class MicroBatch:
         with each other in the same micro-batch start one track, not one each."""
         if not left:
             return []
+        if len(left) == 1:
+            report = reports[left[0]]
+            self._lifecycle.initiate(f"trk-{report.id}", report, _t(report))
+            return []
+        # SciPy is imported where it is needed: most micro-batches of a live feed are
+        # a commit or two, and `tessera fuse` should not start up slower for them.
+        from scipy.spatial import cKDTree
+
         index = np.array(left, dtype=np.intp)
         variance = detections.variance[index]
         points = earth_xyz(detections.lat[index], detections.lon[index])
@@ -179,10 +187,11 @@ class MicroBatch:
         confirms it; one that is not updates it as of its own time, never as if new."""
         table = self._table
         detections = detections_of(reports)
-        rows = table.arrays.live_rows()
+        arrays = table.kinematics()
+        rows = arrays.live_rows()
         # The fastest kind of thing in the picture bounds how far a track has come since.
-        fastest = float(table.profiles.max_speed[table.arrays.motion[rows]].max(initial=0.0))
-        gated = gate_late(table.arrays, rows, table.profiles.q, fastest, detections, batch_time)
+        fastest = float(table.profiles.max_speed[arrays.motion[rows]].max(initial=0.0))
+        gated = gate_late(arrays, rows, table.profiles.q, fastest, detections, batch_time)
         report_scans = scans(reports)
         gated = without_taken_scans(gated, report_scans, table)
         chosen = assign(gated, report_scans, len(reports))

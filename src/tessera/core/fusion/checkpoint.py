@@ -86,6 +86,7 @@ def encode_tracker(tracker: KalmanTracker) -> bytes:
     records: list[TrackRecord] = []
     index: dict[int, int] = {}
     table = tracker.table
+    table.kinematics()  # (what is pending is part of the state, and of its statistics)
     maps = (table.records, table.by_row, table.by_subject)
     for mapping in maps:
         for record in mapping.values():

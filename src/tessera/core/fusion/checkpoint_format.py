@@ -15,7 +15,7 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from tessera.core.fusion.engine import FusionSettings, FusionStats
+from tessera.core.fusion.settings import FusionSettings, FusionStats
 from tessera.core.model import (
     Altitude,
     Classification,

@@ -60,20 +60,37 @@ def metres_per_degree_lon_array(lat: FloatArray) -> FloatArray:
 
 
 def offsets_metres(
-    lat0: FloatArray, lon0: FloatArray, lat: FloatArray, lon: FloatArray
+    lat0: FloatArray,
+    lon0: FloatArray,
+    lat: FloatArray,
+    lon: FloatArray,
+    per_degree_lon: FloatArray | None = None,
 ) -> FloatArray:
-    """East/north offsets (n, 2) in metres of each (lat, lon) from each (lat0, lon0)."""
+    """East/north offsets (n, 2) in metres of each (lat, lon) from each (lat0, lon0);
+    ``per_degree_lon``: ``metres_per_degree_lon_array(lat0)``, if the caller has it."""
+    if per_degree_lon is None:
+        per_degree_lon = metres_per_degree_lon_array(lat0)
     dlon = (lon - lon0 + 540.0) % 360.0 - 180.0
-    east = dlon * metres_per_degree_lon_array(lat0)
-    north = (lat - lat0) * METRES_PER_DEGREE_LAT
-    return np.stack((east, north), axis=-1)
+    # Written into one array rather than stacked: these run on a few rows, many times.
+    offsets = np.empty((*dlon.shape, 2))
+    offsets[..., 0] = dlon * per_degree_lon
+    offsets[..., 1] = (lat - lat0) * METRES_PER_DEGREE_LAT
+    return offsets
 
 
 def moved_arrays(
-    lat: FloatArray, lon: FloatArray, east: FloatArray, north: FloatArray
+    lat: FloatArray,
+    lon: FloatArray,
+    east: FloatArray,
+    north: FloatArray,
+    per_degree_lon: FloatArray | None = None,
 ) -> tuple[FloatArray, FloatArray]:
-    new_lat = np.clip(lat + north / METRES_PER_DEGREE_LAT, -90.0, 90.0)
-    new_lon = lon + east / metres_per_degree_lon_array(lat)
+    """The points ``east``/``north`` metres away (``per_degree_lon`` as for
+    ``offsets_metres``)."""
+    if per_degree_lon is None:
+        per_degree_lon = metres_per_degree_lon_array(lat)
+    new_lat = np.minimum(np.maximum(lat + north / METRES_PER_DEGREE_LAT, -90.0), 90.0)
+    new_lon = lon + east / per_degree_lon
     new_lon = np.where(np.abs(new_lon) <= 180.0, new_lon, (new_lon + 540.0) % 360.0 - 180.0)
     return new_lat, new_lon
 
@@ -84,6 +101,9 @@ def earth_xyz(lat: FloatArray, lon: FloatArray) -> FloatArray:
     phi = np.radians(lat)
     lam = np.radians(lon)
     cos_phi = np.cos(phi)
-    return EARTH_RADIUS_M * np.stack(
-        (cos_phi * np.cos(lam), cos_phi * np.sin(lam), np.sin(phi)), axis=-1
-    )
+    xyz = np.empty((*phi.shape, 3))
+    xyz[..., 0] = cos_phi * np.cos(lam)
+    xyz[..., 1] = cos_phi * np.sin(lam)
+    xyz[..., 2] = np.sin(phi)
+    xyz *= EARTH_RADIUS_M
+    return xyz

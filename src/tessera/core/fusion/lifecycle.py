@@ -146,7 +146,7 @@ class Lifecycle:
     def sweep(self, now: float) -> None:
         """Age every track to ``now`` (a whole second of the journal's clock)."""
         table = self._table
-        arrays = table.arrays
+        arrays = table.kinematics()
         profiles = table.profiles
         rows = np.flatnonzero(arrays.alive)
         if rows.size == 0:

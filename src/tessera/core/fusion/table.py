@@ -1,12 +1,17 @@
 """The tracks the engine holds, as its steps share them: each record by id, row and
 subject, the kinematic arrays, the motion profiles, the journal's clock, and the changes
 not yet taken. The engine owns one; the micro-batch, lifecycle and update steps are given
-it, so none of them needs the engine itself."""
+it, so none of them needs the engine itself.
+
+Kinematic updates may be deferred (the updater gathers them over many micro-batches, to
+run them as one vectorised step): whatever reads a track's position, velocity,
+covariance or state time takes the arrays from ``kinematics``, which runs what is
+pending."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from tessera.core.fusion.arrays import TrackArrays
 from tessera.core.fusion.motion import ProfileTable
@@ -30,6 +35,14 @@ class TrackTable:
         # Tracks changed (in order) and dropped since the changes were last taken.
         self.dirty: dict[str, None] = {}
         self.removed: set[str] = set()
+        # Runs the kinematic updates still pending (set by the updater).
+        self.pending: Callable[[], None] | None = None
+
+    def kinematics(self) -> TrackArrays:
+        """The arrays, every pending kinematic update applied."""
+        if self.pending is not None:
+            self.pending()
+        return self.arrays
 
     def record_at(self, row: int) -> TrackRecord:
         return self.by_row[row]
@@ -52,6 +65,7 @@ class TrackTable:
         self.dirty[record.id] = None
 
     def drop(self, record: TrackRecord) -> None:
+        self.kinematics()  # (its row may be handed out again)
         del self.records[record.id]
         del self.by_row[record.row]
         if record.subject is not None and self.by_subject.get(record.subject) is record:
@@ -61,4 +75,4 @@ class TrackTable:
         self.removed.add(record.id)
 
     def snapshot(self, record: TrackRecord) -> Track:
-        return placed(track_snapshot(record, self.arrays, self.profiles), self.order)
+        return placed(track_snapshot(record, self.kinematics(), self.profiles), self.order)

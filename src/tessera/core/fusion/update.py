@@ -10,12 +10,18 @@ grown by what that velocity does not know. An older one only adds evidence.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
 from tessera.core.fusion.gating import GATE_CHI2
-from tessera.core.fusion.geo import moved_arrays, offsets_metres, velocity_components
+from tessera.core.fusion.geo import (
+    metres_per_degree_lon_array,
+    moved_arrays,
+    offsets_metres,
+    velocity_components,
+)
 from tessera.core.fusion.kalman import mahalanobis2, predict_covariance, update
 from tessera.core.fusion.lifecycle import Lifecycle
 from tessera.core.fusion.record import TrackRecord, axis_variance
@@ -28,6 +34,15 @@ Pair = tuple[TrackRecord, Report]
 
 
 class UpdateRound:
+    """Applies assigned reports: evidence at once, kinematics deferred.
+
+    A report's evidence (identity, lineage, confirmation) is taken as it is applied; its
+    Kalman step waits in a queue until something reads the tracks' kinematics
+    (``TrackTable.kinematics``), and then every queued step runs in as few vectorised rounds
+    as there are steps for one track. A track's steps run in the order they were queued,
+    each as it would have run at once, so the picture does not depend on when they run.
+    """
+
     def __init__(
         self,
         table: TrackTable,
@@ -39,6 +54,8 @@ class UpdateRound:
         self._lifecycle = lifecycle
         self._settings = settings
         self._stats = stats
+        self._queued: list[_Queued] = []
+        table.pending = self.run_pending
 
     def run(self, pairs: Sequence[Pair], *, keyed: bool = False) -> None:
         rounds: list[list[Pair]] = []
@@ -57,36 +74,73 @@ class UpdateRound:
         n = len(members)
         rows = np.fromiter((record.row for record, _ in members), np.intp, n)
         observed = np.fromiter((r.observed_at.timestamp() for _, r in members), np.float64, n)
-        lag_behind = arrays.t[rows] - observed
-        moving = np.flatnonzero(lag_behind <= self._settings.short_lag)
-        late = int(np.count_nonzero(lag_behind[moving] > 0.0))
-        self._stats.late_updates += late
-        self._stats.late_confirmations += n - moving.size
-        if moving.size:
-            self._kinematics(members, rows, observed, moving, keyed=keyed)
+        # The motion class as it is before this report's evidence (which may change it).
+        self._queued.append(
+            _Queued(rows, observed, [r for _, r in members], keyed, arrays.motion[rows])
+        )
         absorb = self._lifecycle.absorb_evidence
         enough = np.fromiter((absorb(record, report) for record, report in members), bool, n)
         self._lifecycle.settle(rows, observed, enough)
 
+    def run_pending(self) -> None:
+        """Run every queued kinematic step: the k-th queued step of each track in round k."""
+        queued = self._queued
+        if not queued:
+            return
+        self._queued = []
+        if len(queued) == 1:
+            only = queued[0]
+            keyed = np.full(only.rows.size, only.keyed)
+            self._step(only.rows, only.observed, only.reports, keyed, only.motion)
+            return
+        rows = np.concatenate([item.rows for item in queued])
+        observed = np.concatenate([item.observed for item in queued])
+        reports = [report for item in queued for report in item.reports]
+        keyed = np.concatenate([np.full(item.rows.size, item.keyed) for item in queued])
+        motion = np.concatenate([item.motion for item in queued])
+        if len(set(rows.tolist())) == rows.size:
+            # Mostly so: one step for each of a few tracks, all in one round.
+            self._step(rows, observed, reports, keyed, motion)
+            return
+        rank = _occurrence(rows)
+        for k in range(int(rank.max()) + 1):
+            at = np.flatnonzero(rank == k)
+            self._step(rows[at], observed[at], _at(reports, at), keyed[at], motion[at])
+
+    def _step(
+        self,
+        rows: npt.NDArray[np.intp],
+        observed: FloatArray,
+        reports: list[Report],
+        keyed: npt.NDArray[np.bool_],
+        motion: npt.NDArray[np.int8],
+    ) -> None:
+        """One Kalman step for each of distinct ``rows``."""
+        lag_behind = self._table.arrays.t[rows] - observed
+        moving = np.flatnonzero(lag_behind <= self._settings.short_lag)
+        self._stats.late_updates += int(np.count_nonzero(lag_behind[moving] > 0.0))
+        self._stats.late_confirmations += rows.size - moving.size
+        if moving.size:
+            self._kinematics(
+                rows[moving], observed[moving], _at(reports, moving), keyed[moving], motion[moving]
+            )
+
     def _kinematics(
         self,
-        members: list[Pair],
-        rows_all: npt.NDArray[np.intp],
-        observed_all: FloatArray,
-        moving: npt.NDArray[np.intp],
-        *,
-        keyed: bool,
+        rows: npt.NDArray[np.intp],
+        observed: FloatArray,
+        reports: list[Report],
+        keyed: npt.NDArray[np.bool_],
+        motion: npt.NDArray[np.int8],
     ) -> None:
         table = self._table
         arrays = table.arrays
-        reports = [members[i][1] for i in moving.tolist()]
-        rows = rows_all[moving]
-        observed = observed_all[moving]
         n = rows.size
-        tau = np.maximum(arrays.t[rows], observed)
-        dt = tau - arrays.t[rows]
+        state_t = arrays.t[rows]
+        tau = np.maximum(state_t, observed)
+        dt = tau - state_t
         lag = tau - observed
-        q = table.profiles.q[arrays.motion[rows]]
+        q = table.profiles.q[motion]
         vel = arrays.vel[rows].copy()
         lat, lon = moved_arrays(arrays.lat[rows], arrays.lon[rows], vel[:, 0] * dt, vel[:, 1] * dt)
         cov = predict_covariance(arrays.cov[rows], dt, q)
@@ -101,12 +155,14 @@ class UpdateRound:
             extra += q * lag**3 / 3
         noise[:, 0, 0] += extra
         noise[:, 1, 1] += extra
-        innovation = offsets_metres(lat, lon, z_lat, z_lon)
+        # (The predicted latitudes' scale serves the innovation and the correction.)
+        per_degree_lon = metres_per_degree_lon_array(lat)
+        innovation = offsets_metres(lat, lon, z_lat, z_lon, per_degree_lon)
         keep = np.ones(n, dtype=bool)
-        if keyed:
+        if keyed.any():
             # A keyed report says where that very thing is: far outside the gate, the
             # track was wrong (stale, or the subject jumped), so start again from it.
-            far = mahalanobis2(innovation, cov[:, :2, :2] + noise) > GATE_CHI2
+            far = keyed & (mahalanobis2(innovation, cov[:, :2, :2] + noise) > GATE_CHI2)
             for outlier in np.flatnonzero(far).tolist():
                 self._lifecycle.reset_kinematics(
                     int(rows[outlier]), reports[outlier], float(observed[outlier])
@@ -136,11 +192,11 @@ class UpdateRound:
                 measured = np.concatenate((innovation[index], stated - vel[index]), axis=1)
             correction, cov[index] = update(cov[index], measured, measured_noise)
             lat[index], lon[index] = moved_arrays(
-                lat[index], lon[index], correction[:, 0], correction[:, 1]
+                lat[index], lon[index], correction[:, 0], correction[:, 1], per_degree_lon[index]
             )
             vel[index] += correction[:, 2:]
         # Never faster than the class allows: a few noisy fixes must not fling a track.
-        top = table.profiles.max_speed[arrays.motion[rows]]
+        top = table.profiles.max_speed[motion]
         speed = np.hypot(vel[:, 0], vel[:, 1])
         scale = np.where(speed > top, top / np.maximum(speed, 1e-9), 1.0)
         vel *= scale[:, None]
@@ -154,6 +210,27 @@ class UpdateRound:
 
 def _at(reports: list[Report], index: npt.NDArray[np.intp]) -> list[Report]:
     return [reports[i] for i in index.tolist()]
+
+
+class _Queued(NamedTuple):
+    """Kinematic steps waiting to run, one per (distinct) row."""
+
+    rows: npt.NDArray[np.intp]
+    observed: FloatArray
+    reports: list[Report]
+    keyed: bool
+    motion: npt.NDArray[np.int8]
+
+
+def _occurrence(rows: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+    """For each entry, how many entries before it hold the same row."""
+    order = np.argsort(rows, kind="stable")
+    ordered = rows[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    lengths = np.diff(np.r_[starts, ordered.size])
+    rank = np.empty_like(order)
+    rank[order] = np.arange(ordered.size) - np.repeat(starts, lengths)
+    return rank
 
 
 def _velocity(report: Report) -> tuple[float, float]:
