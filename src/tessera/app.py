@@ -41,6 +41,7 @@ from tessera.security.limits import FailureLimiter, RequestLimiter
 from tessera.security.scoping import ID_KEY_NAME, IdScope, Submitter
 from tessera.security.sources import SourceRegistry
 from tessera.settings import Settings
+from tessera.space.catalog import SatelliteCatalog
 from tessera.store.base import TrackStore
 from tessera.tiles.catalog import Basemaps
 from tessera.transports.feeds.base import FeedBoard
@@ -135,8 +136,12 @@ class Tessera:
         self._fence: Fence | None = None
         # The operator's basemaps, opened (and checked) now: a bad file stops the start.
         self.basemaps = Basemaps.open(settings.basemaps)
+        # The satellites ([[satellites]]): files read now (a bad one stops the start),
+        # URLs refreshed once started; pass warnings watch those each picture admits.
+        self.satellites = SatelliteCatalog(settings.satellites, clock=clock)
+        self.satellites.load_files()
         # Alert rules over the pictures' change feeds (not run by a fusion-only worker).
-        self.alerts = alert_service(settings, clock, store, bus)
+        self.alerts = alert_service(settings, clock, store, bus, self.satellites)
         # The pictures' chat rooms, shared with TAK clients (chat/).
         self.chat = chat_service(settings, clock)
         # The pictures' past: seeks, and snapshots where fusion runs (history/).
@@ -198,6 +203,7 @@ class Tessera:
             replica = PictureReplica(self.bus, self.store, list(self.pictures))
             self._worker_task = asyncio.create_task(replica.run(), name="picture-replica")
             await self.alerts.start()
+            await self.satellites.start()
             return
         if self._fence is not None:
             for name in self.pictures:
@@ -216,6 +222,7 @@ class Tessera:
         if self.role == "all":
             await self.start_archive()
             await self.alerts.start()
+            await self.satellites.start()
 
     async def _fuse(self) -> None:
         loop = asyncio.get_running_loop()
@@ -288,6 +295,7 @@ class Tessera:
         # (its store and bus refuse by themselves).
         deposed = self.deposed
         await self.alerts.stop()
+        await self.satellites.stop()
         await self.stop_archive(drain=not deposed)
         for task in (self._checkpoint_task, self._worker_task):
             if task is not None:

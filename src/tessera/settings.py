@@ -18,6 +18,7 @@ from tessera.core.banners import DEFAULT_BANNER_COLOURS
 from tessera.core.labels import DEFAULT_LEVELS, DEFAULT_PICTURE, ClassificationScheme, Picture
 from tessera.core.model import MAX_HOLD, Label
 from tessera.core.order_of_battle import Placement
+from tessera.core.space.catalog import SatelliteSource, source_problems
 from tessera.federation.config import FederationLink, links_problem
 from tessera.security.base import SecurityStoreError, SourceGrant, check_record
 from tessera.tiles.config import BasemapSetting, check_basemaps
@@ -221,6 +222,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     federation_port: int | None = None
     federation_tls: bool = True
     federation: tuple[FederationLink, ...] = ()
+    # Satellites ([[satellites]]: element sets from a file or a URL, label, identity,
+    # sensor; tessera.space): passes, pass warnings and the map's space tracks.
+    satellites: tuple[SatelliteSource, ...] = ()
     # TAK servers this node joins as a client ([[tak_servers]]: tessera.transports.tak_client),
     # each reporting what the server shares as its name, a source granted to its principal.
     tak_servers: tuple[TakServerConfig, ...] = ()
@@ -354,6 +358,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         if clash := sorted({link.name for link in self.federation} & others):
             # Each is the source id of what it brings in: one name, one source.
             raise ValueError(f"federation: {', '.join(clash)} is also a feed's or TAK server's")
+        self._validate_satellites()
         if problem := tak_servers_problem(
             self.tak_servers,
             scheme,
@@ -393,6 +398,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                 "journal_max_age_s, journal_max_bytes and dedup_window_s need postgis_dsn "
                 "with journal_backend = 'jetstream'"
             )
+
+    def _validate_satellites(self) -> None:
+        if problems := source_problems(self.satellites):
+            raise ValueError("; ".join(problems))
+        for source in self.satellites:
+            labels = [source.label, *(p.label for p in source.profiles if p.label)]
+            for label in labels:
+                if label.classification not in self.scheme:
+                    raise ValueError(
+                        f"satellites {source.name}: {label.classification!r} is not a level"
+                    )
 
     def _validate_feeds(self) -> None:
         names = [feed.name for feed in self.feeds]

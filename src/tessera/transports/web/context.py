@@ -23,6 +23,7 @@ from tessera.security.base import SecurityStore
 from tessera.security.gate import Gate
 from tessera.security.scoping import IdScope, Submitter
 from tessera.settings import Settings
+from tessera.space.catalog import SatelliteCatalog
 from tessera.store.base import TrackStore
 from tessera.tiles.catalog import Basemaps
 from tessera.transports.feeds.base import FeedBoard
@@ -57,6 +58,7 @@ class Served(Protocol):
     history: HistoryService | None
     feeds: FeedBoard
     federation: FederationBoard
+    satellites: SatelliteCatalog
     tak_servers: TakServerBoard
     imagery: ImageryBoard
 

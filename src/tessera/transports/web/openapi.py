@@ -25,6 +25,7 @@ from tessera.transports.web.imagery_api import imagery_operations
 from tessera.transports.web.openapi_alerts import ALERT_SCHEMAS, alert_operations
 from tessera.transports.web.openapi_chat import CHAT_SCHEMAS, chat_operations
 from tessera.transports.web.openapi_overlays import overlay_operations
+from tessera.transports.web.openapi_passes import passes_operations
 from tessera.transports.web.openapi_status import HEALTH, STATUS
 from tessera.transports.web.stream import Subscribe
 
@@ -152,6 +153,7 @@ def _operations() -> dict[str, dict[str, Any]]:
     return {
         **overlay_operations(),
         **alert_operations(),
+        **passes_operations(),
         **chat_operations(),
         **imagery_operations(),
         "post_reports": {

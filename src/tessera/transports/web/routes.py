@@ -24,6 +24,7 @@ from tessera.transports.web import (
     imagery_api,
     imports,
     overlays,
+    passes_api,
 )
 from tessera.transports.web.alert_routes import ALERT_POLICIES, alert_routes
 from tessera.transports.web.auth import PUBLIC, Authenticate, Policy, requires, route_policies
@@ -57,6 +58,8 @@ POLICIES: Final[dict[str, Policy]] = {
     "get_status": requires(Role.ADMIN),
     "get_feeds": requires(Role.VIEWER),
     "get_federation": requires(Role.OPERATOR),
+    "get_passes": requires(Role.VIEWER),
+    "get_satellites": requires(Role.VIEWER),
     "get_imagery": requires(Role.VIEWER),
     "stream": requires(Role.VIEWER),
     "post_login": PUBLIC,
@@ -97,6 +100,10 @@ def api_routes() -> list[BaseRoute]:
             federation_api.get_federation,
             methods=["GET"],
             name="get_federation",
+        ),
+        Route(f"{API}/passes", passes_api.get_passes, methods=["GET"], name="get_passes"),
+        Route(
+            f"{API}/satellites", passes_api.get_satellites, methods=["GET"], name="get_satellites"
         ),
         Route(f"{API}/imagery", imagery_api.get_imagery, methods=["GET"], name="get_imagery"),
         Route(f"{API}/login", account.post_login, methods=["POST"], name="post_login"),

@@ -23,6 +23,8 @@ import { setUpMapTools } from "/static/map-tools.js";
 import { OverlayForm } from "/static/overlay-form.js";
 import { Overlays } from "/static/overlays.js";
 import { hideTrack, showTrack, shownTrack } from "/static/panel.js";
+import "/static/passes.js";
+import { SpaceLayer } from "/static/space.js";
 import { TrackStream } from "/static/stream.js";
 import { MapTools } from "/static/tools.js";
 import { TRACK_LAYERS, TrackLayer } from "/static/track-layer.js";
@@ -140,6 +142,7 @@ function subscribe(picture) {
   overlays.reset(picture, state.account);
   tools.reset();
   alertPanel.reset(picture, state.account);
+  space.reset(state.map, picture);
   chatPanel.reset(picture, state.account, state.pictures.get(picture), state.levels);
   state.stream = new TrackStream({
     picture,
@@ -278,6 +281,7 @@ function signOut(message) {
   state.account = null;
   state.picture = null;
   state.pictures = new Map();
+  space.stop();
   forgetToken();
   if (token) channel?.postMessage({ type: "signed-out", token });
   window.tessera.ready = false;
@@ -397,6 +401,7 @@ const overlays = new Overlays({
 });
 
 const trackLayer = new TrackLayer();
+const space = new SpaceLayer();
 
 function openTrack(trackId) {
   if (!state.picture) return;
@@ -507,6 +512,7 @@ window.tessera = {
   tracks: () => [...(state.stream?.tracks.values() ?? [])],
   trackLayer,
   tools,
+  space: () => space.satellites(),
   overlays: () => [...(state.stream?.overlays.values() ?? [])],
   renderedOverlayIds: () => overlays.renderedIds(),
   // Basemaps, grid, towns and the position readout (map-tools.js).
