@@ -28,6 +28,7 @@ from tessera.codecs.overlay_json import OverlayCodec
 from tessera.core.fusion.engine import FusionSettings, KalmanTracker
 from tessera.core.labels import Picture
 from tessera.core.model import Principal
+from tessera.federation.status import FederationBoard
 from tessera.fusion_worker import FusionWorker
 from tessera.journal.base import Journal
 from tessera.relay.base import CotRelay
@@ -147,6 +148,8 @@ class Tessera:
         self.history: HistoryService | None = None
         # The sensor feeds' status (the server starts the feeds: transports.feeds).
         self.feeds = FeedBoard()
+        # The federation links' status (the server starts them: transports.federation).
+        self.federation = FederationBoard()
         # The TAK server links' status (the server starts them: transports.tak_client).
         self.tak_servers = TakServerBoard()
         # The imagery sources' status (the server starts them: transports.imagery).

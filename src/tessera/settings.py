@@ -19,6 +19,7 @@ from tessera.core.labels import DEFAULT_LEVELS, DEFAULT_PICTURE, ClassificationS
 from tessera.core.model import MAX_HOLD, Label
 from tessera.core.order_of_battle import Placement
 from tessera.core.space.catalog import SatelliteSource, source_problems
+from tessera.federation.config import FederationLink, links_problem
 from tessera.security.base import SecurityStoreError, SourceGrant, check_record
 from tessera.tiles.config import BasemapSetting, check_basemaps
 from tessera.transports.feeds.config import FeedConfig
@@ -213,6 +214,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # Sensor feeds ([[feeds]]: AIS, ADS-B, MAVLink, KLV; tessera.transports.feeds), each
     # reporting as its name, a source granted to its principal by this entry.
     feeds: tuple[FeedConfig, ...] = ()
+    # Federation with partner Tessera nodes ([[federation]]: tessera.federation): this
+    # node's id as partners see it, where it listens for their links (None: it does not;
+    # 0 picks a free port) and the links.
+    federation_node: str | None = None
+    federation_host: str = "127.0.0.1"
+    federation_port: int | None = None
+    federation_tls: bool = True
+    federation: tuple[FederationLink, ...] = ()
     # Satellites ([[satellites]]: element sets from a file or a URL, label, identity,
     # sensor; tessera.space): passes, pass warnings and the map's space tracks.
     satellites: tuple[SatelliteSource, ...] = ()
@@ -337,6 +346,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         except SecurityStoreError as exc:
             raise ValueError(f"sources: {exc}") from None
         self._validate_feeds()
+        if problem := links_problem(
+            self.federation,
+            self.federation_node,
+            scheme,
+            tls=self.federation_tls,
+            host=self.federation_host,
+        ):
+            raise ValueError(problem)
+        others = {feed.name for feed in self.feeds} | {tak.name for tak in self.tak_servers}
+        if clash := sorted({link.name for link in self.federation} & others):
+            # Each is the source id of what it brings in: one name, one source.
+            raise ValueError(f"federation: {', '.join(clash)} is also a feed's or TAK server's")
         self._validate_satellites()
         if problem := tak_servers_problem(
             self.tak_servers,

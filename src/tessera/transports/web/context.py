@@ -15,6 +15,7 @@ from tessera.codecs.json import ReportCodec
 from tessera.codecs.overlay_json import OverlayCodec
 from tessera.core.labels import ClassificationScheme, Picture
 from tessera.core.model import Principal
+from tessera.federation.status import FederationBoard
 from tessera.fusion_worker import FusionWorker
 from tessera.journal.base import Journal
 from tessera.security.audit import AuditTrail
@@ -56,6 +57,7 @@ class Served(Protocol):
     chat: ChatService
     history: HistoryService | None
     feeds: FeedBoard
+    federation: FederationBoard
     satellites: SatelliteCatalog
     tak_servers: TakServerBoard
     imagery: ImageryBoard

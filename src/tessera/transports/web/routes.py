@@ -19,6 +19,7 @@ from tessera.transports.web import (
     account,
     api,
     export,
+    federation_api,
     feeds_api,
     imagery_api,
     imports,
@@ -56,6 +57,7 @@ POLICIES: Final[dict[str, Policy]] = {
     "get_health": PUBLIC,
     "get_status": requires(Role.ADMIN),
     "get_feeds": requires(Role.VIEWER),
+    "get_federation": requires(Role.OPERATOR),
     "get_passes": requires(Role.VIEWER),
     "get_satellites": requires(Role.VIEWER),
     "get_imagery": requires(Role.VIEWER),
@@ -93,6 +95,12 @@ def api_routes() -> list[BaseRoute]:
         Route(f"{API}/health", api.get_health, methods=["GET"], name="get_health"),
         Route(f"{API}/status", api.get_status, methods=["GET"], name="get_status"),
         Route(f"{API}/feeds", feeds_api.get_feeds, methods=["GET"], name="get_feeds"),
+        Route(
+            f"{API}/federation",
+            federation_api.get_federation,
+            methods=["GET"],
+            name="get_federation",
+        ),
         Route(f"{API}/passes", passes_api.get_passes, methods=["GET"], name="get_passes"),
         Route(
             f"{API}/satellites", passes_api.get_satellites, methods=["GET"], name="get_satellites"

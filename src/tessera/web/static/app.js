@@ -13,6 +13,7 @@ import {
 import { AlertPanel } from "/static/alerts.js";
 import { ChatPanel } from "/static/chat.js";
 import { watchFeeds } from "/static/feeds.js";
+import { watchFederation } from "/static/federation.js";
 import { DrawTool } from "/static/draw.js";
 import { setUpExport } from "/static/export.js";
 import { definingCoordinates } from "/static/geo.js";
@@ -238,6 +239,8 @@ function showLogin(message) {
 
 // Stops polling the sensor feeds' status (feeds.js) of the session before.
 let stopFeeds = null;
+// And the federation links' status (federation.js).
+let stopFederation = null;
 
 async function enter(principal, levels) {
   const session = ++state.session;
@@ -250,6 +253,8 @@ async function enter(principal, levels) {
   $("app").hidden = false;
   stopFeeds?.();
   stopFeeds = watchFeeds($("feeds"));
+  stopFederation?.();
+  stopFederation = watchFederation($("federation"));
   document.body.dataset.auth = "signed-in";
   channel?.postMessage({ type: "token", token: storedToken() });
   const loaded = ensureMap();
