@@ -10,6 +10,7 @@ after every entry up to T is the picture the live server showed at T.
 from __future__ import annotations
 
 import bisect
+import zlib
 from datetime import datetime
 from typing import Final
 
@@ -91,7 +92,11 @@ class PastPicture:
 
     def start_from(self, snapshot: Snapshot) -> None:
         """Continue from ``snapshot`` (raises ValueError if it cannot be read)."""
-        tracker = decode_tracker(snapshot.body, self._scheme, self._settings)
+        try:
+            body = zlib.decompress(snapshot.body)
+        except zlib.error as exc:
+            raise ValueError(f"the snapshot's state cannot be read: {exc}") from None
+        tracker = decode_tracker(body, self._scheme, self._settings)
         try:
             overlays = _OVERLAYS.decode(snapshot.overlays) if snapshot.overlays else []
         except msgspec.DecodeError as exc:

@@ -39,14 +39,17 @@ class History:
         self._settings = settings
         self._fingerprints = dict(fingerprints)
 
+    def fingerprint(self, picture: str) -> str:
+        """The configuration ``picture``'s snapshots are taken and used under."""
+        return self._fingerprints.get(picture, "")
+
     async def seek(self, picture: Picture, at: datetime) -> PastPicture:
         """``picture`` as it was at ``at`` (journal time); NotRetainedError if the journal
         no longer holds what rebuilding it needs."""
         past = PastPicture(
             picture=picture, journal=self.journal, scheme=self._scheme, settings=self._settings
         )
-        fingerprint = self._fingerprints.get(picture.name, "")
-        snapshot = await self.snapshots.latest(picture.name, fingerprint, at)
+        snapshot = await self.snapshots.latest(picture.name, self.fingerprint(picture.name), at)
         first = self.journal.first_seq
         if snapshot is not None and snapshot.journal_seq >= first - 1:
             try:
