@@ -1,19 +1,27 @@
 """History: seeking in a long journal of the exercise, and replaying it.
 
 A journal of ``--hours`` of the exercise at its default rate (200 reports/s; 24 hours by
-default, 17 million reports) is appended straight into a SQLite journal, each simulated
-second's reports stamped at that second (written straight in, as the journal's commits
-write them, without a sync each). The simulator runs for a quarter
+default, 17 million reports) is appended straight into a SQLite journal, its reports
+grouped into commits as a live server's journal groups them (one every ``COMMIT_S``: 76
+commits a second for 175 reports a second in `tessera demo`'s journal), each commit's
+reports stamped with its time (written straight in, as the journal's commits write them,
+without a sync each). The simulator runs for a quarter
 of an hour and that cycle repeats later in time under new report ids (the objects jump
 back to where they started at each repeat). Then:
 
 - rebuild: one fusion worker replays the whole journal, taking the history snapshots
-  (every ``history_snapshot_interval_s`` of journal time, 300 s) as the live server does;
+  (every ``history_snapshot_interval_s`` of journal time, 300 s, or
+  ``history_snapshot_entries`` journal entries, 4,000, whichever comes first) as the live
+  server does;
   its speed is journal time over wall time;
 - seek: ``--seeks`` random times, each answered as ``GET /api/v1/tracks?at=`` answers it
   (the latest snapshot at or before it plus the journal replayed up to it);
 - replay: from random times, the picture played forward for ``--replay-minutes`` of
-  journal time as fast as it goes (the stream's replay at an unbounded speed).
+  journal time as the stream's replay plays it asked for ``SPEED`` (600x, the slider's
+  fastest): each message the picture at the time reached by then, jumping over
+  snapshots; its speed is journal time over wall time, with the wall time between
+  messages. And once, the same span replayed step by step (as a window export does,
+  every change), as fast as it goes.
 
 ``python benchmarks/history.py [--hours H] [--quick] [--write]``; ``--quick`` is a few
 minutes of journal for development; ``--write`` puts the figures in BENCHMARKS.md.
@@ -43,11 +51,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tessera.bus.memory import MemoryBus  # noqa: E402
-from tessera.checkpointing import fingerprint  # noqa: E402
 from tessera.core.fusion.engine import FusionSettings, KalmanTracker  # noqa: E402
 from tessera.core.model import Report  # noqa: E402
 from tessera.fusion_worker import FusionWorker  # noqa: E402
 from tessera.history.seek import History  # noqa: E402
+from tessera.history.service import history_fingerprint  # noqa: E402
 from tessera.history.snapshotter import Snapshotter  # noqa: E402
 from tessera.history.sqlite import SqliteSnapshots  # noqa: E402
 from tessera.journal.sqlite import SqliteJournal  # noqa: E402
@@ -59,10 +67,15 @@ from tessera.store.base import TrackQuery  # noqa: E402
 from tessera.store.memory import MemoryTrackStore  # noqa: E402
 
 SECTION: Final = "## History: seek and replay"
+# The fastest the map's slider asks for.
+SPEED: Final = 600.0
 RATE: Final = 200.0
 QUICK_HOURS: Final = 0.03
 # The exercise simulated once for this long, then repeated later in time.
 CYCLE_HOURS: Final = 0.25
+# How often a live server's journal commits at this rate (group commit): a commit's
+# reports share its time, and fusion takes each commit as one micro-batch.
+COMMIT_S: Final = 1 / 76
 
 
 @dataclass(frozen=True)
@@ -77,15 +90,17 @@ Row = tuple[int, str, str | None, int, bytes | None]
 
 
 def exercise_seconds(hours: float, seed: int) -> list[tuple[float, list[Report]]]:
-    """The exercise's reports for ``hours``, grouped by the second they are sent (as
-    seconds after the start)."""
+    """The exercise's reports for ``hours``, grouped into the commits a live journal makes
+    of them (each at the end of its ``COMMIT_S``, as seconds after the start)."""
     exercise = build("exercise", ScenarioConfig(seed=seed, rate=RATE))
     seconds: list[tuple[float, list[Report]]] = []
-    sent: datetime | None = None
+    committed: float | None = None
     for sighting in exercise.sightings(hours * 3_600):
-        if sighting.send_at != sent:
-            sent = sighting.send_at
-            seconds.append(((sent - DEFAULT_START).total_seconds(), []))
+        sent = (sighting.send_at - DEFAULT_START).total_seconds()
+        at = (math.floor(sent / COMMIT_S) + 1) * COMMIT_S
+        if at != committed:
+            committed = at
+            seconds.append((at, []))
         seconds[-1][1].append(sighting.report)
     return seconds
 
@@ -170,7 +185,9 @@ async def measure(sizes: Sizes, folder: Path) -> dict[str, float]:
     )
     pictures = list(settings.pictures)
     names = [picture.name for picture in pictures]
-    fingerprints = {p.name: fingerprint(p, fusion_settings, scheme.levels) for p in pictures}
+    fingerprints = {
+        p.name: history_fingerprint(p, fusion_settings, scheme.levels) for p in pictures
+    }
     journal = SqliteJournal(path, clock=lambda: datetime.now(UTC), tick_interval=86_400)
     snapshots = SqliteSnapshots(folder / "history.sqlite3")
     await journal.open()
@@ -192,6 +209,7 @@ async def measure(sizes: Sizes, folder: Path) -> dict[str, float]:
             journal=journal,
             fingerprints=fingerprints,
             interval_s=settings.history_snapshot_interval_s,
+            max_entries=settings.history_snapshot_entries,
         )
         snapshotter.attach()
         writing = asyncio.create_task(snapshotter.run())
@@ -222,14 +240,30 @@ async def measure(sizes: Sizes, folder: Path) -> dict[str, float]:
             tracks.append(len(past.tracks(TrackQuery())))
             seeks.append(time.perf_counter() - began)
         speeds: list[float] = []
+        gaps: list[float] = []
+        steps: list[float] = []
         played = sizes.replay_minutes * 60
         for _ in range(sizes.replays):
             moment = first + timedelta(seconds=rng.uniform(0, max(span_s - played, 0)))
+            end = moment + timedelta(seconds=played)
+            past = await history.seek(picture, moment)
+            began = sent = time.perf_counter()
+            reached = moment
+            while reached < end:
+                ahead = timedelta(seconds=(time.perf_counter() - began) * SPEED)
+                reached = min(moment + ahead, end)
+                await history.advance(past, reached)
+                past.take_changes()
+                gaps.append(time.perf_counter() - sent)
+                sent = time.perf_counter()
+            speeds.append(played / (time.perf_counter() - began))
+            if steps:
+                continue  # one is enough: every change costs the same wherever
             past = await history.seek(picture, moment)
             began = time.perf_counter()
-            await past.advance_to(moment + timedelta(seconds=played))
+            await past.advance_to(end)
             past.take_changes()
-            speeds.append(played / (time.perf_counter() - began))
+            steps.append(played / (time.perf_counter() - began))
         kept = await snapshots.count(picture.name)
     finally:
         await snapshots.close()
@@ -246,6 +280,7 @@ async def measure(sizes: Sizes, folder: Path) -> dict[str, float]:
         "rebuild_s": rebuild_s,
         "rebuild_speed": span_s / rebuild_s,
         "interval_s": settings.history_snapshot_interval_s,
+        "entries": settings.history_snapshot_entries,
         "snapshots": kept,
         "snapshot_kib": float(row[0] or 0) / 1024,
         "seeks": len(seeks),
@@ -256,6 +291,9 @@ async def measure(sizes: Sizes, folder: Path) -> dict[str, float]:
         "replay_minutes": sizes.replay_minutes,
         "replay_speed_p50": statistics.median(speeds),
         "replay_speed_min": min(speeds),
+        "replay_gap_p50_s": statistics.median(gaps),
+        "replay_gap_max_s": max(gaps),
+        "step_speed_p50": statistics.median(steps),
     }
 
 
@@ -263,6 +301,7 @@ def markdown(figures: dict[str, float], command: str, when: str, load: str) -> s
     seeks, replays = f"{figures['seeks']:.0f}", f"{figures['replays']:.0f}"
     minutes = f"{figures['replay_minutes']:.1f}"
     interval = f"{figures['interval_s']:.0f}"
+    entries = f"{figures['entries']:,.0f}"
     rows = "\n".join(
         (
             f"| seek to a random time, median of {seeks} | {figures['seek_p50_s']:.3f} s | < 2 s |",
@@ -270,6 +309,11 @@ def markdown(figures: dict[str, float], command: str, when: str, load: str) -> s
             f"| replay forward {minutes} min, median of {replays} "
             f"| {figures['replay_speed_p50']:,.0f}x | >= 100x |",
             f"| replay forward, slowest | {figures['replay_speed_min']:,.0f}x | >= 100x |",
+            f"| replay forward, wall time between messages, median "
+            f"| {figures['replay_gap_p50_s']:.2f} s | |",
+            f"| replay forward, wall time between messages, longest "
+            f"| {figures['replay_gap_max_s']:.2f} s | |",
+            f"| replay forward step by step (every change) | {figures['step_speed_p50']:,.0f}x | |",
             f"| whole-journal rebuild with snapshots | {figures['rebuild_speed']:,.0f}x | |",
         )
     )
@@ -279,19 +323,21 @@ def markdown(figures: dict[str, float], command: str, when: str, load: str) -> s
 
 A journal of {figures["hours"]:.2f} hours of the exercise at its default rate
 ({figures["reports"]:,.0f} reports, 200 reports/s, written in {figures["write_s"]:.0f} s
-straight into the SQLite journal, one commit per simulated second; the simulator's quarter
-hour repeated). One fusion worker rebuilt it in {figures["rebuild_s"]:.0f} s, taking
-{figures["snapshots"]:.0f} history snapshots of the picture (one per {interval} s of journal time,
-{figures["snapshot_kib"]:.0f} KiB each).
+straight into the SQLite journal, 76 commits per simulated second as a live server makes
+them; the simulator's quarter hour repeated).
+One fusion worker rebuilt it in {figures["rebuild_s"]:.0f} s, taking
+{figures["snapshots"]:.0f} history snapshots of the picture (one per {interval} s of journal time
+or {entries} entries, whichever comes first; {figures["snapshot_kib"]:.0f} KiB each, compressed).
 A seek is `GET /api/v1/tracks?at=`'s work (a snapshot read and decoded, then the journal
-replayed up to the time); a replay is the stream's at an unbounded speed (journal time
-played over wall time).
+replayed up to the time); a replay is the stream's asked for 600x (journal time played
+over wall time; each message the picture at the time reached, jumping over snapshots
+rather than fusing every entry up to them, with the changes since the last message).
 
 | what | figure | goal |
 |---|---:|---:|
 {rows}
 
-A seek costs one snapshot plus at most {interval} s of journal, whatever the journal's length;
+A seek costs one snapshot plus at most {entries} entries of journal, whatever its length;
 the picture held about {figures["tracks_p50"]:.0f} tracks.
 """
 

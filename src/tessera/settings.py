@@ -211,6 +211,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # a past time replays at most this much of the journal (history.sqlite3 in the data
     # folder, or PostGIS; dropped with the journal entries they need).
     history_snapshot_interval_s: float = 300.0
+    # And at most this many journal entries apart: a busy journal gets snapshots more
+    # often, so a seek replays at most this many entries whatever the rate.
+    history_snapshot_entries: int = 4_000
     # Sensor feeds ([[feeds]]: AIS, ADS-B, MAVLink, KLV; tessera.transports.feeds), each
     # reporting as its name, a source granted to its principal by this entry.
     feeds: tuple[FeedConfig, ...] = ()
@@ -325,6 +328,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             raise ValueError("checkpoint_interval_s must be greater than zero")
         if not self.history_snapshot_interval_s > 0:
             raise ValueError("history_snapshot_interval_s must be greater than zero")
+        if not self.history_snapshot_entries > 0:
+            raise ValueError("history_snapshot_entries must be greater than zero")
         if not 0 < self.import_valid_for_s <= MAX_HOLD.total_seconds():
             most = f"{MAX_HOLD.total_seconds():g} ({MAX_HOLD.days} days)"
             raise ValueError(f"import_valid_for_s must be greater than 0 and at most {most}")

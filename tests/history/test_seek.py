@@ -4,6 +4,7 @@ embedded default (here) and on PostGIS (tests/postgis/test_history.py)."""
 from __future__ import annotations
 
 import asyncio
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -78,5 +79,26 @@ def test_trails_come_with_the_past_picture(tmp_path: Path) -> None:
                 assert trail["times"] == sorted(trail["times"])
                 last = features[track_id]["geometry"]["coordinates"][:2]
                 assert trail["coordinates"][-1] == last
+
+    asyncio.run(scenario())
+
+
+def test_a_busy_journal_gets_snapshots_every_so_many_entries(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        # An hour apart in time, but at most 40 entries apart: the entries decide.
+        async with live_server(
+            tmp_path, history_snapshot_interval_s=3_600, history_snapshot_entries=40
+        ) as live:
+            recording = LiveRecording(live, ["COP"])
+            await post_over_time(live, batches=12, size=20, seed=13)
+            assert await check_seeks(live, recording, seed=6) == 20
+            history = live.tessera.history
+            assert history is not None
+            assert await history.history.snapshots.count("COP") >= 240 // 40 - 1
+            # Kept compressed (zlib), and read back.
+            fingerprint = history.history.fingerprint("COP")
+            assert fingerprint.endswith("+zlib")
+            kept = await history.history.snapshots.latest("COP", fingerprint, recording.times[-1])
+            assert kept is not None and zlib.decompress(kept.body)
 
     asyncio.run(scenario())

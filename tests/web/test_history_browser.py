@@ -1,6 +1,7 @@
 """The time slider in a real browser during a live exercise: moved back, the map shows the
 picture as it was then (what ``GET /api/v1/tracks?at=`` answers for that time, not the
-live one), with trails from history; "Live" brings the live picture back.
+live one), with trails from history and the overlays as they were then (an area drawn
+since is not on it); "Live" brings the live picture back.
 
 The moment sought is chosen from what the server answers, not from the wall clock: one
 at which history already holds tracks with trails and the live picture has moved on."""
@@ -68,6 +69,30 @@ MOVED_ON = """async (at) => {
 }"""
 
 
+# An area drawn now, after the moment sought, in the middle of the map (through the API,
+# as the signed-in operator).
+DRAW_AREA = """async () => {
+    const token = sessionStorage.getItem('tessera.token');
+    const {lng, lat} = window.tessera.map.getCenter();
+    const answer = await fetch('/api/v1/overlays', {method: 'POST',
+        headers: {authorization: `Bearer ${token}`, 'content-type': 'application/json'},
+        body: JSON.stringify({name: 'Drawn later', kind: 'area',
+            label: {classification: 'RESTRICTED', releasable_to: ['NATO']},
+            coordinates: [[lng, lat], [lng + 0.2, lat], [lng + 0.2, lat + 0.2]]})});
+    const body = await answer.json();
+    if (!answer.ok) throw new Error(`${answer.status} ${JSON.stringify(body)}`);
+    return body.id;
+}"""
+PAST_OVERLAYS = """async (at) => {
+    const token = sessionStorage.getItem('tessera.token');
+    const query = new URLSearchParams({picture: window.tessera.picture, at});
+    const answer = await fetch(`/api/v1/overlays?${query}`,
+        {headers: {authorization: `Bearer ${token}`}});
+    return (await answer.json()).features.map((feature) => feature.id).sort();
+}"""
+SHOWN_OVERLAYS = "window.tessera.overlays().map((feature) => feature.id).sort()"
+
+
 def poll(page: Page, function: str, arg: object = None, timeout_s: float = 120.0) -> Any:
     """What ``function`` (async, in the page) answers once it answers something, asked
     every half second (Playwright's wait_for_function does not await a promise)."""
@@ -91,6 +116,8 @@ def test_the_slider_shows_a_past_picture(tmp_path: Path) -> None:
         assert page.evaluate("document.body.dataset.history") == "live"
         sought = poll(page, FIND_MOMENT)
         poll(page, MOVED_ON, sought)
+        drawn = page.evaluate(DRAW_AREA)
+        wait_for(page, f"window.tessera.renderedOverlayIds().includes('{drawn}')")
         page.evaluate(MOVE_SLIDER, sought)
         wait_for(page, "document.body.dataset.history === 'past'")
         wait_for(page, "document.getElementById('history-time').textContent.endsWith('Z')", 120)
@@ -99,6 +126,12 @@ def test_the_slider_shows_a_past_picture(tmp_path: Path) -> None:
         past = positions(page.evaluate(PAST_PICTURE, at))
         live = positions(page.evaluate(PAST_PICTURE.replace(", at}", "}"), None))
         assert shown and shown == past
+        # The overlays are the past's too: the area drawn since is neither listed nor drawn.
+        wait_for(page, "document.body.dataset.historyOverlays !== undefined")
+        past_overlays = page.evaluate(PAST_OVERLAYS, at)
+        assert page.evaluate(SHOWN_OVERLAYS) == past_overlays
+        assert drawn not in past_overlays
+        wait_for(page, f"!window.tessera.renderedOverlayIds().includes('{drawn}')")
         # The exercise moved meanwhile: the past is not the live picture.
         assert shown != live
         wait_for(page, "window.tessera.renderedTrackIds().length > 0")
@@ -113,4 +146,5 @@ def test_the_slider_shows_a_past_picture(tmp_path: Path) -> None:
         wait_for(page, "document.body.dataset.history === 'live'")
         wait_for(page, "document.getElementById('connection').textContent === 'connected'")
         wait_for(page, "window.tessera.trackCount() > 50")
+        wait_for(page, f"window.tessera.renderedOverlayIds().includes('{drawn}')")
         assert refused == []

@@ -1,9 +1,9 @@
 """Where history snapshots are kept: one interface, an SQLite file on the embedded default
 and a PostGIS table with the scale-out store.
 
-A snapshot is one picture's fusion state (``core.fusion.checkpoint``'s format) and its
-overlays at a journal position, with the journal time of that position. Snapshots are
-taken under a configuration fingerprint (the picture's rule, the fusion settings, the
+A snapshot is one picture's fusion state (``core.fusion.checkpoint``'s format, compressed
+with zlib) and its overlays at a journal position, with the journal time of that position.
+Snapshots are taken under a configuration fingerprint (the picture's rule, the fusion settings, the
 format): one taken under another is never used. They are bounded like the journal: once
 the journal has dropped the entries after a snapshot, it is dropped too.
 """

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Final
 
 from tessera.checkpointing import fingerprint
 from tessera.core.fusion.engine import FusionSettings
+from tessera.core.labels import Picture
 from tessera.history.base import SnapshotStore
 from tessera.history.seek import History
 from tessera.history.snapshotter import Snapshotter
@@ -43,6 +45,17 @@ class HistoryService:
         await self.history.snapshots.close()
 
 
+# Snapshots are kept compressed: those kept before, under the bare fingerprint, are not used.
+SNAPSHOT_FORMAT: Final = "zlib"
+
+
+def history_fingerprint(
+    picture: Picture, fusion_settings: FusionSettings, levels: Sequence[str]
+) -> str:
+    """The configuration a snapshot is taken under (the checkpoints' and the format)."""
+    return f"{fingerprint(picture, fusion_settings, levels)}+{SNAPSHOT_FORMAT}"
+
+
 def snapshot_store_for(settings: Settings) -> SnapshotStore:
     if settings.postgis_dsn is None:
         from tessera.history.sqlite import SqliteSnapshots, history_path
@@ -59,7 +72,7 @@ def history_for(
 ) -> HistoryService:
     scheme = settings.scheme
     fingerprints = {
-        picture.name: fingerprint(picture, fusion_settings, scheme.levels)
+        picture.name: history_fingerprint(picture, fusion_settings, scheme.levels)
         for picture in settings.pictures
     }
     snapshots = snapshot_store_for(settings)
@@ -79,5 +92,6 @@ def history_for(
             journal=tessera.journal,
             fingerprints=fingerprints,
             interval_s=settings.history_snapshot_interval_s,
+            max_entries=settings.history_snapshot_entries,
         )
     return HistoryService(history, snapshotter)

@@ -211,7 +211,12 @@ async def get_tracks(request: Request) -> JSONResponse:
     if "at" in request.query_params:
         params = request.query_params
         return await history_api.past_tracks(
-            _tessera(request), picture, query, params["at"], params.get("trail")
+            _tessera(request),
+            picture,
+            query,
+            params["at"],
+            params.get("trail"),
+            params.get("overlays"),
         )
     seq, tracks = _tessera(request).store.tracks(picture.name, query)
     features = [track_feature(track) for track in tracks]

@@ -1,7 +1,9 @@
 """``GET /api/v1/tracks?at=TIME``: a picture's tracks as they were at a past time (the
 picture read through the same rule as the live one: only a picture the caller may read,
 so only past tracks built from what it may see). With ``trail=SECONDS``, each track's
-path over that long before ``at`` comes too (``trails``: coordinates and times by id)."""
+path over that long before ``at`` comes too (``trails``: coordinates and times by id); with
+``overlays=true``, the overlays as they were then (``overlays``: features), so one seek
+draws the whole past picture. ``GET /api/v1/overlays?at=TIME``: the overlays alone."""
 
 from __future__ import annotations
 
@@ -9,7 +11,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from tessera.codecs.geojson import feature_collection, track_feature
+from tessera.codecs.geojson_export import overlay_feature
 from tessera.core.labels import Picture
+from tessera.history.replay import PastPicture
 from tessera.history.seek import NotRetainedError
 from tessera.history.window import window_and_end
 from tessera.store.base import TrackQuery
@@ -53,12 +57,52 @@ def parse_trail(text: str | None) -> float:
     return seconds
 
 
+def parse_flag(name: str, text: str | None) -> bool:
+    if text is None or text == "false":
+        return False
+    if text == "true":
+        return True
+    raise ParameterError(name, "must be true or false")
+
+
+def overlay_features(past: PastPicture, query: TrackQuery) -> list[dict[str, Any]]:
+    overlays = sorted(past.overlays(query), key=lambda overlay: overlay.id)
+    return [overlay_feature(overlay) for overlay in overlays]
+
+
+async def past_overlays(
+    tessera: Served, picture: Picture, query: TrackQuery, at_text: str
+) -> JSONResponse:
+    try:
+        at = parse_at("at", at_text, tessera.clock())
+    except ParameterError as exc:
+        return error(400, str(exc), parameter=exc.name)
+    if tessera.history is None:
+        return error(404, "this server keeps no history")
+    try:
+        past = await tessera.history.history.seek(picture, at)
+    except NotRetainedError as exc:
+        return error(410, str(exc), parameter="at")
+    features = overlay_features(past, query)
+    return JSONResponse(
+        feature_collection(
+            features, picture=picture.name, at=iso(at), count=len(features), seq=None
+        )
+    )
+
+
 async def past_tracks(
-    tessera: Served, picture: Picture, query: TrackQuery, at_text: str, trail_text: str | None
+    tessera: Served,
+    picture: Picture,
+    query: TrackQuery,
+    at_text: str,
+    trail_text: str | None,
+    overlays_text: str | None = None,
 ) -> JSONResponse:
     try:
         at = parse_at("at", at_text, tessera.clock())
         trail = parse_trail(trail_text)
+        with_overlays = parse_flag("overlays", overlays_text)
     except ParameterError as exc:
         return error(400, str(exc), parameter=exc.name)
     if tessera.history is None:
@@ -85,4 +129,6 @@ async def past_tracks(
     members: dict[str, Any] = {"picture": picture.name, "at": iso(at), "count": len(features)}
     if trail > 0:
         members["trails"] = trails
+    if with_overlays:
+        members["overlays"] = overlay_features(past, query)
     return JSONResponse(feature_collection(features, **members, seq=None))

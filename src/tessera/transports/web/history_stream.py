@@ -121,6 +121,8 @@ async def _play(
     start: datetime,
     speed: float,
 ) -> None:
+    history = tessera.history
+    assert history is not None
     loop = asyncio.get_running_loop()
     began = loop.time()
     checked = began
@@ -148,7 +150,7 @@ async def _play(
             }
             await websocket.send_text(encode(clock).decode())
             continue
-        await past.advance_to(reached)
+        await history.history.advance(past, reached)
         message = _changes(past.picture.name, reached, past.take_changes(), query, visible)
         await websocket.send_text(encode(message).decode())
 

@@ -70,6 +70,13 @@ TRAIL_PARAM = {
     "schema": {"type": "number", "minimum": 0, "maximum": 3600},
     "description": "With at: each track's path over this many seconds before it (trails)",
 }
+WITH_OVERLAYS_PARAM = {
+    "name": "overlays",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "boolean"},
+    "description": "With at: the overlays as they were then too (overlays: features)",
+}
 FILTER_PARAMS = [
     {
         "name": "bbox",
@@ -230,7 +237,13 @@ def _operations() -> dict[str, dict[str, Any]]:
         "get_tracks": {
             "get": {
                 "summary": "The picture's tracks as a GeoJSON FeatureCollection",
-                "parameters": [PICTURE_PARAM, *FILTER_PARAMS, AT_PARAM, TRAIL_PARAM],
+                "parameters": [
+                    PICTURE_PARAM,
+                    *FILTER_PARAMS,
+                    AT_PARAM,
+                    TRAIL_PARAM,
+                    WITH_OVERLAYS_PARAM,
+                ],
                 "responses": {
                     "200": _json({"type": "object"}, "FeatureCollection"),
                     "400": ERROR,

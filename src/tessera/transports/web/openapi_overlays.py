@@ -84,8 +84,19 @@ def overlay_operations() -> dict[str, dict[str, Any]]:
                         "west > east crosses the antimeridian. An overlay is in the box "
                         "when its shape itself meets it (edges included)",
                     },
+                    {
+                        "name": "at",
+                        "in": "query",
+                        "schema": {"type": "string", "format": "date-time"},
+                        "description": "A past time: the overlays as they were then "
+                        "(410 if older than the history kept)",
+                    },
                 ],
-                "responses": {"200": _json({"type": "object"}, "FeatureCollection"), "400": error},
+                "responses": {
+                    "200": _json({"type": "object"}, "FeatureCollection"),
+                    "400": error,
+                    "410": error,
+                },
             }
         },
         "post_overlay": {

@@ -29,6 +29,7 @@ from tessera.security.gate import Caller
 from tessera.security.policy import has_any_role, submission_refusal
 from tessera.security.scoping import label_text
 from tessera.store.base import TrackQuery
+from tessera.transports.web import history_api
 from tessera.transports.web.api import BodyTooLargeError, caller, picture_or_404, read_body
 from tessera.transports.web.context import Served
 from tessera.transports.web.params import ParameterError, parse_bbox
@@ -56,6 +57,9 @@ async def get_overlays(request: Request) -> JSONResponse:
         query = TrackQuery(bbox=None if bbox is None else parse_bbox("bbox", bbox))
     except ParameterError as exc:
         return error(400, str(exc), parameter=exc.name)
+    if "at" in request.query_params:
+        at = request.query_params["at"]
+        return await history_api.past_overlays(_tessera(request), picture, query, at)
     seq, overlays = _tessera(request).store.overlays(picture.name, query)
     features = [overlay_feature(overlay) for overlay in sorted(overlays, key=lambda o: o.id)]
     return JSONResponse(

@@ -538,6 +538,7 @@ const timeSlider = setUpHistory({
     state.stream = view;
     draw();
   },
+  showOverlays: (features) => overlays.update(features),
   live: () => subscribe(state.picture),
 });
 start();

@@ -1,7 +1,8 @@
 // The time slider: scrub back over the journal (GET /api/v1/tracks?at=, with each track's
-// trail from history) and play forward from there (the stream's replay at a chosen speed).
-// While it shows the past, the map draws this view's tracks instead of the live stream's;
-// "Live" hands the map back to the live picture.
+// trail from history, and its overlays as they were then) and play forward from there (the
+// stream's replay at a chosen speed). While it shows the past, the map draws this view's
+// tracks and overlays instead of the live stream's; "Live" hands the map back to the live
+// picture.
 import { apiFetch } from "/static/auth.js";
 
 const PROTOCOL = "tessera.v1";
@@ -32,7 +33,7 @@ class PastView {
   }
 }
 
-export function setUpHistory({ picture, token, map, show, live }) {
+export function setUpHistory({ picture, token, map, show, showOverlays, live }) {
   let view = null;
   // The slider's right end ("now") when the past was entered.
   let base = Date.now();
@@ -85,6 +86,13 @@ export function setUpHistory({ picture, token, map, show, live }) {
     document.body.dataset.trails = String(features.length);
   }
 
+  // The map's overlays are the past view's (what the dataset says, for tests and styles).
+  function pastOverlays(current) {
+    if (view !== current) return;
+    showOverlays(current.overlays);
+    document.body.dataset.historyOverlays = String(current.overlays.size);
+  }
+
   function enter() {
     if (view && view.picture === picture()) return view;
     view = new PastView(picture());
@@ -97,7 +105,12 @@ export function setUpHistory({ picture, token, map, show, live }) {
     current.stop();
     setMode("past");
     label(at, "loading…");
-    const query = new URLSearchParams({ picture: current.picture, at: at.toISOString(), trail: TRAIL_S });
+    const query = new URLSearchParams({
+      picture: current.picture,
+      at: at.toISOString(),
+      trail: TRAIL_S,
+      overlays: "true",
+    });
     let response;
     try {
       response = await apiFetch(`/api/v1/tracks?${query}`);
@@ -117,10 +130,12 @@ export function setUpHistory({ picture, token, map, show, live }) {
     const body = await response.json();
     current.tracks = new Map(body.features.map((feature) => [feature.id, feature]));
     current.trails = new Map(Object.entries(body.trails ?? {}).map(([id, trail]) => [id, trail.coordinates]));
+    current.overlays = new Map((body.overlays ?? []).map((feature) => [feature.id, feature]));
     current.lastUpdate = at;
     label(at);
     drawTrails();
     show(current);
+    pastOverlays(current);
   }
 
   function play() {
@@ -152,7 +167,14 @@ export function setUpHistory({ picture, token, map, show, live }) {
   function receive(current, message) {
     if (message.type === "snapshot") {
       current.tracks = new Map(message.features.map((feature) => [feature.id, feature]));
+      current.overlays = new Map((message.overlays ?? []).map((feature) => [feature.id, feature]));
+      pastOverlays(current);
     } else if (message.type === "changes") {
+      const overlays = message.overlays ?? [];
+      const overlayRemoves = message.overlay_removes ?? [];
+      for (const feature of overlays) current.overlays.set(feature.id, feature);
+      for (const id of overlayRemoves) current.overlays.delete(id);
+      if (overlays.length || overlayRemoves.length) pastOverlays(current);
       for (const feature of message.upserts) {
         current.tracks.set(feature.id, feature);
         const trail = current.trails.get(feature.id) ?? [];
@@ -188,6 +210,7 @@ export function setUpHistory({ picture, token, map, show, live }) {
     view = null;
     trailsLayer()?.setData(EMPTY);
     document.body.dataset.trails = "0";
+    delete document.body.dataset.historyOverlays;
     reset();
     live();
   }
@@ -222,6 +245,7 @@ export function setUpHistory({ picture, token, map, show, live }) {
       view?.stop();
       view = null;
       trailsLayer()?.setData(EMPTY);
+      delete document.body.dataset.historyOverlays;
       reset();
     },
     scrub,
