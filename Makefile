@@ -64,10 +64,11 @@ deps: $(PY_STAMP)
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# Pinned by constraints.txt; the project itself is installed editable.
+# Pinned by constraints.txt; the project itself is installed editable (with the STAC API
+# server the imagery tests run).
 $(PY_STAMP): $(BIN)/python pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,stac-server]'
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json

@@ -21,6 +21,7 @@ from tessera.backends import (
     track_store_for,
 )
 from tessera.bus.base import ChangeBus
+from tessera.chat.wiring import chat_service
 from tessera.checkpoint_choice import embedded_checkpointer, postgis_checkpointer, writer_dsn
 from tessera.codecs.json import ReportCodec, ReportPolicy
 from tessera.codecs.overlay_json import OverlayCodec
@@ -42,6 +43,8 @@ from tessera.settings import Settings
 from tessera.store.base import TrackStore
 from tessera.tiles.catalog import Basemaps
 from tessera.transports.feeds.base import FeedBoard
+from tessera.transports.imagery.status import ImageryBoard
+from tessera.transports.tak_client.status import TakServerBoard
 from tessera.transports.web.routes import build_asgi
 from tessera.trimming import JournalTrimmer, journal_trimmer
 
@@ -133,10 +136,16 @@ class Tessera:
         self.basemaps = Basemaps.open(settings.basemaps)
         # Alert rules over the pictures' change feeds (not run by a fusion-only worker).
         self.alerts = alert_service(settings, clock, store, bus)
+        # The pictures' chat rooms, shared with TAK clients (chat/).
+        self.chat = chat_service(settings, clock)
         # The pictures' past: seeks, and snapshots where fusion runs (history/).
         self.history: HistoryService | None = None
         # The sensor feeds' status (the server starts the feeds: transports.feeds).
         self.feeds = FeedBoard()
+        # The TAK server links' status (the server starts them: transports.tak_client).
+        self.tak_servers = TakServerBoard()
+        # The imagery sources' status (the server starts them: transports.imagery).
+        self.imagery = ImageryBoard()
         self.asgi: Starlette = _web_app(self)
 
     def fence_writes(self, fence: Fence) -> None:
@@ -173,6 +182,7 @@ class Tessera:
                 self.settings.data_dir,
             )
         await self.audit.start()
+        self.chat.start()
         await self.journal.open()
         await self.store.open()
         if self.history is not None:
@@ -294,6 +304,7 @@ class Tessera:
         await self.journal.close()
         if self.archived_keys is not None:
             await self.archived_keys.close()
+        self.chat.stop()
         await self.audit.stop()
         await self.security.close()
         self.basemaps.close()
@@ -336,7 +347,9 @@ def build(settings: Settings, *, clock: Clock = utc_now) -> Tessera:
     store = track_store_for(settings, names)
     bus = bus_for(settings, names)
     fusion_settings = FusionSettings(
-        lineage_window=settings.lineage_window, batch_seconds=settings.fusion_batch_s
+        lineage_window=settings.lineage_window,
+        batch_seconds=settings.fusion_batch_s,
+        order_of_battle=dict(settings.order_of_battle),
     )
     worker = FusionWorker(
         journal=journal,

@@ -61,7 +61,14 @@ class Cursor(Protocol):
 
 
 def fingerprint(picture: Picture, settings: FusionSettings, levels: Sequence[str]) -> str:
-    described = msgspec.json.encode((FORMAT_VERSION, picture, settings, list(levels)))
+    # The order of battle is applied to tracks as they are shown, never to the state a
+    # checkpoint holds: a change to it keeps the checkpoints (and their fingerprints).
+    fused = {
+        name: value
+        for name, value in msgspec.structs.asdict(settings).items()
+        if name != "order_of_battle"
+    }
+    described = msgspec.json.encode((FORMAT_VERSION, picture, fused, list(levels)))
     return hashlib.sha256(described).hexdigest()
 
 

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from tessera.transports.cot_stream.server import CotServer
     from tessera.transports.enrollment.server import EnrollmentServer
     from tessera.transports.feeds.runner import Feeds
+    from tessera.transports.imagery.runner import ImagerySources
+    from tessera.transports.tak_client.link import TakLinks
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +156,8 @@ async def serve_until_stopped(
     cot: CotServer | None = None
     enroll: EnrollmentServer | None = None
     feeds: Feeds | None = None
+    tak_links: TakLinks | None = None
+    imagery: ImagerySources | None = None
     # A gateway does not fuse: it has nothing to catch up.
     fusion = asyncio.create_task(
         _report_caught_up(tessera, announced, stop)
@@ -168,10 +172,14 @@ async def serve_until_stopped(
         from tessera.transports.cot_stream.listeners import start_cot
         from tessera.transports.enrollment.server import start_enrollment
         from tessera.transports.feeds.runner import start_feeds
+        from tessera.transports.imagery.runner import start_imagery
+        from tessera.transports.tak_client.link import start_tak_links
 
         cot = await start_cot(tessera, bind, announce)
         enroll = await start_enrollment(tessera, bind, announce)
         feeds = await start_feeds(tessera)
+        tak_links = await start_tak_links(tessera)
+        imagery = await start_imagery(tessera)
         print(f"Tessera is serving the map at {url}/", file=sys.stderr, flush=True)
         # Only now: scripts read the listening lines first, in their order.
         announced.set()
@@ -180,6 +188,10 @@ async def serve_until_stopped(
         await stop.wait()
         print("\nstopping", file=sys.stderr, flush=True)
     finally:
+        if tak_links is not None:
+            await tak_links.stop()
+        if imagery is not None:
+            await imagery.stop()
         if feeds is not None:
             await feeds.stop()
         if enroll is not None:

@@ -17,9 +17,12 @@ from tessera.core.alerts.rules import AlertSettings, settings_problems
 from tessera.core.banners import DEFAULT_BANNER_COLOURS
 from tessera.core.labels import DEFAULT_LEVELS, DEFAULT_PICTURE, ClassificationScheme, Picture
 from tessera.core.model import MAX_HOLD, Label
+from tessera.core.order_of_battle import Placement
 from tessera.security.base import SecurityStoreError, SourceGrant, check_record
 from tessera.tiles.config import BasemapSetting, check_basemaps
 from tessera.transports.feeds.config import FeedConfig
+from tessera.transports.imagery.config import ImagerySource
+from tessera.transports.tak_client.config import TakServerConfig, tak_servers_problem
 
 # Retention bounds below these are mistakes (a journal trimmed as it is written).
 MIN_RETENTION_S = 60.0
@@ -209,6 +212,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # Sensor feeds ([[feeds]]: AIS, ADS-B, MAVLink, KLV; tessera.transports.feeds), each
     # reporting as its name, a source granted to its principal by this entry.
     feeds: tuple[FeedConfig, ...] = ()
+    # TAK servers this node joins as a client ([[tak_servers]]: tessera.transports.tak_client),
+    # each reporting what the server shares as its name, a source granted to its principal.
+    tak_servers: tuple[TakServerConfig, ...] = ()
+    # The order of battle, by unit subject (uid): its formation's subject and its echelon
+    # (``[order_of_battle]``, ``"BLUE-COY-7" = { parent = "BLUE-BN-2", echelon =
+    # "company" }``), for units whose own reports leave them out.
+    order_of_battle: dict[str, Placement] = msgspec.field(default_factory=dict)
+    # Imagery sources ([[imagery]]: STAC APIs and static catalogues; tessera.transports.
+    # imagery), searched every interval_s for imagery over areas of interest.
+    imagery: tuple[ImagerySource, ...] = ()
 
     @property
     def max_future_skew(self) -> timedelta:
@@ -232,15 +245,23 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         return tuple(p for p in self.pictures if p.name in self.fusion_pictures)
 
     def source_grants(self) -> list[SourceGrant]:
-        return [
-            SourceGrant(principal=entry.principal, pattern=pattern)
-            for entry in self.sources
-            for pattern in entry.ids
-        ] + [
-            SourceGrant(principal=feed.principal, pattern=pattern)
-            for feed in self.feeds
-            for pattern in (feed.name, feed.own_subjects)
-        ]
+        return (
+            [
+                SourceGrant(principal=entry.principal, pattern=pattern)
+                for entry in self.sources
+                for pattern in entry.ids
+            ]
+            + [
+                SourceGrant(principal=feed.principal, pattern=pattern)
+                for feed in self.feeds
+                for pattern in (feed.name, feed.own_subjects)
+            ]
+            + [
+                SourceGrant(principal=server.principal, pattern=pattern)
+                for server in self.tak_servers
+                for pattern in (server.name, server.own_subjects)
+            ]
+        )
 
     @property
     def scheme(self) -> ClassificationScheme:
@@ -312,6 +333,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         except SecurityStoreError as exc:
             raise ValueError(f"sources: {exc}") from None
         self._validate_feeds()
+        if problem := tak_servers_problem(
+            self.tak_servers,
+            scheme,
+            frozenset(picture.name for picture in self.pictures),
+            frozenset(feed.name for feed in self.feeds),
+        ):
+            raise ValueError(problem)
+        self._validate_imagery()
         for picture in self.pictures:
             level = picture.rule.max_classification
             if level is not None and level not in scheme:
@@ -354,6 +383,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                 raise ValueError(f"feed {feed.name}: {problem}")
             if feed.label is not None and feed.label.classification not in self.scheme:
                 raise ValueError(f"feed {feed.name}: {feed.label.classification!r} is not a level")
+
+    def _validate_imagery(self) -> None:
+        names = [source.name for source in self.imagery]
+        if len(set(names)) != len(names):
+            raise ValueError("imagery: names must be distinct")
+        for source in self.imagery:
+            problem = source.problem()
+            if problem is not None:
+                raise ValueError(f"imagery {source.name}: {problem}")
+            if source.label is not None and source.label.classification not in self.scheme:
+                level = source.label.classification
+                raise ValueError(f"imagery {source.name}: {level!r} is not a level")
 
     def _validate_http_edge(self) -> None:
         for proxy in self.trusted_proxies:

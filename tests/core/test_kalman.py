@@ -10,6 +10,8 @@ from tessera.core.fusion.kalman import (
     mahalanobis2,
     position_covariance,
     predict_covariance,
+    process_noise,
+    transition,
     update,
 )
 
@@ -88,3 +90,17 @@ def test_a_track_takes_one_report_per_source_but_one_from_each_source() -> None:
     assert assign(same, ["uav-1", "uav-1"], 2) == [(0, 3)]
     different = pairs([(0, 3, 1.0), (1, 3, 2.0)])
     assert assign(different, ["uav-1", "patrol-4"], 2) == [(0, 3), (1, 3)]
+
+
+def test_the_written_out_prediction_is_f_p_f_transposed_plus_q() -> None:
+    rng = np.random.default_rng(7)
+    root = rng.normal(size=(6, 4, 4))
+    cov = root @ root.transpose(0, 2, 1) + np.eye(4)
+    dt = np.array([0.0, 1.0, -3.0, 12.5, 0.2, 600.0])
+    q = np.array([0.01, 0.09, 2.25, 1.0, 25.0, 0.04])
+    f = transition(dt)
+    expected = f @ cov @ f.transpose(0, 2, 1) + process_noise(dt, q)
+    np.testing.assert_allclose(predict_covariance(cov, dt, q), expected, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(
+        position_covariance(cov, dt, q), expected[:, :2, :2], rtol=1e-12, atol=1e-9
+    )

@@ -167,8 +167,8 @@ def test_owslib_lists_collections_and_pages_through_every_item_once(tmp_path: Pa
         seen = await asyncio.to_thread(owslib_read, f"{live.base_url}/ogc", token, 4)
         assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in seen["conformance"]
         assert seen["api"].startswith("3.0")
-        assert seen["collections"] == ["UKR-tracks", "UKR-overlays"]
-        assert seen["ids"] == {"UKR-tracks": tracks, "UKR-overlays": overlays}
+        assert seen["collections"] == ["UKR-tracks", "UKR-overlays", "UKR-imagery"]
+        assert seen["ids"] == {"UKR-tracks": tracks, "UKR-overlays": overlays, "UKR-imagery": []}
         assert seen["pages"]["UKR-tracks"] == [4, 4, 4, 4, 4, 4, 3]
         assert seen["one"]["id"] == tracks[0]
         assert seen["one"]["properties"]["lineage_size"] == 1

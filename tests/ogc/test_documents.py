@@ -128,8 +128,11 @@ def test_collections_are_the_callers_pictures_with_their_extent(tmp_path: Path) 
             listed = await client.get("/ogc/collections")
             assert listed.status_code == 200
             body = listed.json()
-            assert [c["id"] for c in body["collections"]] == ["UKR-tracks", "UKR-overlays"]
-            tracks, overlays = body["collections"]
+            ids = [c["id"] for c in body["collections"]]
+            assert ids == ["UKR-tracks", "UKR-overlays", "UKR-imagery"]
+            tracks, overlays, imagery = body["collections"]
+            # No imagery yet: a collection with nothing in it has no extent.
+            assert "extent" not in imagery
             assert tracks["itemType"] == overlays["itemType"] == "feature"
             assert tracks["crs"] == [CRS84]
             assert tracks["extent"]["spatial"] == {"bbox": [[18.0, 53.0, 19.5, 54.0]], "crs": CRS84}

@@ -37,7 +37,7 @@ from tests.ogc.helpers import run_live as run
 from tests.support import Live, live_server, named, report_doc, track_of
 
 SCHEME = ClassificationScheme(DEFAULT_LEVELS)
-KINDS = ("tracks", "overlays")
+KINDS = ("tracks", "overlays", "imagery")
 
 
 def label_of(feature: dict[str, Any]) -> Label:
@@ -49,7 +49,9 @@ def held(live: Live, picture: str, kind: str) -> list[str]:
     store = live.tessera.store
     if kind == "tracks":
         return sorted(track.id for track in store.tracks(picture, TrackQuery())[1])
-    return sorted(overlay.id for overlay in store.overlays(picture, TrackQuery())[1])
+    overlays = store.overlays(picture, TrackQuery())[1]
+    imagery = kind == "imagery"
+    return sorted(overlay.id for overlay in overlays if (overlay.imagery is not None) == imagery)
 
 
 async def same_404(
@@ -94,7 +96,7 @@ def test_two_partners_see_only_their_own_pictures(tmp_path: Path) -> None:
         for person, mine, other, theirs in people:
             async with live.client(await live.grant(person)) as client:
                 listed = (await client.get("/ogc/collections")).json()["collections"]
-                assert [c["id"] for c in listed] == [f"{mine}-tracks", f"{mine}-overlays"]
+                assert [c["id"] for c in listed] == [f"{mine}-{kind}" for kind in KINDS]
                 for kind in KINDS:
                     _, features = await walk(
                         client,

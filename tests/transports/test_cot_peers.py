@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import msgspec
 import pytest
 
 from tessera.codecs.cot import CotEvent
@@ -140,3 +141,23 @@ def test_only_this_gateways_own_current_items_are_given_to_a_joining_one(
         Item(event("mine-1"), NATO, False),
         Item(event("GeoChat.mine.1", type_="b-t-f"), UKR, True),
     ]
+
+
+def test_a_peers_chat_to_all_chat_rooms_goes_to_the_rooms_and_a_private_one_does_not(
+    hub: CommunityHub,
+) -> None:
+    said: list[str] = []
+    peers = HubLink(hub, SCHEME, lambda: T0, rooms=lambda shared: said.append(shared.event.uid))
+    peers.from_peer(shared("GeoChat.alpha-1.All Chat Rooms.1", chat=True))
+    peers.recalled(shared("GeoChat.alpha-1.All Chat Rooms.2", chat=True))
+    private = SharedEvent(
+        event=msgspec.structs.replace(
+            event("GeoChat.alpha-1.BRAVO.3", type_="b-t-f"), chat_room="BRAVO", chat_id="bravo-1"
+        ),
+        label=NATO,
+        chat=True,
+        origin="g2",
+    )
+    peers.from_peer(private)
+    peers.recalled(private)
+    assert said == ["GeoChat.alpha-1.All Chat Rooms.1", "GeoChat.alpha-1.All Chat Rooms.2"]

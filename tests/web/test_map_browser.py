@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
@@ -54,6 +54,8 @@ class Demo:
 
     url: str
     logins: dict[str, str]
+    # Every port it announced, by kind ("cot-tls", "tak-enroll", ...).
+    ports: dict[str, int] = field(default_factory=dict)
 
 
 def demo_command(data: Path, *extra: str) -> list[str]:
@@ -98,6 +100,7 @@ def _read_demo_lines(lines: queue.Queue[str | None]) -> Demo:
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     url: str | None = None
     logins: dict[str, str] = {}
+    ports: dict[str, int] = {}
     while url is None or not set(DEMO_PRINCIPALS) <= logins.keys():
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -108,11 +111,14 @@ def _read_demo_lines(lines: queue.Queue[str | None]) -> Demo:
         if url is None:
             assert line.startswith("listening http "), line
             url = "http://" + line.removeprefix("listening http ")
+        elif line.startswith("listening "):
+            _, kind, address = line.split(" ", 2)
+            ports[kind] = int(address.rsplit(":", 1)[1])
         elif line.startswith("login "):
             _, name, link = line.split(" ", 2)
             assert link.startswith(url + "/#token="), line
             logins[name] = link
-    return Demo(url=url, logins=logins)
+    return Demo(url=url, logins=logins, ports=ports)
 
 
 @contextmanager

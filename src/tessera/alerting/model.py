@@ -14,8 +14,10 @@ from tessera.core.model import Label
 
 
 class Alert(msgspec.Struct, frozen=True, kw_only=True):
-    """One episode of one rule for one track. ``label`` is the track's (joined with the
-    area's or the friendly track's it names): who may not read it is never told of it.
+    """One episode of one rule for one track (of a new-imagery rule: one image, whose
+    footprint overlay's id is ``track_id``). ``label`` is the track's or the image's
+    (joined with the area's or the friendly track's it names): who may not read it is
+    never told of it.
     ``other``: the area (overlay id) or the friendly track the alert names."""
 
     id: str
@@ -85,11 +87,11 @@ def raised_alert(picture: str, change: AlertChange) -> Alert:
         kind=change.rule.kind,
         title=change.rule.title,
         track_id=change.track_id,
-        track_name=None if track is None else track.name,
+        track_name=change.name if track is None else track.name,
         other=change.other,
         detail=change.detail,
         label=change.label,
-        lat=0.0 if track is None else track.position.lat,
-        lon=0.0 if track is None else track.position.lon,
+        lat=track.position.lat if track is not None else (change.where or (0.0, 0.0))[0],
+        lon=track.position.lon if track is not None else (change.where or (0.0, 0.0))[1],
         raised_at=change.at,
     )

@@ -14,10 +14,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Final
 
-from lxml import etree
-
-from tessera.codecs.cot import parse_event
-from tessera.codecs.cot_model import CotEvent, as_utc, cot_time
+from tessera.codecs.cot_chat import ALL_CHAT_ROOMS as ALL_CHAT_ROOMS
+from tessera.codecs.cot_chat import FRIENDLY_GROUND_UNIT, geochat_event
+from tessera.codecs.cot_model import CotEvent, as_utc
 from tessera.codecs.cot_reports import retraction_report, safe_identifier
 from tessera.core.alerts.emergency import emergency_subject
 from tessera.core.cot_types import sidc_of_type
@@ -30,7 +29,6 @@ from tessera.core.model import (
     SourceKind,
     bounded_hold,
 )
-from tessera.core.text import without_control_characters
 
 EMERGENCY_PREFIX: Final = "b-a-o-"
 CANCEL_TYPE: Final = "b-a-o-can"
@@ -43,10 +41,8 @@ EMERGENCY_KINDS: Final = {
 # An emergency holds until cancelled: this long at most without being raised again.
 EMERGENCY_HOLD: Final = timedelta(hours=24)
 EMERGENCY_CE_M: Final = 250.0
-FRIENDLY_GROUND_UNIT: Final = "a-f-G-U-C"
 ALERTS_UID: Final = "tessera-alerts"
 ALERTS_CALLSIGN: Final = "Tessera"
-ALL_CHAT_ROOMS: Final = "All Chat Rooms"
 
 
 def is_emergency(event: CotEvent) -> bool:
@@ -90,37 +86,13 @@ def alert_chat_event(
 ) -> CotEvent:
     """A GeoChat message (``b-t-f``) to All Chat Rooms from Tessera, placed at ``lat``,
     ``lon`` (where the alert is)."""
-    time = cot_time(now)
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S.") + f"{time.microsecond // 1000:03d}Z"
-    event = etree.Element("event")
-    for name, value in (
-        ("version", "2.0"),
-        ("uid", f"GeoChat.{ALERTS_UID}.{ALL_CHAT_ROOMS}.{message_id}"),
-        ("type", "b-t-f"),
-        ("how", "h-g-i-g-o"),
-        ("time", stamp),
-        ("start", stamp),
-        ("stale", (cot_time(now + timedelta(seconds=stale_s))).strftime("%Y-%m-%dT%H:%M:%SZ")),
-    ):
-        event.set(name, value)
-    point = etree.SubElement(event, "point")
-    for name, number in (("lat", lat), ("lon", lon), ("hae", 0.0), ("ce", 9999999.0)):
-        point.set(name, repr(number))
-    point.set("le", "9999999.0")
-    detail = etree.SubElement(event, "detail")
-    chat = etree.SubElement(
-        detail,
-        "__chat",
-        parent="RootContactGroup",
-        groupOwner="false",
-        chatroom=ALL_CHAT_ROOMS,
-        id=ALL_CHAT_ROOMS,
-        senderCallsign=ALERTS_CALLSIGN,
+    return geochat_event(
+        sender_uid=ALERTS_UID,
+        callsign=ALERTS_CALLSIGN,
+        message_id=message_id,
+        text=text,
+        lat=lat,
+        lon=lon,
+        now=now,
+        stale_s=stale_s,
     )
-    etree.SubElement(chat, "chatgrp", uid0=ALERTS_UID, uid1=ALL_CHAT_ROOMS, id=ALL_CHAT_ROOMS)
-    etree.SubElement(detail, "link", uid=ALERTS_UID, type=FRIENDLY_GROUND_UNIT, relation="p-p")
-    remarks = etree.SubElement(
-        detail, "remarks", source=f"BAO.F.ATAK.{ALERTS_UID}", to=ALL_CHAT_ROOMS, time=stamp
-    )
-    remarks.text = without_control_characters(text)
-    return parse_event(etree.tostring(event))

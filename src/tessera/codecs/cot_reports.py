@@ -184,7 +184,8 @@ def track_to_event(
     clients drop it, and a held one (``valid_until``) no sooner than its hold ends (never
     sooner than ``stale_after`` either), so a client keeps it as long as the picture does.
     Its callsign is readable (``tessera.core.track_names``): for a unit's own track
-    ``own_callsign``, the one its own reports carry, when it is known."""
+    ``own_callsign``, the one its own reports carry, when it is known. A unit's formation
+    goes as a ``link relation="p-p"`` to the formation's uid (its subject)."""
     time = cot_time(now)
     # The track's fused identity wins over the identity digit of whatever SIDC it carries.
     sidc = with_identity(track.sidc, track.identity) if sidc_problem(track.sidc) is None else None
@@ -207,6 +208,8 @@ def track_to_event(
         speed=None if velocity is None else velocity.speed,
         remarks=_track_remarks(track),
         sidc=sidc,
+        # Its formation, as a unit's own event names it (``cot_relations``).
+        link_uid=track.parent,
     )
 
 

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 from tessera.codecs.geojson import feature_collection, track_feature
+from tessera.core.imagery import imagery_properties
 from tessera.core.model import Track
 from tessera.core.overlays import Coordinate, Overlay, OverlayKind
 
@@ -40,6 +41,14 @@ def picture_feature_collection(
 
 
 def overlay_feature(overlay: Overlay) -> dict[str, Any]:
+    feature = _overlay_feature(overlay)
+    if overlay.imagery is not None:
+        # Only imagery footprints carry it: every other overlay reads as it always has.
+        feature["properties"]["imagery"] = imagery_properties(overlay.imagery)
+    return feature
+
+
+def _overlay_feature(overlay: Overlay) -> dict[str, Any]:
     return {
         "type": "Feature",
         "id": overlay.id,

@@ -143,6 +143,7 @@ def _track_fields(track: Track) -> list[tuple[str, Any]]:
     return [
         ("id", track.id),
         ("subject", track.subject),
+        ("parent", track.parent),
         ("sidc", track.sidc),
         ("identity", track.identity.value),
         ("identity_confidence", f"{track.identity_confidence:.2f}"),

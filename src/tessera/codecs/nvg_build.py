@@ -126,6 +126,8 @@ def report(
         name=name,
         # The track status Tessera's export writes: stated, as the file says it.
         status=track_status(fields.get("status")),
+        # Its formation, as Tessera's export names it: the uri of the formation's point.
+        parent=None if not (up := fields.get("parent")) else safe_identifier(f"nvg:{up}"),
     )
 
 

@@ -49,7 +49,7 @@ KNOWN_CHILDREN: Final = frozenset(
 )
 TIMES: Final = {True: "TimeStamp", False: "TimeSpan"}  # what a report, an overlay keeps
 # The ExtendedData fields Tessera's own export writes and its reader takes back.
-TRACK_FIELDS: Final = frozenset({"status", "observed_at", "sources"})
+TRACK_FIELDS: Final = frozenset({"status", "observed_at", "sources", "parent"})
 DOCUMENT_FIELDS: Final = frozenset({"picture", "generated_at"})
 KEPT_MODIFIERS: Final = frozenset({"C", "J"})  # quantity and grading, on reports
 MAX_NAME: Final = 256

@@ -22,7 +22,7 @@ from typing import Final
 
 from lxml import etree
 
-from tessera.core.model import Track
+from tessera.core.model import SUBJECT_TRACK_PREFIX, Track
 from tessera.core.overlays import Coordinate, Overlay, OverlayKind
 from tessera.core.text import without_control_characters
 from tessera.core.track_names import track_name
@@ -34,7 +34,12 @@ DECIMALS: Final = 9  # a billionth of a degree: about 0.1 mm
 # The ExtendedData fields written, by schema id: (field, type) as the Schema declares them.
 SCHEMAS: Final = {
     "tessera.document": (("picture", "string"), ("generated_at", "dateTime")),
-    "tessera.track": (("status", "string"), ("observed_at", "dateTime"), ("sources", "string")),
+    "tessera.track": (
+        ("status", "string"),
+        ("observed_at", "dateTime"),
+        ("sources", "string"),
+        ("parent", "string"),
+    ),
 }
 
 
@@ -82,7 +87,12 @@ def _track(root: etree._Element, track: Track) -> None:
     point.set("modifiers", _modifiers(name, track.quantity, track.grading.code))
     sources = " ".join(f"{source.kind.value}:{source.id}" for source in track.sources)
     fields = {"status": track.status.value, "observed_at": _iso(track.updated_at)}
-    _extended_data(point, "tessera.track", {**fields, "sources": sources})
+    fields["sources"] = sources
+    if track.parent is not None:
+        # NVG has no relation between points: the formation goes as the uri its own
+        # track has in such a file (a unit's own track is ``sub-`` and its subject).
+        fields["parent"] = SUBJECT_TRACK_PREFIX + track.parent
+    _extended_data(point, "tessera.track", fields)
     etree.SubElement(point, _tag("TimeStamp")).text = _iso(track.updated_at)
     if track.valid_until is not None:
         # Shown (and held, for a reader such as Tessera's) from its last update until then.

@@ -15,6 +15,7 @@ from typing import Annotated, Final
 
 import msgspec
 
+from tessera.core.imagery import Imagery
 from tessera.core.model import Identifier, Label, Sidc, StoredRemarks
 from tessera.core.text import FREE_TEXT_PATTERN
 
@@ -72,6 +73,8 @@ class Overlay(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     updated_at: datetime | None = None
     # How another system drew it (an NVG ``style``: inline CSS), kept to be written back.
     style: StoredRemarks = ""
+    # An imagery footprint's facts (tessera.core.imagery): the image this area stands for.
+    imagery: Imagery | None = None
 
 
 class OverlayRevision(msgspec.Struct, frozen=True, kw_only=True):

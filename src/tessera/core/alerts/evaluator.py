@@ -19,6 +19,7 @@ from scipy.spatial import cKDTree
 
 from tessera.core.alerts.emergency import is_emergency
 from tessera.core.alerts.geometry import EARTH_RADIUS_M, signed_distance_m
+from tessera.core.alerts.imagery import footprint_meets
 from tessera.core.alerts.labels import joined_label
 from tessera.core.alerts.rules import AREA_KINDS, FRIENDLY, AlertRule, RuleKind
 from tessera.core.labels import ClassificationScheme
@@ -45,6 +46,10 @@ class AlertChange(msgspec.Struct, frozen=True, kw_only=True):
     track: Track | None
     other: str | None = None
     detail: str = ""
+    # What the alert is about when it is no track (a new image: its footprint's name and
+    # centre as lat, lon).
+    name: str | None = None
+    where: tuple[float, float] | None = None
 
 
 class _Verdict(msgspec.Struct, frozen=True):
@@ -80,7 +85,9 @@ class PictureAlerts:
         judged by the new one."""
         changes = self.drop_rule(rule.id, now)
         self.rules[rule.id] = rule
-        if rule.enabled:
+        if rule.enabled and rule.kind is RuleKind.NEW_IMAGERY:
+            changes += self._judge_imagery(rule, self.overlays.values(), now)
+        elif rule.enabled:
             changes += self._judge_all(rule, self.tracks.values(), now)
         return changes
 
@@ -113,6 +120,7 @@ class PictureAlerts:
             self.tracks.pop(track_id, None)
         if friendly_moved:
             self._friendly = None
+        overlays = list(overlays)
         areas = {overlay.id for overlay in overlays} | set(removed_overlays)
         for overlay in overlays:
             self.overlays[overlay.id] = overlay
@@ -124,8 +132,15 @@ class PictureAlerts:
                 result.append(self._clear(key, now, None, "the track left the picture"))
             for rule_id in self.rules:
                 self._forget((rule_id, track_id))
+        for overlay_id in removed_overlays:
+            for key in [key for key in self._open if key[1] == overlay_id]:
+                result.append(self._clear(key, now, None, "the image left the picture"))
         for rule in list(self.rules.values()):
             if not rule.enabled:
+                continue
+            if rule.kind is RuleKind.NEW_IMAGERY:
+                judged = self.overlays.values() if rule.area in areas else overlays
+                result += self._judge_imagery(rule, judged, now)
                 continue
             everything = (rule.kind is RuleKind.PROXIMITY and friendly_moved) or (
                 rule.area is not None and rule.area in areas
@@ -183,6 +198,39 @@ class PictureAlerts:
                 result.append(raised)
             elif not verdict.active and key in self._open:
                 result.append(self._clear(key, now, track, verdict.detail))
+        return result
+
+    def _judge_imagery(
+        self, rule: AlertRule, overlays: Iterable[Overlay], now: datetime
+    ) -> list[AlertChange]:
+        """Each image among ``overlays`` over the rule's area: an episode while it is on
+        the picture and meets the area."""
+        area = None if rule.area is None else self.overlays.get(rule.area)
+        result: list[AlertChange] = []
+        for image in list(overlays):
+            if image.imagery is None or image.id not in self.overlays:
+                continue
+            key = (rule.id, image.id)
+            over = (rule.area is None or area is not None) and footprint_meets(image, area)
+            if over and key not in self._open:
+                labels = (image.label,) if area is None else (image.label, area.label)
+                where = area.name if area is not None else "the picture"
+                raised = AlertChange(
+                    action=AlertAction.RAISED,
+                    rule=rule,
+                    track_id=image.id,
+                    at=now,
+                    label=joined_label(labels, self._scheme),
+                    track=None,
+                    other=None if area is None else area.id,
+                    detail=f"new imagery over {where}: {image.name}",
+                    name=image.name,
+                    where=_centre(image),
+                )
+                self._open[key] = raised
+                result.append(raised)
+            elif not over and key in self._open:
+                result.append(self._clear(key, now, None, "the image no longer meets the area"))
         return result
 
     def _verdict(self, rule: AlertRule, track: Track, key: EpisodeKey, now: datetime) -> _Verdict:
@@ -292,6 +340,8 @@ class PictureAlerts:
             track=track,
             other=raised.other,
             detail=detail,
+            name=raised.name,
+            where=raised.where,
         )
 
     def _forget(self, key: EpisodeKey) -> None:
@@ -306,6 +356,15 @@ def _unit_vectors(tracks: list[Track]) -> np.ndarray:
     lat = np.radians([t.position.lat for t in tracks])
     lon = np.radians([t.position.lon for t in tracks])
     return np.column_stack((np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)))
+
+
+def _centre(overlay: Overlay) -> tuple[float, float]:
+    """The mean of an overlay's distinct positions, as lat, lon."""
+    points = overlay.coordinates[:-1] or overlay.coordinates
+    return (
+        sum(point[1] for point in points) / len(points),
+        sum(point[0] for point in points) / len(points),
+    )
 
 
 def _lat_lon(track: Track) -> tuple[float, float]:

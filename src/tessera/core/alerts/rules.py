@@ -25,6 +25,9 @@ class RuleKind(enum.StrEnum):
     PROXIMITY = "proximity"  # a matching track within distance_km of a friendly one
     LOST = "lost"  # a matching track not updated for lost_after_s (coasting, stale)
     EMERGENCY = "emergency"  # a TAK client's emergency (911, ring the bell), until cancelled
+    # An image (an imagery footprint overlay) over the area, or anywhere without one, is
+    # on the picture: raised once per image, cleared when the image leaves the picture.
+    NEW_IMAGERY = "new-imagery"
 
 
 AREA_KINDS: Final = frozenset({RuleKind.ENTER, RuleKind.LEAVE, RuleKind.DWELL})
@@ -37,6 +40,7 @@ DEFAULT_IDENTITIES: Final = {
     RuleKind.PROXIMITY: (Identity.HOSTILE,),
     RuleKind.LOST: tuple(Identity),
     RuleKind.EMERGENCY: tuple(Identity),
+    RuleKind.NEW_IMAGERY: tuple(Identity),
 }
 FRIENDLY: Final = frozenset({Identity.FRIEND, Identity.ASSUMED_FRIEND})
 # What keeps a track's jitter at an edge from raising and clearing in turn: the condition
@@ -49,7 +53,8 @@ Metres = Annotated[float, msgspec.Meta(ge=0.0, le=100_000.0)]
 
 
 class AlertRule(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """``area``: the overlay (area, circle or corridor) of enter, leave and dwell rules.
+    """``area``: the overlay (area, circle or corridor) of enter, leave and dwell rules,
+    and optionally of new-imagery rules (without: imagery anywhere on the picture).
     ``identities``: the tracks the rule watches (empty: the kind's default, hostile or
     unknown for areas, hostile for new-hostile and proximity, all for lost).
     ``origin``: ``settings`` for a rule the settings file makes (read-only elsewhere)."""
@@ -96,7 +101,7 @@ def rule_problems(rule: AlertRule) -> list[tuple[str, str]]:
     kind = rule.kind
     if kind in AREA_KINDS and rule.area is None:
         problems.append(("area", f"a {kind.value} rule needs an area (an overlay id)"))
-    if kind not in AREA_KINDS and rule.area is not None:
+    if kind not in AREA_KINDS and kind is not RuleKind.NEW_IMAGERY and rule.area is not None:
         problems.append(("area", f"a {kind.value} rule takes no area"))
     needs = {
         RuleKind.DWELL: ("dwell_s", rule.dwell_s),

@@ -15,9 +15,6 @@ from typing import Final, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import linear_sum_assignment
-from scipy.sparse import coo_array
-from scipy.sparse.csgraph import connected_components
 
 IntArray = npt.NDArray[np.intp]
 FloatArray = npt.NDArray[np.float64]
@@ -52,6 +49,10 @@ def assign(pairs: GatedPairs, scans: Sequence[Hashable], reports: int) -> list[t
     if pairs.report.size <= _SMALL:
         component = _components_small(pairs.report, reports + track_node, nodes)
     else:
+        # SciPy is imported where it is needed (a one-report batch never needs it).
+        from scipy.sparse import coo_array
+        from scipy.sparse.csgraph import connected_components
+
         graph = coo_array(
             (np.ones(pairs.report.size), (pairs.report, reports + track_node)),
             shape=(nodes, nodes),
@@ -75,6 +76,8 @@ def assign(pairs: GatedPairs, scans: Sequence[Hashable], reports: int) -> list[t
 def _solve_cluster(
     pairs: GatedPairs, cluster: IntArray, scans: Sequence[Hashable]
 ) -> list[tuple[int, int]]:
+    from scipy.optimize import linear_sum_assignment
+
     by_scan: dict[Hashable, list[int]] = {}
     for index in cluster.tolist():
         by_scan.setdefault(scans[int(pairs.report[index])], []).append(index)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from tessera.core.fusion.association import GatedPairs, assign
 from tessera.core.fusion.declarations import holds_at
@@ -145,6 +144,14 @@ class MicroBatch:
         with each other in the same micro-batch start one track, not one each."""
         if not left:
             return []
+        if len(left) == 1:
+            report = reports[left[0]]
+            self._lifecycle.initiate(f"trk-{report.id}", report, _t(report))
+            return []
+        # SciPy is imported where it is needed: most micro-batches of a live feed are
+        # a commit or two, and `tessera fuse` should not start up slower for them.
+        from scipy.spatial import cKDTree
+
         index = np.array(left, dtype=np.intp)
         variance = detections.variance[index]
         points = earth_xyz(detections.lat[index], detections.lon[index])

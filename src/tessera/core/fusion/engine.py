@@ -44,7 +44,7 @@ class KalmanTracker(Tracker):
         self.scheme = scheme
         self.stats = FusionStats()
         self._window_us = max(round(self.settings.batch_seconds * 1e6), 1)
-        self.table = TrackTable()
+        self.table = TrackTable(self.settings.order_of_battle)
         self._swept: int | None = None
         self._windows: deque[tuple[int, list[Report]]] = deque()
         self.rewire()

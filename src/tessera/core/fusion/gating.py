@@ -14,7 +14,6 @@ from typing import Final, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from scipy.spatial import cKDTree
 
 from tessera.core.fusion.arrays import UNPINNED, TrackArrays
 from tessera.core.fusion.association import GatedPairs
@@ -77,6 +76,8 @@ def candidates(
         apart2 = ((reports_xyz[:, None, :] - tracks_xyz[None, :, :]) ** 2).sum(axis=2)
         report, near = np.nonzero(apart2 <= (np.asarray(radius) ** 2).reshape(-1, 1))
         return report.astype(np.intp), rows[near]
+    from scipy.spatial import cKDTree  # (only for larger micro-batches)
+
     tree = cKDTree(tracks_xyz)
     found = tree.query_ball_point(reports_xyz, radius)
     counts = np.fromiter((len(near) for near in found), np.intp, len(found))

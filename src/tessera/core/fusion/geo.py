@@ -60,22 +60,37 @@ def metres_per_degree_lon_array(lat: FloatArray) -> FloatArray:
 
 
 def offsets_metres(
-    lat0: FloatArray, lon0: FloatArray, lat: FloatArray, lon: FloatArray
+    lat0: FloatArray,
+    lon0: FloatArray,
+    lat: FloatArray,
+    lon: FloatArray,
+    per_degree_lon: FloatArray | None = None,
 ) -> FloatArray:
-    """East/north offsets (n, 2) in metres of each (lat, lon) from each (lat0, lon0)."""
+    """East/north offsets (n, 2) in metres of each (lat, lon) from each (lat0, lon0);
+    ``per_degree_lon``: ``metres_per_degree_lon_array(lat0)``, if the caller has it."""
+    if per_degree_lon is None:
+        per_degree_lon = metres_per_degree_lon_array(lat0)
     dlon = (lon - lon0 + 540.0) % 360.0 - 180.0
     # Written into one array rather than stacked: these run on a few rows, many times.
     offsets = np.empty((*dlon.shape, 2))
-    offsets[..., 0] = dlon * metres_per_degree_lon_array(lat0)
+    offsets[..., 0] = dlon * per_degree_lon
     offsets[..., 1] = (lat - lat0) * METRES_PER_DEGREE_LAT
     return offsets
 
 
 def moved_arrays(
-    lat: FloatArray, lon: FloatArray, east: FloatArray, north: FloatArray
+    lat: FloatArray,
+    lon: FloatArray,
+    east: FloatArray,
+    north: FloatArray,
+    per_degree_lon: FloatArray | None = None,
 ) -> tuple[FloatArray, FloatArray]:
+    """The points ``east``/``north`` metres away (``per_degree_lon`` as for
+    ``offsets_metres``)."""
+    if per_degree_lon is None:
+        per_degree_lon = metres_per_degree_lon_array(lat)
     new_lat = np.minimum(np.maximum(lat + north / METRES_PER_DEGREE_LAT, -90.0), 90.0)
-    new_lon = lon + east / metres_per_degree_lon_array(lat)
+    new_lon = lon + east / per_degree_lon
     new_lon = np.where(np.abs(new_lon) <= 180.0, new_lon, (new_lon + 540.0) % 360.0 - 180.0)
     return new_lat, new_lon
 

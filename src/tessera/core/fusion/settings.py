@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import msgspec
 
+from tessera.core.order_of_battle import Placement
+
 
 class FusionSettings(msgspec.Struct, frozen=True, kw_only=True):
     """``batch_seconds``: micro-batch window of received time. ``short_lag``: a report up
@@ -15,6 +17,8 @@ class FusionSettings(msgspec.Struct, frozen=True, kw_only=True):
     short_lag: float = 30.0
     search_margin_m: float = 1_000.0
     velocity_sd: float = 1.0
+    # The settings' order of battle, by unit subject (``core.order_of_battle``).
+    order_of_battle: dict[str, Placement] = msgspec.field(default_factory=dict)
 
 
 class FusionStats(msgspec.Struct, kw_only=True):

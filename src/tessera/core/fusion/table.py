@@ -18,10 +18,13 @@ from tessera.core.fusion.motion import ProfileTable
 from tessera.core.fusion.record import TrackRecord
 from tessera.core.fusion.snapshot import track_snapshot
 from tessera.core.model import Track
+from tessera.core.order_of_battle import OrderOfBattle, placed
 
 
 class TrackTable:
-    def __init__(self) -> None:
+    def __init__(self, order: OrderOfBattle | None = None) -> None:
+        # What the settings say of units' formations and echelons, filled in on snapshots.
+        self.order: OrderOfBattle = order or {}
         self.arrays = TrackArrays()
         self.profiles = ProfileTable()
         self.records: dict[str, TrackRecord] = {}
@@ -72,4 +75,4 @@ class TrackTable:
         self.removed.add(record.id)
 
     def snapshot(self, record: TrackRecord) -> Track:
-        return track_snapshot(record, self.kinematics(), self.profiles)
+        return placed(track_snapshot(record, self.kinematics(), self.profiles), self.order)

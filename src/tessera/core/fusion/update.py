@@ -16,7 +16,12 @@ import numpy as np
 import numpy.typing as npt
 
 from tessera.core.fusion.gating import GATE_CHI2
-from tessera.core.fusion.geo import moved_arrays, offsets_metres, velocity_components
+from tessera.core.fusion.geo import (
+    metres_per_degree_lon_array,
+    moved_arrays,
+    offsets_metres,
+    velocity_components,
+)
 from tessera.core.fusion.kalman import mahalanobis2, predict_covariance, update
 from tessera.core.fusion.lifecycle import Lifecycle
 from tessera.core.fusion.record import TrackRecord, axis_variance
@@ -93,6 +98,10 @@ class UpdateRound:
         reports = [report for item in queued for report in item.reports]
         keyed = np.concatenate([np.full(item.rows.size, item.keyed) for item in queued])
         motion = np.concatenate([item.motion for item in queued])
+        if len(set(rows.tolist())) == rows.size:
+            # Mostly so: one step for each of a few tracks, all in one round.
+            self._step(rows, observed, reports, keyed, motion)
+            return
         rank = _occurrence(rows)
         for k in range(int(rank.max()) + 1):
             at = np.flatnonzero(rank == k)
@@ -127,8 +136,9 @@ class UpdateRound:
         table = self._table
         arrays = table.arrays
         n = rows.size
-        tau = np.maximum(arrays.t[rows], observed)
-        dt = tau - arrays.t[rows]
+        state_t = arrays.t[rows]
+        tau = np.maximum(state_t, observed)
+        dt = tau - state_t
         lag = tau - observed
         q = table.profiles.q[motion]
         vel = arrays.vel[rows].copy()
@@ -145,7 +155,9 @@ class UpdateRound:
             extra += q * lag**3 / 3
         noise[:, 0, 0] += extra
         noise[:, 1, 1] += extra
-        innovation = offsets_metres(lat, lon, z_lat, z_lon)
+        # (The predicted latitudes' scale serves the innovation and the correction.)
+        per_degree_lon = metres_per_degree_lon_array(lat)
+        innovation = offsets_metres(lat, lon, z_lat, z_lon, per_degree_lon)
         keep = np.ones(n, dtype=bool)
         if keyed.any():
             # A keyed report says where that very thing is: far outside the gate, the
@@ -180,7 +192,7 @@ class UpdateRound:
                 measured = np.concatenate((innovation[index], stated - vel[index]), axis=1)
             correction, cov[index] = update(cov[index], measured, measured_noise)
             lat[index], lon[index] = moved_arrays(
-                lat[index], lon[index], correction[:, 0], correction[:, 1]
+                lat[index], lon[index], correction[:, 0], correction[:, 1], per_degree_lon[index]
             )
             vel[index] += correction[:, 2:]
         # Never faster than the class allows: a few noisy fixes must not fling a track.

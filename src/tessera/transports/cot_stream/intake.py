@@ -17,8 +17,9 @@ neither relayed to other clients nor journaled, and is audited:
 
 Everything else goes on as before: relayed to the clients that may read its label, and
 the positions journaled with their ids scoped to the sender (``security/scoping.py``).
-An addressed event (``<marti>``) goes only to the clients it names and is never
-journaled, being private; one whose addressing cannot be read is refused. The client's
+An addressed event (``<marti>``, or a GeoChat to a teammate or a group:
+``tessera.codecs.cot_chat``) goes only to the clients it names and is never journaled,
+being private; one whose addressing cannot be read is refused. The client's
 own position also tells how addressed events name it: its callsign and team. Deletes
 are judged by ``deletes.py``, in order with the rest.
 Events are taken one batch at a time per client, in order, by tasks the server owns: a
@@ -32,9 +33,10 @@ from typing import TYPE_CHECKING, Final
 
 from tessera.codecs.cot import CotEvent
 from tessera.codecs.cot_alerts import emergency_report, is_emergency
+from tessera.codecs.cot_chat import addressing
 from tessera.codecs.cot_model import CotError
 from tessera.codecs.cot_reports import event_to_report, is_chat
-from tessera.codecs.cot_routing import destinations, is_delete
+from tessera.codecs.cot_routing import is_delete
 from tessera.core.model import Report, SourceKind
 from tessera.security.base import AuditEvent, SecurityStoreError, UidTakenError
 from tessera.security.scoping import Refusal, Submitter
@@ -83,7 +85,7 @@ class CotIntake:
                     reports.append(retraction)
                 continue
             try:
-                addressed = destinations(event)
+                addressed = addressing(event)
             except CotError as exc:
                 refused.append((event.uid, f"its addressing cannot be read: {exc}"))
                 continue
@@ -150,6 +152,9 @@ class CotIntake:
                 destinations=addressed,
             )
             server.relay.share(event, label, chat=chat, author=principal.name)
+            if chat and addressed is None:
+                # To All Chat Rooms: said in the rooms of the pictures that admit it.
+                tessera.chat.heard(event, label, author=principal.name, sender_uid=source_id)
         session.counts["rejected"] += len(refused)
         return reports, refused
 

@@ -19,6 +19,7 @@ from tessera.codecs.cot_framing import FramingError, parse_mesh_frame
 from tessera.codecs.cot_proto import decode_payload
 from tessera.core.model import Principal
 from tessera.transports.cot_stream.alerts import send_alerts
+from tessera.transports.cot_stream.chat import send_chat
 from tessera.transports.cot_stream.server import GATEWAY, TCP, CotServer
 from tessera.transports.cot_stream.session import CotSession
 from tessera.transports.cot_stream.tls_accept import TLS
@@ -82,6 +83,7 @@ async def start_cot(
         contexts = ensure_server_contexts(settings.data_dir, hosts=(settings.host,))
     server = CotServer(tessera, contexts)
     server.own(asyncio.create_task(send_alerts(server), name="cot-alerts"))
+    server.own(asyncio.create_task(send_chat(server), name="cot-chat"))
     await server.open_relay()
     try:
         if settings.cot_tls_port is not None:

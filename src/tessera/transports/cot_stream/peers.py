@@ -10,7 +10,9 @@ may read, and of an addressed event only the members it names.
 
 A delete is judged again here as where it was sent (``may_delete``): by the author this
 hub holds for the item and the deleter's name and standing the message carries. What a
-peer recalls is what it keeps, which is never an addressed event nor a delete.
+peer recalls is what it keeps, which is never an addressed event nor a delete. A GeoChat
+to All Chat Rooms is also given to ``rooms`` (the chat rooms of this gateway's pictures),
+as a message of this gateway's own clients is.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
+from tessera.codecs.cot_chat import addressing
 from tessera.codecs.cot_model import CotError
-from tessera.codecs.cot_routing import deleted_uid, destinations, is_delete
+from tessera.codecs.cot_routing import deleted_uid, is_delete
 from tessera.codecs.cot_share import SharedEvent
 from tessera.core.labels import ClassificationScheme
 from tessera.relay.base import Item
@@ -34,9 +37,14 @@ class HubLink:
     """A ``tessera.relay.base.PeerLink`` into one CoT server's hub."""
 
     def __init__(
-        self, hub: CommunityHub, scheme: ClassificationScheme, clock: Callable[[], datetime]
+        self,
+        hub: CommunityHub,
+        scheme: ClassificationScheme,
+        clock: Callable[[], datetime],
+        rooms: Callable[[SharedEvent], object] | None = None,
     ) -> None:
         self._hub = hub
+        self._rooms = rooms
         self._scheme = scheme
         self._clock = clock
         self.counts = {"received": 0, "refused": 0}
@@ -48,7 +56,7 @@ class HubLink:
             self._delete(shared)
             return
         try:
-            addressed = destinations(shared.event)
+            addressed = addressing(shared.event)
         except CotError as exc:
             self._refuse(shared, f"unreadable addressing: {exc}")
             return
@@ -61,12 +69,14 @@ class HubLink:
             author=shared.author,
             destinations=addressed,
         )
+        if shared.chat and addressed is None and self._rooms is not None:
+            self._rooms(shared)
 
     def recalled(self, shared: SharedEvent) -> None:
         if not self._accepted(shared):
             return
         try:
-            private = is_delete(shared.event) or destinations(shared.event) is not None
+            private = is_delete(shared.event) or addressing(shared.event) is not None
         except CotError:
             private = True
         if private:
@@ -79,6 +89,8 @@ class HubLink:
             origin=shared.origin,
             author=shared.author,
         )
+        if shared.chat and self._rooms is not None:
+            self._rooms(shared)
 
     def shared_here(self) -> list[Item]:
         return [

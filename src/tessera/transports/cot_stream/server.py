@@ -36,6 +36,7 @@ from tessera.codecs.cot_reports import (
     track_to_event,
 )
 from tessera.codecs.cot_routing import is_delete
+from tessera.codecs.cot_share import SharedEvent
 from tessera.core.model import Label, Principal, Report, Role, Track, is_subjects_own_track
 from tessera.journal.base import JournalClosedError, JournalUnavailableError
 from tessera.security import certs
@@ -44,6 +45,7 @@ from tessera.security.policy import readable_pictures, submission_refusal
 from tessera.security.tls import ServerContexts, certificate_standing
 from tessera.store.base import TrackQuery
 from tessera.transports.cot_stream.callsigns import UnitCallsigns
+from tessera.transports.cot_stream.chat import replay_web_chat
 from tessera.transports.cot_stream.hub import CommunityHub
 from tessera.transports.cot_stream.intake import CotIntake
 from tessera.transports.cot_stream.peers import HubLink
@@ -71,7 +73,7 @@ class CotServer:
             tessera.scheme, chat_replay=timedelta(seconds=replay) if replay > 0 else None
         )
         self.relay = tessera.cot_relay
-        self.peers = HubLink(self.hub, tessera.scheme, tessera.clock)
+        self.peers = HubLink(self.hub, tessera.scheme, tessera.clock, rooms=self._to_rooms)
         self.tls_contexts = tls_contexts
         self.refusals = ConnectionRefusals(tessera.audit, tessera.clock)
         self._servers: list[asyncio.Server] = []
@@ -90,6 +92,16 @@ class CotServer:
         self.callsigns = UnitCallsigns(tessera.scheme)
         # The shown subject of tracks a sender keeps of its own reports, by their uid.
         self._subject_of: dict[str, str] = {}
+
+    def _to_rooms(self, shared: SharedEvent) -> None:
+        """A GeoChat to All Chat Rooms from another gateway's client, into the rooms."""
+        event = shared.event
+        self.tessera.chat.heard(
+            event,
+            shared.label,
+            author=shared.author or f"gateway {shared.origin}",
+            sender_uid=event.link_uid or event.uid,
+        )
 
     # -- listening ----------------------------------------------------------------------
 
@@ -187,6 +199,7 @@ class CotServer:
         now = self.tessera.clock()
         self._audit(session, "cot.connect", {"kind": session.kind})
         self.hub.join(session, now)
+        replay_web_chat(self, session, now)
         subscriptions: list[tuple[str, Subscriber]] = []
         pictures = readable_pictures(principal, self.tessera.pictures.values(), self.tessera.scheme)
         for picture in pictures:

@@ -54,6 +54,10 @@ class FeedConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     poll_s: float = 1.0
     # Footprints and tracks of one platform: at most one report a this many seconds.
     min_interval_s: float = 0.0
+    # A recording (file://) is replayed at the pace its own timestamps give ("paced",
+    # faster or slower by replay_speed), or as fast as it can be read ("fast").
+    replay: Literal["paced", "fast"] = "paced"
+    replay_speed: float = 1.0
 
     @property
     def own_subjects(self) -> str:
@@ -94,4 +98,6 @@ class FeedConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
             return "poll_s must be within 0.05..3600"
         if not 0 <= self.min_interval_s <= 3600:
             return "min_interval_s must be within 0..3600"
+        if not 0.001 <= self.replay_speed <= 10_000:
+            return "replay_speed must be within 0.001..10000"
         return None

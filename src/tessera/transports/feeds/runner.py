@@ -52,6 +52,12 @@ class FeedRunner:
                 return
             except Exception as exc:  # whatever the far end does, the feed goes on
                 self._failed(exc)
+                # A stop that arrived as the attempt failed was turned into this error
+                # (a timeout's, say): honour it rather than waiting to try again.
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    status.state, status.connected = "stopped", False
+                    raise asyncio.CancelledError from exc
             status.connected, status.state = False, "waiting"
             status.reconnects += 1
             await asyncio.sleep(delay)

@@ -1,22 +1,24 @@
 """How a feed's bytes arrive, by its address's scheme: ``tcp://`` connects to a server
 (an AIS or SBS-1 source, a MAVLink autopilot), ``udp://`` listens for datagrams,
-``file://`` reads a recording once, ``http(s)://`` polls a document (readsb's
-``aircraft.json``). Each yields pieces of input: (datagrams or chunks, whether each piece
-is complete in itself)."""
+``file://`` reads a recording once (at the pace it was recorded: ``replay``),
+``http(s)://`` polls a document (readsb's ``aircraft.json``). Each yields pieces of
+input: (datagrams or chunks, whether each piece is complete in itself)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
-from typing import Final
+from typing import BinaryIO, Final
 from urllib.parse import unquote, urlsplit
 
 import httpx
 
+from tessera.codecs.recording_time import records_for
 from tessera.transports.feeds.base import FeedStatus
 from tessera.transports.feeds.config import FeedConfig
+from tessera.transports.feeds.pacing import Pacer, paced
 
 CHUNK_BYTES: Final = 64 * 1024
 # Datagrams waiting to be decoded, at most (more are dropped and counted: a feed
@@ -105,13 +107,21 @@ async def _file(config: FeedConfig, status: FeedStatus) -> AsyncGenerator[Pieces
     handle = await asyncio.to_thread(path.open, "rb")
     status.connected, status.state = True, "reading"
     try:
-        while True:
-            data = await asyncio.to_thread(handle.read, CHUNK_BYTES)
-            if not data:
-                return
-            yield [data], False
+        records = records_for(config.kind) if config.replay == "paced" else None
+        if records is None:
+            async for data in _chunks(handle):
+                yield [data], False
+            return
+        pacer = Pacer(config.replay_speed, asyncio.get_running_loop().time)
+        async for batch in paced(_chunks(handle), records, pacer, asyncio.sleep):
+            yield batch, False
     finally:
         handle.close()
+
+
+async def _chunks(handle: BinaryIO) -> AsyncIterator[bytes]:
+    while data := await asyncio.to_thread(handle.read, CHUNK_BYTES):
+        yield data
 
 
 async def _http(config: FeedConfig, status: FeedStatus) -> AsyncGenerator[Pieces, None]:

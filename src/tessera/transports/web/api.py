@@ -264,6 +264,10 @@ async def get_health(request: Request) -> JSONResponse:
         body["alerts"] = alerts
     if tessera.feeds.feeds:
         body["feeds"] = tessera.feeds.summary()
+    if tessera.tak_servers.links:
+        body["tak_servers"] = tessera.tak_servers.summary()
+    if tessera.imagery.sources:
+        body["imagery"] = tessera.imagery.summary()
     return JSONResponse(body)
 
 
@@ -290,4 +294,7 @@ async def get_status(request: Request) -> JSONResponse:
         )
         body["restored_from"] = None if checkpointer is None else checkpointer.restored_from
     body["alerts"] = tessera.alerts.status()
+    if tessera.tak_servers.links:
+        # Each TAK server link: address, state, counts and its last error.
+        body["tak_servers"] = [link.as_json() for link in tessera.tak_servers.links.values()]
     return JSONResponse(body)

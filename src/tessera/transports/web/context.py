@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 from tessera.alerting.service import AlertService
 from tessera.bus.base import ChangeBus
+from tessera.chat.service import ChatService
 from tessera.codecs.json import ReportCodec
 from tessera.codecs.overlay_json import OverlayCodec
 from tessera.core.labels import ClassificationScheme, Picture
@@ -24,6 +25,8 @@ from tessera.settings import Settings
 from tessera.store.base import TrackStore
 from tessera.tiles.catalog import Basemaps
 from tessera.transports.feeds.base import FeedBoard
+from tessera.transports.imagery.status import ImageryBoard
+from tessera.transports.tak_client.status import TakServerBoard
 
 if TYPE_CHECKING:
     from tessera.checkpointing import Checkpointer
@@ -49,8 +52,11 @@ class Served(Protocol):
     checkpointer: Checkpointer | None
     basemaps: Basemaps
     alerts: AlertService
+    chat: ChatService
     history: HistoryService | None
     feeds: FeedBoard
+    tak_servers: TakServerBoard
+    imagery: ImageryBoard
 
     @property
     def ids(self) -> IdScope: ...

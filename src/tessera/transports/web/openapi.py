@@ -20,7 +20,9 @@ from tessera.security.audit_filter import MAX_FILTER_TEXT, OUTCOMES
 from tessera.transports.web.account import Login
 from tessera.transports.web.audit_query import DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT
 from tessera.transports.web.feeds_api import FEEDS
+from tessera.transports.web.imagery_api import imagery_operations
 from tessera.transports.web.openapi_alerts import ALERT_SCHEMAS, alert_operations
+from tessera.transports.web.openapi_chat import CHAT_SCHEMAS, chat_operations
 from tessera.transports.web.openapi_overlays import overlay_operations
 from tessera.transports.web.openapi_status import HEALTH, STATUS
 from tessera.transports.web.stream import Subscribe
@@ -149,6 +151,8 @@ def _operations() -> dict[str, dict[str, Any]]:
     return {
         **overlay_operations(),
         **alert_operations(),
+        **chat_operations(),
+        **imagery_operations(),
         "post_reports": {
             "post": {
                 "summary": "Submit a batch of reports",
@@ -354,7 +358,8 @@ def _operations() -> dict[str, dict[str, Any]]:
                     "answers with a snapshot (or, given `since` within the retained window, "
                     "the missed changes), then `changes` messages with `upserts` and "
                     "`removes` (tracks), `overlays` and `overlay_removes`, and a "
-                    "`heartbeat` every few seconds."
+                    "`heartbeat` every few seconds; `alerts` and `chat` messages (what is "
+                    "said in the picture's room) as they come."
                 ),
                 "requestBody": {"content": {"application/json": {"schema": _ref("Subscribe")}}},
                 "responses": {"101": {"description": "Switching protocols"}},
@@ -391,13 +396,21 @@ def openapi_document(routes: list[BaseRoute], public: set[str]) -> dict[str, Any
         # One path may have several routes, one per method.
         paths.setdefault(route.path, {}).update(item)
     _, components = msgspec.json.schema_components(
-        [ReportDoc, OverlayDoc, FieldError, Subscribe, Login, *ALERT_SCHEMAS.values()],
+        [
+            ReportDoc,
+            OverlayDoc,
+            FieldError,
+            Subscribe,
+            Login,
+            *ALERT_SCHEMAS.values(),
+            *CHAT_SCHEMAS.values(),
+        ],
         schema_hook=_schema_hook,
         ref_template="#/components/schemas/{name}",
     )
     components["Report"] = components.pop("ReportDoc")
     components["Overlay"] = components.pop("OverlayDoc")
-    for name, type_ in ALERT_SCHEMAS.items():
+    for name, type_ in (*ALERT_SCHEMAS.items(), *CHAT_SCHEMAS.items()):
         components[name] = components.pop(type_.__name__)
     return {
         "openapi": "3.1.0",

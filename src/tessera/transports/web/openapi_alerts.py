@@ -49,7 +49,8 @@ def alert_operations() -> dict[str, dict[str, Any]]:
                 "summary": "Make an alert rule (operators, administrators; audited)",
                 "description": (
                     "Kinds: enter, leave, dwell (with area, an overlay id; dwell_s), "
-                    "new-hostile, proximity (distance_km), lost (lost_after_s), emergency. "
+                    "new-hostile, proximity (distance_km), lost (lost_after_s), emergency, "
+                    "new-imagery (optionally with area: imagery over it, else anywhere). "
                     "identities: the tracks watched (default by kind). margin_m: how far "
                     "past an edge an episode ends."
                 ),

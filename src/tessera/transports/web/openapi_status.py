@@ -43,6 +43,16 @@ HEALTH: dict[str, Any] = {
                 "connected": {"type": "integer"},
             },
         },
+        "imagery": {
+            "type": "object",
+            "description": "Imagery sources configured, current and failing (counts only; "
+            "names and errors at /api/v1/imagery)",
+            "properties": {
+                "configured": {"type": "integer"},
+                "current": {"type": "integer"},
+                "failing": {"type": "integer"},
+            },
+        },
     },
 }
 _POSITION: dict[str, Any] = {"type": ["integer", "null"]}

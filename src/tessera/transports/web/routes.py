@@ -15,9 +15,10 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tessera.core.model import Role
-from tessera.transports.web import account, api, export, feeds_api, imports, overlays
+from tessera.transports.web import account, api, export, feeds_api, imagery_api, imports, overlays
 from tessera.transports.web.alert_routes import ALERT_POLICIES, alert_routes
 from tessera.transports.web.auth import PUBLIC, Authenticate, Policy, requires, route_policies
+from tessera.transports.web.chat_api import CHAT_POLICIES, chat_routes
 from tessera.transports.web.context import Served
 from tessera.transports.web.cors import ScopedCORS
 from tessera.transports.web.forwarded import ForwardedClient, TrustedProxies
@@ -46,6 +47,7 @@ POLICIES: Final[dict[str, Policy]] = {
     "get_health": PUBLIC,
     "get_status": requires(Role.ADMIN),
     "get_feeds": requires(Role.VIEWER),
+    "get_imagery": requires(Role.VIEWER),
     "stream": requires(Role.VIEWER),
     "post_login": PUBLIC,
     "get_me": requires(*Role),
@@ -65,6 +67,7 @@ POLICIES: Final[dict[str, Policy]] = {
     **OGC_POLICIES,
     **TILE_POLICIES,
     **ALERT_POLICIES,
+    **CHAT_POLICIES,
 }
 
 
@@ -79,6 +82,7 @@ def api_routes() -> list[BaseRoute]:
         Route(f"{API}/health", api.get_health, methods=["GET"], name="get_health"),
         Route(f"{API}/status", api.get_status, methods=["GET"], name="get_status"),
         Route(f"{API}/feeds", feeds_api.get_feeds, methods=["GET"], name="get_feeds"),
+        Route(f"{API}/imagery", imagery_api.get_imagery, methods=["GET"], name="get_imagery"),
         Route(f"{API}/login", account.post_login, methods=["POST"], name="post_login"),
         Route(f"{API}/me", account.get_me, methods=["GET"], name="get_me"),
         Route(f"{API}/audit", account.get_audit, methods=["GET"], name="get_audit"),
@@ -107,6 +111,7 @@ def api_routes() -> list[BaseRoute]:
         ),
         WebSocketRoute(f"{API}/stream", stream, name="stream"),
         *alert_routes(API),
+        *chat_routes(API),
     ]
 
 

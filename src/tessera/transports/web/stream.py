@@ -31,6 +31,7 @@ from tessera.security.policy import readable_pictures
 from tessera.store.base import TrackQuery
 from tessera.transports.web.alert_stream import send_alerts
 from tessera.transports.web.auth import STREAM_PROTOCOL
+from tessera.transports.web.chat_stream import send_chat
 from tessera.transports.web.context import Served
 from tessera.transports.web.history_stream import (
     ReplayRefusedError,
@@ -171,10 +172,12 @@ async def _serve(
             closed = group.create_task(until_closed(websocket))
             pump = group.create_task(_pump(tessera, websocket, who, picture, subscriber, snapshot))
             alerts = group.create_task(send_alerts(tessera, websocket, who, picture))
+            chat = group.create_task(send_chat(tessera, websocket, who, picture))
             await asyncio.wait({closed, pump}, return_when=asyncio.FIRST_COMPLETED)
             closed.cancel()
             pump.cancel()
             alerts.cancel()
+            chat.cancel()
     except* (WebSocketDisconnect, RuntimeError, OSError):
         pass
     finally:

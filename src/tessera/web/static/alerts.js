@@ -7,7 +7,7 @@ import { labelText } from "/static/panel.js";
 const $ = (id) => document.getElementById(id);
 const MUTED_KEY = "tessera.alerts.muted";
 const RULE_EDITORS = ["operator", "admin"];
-const AREA_KINDS = ["enter", "leave", "dwell"];
+const AREA_KINDS = ["enter", "leave", "dwell", "new-imagery"];
 // What each kind asks for beyond its name: the field and its label.
 const NUMBERS = {
   dwell: ["dwell_s", "Dwell (s)"],

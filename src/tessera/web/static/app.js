@@ -11,6 +11,7 @@ import {
   storedToken,
 } from "/static/auth.js";
 import { AlertPanel } from "/static/alerts.js";
+import { ChatPanel } from "/static/chat.js";
 import { watchFeeds } from "/static/feeds.js";
 import { DrawTool } from "/static/draw.js";
 import { setUpExport } from "/static/export.js";
@@ -138,6 +139,7 @@ function subscribe(picture) {
   overlays.reset(picture, state.account);
   tools.reset();
   alertPanel.reset(picture, state.account);
+  chatPanel.reset(picture, state.account, state.pictures.get(picture), state.levels);
   state.stream = new TrackStream({
     picture,
     token: storedToken,
@@ -146,6 +148,7 @@ function subscribe(picture) {
     onOverlays: (features) => overlays.update(features),
     onStatus,
     onAlerts: (message) => alertPanel.receive(message),
+    onChat: (message) => chatPanel.receive(message),
   });
   onStatus("reconnecting");
   draw();
@@ -281,6 +284,7 @@ function signOut(message) {
   overlays.reset(null, null);
   trackLayer.clear();
   alertPanel.reset(null, null);
+  chatPanel.reset(null, null, null, []);
   $("updated").textContent = "no update yet";
   $("picture").replaceChildren();
   $("principal").textContent = "";
@@ -408,9 +412,11 @@ const AREA_OVERLAYS = ["area", "circle", "corridor"];
 const alertPanel = new AlertPanel({
   areas: () =>
     [...(state.stream?.overlays.values() ?? [])]
-      .filter((feature) => AREA_OVERLAYS.includes(feature.properties.kind))
+      .filter((f) => AREA_OVERLAYS.includes(f.properties.kind) && !f.properties.imagery)
       .map((feature) => ({ id: feature.id, name: feature.properties.name })),
 });
+
+const chatPanel = new ChatPanel();
 
 const drawTool = new DrawTool({
   onShape: (shape) => {

@@ -4,6 +4,9 @@ import { labelPoint } from "/static/geo.js";
 import { LABEL_PREFIX } from "/static/labels.js";
 
 const COLOUR = "#6a2c91";
+// Imagery footprints: another colour, so they read apart from drawn overlays.
+const IMAGERY_COLOUR = "#0f7c8c";
+const isImagery = ["boolean", ["get", "imagery"], false];
 const HIGHLIGHT = "#ffc933";
 const EMPTY = { type: "FeatureCollection", features: [] };
 // What a click on the map may hit, top-most first.
@@ -26,7 +29,10 @@ export function addOverlayLayers(map, beforeId) {
       type: "fill",
       source: "overlays",
       filter: isPolygon,
-      paint: { "fill-color": COLOUR, "fill-opacity": 0.12 },
+      paint: {
+        "fill-color": ["case", isImagery, IMAGERY_COLOUR, COLOUR],
+        "fill-opacity": ["case", isImagery, 0.06, 0.12],
+      },
     },
     {
       id: "overlay-selected",
@@ -43,8 +49,9 @@ export function addOverlayLayers(map, beforeId) {
       filter: isLinear,
       layout: { "line-join": "round", "line-cap": "round" },
       paint: {
-        "line-color": COLOUR,
+        "line-color": ["case", isImagery, IMAGERY_COLOUR, COLOUR],
         "line-width": ["match", ["get", "kind"], "line", 2.5, 2],
+        "line-dasharray": ["case", isImagery, ["literal", [3, 2]], ["literal", [1, 0]]],
       },
     },
     {
@@ -119,6 +126,7 @@ export function showOverlays(map, features, selectedId) {
       sidc: p.sidc ?? "",
       selected: feature.id === selectedId,
       label: LABEL_PREFIX + p.name,
+      imagery: Boolean(p.imagery),
     };
     shapes.push({ type: "Feature", geometry: feature.geometry, properties });
     const at = labelPoint(feature.geometry);

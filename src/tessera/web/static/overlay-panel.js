@@ -48,6 +48,46 @@ function validityText(p) {
   return `${timeText(p.valid_from)} to ${timeText(p.valid_to)}`;
 }
 
+// An imagery footprint's facts: what took it, when, how good, and where to get it.
+function showImagery(imagery) {
+  $("overlay-imagery").hidden = !imagery;
+  if (!imagery) return;
+  const platform = [imagery.platform, imagery.constellation, imagery.instruments.join(", ")];
+  field("platform").textContent = platform.filter(Boolean).join(" · ") || "—";
+  field("acquired").textContent = imagery.acquired_until
+    ? `${timeText(imagery.acquired_at)} to ${timeText(imagery.acquired_until)}`
+    : timeText(imagery.acquired_at);
+  field("cloud-cover").textContent =
+    imagery.cloud_cover === null ? "—" : `${imagery.cloud_cover}%`;
+  // A ground sample distance is often under a metre: its decimals matter.
+  const gsd = imagery.gsd_m?.toLocaleString("en", { maximumFractionDigits: 2 });
+  field("gsd").textContent = imagery.gsd_m === null ? "—" : `${gsd} m`;
+  const where = imagery.collection ? `${imagery.collection}/${imagery.item}` : imagery.item;
+  field("imagery-source").textContent = `${imagery.source}: ${where} (${imagery.grading})`;
+  const links = field("imagery-links");
+  links.replaceChildren();
+  const named = [];
+  if (imagery.thumbnail) named.push(["thumbnail", imagery.thumbnail]);
+  if (imagery.item_url) named.push(["catalogue", imagery.item_url]);
+  for (const asset of imagery.assets) {
+    if (asset.href !== imagery.thumbnail) named.push([asset.title || asset.key, asset.href]);
+  }
+  for (const [name, href] of named) {
+    // Only web links are followed from the page; s3:// and gs:// are shown as text.
+    const web = /^https?:\/\//i.test(href);
+    const link = document.createElement(web ? "a" : "span");
+    link.textContent = name;
+    link.title = href;
+    if (web) {
+      link.href = href;
+      link.target = "_blank";
+      link.rel = "noopener noreferrer";
+    }
+    links.append(link, " ");
+  }
+  if (!named.length) links.textContent = "—";
+}
+
 function message(text) {
   const element = $("overlay-panel-message");
   element.textContent = text ?? "";
@@ -72,6 +112,7 @@ export function showOverlay(feature, canChange) {
   field("validity").textContent = validityText(p);
   field("author").textContent = p.author ?? "—";
   field("updated").textContent = timeText(p.updated_at);
+  showImagery(p.imagery);
   $("overlay-actions").hidden = !canChange;
   if (!refresh) {
     $("overlay-confirm").hidden = true;

@@ -34,6 +34,8 @@ export class Overlays {
     this.features = new Map();
     this.hidden = new Set();
     this.showAll = true;
+    // The imagery footprints: one box for all of them (there may be hundreds).
+    this.showImagery = true;
     this.selected = null;
     // An overlay just saved here: selected when the stream brings it.
     this.awaited = null;
@@ -45,6 +47,11 @@ export class Overlays {
     all.addEventListener("change", () => {
       this.showAll = all.checked;
       document.getElementById("overlay-section").classList.toggle("all-hidden", !all.checked);
+      this.draw();
+    });
+    const imagery = document.getElementById("imagery-visible");
+    imagery.addEventListener("change", () => {
+      this.showImagery = imagery.checked;
       this.draw();
     });
     setOverlayActions({
@@ -169,7 +176,10 @@ export class Overlays {
 
   visible() {
     if (!this.showAll) return [];
-    return this.sorted().filter((feature) => !this.hidden.has(feature.id));
+    return this.sorted().filter(
+      (feature) =>
+        !this.hidden.has(feature.id) && (this.showImagery || !feature.properties.imagery),
+    );
   }
 
   renderedIds() {
@@ -186,7 +196,10 @@ export class Overlays {
       if (this.map) showOverlays(this.map, this.visible(), this.selected);
       if (this.listStale) {
         this.listStale = false;
-        renderOverlayList(this.sorted(), {
+        const footprints = this.sorted().filter((feature) => feature.properties.imagery);
+        document.getElementById("imagery-count").textContent = String(footprints.length);
+        // Imagery footprints are shown or hidden together, not listed one by one.
+        renderOverlayList(this.sorted().filter((feature) => !feature.properties.imagery), {
           hidden: this.hidden,
           onToggle: (id, shown) => {
             if (shown) this.hidden.delete(id);

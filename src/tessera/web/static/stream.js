@@ -12,7 +12,8 @@ export class TrackStream {
   // has ended (the stream then stops), called when the server refused or dropped us.
   // `onOverlays(overlays)` is called when the overlays (a Map by id) have changed.
   // `onAlerts(message)` is given each `alerts` message (the alert panel).
-  constructor({ picture, token, stillSignedIn, onTracks, onOverlays, onStatus, onAlerts }) {
+  // `onChat(message)` is given each `chat` message (the chat panel).
+  constructor({ picture, token, stillSignedIn, onTracks, onOverlays, onStatus, onAlerts, onChat }) {
     this.picture = picture;
     this.token = token;
     this.stillSignedIn = stillSignedIn;
@@ -20,6 +21,7 @@ export class TrackStream {
     this.onOverlays = onOverlays ?? (() => {});
     this.onStatus = onStatus;
     this.onAlerts = onAlerts ?? (() => {});
+    this.onChat = onChat ?? (() => {});
     this.tracks = new Map();
     this.overlays = new Map();
     this.lastSeq = null;
@@ -99,6 +101,8 @@ export class TrackStream {
       }
     } else if (message.type === "alerts") {
       this.onAlerts(message);
+    } else if (message.type === "chat") {
+      this.onChat(message);
     } else if (message.type === "error") {
       this.lastError = message.reason;
       console.error("stream:", message.reason);

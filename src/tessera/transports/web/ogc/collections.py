@@ -28,7 +28,11 @@ from tessera.transports.web.ogc.features import Entry, Kind, entries
 from tessera.transports.web.responses import JSONResponse
 
 GREGORIAN: Final = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
-TITLES: Final = {Kind.TRACKS: "Tracks", Kind.OVERLAYS: "Overlays"}
+TITLES: Final = {
+    Kind.TRACKS: "Tracks",
+    Kind.OVERLAYS: "Overlays",
+    Kind.IMAGERY: "Imagery footprints",
+}
 
 
 async def get_collections(request: Request) -> JSONResponse:

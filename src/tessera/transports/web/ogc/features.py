@@ -1,4 +1,5 @@
-"""What a collection holds: a picture's tracks or its overlays, each with the GeoJSON
+"""What a collection holds: a picture's tracks, its overlays or its imagery footprints
+(overlays standing for images), each with the GeoJSON
 Feature it is served as and the place, time and heights the items filters look at.
 
 Features come from the same writers as the REST API and the exports, so every egress
@@ -27,7 +28,8 @@ from tessera.transports.web.params import LIVE_STATUSES
 
 class Kind(enum.StrEnum):
     TRACKS = "tracks"
-    OVERLAYS = "overlays"
+    OVERLAYS = "overlays"  # every overlay but imagery footprints
+    IMAGERY = "imagery"  # imagery footprints (tessera.core.imagery), a collection of their own
 
 
 @dataclass(frozen=True)
@@ -67,8 +69,13 @@ def entries(
     if kind is Kind.TRACKS:
         found = [track_entry(track) for track in store.tracks(picture, query)[1]]
     else:
-        found = [overlay_entry(overlay) for overlay in store.overlays(picture, query)[1]]
+        overlays = store.overlays(picture, query)[1]
+        found = [overlay_entry(o) for o in overlays if _kind_of(o) is kind]
     return sorted(found, key=lambda entry: entry.id)
+
+
+def _kind_of(overlay: Overlay) -> Kind:
+    return Kind.OVERLAYS if overlay.imagery is None else Kind.IMAGERY
 
 
 def entry(store: TrackStore, picture: str, kind: Kind, feature_id: str) -> Entry | None:
@@ -76,7 +83,7 @@ def entry(store: TrackStore, picture: str, kind: Kind, feature_id: str) -> Entry
         track = store.track(picture, feature_id)
         return None if track is None else track_entry(track)
     overlay = store.overlay(picture, feature_id)
-    return None if overlay is None else overlay_entry(overlay)
+    return None if overlay is None or _kind_of(overlay) is not kind else overlay_entry(overlay)
 
 
 def track_entry(track: Track) -> Entry:
@@ -93,13 +100,26 @@ def track_entry(track: Track) -> Entry:
 
 def overlay_entry(overlay: Overlay) -> Entry:
     heights = [point[2] for point in overlay.coordinates if len(point) > 2]
+    imagery = overlay.imagery
     return Entry(
         id=overlay.id,
         boxes=shape_boxes(overlay),
-        period=overlay_period(overlay),
+        # An image's time is when it was taken.
+        period=overlay_period(overlay)
+        if imagery is None
+        else Period(imagery.acquired_at, imagery.acquired_until or imagery.acquired_at),
         heights=(min(heights), max(heights)) if heights else None,
-        feature=partial(overlay_feature, overlay),
+        feature=partial(overlay_feature if imagery is None else imagery_item, overlay),
     )
+
+
+def imagery_item(overlay: Overlay) -> dict[str, Any]:
+    """The REST API's Feature, plus the image's facts as flat properties (an OGC client
+    filters and styles on flat values; the assets stay a list)."""
+    feature = overlay_feature(overlay)
+    properties = feature["properties"]
+    properties.update(properties.pop("imagery"))
+    return feature
 
 
 def shape_boxes(overlay: Overlay) -> tuple[BBox, ...]:

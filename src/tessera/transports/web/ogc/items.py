@@ -42,7 +42,7 @@ async def get_items(request: Request) -> JSONResponse:
     collection = collection_or_404(request)
     if isinstance(collection, JSONResponse):
         return collection
-    if collection.kind is Kind.OVERLAYS and "status" in request.query_params:
+    if collection.kind is not Kind.TRACKS and "status" in request.query_params:
         return problem(400, "status: only a tracks collection takes it", "status")
     tessera = tessera_of(request)
     store, picture = tessera.store, collection.picture.name

@@ -26,8 +26,9 @@ def ogc_openapi(root: str) -> dict[str, Any]:
             "title": "Tessera OGC API - Features",
             "version": __version__,
             "description": (
-                "Each picture the caller may read as two collections, <picture>-tracks and "
-                "<picture>-overlays, in GeoJSON and CRS84. Every operation needs a bearer "
+                "Each picture the caller may read as three collections, <picture>-tracks, "
+                "<picture>-overlays and <picture>-imagery (imagery footprints), in GeoJSON "
+                "and CRS84. Every operation needs a bearer "
                 "token with the viewer role; a collection or feature outside the caller's "
                 "pictures answers 404 exactly as one that does not exist."
             ),
@@ -147,7 +148,7 @@ def _format() -> dict[str, Any]:
 
 
 def _collection_id() -> dict[str, Any]:
-    return _path("collectionId", "<picture>-tracks or <picture>-overlays")
+    return _path("collectionId", "<picture>-tracks, <picture>-overlays or <picture>-imagery")
 
 
 def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:

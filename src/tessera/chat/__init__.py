@@ -1,0 +1,1 @@
+"""GeoChat rooms per picture, shared between the web map and TAK clients."""

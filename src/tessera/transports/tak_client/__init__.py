@@ -1,0 +1,1 @@
+"""Links out to TAK servers (FreeTAKServer, OpenTAKServer, TAK Server) as a TAK client."""
