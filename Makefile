@@ -16,7 +16,7 @@ POSTGIS := /usr/share/postgresql/15/extension/postgis.control
 IP := /usr/sbin/ip
 DEMO_ARGS ?=
 
-.PHONY: demo cluster-demo test lint bench bench-fusion bench-peers peers screenshots deps web chromium gdal postgis iproute fonts clean
+.PHONY: demo cluster-demo test lint bench bench-fusion bench-peers bench-federation peers screenshots deps web chromium gdal postgis iproute fonts clean
 
 demo: deps web fonts
 	$(BIN)/tessera demo $(DEMO_ARGS)
@@ -53,6 +53,11 @@ bench-peers: deps web postgis peers
 # (stamped: a second run installs nothing).
 peers: deps iproute
 	$(BIN)/python -m benchmarks.peers.install
+
+# Federation through the impairment proxy: 64 kbit/s, 2 % loss, a 10-minute outage (about
+# fifteen minutes; python benchmarks/federation.py --quick for a 2-second one); written.
+bench-federation: deps
+	$(BIN)/python benchmarks/federation.py --write
 
 # Fusion alone, printed rather than written (quicker: python benchmarks/fusion.py --quick).
 bench-fusion: deps

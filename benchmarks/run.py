@@ -41,8 +41,10 @@ PEERS = "## Against the peers"
 MAP_FPS = "## Map frame rate"
 # Written by benchmarks/feeds.py --write.
 FEEDS = "## Sensor feeds"
+# Written by benchmarks/federation.py --write (a 10-minute outage: about 15 minutes).
+FEDERATION = "## Federation over a degraded link"
 # Sections written by their own scripts, kept as they are.
-KEPT = (SCALE_OUT, RETENTION, EMBEDDED_RESTART, DEMO_MEMORY, PEERS, MAP_FPS, FEEDS)
+KEPT = (SCALE_OUT, RETENTION, EMBEDDED_RESTART, DEMO_MEMORY, PEERS, MAP_FPS, FEEDS, FEDERATION)
 
 
 def kept_section(path: Path, heading: str = SCALE_OUT) -> str:

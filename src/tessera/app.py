@@ -28,6 +28,7 @@ from tessera.codecs.overlay_json import OverlayCodec
 from tessera.core.fusion.engine import FusionSettings, KalmanTracker
 from tessera.core.labels import Picture
 from tessera.core.model import Principal
+from tessera.federation.status import FederationBoard
 from tessera.fusion_worker import FusionWorker
 from tessera.journal.base import Journal
 from tessera.relay.base import CotRelay
@@ -40,6 +41,7 @@ from tessera.security.limits import FailureLimiter, RequestLimiter
 from tessera.security.scoping import ID_KEY_NAME, IdScope, Submitter
 from tessera.security.sources import SourceRegistry
 from tessera.settings import Settings
+from tessera.space.catalog import SatelliteCatalog
 from tessera.store.base import TrackStore
 from tessera.tiles.catalog import Basemaps
 from tessera.transports.feeds.base import FeedBoard
@@ -134,14 +136,20 @@ class Tessera:
         self._fence: Fence | None = None
         # The operator's basemaps, opened (and checked) now: a bad file stops the start.
         self.basemaps = Basemaps.open(settings.basemaps)
+        # The satellites ([[satellites]]): files read now (a bad one stops the start),
+        # URLs refreshed once started; pass warnings watch those each picture admits.
+        self.satellites = SatelliteCatalog(settings.satellites, clock=clock)
+        self.satellites.load_files()
         # Alert rules over the pictures' change feeds (not run by a fusion-only worker).
-        self.alerts = alert_service(settings, clock, store, bus)
+        self.alerts = alert_service(settings, clock, store, bus, self.satellites)
         # The pictures' chat rooms, shared with TAK clients (chat/).
         self.chat = chat_service(settings, clock)
         # The pictures' past: seeks, and snapshots where fusion runs (history/).
         self.history: HistoryService | None = None
         # The sensor feeds' status (the server starts the feeds: transports.feeds).
         self.feeds = FeedBoard()
+        # The federation links' status (the server starts them: transports.federation).
+        self.federation = FederationBoard()
         # The TAK server links' status (the server starts them: transports.tak_client).
         self.tak_servers = TakServerBoard()
         # The imagery sources' status (the server starts them: transports.imagery).
@@ -194,7 +202,9 @@ class Tessera:
         if self.role == "gateway":
             replica = PictureReplica(self.bus, self.store, list(self.pictures))
             self._worker_task = asyncio.create_task(replica.run(), name="picture-replica")
+            self.journal.start_ticks()
             await self.alerts.start()
+            await self.satellites.start()
             return
         if self._fence is not None:
             for name in self.pictures:
@@ -203,6 +213,7 @@ class Tessera:
                 self.worker.continue_above(name, floor)
         if self.checkpointer is not None:
             await self.checkpointer.restore()
+        self.journal.start_ticks()
         self._worker_task = asyncio.create_task(self._fuse(), name="fusion-worker")
         if self.checkpointer is not None:
             self._checkpoint_task = asyncio.create_task(
@@ -213,6 +224,7 @@ class Tessera:
         if self.role == "all":
             await self.start_archive()
             await self.alerts.start()
+            await self.satellites.start()
 
     async def _fuse(self) -> None:
         loop = asyncio.get_running_loop()
@@ -285,6 +297,7 @@ class Tessera:
         # (its store and bus refuse by themselves).
         deposed = self.deposed
         await self.alerts.stop()
+        await self.satellites.stop()
         await self.stop_archive(drain=not deposed)
         for task in (self._checkpoint_task, self._worker_task):
             if task is not None:

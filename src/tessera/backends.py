@@ -44,6 +44,8 @@ def journal_for(settings: Settings, clock: Clock, stored_keys: StoredKeys | None
             clock=clock,
             tick_interval=settings.tick_interval_s,
             retention=retention_of(settings),
+            # Until fusion has restored its checkpoints (Tessera.start).
+            hold_ticks=True,
         )
     # Imported here: the embedded default never loads the NATS client.
     from tessera.journal.jetstream import JetStreamJournal

@@ -34,6 +34,7 @@ def embedded_checkpointer(
         # The memory store starts empty: the checkpoint refills it.
         store_outlives_process=False,
         on_saved=_trimming(tessera),
+        clock=tessera.clock,
     )
 
 

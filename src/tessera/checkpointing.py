@@ -28,7 +28,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import math
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from typing import Final, Protocol
 
 import msgspec
@@ -48,7 +50,9 @@ log = logging.getLogger(__name__)
 FLUSH_TIMEOUT_S: Final = 60.0
 _OVERLAYS_DECODER: Final = msgspec.json.Decoder(list[Overlay])
 SEQ_GAP_BASE: Final = 1_000_000
-SEQ_GAP_PER_ENTRY: Final = 100
+# Fusion changes a picture far less than once a microsecond, so a minute of the last run
+# sends fewer changes than this.
+SEQ_GAP_PER_MINUTE: Final = 60_000_000
 
 
 class Cursor(Protocol):
@@ -87,8 +91,10 @@ class Checkpointer:
         on_saved: Callable[[int], Awaitable[None]] | None = None,
         journal: Journal | None = None,
         store_outlives_process: bool = True,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._worker = worker
+        self._clock = clock or (lambda: datetime.now(UTC))
         self._on_saved = on_saved
         self._journal = journal
         # The embedded store starts empty: the checkpoint carries the overlays to refill it.
@@ -146,7 +152,9 @@ class Checkpointer:
             log.info("picture %s: no usable checkpoint, rebuilt from the whole journal", name)
         restored = bool(states)
         if self._refill:
-            states = self._numbered_on(states, finals, journal_end or 0)
+            positions = {0} | {position for position, _, _ in states.values()}
+            gaps = {position: await self._seq_gap(position) for position in positions}
+            states = self._numbered_on(states, finals, gaps)
         if states:
             self._worker.restore(states)
         if self._refill:
@@ -171,7 +179,10 @@ class Checkpointer:
         return True
 
     def _numbered_on(
-        self, states: dict[str, tuple[int, int, Tracker]], finals: set[str], journal_end: int
+        self,
+        states: dict[str, tuple[int, int, Tracker]],
+        finals: set[str],
+        gaps: dict[int, int],
     ) -> dict[str, tuple[int, int, Tracker]]:
         """Each picture's change seq to go on from, where the store starts empty. A
         checkpoint from a clean stop gives it exactly. Otherwise the last run may have sent
@@ -183,12 +194,25 @@ class Checkpointer:
             if name in states:
                 position, seq, tracker = states[name]
                 if name not in finals:
-                    seq += _seq_gap(journal_end - position)
+                    seq += gaps[position]
                 numbered[name] = (position, seq, tracker)
-            elif journal_end > 0:
+            elif self._journal is not None and gaps[0] > 0:
                 tracker = self._worker.tracker(name)
-                numbered[name] = (0, _seq_gap(journal_end), tracker)
+                numbered[name] = (0, gaps[0], tracker)
         return numbered
+
+    async def _seq_gap(self, position: int) -> int:
+        """More than the changes the last run can have sent after fusing to ``position``:
+        none if the journal holds nothing past it, else a bound by the time since then
+        (whole minutes), never by how many entries there are, which would tell a picture's
+        readers how much was written that they may not see."""
+        if self._journal is None:
+            return SEQ_GAP_BASE
+        after = await self._journal.read(position, 1)
+        if not after:
+            return 0
+        elapsed_s = (self._clock() - after[0].received_at).total_seconds()
+        return SEQ_GAP_BASE + SEQ_GAP_PER_MINUTE * max(1, math.ceil(elapsed_s / 60))
 
     async def run(self) -> None:
         """Save a checkpoint every interval while the worker moves on, until cancelled."""
@@ -250,13 +274,6 @@ class Checkpointer:
     def _overlays(self, picture: str) -> bytes:
         _, overlays = self._store.overlays(picture, TrackQuery())
         return msgspec.json.encode(overlays)
-
-
-def _seq_gap(entries: int) -> int:
-    """More than the changes fusing ``entries`` journal entries can make (a report makes
-    one and each track changes status a few times at most; ticks age tracks), with room
-    for every track a picture can hold."""
-    return SEQ_GAP_BASE + SEQ_GAP_PER_ENTRY * entries
 
 
 def _decode_overlays(data: bytes) -> list[Overlay]:

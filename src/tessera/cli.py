@@ -1,5 +1,5 @@
 """The ``tessera`` command (DESIGN §9): serve, demo, simulate, fuse, score, users,
-sources, certs, audit, export, import, migrate."""
+sources, certs, audit, export, import, passes, migrate."""
 
 from __future__ import annotations
 
@@ -255,6 +255,14 @@ def parser() -> argparse.ArgumentParser:
     )
     import_command.add_arguments(imported)
     imported.set_defaults(handler=import_command.run)
+
+    from tessera.space import command as passes_command
+
+    passes = commands.add_parser(
+        "passes", help="satellite passes over a place, from TLE or OMM element set files"
+    )
+    passes_command.add_arguments(passes)
+    passes.set_defaults(handler=passes_command.run)
 
     from tessera.postgis import command as migrate_command
 

@@ -21,6 +21,7 @@ from tessera.transports.web.edge_server import EdgeServer, edge_config
 if TYPE_CHECKING:
     from tessera.transports.cot_stream.server import CotServer
     from tessera.transports.enrollment.server import EnrollmentServer
+    from tessera.transports.federation.service import Federation
     from tessera.transports.feeds.runner import Feeds
     from tessera.transports.imagery.runner import ImagerySources
     from tessera.transports.tak_client.link import TakLinks
@@ -156,6 +157,7 @@ async def serve_until_stopped(
     cot: CotServer | None = None
     enroll: EnrollmentServer | None = None
     feeds: Feeds | None = None
+    federation: Federation | None = None
     tak_links: TakLinks | None = None
     imagery: ImagerySources | None = None
     # A gateway does not fuse: it has nothing to catch up.
@@ -171,6 +173,7 @@ async def serve_until_stopped(
         # Imported here: commands that never serve (fuse, score, users) need none of it.
         from tessera.transports.cot_stream.listeners import start_cot
         from tessera.transports.enrollment.server import start_enrollment
+        from tessera.transports.federation.service import start_federation
         from tessera.transports.feeds.runner import start_feeds
         from tessera.transports.imagery.runner import start_imagery
         from tessera.transports.tak_client.link import start_tak_links
@@ -178,6 +181,7 @@ async def serve_until_stopped(
         cot = await start_cot(tessera, bind, announce)
         enroll = await start_enrollment(tessera, bind, announce)
         feeds = await start_feeds(tessera)
+        federation = await start_federation(tessera, bind, announce)
         tak_links = await start_tak_links(tessera)
         imagery = await start_imagery(tessera)
         print(f"Tessera is serving the map at {url}/", file=sys.stderr, flush=True)
@@ -188,6 +192,8 @@ async def serve_until_stopped(
         await stop.wait()
         print("\nstopping", file=sys.stderr, flush=True)
     finally:
+        if federation is not None:
+            await federation.stop()
         if tak_links is not None:
             await tak_links.stop()
         if imagery is not None:

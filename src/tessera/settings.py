@@ -18,6 +18,8 @@ from tessera.core.banners import DEFAULT_BANNER_COLOURS
 from tessera.core.labels import DEFAULT_LEVELS, DEFAULT_PICTURE, ClassificationScheme, Picture
 from tessera.core.model import MAX_HOLD, Label
 from tessera.core.order_of_battle import Placement
+from tessera.core.space.catalog import SatelliteSource, source_problems
+from tessera.federation.config import FederationLink, links_problem
 from tessera.security.base import SecurityStoreError, SourceGrant, check_record
 from tessera.tiles.config import BasemapSetting, check_basemaps
 from tessera.transports.feeds.config import FeedConfig
@@ -212,6 +214,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # Sensor feeds ([[feeds]]: AIS, ADS-B, MAVLink, KLV; tessera.transports.feeds), each
     # reporting as its name, a source granted to its principal by this entry.
     feeds: tuple[FeedConfig, ...] = ()
+    # Federation with partner Tessera nodes ([[federation]]: tessera.federation): this
+    # node's id as partners see it, where it listens for their links (None: it does not;
+    # 0 picks a free port) and the links.
+    federation_node: str | None = None
+    federation_host: str = "127.0.0.1"
+    federation_port: int | None = None
+    federation_tls: bool = True
+    federation: tuple[FederationLink, ...] = ()
+    # Satellites ([[satellites]]: element sets from a file or a URL, label, identity,
+    # sensor; tessera.space): passes, pass warnings and the map's space tracks.
+    satellites: tuple[SatelliteSource, ...] = ()
     # TAK servers this node joins as a client ([[tak_servers]]: tessera.transports.tak_client),
     # each reporting what the server shares as its name, a source granted to its principal.
     tak_servers: tuple[TakServerConfig, ...] = ()
@@ -333,6 +346,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         except SecurityStoreError as exc:
             raise ValueError(f"sources: {exc}") from None
         self._validate_feeds()
+        if problem := links_problem(
+            self.federation,
+            self.federation_node,
+            scheme,
+            tls=self.federation_tls,
+            host=self.federation_host,
+        ):
+            raise ValueError(problem)
+        others = {feed.name for feed in self.feeds} | {tak.name for tak in self.tak_servers}
+        if clash := sorted({link.name for link in self.federation} & others):
+            # Each is the source id of what it brings in: one name, one source.
+            raise ValueError(f"federation: {', '.join(clash)} is also a feed's or TAK server's")
+        self._validate_satellites()
         if problem := tak_servers_problem(
             self.tak_servers,
             scheme,
@@ -372,6 +398,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                 "journal_max_age_s, journal_max_bytes and dedup_window_s need postgis_dsn "
                 "with journal_backend = 'jetstream'"
             )
+
+    def _validate_satellites(self) -> None:
+        if problems := source_problems(self.satellites):
+            raise ValueError("; ".join(problems))
+        for source in self.satellites:
+            labels = [source.label, *(p.label for p in source.profiles if p.label)]
+            for label in labels:
+                if label.classification not in self.scheme:
+                    raise ValueError(
+                        f"satellites {source.name}: {label.classification!r} is not a level"
+                    )
 
     def _validate_feeds(self) -> None:
         names = [feed.name for feed in self.feeds]

@@ -26,6 +26,7 @@ from tessera.bus.base import Change, ChangeBus, Subscriber
 from tessera.core.alerts.evaluator import AlertAction, AlertChange, PictureAlerts
 from tessera.core.alerts.rules import AlertRule, AlertSettings
 from tessera.core.labels import ClassificationScheme
+from tessera.core.space.catalog import Satellite
 from tessera.store.base import TrackQuery, TrackStore
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ class AlertService:
         tracks: TrackStore,
         clock: Callable[[], datetime],
         webhooks: WebhookSender | None = None,
+        satellites: Callable[[str], list[Satellite]] | None = None,
     ) -> None:
         self._settings = settings
         self._scheme = scheme
@@ -55,6 +57,8 @@ class AlertService:
         self._bus = bus
         self._tracks = tracks
         self._clock = clock
+        # The satellites each picture admits (its satellite-pass rules watch them).
+        self._satellites = satellites
         self.webhooks = webhooks or WebhookSender(settings, scheme, clock)
         self.feed = AlertFeed()
         self.pictures = {name: PictureAlerts(name, scheme) for name in pictures}
@@ -85,6 +89,8 @@ class AlertService:
                 self._bus.attach(name, subscriber, seq)
                 self._subscribers[name] = subscriber
             evaluator.apply(now, tracks=tracks, overlays=overlays)
+            if self._satellites is not None:
+                evaluator.overhead.set_satellites(self._satellites(name))
             for rule in rules:
                 if rule.picture == name:
                     self._record(name, evaluator.set_rule(rule, now))
@@ -144,6 +150,8 @@ class AlertService:
     def tick(self, now: datetime) -> list[Alert]:
         done: list[Alert] = []
         for name, evaluator in self.pictures.items():
+            if self._satellites is not None:
+                done += self._record(name, evaluator.set_satellites(self._satellites(name), now))
             done += self._record(name, evaluator.tick(now))
         return done
 

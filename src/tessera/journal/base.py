@@ -126,6 +126,10 @@ class Journal(abc.ABC):
         """The first entry held (``last_seq + 1`` when none is): 1 until trimmed."""
         return 1
 
+    def start_ticks(self) -> None:  # noqa: B027 (most journals have nothing to start)
+        """Begin marking idle time now, for a journal told to hold its ticks until fusion
+        has restored its state (the default marks time from ``open``)."""
+
     async def trim(self, covered: int) -> int:
         """Drop the oldest entries the retention settings let go, never one past
         ``covered``; the first seq still held. Without retention, nothing."""

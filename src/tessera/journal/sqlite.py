@@ -71,6 +71,7 @@ class _Append:
 
 
 _STOP: Final = object()
+_WAKE: Final = object()  # nothing to write: the writer looks at its ticks again
 
 
 class SqliteJournal(Journal):
@@ -83,8 +84,14 @@ class SqliteJournal(Journal):
         max_group: int = 20_000,
         recent_window: int = 20_000,
         retention: Retention = KEEP_ALL,
+        hold_ticks: bool = False,
     ) -> None:
         self._path = path
+        # Held, no tick is written before start_ticks: a fresh server's first entries are
+        # then the same whenever its fusion comes to restore (see checkpointing).
+        self._ticking = threading.Event()
+        if not hold_ticks:
+            self._ticking.set()
         self._retention = retention
         self._clock = clock
         self._tick_interval = tick_interval
@@ -216,6 +223,11 @@ class SqliteJournal(Journal):
 
     # -- writing -----------------------------------------------------------------------
 
+    def start_ticks(self) -> None:
+        if not self._ticking.is_set():
+            self._ticking.set()
+            self._queue.put(_WAKE)  # the writer may be waiting with no timeout
+
     async def append(self, items: Sequence[JournalItem]) -> AppendResult:
         if self._closed or self._loop is None:
             raise JournalClosedError("the journal is not open")
@@ -227,7 +239,8 @@ class SqliteJournal(Journal):
         try:
             while True:
                 try:
-                    first = self._queue.get(timeout=self._tick_interval)
+                    ticking = self._ticking.is_set()
+                    first = self._queue.get(timeout=self._tick_interval if ticking else None)
                 except queue.Empty:
                     self._commit(conn, [])
                     continue

@@ -21,10 +21,12 @@ from tessera.core.alerts.emergency import is_emergency
 from tessera.core.alerts.geometry import EARTH_RADIUS_M, signed_distance_m
 from tessera.core.alerts.imagery import footprint_meets
 from tessera.core.alerts.labels import joined_label
+from tessera.core.alerts.overhead import OverheadWatch, warning_detail
 from tessera.core.alerts.rules import AREA_KINDS, FRIENDLY, AlertRule, RuleKind
 from tessera.core.labels import ClassificationScheme
 from tessera.core.model import Identity, Label, Track, TrackStatus
 from tessera.core.overlays import Overlay
+from tessera.core.space.catalog import Satellite
 
 EpisodeKey = tuple[str, str]  # (rule id, track id)
 
@@ -77,6 +79,7 @@ class PictureAlerts:
         # The friendly tracks, by position on the unit sphere (rebuilt when one changes).
         self._friendly: tuple[list[str], cKDTree] | None = None
         self._nearest: dict[str, tuple[float, str]] = {}
+        self.overhead = OverheadWatch()
 
     # -- what changes ----------------------------------------------------------------------
 
@@ -132,6 +135,7 @@ class PictureAlerts:
                 result.append(self._clear(key, now, None, "the track left the picture"))
             for rule_id in self.rules:
                 self._forget((rule_id, track_id))
+            self.overhead.forget(track_id)
         for overlay_id in removed_overlays:
             for key in [key for key in self._open if key[1] == overlay_id]:
                 result.append(self._clear(key, now, None, "the image left the picture"))
@@ -148,13 +152,20 @@ class PictureAlerts:
             result += self._judge_all(rule, self.tracks.values() if everything else changed, now)
         return result
 
+    def set_satellites(self, satellites: list[Satellite], now: datetime) -> list[AlertChange]:
+        """The satellites the picture admits; satellite-pass rules judged again if the
+        threatening ones changed."""
+        if not self.overhead.set_satellites(satellites):
+            return []
+        return self.tick(now)
+
     def tick(self, now: datetime) -> list[AlertChange]:
-        """Time passing: dwell and lost rules are judged again."""
+        """Time passing: dwell, lost and satellite-pass rules are judged again."""
         result: list[AlertChange] = []
         for rule in list(self.rules.values()):
             if not rule.enabled:
                 continue
-            if rule.kind is RuleKind.LOST:
+            if rule.kind in (RuleKind.LOST, RuleKind.OVERHEAD):
                 result += self._judge_all(rule, self.tracks.values(), now)
             elif rule.kind is RuleKind.DWELL:
                 # Time only matters to the tracks in the area.
@@ -175,6 +186,9 @@ class PictureAlerts:
         judged = [track for track in tracks if track.id in self.tracks]
         if rule.kind is RuleKind.PROXIMITY:
             self._nearest = self._nearest_friends([t for t in judged if t.identity in rule.watched])
+        if rule.kind is RuleKind.OVERHEAD:
+            units = [t for t in judged if t.identity in rule.watched]
+            self.overhead.prepare(units, now, rule.lead_s or 0.0)
         for track in judged:
             key = (rule.id, track.id)
             verdict = self._verdict(rule, track, key, now)
@@ -250,6 +264,11 @@ class PictureAlerts:
             return self._proximity(rule, track, key)
         if rule.kind in AREA_KINDS:
             return self._area(rule, track, key, now)
+        if rule.kind is RuleKind.OVERHEAD:
+            found = self.overhead.next_pass(track, now, rule.lead_s or 0.0)
+            if found is None:
+                return _QUIET
+            return _Verdict(True, (found.label,), f"norad:{found.norad_id}", warning_detail(found))
         return _QUIET
 
     def _area(self, rule: AlertRule, track: Track, key: EpisodeKey, now: datetime) -> _Verdict:

@@ -25,6 +25,8 @@ class RuleKind(enum.StrEnum):
     PROXIMITY = "proximity"  # a matching track within distance_km of a friendly one
     LOST = "lost"  # a matching track not updated for lost_after_s (coasting, stale)
     EMERGENCY = "emergency"  # a TAK client's emergency (911, ring the bell), until cancelled
+    # a hostile imaging satellite will pass over a matching (friendly) track within lead_s
+    OVERHEAD = "satellite-pass"
     # An image (an imagery footprint overlay) over the area, or anywhere without one, is
     # on the picture: raised once per image, cleared when the image leaves the picture.
     NEW_IMAGERY = "new-imagery"
@@ -40,6 +42,7 @@ DEFAULT_IDENTITIES: Final = {
     RuleKind.PROXIMITY: (Identity.HOSTILE,),
     RuleKind.LOST: tuple(Identity),
     RuleKind.EMERGENCY: tuple(Identity),
+    RuleKind.OVERHEAD: (Identity.FRIEND, Identity.ASSUMED_FRIEND),
     RuleKind.NEW_IMAGERY: tuple(Identity),
 }
 FRIENDLY: Final = frozenset({Identity.FRIEND, Identity.ASSUMED_FRIEND})
@@ -56,7 +59,9 @@ class AlertRule(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     """``area``: the overlay (area, circle or corridor) of enter, leave and dwell rules,
     and optionally of new-imagery rules (without: imagery anywhere on the picture).
     ``identities``: the tracks the rule watches (empty: the kind's default, hostile or
-    unknown for areas, hostile for new-hostile and proximity, all for lost).
+    unknown for areas, hostile for new-hostile and proximity, all for lost, friendly for
+    satellite-pass: the units warned ``lead_s`` before a hostile imaging satellite's pass
+    that has them in its sensor's field, until it sets).
     ``origin``: ``settings`` for a rule the settings file makes (read-only elsewhere)."""
 
     id: Identifier
@@ -68,6 +73,7 @@ class AlertRule(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     dwell_s: Seconds | None = None
     distance_km: Kilometres | None = None
     lost_after_s: Seconds | None = None
+    lead_s: Seconds | None = None
     margin_m: Metres = DEFAULT_MARGIN_M
     enabled: bool = True
     author: str = ""
@@ -107,6 +113,7 @@ def rule_problems(rule: AlertRule) -> list[tuple[str, str]]:
         RuleKind.DWELL: ("dwell_s", rule.dwell_s),
         RuleKind.PROXIMITY: ("distance_km", rule.distance_km),
         RuleKind.LOST: ("lost_after_s", rule.lost_after_s),
+        RuleKind.OVERHEAD: ("lead_s", rule.lead_s),
     }
     for needing, (field, value) in needs.items():
         if kind is needing and value is None:

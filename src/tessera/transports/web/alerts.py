@@ -63,6 +63,7 @@ class RuleDoc(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     dwell_s: Seconds | None = None
     distance_km: Kilometres | None = None
     lost_after_s: Seconds | None = None
+    lead_s: Seconds | None = None
     margin_m: Metres = DEFAULT_MARGIN_M
     enabled: bool = True
 

@@ -264,6 +264,8 @@ async def get_health(request: Request) -> JSONResponse:
         body["alerts"] = alerts
     if tessera.feeds.feeds:
         body["feeds"] = tessera.feeds.summary()
+    if tessera.federation.links:
+        body["federation"] = tessera.federation.summary()
     if tessera.tak_servers.links:
         body["tak_servers"] = tessera.tak_servers.summary()
     if tessera.imagery.sources:

@@ -15,6 +15,7 @@ from tessera.codecs.json import ReportCodec
 from tessera.codecs.overlay_json import OverlayCodec
 from tessera.core.labels import ClassificationScheme, Picture
 from tessera.core.model import Principal
+from tessera.federation.status import FederationBoard
 from tessera.fusion_worker import FusionWorker
 from tessera.journal.base import Journal
 from tessera.security.audit import AuditTrail
@@ -22,6 +23,7 @@ from tessera.security.base import SecurityStore
 from tessera.security.gate import Gate
 from tessera.security.scoping import IdScope, Submitter
 from tessera.settings import Settings
+from tessera.space.catalog import SatelliteCatalog
 from tessera.store.base import TrackStore
 from tessera.tiles.catalog import Basemaps
 from tessera.transports.feeds.base import FeedBoard
@@ -55,6 +57,8 @@ class Served(Protocol):
     chat: ChatService
     history: HistoryService | None
     feeds: FeedBoard
+    federation: FederationBoard
+    satellites: SatelliteCatalog
     tak_servers: TakServerBoard
     imagery: ImageryBoard
 

@@ -19,11 +19,13 @@ from tessera.core.model import Grading
 from tessera.security.audit_filter import MAX_FILTER_TEXT, OUTCOMES
 from tessera.transports.web.account import Login
 from tessera.transports.web.audit_query import DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT
+from tessera.transports.web.federation_api import LINKS
 from tessera.transports.web.feeds_api import FEEDS
 from tessera.transports.web.imagery_api import imagery_operations
 from tessera.transports.web.openapi_alerts import ALERT_SCHEMAS, alert_operations
 from tessera.transports.web.openapi_chat import CHAT_SCHEMAS, chat_operations
 from tessera.transports.web.openapi_overlays import overlay_operations
+from tessera.transports.web.openapi_passes import passes_operations
 from tessera.transports.web.openapi_status import HEALTH, STATUS
 from tessera.transports.web.stream import Subscribe
 
@@ -151,6 +153,7 @@ def _operations() -> dict[str, dict[str, Any]]:
     return {
         **overlay_operations(),
         **alert_operations(),
+        **passes_operations(),
         **chat_operations(),
         **imagery_operations(),
         "post_reports": {
@@ -258,6 +261,12 @@ def _operations() -> dict[str, dict[str, Any]]:
             "get": {
                 "summary": "The sensor feeds' status: connected, messages/s, errors, last message",
                 "responses": {"200": _json(FEEDS, "Feeds")},
+            }
+        },
+        "get_federation": {
+            "get": {
+                "summary": "The federation links' status: connected, behind, sent, refused",
+                "responses": {"200": _json(LINKS, "Federation links")},
             }
         },
         "post_login": {

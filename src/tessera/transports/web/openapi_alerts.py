@@ -50,7 +50,9 @@ def alert_operations() -> dict[str, dict[str, Any]]:
                 "description": (
                     "Kinds: enter, leave, dwell (with area, an overlay id; dwell_s), "
                     "new-hostile, proximity (distance_km), lost (lost_after_s), emergency, "
-                    "new-imagery (optionally with area: imagery over it, else anywhere). "
+                    "new-imagery (optionally with area: imagery over it, else anywhere), "
+                    "satellite-pass (lead_s: how long before a hostile imaging satellite's "
+                    "pass over a watched unit it warns). "
                     "identities: the tracks watched (default by kind). margin_m: how far "
                     "past an edge an episode ends."
                 ),

@@ -43,6 +43,15 @@ HEALTH: dict[str, Any] = {
                 "connected": {"type": "integer"},
             },
         },
+        "federation": {
+            "type": "object",
+            "description": "Federation links configured and connected either way (counts "
+            "only; the rest at /api/v1/federation)",
+            "properties": {
+                "links": {"type": "integer"},
+                "connected": {"type": "integer"},
+            },
+        },
         "imagery": {
             "type": "object",
             "description": "Imagery sources configured, current and failing (counts only; "

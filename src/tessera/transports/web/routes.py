@@ -15,7 +15,17 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tessera.core.model import Role
-from tessera.transports.web import account, api, export, feeds_api, imagery_api, imports, overlays
+from tessera.transports.web import (
+    account,
+    api,
+    export,
+    federation_api,
+    feeds_api,
+    imagery_api,
+    imports,
+    overlays,
+    passes_api,
+)
 from tessera.transports.web.alert_routes import ALERT_POLICIES, alert_routes
 from tessera.transports.web.auth import PUBLIC, Authenticate, Policy, requires, route_policies
 from tessera.transports.web.chat_api import CHAT_POLICIES, chat_routes
@@ -47,6 +57,9 @@ POLICIES: Final[dict[str, Policy]] = {
     "get_health": PUBLIC,
     "get_status": requires(Role.ADMIN),
     "get_feeds": requires(Role.VIEWER),
+    "get_federation": requires(Role.OPERATOR),
+    "get_passes": requires(Role.VIEWER),
+    "get_satellites": requires(Role.VIEWER),
     "get_imagery": requires(Role.VIEWER),
     "stream": requires(Role.VIEWER),
     "post_login": PUBLIC,
@@ -82,6 +95,16 @@ def api_routes() -> list[BaseRoute]:
         Route(f"{API}/health", api.get_health, methods=["GET"], name="get_health"),
         Route(f"{API}/status", api.get_status, methods=["GET"], name="get_status"),
         Route(f"{API}/feeds", feeds_api.get_feeds, methods=["GET"], name="get_feeds"),
+        Route(
+            f"{API}/federation",
+            federation_api.get_federation,
+            methods=["GET"],
+            name="get_federation",
+        ),
+        Route(f"{API}/passes", passes_api.get_passes, methods=["GET"], name="get_passes"),
+        Route(
+            f"{API}/satellites", passes_api.get_satellites, methods=["GET"], name="get_satellites"
+        ),
         Route(f"{API}/imagery", imagery_api.get_imagery, methods=["GET"], name="get_imagery"),
         Route(f"{API}/login", account.post_login, methods=["POST"], name="post_login"),
         Route(f"{API}/me", account.get_me, methods=["GET"], name="get_me"),

@@ -13,6 +13,7 @@ const NUMBERS = {
   dwell: ["dwell_s", "Dwell (s)"],
   proximity: ["distance_km", "Distance (km)"],
   lost: ["lost_after_s", "Lost after (s)"],
+  "satellite-pass": ["lead_s", "Warn ahead (s)"],
 };
 
 export class AlertPanel {

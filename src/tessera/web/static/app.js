@@ -13,6 +13,7 @@ import {
 import { AlertPanel } from "/static/alerts.js";
 import { ChatPanel } from "/static/chat.js";
 import { watchFeeds } from "/static/feeds.js";
+import { watchFederation } from "/static/federation.js";
 import { DrawTool } from "/static/draw.js";
 import { setUpExport } from "/static/export.js";
 import { definingCoordinates } from "/static/geo.js";
@@ -22,6 +23,8 @@ import { setUpMapTools } from "/static/map-tools.js";
 import { OverlayForm } from "/static/overlay-form.js";
 import { Overlays } from "/static/overlays.js";
 import { hideTrack, showTrack, shownTrack } from "/static/panel.js";
+import "/static/passes.js";
+import { SpaceLayer } from "/static/space.js";
 import { TrackStream } from "/static/stream.js";
 import { MapTools } from "/static/tools.js";
 import { TRACK_LAYERS, TrackLayer } from "/static/track-layer.js";
@@ -139,6 +142,7 @@ function subscribe(picture) {
   overlays.reset(picture, state.account);
   tools.reset();
   alertPanel.reset(picture, state.account);
+  space.reset(state.map, picture);
   chatPanel.reset(picture, state.account, state.pictures.get(picture), state.levels);
   state.stream = new TrackStream({
     picture,
@@ -235,6 +239,8 @@ function showLogin(message) {
 
 // Stops polling the sensor feeds' status (feeds.js) of the session before.
 let stopFeeds = null;
+// And the federation links' status (federation.js).
+let stopFederation = null;
 
 async function enter(principal, levels) {
   const session = ++state.session;
@@ -247,6 +253,8 @@ async function enter(principal, levels) {
   $("app").hidden = false;
   stopFeeds?.();
   stopFeeds = watchFeeds($("feeds"));
+  stopFederation?.();
+  stopFederation = watchFederation($("federation"));
   document.body.dataset.auth = "signed-in";
   channel?.postMessage({ type: "token", token: storedToken() });
   const loaded = ensureMap();
@@ -273,6 +281,7 @@ function signOut(message) {
   state.account = null;
   state.picture = null;
   state.pictures = new Map();
+  space.stop();
   forgetToken();
   if (token) channel?.postMessage({ type: "signed-out", token });
   window.tessera.ready = false;
@@ -392,6 +401,7 @@ const overlays = new Overlays({
 });
 
 const trackLayer = new TrackLayer();
+const space = new SpaceLayer();
 
 function openTrack(trackId) {
   if (!state.picture) return;
@@ -502,6 +512,7 @@ window.tessera = {
   tracks: () => [...(state.stream?.tracks.values() ?? [])],
   trackLayer,
   tools,
+  space: () => space.satellites(),
   overlays: () => [...(state.stream?.overlays.values() ?? [])],
   renderedOverlayIds: () => overlays.renderedIds(),
   // Basemaps, grid, towns and the position readout (map-tools.js).

@@ -120,6 +120,8 @@ export function showOverlay(feature, canChange) {
   }
   panel().dataset.overlayId = feature.id;
   panel().hidden = false;
+  // The pass timeline (passes.js) follows the overlay shown.
+  if (!refresh) document.dispatchEvent(new CustomEvent("overlay-shown", { detail: { id: feature.id } }));
 }
 
 export function hideOverlay() {

@@ -1,0 +1,1 @@
+"""Satellites: element sets, propagation, passes over areas and the sensors' fields."""

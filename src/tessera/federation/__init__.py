@@ -1,0 +1,1 @@
+"""Federation between Tessera nodes: what a link releases, takes in and remembers."""

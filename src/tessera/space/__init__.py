@@ -1,0 +1,1 @@
+"""Satellite element sets kept current: read from files, refreshed from URLs."""

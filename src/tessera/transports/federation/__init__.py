@@ -1,0 +1,1 @@
+"""Federation links' sockets: the listener partners dial, and this node's dialling."""

@@ -1,0 +1,167 @@
+"""This node dialling a partner and sending what the link releases: connect, ``Hello``,
+resume where the peer's ``Welcome`` says, then batches (a few in flight) and their
+acknowledgements; quiet, a ``Ping`` now and then. Any failure (the link cut, no
+acknowledgement in time, bad frames) closes the connection; it is dialled again after a
+wait that doubles up to the link's longest. Nothing is lost: the peer's position only
+moves on what it acknowledged."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from collections import deque
+from typing import TYPE_CHECKING
+
+from tessera.codecs.federation import Ack, Batch, FrameError, Hello, Ping, Refused, Welcome
+from tessera.federation.outbox import Outbox
+from tessera.federation.release import Outgoing
+from tessera.federation.status import LinkStatus
+from tessera.journal.base import JournalClosedError
+from tessera.transports.federation.wire import FrameStream, TokenBucket
+
+if TYPE_CHECKING:
+    from tessera.app import Tessera
+    from tessera.federation.config import FederationLink
+
+log = logging.getLogger(__name__)
+PING_S = 10.0
+CONNECT_TIMEOUT_S = 15.0
+
+
+class LinkRefusedError(RuntimeError):
+    """The peer refused this link (it said why)."""
+
+
+class Sender:
+    def __init__(
+        self,
+        tessera: Tessera,
+        link: FederationLink,
+        status: LinkStatus,
+        outbox: Outbox,
+        context: ssl.SSLContext | None,
+    ) -> None:
+        self._tessera = tessera
+        self._link = link
+        self._status = status
+        self._outbox = outbox
+        self._context = context
+        self._node = tessera.settings.federation_node or ""
+        self._bucket = None if link.rate_bps is None else TokenBucket(link.rate_bps)
+
+    async def run(self) -> None:
+        link, status = self._link, self._status
+        delay = link.backoff_s
+        logged: set[str] = set()
+        while True:
+            status.state = "connecting"
+            try:
+                if await self._session():
+                    delay = link.backoff_s
+            except asyncio.CancelledError:
+                status.state, status.connected = "stopped", False
+                raise
+            except JournalClosedError:
+                status.state, status.connected = "stopped", False
+                return
+            except (OSError, TimeoutError, FrameError, LinkRefusedError, ssl.SSLError) as exc:
+                text = str(exc) or type(exc).__name__
+                status.last_error = text
+                kind = type(exc).__name__
+                (log.debug if kind in logged else log.warning)(
+                    "federation link %s (%s): %s", link.name, link.peer, text
+                )
+                logged.add(kind)
+            status.connected, status.state = False, "waiting"
+            status.reconnects += 1
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, link.backoff_max_s)
+
+    async def _session(self) -> bool:
+        """One connection, until it fails; whether the peer welcomed it."""
+        address = self._link.peer_address
+        assert address is not None
+        host, port = address
+        async with asyncio.timeout(CONNECT_TIMEOUT_S):
+            reader, writer = await asyncio.open_connection(
+                host, port, ssl=self._context, limit=1 << 20
+            )
+        stream = FrameStream(reader, writer, self._status, self._bucket)
+        try:
+            await stream.send(Hello(self._node))
+            welcome = await stream.receive(self._link.ack_timeout_s)
+            if isinstance(welcome, Refused):
+                raise LinkRefusedError(f"the peer refused the link: {welcome.reason}")
+            if not isinstance(welcome, Welcome):
+                raise FrameError(f"expected a welcome, got {type(welcome).__name__}")
+            self._outbox.resume(welcome.resume)
+            status = self._status
+            status.peer_node, status.position = welcome.node, welcome.resume
+            status.connected, status.state, status.last_error = True, "connected", None
+            await self._exchange(stream, welcome.node)
+        finally:
+            await stream.close()
+        return True
+
+    async def _exchange(self, stream: FrameStream, peer: str) -> None:
+        outbox, link, status = self._outbox, self._link, self._status
+        journal = self._tessera.journal
+        in_flight: deque[tuple[int, list[Outgoing], int]] = deque()
+        number = 0
+        loop = asyncio.get_running_loop()
+        last_sent = loop.time()
+        while True:
+            status.journal_seq = journal.last_seq
+            # Send while the window allows and there is something to send.
+            while len(in_flight) < link.window:
+                if not outbox.window_open and not await outbox.fill(peer):
+                    break
+                await outbox.extend(peer)
+                batch = outbox.batch()
+                if batch is None:
+                    break
+                sent, position = batch
+                quiet = loop.time() - last_sent
+                if not sent and quiet < link.position_every_s and outbox.can_hold:
+                    # Only a new position (the journal's ticks, what this link does not
+                    # release): it waits for items, or its time (position_every_s).
+                    outbox.hold()
+                    break
+                number += 1
+                last_sent = loop.time()
+                await stream.send(Batch(number, tuple(o.item for o in sent), position))
+                status.sent += len(sent)
+                in_flight.append((number, sent, position))
+                if position:
+                    break  # the next window is read once this one is acknowledged
+            if in_flight:
+                frame = await stream.receive(link.ack_timeout_s)
+                if not isinstance(frame, Ack):
+                    raise FrameError(f"expected an acknowledgement, got {type(frame).__name__}")
+                self._acknowledged(frame, in_flight)
+                continue
+            # Nothing to send: wait for the journal, pinging now and then.
+            quiet = loop.time() - last_sent
+            if outbox.window_open:  # a held position: it goes with items, or in its time
+                if quiet < link.position_every_s:
+                    await journal.wait(outbox.window_end, link.position_every_s - quiet)
+                continue
+            if quiet < PING_S:
+                await journal.wait(outbox.position, PING_S - quiet)
+                continue
+            if journal.last_seq <= outbox.position:
+                last_sent = loop.time()
+                await stream.send(Ping(self._tessera.clock()))
+                frame = await stream.receive(link.ack_timeout_s)
+                if not isinstance(frame, Ack):
+                    raise FrameError(f"expected an acknowledgement, got {type(frame).__name__}")
+
+    def _acknowledged(self, ack: Ack, in_flight: deque[tuple[int, list[Outgoing], int]]) -> None:
+        status = self._status
+        while in_flight and in_flight[0][0] <= ack.number:
+            _, sent, position = in_flight.popleft()
+            self._outbox.acknowledged(sent, position)
+            status.acked += len(sent)
+        status.position = self._outbox.position
+        status.last_ack_at = self._tessera.clock()

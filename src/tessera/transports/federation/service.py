@@ -1,0 +1,137 @@
+"""Federation running: the listener partners dial, one sender per link with a peer to
+dial, started with the server and stopped with it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+from tessera.federation.outbox import Outbox
+from tessera.federation.state import FederationState
+from tessera.federation.status import LinkStatus
+from tessera.transports.federation.receiver import Receiver
+from tessera.transports.federation.sender import Sender
+from tessera.transports.federation.tls import dialling_context, listener_context
+
+if TYPE_CHECKING:
+    from tessera.app import Tessera
+
+log = logging.getLogger(__name__)
+STATE_FILE = "federation.sqlite3"
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Coroutine[Any, Any, None]]
+
+
+class Federation:
+    def __init__(self, tessera: Tessera) -> None:
+        self.tessera = tessera
+        settings = tessera.settings
+        self.state = FederationState(settings.data_dir / STATE_FILE)
+        self.bound: tuple[str, int] | None = None
+        self._server: asyncio.Server | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._handlers: set[asyncio.Task[Any]] = set()
+        for link in settings.federation:
+            tessera.federation.links[link.name] = LinkStatus(link)
+
+    async def start(self, sock: socket.socket | None = None) -> None:
+        """Listen (on ``sock``, or the settings' port if given) and dial the peers."""
+        tessera, settings = self.tessera, self.tessera.settings
+        if sock is not None or settings.federation_port is not None:
+            context = (
+                listener_context(settings.data_dir, settings.federation)
+                if settings.federation_tls
+                else None
+            )
+            receiver = Receiver(tessera, self.state, tessera.federation)
+            handle = self._tracked(receiver.handle)
+            if sock is None:
+                self._server = await asyncio.start_server(
+                    handle,
+                    settings.federation_host,
+                    settings.federation_port,
+                    ssl=context,
+                    limit=1 << 20,
+                )
+            else:
+                self._server = await asyncio.start_server(
+                    handle, sock=sock, ssl=context, limit=1 << 20
+                )
+            host, port = self._server.sockets[0].getsockname()[:2]
+            self.bound = (host, port)
+        for link in settings.federation:
+            if link.peer is not None:
+                self.dial(link.name)
+
+    def _tracked(self, handle: Handler) -> Handler:
+        """``handle`` run as a task this service cancels when it stops (a server closing
+        leaves its connections' handlers running)."""
+
+        async def tracked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            self._handlers.add(task)
+            try:
+                await handle(reader, writer)
+            finally:
+                self._handlers.discard(task)
+
+        return tracked
+
+    def dial(self, name: str) -> None:
+        """Start dialling link ``name``'s peer."""
+        tessera, settings = self.tessera, self.tessera.settings
+        link = next(link for link in settings.federation if link.name == name)
+        node = settings.federation_node or ""
+        context = (
+            dialling_context(settings.data_dir, link, node) if settings.federation_tls else None
+        )
+        outbox = Outbox(link, node, tessera.journal, self.state, tessera.scheme)
+        sender = Sender(tessera, link, tessera.federation.links[link.name], outbox, context)
+        self._tasks.append(asyncio.create_task(sender.run(), name=f"federation-{link.name}"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        if self._server is not None:
+            self._server.close()
+        for handler in list(self._handlers):
+            handler.cancel()
+        await asyncio.gather(*self._handlers, return_exceptions=True)
+        if self._server is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(5.0):
+                    await self._server.wait_closed()
+        for status in self.tessera.federation.links.values():
+            status.state, status.connected = "stopped", False
+        self.state.close()
+
+
+async def start_federation(
+    tessera: Tessera,
+    bind: Callable[[str, int], socket.socket],
+    announce: Callable[[str, socket.socket], str],
+) -> Federation | None:
+    """Start the settings' federation, its listener on a socket bound here (port 0
+    works) and announced as ``listening federation HOST:PORT``; None without links (or
+    in a fusion worker)."""
+    settings = tessera.settings
+    if not settings.federation or tessera.role == "fusion":
+        return None
+    sock = None
+    if settings.federation_port is not None:
+        sock = bind(settings.federation_host, settings.federation_port)
+        announce("federation", sock)
+    federation = Federation(tessera)
+    try:
+        await federation.start(sock)
+    except BaseException:
+        if sock is not None:
+            sock.close()
+        raise
+    return federation
