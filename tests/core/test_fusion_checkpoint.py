@@ -422,3 +422,18 @@ def test_a_version_2_document_loads_with_no_scans_remembered() -> None:
     whole = KalmanTracker(SCHEME, WIDE)
     _run(whole, steps)
     assert resumed.stats.reports == whole.stats.reports
+
+
+def test_a_document_with_three_identity_classes_loads_with_four() -> None:
+    # Written before the belief had its unidentified class: that class is taken as no
+    # likelier than the least likely one, and the tracks show what they showed.
+    steps = _handmade_steps()
+    before = KalmanTracker(SCHEME, FINE)
+    _run(before, steps[: len(steps) // 2])
+    document = msgspec.json.decode(encode_tracker(before))
+    for record in document["records"]:
+        del record["belief"]["log_p"][3]
+    resumed = decode_tracker(msgspec.json.encode(document), SCHEME, FINE)
+    assert all(len(record.belief.log_p) == 4 for record in resumed.table.records.values())
+    shown = {t.id: t.identity for t in before.tracks()}
+    assert {t.id: t.identity for t in resumed.tracks()} == shown

@@ -65,7 +65,12 @@ def test_mahalanobis_distance_uses_the_whole_covariance() -> None:
 
 def pairs(items: list[tuple[int, int, float]]) -> GatedPairs:
     report, row, cost = zip(*items, strict=True)
-    return GatedPairs(np.array(report, dtype=np.intp), np.array(row, dtype=np.intp), np.array(cost))
+    return GatedPairs(
+        np.array(report, dtype=np.intp),
+        np.array(row, dtype=np.intp),
+        np.array(cost),
+        np.array(cost),
+    )
 
 
 def test_a_cluster_is_solved_by_optimal_assignment_not_greedily() -> None:

@@ -26,11 +26,13 @@ _SMALL: Final = 256
 
 
 class GatedPairs(NamedTuple):
-    """Report-track pairs inside the gate, with their association cost."""
+    """Report-track pairs inside the gate, with their association cost and their squared
+    Mahalanobis distance (what the gate tests)."""
 
     report: IntArray
     row: IntArray
     cost: FloatArray
+    distance2: FloatArray
 
 
 def assign(pairs: GatedPairs, scans: Sequence[Hashable], reports: int) -> list[tuple[int, int]]:

@@ -11,6 +11,7 @@ from tessera.core.fusion.association import GatedPairs, assign
 from tessera.core.fusion.declarations import holds_at
 from tessera.core.fusion.gating import GATE_CHI2, Detections, gate, gate_late
 from tessera.core.fusion.geo import earth_xyz
+from tessera.core.fusion.identity_gate import with_identity
 from tessera.core.fusion.lifecycle import Lifecycle
 from tessera.core.fusion.motion import PROFILES, motion_class
 from tessera.core.fusion.record import Scan, TrackRecord, axis_variance, hostile_side, scan_of
@@ -46,7 +47,7 @@ def without_taken_scans(gated: GatedPairs, scans: list[Scan], table: TrackTable)
     )
     if keep.all():
         return gated
-    return GatedPairs(gated.report[keep], gated.row[keep], gated.cost[keep])
+    return GatedPairs(gated.report[keep], gated.row[keep], gated.cost[keep], gated.distance2[keep])
 
 
 def detections_of(reports: Sequence[Report]) -> Detections:
@@ -126,7 +127,7 @@ class MicroBatch:
             self._settings.search_margin_m,
         )
         report_scans = scans(reports)
-        gated = without_taken_scans(gated, report_scans, table)
+        gated = with_identity(without_taken_scans(gated, report_scans, table), reports, table)
         chosen = assign(gated, report_scans, len(reports))
         self._stats.associated += len(chosen)
         taken = {index for index, _ in chosen}
@@ -193,7 +194,7 @@ class MicroBatch:
         fastest = float(table.profiles.max_speed[arrays.motion[rows]].max(initial=0.0))
         gated = gate_late(arrays, rows, table.profiles.q, fastest, detections, batch_time)
         report_scans = scans(reports)
-        gated = without_taken_scans(gated, report_scans, table)
+        gated = with_identity(without_taken_scans(gated, report_scans, table), reports, table)
         chosen = assign(gated, report_scans, len(reports))
         taken = {index for index, _ in chosen}
         # Late for the picture is not always late for the track: a report newer than its

@@ -42,7 +42,7 @@ from tessera.core.fusion.checkpoint_format import (
     used_rows,
 )
 from tessera.core.fusion.engine import FusionSettings, KalmanTracker
-from tessera.core.fusion.identity import IdentityBelief
+from tessera.core.fusion.identity import CLASSES, IdentityBelief
 from tessera.core.fusion.motion import MOTION_CLASSES
 from tessera.core.fusion.record import SCANS_KEPT, TrackRecord
 from tessera.core.labels import ClassificationScheme
@@ -303,6 +303,9 @@ def _record(
     record.dead_since = state.dead_since
     belief = IdentityBelief()
     belief.log_p = list(state.belief.log_p)
+    if len(belief.log_p) < len(CLASSES):
+        # Written before the unidentified class: it is no likelier than the least likely.
+        belief.log_p.append(min(belief.log_p))
     belief.authoritative = state.belief.authoritative
     belief.evidence = state.belief.evidence
     declared_at, declared_until = state.belief.declared_at, state.belief.declared_until

@@ -79,9 +79,11 @@ class ArraysState(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
 
 class BeliefState(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """``declared_at`` None: no declaration's time (minus infinity); ``declared_until``
-    None: for good (a unit's own report). Version 1 has neither: a unit's own identity."""
+    None: for good (a unit's own report). Version 1 has neither: a unit's own identity.
+    ``log_p`` has three classes (friend, neutral, hostile) in checkpoints written before
+    the belief had a fourth (unidentified)."""
 
-    log_p: Annotated[list[float], msgspec.Meta(min_length=3, max_length=3)]
+    log_p: Annotated[list[float], msgspec.Meta(min_length=3, max_length=4)]
     authoritative: Identity | None
     evidence: Count
     declared_at: float | None = None

@@ -38,7 +38,7 @@ class Detections(NamedTuple):
     side: npt.NDArray[np.int8]  # 1 hostile side, 0 otherwise
 
 
-_EMPTY: Final = GatedPairs(np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0))
+_EMPTY: Final = GatedPairs(np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0), np.zeros(0))
 
 
 # Micro-batches of at most this many reports are gated without a k-d tree.
@@ -107,7 +107,7 @@ def _fine(
     inside = (distance2 <= GATE_CHI2) & compatible
     # Likelihood cost: a vague track must not win over a precise one just by its size.
     cost = distance2[inside] + log_det2(spread[inside])
-    return GatedPairs(report[inside], track_rows[inside], cost)
+    return GatedPairs(report[inside], track_rows[inside], cost, distance2[inside])
 
 
 def gate(

@@ -1,10 +1,13 @@
 """Identity as a categorical belief, updated by Bayes with each report's grading.
 
-The hidden truth is one of friend, neutral or hostile. A report's stated identity is a
-noisy observation of it: the source's reliability (Admiralty A-F) sets how likely it is to
-be right; "assumed friend" and "suspect" are weaker statements of friend and hostile;
-"unknown" and "pending" say nothing. The belief is shown back as a standard identity,
-hedged (assumed friend, suspect) when it is not firm.
+The hidden truth is one of friend, neutral, hostile, or unidentified (a thing its observers
+cannot tell the side of). A report's stated identity is a noisy observation of it: the
+source's reliability (Admiralty A-F) sets how likely it is to be right; "assumed friend"
+and "suspect" are weaker statements of friend and hostile; "unknown" states unidentified
+(a source that names the side of what it sees says unknown of what it cannot tell, so
+its unknowns outweigh a few side statements that a neighbour's reports brought in);
+"pending" says nothing. The belief is shown back as a standard identity, hedged
+(assumed friend, suspect) when it is not firm.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Final
 
 from tessera.core.model import Grading, Identity
 
-CLASSES: Final = (Identity.FRIEND, Identity.NEUTRAL, Identity.HOSTILE)
+CLASSES: Final = (Identity.FRIEND, Identity.NEUTRAL, Identity.HOSTILE, Identity.UNKNOWN)
 
 # Probability that a source of this reliability states the right identity.
 RELIABILITY_HIT_RATE: Final = {"A": 0.95, "B": 0.85, "C": 0.72, "D": 0.6, "E": 0.45, "F": 0.55}
@@ -28,6 +31,7 @@ _STATEMENT: Final = {
     Identity.NEUTRAL: (Identity.NEUTRAL, 1.0),
     Identity.HOSTILE: (Identity.HOSTILE, 1.0),
     Identity.SUSPECT: (Identity.HOSTILE, _HEDGED_WEIGHT),
+    Identity.UNKNOWN: (Identity.UNKNOWN, 1.0),
 }
 FIRM: Final = 0.9
 LIKELY: Final = 0.6
@@ -35,8 +39,14 @@ LIKELY: Final = 0.6
 _LOG_CLAMP: Final = 25.0
 
 
+def statement_log_likelihood(stated: Identity, reliability: str) -> tuple[float, ...] | None:
+    """How likely a source of ``reliability`` is to state ``stated`` of a thing of each
+    class (log, per class of CLASSES); None when the statement says nothing."""
+    return _log_likelihood(stated, reliability)
+
+
 @functools.cache
-def _log_likelihood(stated: Identity, reliability: str) -> tuple[float, float, float] | None:
+def _log_likelihood(stated: Identity, reliability: str) -> tuple[float, ...] | None:
     """What one statement adds to the log-probability of each class (memoised: a few
     dozen combinations in all)."""
     statement = _STATEMENT.get(stated)
@@ -45,8 +55,7 @@ def _log_likelihood(stated: Identity, reliability: str) -> tuple[float, float, f
     target, weight = statement
     hit = RELIABILITY_HIT_RATE[reliability]
     miss = (1.0 - hit) / (len(CLASSES) - 1)
-    a, b, c = (weight * math.log(hit if cls is target else miss) for cls in CLASSES)
-    return a, b, c
+    return tuple(weight * math.log(hit if cls is target else miss) for cls in CLASSES)
 
 
 class IdentityBelief:
@@ -64,7 +73,7 @@ class IdentityBelief:
     )
 
     def __init__(self) -> None:
-        self.log_p = [0.0, 0.0, 0.0]
+        self.log_p = [0.0] * len(CLASSES)
         self.authoritative: Identity | None = None
         self.declared_at = -math.inf
         self.declared_until = math.inf
@@ -75,16 +84,9 @@ class IdentityBelief:
         step = _log_likelihood(stated, grading.reliability)
         if step is None:
             return
-        a, b, c = self.log_p
-        a += step[0]
-        b += step[1]
-        c += step[2]
-        top = max(a, b, c)
-        self.log_p = [
-            max(a - top, -_LOG_CLAMP),
-            max(b - top, -_LOG_CLAMP),
-            max(c - top, -_LOG_CLAMP),
-        ]
+        moved = [value + change for value, change in zip(self.log_p, step, strict=True)]
+        top = max(moved)
+        self.log_p = [max(value - top, -_LOG_CLAMP) for value in moved]
         self.evidence += 1
 
     def declare(self, identity: Identity, confidence: float, at: float, until: float) -> bool:
@@ -109,6 +111,13 @@ class IdentityBelief:
         weights = [math.exp(value) for value in self.log_p]
         total = sum(weights)
         return [weight / total for weight in weights]
+
+    def class_probabilities(self) -> list[float]:
+        """The probability of each class of CLASSES: a declaration in force is certain."""
+        if self.authoritative is not None:
+            side = _STATEMENT.get(self.authoritative, (Identity.UNKNOWN, 1.0))[0]
+            return [1.0 if cls is side else 0.0 for cls in CLASSES]
+        return self.posterior()
 
     def estimate(self) -> tuple[Identity, float]:
         """The identity to show and the probability behind it."""
