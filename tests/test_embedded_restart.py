@@ -292,3 +292,31 @@ def test_fusion_failing_while_replaying_stops_the_server_with_a_clear_error(
     assert result.stdout.startswith("listening http 127.0.0.1:")
     assert "fusion caught up" not in result.stdout
     assert "tessera: fusion failed while replaying the journal" in result.stderr
+
+
+async def crashed_then_written(data: Path, count: int) -> tuple[int, int]:
+    """A run that dies after a periodic checkpoint, then ``count`` more entries (what
+    partners wrote meanwhile); the seq it had saved and the seq the restart serves."""
+    async with live_server(data, **QUIET) as live, live.client() as client:
+        answer = await client.post("/api/v1/reports", json=mixed_reports(seed=5, count=60))
+        assert answer.status_code == 202
+        assert await live.tessera.worker.wait_caught_up(live.tessera.journal.last_seq, 30)
+        checkpointer = live.tessera.checkpointer
+        assert checkpointer is not None
+        await checkpointer.save()
+        saved = (await client.get("/api/v1/tracks")).json()["seq"]
+        live.tessera.checkpointer = None  # no checkpoint at the stop: a crash
+    await append_tail(data, count)
+    async with held_replay(data) as (_, client, _release):
+        restored = (await client.get("/api/v1/tracks")).json()["seq"]
+    return saved, restored
+
+
+def test_the_jump_after_a_crash_says_nothing_of_how_much_was_written(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        few = await crashed_then_written(tmp_path / "few", 1)
+        many = await crashed_then_written(tmp_path / "many", 400)
+        assert few[0] == many[0]
+        assert few[1] - few[0] == many[1] - many[0] > 0
+
+    asyncio.run(scenario())

@@ -208,10 +208,10 @@ class Checkpointer:
         readers how much was written that they may not see."""
         if self._journal is None:
             return SEQ_GAP_BASE
-        after = await self._journal.read(position, 1)
-        if not after:
+        since = await self._journal.received_after(position)
+        if since is None:
             return 0
-        elapsed_s = (self._clock() - after[0].received_at).total_seconds()
+        elapsed_s = (self._clock() - since).total_seconds()
         return SEQ_GAP_BASE + SEQ_GAP_PER_MINUTE * max(1, math.ceil(elapsed_s / 60))
 
     async def run(self) -> None:

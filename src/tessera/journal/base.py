@@ -126,6 +126,12 @@ class Journal(abc.ABC):
         """The first entry held (``last_seq + 1`` when none is): 1 until trimmed."""
         return 1
 
+    async def received_after(self, seq: int) -> datetime | None:
+        """When the first entry past ``seq`` was received; None if there is none. A
+        journal may answer this apart from its reads (it is asked while they wait)."""
+        after = await self.read(seq, 1)
+        return after[0].received_at if after else None
+
     def start_ticks(self) -> None:  # noqa: B027 (most journals have nothing to start)
         """Begin marking idle time now, for a journal told to hold its ticks until fusion
         has restored its state (the default marks time from ``open``)."""

@@ -384,6 +384,17 @@ class SqliteJournal(Journal):
             return [recent[i] for i in range(start, min(start + limit, len(recent)))]
         return await asyncio.to_thread(self._read_db, after_seq, limit)
 
+    async def received_after(self, seq: int) -> datetime | None:
+        return await asyncio.to_thread(self._received_after, seq)
+
+    def _received_after(self, seq: int) -> datetime | None:
+        assert self._reader is not None
+        with self._reader_lock:
+            row = self._reader.execute(
+                "SELECT received_us FROM journal WHERE seq > ? ORDER BY seq LIMIT 1", (seq,)
+            ).fetchone()
+        return None if row is None else from_us(int(row[0]))
+
     def _read_db(self, after_seq: int, limit: int) -> list[JournalEntry]:
         assert self._reader is not None
         with self._reader_lock:
