@@ -1,0 +1,211 @@
+"""Chat across federation links: a room's message the link releases reaches the readers
+of the partner's rooms that admit its label (marked as from the link and its origin
+node), within the partner's ceiling; nothing else is on the wire; a link resumes its
+chat after outages losing and doubling nothing; in a triangle each message is held once
+on every node; a protocol 1 peer gets no chat, and a protocol not spoken is refused."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from benchmarks.impairment import Impairment
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tessera.app import Tessera
+from tessera.chat.service import ChatService
+from tessera.chat.sqlite import SqliteChatLog
+from tessera.codecs.federation import Batch, ChatItem, FrameReader, FrameWriter, Hello, Refused
+from tessera.core.chat import ChatVia
+from tessera.core.labels import (
+    DEFAULT_PICTURE,
+    AdmissionRule,
+    ClassificationScheme,
+    Picture,
+    admits,
+)
+from tessera.core.model import Label, Principal
+from tessera.federation.chat_outbox import ChatOutbox
+from tessera.federation.config import FederationLink
+from tests.federation.support import NATO_UNCLASSIFIED, Mesh, Node, mesh, run, until
+from tests.federation.test_release_on_the_wire import RULE, Wire, labels
+
+ROOM = DEFAULT_PICTURE.name
+OFFICER = Principal(name="officer", unrestricted=True, clearance="SECRET")
+READER = Principal(name="reader", unrestricted=True, clearance="SECRET")
+TRIANGLE = [("a", "b"), ("b", "a"), ("b", "c"), ("c", "b"), ("a", "c"), ("c", "a")]
+
+
+def say(node: Node, text: str, label: Label = NATO_UNCLASSIFIED) -> None:
+    node.tessera.chat.post(OFFICER, ROOM, text, label)
+
+
+def room_texts(tessera: Tessera) -> list[str]:
+    return [m.text for m in tessera.chat.history(READER, ROOM, 1_000)]
+
+
+def chat_settled(m: Mesh) -> bool:
+    """Every dialling link's peer holds all of its node's chat journal."""
+    return all(
+        status.chat_position is not None and status.chat_position >= node.tessera.chat.last_seq
+        for node in m.nodes.values()
+        for status in node.tessera.federation.links.values()
+        if status.link.peer is not None
+    )
+
+
+def test_a_released_message_reaches_the_partners_room_within_its_ceiling(
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> None:
+        async with mesh(tmp_path, [("a", "b")], release=RULE, ceiling="RESTRICTED") as m:
+            a, b = m.nodes["a"], m.nodes["b"]
+            inbox = b.tessera.chat.feed.listen()
+            say(a, "for POL", Label("RESTRICTED", ("POL",)))  # crosses
+            say(a, "for NATO", Label("RESTRICTED", ("NATO",)))  # not released to POL
+            say(a, "above the ceiling", Label("CONFIDENTIAL", ("POL",)))  # refused at b
+            await until(lambda: chat_settled(m), "b to hold a's chat")
+            assert room_texts(b.tessera) == ["for POL"]
+            streamed = await asyncio.wait_for(inbox.take(), 5)
+            assert [message.text for message in streamed] == ["for POL"]
+            message = streamed[0]
+            assert message.via is ChatVia.FEDERATION and message.picture == ROOM
+            assert (message.origin, message.author, message.sender) == ("a", "a", "officer")
+            assert message.path == ("a",) and message.sender_uid.startswith("federation.a.")
+            assert b.status("a").refused_above_ceiling == 1
+            assert b.status("a").chat_received == 1
+            assert a.status("b").chat_sent == 2  # the rule's; the ceiling is b's to keep
+
+    run(scenario())
+
+
+def test_what_chat_crosses_is_exactly_what_the_rule_releases(tmp_path: Path) -> None:
+    wire = Wire()
+    rule = Picture("link", AdmissionRule(**RULE))
+    scheme = ClassificationScheme()
+    numbers = itertools.count(1)
+    loop = asyncio.new_event_loop()
+    context = mesh(tmp_path, [("a", "b")], tls=False, tap=wire.tap, release=RULE)
+    m = loop.run_until_complete(context.__aenter__())
+    a, b = m.nodes["a"], m.nodes["b"]
+    sent: dict[str, bool] = {}
+
+    @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.lists(labels, min_size=1, max_size=6))
+    def check(drawn: list[Label]) -> None:
+        for label in drawn:
+            text = f"marker-chat-{next(numbers):07d}"
+            sent[text] = admits(rule, label, scheme)
+            say(a, text, label)
+        loop.run_until_complete(until(lambda: chat_settled(m), "b to hold a's chat"))
+        released = {text for text, ok in sent.items() if ok}
+        crossed = [
+            item.text
+            for frame in wire.frames()
+            if isinstance(frame, Batch)
+            for item in frame.items
+            if isinstance(item, ChatItem)
+        ]
+        assert set(crossed) == released
+        plain = wire.plain()
+        assert not [text for text, ok in sent.items() if not ok and text.encode() in plain]
+        assert sorted(room_texts(b.tessera)) == sorted(released)  # each once
+
+    try:
+        check()
+    finally:
+        loop.run_until_complete(context.__aexit__(None, None, None))
+        loop.close()
+
+
+def test_chat_resumes_after_resets_and_outages_losing_and_doubling_nothing(
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> None:
+        bad = Impairment(resets=0.05, seed=5)
+        options: dict[str, Any] = {"batch_items": 3, "backoff_s": 0.05, "backoff_max_s": 0.2}
+        async with mesh(tmp_path, [("a", "b")], impairment=bad, **options) as m:
+            a, b = m.nodes["a"], m.nodes["b"]
+            proxy, status = m.proxies[("a", "b")], a.status("b")
+            made: list[str] = []
+            for round_ in range(2):
+                proxy.cut()
+                for n in range(20):
+                    made.append(f"round {round_} message {n}")
+                    say(a, made[-1])
+                proxy.restore()
+                await until(lambda: chat_settled(m), "b to hold a's chat")
+            await b.restart()
+            say(a, "after b's restart")
+            made.append("after b's restart")
+            await until(lambda: chat_settled(m), "b to hold a's chat again")
+            assert room_texts(b.tessera) == made  # in order, each once
+            assert status.reconnects >= 2
+
+    run(scenario())
+
+
+def test_in_a_triangle_each_message_is_held_once_on_each_node(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with mesh(tmp_path, TRIANGLE) as m:
+            said = []
+            for name, node in m.nodes.items():
+                for n in range(5):
+                    said.append(f"{name} says {n}")
+                    say(node, said[-1])
+            await until(lambda: chat_settled(m), "every link to hold every node's chat")
+            for node in m.nodes.values():
+                held = Counter(room_texts(node.tessera))
+                assert sorted(held) == sorted(said), node.name
+                assert set(held.values()) == {1}, node.name
+
+    run(scenario())
+
+
+def test_a_protocol_1_peer_is_sent_no_chat() -> None:
+    chat = ChatService(
+        log_=SqliteChatLog(":memory:"),
+        pictures={ROOM: DEFAULT_PICTURE},
+        scheme=ClassificationScheme(),
+        clock=lambda: datetime.now(UTC),
+    )
+    chat.start()
+    try:
+        chat.post(OFFICER, ROOM, "hello", Label("UNCLASSIFIED", ("NATO",)))
+        link = FederationLink(name="b", release=AdmissionRule(), ceiling="SECRET")
+        outbox = ChatOutbox(link, "a", chat, ClassificationScheme())
+        outbox.resume(None)  # its Welcome had no chat position
+        assert outbox.batch("b") is None
+        outbox.resume(0)
+        batch = outbox.batch("b")
+        assert batch is not None and [item.text for item in batch[0]] == ["hello"]
+    finally:
+        chat.stop()
+
+
+def test_a_protocol_not_spoken_here_is_refused_saying_so(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with mesh(tmp_path, [("a", "b")], tls=False) as m:
+            b = m.nodes["b"]
+            reader, writer = await asyncio.open_connection("127.0.0.1", b.port)
+            try:
+                writer.write(FrameWriter().frame(Hello("a", protocol=99)))
+                await writer.drain()
+                frames: list[object] = []
+                incoming = FrameReader()
+                while not frames:
+                    data = await asyncio.wait_for(reader.read(65536), 10)
+                    assert data, "the listener closed without a word"
+                    frames += incoming.feed(data)
+                refused = frames[0]
+                assert isinstance(refused, Refused)
+                assert "protocol 99 is not spoken here" in refused.reason
+            finally:
+                writer.close()
+
+    run(scenario())
