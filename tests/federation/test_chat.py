@@ -20,8 +20,16 @@ from hypothesis import strategies as st
 from tessera.app import Tessera
 from tessera.chat.service import ChatService
 from tessera.chat.sqlite import SqliteChatLog
-from tessera.codecs.federation import Batch, ChatItem, FrameReader, FrameWriter, Hello, Refused
-from tessera.core.chat import ChatVia
+from tessera.codecs.federation import (
+    Batch,
+    ChatItem,
+    FrameReader,
+    FrameWriter,
+    Hello,
+    Refused,
+    Welcome,
+)
+from tessera.core.chat import ChatMessage, ChatVia
 from tessera.core.labels import (
     DEFAULT_PICTURE,
     AdmissionRule,
@@ -30,8 +38,10 @@ from tessera.core.labels import (
     admits,
 )
 from tessera.core.model import Label, Principal
+from tessera.federation.chat import released_chat, take_chat
 from tessera.federation.chat_outbox import ChatOutbox
 from tessera.federation.config import FederationLink
+from tessera.security.scoping import IdScope
 from tests.federation.support import NATO_UNCLASSIFIED, Mesh, Node, mesh, run, until
 from tests.federation.test_release_on_the_wire import RULE, Wire, labels
 
@@ -188,24 +198,89 @@ def test_a_protocol_1_peer_is_sent_no_chat() -> None:
         chat.stop()
 
 
-def test_a_protocol_not_spoken_here_is_refused_saying_so(tmp_path: Path) -> None:
+async def first_frame(port: int, hello: Hello) -> object:
+    """What a listener answers ``hello`` with."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(FrameWriter().frame(hello))
+        await writer.drain()
+        frames: list[object] = []
+        incoming = FrameReader()
+        while not frames:
+            data = await asyncio.wait_for(reader.read(65536), 10)
+            assert data, "the listener closed without a word"
+            frames += incoming.feed(data)
+        return frames[0]
+    finally:
+        writer.close()
+
+
+def test_a_protocol_1_sender_is_welcomed_without_chat_and_one_not_spoken_is_refused(
+    tmp_path: Path,
+) -> None:
     async def scenario() -> None:
         async with mesh(tmp_path, [("a", "b")], tls=False) as m:
             b = m.nodes["b"]
-            reader, writer = await asyncio.open_connection("127.0.0.1", b.port)
-            try:
-                writer.write(FrameWriter().frame(Hello("a", protocol=99)))
-                await writer.drain()
-                frames: list[object] = []
-                incoming = FrameReader()
-                while not frames:
-                    data = await asyncio.wait_for(reader.read(65536), 10)
-                    assert data, "the listener closed without a word"
-                    frames += incoming.feed(data)
-                refused = frames[0]
-                assert isinstance(refused, Refused)
-                assert "protocol 99 is not spoken here" in refused.reason
-            finally:
-                writer.close()
+            await until(lambda: b.status("a").inbound == 1, "a's link to b to be up")
+            welcome = await first_frame(b.port, Hello("a", protocol=1))
+            assert isinstance(welcome, Welcome) and welcome.chat_resume is None
+            refused = await first_frame(b.port, Hello("a", protocol=99))
+            assert isinstance(refused, Refused)
+            assert "protocol 99 is not spoken here (1 to 2 are)" in refused.reason
 
     run(scenario())
+
+
+def test_a_message_that_has_been_here_or_began_here_is_refused_and_counted() -> None:
+    now = datetime.now(UTC)
+
+    def item(message_id: str, origin: str, path: tuple[str, ...], text: str) -> ChatItem:
+        return ChatItem(
+            message_id, origin, path, "alpha", "ANDROID-1", text, now, NATO_UNCLASSIFIED
+        )
+
+    taken = take_chat(
+        [
+            item("m1", "a", ("a", "b"), "began here"),
+            item("m2", "x", ("x", "a", "b"), "passed through here"),
+            item("m3", "b", ("b",), "new\x07 "),
+            item("m4", "b", ("b",), "\x00\x01"),  # no text once cleaned
+        ],
+        link="b",
+        node="a",
+        ceiling=ClassificationScheme().rank("SECRET"),
+        scheme=ClassificationScheme(),
+        pictures=[DEFAULT_PICTURE],
+        ids=IdScope(b"s" * 32),
+        now=now,
+    )
+    assert (taken.loops, taken.implausible) == (2, 1)
+    assert [(m.text, m.origin, m.via) for m in taken.messages] == [("new", "b", ChatVia.FEDERATION)]
+
+
+def test_outbound_chat_never_goes_back_to_where_it_came_from() -> None:
+    now = datetime.now(UTC)
+    heard = ChatMessage(
+        id="local",
+        picture=ROOM,
+        sender="alpha",
+        sender_uid="federation.c.ANDROID-1",
+        author="c",
+        text="from c",
+        sent_at=now,
+        label=NATO_UNCLASSIFIED,
+        via=ChatVia.FEDERATION,
+        origin="c",
+        origin_id="m1",
+        path=("c",),
+    )
+    rule = Picture("link", AdmissionRule())
+    scheme = ClassificationScheme()
+    assert released_chat([heard], rule=rule, scheme=scheme, node="a", peer="c") == []
+    (onward,) = released_chat([heard, heard], rule=rule, scheme=scheme, node="a", peer="b")
+    assert (onward.id, onward.origin, onward.path, onward.sender_uid) == (
+        "m1",
+        "c",
+        ("c", "a"),
+        "ANDROID-1",
+    )

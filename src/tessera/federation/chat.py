@@ -17,12 +17,14 @@ of this node's TAK users).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 import msgspec
 
 from tessera.codecs.federation import MAX_PATH, ChatItem
 from tessera.core.chat import ChatMessage, ChatVia, rooms_for
 from tessera.core.labels import ClassificationScheme, Picture, admits
+from tessera.core.text import without_control_characters
 from tessera.security.scoping import IdScope
 
 
@@ -71,6 +73,7 @@ class ChatTaken(msgspec.Struct):
     messages: list[ChatMessage] = msgspec.field(default_factory=list)
     above_ceiling: int = 0
     loops: int = 0
+    implausible: int = 0  # no text once control characters are taken out
 
 
 def take_chat(
@@ -82,8 +85,10 @@ def take_chat(
     scheme: ClassificationScheme,
     pictures: Iterable[Picture],
     ids: IdScope,
+    now: datetime,
 ) -> ChatTaken:
-    """``items`` as this node's rooms say them (``ceiling``: the link's, ranked)."""
+    """``items`` as this node's rooms say them (``ceiling``: the link's, ranked). Its text
+    is cleaned as a TAK user's is, its time never later than ``now``."""
     taken = ChatTaken()
     rooms = list(pictures)
     for item in items:
@@ -93,6 +98,10 @@ def take_chat(
         level = item.label.classification
         if level not in scheme or scheme.rank(level) > ceiling:
             taken.above_ceiling += 1
+            continue
+        text = without_control_characters(item.text).strip()
+        if not text:
+            taken.implausible += 1
             continue
         local_id = ids.revision_id(f"federation/{item.origin}", "chat/" + item.id)
         sender_uid = (sender_scope(item.origin) + item.sender_uid)[:1024]
@@ -104,8 +113,8 @@ def take_chat(
                     sender=item.sender,
                     sender_uid=sender_uid,
                     author=link,
-                    text=item.text,
-                    sent_at=item.sent_at,
+                    text=text,
+                    sent_at=min(item.sent_at, now),
                     label=item.label,
                     via=ChatVia.FEDERATION,
                     origin=item.origin,

@@ -130,6 +130,7 @@ class Receiver:
                     scheme=tessera.scheme,
                     pictures=tessera.chat.pictures.values(),
                     ids=tessera.ids,
+                    now=now,
                 )
                 if chat.messages:
                     said = tessera.chat.relayed(chat.messages)
@@ -140,7 +141,7 @@ class Receiver:
                 refused = taken.above_ceiling + chat.above_ceiling
                 status.refused_above_ceiling += refused
                 status.refused_loops += taken.loops + chat.loops
-                status.refused_implausible += taken.implausible
+                status.refused_implausible += taken.implausible + chat.implausible
                 last = frame.number
                 await stream.send(Ack(last, refused))
         finally:
