@@ -7,15 +7,20 @@ on every node; a protocol 1 peer gets no chat, and a protocol not spoken is refu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import json
 from collections import Counter
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import websockets
 from benchmarks.impairment import Impairment
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from websockets.asyncio.client import ClientConnection
 
 from tessera.app import Tessera
 from tessera.chat.service import ChatService
@@ -42,8 +47,10 @@ from tessera.federation.chat import released_chat, take_chat
 from tessera.federation.chat_outbox import ChatOutbox
 from tessera.federation.config import FederationLink
 from tessera.security.scoping import IdScope
+from tessera.server import HttpServer, bind
 from tests.federation.support import NATO_UNCLASSIFIED, Mesh, Node, mesh, run, until
 from tests.federation.test_release_on_the_wire import RULE, Wire, labels
+from tests.support import ADMIN, Live, grant
 
 ROOM = DEFAULT_PICTURE.name
 OFFICER = Principal(name="officer", unrestricted=True, clearance="SECRET")
@@ -69,24 +76,57 @@ def chat_settled(m: Mesh) -> bool:
     )
 
 
+@contextlib.asynccontextmanager
+async def web(tessera: Tessera) -> AsyncIterator[Live]:
+    """``tessera``'s web API on a free loopback port, with an administrator's token."""
+    sock = bind("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    server = HttpServer(tessera, sock)
+    token = await grant(tessera, ADMIN)
+    await server.start()
+    try:
+        yield Live(tessera, f"{server.scheme}://127.0.0.1:{port}", token)
+    finally:
+        await server.stop()
+
+
+async def streamed_chat(connection: ClientConnection) -> list[dict[str, Any]]:
+    """The messages of the stream's next ``chat`` message."""
+    while True:
+        message = json.loads(await asyncio.wait_for(connection.recv(), 10))
+        if message["type"] == "chat":
+            return list(message["messages"])
+
+
 def test_a_released_message_reaches_the_partners_room_within_its_ceiling(
     tmp_path: Path,
 ) -> None:
     async def scenario() -> None:
         async with mesh(tmp_path, [("a", "b")], release=RULE, ceiling="RESTRICTED") as m:
             a, b = m.nodes["a"], m.nodes["b"]
-            inbox = b.tessera.chat.feed.listen()
-            say(a, "for POL", Label("RESTRICTED", ("POL",)))  # crosses
-            say(a, "for NATO", Label("RESTRICTED", ("NATO",)))  # not released to POL
-            say(a, "above the ceiling", Label("CONFIDENTIAL", ("POL",)))  # refused at b
-            await until(lambda: chat_settled(m), "b to hold a's chat")
-            assert room_texts(b.tessera) == ["for POL"]
-            streamed = await asyncio.wait_for(inbox.take(), 5)
-            assert [message.text for message in streamed] == ["for POL"]
-            message = streamed[0]
-            assert message.via is ChatVia.FEDERATION and message.picture == ROOM
-            assert (message.origin, message.author, message.sender) == ("a", "a", "officer")
-            assert message.path == ("a",) and message.sender_uid.startswith("federation.a.")
+            async with (
+                web(b.tessera) as live,
+                websockets.connect(live.ws_url, additional_headers=live.headers) as stream,
+            ):
+                await stream.send(json.dumps({"type": "subscribe", "picture": ROOM}))
+                while json.loads(await asyncio.wait_for(stream.recv(), 10))["type"] != "snapshot":
+                    pass
+                say(a, "for NATO", Label("RESTRICTED", ("NATO",)))  # not released to POL
+                say(a, "above the ceiling", Label("CONFIDENTIAL", ("POL",)))  # refused at b
+                say(a, "for POL", Label("RESTRICTED", ("POL",)))  # crosses
+                await until(lambda: chat_settled(m), "b to hold a's chat")
+                (message,) = await streamed_chat(stream)
+                async with live.client(timeout=10) as client:
+                    history = (await client.get(f"/api/v1/pictures/{ROOM}/chat")).json()
+            assert [said["text"] for said in history["messages"]] == ["for POL"]
+            assert history["messages"][0] == message
+            assert message["text"] == "for POL" and message["via"] == "federation"
+            assert (message["origin"], message["author"], message["sender"]) == (
+                "a",
+                "a",
+                "officer",
+            )
+            assert message["path"] == ["a"] and message["sender_uid"].startswith("federation.a.")
             assert b.status("a").refused_above_ceiling == 1
             assert b.status("a").chat_received == 1
             assert a.status("b").chat_sent == 2  # the rule's; the ceiling is b's to keep
