@@ -194,8 +194,13 @@ def test_chat_resumes_after_resets_and_outages_losing_and_doubling_nothing(
             say(a, "after b's restart")
             made.append("after b's restart")
             await until(lambda: chat_settled(m), "b to hold a's chat again")
-            assert room_texts(b.tessera) == made  # in order, each once
             assert status.reconnects >= 2
+            await a.restart()  # its link starts afresh: b's Welcome says where chat resumes
+            say(a, "after a's restart")
+            made.append("after a's restart")
+            await until(lambda: chat_settled(m), "b to hold a's chat after a's restart")
+            assert a.status("b").chat_sent == 1  # nothing b held was sent again
+            assert room_texts(b.tessera) == made  # in order, each once
 
     run(scenario())
 
