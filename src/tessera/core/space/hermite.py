@@ -1,12 +1,10 @@
-"""Cubic Hermite pieces between propagated samples, and a vectorised bracketing root finder.
+"""Cubic Hermite pieces between propagated samples, and horizon crossings on them.
 
 SGP4 gives each sample's velocity, so a cubic through two samples a couple of minutes apart
 stays within metres of the orbit: root refinement needs no further propagation.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
@@ -73,6 +71,16 @@ class Pieces:
         )
         return result
 
+    def acceleration(self, t: FloatArray, rows: IntArray | slice) -> FloatArray:
+        s, _, _ = self._weights(t, rows)
+        h = self.step
+        result: FloatArray = (
+            (12 * s - 6) / (h * h) * (self.p0[:, rows] - self.p1[:, rows])
+            + (6 * s - 4) / h * self.v0[:, rows]
+            + (6 * s - 2) / h * self.v1[:, rows]
+        )
+        return result
+
     def elevation_sine(self, t: FloatArray, rows: IntArray | slice) -> FloatArray:
         """Sine of the elevation above the site's horizon."""
         return elevation_sine(self.position(t, rows) - self.site[:, rows], self.up[:, rows])
@@ -103,50 +111,6 @@ def elevation_rate_sign(
         line_of_sight, up
     ) * _dot(line_of_sight, velocity)
     return result
-
-
-def bracketed_roots(
-    function: Callable[[IntArray, FloatArray], FloatArray],
-    low: FloatArray,
-    high: FloatArray,
-    f_low: FloatArray,
-    f_high: FloatArray,
-    *,
-    tolerance: float = 1e-3,
-    iterations: int = 40,
-) -> FloatArray:
-    """Roots of ``function(rows, t)`` inside brackets whose ends differ in sign, by the
-    Illinois variant of regula falsi; a row is done when its guess moves under
-    ``tolerance`` (or its bracket is that narrow)."""
-    a, b, fa, fb = low.copy(), high.copy(), f_low.copy(), f_high.copy()
-    side = np.zeros(a.size, dtype=np.int8)
-    active: IntArray = np.arange(a.size)
-    last = 0.5 * (a + b)
-    moved = np.full(a.size, np.inf)
-    for _ in range(iterations):
-        active = active[(moved[active] > tolerance) & ((b[active] - a[active]) > tolerance)]
-        if active.size == 0:
-            break
-        aa, bb, ffa, ffb = a[active], b[active], fa[active], fb[active]
-        denominator = ffb - ffa
-        safe = np.where(denominator != 0, denominator, 1.0)
-        guess = np.where(denominator != 0, bb - ffb * (bb - aa) / safe, 0.5 * (aa + bb))
-        # A guess stuck at an end (flat function) falls back to bisection.
-        stuck = ~((guess > aa) & (guess < bb))
-        guess = np.where(stuck, 0.5 * (aa + bb), guess)
-        value = function(active, guess)
-        moved[active] = np.abs(guess - last[active])
-        last[active] = guess
-        keep_high = np.sign(value) == np.sign(ffa)
-        # Replace the end on the guess's side; halve the kept end's value when the same end
-        # is kept twice (Illinois), so convergence is never one-sided.
-        a[active] = np.where(keep_high, guess, aa)
-        fa[active] = np.where(keep_high, value, np.where(side[active] == -1, ffa * 0.5, ffa))
-        b[active] = np.where(keep_high, bb, guess)
-        fb[active] = np.where(keep_high, np.where(side[active] == 1, ffb * 0.5, ffb), value)
-        side[active] = np.where(keep_high, 1, -1)
-        moved[active[value == 0]] = 0.0
-    return last
 
 
 def crossing_times(

@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 from sgp4.api import SatrecArray
 
+from tessera.core.space.culmination import culmination_times
 from tessera.core.space.elements import ElementSet, satrec
 from tessera.core.space.frames import (
     EARTH_ROTATION_RAD_S,
@@ -26,7 +27,6 @@ from tessera.core.space.frames import (
 )
 from tessera.core.space.hermite import (
     Pieces,
-    bracketed_roots,
     crossing_times,
     elevation_rate_sign,
     elevation_sine,
@@ -211,14 +211,7 @@ def _chunk_passes(
     el_peak = np.full(events.size, np.nan)
     if rows.size:
         peaks = pieces.subset(rows)
-        t_peak[rows] = bracketed_roots(
-            lambda r, t: peaks.rising(t, r),
-            t0[rows],
-            t1[rows],
-            g0[rows],
-            g1[rows],
-            tolerance=0.05,
-        )
+        t_peak[rows] = culmination_times(peaks, (t0[rows], t1[rows]), (g0[rows], g1[rows]))
         el_peak[rows] = peaks.elevation_sine(t_peak[rows], slice(None)) - math.sin(mask)
     has_peak = ~np.isnan(t_peak)
     # Horizon crossings, in the interval or, where it holds a culmination, on each side of it.
@@ -238,11 +231,10 @@ def _chunk_passes(
         (np.zeros(peaked.size), r1[peaked]),
         math.sin(mask),
     )
-    rises = (np.concatenate((rises_a[0], rises_b[0])), np.concatenate((rises_a[1], rises_b[1])))
-    sets = (np.concatenate((sets_a[0], sets_b[0])), np.concatenate((sets_a[1], sets_b[1])))
     visible = np.flatnonzero(has_peak & (el_peak >= 0))
     highest = np.arcsin(np.clip(el_peak + math.sin(mask), -1.0, 1.0))
-    return _assemble(sat[i0], site[i0], n_site, visible, t_peak, highest, rises, sets, pieces)
+    slots = _slots(events.size, (rises_a, sets_a), (visible, t_peak[visible]), (rises_b, sets_b))
+    return _assemble(sat[i0], site[i0], n_site, slots, highest, pieces)
 
 
 def _crossings(
@@ -274,28 +266,43 @@ def _crossings(
     return found[0], found[1]
 
 
+Event = tuple[IntArray, FloatArray]
+
+
+def _slots(
+    rows: int, before: tuple[Event, Event], peaks: Event, after: tuple[Event, Event]
+) -> tuple[npt.NDArray[np.int8], IntArray, FloatArray]:
+    """Kinds (0 rise, 1 culmination, 2 set), rows and times of every event, in time order
+    for each satellite and site without sorting: rows are already in that order and each
+    holds at most a crossing before its culmination, the culmination, and a crossing after
+    it (three slots a row)."""
+    kinds = np.full((rows, 3), -1, dtype=np.int8)
+    times = np.full((rows, 3), np.nan)
+    for slot, kind, (which, when) in (
+        (0, 0, before[0]),
+        (0, 2, before[1]),
+        (1, 1, peaks),
+        (2, 0, after[0]),
+        (2, 2, after[1]),
+    ):
+        kinds[which, slot] = kind
+        times[which, slot] = when
+    filled = np.flatnonzero(kinds.ravel() >= 0)
+    return kinds.ravel()[filled], filled // 3, times.ravel()[filled]
+
+
 def _assemble(
     sat: IntArray,
     site: IntArray,
     n_site: int,
-    visible: IntArray,
-    t_peak: FloatArray,
+    slots: tuple[npt.NDArray[np.int8], IntArray, FloatArray],
     el_peak: FloatArray,
-    rises: tuple[IntArray, FloatArray],
-    sets: tuple[IntArray, FloatArray],
     pieces: Pieces,
 ) -> tuple[npt.NDArray[Any], ...]:
     """Each culmination above the mask with the last rise before it and the first set after
     it, for the same satellite and site."""
-    pair = sat * n_site + site
-    kinds = np.concatenate(
-        (np.zeros(rises[0].size), np.ones(visible.size), np.full(sets[0].size, 2))
-    )
-    rows = np.concatenate((rises[0], visible, sets[0]))
-    times = np.concatenate((rises[1], t_peak[visible], sets[1]))
-    keys = pair[rows]
-    order = np.lexsort((kinds, times, keys))
-    kinds, rows, times, keys = kinds[order], rows[order], times[order], keys[order]
+    kinds, rows, times = slots
+    keys = sat[rows] * n_site + site[rows]
     index = np.arange(kinds.size)
     last_rise = np.maximum.accumulate(np.where(kinds == 0, index, -1))
     next_set = np.minimum.accumulate(np.where(kinds == 2, index, kinds.size)[::-1])[::-1]
