@@ -16,7 +16,6 @@ import numpy as np
 import numpy.typing as npt
 from sgp4.api import SatrecArray
 
-from tessera.core.space.culmination import culmination_times
 from tessera.core.space.elements import ElementSet, satrec
 from tessera.core.space.frames import (
     EARTH_ROTATION_RAD_S,
@@ -27,11 +26,10 @@ from tessera.core.space.frames import (
 )
 from tessera.core.space.hermite import (
     Pieces,
-    crossing_times,
     elevation_rate_sign,
     elevation_sine,
-    sine_rate,
 )
+from tessera.core.space.sightline import SightPolynomials
 
 IntArray = npt.NDArray[np.int64]
 _MU_KM3_S2: Final = 398600.8  # WGS-72, as SGP4
@@ -146,16 +144,12 @@ def _chunk_passes(
     cone: FloatArray,
     mask: float,
 ) -> tuple[npt.NDArray[Any], ...]:
-    _, n_sat, n_t = position.shape
+    n_t = position.shape[2]
     n_site = site_pos.shape[0]
     unit = (position / np.sqrt(np.sum(position * position, axis=0))).astype(np.float32)
-    cosines = unit.reshape(3, -1).T @ site_unit.T.astype(np.float32)
     # Laid out satellite, site, time: a pair's samples come one after the other.
-    near = np.ascontiguousarray(
-        (cosines.reshape(n_sat, n_t, n_site) > cone.astype(np.float32)[:, None, None]).transpose(
-            0, 2, 1
-        )
-    )
+    cosines = np.matmul(site_unit.astype(np.float32), np.ascontiguousarray(unit.transpose(1, 0, 2)))
+    near = cosines > cone.astype(np.float32)[:, None, None]
     wanted = near.copy()
     wanted[:, :, 1:] |= near[:, :, :-1]
     wanted[:, :, :-1] |= near[:, :, 1:]
@@ -197,56 +191,55 @@ def _chunk_passes(
     p0, v0 = (np.take(a, sample[i0], axis=1) for a in states)
     p1, v1 = (np.take(a, sample[i1], axis=1) for a in states)
     pieces = Pieces(grid[k[i0]], step, (p0, v0, p1, v1), at, up)
-    e0 = elevation_sine(p0 - at, up) - math.sin(mask)
-    e1 = elevation_sine(p1 - at, up) - math.sin(mask)
-    g0 = elevation_rate_sign(p0 - at, v0, up)
-    g1 = elevation_rate_sign(p1 - at, v1, up)
-    peak = (g0 > 0) & (g1 <= 0)
-    r0, r1 = sine_rate(p0 - at, v0, up), sine_rate(p1 - at, v1, up)
-    events = np.arange(starts.size)
-    t0 = grid[k[i0]]
-    t1 = t0 + step
-    rows = np.flatnonzero(peak)
-    t_peak = np.full(events.size, np.nan)
-    el_peak = np.full(events.size, np.nan)
+    sight = SightPolynomials.of(pieces)
+    level = math.sin(mask)
+    zero, one = np.zeros(starts.size), np.ones(starts.size)
+    (e0, r0, g0), (e1, r1, g1) = sight.ends()
+    e0 -= level
+    e1 -= level
+    rows = np.flatnonzero((g0 > 0) & (g1 <= 0))
+    s_peak = np.full(starts.size, np.nan)
+    el_peak = np.full(starts.size, np.nan)
     if rows.size:
-        peaks = pieces.subset(rows)
-        t_peak[rows] = culmination_times(peaks, (t0[rows], t1[rows]), (g0[rows], g1[rows]))
-        el_peak[rows] = peaks.elevation_sine(t_peak[rows], slice(None)) - math.sin(mask)
-    has_peak = ~np.isnan(t_peak)
+        peaks = sight.subset(rows)
+        s_peak[rows] = peaks.culminations(g0[rows], g1[rows])
+        el_peak[rows] = peaks.sine(s_peak[rows]) - level
+    has_peak = ~np.isnan(s_peak)
     # Horizon crossings, in the interval or, where it holds a culmination, on each side of it.
-    mid_t = np.where(has_peak, t_peak, t1)
+    mid_s = np.where(has_peak, s_peak, one)
     mid_el = np.where(has_peak, el_peak, e1)
     mid_rate = np.where(has_peak, 0.0, r1)
-    everyone = np.arange(events.size)
+    everyone = np.arange(starts.size)
     rises_a, sets_a = _crossings(
-        pieces, everyone, (t0, mid_t), (e0, mid_el), (r0, mid_rate), math.sin(mask)
+        sight, everyone, (zero, mid_s), (e0, mid_el), (r0, mid_rate), level
     )
     peaked = np.flatnonzero(has_peak)
     rises_b, sets_b = _crossings(
-        pieces,
+        sight,
         peaked,
-        (t_peak[peaked], t1[peaked]),
+        (s_peak[peaked], one[peaked]),
         (el_peak[peaked], e1[peaked]),
-        (np.zeros(peaked.size), r1[peaked]),
-        math.sin(mask),
+        (zero[peaked], r1[peaked]),
+        level,
     )
+    t_peak = pieces.t0 + step * s_peak
     visible = np.flatnonzero(has_peak & (el_peak >= 0))
     highest = np.arcsin(np.clip(el_peak + math.sin(mask), -1.0, 1.0))
-    slots = _slots(events.size, (rises_a, sets_a), (visible, t_peak[visible]), (rises_b, sets_b))
+    slots = _slots(starts.size, (rises_a, sets_a), (visible, t_peak[visible]), (rises_b, sets_b))
     return _assemble(sat[i0], site[i0], n_site, slots, highest, pieces)
 
 
 def _crossings(
-    pieces: Pieces,
+    sight: SightPolynomials,
     rows: IntArray,
     ends: tuple[FloatArray, FloatArray],
     values: tuple[FloatArray, FloatArray],
     slopes: tuple[FloatArray, FloatArray],
-    mask_sine: float,
+    level: float,
 ) -> tuple[tuple[IntArray, FloatArray], tuple[IntArray, FloatArray]]:
-    """Of ``rows`` (brackets given per row: ends, the sine above the mask and its rate
-    there), those rising through the mask and those setting through it, with the times."""
+    """Of ``rows`` (brackets given per row: ends as fractions of the piece, the sine above
+    the mask and its rate there), those rising through the mask and those setting through
+    it, with the times."""
     f_low, f_high = values
     found = []
     for chosen in (
@@ -254,15 +247,14 @@ def _crossings(
         np.flatnonzero((f_low >= 0) & (f_high < 0)),
     ):
         which = rows[chosen]
-        times = crossing_times(
-            pieces,
-            which,
+        part = sight.subset(which)
+        fractions = part.crossings(
             (ends[0][chosen], ends[1][chosen]),
             (f_low[chosen], f_high[chosen]),
             (slopes[0][chosen], slopes[1][chosen]),
-            mask_sine,
+            level,
         )
-        found.append((which, times))
+        found.append((which, part.t0 + part.step * fractions))
     return found[0], found[1]
 
 
