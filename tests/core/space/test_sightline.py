@@ -52,3 +52,29 @@ def test_culminations_are_where_the_sine_peaks() -> None:
     # that bend more than any orbit's two minutes do.
     shortfall = np.arcsin(np.minimum(dense, 1.0)) - np.arcsin(peaks.sine(s))
     assert np.degrees(np.max(shortfall)) < 1e-3
+
+
+def test_satellites_never_in_view_give_an_empty_table_of_the_right_types() -> None:
+    from datetime import UTC, datetime
+
+    from tessera.core.space.elements import ElementSet
+    from tessera.core.space.passes import Sites, find_passes
+
+    # A geostationary satellite out of the site's sight: the screen keeps no interval at all.
+    geo = ElementSet(
+        norad_id=1,
+        name="GEO",
+        object_id="2026-001A",
+        epoch=datetime(2026, 6, 1, tzinfo=UTC),
+        mean_motion=1.0027,
+        eccentricity=0.0001,
+        inclination=0.05,
+        ra_of_asc_node=0.0,
+        arg_of_pericenter=0.0,
+        mean_anomaly=0.0,
+        bstar=0.0,
+    )
+    start = datetime(2026, 6, 1, tzinfo=UTC).timestamp()
+    table = find_passes([geo], Sites(lat=[51.5], lon=[0.0], alt=[0.0]), start, start + 3600)
+    assert len(table) == 0
+    assert table.satellite.dtype == np.int64 and table.site.dtype == np.int64

@@ -119,13 +119,10 @@ def find_passes(
         table = _chunk_passes(
             position, velocity, grid, step, site_pos, site_up, site_unit, cone[chunk], mask
         )
-        tables.append((table[0] + first, *table[1:]))
-    joined = [np.concatenate(parts) for parts in zip(*tables, strict=True)]
-    keep = (np.nan_to_num(joined[4], nan=np.inf) >= start) & (
-        np.nan_to_num(joined[2], nan=-np.inf) <= end
-    )
-    chosen = [part[keep] for part in joined]
-    return PassTable(*chosen)
+        # Set (NaN: not yet) at or after the start, rise (NaN: already up) by the end.
+        keep = ~(table[4] < start) & ~(table[2] > end)
+        tables.append((table[0][keep] + first, *(part[keep] for part in table[1:])))
+    return PassTable(*(np.concatenate(parts) for parts in zip(*tables, strict=True)))
 
 
 def _empty() -> PassTable:
@@ -155,7 +152,7 @@ def _chunk_passes(
     wanted[:, :, :-1] |= near[:, :, 1:]
     flat = np.flatnonzero(wanted)
     if flat.size < 2:
-        return tuple(np.zeros(0) for _ in range(7))
+        return tuple(np.zeros(0, np.int64 if column < 2 else float) for column in range(7))
     pair = flat // n_t
     k = flat - pair * n_t
     sat = pair // n_site
