@@ -94,7 +94,7 @@ def test_ogrinfo_lists_the_partners_layers_counts_and_features(tmp_path: Path) -
         token = await live.grant(UKR_ANALYST)
         summary = await ogrinfo(live, token, "-so")
         layers = re.findall(r"^\d+: (\S+)", summary, re.MULTILINE)
-        assert layers == ["UKR-tracks", "UKR-overlays"]
+        assert layers == ["UKR-tracks", "UKR-overlays", "UKR-imagery"]
         for layer, expected in (("UKR-tracks", tracks), ("UKR-overlays", overlays)):
             counted = await ogrinfo(live, token, "-al", "-so", layer=layer)
             assert f"Feature Count: {len(expected)}\n" in counted
@@ -110,8 +110,10 @@ def test_ogrinfo_lists_the_partners_layers_counts_and_features(tmp_path: Path) -
         assert re.findall(r"^\d+: (\S+)", everything, re.MULTILINE) == [
             "NATO-tracks",
             "NATO-overlays",
+            "NATO-imagery",
             "UKR-tracks",
             "UKR-overlays",
+            "UKR-imagery",
         ]
 
     run(tmp_path, scenario, pictures=PICTURES)

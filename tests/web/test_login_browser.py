@@ -271,7 +271,12 @@ def test_signing_out_and_an_ended_session_return_to_the_login_screen(
         # A token the server no longer takes: the next call answers 401.
         page.evaluate("sessionStorage.setItem('tessera.token', 'tsr_revoked-or-expired')")
         page.reload()
-        wait_for(page, "document.body.dataset.auth === 'signed-out'")
+        # The page starts signed out; the message comes once the server has answered.
+        wait_for(
+            page,
+            "(document.querySelector('#login-message')?.textContent ?? '').trim() !== ''",
+        )
+        assert page.evaluate("document.body.dataset.auth") == "signed-out"
         assert login_message(page) == SESSION_ENDED
         assert page.evaluate("sessionStorage.getItem('tessera.token')") is None
     finally:

@@ -23,5 +23,14 @@ class ChatLog(abc.ABC):
         """Journal ``message``; it with its seq, or None if the room already holds it."""
 
     @abc.abstractmethod
+    def read(self, after: int, limit: int) -> list[ChatMessage]:
+        """Up to ``limit`` messages of every room journaled after ``seq``, in order."""
+
+    @property
+    @abc.abstractmethod
+    def last_seq(self) -> int:
+        """The seq of the last message journaled (0: none)."""
+
+    @abc.abstractmethod
     def history(self, picture: str, limit: int) -> list[ChatMessage]:
         """The last ``limit`` messages of ``picture``'s room, oldest first."""

@@ -10,9 +10,11 @@ that label. Both go to every reader of the room cleared for the label: web strea
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Final
 
@@ -56,6 +58,33 @@ class ChatService:
         self._scheme = scheme
         self._clock = clock
         self.feed = ChatFeed()
+        self._waiters: set[asyncio.Future[None]] = set()
+
+    @property
+    def pictures(self) -> Mapping[str, Picture]:
+        return self._pictures
+
+    @property
+    def last_seq(self) -> int:
+        return self._log.last_seq
+
+    def read(self, after: int, limit: int) -> list[ChatMessage]:
+        """Every room's messages journaled after ``after``, in order (federation links
+        follow the chat journal with this; no reader's view)."""
+        return self._log.read(after, limit)
+
+    async def wait(self, after: int, timeout: float) -> None:
+        """Until a message is journaled after ``after``, or ``timeout`` seconds pass."""
+        if self._log.last_seq > after:
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.add(waiter)
+        try:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await waiter
+        finally:
+            self._waiters.discard(waiter)
 
     def start(self) -> None:
         self._log.open()
@@ -147,8 +176,16 @@ class ChatService:
                 said.append(new)
         return said
 
+    def relayed(self, messages: Sequence[ChatMessage]) -> list[ChatMessage]:
+        """Messages from a partner node (taken by its link: ``federation.chat``),
+        journaled and published; what was new."""
+        return [said for said in map(self._say, messages) if said is not None]
+
     def _say(self, message: ChatMessage) -> ChatMessage | None:
         journaled = self._log.append(message)
         if journaled is not None:
             self.feed.publish(journaled)
+            for waiter in self._waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
         return journaled

@@ -59,6 +59,20 @@ class SqliteChatLog(ChatLog):
             return None
         return msgspec.structs.replace(message, seq=cursor.lastrowid)
 
+    def read(self, after: int, limit: int) -> list[ChatMessage]:
+        rows = self.db.execute(
+            "SELECT seq, body FROM chat WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit)
+        ).fetchall()
+        return [
+            msgspec.structs.replace(msgspec.json.decode(body, type=ChatMessage), seq=seq)
+            for seq, body in rows
+        ]
+
+    @property
+    def last_seq(self) -> int:
+        row = self.db.execute("SELECT max(seq) FROM chat").fetchone()
+        return int(row[0] or 0)
+
     def history(self, picture: str, limit: int) -> list[ChatMessage]:
         rows = self.db.execute(
             "SELECT seq, body FROM chat WHERE picture = ? ORDER BY seq DESC LIMIT ?",

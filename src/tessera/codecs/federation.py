@@ -7,6 +7,13 @@ bodies of one stream are msgpack (msgspec, array-like structs) compressed by one
 Zstandard stream per direction, each frame flushed as a block, so what a frame repeats of
 the ones before it (field values, labels, sources) costs almost nothing.
 
+Chat crosses too (protocol 2): the rooms' messages are journaled apart from reports, so
+``Welcome`` says where the sender's chat journal resumes as well (``chat_resume``) and a
+batch may complete a chat position (``chat_position``). Both are trailing fields: a
+protocol 1 peer ignores them and sends none, and a sender whose peer welcomes it with no
+``chat_resume`` (protocol 1) sends no chat. A receiver refuses protocols it does not
+speak, saying so.
+
 Every item carries its ``origin`` (the node that journaled it first) and its ``path`` (the
 nodes it crossed since), so a node can refuse what it has already passed on.
 """
@@ -20,10 +27,21 @@ from typing import IO, Annotated, Any, Final, cast
 import msgspec
 import zstandard
 
-from tessera.core.model import Grading, Identifier, Label, Report, StoredRemarks
+from tessera.core.chat import ChatText, MessageId
+from tessera.core.model import (
+    Grading,
+    Identifier,
+    Label,
+    Report,
+    StoredName,
+    StoredRemarks,
+    Timestamp,
+)
 from tessera.core.overlays import Overlay
 
-PROTOCOL: Final = 1
+PROTOCOL: Final = 2
+# The oldest protocol a receiver still takes (it carries no chat).
+OLDEST_PROTOCOL: Final = 1
 LENGTH: Final = struct.Struct(">I")
 # The largest frame body either side accepts, compressed and decompressed.
 MAX_FRAME: Final = 4 * 1024 * 1024
@@ -47,10 +65,12 @@ class Hello(msgspec.Struct, frozen=True, tag="hello", array_like=True):
 
 class Welcome(msgspec.Struct, frozen=True, tag="welcome", array_like=True):
     """The receiving node: who it is, and the sender's journal position it holds
-    everything up to (the sender resumes after it)."""
+    everything up to (the sender resumes after it); ``chat_resume`` likewise in the
+    sender's chat journal (None: the receiver takes no chat, protocol 1)."""
 
     node: NodeId
     resume: int
+    chat_resume: int | None = None
 
 
 class Refused(msgspec.Struct, frozen=True, tag="refused", array_like=True):
@@ -78,16 +98,32 @@ class OverlayItem(msgspec.Struct, frozen=True, tag="o", array_like=True):
     overlay: Overlay | None
 
 
-Item = ReportItem | OverlayItem
+class ChatItem(msgspec.Struct, frozen=True, tag="c", array_like=True):
+    """A message of a picture's room: its id at its origin, where it has been, who said
+    it, when, under which label (the receiver says it in its rooms that admit it)."""
+
+    id: MessageId
+    origin: NodeId
+    path: Path
+    sender: StoredName
+    sender_uid: MessageId
+    text: ChatText
+    sent_at: Timestamp
+    label: Label
+
+
+Item = ReportItem | OverlayItem | ChatItem
 
 
 class Batch(msgspec.Struct, frozen=True, tag="batch", array_like=True):
     """Items, numbered per connection. ``position``: once this batch is acknowledged the
-    receiver holds everything of the sender's journal up to it (0: no change)."""
+    receiver holds everything of the sender's journal up to it (0: no change), and
+    ``chat_position`` likewise of its chat journal."""
 
     number: int
     items: Annotated[tuple[Item, ...], msgspec.Meta(max_length=MAX_ITEMS)]
     position: int = 0
+    chat_position: int = 0
 
 
 class Ack(msgspec.Struct, frozen=True, tag="ack", array_like=True):
@@ -111,6 +147,8 @@ def label_of(item: Item) -> Label | None:
     """The label an item is released under (None: an overlay's withdrawal)."""
     if isinstance(item, ReportItem):
         return item.report.label
+    if isinstance(item, ChatItem):
+        return item.label
     return None if item.overlay is None else item.overlay.label
 
 

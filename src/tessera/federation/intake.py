@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 import msgspec
 
-from tessera.codecs.federation import Item, OverlayItem, label_of
+from tessera.codecs.federation import ChatItem, Item, OverlayItem, label_of
 from tessera.core.labels import ClassificationScheme
 from tessera.core.model import Grading, Report, Source, SourceKind, scoped_subject, shown_subject
 from tessera.core.overlays import OverlayRevision
@@ -61,6 +61,8 @@ class Intake:
     def take(self, items: Sequence[Item], now: datetime) -> Taken:
         taken = Taken()
         for item in items:
+            if isinstance(item, ChatItem):
+                continue  # the rooms' own (``federation.chat.take_chat``)
             if item.origin == self._node or self._node in item.path:
                 taken.loops += 1
                 continue

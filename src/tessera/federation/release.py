@@ -3,11 +3,8 @@
 Released: a report or an overlay whose label the link's rule admits, as a picture's rule
 would; an overlay's withdrawal only when the link sent that overlay. Never sent: what the
 peer has held already (the peer is on the item's path), or what came from the peer.
-Chat does not cross yet. Its rooms keep a journal of their own (``tessera.chat``: the
-chat log, sequenced apart from this journal), so a link would follow it with a second
-position in its ``Hello``/``Welcome`` and batch, and release each message here by its
-label as reports are (``admits(rule, message.label, scheme)``), arriving as said in the
-rooms whose pictures admit it.
+Chat is released apart (``federation.chat``): its rooms keep a journal of their own, which
+a link follows with a second position (``federation.chat_outbox``).
 
 Order within a backlog: for every object (a subject's track, an overlay) its newest item
 first, hostile and suspect objects before the rest, then objects the link never sent

@@ -1,5 +1,6 @@
 """What federation remembers between runs (``federation.sqlite3`` in the data folder):
-where each partner's journal stands in ours (the position its link resumes from), where
+where each partner's journal stands in ours (the position its link resumes from, and
+likewise in its chat journal), where
 each item that came over a link came from (its origin, id there and path, so a node
 passing it on says so and never sends it back), and the overlays a link has sent (so a
 withdrawal follows them, and nothing else's does)."""
@@ -18,6 +19,9 @@ from tessera.private_files import private_file
 
 SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS positions (link TEXT PRIMARY KEY, position INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS chat_positions (
+    link TEXT PRIMARY KEY, position INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS provenance (
     local_id TEXT PRIMARY KEY, origin TEXT NOT NULL, wire_id TEXT NOT NULL,
     path TEXT NOT NULL, object TEXT
@@ -55,6 +59,19 @@ class FederationState:
     def set_position(self, link: str, position: int) -> None:
         self._db.execute(
             "INSERT INTO positions VALUES (?, ?) ON CONFLICT (link) DO UPDATE SET "
+            "position = max(position, excluded.position)",
+            (link, position),
+        )
+
+    def chat_position(self, link: str) -> int:
+        row = self._db.execute(
+            "SELECT position FROM chat_positions WHERE link = ?", (link,)
+        ).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def set_chat_position(self, link: str, position: int) -> None:
+        self._db.execute(
+            "INSERT INTO chat_positions VALUES (?, ?) ON CONFLICT (link) DO UPDATE SET "
             "position = max(position, excluded.position)",
             (link, position),
         )

@@ -22,6 +22,9 @@ class LinkStatus:
         self.peer_node: str | None = None
         self.position = 0  # our journal, up to which the peer holds everything released
         self.journal_seq = 0  # our journal's last entry, when last looked at
+        self.chat_position: int | None = None  # likewise our chat journal (None: no chat)
+        self.chat_sent = 0
+        self.chat_received = 0
         self.sent = 0
         self.acked = 0
         self.received = 0
@@ -52,6 +55,9 @@ class LinkStatus:
             "position": self.position,
             "behind": self.behind,
             "sent": self.sent,
+            "chat_position": self.chat_position,
+            "chat_sent": self.chat_sent,
+            "chat_received": self.chat_received,
             "acked": self.acked,
             "received": self.received,
             "duplicates": self.duplicates,

@@ -1,7 +1,8 @@
-"""Web users' chat to TAK clients: each message said on the web map, as a GeoChat to All
-Chat Rooms, to every connected client whose principal may read its room and label; and
-to a client that connects, those said within ``cot_chat_replay_s`` (as the hub gives it
-the TAK users' recent chat). What TAK clients say reaches the others through the hub."""
+"""Web users' chat to TAK clients: each message said on the web map (or arriving from a
+partner Tessera over federation), as a GeoChat to All Chat Rooms, to every connected
+client whose principal may read its room and label; and to a client that connects, those
+said within ``cot_chat_replay_s`` (as the hub gives it the TAK users' recent chat). What
+TAK clients say reaches the others through the hub."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
 
 # Web messages a connecting client is given, at most, per room.
 REPLAYED_PER_ROOM: Final = 50
+# What the hub does not carry to TAK clients itself.
+RELAYED_TO_TAK: Final = frozenset({ChatVia.WEB, ChatVia.FEDERATION})
 
 
 def message_text(message: ChatMessage) -> str:
@@ -49,7 +52,7 @@ def replay_web_chat(server: CotServer, session: CotSession, now: datetime) -> No
     recent: dict[str, ChatMessage] = {}
     for picture in server.tessera.pictures:
         for message in chat.history(principal, picture, REPLAYED_PER_ROOM):
-            if message.via is ChatVia.WEB and abs(message.sent_at - now) <= timedelta(
+            if message.via in RELAYED_TO_TAK and abs(message.sent_at - now) <= timedelta(
                 seconds=window
             ):
                 recent[message.id] = message
@@ -64,7 +67,7 @@ async def send_chat(server: CotServer) -> None:
     try:
         while True:
             for message in await inbox.take():
-                if message.via is not ChatVia.WEB:
+                if message.via not in RELAYED_TO_TAK:
                     continue
                 wire = message_wire(server, message)
                 for session in server.sessions():

@@ -1,6 +1,8 @@
 """A partner dialling this node: who it is (its certificate's CA, or without TLS its
 node id), ``Welcome`` with where it resumes, then each batch taken in (``Intake``),
-journaled and acknowledged. Provenance is recorded before the journal append and the
+journaled and acknowledged; chat items said in the rooms (``federation.chat``), the chat
+position recorded likewise once they are. A protocol this node does not speak is
+refused, saying so. Provenance is recorded before the journal append and the
 position after it, so an item in the journal always has its origin and path, and a
 position never runs ahead of what is durable."""
 
@@ -10,7 +12,19 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from tessera.codecs.federation import Ack, Batch, FrameError, Hello, Ping, Refused, Welcome
+from tessera.codecs.federation import (
+    OLDEST_PROTOCOL,
+    PROTOCOL,
+    Ack,
+    Batch,
+    ChatItem,
+    FrameError,
+    Hello,
+    Ping,
+    Refused,
+    Welcome,
+)
+from tessera.federation.chat import take_chat
 from tessera.federation.config import FederationLink
 from tessera.federation.intake import Intake
 from tessera.federation.state import FederationState
@@ -52,13 +66,21 @@ class Receiver:
             hello = await stream.receive(HELLO_TIMEOUT_S)
             if not isinstance(hello, Hello):
                 raise FrameError(f"expected a hello, got {type(hello).__name__}")
+            if not OLDEST_PROTOCOL <= hello.protocol <= PROTOCOL:
+                reason = (
+                    f"federation protocol {hello.protocol} is not spoken here "
+                    f"({OLDEST_PROTOCOL} to {PROTOCOL} are)"
+                )
+                log.warning("federation: refused %s (%s): %s", peer, hello.node, reason)
+                await stream.send(Refused(reason))
+                return
             link = self._link_of(writer, hello)
             if link is None or hello.node == self._node:
                 reason = "no federation link here for this certificate or node"
                 log.warning("federation: refused %s (%s): %s", peer, hello.node, reason)
                 await stream.send(Refused(reason))
                 return
-            await self._serve(stream, link, hello.node)
+            await self._serve(stream, link, hello.node, hello.protocol)
         except (OSError, TimeoutError, FrameError, JournalClosedError) as exc:
             log.info("federation: connection from %s ended: %s", peer, exc or type(exc).__name__)
         except Exception:  # whatever a partner sends, the listener goes on
@@ -66,7 +88,9 @@ class Receiver:
         finally:
             await stream.close()
 
-    async def _serve(self, stream: FrameStream, link: FederationLink, peer_node: str) -> None:
+    async def _serve(
+        self, stream: FrameStream, link: FederationLink, peer_node: str, protocol: int
+    ) -> None:
         tessera = self._tessera
         status = self._board.links[link.name]
         stream.status = status
@@ -75,9 +99,12 @@ class Receiver:
         intake = Intake(
             link, self._node, tessera.scheme, tessera.ids, tessera.settings.max_future_skew
         )
+        ceiling = tessera.scheme.rank(link.ceiling)
+        # A protocol 1 sender sends no chat: it is told no chat position.
+        chat_resume = self._state.chat_position(link.name) if protocol >= 2 else None
         last = 0
         try:
-            await stream.send(Welcome(self._node, self._state.position(link.name)))
+            await stream.send(Welcome(self._node, self._state.position(link.name), chat_resume))
             while True:
                 frame = await stream.receive(IDLE_TIMEOUT_S)
                 if isinstance(frame, Ping):
@@ -95,10 +122,27 @@ class Receiver:
                     status.last_received_at = now
                 if frame.position:
                     self._state.set_position(link.name, frame.position)
-                status.refused_above_ceiling += taken.above_ceiling
-                status.refused_loops += taken.loops
-                status.refused_implausible += taken.implausible
+                chat = take_chat(
+                    [item for item in frame.items if isinstance(item, ChatItem)],
+                    link=link.name,
+                    node=self._node,
+                    ceiling=ceiling,
+                    scheme=tessera.scheme,
+                    pictures=tessera.chat.pictures.values(),
+                    ids=tessera.ids,
+                    now=now,
+                )
+                if chat.messages:
+                    said = tessera.chat.relayed(chat.messages)
+                    status.chat_received += len(said)
+                    status.last_received_at = now
+                if frame.chat_position:
+                    self._state.set_chat_position(link.name, frame.chat_position)
+                refused = taken.above_ceiling + chat.above_ceiling
+                status.refused_above_ceiling += refused
+                status.refused_loops += taken.loops + chat.loops
+                status.refused_implausible += taken.implausible + chat.implausible
                 last = frame.number
-                await stream.send(Ack(last, taken.above_ceiling))
+                await stream.send(Ack(last, refused))
         finally:
             status.inbound -= 1

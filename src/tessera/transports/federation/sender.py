@@ -1,9 +1,10 @@
 """This node dialling a partner and sending what the link releases: connect, ``Hello``,
 resume where the peer's ``Welcome`` says, then batches (a few in flight) and their
-acknowledgements; quiet, a ``Ping`` now and then. Any failure (the link cut, no
-acknowledgement in time, bad frames) closes the connection; it is dialled again after a
-wait that doubles up to the link's longest. Nothing is lost: the peer's position only
-moves on what it acknowledged."""
+acknowledgements; the rooms' chat (``ChatOutbox``) in batches of its own, with a
+position of its own, when the peer takes it; quiet, a ``Ping`` now and then. Any failure
+(the link cut, no acknowledgement in time, bad frames) closes the connection; it is
+dialled again after a wait that doubles up to the link's longest. Nothing is lost: the
+peer's position only moves on what it acknowledged."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import asyncio
 import logging
 import ssl
 from collections import deque
-from typing import TYPE_CHECKING
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
 
 from tessera.codecs.federation import Ack, Batch, FrameError, Hello, Ping, Refused, Welcome
+from tessera.federation.chat_outbox import ChatOutbox
 from tessera.federation.outbox import Outbox
 from tessera.federation.release import Outgoing
 from tessera.federation.status import LinkStatus
@@ -27,6 +30,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 PING_S = 10.0
 CONNECT_TIMEOUT_S = 15.0
+# A batch in flight: its number, report items, journal position, chat items and position.
+InFlight = tuple[int, list[Outgoing], int, int, int]
 
 
 class LinkRefusedError(RuntimeError):
@@ -40,12 +45,14 @@ class Sender:
         link: FederationLink,
         status: LinkStatus,
         outbox: Outbox,
+        chat_outbox: ChatOutbox,
         context: ssl.SSLContext | None,
     ) -> None:
         self._tessera = tessera
         self._link = link
         self._status = status
         self._outbox = outbox
+        self._chat_outbox = chat_outbox
         self._context = context
         self._node = tessera.settings.federation_node or ""
         self._bucket = None if link.rate_bps is None else TokenBucket(link.rate_bps)
@@ -96,8 +103,10 @@ class Sender:
             if not isinstance(welcome, Welcome):
                 raise FrameError(f"expected a welcome, got {type(welcome).__name__}")
             self._outbox.resume(welcome.resume)
+            self._chat_outbox.resume(welcome.chat_resume)
             status = self._status
             status.peer_node, status.position = welcome.node, welcome.resume
+            status.chat_position = welcome.chat_resume
             status.connected, status.state, status.last_error = True, "connected", None
             await self._exchange(stream, welcome.node)
         finally:
@@ -107,7 +116,8 @@ class Sender:
     async def _exchange(self, stream: FrameStream, peer: str) -> None:
         outbox, link, status = self._outbox, self._link, self._status
         journal = self._tessera.journal
-        in_flight: deque[tuple[int, list[Outgoing], int]] = deque()
+        chat_outbox = self._chat_outbox
+        in_flight: deque[InFlight] = deque()
         number = 0
         loop = asyncio.get_running_loop()
         last_sent = loop.time()
@@ -115,6 +125,15 @@ class Sender:
             status.journal_seq = journal.last_seq
             # Send while the window allows and there is something to send.
             while len(in_flight) < link.window:
+                chat = chat_outbox.batch(peer)
+                if chat is not None:
+                    items, chat_position = chat
+                    number += 1
+                    last_sent = loop.time()
+                    await stream.send(Batch(number, tuple(items), 0, chat_position))
+                    status.chat_sent += len(items)
+                    in_flight.append((number, [], 0, len(items), chat_position))
+                    continue
                 if not outbox.window_open and not await outbox.fill(peer):
                     break
                 await outbox.extend(peer)
@@ -132,7 +151,7 @@ class Sender:
                 last_sent = loop.time()
                 await stream.send(Batch(number, tuple(o.item for o in sent), position))
                 status.sent += len(sent)
-                in_flight.append((number, sent, position))
+                in_flight.append((number, sent, position, 0, 0))
                 if position:
                     break  # the next window is read once this one is acknowledged
             if in_flight:
@@ -145,10 +164,11 @@ class Sender:
             quiet = loop.time() - last_sent
             if outbox.window_open:  # a held position: it goes with items, or in its time
                 if quiet < link.position_every_s:
-                    await journal.wait(outbox.window_end, link.position_every_s - quiet)
+                    wait_s = link.position_every_s - quiet
+                    await self._wait(journal.wait(outbox.window_end, wait_s), wait_s)
                 continue
             if quiet < PING_S:
-                await journal.wait(outbox.position, PING_S - quiet)
+                await self._wait(journal.wait(outbox.position, PING_S - quiet), PING_S - quiet)
                 continue
             if journal.last_seq <= outbox.position:
                 last_sent = loop.time()
@@ -157,11 +177,35 @@ class Sender:
                 if not isinstance(frame, Ack):
                     raise FrameError(f"expected an acknowledgement, got {type(frame).__name__}")
 
-    def _acknowledged(self, ack: Ack, in_flight: deque[tuple[int, list[Outgoing], int]]) -> None:
+    async def _wait(self, for_journal: Coroutine[Any, Any, Any], timeout: float) -> None:
+        """Until the journal (``for_journal``) or the chat journal gains something, or
+        ``timeout`` seconds pass."""
+        chat_outbox = self._chat_outbox
+        if not chat_outbox.enabled:
+            await for_journal
+            return
+        waits = {
+            asyncio.ensure_future(for_journal),
+            asyncio.ensure_future(self._tessera.chat.wait(chat_outbox.position, timeout)),
+        }
+        try:
+            done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()  # the journal closing ends the link
+        finally:
+            for task in waits:
+                task.cancel()
+            await asyncio.gather(*waits, return_exceptions=True)
+
+    def _acknowledged(self, ack: Ack, in_flight: deque[InFlight]) -> None:
         status = self._status
         while in_flight and in_flight[0][0] <= ack.number:
-            _, sent, position = in_flight.popleft()
+            _, sent, position, chat_items, chat_position = in_flight.popleft()
             self._outbox.acknowledged(sent, position)
-            status.acked += len(sent)
+            status.acked += len(sent) + chat_items
+            if chat_position:
+                self._chat_outbox.acknowledged(chat_position)
         status.position = self._outbox.position
+        if self._chat_outbox.enabled:
+            status.chat_position = self._chat_outbox.position
         status.last_ack_at = self._tessera.clock()

@@ -10,6 +10,7 @@ import socket
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
+from tessera.federation.chat_outbox import ChatOutbox
 from tessera.federation.outbox import Outbox
 from tessera.federation.state import FederationState
 from tessera.federation.status import LinkStatus
@@ -90,7 +91,9 @@ class Federation:
             dialling_context(settings.data_dir, link, node) if settings.federation_tls else None
         )
         outbox = Outbox(link, node, tessera.journal, self.state, tessera.scheme)
-        sender = Sender(tessera, link, tessera.federation.links[link.name], outbox, context)
+        chat_outbox = ChatOutbox(link, node, tessera.chat, tessera.scheme)
+        status = tessera.federation.links[link.name]
+        sender = Sender(tessera, link, status, outbox, chat_outbox, context)
         self._tasks.append(asyncio.create_task(sender.run(), name=f"federation-{link.name}"))
 
     async def stop(self) -> None:

@@ -30,6 +30,8 @@ LINK_STATUS: Final[dict[str, Any]] = {
                 "sent",
                 "acked",
                 "received",
+                "chat_sent",
+                "chat_received",
                 "duplicates",
                 "refused_above_ceiling",
                 "refused_loops",
@@ -40,6 +42,8 @@ LINK_STATUS: Final[dict[str, Any]] = {
             ),
             _COUNT,
         ),
+        # Where the peer stands in this node's chat journal (null: it takes no chat).
+        "chat_position": {"type": ["integer", "null"]},
         "last_ack_at": _WHEN,
         "last_received_at": _WHEN,
         "last_error": {"type": ["string", "null"]},

@@ -34,8 +34,10 @@ def chat_operations() -> dict[str, dict[str, Any]]:
             "get": {
                 "summary": "The picture's chat room: its last messages, oldest first",
                 "description": (
-                    "Messages said on the web map and by TAK users in All Chat Rooms, "
-                    "only those whose label the caller may read. New ones arrive on the "
+                    "Messages said on the web map, by TAK users in All Chat Rooms and "
+                    "by partner nodes over federation (`via` `federation`, `origin` the "
+                    "node it was said on, `author` the link), only those whose label the "
+                    "caller may read. New ones arrive on the "
                     "stream as `chat` messages."
                 ),
                 "parameters": [
