@@ -1,12 +1,10 @@
-"""Cubic Hermite pieces between propagated samples, and a vectorised bracketing root finder.
+"""Cubic Hermite pieces between propagated samples, and the elevation of lines of sight.
 
 SGP4 gives each sample's velocity, so a cubic through two samples a couple of minutes apart
 stays within metres of the orbit: root refinement needs no further propagation.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
@@ -34,16 +32,6 @@ class Pieces:
         self.site = site
         self.up = up
 
-    def subset(self, rows: IntArray) -> Pieces:
-        """The pieces of ``rows`` alone, gathered once (for many evaluations of them)."""
-        return Pieces(
-            self.t0[rows],
-            self.step,
-            (self.p0[:, rows], self.v0[:, rows], self.p1[:, rows], self.v1[:, rows]),
-            self.site[:, rows],
-            self.up[:, rows],
-        )
-
     def _weights(self, t: FloatArray, rows: IntArray | slice) -> tuple[FloatArray, ...]:
         s = (t - self.t0[rows]) / self.step
         s2 = s * s
@@ -61,26 +49,6 @@ class Pieces:
             + (s3 - s2) * h * self.v1[:, rows]
         )
         return result
-
-    def velocity(self, t: FloatArray, rows: IntArray | slice) -> FloatArray:
-        s, s2, _ = self._weights(t, rows)
-        h = self.step
-        result: FloatArray = (
-            (6 * s2 - 6 * s) / h * self.p0[:, rows]
-            + (3 * s2 - 4 * s + 1) * self.v0[:, rows]
-            + (-6 * s2 + 6 * s) / h * self.p1[:, rows]
-            + (3 * s2 - 2 * s) * self.v1[:, rows]
-        )
-        return result
-
-    def elevation_sine(self, t: FloatArray, rows: IntArray | slice) -> FloatArray:
-        """Sine of the elevation above the site's horizon."""
-        return elevation_sine(self.position(t, rows) - self.site[:, rows], self.up[:, rows])
-
-    def rising(self, t: FloatArray, rows: IntArray | slice) -> FloatArray:
-        """A quantity with the sign of the elevation's rate (zero at culmination)."""
-        sight = self.position(t, rows) - self.site[:, rows]
-        return elevation_rate_sign(sight, self.velocity(t, rows), self.up[:, rows])
 
 
 def _dot(a: FloatArray, b: FloatArray) -> FloatArray:
@@ -102,94 +70,4 @@ def elevation_rate_sign(
     result: FloatArray = _dot(velocity, up) * _dot(line_of_sight, line_of_sight) - _dot(
         line_of_sight, up
     ) * _dot(line_of_sight, velocity)
-    return result
-
-
-def bracketed_roots(
-    function: Callable[[IntArray, FloatArray], FloatArray],
-    low: FloatArray,
-    high: FloatArray,
-    f_low: FloatArray,
-    f_high: FloatArray,
-    *,
-    tolerance: float = 1e-3,
-    iterations: int = 40,
-) -> FloatArray:
-    """Roots of ``function(rows, t)`` inside brackets whose ends differ in sign, by the
-    Illinois variant of regula falsi; a row is done when its guess moves under
-    ``tolerance`` (or its bracket is that narrow)."""
-    a, b, fa, fb = low.copy(), high.copy(), f_low.copy(), f_high.copy()
-    side = np.zeros(a.size, dtype=np.int8)
-    active: IntArray = np.arange(a.size)
-    last = 0.5 * (a + b)
-    moved = np.full(a.size, np.inf)
-    for _ in range(iterations):
-        active = active[(moved[active] > tolerance) & ((b[active] - a[active]) > tolerance)]
-        if active.size == 0:
-            break
-        aa, bb, ffa, ffb = a[active], b[active], fa[active], fb[active]
-        denominator = ffb - ffa
-        safe = np.where(denominator != 0, denominator, 1.0)
-        guess = np.where(denominator != 0, bb - ffb * (bb - aa) / safe, 0.5 * (aa + bb))
-        # A guess stuck at an end (flat function) falls back to bisection.
-        stuck = ~((guess > aa) & (guess < bb))
-        guess = np.where(stuck, 0.5 * (aa + bb), guess)
-        value = function(active, guess)
-        moved[active] = np.abs(guess - last[active])
-        last[active] = guess
-        keep_high = np.sign(value) == np.sign(ffa)
-        # Replace the end on the guess's side; halve the kept end's value when the same end
-        # is kept twice (Illinois), so convergence is never one-sided.
-        a[active] = np.where(keep_high, guess, aa)
-        fa[active] = np.where(keep_high, value, np.where(side[active] == -1, ffa * 0.5, ffa))
-        b[active] = np.where(keep_high, bb, guess)
-        fb[active] = np.where(keep_high, np.where(side[active] == 1, ffb * 0.5, ffb), value)
-        side[active] = np.where(keep_high, 1, -1)
-        moved[active[value == 0]] = 0.0
-    return last
-
-
-def crossing_times(
-    pieces: Pieces,
-    rows: IntArray,
-    ends: tuple[FloatArray, FloatArray],
-    values: tuple[FloatArray, FloatArray],
-    slopes: tuple[FloatArray, FloatArray],
-    level: float,
-    *,
-    iterations: int = 2,
-) -> FloatArray:
-    """When the elevation's sine crosses ``level`` inside each bracket (its ends, the sine
-    minus ``level`` and its rate there): the root of the cubic through those, then Newton
-    steps on the orbit's own cubic, kept inside the bracket."""
-    low, high = ends
-    f0, f1 = values
-    h = high - low
-    d0, d1 = slopes[0] * h, slopes[1] * h
-    part, every = pieces.subset(rows), slice(None)
-    s = np.clip(f0 / np.where(f0 != f1, f0 - f1, 1.0), 0.0, 1.0)
-    for _ in range(4):
-        s2 = s * s
-        value = (
-            (2 * s2 * s - 3 * s2 + 1) * f0
-            + (s2 * s - 2 * s2 + s) * d0
-            + (-2 * s2 * s + 3 * s2) * f1
-            + (s2 * s - s2) * d1
-        )
-        slope = (6 * s2 - 6 * s) * f0 + (3 * s2 - 4 * s + 1) * d0
-        slope += (-6 * s2 + 6 * s) * f1 + (3 * s2 - 2 * s) * d1
-        s = np.clip(s - value / np.where(slope != 0, slope, 1.0), 0.0, 1.0)
-    t = low + s * h
-    for _ in range(iterations):
-        sight = part.position(t, every) - part.site
-        norm2 = _dot(sight, sight)
-        value = _dot(sight, part.up) / np.sqrt(norm2) - level
-        rate = elevation_rate_sign(sight, part.velocity(t, every), part.up) / norm2**1.5
-        t = np.clip(t - value / np.where(rate != 0, rate, 1.0), low, high)
-    return t
-
-
-def sine_rate(sight: FloatArray, velocity: FloatArray, up: FloatArray) -> FloatArray:
-    """How fast the elevation's sine changes (per second), for (3, n) arrays."""
-    result: FloatArray = elevation_rate_sign(sight, velocity, up) / _dot(sight, sight) ** 1.5
     return result

@@ -26,21 +26,19 @@ from tessera.core.space.frames import (
 )
 from tessera.core.space.hermite import (
     Pieces,
-    bracketed_roots,
-    crossing_times,
     elevation_rate_sign,
     elevation_sine,
-    sine_rate,
 )
+from tessera.core.space.sightline import SightPolynomials
 
 IntArray = npt.NDArray[np.int64]
 _MU_KM3_S2: Final = 398600.8  # WGS-72, as SGP4
 # Sites below the ellipsoid's equatorial radius plus this, and the geodetic vertical's
 # tilt from the geocentric one, are covered by this much extra cone.
 _CONE_SLACK_RAD: Final = math.radians(0.5)
-# Satellites propagated and searched together: small enough for the cone test over every
-# site and grid step to stay in cache.
-_SATELLITE_CHUNK: Final = 64
+# Satellites propagated and searched together: few enough that the cone test over every
+# site and grid step, and every refinement array, stays in cache (8 ran fastest of 4 to 64).
+_SATELLITE_CHUNK: Final = 8
 # The grid reaches this far beyond the span asked about, so a pass already under way at its
 # start (or not yet over at its end) is found whole: longer than any low orbit's pass.
 PAD_SECONDS: Final = 1800.0
@@ -121,13 +119,10 @@ def find_passes(
         table = _chunk_passes(
             position, velocity, grid, step, site_pos, site_up, site_unit, cone[chunk], mask
         )
-        tables.append((table[0] + first, *table[1:]))
-    joined = [np.concatenate(parts) for parts in zip(*tables, strict=True)]
-    keep = (np.nan_to_num(joined[4], nan=np.inf) >= start) & (
-        np.nan_to_num(joined[2], nan=-np.inf) <= end
-    )
-    chosen = [part[keep] for part in joined]
-    return PassTable(*chosen)
+        # Set (NaN: not yet) at or after the start, rise (NaN: already up) by the end.
+        keep = ~(table[4] < start) & ~(table[2] > end)
+        tables.append((table[0][keep] + first, *(part[keep] for part in table[1:])))
+    return PassTable(*(np.concatenate(parts) for parts in zip(*tables, strict=True)))
 
 
 def _empty() -> PassTable:
@@ -146,22 +141,18 @@ def _chunk_passes(
     cone: FloatArray,
     mask: float,
 ) -> tuple[npt.NDArray[Any], ...]:
-    _, n_sat, n_t = position.shape
+    n_t = position.shape[2]
     n_site = site_pos.shape[0]
     unit = (position / np.sqrt(np.sum(position * position, axis=0))).astype(np.float32)
-    cosines = unit.reshape(3, -1).T @ site_unit.T.astype(np.float32)
     # Laid out satellite, site, time: a pair's samples come one after the other.
-    near = np.ascontiguousarray(
-        (cosines.reshape(n_sat, n_t, n_site) > cone.astype(np.float32)[:, None, None]).transpose(
-            0, 2, 1
-        )
-    )
+    cosines = np.matmul(site_unit.astype(np.float32), np.ascontiguousarray(unit.transpose(1, 0, 2)))
+    near = cosines > cone.astype(np.float32)[:, None, None]
     wanted = near.copy()
     wanted[:, :, 1:] |= near[:, :, :-1]
     wanted[:, :, :-1] |= near[:, :, 1:]
     flat = np.flatnonzero(wanted)
     if flat.size < 2:
-        return tuple(np.zeros(0) for _ in range(7))
+        return tuple(np.zeros(0, np.int64 if column < 2 else float) for column in range(7))
     pair = flat // n_t
     k = flat - pair * n_t
     sat = pair // n_site
@@ -197,64 +188,55 @@ def _chunk_passes(
     p0, v0 = (np.take(a, sample[i0], axis=1) for a in states)
     p1, v1 = (np.take(a, sample[i1], axis=1) for a in states)
     pieces = Pieces(grid[k[i0]], step, (p0, v0, p1, v1), at, up)
-    e0 = elevation_sine(p0 - at, up) - math.sin(mask)
-    e1 = elevation_sine(p1 - at, up) - math.sin(mask)
-    g0 = elevation_rate_sign(p0 - at, v0, up)
-    g1 = elevation_rate_sign(p1 - at, v1, up)
-    peak = (g0 > 0) & (g1 <= 0)
-    r0, r1 = sine_rate(p0 - at, v0, up), sine_rate(p1 - at, v1, up)
-    events = np.arange(starts.size)
-    t0 = grid[k[i0]]
-    t1 = t0 + step
-    rows = np.flatnonzero(peak)
-    t_peak = np.full(events.size, np.nan)
-    el_peak = np.full(events.size, np.nan)
+    sight = SightPolynomials.of(pieces)
+    level = math.sin(mask)
+    zero, one = np.zeros(starts.size), np.ones(starts.size)
+    (e0, r0, g0), (e1, r1, g1) = sight.ends()
+    e0 -= level
+    e1 -= level
+    rows = np.flatnonzero((g0 > 0) & (g1 <= 0))
+    s_peak = np.full(starts.size, np.nan)
+    el_peak = np.full(starts.size, np.nan)
     if rows.size:
-        peaks = pieces.subset(rows)
-        t_peak[rows] = bracketed_roots(
-            lambda r, t: peaks.rising(t, r),
-            t0[rows],
-            t1[rows],
-            g0[rows],
-            g1[rows],
-            tolerance=0.05,
-        )
-        el_peak[rows] = peaks.elevation_sine(t_peak[rows], slice(None)) - math.sin(mask)
-    has_peak = ~np.isnan(t_peak)
+        peaks = sight.subset(rows)
+        s_peak[rows] = peaks.culminations(g0[rows], g1[rows])
+        el_peak[rows] = peaks.sine(s_peak[rows]) - level
+    has_peak = ~np.isnan(s_peak)
     # Horizon crossings, in the interval or, where it holds a culmination, on each side of it.
-    mid_t = np.where(has_peak, t_peak, t1)
+    mid_s = np.where(has_peak, s_peak, one)
     mid_el = np.where(has_peak, el_peak, e1)
     mid_rate = np.where(has_peak, 0.0, r1)
-    everyone = np.arange(events.size)
+    everyone = np.arange(starts.size)
     rises_a, sets_a = _crossings(
-        pieces, everyone, (t0, mid_t), (e0, mid_el), (r0, mid_rate), math.sin(mask)
+        sight, everyone, (zero, mid_s), (e0, mid_el), (r0, mid_rate), level
     )
     peaked = np.flatnonzero(has_peak)
     rises_b, sets_b = _crossings(
-        pieces,
+        sight,
         peaked,
-        (t_peak[peaked], t1[peaked]),
+        (s_peak[peaked], one[peaked]),
         (el_peak[peaked], e1[peaked]),
-        (np.zeros(peaked.size), r1[peaked]),
-        math.sin(mask),
+        (zero[peaked], r1[peaked]),
+        level,
     )
-    rises = (np.concatenate((rises_a[0], rises_b[0])), np.concatenate((rises_a[1], rises_b[1])))
-    sets = (np.concatenate((sets_a[0], sets_b[0])), np.concatenate((sets_a[1], sets_b[1])))
+    t_peak = pieces.t0 + step * s_peak
     visible = np.flatnonzero(has_peak & (el_peak >= 0))
     highest = np.arcsin(np.clip(el_peak + math.sin(mask), -1.0, 1.0))
-    return _assemble(sat[i0], site[i0], n_site, visible, t_peak, highest, rises, sets, pieces)
+    slots = _slots(starts.size, (rises_a, sets_a), (visible, t_peak[visible]), (rises_b, sets_b))
+    return _assemble(sat[i0], site[i0], n_site, slots, highest, pieces)
 
 
 def _crossings(
-    pieces: Pieces,
+    sight: SightPolynomials,
     rows: IntArray,
     ends: tuple[FloatArray, FloatArray],
     values: tuple[FloatArray, FloatArray],
     slopes: tuple[FloatArray, FloatArray],
-    mask_sine: float,
+    level: float,
 ) -> tuple[tuple[IntArray, FloatArray], tuple[IntArray, FloatArray]]:
-    """Of ``rows`` (brackets given per row: ends, the sine above the mask and its rate
-    there), those rising through the mask and those setting through it, with the times."""
+    """Of ``rows`` (brackets given per row: ends as fractions of the piece, the sine above
+    the mask and its rate there), those rising through the mask and those setting through
+    it, with the times."""
     f_low, f_high = values
     found = []
     for chosen in (
@@ -262,40 +244,54 @@ def _crossings(
         np.flatnonzero((f_low >= 0) & (f_high < 0)),
     ):
         which = rows[chosen]
-        times = crossing_times(
-            pieces,
-            which,
+        part = sight.subset(which)
+        fractions = part.crossings(
             (ends[0][chosen], ends[1][chosen]),
             (f_low[chosen], f_high[chosen]),
             (slopes[0][chosen], slopes[1][chosen]),
-            mask_sine,
+            level,
         )
-        found.append((which, times))
+        found.append((which, part.t0 + part.step * fractions))
     return found[0], found[1]
+
+
+Event = tuple[IntArray, FloatArray]
+
+
+def _slots(
+    rows: int, before: tuple[Event, Event], peaks: Event, after: tuple[Event, Event]
+) -> tuple[npt.NDArray[np.int8], IntArray, FloatArray]:
+    """Kinds (0 rise, 1 culmination, 2 set), rows and times of every event, in time order
+    for each satellite and site without sorting: rows are already in that order and each
+    holds at most a crossing before its culmination, the culmination, and a crossing after
+    it (three slots a row)."""
+    kinds = np.full((rows, 3), -1, dtype=np.int8)
+    times = np.full((rows, 3), np.nan)
+    for slot, kind, (which, when) in (
+        (0, 0, before[0]),
+        (0, 2, before[1]),
+        (1, 1, peaks),
+        (2, 0, after[0]),
+        (2, 2, after[1]),
+    ):
+        kinds[which, slot] = kind
+        times[which, slot] = when
+    filled = np.flatnonzero(kinds.ravel() >= 0)
+    return kinds.ravel()[filled], filled // 3, times.ravel()[filled]
 
 
 def _assemble(
     sat: IntArray,
     site: IntArray,
     n_site: int,
-    visible: IntArray,
-    t_peak: FloatArray,
+    slots: tuple[npt.NDArray[np.int8], IntArray, FloatArray],
     el_peak: FloatArray,
-    rises: tuple[IntArray, FloatArray],
-    sets: tuple[IntArray, FloatArray],
     pieces: Pieces,
 ) -> tuple[npt.NDArray[Any], ...]:
     """Each culmination above the mask with the last rise before it and the first set after
     it, for the same satellite and site."""
-    pair = sat * n_site + site
-    kinds = np.concatenate(
-        (np.zeros(rises[0].size), np.ones(visible.size), np.full(sets[0].size, 2))
-    )
-    rows = np.concatenate((rises[0], visible, sets[0]))
-    times = np.concatenate((rises[1], t_peak[visible], sets[1]))
-    keys = pair[rows]
-    order = np.lexsort((kinds, times, keys))
-    kinds, rows, times, keys = kinds[order], rows[order], times[order], keys[order]
+    kinds, rows, times = slots
+    keys = sat[rows] * n_site + site[rows]
     index = np.arange(kinds.size)
     last_rise = np.maximum.accumulate(np.where(kinds == 0, index, -1))
     next_set = np.minimum.accumulate(np.where(kinds == 2, index, kinds.size)[::-1])[::-1]
