@@ -6,6 +6,7 @@ the chat screenshot (into docs/ under `make screenshots`)."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import threading
@@ -38,13 +39,23 @@ class TakPhone:
         self._reader.start()
 
     def _read(self) -> None:
-        while data := self._connection.recv(1 << 16):
-            self._buffer += data
-            while (end := self._buffer.find(b"</event>")) >= 0:
-                document, self._buffer = self._buffer[: end + 8], self._buffer[end + 8 :]
-                with self._arrived:
-                    self.events.append(parse_event(document.strip()))
-                    self._arrived.notify_all()
+        try:
+            while data := self._connection.recv(1 << 16):
+                self._buffer += data
+                while (end := self._buffer.find(b"</event>")) >= 0:
+                    document, self._buffer = self._buffer[: end + 8], self._buffer[end + 8 :]
+                    with self._arrived:
+                        self.events.append(parse_event(document.strip()))
+                        self._arrived.notify_all()
+        except OSError:
+            return  # the phone hung up while reading (ssl.SSLError is an OSError too)
+
+    def hang_up(self) -> None:
+        """Stop reading, then close: never close the socket under a reading thread."""
+        with contextlib.suppress(OSError):
+            self._connection.shutdown(socket.SHUT_RDWR)
+        self._reader.join(WAIT_S)
+        self._connection.close()
 
     def send(self, xml: str) -> None:
         self._connection.sendall(xml.encode())
@@ -78,9 +89,14 @@ def phone(data: Path, port: int, name: str, *principal: str) -> Iterator[TakPhon
     connection = context.wrap_socket(raw, server_hostname="127.0.0.1")
     connection.settimeout(None)
     try:
-        yield TakPhone(connection)
-    finally:
+        tak_phone = TakPhone(connection)
+    except BaseException:
         connection.close()
+        raise
+    try:
+        yield tak_phone
+    finally:
+        tak_phone.hang_up()
 
 
 def stamp(moment: datetime) -> str:
