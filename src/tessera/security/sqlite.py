@@ -22,7 +22,6 @@ from typing import Final
 import msgspec
 
 from tessera.core.model import Principal
-from tessera.private_files import private_file
 from tessera.security import certstore, sqlite_audit, sqlite_enrollment, sqlite_sources
 from tessera.security.audit_filter import AuditFilter
 from tessera.security.base import (
@@ -45,6 +44,7 @@ from tessera.security.sqlite_rows import (
     optional_us,
     token_from_row,
 )
+from tessera.wal_files import connect_wal
 
 FILE_NAME: Final = "security.sqlite3"
 BUSY_TIMEOUT_MS: Final = 10_000
@@ -111,14 +111,10 @@ def security_store_path(data_dir: Path) -> Path:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    # Autocommit (isolation_level=None): transactions are opened explicitly where needed.
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    # Set first, so that switching to WAL and creating the schema wait for another
-    # process that is doing the same instead of failing with "database is locked".
-    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    conn.execute("PRAGMA journal_mode=WAL")
-    # FULL: every commit is fsynced before it returns, so an audit event written is kept.
-    conn.execute("PRAGMA synchronous=FULL")
+    # busy_timeout: switching to WAL and creating the schema wait for another process
+    # that is doing the same. FULL: every commit is fsynced before it returns, so an audit
+    # event written is kept.
+    conn = connect_wal(path, synchronous="FULL", busy_timeout_ms=BUSY_TIMEOUT_MS, shared=True)
     conn.execute("PRAGMA foreign_keys=ON")
     return conn
 
@@ -175,8 +171,7 @@ class SqliteSecurityStore(SecurityStore):
     async def open(self) -> None:
         if self._conn is not None:
             return
-        # Owner-only before SQLite opens it: its -wal and -shm files take the same mode.
-        private_file(self._path)
+        # Owner-only (connect_wal): its -wal and -shm files take the same mode.
         conn = _connect(self._path)
         try:
             _create_schema(conn)
