@@ -20,7 +20,7 @@ from tessera.federation.chat_outbox import ChatOutbox
 from tessera.federation.outbox import Outbox
 from tessera.federation.release import Outgoing
 from tessera.federation.status import LinkStatus
-from tessera.journal.base import JournalClosedError
+from tessera.transports.backoff import Attempt, run_with_backoff
 from tessera.transports.federation.wire import FrameStream, TokenBucket
 
 if TYPE_CHECKING:
@@ -56,34 +56,30 @@ class Sender:
         self._context = context
         self._node = tessera.settings.federation_node or ""
         self._bucket = None if link.rate_bps is None else TokenBucket(link.rate_bps)
+        self._logged: set[str] = set()  # the kinds of error logged as warnings
 
     async def run(self) -> None:
-        link, status = self._link, self._status
-        delay = link.backoff_s
-        logged: set[str] = set()
-        while True:
-            status.state = "connecting"
-            try:
-                if await self._session():
-                    delay = link.backoff_s
-            except asyncio.CancelledError:
-                status.state, status.connected = "stopped", False
-                raise
-            except JournalClosedError:
-                status.state, status.connected = "stopped", False
-                return
-            except (OSError, TimeoutError, FrameError, LinkRefusedError, ssl.SSLError) as exc:
-                text = str(exc) or type(exc).__name__
-                status.last_error = text
-                kind = type(exc).__name__
-                (log.debug if kind in logged else log.warning)(
-                    "federation link %s (%s): %s", link.name, link.peer, text
-                )
-                logged.add(kind)
-            status.connected, status.state = False, "waiting"
-            status.reconnects += 1
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, link.backoff_max_s)
+        link = self._link
+        await run_with_backoff(
+            self._attempt,
+            self._status,
+            backoff_s=link.backoff_s,
+            backoff_max_s=link.backoff_max_s,
+            failed=self._failed,
+            retried=(OSError, TimeoutError, FrameError, LinkRefusedError, ssl.SSLError),
+        )
+
+    async def _attempt(self, attempt: Attempt) -> None:
+        attempt.up = await self._session()
+
+    def _failed(self, exc: Exception) -> None:
+        text = str(exc) or type(exc).__name__
+        self._status.last_error = text
+        kind = type(exc).__name__
+        (log.debug if kind in self._logged else log.warning)(
+            "federation link %s (%s): %s", self._link.name, self._link.peer, text
+        )
+        self._logged.add(kind)
 
     async def _session(self) -> bool:
         """One connection, until it fails; whether the peer welcomed it."""
