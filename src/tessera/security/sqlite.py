@@ -36,6 +36,7 @@ from tessera.security.base import (
     UnknownPrincipalError,
     UnknownTokenError,
     check_record,
+    principal_body,
 )
 from tessera.security.sqlite_rows import (
     aware_us,
@@ -117,7 +118,7 @@ class SqliteSecurityStore(SecurityStore):
     # -- principals --------------------------------------------------------------------
 
     async def add_principal(self, principal: Principal) -> None:
-        body = self._principal_body(principal)
+        body = principal_body(principal, self._principal_decoder)
         with self._writing() as conn:
             try:
                 conn.execute(
@@ -127,20 +128,6 @@ class SqliteSecurityStore(SecurityStore):
                 raise PrincipalExistsError(
                     f"a principal named {principal.name!r} already exists"
                 ) from None
-
-    def _principal_body(self, principal: Principal) -> bytes:
-        """The stored form, checked by decoding it: a row that could not be read back
-        (a bad name, a time without a zone) would break every later lookup."""
-        if principal.created_at is not None and principal.created_at.tzinfo is not None:
-            principal = msgspec.structs.replace(
-                principal, created_at=principal.created_at.astimezone(UTC)
-            )
-        body = msgspec.json.encode(principal)
-        try:
-            self._principal_decoder.decode(body)
-        except msgspec.ValidationError as exc:
-            raise SecurityStoreError(f"invalid principal: {exc}") from None
-        return body
 
     async def principal(self, name: str) -> Principal | None:
         with self._reading() as conn:
