@@ -24,7 +24,8 @@ from tessera.retention_config import check_retention
 from tessera.security.base import SecurityStoreError, SourceGrant, check_record
 from tessera.space.config import check_satellites
 from tessera.tiles.config import BasemapSetting, check_basemaps
-from tessera.transports.cot_stream.config import PlainPortMode, check_plain_ports
+from tessera.transports.cot_stream.config import PlainPortMode as PlainPortMode
+from tessera.transports.cot_stream.config import check_plain_ports
 from tessera.transports.feeds.config import FeedConfig
 from tessera.transports.imagery.config import ImagerySource, check_imagery
 from tessera.transports.tak_client.config import TakServerConfig, tak_servers_problem
