@@ -56,7 +56,7 @@ ARCHIVE_DRAIN_TIMEOUT_S = 10.0
 # Stopping a task: cancelled this many times at most, each followed by this long a wait.
 CANCEL_ATTEMPTS = 10
 CANCEL_WAIT_S = 1.0
-# Logged under the composition root's name, as before this module was split from it.
+# Its messages are the composition root's (``tessera.app``), the name logging setups use.
 log = logging.getLogger("tessera.app")
 
 
