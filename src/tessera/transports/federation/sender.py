@@ -24,8 +24,8 @@ from tessera.transports.backoff import Attempt, run_with_backoff
 from tessera.transports.federation.wire import FrameStream, TokenBucket
 
 if TYPE_CHECKING:
-    from tessera.app import Tessera
     from tessera.federation.config import FederationLink
+    from tessera.transports.federation.host import Sending
 
 log = logging.getLogger(__name__)
 PING_S = 10.0
@@ -41,7 +41,7 @@ class LinkRefusedError(RuntimeError):
 class Sender:
     def __init__(
         self,
-        tessera: Tessera,
+        tessera: Sending,
         link: FederationLink,
         status: LinkStatus,
         outbox: Outbox,
