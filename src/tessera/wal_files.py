@@ -5,6 +5,8 @@ a writer. A ``str`` path (``:memory:``) is taken as it is."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
@@ -38,6 +40,22 @@ def connect_wal(
         conn.close()
         raise
     return conn
+
+
+@contextmanager
+def write_transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """A transaction on an autocommit connection, committed if its body returns."""
+    # IMMEDIATE takes the write lock up front (waiting up to busy_timeout), so another
+    # process cannot change a row between our read of it and our write.
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    finally:
+        # Still open only if the body or the COMMIT failed (SQLite may already have
+        # rolled back by itself, hence the check).
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
 
 
 class WalFile:

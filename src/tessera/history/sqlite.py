@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Final
 
 from tessera.history.base import Snapshot, SnapshotStore
-from tessera.wal_files import connect_wal
+from tessera.wal_files import connect_wal, write_transaction
 
 HISTORY_FILE: Final = "history.sqlite3"
 _SCHEMA: Final = (
@@ -86,13 +86,8 @@ class SqliteSnapshots(SnapshotStore):
         conn = self._connection()
 
         def write() -> None:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with write_transaction(conn):
                 conn.executemany(_SAVE, rows)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
 
         async with self._lock:
             await asyncio.to_thread(write)

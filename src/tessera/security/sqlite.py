@@ -51,8 +51,8 @@ from tessera.security.sqlite_schema import (
     SCHEMA_VERSION,
     connect,
     create_schema,
-    transaction,
 )
+from tessera.wal_files import write_transaction
 
 FILE_NAME: Final = "security.sqlite3"
 # The schema (sqlite_schema) is importable from here too.
@@ -112,7 +112,7 @@ class SqliteSecurityStore(SecurityStore):
     @contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
         """A write transaction, taken at once so a read inside it cannot go stale."""
-        with self._reading() as conn, transaction(conn):
+        with self._reading() as conn, write_transaction(conn):
             yield conn
 
     # -- principals --------------------------------------------------------------------

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
 
 from tessera.security import certstore, sqlite_audit, sqlite_enrollment, sqlite_sources
 from tessera.security.base import SecurityStoreError
-from tessera.wal_files import connect_wal
+from tessera.wal_files import connect_wal, write_transaction
 
 BUSY_TIMEOUT_MS: Final = 10_000
 SCHEMA: Final = """
@@ -70,24 +69,9 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-@contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    # IMMEDIATE takes the write lock up front (waiting up to busy_timeout), so another
-    # process cannot change a row between our read of it and our write.
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-        conn.execute("COMMIT")
-    finally:
-        # Still open only if the body or the COMMIT failed (SQLite may already have
-        # rolled back by itself, hence the check).
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-
-
 def create_schema(conn: sqlite3.Connection) -> None:
     # One transaction: processes opening a fresh file together take turns.
-    with transaction(conn):
+    with write_transaction(conn):
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
         if version > SCHEMA_VERSION:
             raise SecurityStoreError(
