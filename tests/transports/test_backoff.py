@@ -13,6 +13,12 @@ from tessera.journal.base import JournalClosedError
 from tessera.transports.backoff import Attempt, run_with_backoff
 
 
+class Waits:
+    def __init__(self, first: float, longest: float) -> None:
+        self.backoff_s = first
+        self.backoff_max_s = longest
+
+
 class Status:
     def __init__(self) -> None:
         self.state = "starting"
@@ -41,8 +47,7 @@ def test_the_wait_doubles_to_the_longest_and_starts_afresh_after_an_attempt_got_
         run_with_backoff(
             attempt,
             status,
-            backoff_s=1.0,
-            backoff_max_s=3.0,
+            Waits(1.0, 3.0),
             failed=lambda exc: failures.append(str(exc)),
             sleep=sleep,
         )
@@ -61,15 +66,14 @@ def test_a_closed_journal_stops_and_an_error_not_retried_ends_the_loop() -> None
         raise ValueError("not a connection error")
 
     status = Status()
-    asyncio.run(run_with_backoff(closed, status, backoff_s=1.0, backoff_max_s=1.0, failed=print))
+    asyncio.run(run_with_backoff(closed, status, Waits(1.0, 1.0), failed=print))
     assert status.state == "stopped"
     with pytest.raises(ValueError, match="not a connection error"):
         asyncio.run(
             run_with_backoff(
                 broken,
                 Status(),
-                backoff_s=1.0,
-                backoff_max_s=1.0,
+                Waits(1.0, 1.0),
                 failed=print,
                 retried=(OSError,),
             )
@@ -89,7 +93,7 @@ def test_a_stop_turned_into_an_error_by_the_attempt_still_stops() -> None:
                 raise OSError("cut while stopping") from None
 
         task = asyncio.create_task(
-            run_with_backoff(attempt, status, backoff_s=60.0, backoff_max_s=60.0, failed=print)
+            run_with_backoff(attempt, status, Waits(60.0, 60.0), failed=print)
         )
         await started.wait()
         task.cancel()

@@ -22,6 +22,17 @@ class Reconnecting(Protocol):
     reconnects: int
 
 
+class Backoff(Protocol):
+    """The waits between attempts: the first, doubled each time up to the longest (a
+    feed's, a TAK server link's or a federation link's settings)."""
+
+    @property
+    def backoff_s(self) -> float: ...
+
+    @property
+    def backoff_max_s(self) -> float: ...
+
+
 class Attempt:
     """One attempt's word on how it went: ``up`` once it got through (the next wait then
     starts afresh, even if the attempt fails afterwards); ``done`` when there is nothing
@@ -37,16 +48,15 @@ class Attempt:
 async def run_with_backoff(
     attempt: Callable[[Attempt], Awaitable[None]],
     status: Reconnecting,
+    backoff: Backoff,
     *,
-    backoff_s: float,
-    backoff_max_s: float,
     failed: Callable[[Exception], None],
     retried: tuple[type[Exception], ...] = (Exception,),
     sleep: Sleep = asyncio.sleep,
 ) -> None:
     """Run ``attempt`` until it is done, the journal closes or the task is cancelled;
     ``failed`` hears each error of the kinds ``retried`` (others end the loop)."""
-    delay = backoff_s
+    delay = backoff.backoff_s
     while True:
         status.state = "connecting"
         this = Attempt()
@@ -69,8 +79,8 @@ async def run_with_backoff(
                 status.state, status.connected = "stopped", False
                 raise asyncio.CancelledError from exc
         if this.up:
-            delay = backoff_s
+            delay = backoff.backoff_s
         status.connected, status.state = False, "waiting"
         status.reconnects += 1
         await sleep(delay)
-        delay = min(delay * 2, backoff_max_s)
+        delay = min(delay * 2, backoff.backoff_max_s)

@@ -59,12 +59,10 @@ class Sender:
         self._logged: set[str] = set()  # the kinds of error logged as warnings
 
     async def run(self) -> None:
-        link = self._link
         await run_with_backoff(
             self._attempt,
             self._status,
-            backoff_s=link.backoff_s,
-            backoff_max_s=link.backoff_max_s,
+            self._link,
             failed=self._failed,
             retried=(OSError, TimeoutError, FrameError, LinkRefusedError, ssl.SSLError),
         )

@@ -32,12 +32,10 @@ class FeedRunner:
         self._logged_errors: set[str] = set()
 
     async def run(self) -> None:
-        config = self.config
         await run_with_backoff(
             self._attempt,
             self.status,
-            backoff_s=config.backoff_s,
-            backoff_max_s=config.backoff_max_s,
+            self.config,
             failed=self._failed,  # whatever the far end does, the feed goes on
         )
 
