@@ -1,6 +1,7 @@
 """A private SQLite file in WAL mode: owner-only on disk (``private_file``), autocommit
 (transactions are opened explicitly where needed), and written ahead so readers run beside
-a writer. A ``str`` path (``:memory:``) is taken as it is."""
+a writer. A ``str`` path (``:memory:``) is taken as it is. Also the write transaction
+taken up front that such files (and any autocommit SQLite connection) use."""
 
 from __future__ import annotations
 
