@@ -18,13 +18,13 @@ from tessera.transports.feeds.sink import FeedSink
 from tessera.transports.feeds.sources import pieces
 
 if TYPE_CHECKING:
-    from tessera.app import Tessera
+    from tessera.transports.feeds.sink import Feeding
 
 log = logging.getLogger(__name__)
 
 
 class FeedRunner:
-    def __init__(self, tessera: Tessera, config: FeedConfig) -> None:
+    def __init__(self, tessera: Feeding, config: FeedConfig) -> None:
         self.tessera = tessera
         self.config = config
         self.status = FeedStatus(config)
@@ -88,7 +88,7 @@ class FeedRunner:
 class Feeds:
     """Every configured feed, started with the server and stopped with it."""
 
-    def __init__(self, tessera: Tessera) -> None:
+    def __init__(self, tessera: Feeding) -> None:
         self.tessera = tessera
         self.runners = [FeedRunner(tessera, config) for config in tessera.settings.feeds]
         self._tasks: list[asyncio.Task[None]] = []
@@ -105,7 +105,7 @@ class Feeds:
         self._tasks.clear()
 
 
-async def start_feeds(tessera: Tessera) -> Feeds | None:
+async def start_feeds(tessera: Feeding) -> Feeds | None:
     """Start the settings' feeds; None if there are none (or this process is fusion)."""
     if not tessera.settings.feeds or tessera.role == "fusion":
         return None

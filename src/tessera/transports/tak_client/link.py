@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import ssl
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Protocol
 
 from tessera.bus.base import Subscriber
 from tessera.codecs.cot import CotError, CotEvent, encode_event, parse_event
@@ -23,12 +23,27 @@ from tessera.store.base import TrackQuery
 from tessera.transports.backoff import Attempt, Sleep, run_with_backoff
 from tessera.transports.cot_stream.outbox import Outbox
 from tessera.transports.cot_stream.wire import PROTOBUF, XML, WireEvent
+from tessera.transports.feeds.sink import Feeding
 from tessera.transports.tak_client.config import TakServerConfig
 from tessera.transports.tak_client.exchange import Intake, Releaser, Taken, presence
 from tessera.transports.tak_client.status import TakLinkStatus
 
 if TYPE_CHECKING:
-    from tessera.app import Tessera
+    from tessera.bus.base import ChangeBus
+    from tessera.core.labels import Picture
+    from tessera.store.base import TrackStore
+    from tessera.transports.tak_client.status import TakServerBoard
+
+
+class Linking(Feeding, Protocol):
+    """What the TAK server links need of a running Tessera (``app.Tessera`` is one): what
+    a sensor feed needs, and the pictures to send."""
+
+    pictures: dict[str, Picture]
+    store: TrackStore
+    bus: ChangeBus
+    tak_servers: TakServerBoard
+
 
 log = logging.getLogger(__name__)
 CHUNK_BYTES: Final = 64 * 1024
@@ -48,7 +63,7 @@ class TakLink:
     """``sleep`` waits between attempts (a test passes its own)."""
 
     def __init__(
-        self, tessera: Tessera, config: TakServerConfig, *, sleep: Sleep = asyncio.sleep
+        self, tessera: Linking, config: TakServerConfig, *, sleep: Sleep = asyncio.sleep
     ) -> None:
         self.tessera = tessera
         self.config = config
@@ -262,7 +277,7 @@ class TakLink:
 class TakLinks:
     """Every configured TAK server link, started with the server and stopped with it."""
 
-    def __init__(self, tessera: Tessera) -> None:
+    def __init__(self, tessera: Linking) -> None:
         self.links = [TakLink(tessera, config) for config in tessera.settings.tak_servers]
         self._tessera = tessera
         self._tasks: list[asyncio.Task[None]] = []
@@ -280,7 +295,7 @@ class TakLinks:
         self._tasks.clear()
 
 
-async def start_tak_links(tessera: Tessera) -> TakLinks | None:
+async def start_tak_links(tessera: Linking) -> TakLinks | None:
     """Start the settings' TAK server links; None if there are none (or this process
     only fuses)."""
     if not tessera.settings.tak_servers or tessera.role == "fusion":
