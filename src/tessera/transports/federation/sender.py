@@ -68,7 +68,7 @@ class Sender:
         )
 
     async def _attempt(self, attempt: Attempt) -> None:
-        attempt.up = await self._session()
+        await self._session(attempt)
 
     def _failed(self, exc: Exception) -> None:
         text = str(exc) or type(exc).__name__
@@ -79,8 +79,9 @@ class Sender:
         )
         self._logged.add(kind)
 
-    async def _session(self) -> bool:
-        """One connection, until it fails; whether the peer welcomed it."""
+    async def _session(self, attempt: Attempt) -> None:
+        """One connection, until it fails; once the peer welcomes it, the next wait
+        starts afresh (a session ends only by failing)."""
         address = self._link.peer_address
         assert address is not None
         host, port = address
@@ -102,10 +103,10 @@ class Sender:
             status.peer_node, status.position = welcome.node, welcome.resume
             status.chat_position = welcome.chat_resume
             status.connected, status.state, status.last_error = True, "connected", None
+            attempt.up = True
             await self._exchange(stream, welcome.node)
         finally:
             await stream.close()
-        return True
 
     async def _exchange(self, stream: FrameStream, peer: str) -> None:
         outbox, link, status = self._outbox, self._link, self._status
