@@ -29,7 +29,7 @@ from playwright.async_api import Page, async_playwright
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import Served, iso, server_process  # noqa: E402
+from benchmarks.common import Served, iso, server_process, write_section  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -266,16 +266,6 @@ def sizes_table(result: dict[str, Any]) -> str:
     return "\n".join(["", head, "|---|---:|---:|", *rows, ""])
 
 
-def write(text: str, path: Path = ROOT / "BENCHMARKS.md") -> None:
-    old = path.read_text()
-    start = old.find("\n" + SECTION)
-    if start < 0:
-        path.write_text(old.rstrip("\n") + "\n\n" + text)
-        return
-    end = old.find("\n## ", start + 1)
-    path.write_text(old[: start + 1] + text + ("" if end < 0 else old[end:]))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tracks", type=int, default=10_000)
@@ -298,7 +288,7 @@ def main() -> None:
             f"--seconds {args.seconds:g} --size {args.size}"
             + (f" --sizes {args.sizes}" if sizes else "")
         )
-        write(section(result, command, before, after))
+        write_section(ROOT / "BENCHMARKS.md", SECTION, section(result, command, before, after))
 
 
 if __name__ == "__main__":
