@@ -249,8 +249,7 @@ page pans the map on every animation frame; headless Chromium with software WebG
 | map source updates/s (coalesced) | {result["source_updates_per_s"]:.1f} |
 | tracks drawn | {result["drawn"]:,.0f} |
 
-{sizes_table(result)}
-Target: 30 frames/s or more with 10,000 tracks and 2,000 updates a second.
+{sizes_table(result)}Target: 30 frames/s or more with 10,000 tracks and 2,000 updates a second.
 """
 
 
@@ -263,7 +262,7 @@ def sizes_table(result: dict[str, Any]) -> str:
     if not rows:
         return ""
     head = "| viewport | map panned, no updates, frames/s | empty WebGL canvas, frames/s |"
-    return "\n".join(["", head, "|---|---:|---:|", *rows, ""])
+    return "\n".join([head, "|---|---:|---:|", *rows, "", ""])
 
 
 def main() -> None:
