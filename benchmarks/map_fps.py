@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Page, ViewportSize, async_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -164,9 +164,9 @@ async def open_map(page: Page, served: Served, tracks: int, timeout_s: float) ->
     await page.wait_for_timeout(2000)
 
 
-def viewport(size: str) -> dict[str, int]:
+def viewport(size: str) -> ViewportSize:
     width, height = size.split("x")
-    return {"width": int(width), "height": int(height)}
+    return ViewportSize(width=int(width), height=int(height))
 
 
 async def measure(
