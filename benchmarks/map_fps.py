@@ -250,6 +250,8 @@ page pans the map on every animation frame; headless Chromium with software WebG
 | tracks drawn | {result["drawn"]:,.0f} |
 
 {sizes_table(result)}Target: 30 frames/s or more with 10,000 tracks and 2,000 updates a second.
+Where a frame's time goes, what was tried and what was measured before:
+[docs/map-performance.md](docs/map-performance.md).
 """
 
 
