@@ -15,7 +15,7 @@ from typing import Final, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from tessera.core.fusion.arrays import UNPINNED, TrackArrays
+from tessera.core.fusion.arrays import TENTATIVE, UNPINNED, TrackArrays
 from tessera.core.fusion.association import GatedPairs
 from tessera.core.fusion.geo import earth_xyz, moved_arrays, offsets_metres
 from tessera.core.fusion.kalman import log_det2, mahalanobis2, position_covariance
@@ -95,8 +95,11 @@ def _fine(
     spread: FloatArray,
     arrays: TrackArrays,
     detections: Detections,
+    *,
+    fit_only: npt.NDArray[np.bool_] | None = None,
 ) -> GatedPairs:
-    """Chi-square gate on the Mahalanobis distance, with each report's own error."""
+    """Chi-square gate on the Mahalanobis distance, with each report's own error.
+    ``fit_only`` (per candidate pair): pairs costed by the distance alone."""
     spread[:, 0, 0] += detections.variance[report]
     spread[:, 1, 1] += detections.variance[report]
     innovation = offsets_metres(lat, lon, detections.lat[report], detections.lon[report])
@@ -107,6 +110,8 @@ def _fine(
     inside = (distance2 <= GATE_CHI2) & compatible
     # Likelihood cost: a vague track must not win over a precise one just by its size.
     cost = distance2[inside] + log_det2(spread[inside])
+    if fit_only is not None:
+        cost = np.where(fit_only[inside], distance2[inside], cost)
     return GatedPairs(report[inside], track_rows[inside], cost, distance2[inside])
 
 
@@ -171,4 +176,11 @@ def gate_late(
     spread[placed] = 0.0
     spread[placed, 0, 0] = past_var[known]
     spread[placed, 1, 1] = past_var[known]
-    return _fine(report, track_rows, lat, lon, spread, arrays, detections)
+    # A late report is mostly a vague one (a patrol's spot report, minutes old) that
+    # cannot tell apart the vehicles of a column: among established tracks it goes to the
+    # one it fits best in its own error, not to the most precise. By likelihood the few
+    # tracks a drone last saw would take every one, and the rest of the column, unheard,
+    # would go stale. A tentative track still pays for its size, so a vague report does
+    # not prefer the vague track of one earlier report to an established one.
+    fit_only = arrays.status[track_rows] != TENTATIVE
+    return _fine(report, track_rows, lat, lon, spread, arrays, detections, fit_only=fit_only)
