@@ -9,7 +9,7 @@ import math
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Protocol
 
 from tessera.codecs.feed_model import Decoded, Footprint, Sighting, Squawk
 from tessera.core.alerts.emergency import emergency_subject
@@ -30,7 +30,34 @@ from tessera.security.scoping import Submitter, label_text
 from tessera.transports.feeds.config import FeedConfig
 
 if TYPE_CHECKING:
-    from tessera.app import Tessera
+    from collections.abc import Callable
+    from typing import Literal
+
+    from tessera.core.labels import ClassificationScheme
+    from tessera.journal.base import Journal
+    from tessera.security.base import SecurityStore
+    from tessera.security.scoping import IdScope
+    from tessera.settings import Settings
+    from tessera.transports.feeds.base import FeedBoard
+
+
+class Feeding(Protocol):
+    """What the sensor feeds need of a running Tessera (``app.Tessera`` is one)."""
+
+    settings: Settings
+    role: Literal["all", "gateway", "fusion"]
+    clock: Callable[[], datetime]
+    security: SecurityStore
+    scheme: ClassificationScheme
+    journal: Journal
+    feeds: FeedBoard
+    new_report_id: Callable[[], str]
+
+    @property
+    def ids(self) -> IdScope: ...
+
+    async def submitter(self, principal: Principal, own_uid: str | None = None) -> Submitter: ...
+
 
 log = logging.getLogger(__name__)
 # A footprint stands this long without an update (then it is stale on the map).
@@ -43,7 +70,7 @@ class FeedSetupError(RuntimeError):
 
 
 class FeedSink:
-    def __init__(self, tessera: Tessera, config: FeedConfig) -> None:
+    def __init__(self, tessera: Feeding, config: FeedConfig) -> None:
         self._tessera = tessera
         self._config = config
         self._maker: ReportMaker | None = None
