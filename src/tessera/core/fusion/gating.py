@@ -15,7 +15,7 @@ from typing import Final, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from tessera.core.fusion.arrays import TENTATIVE, UNPINNED, TrackArrays
+from tessera.core.fusion.arrays import UNPINNED, TrackArrays
 from tessera.core.fusion.association import GatedPairs
 from tessera.core.fusion.geo import earth_xyz, moved_arrays, offsets_metres
 from tessera.core.fusion.kalman import log_det2, mahalanobis2, position_covariance
@@ -177,10 +177,8 @@ def gate_late(
     spread[placed, 0, 0] = past_var[known]
     spread[placed, 1, 1] = past_var[known]
     # A late report is mostly a vague one (a patrol's spot report, minutes old) that
-    # cannot tell apart the vehicles of a column: among established tracks it goes to the
-    # one it fits best in its own error, not to the most precise. By likelihood the few
-    # tracks a drone last saw would take every one, and the rest of the column, unheard,
-    # would go stale. A tentative track still pays for its size, so a vague report does
-    # not prefer the vague track of one earlier report to an established one.
-    fit_only = arrays.status[track_rows] != TENTATIVE
+    # cannot tell apart the vehicles of a column: it goes to the track it fits best in its
+    # own error, not to the most precise. By likelihood the few tracks a drone last saw
+    # would take every one, and the rest of the column, unheard, would go stale.
+    fit_only = np.ones(track_rows.size, dtype=bool)
     return _fine(report, track_rows, lat, lon, spread, arrays, detections, fit_only=fit_only)
