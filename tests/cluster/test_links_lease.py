@@ -97,7 +97,7 @@ async def _subjects(deployment: Cluster) -> Counter[str]:
 
 async def _lease_state(url: str) -> str:
     async with httpx.AsyncClient(base_url=url, timeout=10) as client:
-        health = (await client.get("/health")).json()
+        health = (await client.get("/api/v1/health")).json()
     return str(health.get("feeds", {}).get("links_lease", {}).get("state", ""))
 
 
@@ -121,8 +121,13 @@ def test_one_gateway_reads_a_shared_feed_and_another_takes_it_over(
                     return station.sent >= 20
 
                 await _until(reading, "the feed to be read")
-                states = {url: await _lease_state(url) for url in gateways}
-                assert sorted(states.values()) == ["active", "standby"], states
+                states: dict[str, str] = {}
+
+                async def settled() -> bool:
+                    states.update({url: await _lease_state(url) for url in gateways})
+                    return sorted(states.values()) == ["active", "standby"]
+
+                await _until(settled, "one gateway to hold the links, the other to stand by")
                 [holder_url] = [url for url, state in states.items() if state == "active"]
                 [other_url] = [url for url in gateways if url != holder_url]
                 holder = gateways[holder_url]
