@@ -14,6 +14,7 @@ import sys
 import tempfile
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -267,3 +268,31 @@ def machine() -> str:
         f"{os.cpu_count()} cores ({cpu}), {memory_kb // 1024 // 1024} GiB, "
         f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
     )
+
+
+def measured_when() -> str:
+    """When a figure was measured and how loaded the machine was (its 1-minute load)."""
+    with open("/proc/loadavg") as handle:
+        loadavg = handle.read().split()[0]
+    return f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {loadavg}"
+
+
+def write_section(
+    path: Path, heading: str, text: str, *, before: str | None = None, deeper: bool = False
+) -> None:
+    """Put ``text`` (which starts with ``heading``) into the markdown page at ``path``: in
+    place of the section under ``heading``, up to the next ``## `` heading (or ``### ``
+    too, with ``deeper``); where there is none, before the section ``before`` or else at
+    the end."""
+    old = path.read_text() if path.exists() else ""
+    start = old.find("\n" + heading + "\n")
+    if start >= 0:
+        marks = ("\n## ", "\n### ") if deeper else ("\n## ",)
+        end = min(
+            (at for at in (old.find(mark, start + 1) for mark in marks) if at >= 0), default=-1
+        )
+        new = old[: start + 1] + text + ("" if end < 0 else old[end:])
+    else:
+        at = -1 if before is None else old.find("\n" + before + "\n")
+        new = old.rstrip("\n") + "\n\n" + text if at < 0 else old[: at + 1] + text + old[at:]
+    path.write_text(new)

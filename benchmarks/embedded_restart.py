@@ -39,7 +39,7 @@ import msgspec
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import machine, moving_batches  # noqa: E402
+from benchmarks.common import machine, moving_batches, write_section  # noqa: E402
 from tessera.app import build  # noqa: E402
 from tessera.journal.sqlite import SqliteJournal  # noqa: E402
 from tessera.security.tls import ensure_deployment  # noqa: E402
@@ -284,19 +284,6 @@ Target: HTTP answers within 5 s of the process's start after a long journal.
 """
 
 
-def write_section(text: str, path: Path) -> None:
-    """Replace (or add, before the fusion section) this benchmark's section."""
-    old = path.read_text()
-    start = old.find("\n" + SECTION)
-    if start >= 0:
-        end = old.find("\n## ", start + 1)
-        new = old[: start + 1] + text + ("" if end < 0 else old[end:])
-    else:
-        at = old.find("\n## Fusion\n")
-        new = old + "\n" + text if at < 0 else old[: at + 1] + text + old[at:]
-    path.write_text(new)
-
-
 def main(argv: list[str] | None = None) -> int:
     options = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     options.add_argument("--repeats", type=int, default=3)
@@ -322,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     text = markdown(figures, command, when, machine())
     print(text)
     if args.write and not args.quick:
-        write_section(text, ROOT / "BENCHMARKS.md")
+        write_section(ROOT / "BENCHMARKS.md", SECTION, text, before="## Fusion")
         print("wrote BENCHMARKS.md", file=sys.stderr)
     return 0
 

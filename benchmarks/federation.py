@@ -49,6 +49,7 @@ import msgspec
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import measured_when, write_section  # noqa: E402
 from benchmarks.exercise_load import PARTNER_RULE, PARTNER_RULE_TEXT, ExerciseLoad  # noqa: E402
 from benchmarks.federation_mesh import EVERYTHING, mesh  # noqa: E402
 from benchmarks.impairment import Impairment  # noqa: E402
@@ -361,25 +362,15 @@ def main() -> int:
         load = Load(**{**load.__dict__, "outage_s": args.outage})
     started = time.monotonic()
     row = measure(load)
-    with open("/proc/loadavg") as handle:
-        loadavg = handle.read().split()[0]
     command = "python benchmarks/federation.py" + (" --quick" if args.quick else "")
     command += " --exercise" if use_exercise else " --synthetic"
     if args.outage is not None:
         command += f" --outage {args.outage:g}"
-    when = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {loadavg}"
-    text = markdown(row, load, command, when)
+    text = markdown(row, load, command, measured_when())
     print(text)
     print(f"(ran {time.monotonic() - started:.0f} s; {row})", file=sys.stderr)
     if args.write:
-        path = ROOT / "BENCHMARKS.md"
-        old = path.read_text()
-        start = old.find("\n" + SECTION)
-        if start < 0:
-            path.write_text(old.rstrip("\n") + "\n\n" + text)
-        else:
-            end = old.find("\n## ", start + 1)
-            path.write_text(old[: start + 1] + text + (old[end:] if end >= 0 else ""))
+        write_section(ROOT / "BENCHMARKS.md", SECTION, text)
     return 0
 
 

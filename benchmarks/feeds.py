@@ -29,6 +29,7 @@ import msgspec
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import measured_when, write_section  # noqa: E402
 from tessera.codecs.feed_model import Decoded  # noqa: E402
 from tessera.core.fusion.engine import KalmanTracker  # noqa: E402
 from tessera.core.labels import ClassificationScheme  # noqa: E402
@@ -241,21 +242,11 @@ def main() -> int:
     args = parser.parse_args()
     load = QUICK if args.quick else FULL
     rows = {kind: measure(kind, load) for kind in RECORDINGS}
-    with open("/proc/loadavg") as handle:
-        loadavg = handle.read().split()[0]
     command = "python benchmarks/feeds.py" + (" --quick" if args.quick else "")
-    when = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {loadavg}"
-    text = markdown(rows, load, command, when)
+    text = markdown(rows, load, command, measured_when())
     print(text)
     if args.write:
-        path = ROOT / "BENCHMARKS.md"
-        old = path.read_text()
-        start = old.find("\n" + SECTION)
-        if start < 0:
-            path.write_text(old.rstrip("\n") + "\n\n" + text)
-        else:
-            end = old.find("\n## ", start + 1)
-            path.write_text(old[: start + 1] + text + (old[end:] if end >= 0 else ""))
+        write_section(ROOT / "BENCHMARKS.md", SECTION, text)
     return 0
 
 

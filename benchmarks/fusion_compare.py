@@ -26,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import write_section  # noqa: E402
 from tessera.scoring.metrics import OverallScore, score_files  # noqa: E402
 from tessera.sim.files import write_scenario  # noqa: E402
 from tessera.sim.scenario import ScenarioConfig, build  # noqa: E402
@@ -274,20 +275,6 @@ fuse` at least 100 times Stone Soup's reports/s.
 """
 
 
-def write_section(text: str, path: Path) -> None:
-    """Replace this section (up to the next heading of its level or above), or add it at
-    the end of the fusion section."""
-    old = path.read_text() if path.exists() else ""
-    start = old.find("\n" + SECTION + "\n")
-    if start >= 0:
-        ends = (old.find("\n## ", start + 1), old.find("\n### ", start + 1))
-        end = min((at for at in ends if at >= 0), default=-1)
-        new = old[: start + 1] + text + ("" if end < 0 else old[end:])
-    else:
-        new = old.rstrip("\n") + "\n\n" + text
-    path.write_text(new)
-
-
 def stonesoup_version() -> str:
     from importlib.metadata import version
 
@@ -302,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     text = section(compare_all(QUICK if args.quick else FULL), stonesoup_version())
     print(text)
     if args.write:
-        write_section(text, ROOT / "BENCHMARKS.md")
+        write_section(ROOT / "BENCHMARKS.md", SECTION, text, deeper=True)
         print("wrote BENCHMARKS.md", file=sys.stderr)
     return 0
 

@@ -50,6 +50,7 @@ import msgspec
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import write_section  # noqa: E402
 from tessera.bus.memory import MemoryBus  # noqa: E402
 from tessera.core.fusion.engine import FusionSettings, KalmanTracker  # noqa: E402
 from tessera.core.model import Report  # noqa: E402
@@ -342,19 +343,6 @@ the picture held about {figures["tracks_p50"]:.0f} tracks.
 """
 
 
-def write_section(text: str, path: Path) -> None:
-    """Replace (or add, before the fusion section) this benchmark's section."""
-    old = path.read_text()
-    start = old.find("\n" + SECTION + "\n")
-    if start >= 0:
-        end = old.find("\n## ", start + 1)
-        new = old[: start + 1] + text + ("" if end < 0 else old[end:])
-    else:
-        at = old.find("\n## Fusion\n")
-        new = old + "\n" + text if at < 0 else old[: at + 1] + text + "\n" + old[at + 1 :]
-    path.write_text(new)
-
-
 def main(argv: list[str] | None = None) -> int:
     options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     options.add_argument("--hours", type=float, default=24.0, help="journal length (24)")
@@ -376,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     text = markdown(figures, command, when, load)
     print(text)
     if args.write:
-        write_section(text, ROOT / "BENCHMARKS.md")
+        write_section(ROOT / "BENCHMARKS.md", SECTION, text, before="## Fusion")
         print("wrote BENCHMARKS.md", file=sys.stderr)
     return 0
 

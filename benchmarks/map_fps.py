@@ -26,7 +26,7 @@ from playwright.async_api import Page, async_playwright
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import Served, iso, server_process  # noqa: E402
+from benchmarks.common import Served, iso, server_process, write_section  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -229,16 +229,6 @@ Target: 30 frames/s or more with 10,000 tracks and 2,000 updates a second.
 """
 
 
-def write(text: str, path: Path = ROOT / "BENCHMARKS.md") -> None:
-    old = path.read_text()
-    start = old.find("\n" + SECTION)
-    if start < 0:
-        path.write_text(old.rstrip("\n") + "\n\n" + text)
-        return
-    end = old.find("\n## ", start + 1)
-    path.write_text(old[: start + 1] + text + ("" if end < 0 else old[end:]))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tracks", type=int, default=10_000)
@@ -255,7 +245,7 @@ def main() -> None:
             f"python benchmarks/map_fps.py --tracks {args.tracks} --rate {args.rate:g} "
             f"--seconds {args.seconds:g}"
         )
-        write(section(result, command, before, after))
+        write_section(ROOT / "BENCHMARKS.md", SECTION, section(result, command, before, after))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from benchmarks import fusion_compare
+from benchmarks.common import write_section
 from benchmarks.fusion_compare import Plan, Row, Side
 
 from tessera.scoring.metrics import score_files
@@ -120,8 +121,9 @@ def test_ratios_and_rates_are_reports_over_seconds() -> None:
 def test_the_section_is_replaced_in_place(tmp_path: Path) -> None:
     page = tmp_path / "BENCHMARKS.md"
     page.write_text("# B\n\n## Fusion\n\nthroughput\n\n## Next\n\nkept\n")
-    fusion_compare.write_section(f"{fusion_compare.SECTION}\n\nfirst\n", page)
-    fusion_compare.write_section(f"{fusion_compare.SECTION}\n\nsecond\n", page)
+    section = fusion_compare.SECTION
+    write_section(page, section, f"{section}\n\nfirst\n", deeper=True)
+    write_section(page, section, f"{section}\n\nsecond\n", deeper=True)
     text = page.read_text()
     assert text.count(fusion_compare.SECTION) == 1
     assert "second" in text and "first" not in text and "kept" in text

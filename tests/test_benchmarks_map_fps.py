@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks.map_fps import IDENTITIES, SECTION, report, section, write
+from benchmarks.common import write_section
+from benchmarks.map_fps import IDENTITIES, SECTION, report, section
 
 FIGURES = {
     "tracks": 10_000,
@@ -23,7 +24,7 @@ FIGURES = {
 def test_the_section_replaces_its_old_self_and_keeps_the_others(tmp_path: Path) -> None:
     page = tmp_path / "BENCHMARKS.md"
     page.write_text(f"# Benchmarks\n\n## Ingest\n\nold\n\n{SECTION}\n\nstale\n\n## Later\n\nkept\n")
-    write(section(FIGURES, "python benchmarks/map_fps.py", "1.0", "2.0"), page)
+    write_section(page, SECTION, section(FIGURES, "python benchmarks/map_fps.py", "1.0", "2.0"))
     text = page.read_text()
     assert "stale" not in text and "| 31.5 |" in text
     assert text.index("## Ingest") < text.index(SECTION) < text.index("## Later")

@@ -34,6 +34,7 @@ FORBIDDEN = frozenset(
         "tessera.bus",
         "tessera.transports",
         "tessera.app",
+        "tessera.lifecycle",
         "tessera.server",
     }
 )

@@ -5,18 +5,32 @@ the connection a fusion worker writes PostGIS through."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
 
 from tessera.core.fusion.engine import FusionSettings
 from tessera.settings import Settings
 
 if TYPE_CHECKING:
-    from tessera.app import Tessera
     from tessera.checkpointing import Checkpointer
+    from tessera.fusion_worker import FusionWorker
+    from tessera.journal.base import Journal
+    from tessera.store.base import TrackStore
+    from tessera.trimming import JournalTrimmer
+
+
+class Checkpointed(Protocol):
+    """What the checkpoints need of a running Tessera (``app.Tessera`` is one)."""
+
+    worker: FusionWorker
+    store: TrackStore
+    journal: Journal
+    clock: Callable[[], datetime]
+    trimmer: JournalTrimmer | None
 
 
 def embedded_checkpointer(
-    settings: Settings, tessera: Tessera, fusion_settings: FusionSettings
+    settings: Settings, tessera: Checkpointed, fusion_settings: FusionSettings
 ) -> Checkpointer:
     """Checkpoints in the data folder: a restart replays only the journal's tail."""
     from tessera.checkpointing import Checkpointer
@@ -39,7 +53,7 @@ def embedded_checkpointer(
 
 
 def postgis_checkpointer(
-    settings: Settings, tessera: Tessera, fusion_settings: FusionSettings
+    settings: Settings, tessera: Checkpointed, fusion_settings: FusionSettings
 ) -> Checkpointer:
     from tessera.checkpointing import Checkpointer
     from tessera.journal.jetstream import JetStreamJournal
@@ -61,7 +75,7 @@ def postgis_checkpointer(
     )
 
 
-def _trimming(tessera: Tessera) -> Callable[[int], Awaitable[None]] | None:
+def _trimming(tessera: Checkpointed) -> Callable[[int], Awaitable[None]] | None:
     """What runs after each saved checkpoint: the journal's trim, if it drops anything."""
     return None if tessera.trimmer is None else tessera.trimmer.after_checkpoint
 

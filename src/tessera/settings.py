@@ -3,36 +3,34 @@ and passed down. Nothing reads configuration from anywhere else."""
 
 from __future__ import annotations
 
-import ipaddress
-import math
 import tomllib
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 import msgspec
 
+from tessera.cluster.config import check_role
 from tessera.core.alerts.rules import AlertSettings, settings_problems
 from tessera.core.banners import DEFAULT_BANNER_COLOURS
 from tessera.core.labels import DEFAULT_LEVELS, DEFAULT_PICTURE, ClassificationScheme, Picture
 from tessera.core.model import MAX_HOLD, Label
 from tessera.core.order_of_battle import Placement
-from tessera.core.space.catalog import SatelliteSource, source_problems
-from tessera.federation.config import FederationLink, links_problem
+from tessera.core.space.catalog import SatelliteSource
+from tessera.federation.config import FederationLink, check_federation
+from tessera.retention_config import MIN_JOURNAL_BYTES as MIN_JOURNAL_BYTES
+from tessera.retention_config import MIN_RETENTION_S as MIN_RETENTION_S
+from tessera.retention_config import check_retention
 from tessera.security.base import SecurityStoreError, SourceGrant, check_record
+from tessera.space.config import check_satellites
 from tessera.tiles.config import BasemapSetting, check_basemaps
+from tessera.transports.cot_stream.config import PlainPortMode as PlainPortMode
+from tessera.transports.cot_stream.config import check_plain_ports
 from tessera.transports.feeds.config import FeedConfig
-from tessera.transports.imagery.config import ImagerySource
+from tessera.transports.imagery.config import ImagerySource, check_imagery
 from tessera.transports.tak_client.config import TakServerConfig, tak_servers_problem
-
-# Retention bounds below these are mistakes (a journal trimmed as it is written).
-MIN_RETENTION_S = 60.0
-MIN_JOURNAL_BYTES = 1024 * 1024
-
-
-# What a plain (TCP or UDP) CoT connection carries: one TAK client, or many units.
-PlainPortMode = Literal["client", "gateway"]
+from tessera.transports.web.config import check_http_edge
+from tessera.transports.web.config import origin_problem as origin_problem
 
 
 class SourceOwnership(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -294,16 +292,30 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                 raise ValueError(f"{where}: {label.classification!r} is not one of the levels")
         if self.auth_failures_allowed < 1 or self.auth_failure_window_s <= 0:
             raise ValueError("auth_failures_allowed and auth_failure_window_s must be positive")
-        for name in ("cot_tcp", "cot_udp"):
-            if getattr(self, f"{name}_port") is not None and not getattr(self, f"{name}_principal"):
-                raise ValueError(
-                    f"{name}_port needs {name}_principal: everything arriving there acts as it"
-                )
-        if not 0 <= self.cot_chat_replay_s < math.inf:
-            raise ValueError("cot_chat_replay_s must be zero (no chat replayed) or more")
-        self._validate_http_edge()
+        check_plain_ports(
+            tcp_port=self.cot_tcp_port,
+            tcp_principal=self.cot_tcp_principal,
+            udp_port=self.cot_udp_port,
+            udp_principal=self.cot_udp_principal,
+            chat_replay_s=self.cot_chat_replay_s,
+        )
+        check_http_edge(
+            trusted_proxies=self.trusted_proxies,
+            cors_origins=self.cors_origins,
+            header_timeout_s=self.http_header_timeout_s,
+            keep_alive_s=self.http_keep_alive_s,
+            max_connections=self.http_max_connections,
+            tls_cert=self.http_tls_cert,
+            tls_key=self.http_tls_key,
+        )
         check_basemaps(self.basemaps)
-        self._validate_retention()
+        check_retention(
+            max_age_s=self.journal_max_age_s,
+            max_bytes=self.journal_max_bytes,
+            dedup_window_s=self.dedup_window_s,
+            journal_backend=self.journal_backend,
+            postgis_dsn=self.postgis_dsn,
+        )
         if self.requests_per_second <= 0 or self.request_burst < 1:
             raise ValueError("requests_per_second and request_burst must be positive")
         if not 0 < self.cot_recheck_s <= 3600:
@@ -312,18 +324,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             raise ValueError("retained_changes must be at least 1")
         if not 0 < self.fusion_batch_s <= 60:
             raise ValueError("fusion_batch_s must be greater than 0 and at most 60")
-        if self.role != "all":
-            missing = [
-                need
-                for need, ok in (
-                    ("journal_backend = 'jetstream'", self.journal_backend == "jetstream"),
-                    ("bus_backend = 'nats'", self.bus_backend == "nats"),
-                    ("postgis_dsn", self.postgis_dsn is not None),
-                )
-                if not ok
-            ]
-            if missing:
-                raise ValueError(f"role {self.role!r} needs " + ", ".join(missing))
+        check_role(
+            self.role,
+            journal_backend=self.journal_backend,
+            bus_backend=self.bus_backend,
+            postgis_dsn=self.postgis_dsn,
+        )
         if not self.checkpoint_interval_s > 0:
             raise ValueError("checkpoint_interval_s must be greater than zero")
         if not self.history_snapshot_interval_s > 0:
@@ -351,19 +357,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         except SecurityStoreError as exc:
             raise ValueError(f"sources: {exc}") from None
         self._validate_feeds()
-        if problem := links_problem(
+        check_federation(
             self.federation,
             self.federation_node,
             scheme,
             tls=self.federation_tls,
             host=self.federation_host,
-        ):
-            raise ValueError(problem)
-        others = {feed.name for feed in self.feeds} | {tak.name for tak in self.tak_servers}
-        if clash := sorted({link.name for link in self.federation} & others):
-            # Each is the source id of what it brings in: one name, one source.
-            raise ValueError(f"federation: {', '.join(clash)} is also a feed's or TAK server's")
-        self._validate_satellites()
+            others={feed.name for feed in self.feeds} | {tak.name for tak in self.tak_servers},
+        )
+        check_satellites(self.satellites, scheme)
         if problem := tak_servers_problem(
             self.tak_servers,
             scheme,
@@ -371,7 +373,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             frozenset(feed.name for feed in self.feeds),
         ):
             raise ValueError(problem)
-        self._validate_imagery()
+        check_imagery(self.imagery, scheme)
         for picture in self.pictures:
             level = picture.rule.max_classification
             if level is not None and level not in scheme:
@@ -384,37 +386,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         """Whether the map and the API are served over TLS."""
         return self.http_tls or self.http_tls_cert is not None
 
-    def _validate_retention(self) -> None:
-        for name in ("journal_max_age_s", "dedup_window_s"):
-            value = getattr(self, name)
-            if value is not None and not (math.isfinite(value) and value >= MIN_RETENTION_S):
-                raise ValueError(
-                    f"{name} must be at least {MIN_RETENTION_S:g} seconds (or null to keep all)"
-                )
-        if self.journal_max_bytes is not None and self.journal_max_bytes < MIN_JOURNAL_BYTES:
-            raise ValueError(
-                f"journal_max_bytes must be at least {MIN_JOURNAL_BYTES} (or null to keep all)"
-            )
-        bounded = not self.retains_all or self.dedup_window is not None
-        if bounded and self.journal_backend == "jetstream" and self.postgis_dsn is None:
-            # Trimming needs the saved states' position, and a retry older than the
-            # claims is answered from the report archive: both are in PostGIS.
-            raise ValueError(
-                "journal_max_age_s, journal_max_bytes and dedup_window_s need postgis_dsn "
-                "with journal_backend = 'jetstream'"
-            )
-
-    def _validate_satellites(self) -> None:
-        if problems := source_problems(self.satellites):
-            raise ValueError("; ".join(problems))
-        for source in self.satellites:
-            labels = [source.label, *(p.label for p in source.profiles if p.label)]
-            for label in labels:
-                if label.classification not in self.scheme:
-                    raise ValueError(
-                        f"satellites {source.name}: {label.classification!r} is not a level"
-                    )
-
     def _validate_feeds(self) -> None:
         names = [feed.name for feed in self.feeds]
         if len(set(names)) != len(names):
@@ -425,59 +396,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                 raise ValueError(f"feed {feed.name}: {problem}")
             if feed.label is not None and feed.label.classification not in self.scheme:
                 raise ValueError(f"feed {feed.name}: {feed.label.classification!r} is not a level")
-
-    def _validate_imagery(self) -> None:
-        names = [source.name for source in self.imagery]
-        if len(set(names)) != len(names):
-            raise ValueError("imagery: names must be distinct")
-        for source in self.imagery:
-            problem = source.problem()
-            if problem is not None:
-                raise ValueError(f"imagery {source.name}: {problem}")
-            if source.label is not None and source.label.classification not in self.scheme:
-                level = source.label.classification
-                raise ValueError(f"imagery {source.name}: {level!r} is not a level")
-
-    def _validate_http_edge(self) -> None:
-        for proxy in self.trusted_proxies:
-            try:
-                ipaddress.ip_network(proxy)
-            except ValueError as exc:
-                raise ValueError(f"trusted_proxies: {exc}") from None
-        if "*" in self.cors_origins and len(self.cors_origins) > 1:
-            raise ValueError('cors_origins: "*" (any origin) stands alone')
-        for origin in self.cors_origins:
-            problem = None if origin == "*" else origin_problem(origin)
-            if problem is not None:
-                raise ValueError(f"cors_origins: {origin!r} {problem}")
-        if self.http_header_timeout_s <= 0 or self.http_keep_alive_s < 0:
-            raise ValueError(
-                "http_header_timeout_s must be positive and http_keep_alive_s not negative"
-            )
-        if self.http_max_connections is not None and self.http_max_connections < 1:
-            raise ValueError("http_max_connections must be positive (or null for no limit)")
-        if (self.http_tls_cert is None) != (self.http_tls_key is None):
-            raise ValueError("http_tls_cert and http_tls_key go together")
-
-
-def origin_problem(origin: str) -> str | None:
-    """What keeps ``origin`` from matching a browser's Origin header, or None: a browser
-    sends scheme://host[:port] exactly, lowercase, without the scheme's own port."""
-    form = "scheme://host[:port] (no path, no trailing slash)"
-    if origin != origin.lower():
-        return "must be lowercase, as browsers send it"
-    try:
-        parts = urlsplit(origin)
-        port = parts.port
-    except ValueError as exc:
-        return f"is not an origin: {exc}"
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return f"is not an origin: {form} with http or https"
-    if origin != f"{parts.scheme}://{parts.netloc}" or "@" in parts.netloc:
-        return f"is not an origin: {form}"
-    if port == {"http": 80, "https": 443}[parts.scheme]:
-        return f"must leave out the default port {port}, as browsers do"
-    return None
 
 
 def load_settings(path: Path | None = None, **overrides: Any) -> Settings:

@@ -3,43 +3,33 @@ feed the alert service the picture's changes as the change feed would."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
-import httpx
 import msgspec
 
 from tessera.alerting.model import Alert
 from tessera.bus.base import Change
-from tessera.core.model import Label, Principal, Role, Track
-from tests.support import Live, bearer, clocked_server
+from tessera.core.model import Label, Track
+from tests.support import Live, clocked_server
+from tests.two_pictures import (
+    NATO_OFFICER,
+    NATO_PICTURE,
+    UKR_LIAISON,
+    UKR_PICTURE,
+    officers,
+    run_scene,
+)
+from tests.two_pictures import Scene as TwoPictures
+
+__all__ = ["BOX", "NATO_LABEL", "NATO_OFFICER", "PICTURES", "T0", "UKR_LIAISON", "Scene", "run"]
 
 T0: Final = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 NATO_LABEL: Final = Label("SECRET", ("NATO",))
-NATO_OFFICER: Final = Principal(
-    name="nato-officer",
-    communities=("NATO",),
-    clearance="SECRET",
-    roles=(Role.VIEWER, Role.OPERATOR),
-)
-UKR_LIAISON: Final = Principal(
-    name="ukr-liaison",
-    communities=("UKR",),
-    clearance="CONFIDENTIAL",
-    roles=(Role.VIEWER, Role.OPERATOR),
-)
-PICTURES: Final = [
-    {
-        "name": "UKR",
-        "rule": {"max_classification": "CONFIDENTIAL", "releasable_to": "UKR"},
-        "reader_communities": ["UKR"],
-    },
-    {"name": "NATO", "rule": {"releasable_to": "NATO"}, "reader_communities": ["NATO"]},
-]
+PICTURES: Final = [UKR_PICTURE, NATO_PICTURE]
 # A box about 7 km by 11 km around 50.05 N, 10.05 E.
 BOX: Final = {
     "name": "Box",
@@ -61,19 +51,15 @@ class Clock:
         return self.now
 
 
-class Scene:
+class Scene(TwoPictures):
     def __init__(self, live: Live, clock: Clock, tokens: dict[str, str]) -> None:
-        self.live = live
+        super().__init__(live, tokens)
         self.clock = clock
-        self.tokens = tokens
         self._seq = 0
 
     @property
     def service(self) -> Any:
         return self.live.tessera.alerts
-
-    def client(self, who: str) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=self.live.base_url, headers=bearer(self.tokens[who]))
 
     def feed(
         self, picture: str, *tracks: Track, removed: tuple[str, ...] = (), overlays: Any = ()
@@ -113,16 +99,8 @@ async def scene(data_dir: Path, **overrides: Any) -> AsyncIterator[Scene]:
     clock = Clock()
     settings = {"pictures": PICTURES, "alerts": {"tick_s": 3600.0}, **overrides}
     async with clocked_server(data_dir, clock, **settings) as live:
-        tokens = {
-            "nato": await live.grant(NATO_OFFICER),
-            "ukr": await live.grant(UKR_LIAISON),
-        }
-        yield Scene(live, clock, tokens)
+        yield Scene(live, clock, await officers(live))
 
 
 def run(data_dir: Path, body: Callable[[Scene], Awaitable[None]], **overrides: Any) -> None:
-    async def main() -> None:
-        async with scene(data_dir, **overrides) as the_scene:
-            await asyncio.wait_for(body(the_scene), 60)
-
-    asyncio.run(main())
+    run_scene(scene(data_dir, **overrides), body, 60)

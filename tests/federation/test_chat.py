@@ -48,8 +48,17 @@ from tessera.federation.chat_outbox import ChatOutbox
 from tessera.federation.config import FederationLink
 from tessera.security.scoping import IdScope
 from tessera.server import HttpServer, bind
-from tests.federation.support import NATO_UNCLASSIFIED, Mesh, Node, mesh, run, until
-from tests.federation.test_release_on_the_wire import RULE, Wire, labels
+from tests.federation.support import (
+    NATO_UNCLASSIFIED,
+    RULE,
+    Mesh,
+    Node,
+    labels,
+    mesh,
+    run,
+    tapped_link,
+    until,
+)
 from tests.support import ADMIN, Live, grant
 
 ROOM = DEFAULT_PICTURE.name
@@ -135,42 +144,35 @@ def test_a_released_message_reaches_the_partners_room_within_its_ceiling(
 
 
 def test_what_chat_crosses_is_exactly_what_the_rule_releases(tmp_path: Path) -> None:
-    wire = Wire()
     rule = Picture("link", AdmissionRule(**RULE))
     scheme = ClassificationScheme()
     numbers = itertools.count(1)
-    loop = asyncio.new_event_loop()
-    context = mesh(tmp_path, [("a", "b")], tls=False, tap=wire.tap, release=RULE)
-    m = loop.run_until_complete(context.__aenter__())
-    a, b = m.nodes["a"], m.nodes["b"]
     sent: dict[str, bool] = {}
+    with tapped_link(tmp_path) as link:
+        a, b = link.mesh.nodes["a"], link.mesh.nodes["b"]
 
-    @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-    @given(st.lists(labels, min_size=1, max_size=6))
-    def check(drawn: list[Label]) -> None:
-        for label in drawn:
-            text = f"marker-chat-{next(numbers):07d}"
-            sent[text] = admits(rule, label, scheme)
-            say(a, text, label)
-        loop.run_until_complete(until(lambda: chat_settled(m), "b to hold a's chat"))
-        released = {text for text, ok in sent.items() if ok}
-        crossed = [
-            item.text
-            for frame in wire.frames()
-            if isinstance(frame, Batch)
-            for item in frame.items
-            if isinstance(item, ChatItem)
-        ]
-        assert set(crossed) == released
-        plain = wire.plain()
-        assert not [text for text, ok in sent.items() if not ok and text.encode() in plain]
-        assert sorted(room_texts(b.tessera)) == sorted(released)  # each once
+        @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+        @given(st.lists(labels, min_size=1, max_size=6))
+        def check(drawn: list[Label]) -> None:
+            for label in drawn:
+                text = f"marker-chat-{next(numbers):07d}"
+                sent[text] = admits(rule, label, scheme)
+                say(a, text, label)
+            link.run(until(lambda: chat_settled(link.mesh), "b to hold a's chat"))
+            released = {text for text, ok in sent.items() if ok}
+            crossed = [
+                item.text
+                for frame in link.wire.frames()
+                if isinstance(frame, Batch)
+                for item in frame.items
+                if isinstance(item, ChatItem)
+            ]
+            assert set(crossed) == released
+            plain = link.wire.plain()
+            assert not [text for text, ok in sent.items() if not ok and text.encode() in plain]
+            assert sorted(room_texts(b.tessera)) == sorted(released)  # each once
 
-    try:
         check()
-    finally:
-        loop.run_until_complete(context.__aexit__(None, None, None))
-        loop.close()
 
 
 def test_chat_resumes_after_resets_and_outages_losing_and_doubling_nothing(

@@ -12,7 +12,7 @@ from tessera.codecs.federation import OverlayItem, ReportItem
 from tessera.core.labels import AdmissionRule, ClassificationScheme, Picture
 from tessera.core.model import Identity, Label
 from tessera.core.overlays import Overlay, OverlayKind, OverlayRevision
-from tessera.federation.release import backlog_order, released
+from tessera.federation.release import Outgoing, backlog_order, released
 from tessera.federation.state import Provenance
 from tessera.journal.base import JournalEntry
 from tests.federation.support import report
@@ -31,7 +31,27 @@ def entries_of(*reports_and_revisions: object) -> list[JournalEntry]:
     return entries
 
 
-def ids(outgoing: list) -> list[str]:  # type: ignore[type-arg]
+def release(
+    entries: list[JournalEntry],
+    *,
+    rule: Picture = EVERYTHING,
+    peer: str = "b",
+    provenance: dict[str, Provenance] | None = None,
+    overlays_sent: set[str] | None = None,
+) -> list[Outgoing]:
+    """What node ``a``'s link to ``peer`` releases of ``entries``."""
+    return released(
+        entries,
+        rule=rule,
+        scheme=ClassificationScheme(),
+        node="a",
+        peer=peer,
+        provenance={} if provenance is None else provenance,
+        overlays_sent=set() if overlays_sent is None else overlays_sent,
+    )
+
+
+def ids(outgoing: list[Outgoing]) -> list[str]:
     return [o.item.id for o in outgoing]
 
 
@@ -45,15 +65,7 @@ def test_the_backlog_goes_newest_first_per_object_threats_and_new_objects_first(
         report("a", 5, subject="new", at=at[3]),
         report("a", 6, subject="new", at=at[4]),
     )
-    out = released(
-        entries,
-        rule=EVERYTHING,
-        scheme=ClassificationScheme(),
-        node="a",
-        peer="b",
-        provenance={},
-        overlays_sent=set(),
-    )
+    out = release(entries)
     order = ids(backlog_order(out, known={"s/a/old-friend"}))
     assert order == [
         "a-r4",  # the hostile object's newest
@@ -71,25 +83,9 @@ def test_items_from_the_peer_or_through_it_are_not_sent_to_it() -> None:
         "a-r2": Provenance("b", "b-1", ("b",)),  # began at the peer
         "a-r3": Provenance("c", "c-1", ("c", "b"), "u"),  # passed through it
     }
-    out = released(
-        entries,
-        rule=EVERYTHING,
-        scheme=ClassificationScheme(),
-        node="a",
-        peer="b",
-        provenance=provenance,
-        overlays_sent=set(),
-    )
+    out = release(entries, provenance=provenance)
     assert [(o.item.id, o.item.origin, o.item.path) for o in out] == [("a-r1", "a", ("a",))]
-    onward = released(
-        entries,
-        rule=EVERYTHING,
-        scheme=ClassificationScheme(),
-        node="a",
-        peer="d",
-        provenance=provenance,
-        overlays_sent=set(),
-    )
+    onward = release(entries, peer="d", provenance=provenance)
     forwarded = onward[2].item
     assert isinstance(forwarded, ReportItem)
     assert (forwarded.id, forwarded.origin, forwarded.path) == ("c-1", "c", ("c", "b", "a"))
@@ -109,9 +105,8 @@ def test_a_withdrawal_crosses_only_after_its_overlay_did() -> None:
         OverlayRevision(id="rev-2", overlay_id="ov-1", overlay=None),
     )
     rule = Picture("link", AdmissionRule(max_classification="RESTRICTED"))
-    common = {"rule": rule, "scheme": ClassificationScheme(), "node": "a", "peer": "b"}
-    assert released(entries, provenance={}, overlays_sent=set(), **common) == []  # type: ignore[arg-type]
-    out = released(entries, provenance={}, overlays_sent={"ov-1"}, **common)  # type: ignore[arg-type]
+    assert release(entries, rule=rule) == []
+    out = release(entries, rule=rule, overlays_sent={"ov-1"})
     assert [type(o.item) for o in out] == [OverlayItem]
     assert out[0].item.overlay is None  # type: ignore[union-attr]
 
@@ -137,14 +132,6 @@ def test_of_an_overlay_only_its_latest_revision_crosses() -> None:
         ),
     )
     sent: set[str] = set()
-    out = released(
-        entries,
-        rule=EVERYTHING,
-        scheme=ClassificationScheme(),
-        node="a",
-        peer="b",
-        provenance={},
-        overlays_sent=sent,
-    )
+    out = release(entries, overlays_sent=sent)
     assert ids(backlog_order(out, known=set())) == ["rev-5", "rev-3"]
     assert sent == {"ov-1", "ov-2"}

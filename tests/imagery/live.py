@@ -6,18 +6,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
-
-import httpx
 
 from tessera.alerting.feed import AlertInbox
 from tessera.alerting.model import AlertNotice, NoticeKind
 from tessera.core.model import Label, Principal, Role
 from tessera.transports.imagery.config import ImagerySource
 from tessera.transports.imagery.runner import ImageryRunner
-from tests.support import Live, bearer, live_server
+from tests.support import live_server
+from tests.two_pictures import NATO_PICTURE, UKR_PICTURE, officers, run_scene
+from tests.two_pictures import Scene as TwoPictures
 
 IMAGERY_LABEL: Final = Label("RESTRICTED", ("NATO",))
 IMAGERY_BOT: Final = Principal(
@@ -27,37 +26,11 @@ IMAGERY_BOT: Final = Principal(
     roles=(Role.REPORTER,),
     default_label=IMAGERY_LABEL,
 )
-NATO_OFFICER: Final = Principal(
-    name="nato-officer",
-    communities=("NATO",),
-    clearance="SECRET",
-    roles=(Role.VIEWER, Role.OPERATOR),
-)
-UKR_LIAISON: Final = Principal(
-    name="ukr-liaison",
-    communities=("UKR",),
-    clearance="CONFIDENTIAL",
-    roles=(Role.VIEWER, Role.OPERATOR),
-)
-PICTURES: Final = [
-    {"name": "NATO", "rule": {"releasable_to": "NATO"}, "reader_communities": ["NATO"]},
-    {
-        "name": "UKR",
-        "rule": {"max_classification": "CONFIDENTIAL", "releasable_to": "UKR"},
-        "reader_communities": ["UKR"],
-    },
-]
+PICTURES: Final = [NATO_PICTURE, UKR_PICTURE]
 WAIT_S: Final = 20.0
 
 
-@dataclass
-class Scene:
-    live: Live
-    tokens: dict[str, str]
-
-    def client(self, who: str) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=self.live.base_url, headers=bearer(self.tokens[who]))
-
+class Scene(TwoPictures):
     def runner(self, source: ImagerySource) -> ImageryRunner:
         runner = ImageryRunner(self.live.tessera, source)
         self.live.tessera.imagery.sources[source.name] = runner.status
@@ -82,17 +55,9 @@ async def raised(inbox: AlertInbox, count: int) -> list[AlertNotice]:
 async def scene(data_dir: Path, **overrides: Any) -> AsyncIterator[Scene]:
     settings = {"pictures": PICTURES, "alerts": {"tick_s": 3600.0}, **overrides}
     async with live_server(data_dir, **settings) as live:
-        tokens = {
-            "nato": await live.grant(NATO_OFFICER),
-            "ukr": await live.grant(UKR_LIAISON),
-            "bot": await live.grant(IMAGERY_BOT),
-        }
+        tokens = {**await officers(live), "bot": await live.grant(IMAGERY_BOT)}
         yield Scene(live, tokens)
 
 
 def run(data_dir: Path, body: Callable[[Scene], Awaitable[None]], **overrides: Any) -> None:
-    async def main() -> None:
-        async with scene(data_dir, **overrides) as the_scene:
-            await asyncio.wait_for(body(the_scene), 120)
-
-    asyncio.run(main())
+    run_scene(scene(data_dir, **overrides), body, 120)

@@ -17,10 +17,11 @@ from tessera.core.space.catalog import SatelliteSource
 from tessera.core.space.passes import Sites
 from tessera.core.space.predict import Pass, passes_over
 from tessera.space.catalog import SatelliteCatalog
-from tests.alerting.scenario import NATO_LABEL, NATO_OFFICER, PICTURES, UKR_LIAISON, Scene
+from tests.alerting.scenario import NATO_LABEL, PICTURES, Scene
 from tests.space.support import KYIV, T0, split_sources
 from tests.store.builders import track
 from tests.support import clocked_server
+from tests.two_pictures import officers
 
 LEAD_S: Final = 900.0
 RULES: Final = [
@@ -82,8 +83,7 @@ def test_a_hostile_pass_warns_the_units_picture_ahead_and_nobody_else(tmp_path: 
             "satellites": sources,
         }
         async with clocked_server(tmp_path / "data", clock, **settings) as live:
-            tokens = {"nato": await live.grant(NATO_OFFICER), "ukr": await live.grant(UKR_LIAISON)}
-            scene = Scene(live, clock, tokens)  # type: ignore[arg-type]
+            scene = Scene(live, clock, await officers(live))  # type: ignore[arg-type]
             nato_unit = track("nato-unit", *KYIV, identity=Identity.FRIEND, label=NATO_LABEL)
             ukr_unit = track(
                 "ukr-unit", *KYIV, identity=Identity.FRIEND, label=Label("UNCLASSIFIED", ("UKR",))

@@ -3,7 +3,6 @@ folder; ``:memory:`` for none)."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,7 +13,7 @@ import msgspec
 from tessera.alerting.base import AlertStore
 from tessera.alerting.model import Acknowledgement, Alert
 from tessera.core.alerts.rules import AlertRule
-from tessera.private_files import private_file
+from tessera.wal_files import WalFile
 
 FILE_NAME: Final = "alerts.sqlite3"
 _SCHEMA: Final = """
@@ -40,31 +39,11 @@ def _when(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class SqliteAlertStore(AlertStore):
+class SqliteAlertStore(WalFile, AlertStore):
     def __init__(self, path: Path | str) -> None:
-        self._path = path
-        self._db: sqlite3.Connection | None = None
-
-    @property
-    def db(self) -> sqlite3.Connection:
-        if self._db is None:
-            raise RuntimeError("the alert store is not open")
-        return self._db
-
-    def open(self) -> None:
-        if isinstance(self._path, Path):
-            # Owner-only, like the rest of the data folder (alerts carry labelled text).
-            private_file(self._path)
-        self._db = sqlite3.connect(self._path, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # Durable at each checkpoint of the WAL: an alert is judged again after a crash.
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
-
-    def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        # Owner-only, like the rest of the data folder (alerts carry labelled text);
+        # durable at each checkpoint of the WAL: an alert is judged again after a crash.
+        super().__init__(path, what="alert store", schema=_SCHEMA, synchronous="NORMAL")
 
     def rules(self) -> list[AlertRule]:
         rows = self.db.execute("SELECT body FROM alert_rules ORDER BY id").fetchall()

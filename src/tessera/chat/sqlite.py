@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Final
 
@@ -10,7 +9,7 @@ import msgspec
 
 from tessera.chat.base import ChatLog
 from tessera.core.chat import ChatMessage
-from tessera.private_files import private_file
+from tessera.wal_files import WalFile
 
 FILE_NAME: Final = "chat.sqlite3"
 _SCHEMA: Final = """
@@ -24,31 +23,11 @@ def chat_log_path(data_dir: Path) -> Path:
     return data_dir / FILE_NAME
 
 
-class SqliteChatLog(ChatLog):
+class SqliteChatLog(WalFile, ChatLog):
     def __init__(self, path: Path | str) -> None:
-        self._path = path
-        self._db: sqlite3.Connection | None = None
-
-    @property
-    def db(self) -> sqlite3.Connection:
-        if self._db is None:
-            raise RuntimeError("the chat journal is not open")
-        return self._db
-
-    def open(self) -> None:
-        if isinstance(self._path, Path):
-            # Owner-only, like the rest of the data folder (messages are labelled text).
-            private_file(self._path)
-        self._db = sqlite3.connect(self._path, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # A message is acknowledged once written: synchronous, like the report journal.
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
-
-    def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        # Owner-only, like the rest of the data folder (messages are labelled text); a
+        # message is acknowledged once written: synchronous, like the report journal.
+        super().__init__(path, what="chat journal", schema=_SCHEMA, synchronous="FULL")
 
     def append(self, message: ChatMessage) -> ChatMessage | None:
         cursor = self.db.execute(

@@ -10,6 +10,7 @@ graded ``grading``, refusing labels above ``ceiling``.
 from __future__ import annotations
 
 import re
+from collections.abc import Set
 from typing import Annotated, Final
 
 import msgspec
@@ -117,3 +118,21 @@ def links_problem(
         if problem := link.problem(scheme, tls):
             return f"federation link {link.name}: {problem}"
     return None
+
+
+def check_federation(
+    links: tuple[FederationLink, ...],
+    node: str | None,
+    scheme: ClassificationScheme,
+    *,
+    tls: bool,
+    host: str,
+    others: Set[str],
+) -> None:
+    """Raise ValueError naming what is wrong with the federation settings; ``others`` are
+    the names of the feeds and TAK servers, which no link may share."""
+    if problem := links_problem(links, node, scheme, tls=tls, host=host):
+        raise ValueError(problem)
+    if clash := sorted({link.name for link in links} & others):
+        # Each is the source id of what it brings in: one name, one source.
+        raise ValueError(f"federation: {', '.join(clash)} is also a feed's or TAK server's")

@@ -8,14 +8,13 @@ withdrawal follows them, and nothing else's does)."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Final
 
 import msgspec
 
-from tessera.private_files import private_file
+from tessera.wal_files import connect_wal
 
 SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS positions (link TEXT PRIMARY KEY, position INTEGER NOT NULL);
@@ -44,9 +43,7 @@ class Provenance(msgspec.Struct, frozen=True):
 
 class FederationState:
     def __init__(self, path: Path) -> None:
-        private_file(path)
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = connect_wal(path, shared=True)
         self._db.executescript(SCHEMA)
 
     def close(self) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Protocol
 
 from tessera.checkpointing import fingerprint
 from tessera.core.fusion.engine import FusionSettings
@@ -17,7 +17,17 @@ from tessera.history.snapshotter import Snapshotter
 from tessera.settings import Settings
 
 if TYPE_CHECKING:
-    from tessera.app import Tessera
+    from tessera.fusion_worker import FusionWorker
+    from tessera.journal.base import Journal
+    from tessera.store.base import TrackStore
+
+
+class Historied(Protocol):
+    """What the history needs of a running Tessera (``app.Tessera`` is one)."""
+
+    journal: Journal
+    worker: FusionWorker
+    store: TrackStore
 
 
 class HistoryService:
@@ -68,7 +78,7 @@ def snapshot_store_for(settings: Settings) -> SnapshotStore:
 
 
 def history_for(
-    settings: Settings, tessera: Tessera, fusion_settings: FusionSettings
+    settings: Settings, tessera: Historied, fusion_settings: FusionSettings
 ) -> HistoryService:
     scheme = settings.scheme
     fingerprints = {

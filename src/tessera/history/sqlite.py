@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Final
 
 from tessera.history.base import Snapshot, SnapshotStore
-from tessera.private_files import private_file
+from tessera.wal_files import connect_wal, write_transaction
 
 HISTORY_FILE: Final = "history.sqlite3"
 _SCHEMA: Final = (
@@ -62,10 +62,7 @@ class SqliteSnapshots(SnapshotStore):
         await asyncio.to_thread(self._open)
 
     def _open(self) -> None:
-        private_file(self._path)
-        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA busy_timeout=10000")
+        conn = connect_wal(self._path, busy_timeout_ms=10_000, shared=True)
         for statement in _SCHEMA:
             conn.execute(statement)
         self._conn = conn
@@ -89,13 +86,8 @@ class SqliteSnapshots(SnapshotStore):
         conn = self._connection()
 
         def write() -> None:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with write_transaction(conn):
                 conn.executemany(_SAVE, rows)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
 
         async with self._lock:
             await asyncio.to_thread(write)

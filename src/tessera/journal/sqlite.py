@@ -23,7 +23,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Final
 
-from tessera.codecs.json import decode_stored_report
 from tessera.core.model import Report
 from tessera.journal import sqlite_retention
 from tessera.journal.base import (
@@ -35,10 +34,10 @@ from tessera.journal.base import (
     JournalItem,
     Retention,
 )
+from tessera.journal.sqlite_reader import LOOKUP_CHUNK, JournalReader, connect
 from tessera.journal.sqlite_rows import (
     SCHEMA,
     allow_overlays,
-    entry_of,
     key_of,
     seqs_by_id,
     stamped,
@@ -46,20 +45,7 @@ from tessera.journal.sqlite_rows import (
 from tessera.microseconds import from_us, to_us
 from tessera.private_files import private_file
 
-_LOOKUP_CHUNK: Final = 500
 log = logging.getLogger(__name__)
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    # Before the first table exists (and before WAL): a new file returns freed pages.
-    conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
-    conn.execute("PRAGMA journal_mode=WAL")
-    # FULL: in WAL mode every commit is fsynced before it returns, which is the promise
-    # an acknowledgement makes.
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA busy_timeout=10000")
-    return conn
 
 
 class _Append:
@@ -110,8 +96,7 @@ class SqliteJournal(Journal):
         self._committed = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._writer: threading.Thread | None = None
-        self._reader: sqlite3.Connection | None = None
-        self._reader_lock = threading.Lock()
+        self._reader: JournalReader | None = None
         self._closed = False
 
     @property
@@ -129,14 +114,14 @@ class SqliteJournal(Journal):
         write_conn = await asyncio.to_thread(self._open_writer)
         self._visible_seq = self._written_seq
         self._first_seq = await asyncio.to_thread(self._held_from)
-        self._reader = await asyncio.to_thread(_connect, self._path)
+        self._reader = await asyncio.to_thread(JournalReader, self._path)
         self._writer = threading.Thread(
             target=self._write_loop, args=(write_conn,), name="journal-writer", daemon=True
         )
         self._writer.start()
 
     def _open_writer(self) -> sqlite3.Connection:
-        conn = _connect(self._path)
+        conn = connect(self._path)
         conn.executescript(SCHEMA)
         conn.executescript(sqlite_retention.KEPT_KEYS)
         if self._retention.trims and sqlite_retention.ensure_reclaimable(conn):
@@ -155,7 +140,7 @@ class SqliteJournal(Journal):
         return conn
 
     def _held_from(self) -> int:
-        with contextlib.closing(_connect(self._path)) as conn:
+        with contextlib.closing(connect(self._path)) as conn:
             return sqlite_retention.first_held(conn, self._written_seq)
 
     async def close(self) -> None:
@@ -171,8 +156,7 @@ class SqliteJournal(Journal):
             if isinstance(left, sqlite_retention.TrimRequest | _Append) and not left.future.done():
                 left.future.set_exception(JournalClosedError("the journal was closed"))
         if self._reader is not None:
-            with self._reader_lock:
-                self._reader.close()
+            self._reader.close()
 
     # -- retention ---------------------------------------------------------------------
 
@@ -323,11 +307,11 @@ class SqliteJournal(Journal):
 
     def _existing_seqs(self, conn: sqlite3.Connection, group: list[_Append]) -> dict[str, int]:
         ids = list({key_of(item) for append in group for item in append.items})
-        found = seqs_by_id(conn, "journal", ids, _LOOKUP_CHUNK)
+        found = seqs_by_id(conn, "journal", ids, LOOKUP_CHUNK)
         if self._keeps_keys:
             # Repeats of entries trimmed away: their keys were kept.
             missing = [key for key in ids if key not in found]
-            found.update(seqs_by_id(conn, "journal_kept_keys", missing, _LOOKUP_CHUNK))
+            found.update(seqs_by_id(conn, "journal_kept_keys", missing, LOOKUP_CHUNK))
         return found
 
     def _hand_over(
@@ -382,46 +366,15 @@ class SqliteJournal(Journal):
         if recent and recent[0].seq <= after_seq + 1:
             start = after_seq + 1 - recent[0].seq
             return [recent[i] for i in range(start, min(start + limit, len(recent)))]
-        return await asyncio.to_thread(self._read_db, after_seq, limit)
+        assert self._reader is not None
+        return await asyncio.to_thread(self._reader.entries, after_seq, limit)
 
     async def received_after(self, seq: int) -> datetime | None:
-        return await asyncio.to_thread(self._received_after, seq)
-
-    def _received_after(self, seq: int) -> datetime | None:
         assert self._reader is not None
-        with self._reader_lock:
-            row = self._reader.execute(
-                "SELECT received_us FROM journal WHERE seq > ? ORDER BY seq LIMIT 1", (seq,)
-            ).fetchone()
-        return None if row is None else from_us(int(row[0]))
-
-    def _read_db(self, after_seq: int, limit: int) -> list[JournalEntry]:
-        assert self._reader is not None
-        with self._reader_lock:
-            rows = self._reader.execute(
-                "SELECT seq, kind, received_us, body FROM journal WHERE seq > ? "
-                "ORDER BY seq LIMIT ?",
-                (after_seq, limit),
-            ).fetchall()
-        return [
-            entry_of(int(seq), kind, from_us(int(micros)), body) for seq, kind, micros, body in rows
-        ]
+        return await asyncio.to_thread(self._reader.received_after, seq)
 
     async def reports(self, ids: Sequence[str]) -> dict[str, Report]:
         if not ids:
             return {}
-        return await asyncio.to_thread(self._reports_db, list(ids))
-
-    def _reports_db(self, ids: list[str]) -> dict[str, Report]:
         assert self._reader is not None
-        found: dict[str, Report] = {}
-        with self._reader_lock:
-            for start in range(0, len(ids), _LOOKUP_CHUNK):
-                chunk = ids[start : start + _LOOKUP_CHUNK]
-                marks = ",".join("?" * len(chunk))
-                for report_id, body in self._reader.execute(
-                    f"SELECT id, body FROM journal WHERE kind = 'report' AND id IN ({marks})",  # noqa: S608 - placeholders only
-                    chunk,
-                ):
-                    found[report_id] = decode_stored_report(body)
-        return found
+        return await asyncio.to_thread(self._reader.reports, list(ids))

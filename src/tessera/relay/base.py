@@ -57,6 +57,29 @@ class CotRelay(ABC):
         # Unique per process: messages carrying it are this process's own.
         self.origin = origin
 
+    def _shared(
+        self,
+        event: CotEvent,
+        label: Label,
+        *,
+        chat: bool,
+        author: str | None = None,
+        moderator: bool = False,
+    ) -> SharedEvent:
+        """What one of this process's clients shared, as it goes to the peers."""
+        return SharedEvent(
+            event=event,
+            label=label,
+            chat=chat,
+            origin=self.origin,
+            author=author,
+            moderator=moderator,
+        )
+
+    def _recalled(self, item: Item) -> SharedEvent:
+        """What this process's clients shared earlier, for a peer that asks."""
+        return self._shared(item.event, item.label, chat=item.chat, author=item.author)
+
     @abstractmethod
     async def open(self, link: PeerLink) -> None:
         """Start receiving for ``link``, and ask the peers for what they hold."""

@@ -42,15 +42,7 @@ class LocalRelay(CotRelay):
         for peer in peers:
             assert peer._link is not None
             for item in peer._link.shared_here():
-                data = peer._encode(
-                    SharedEvent(
-                        event=item.event,
-                        label=item.label,
-                        chat=item.chat,
-                        origin=peer.origin,
-                        author=item.author,
-                    )
-                )
+                data = peer._encode(peer._recalled(item))
                 if data is not None:
                     loop.call_soon(self._receive, data, link.recalled)
 
@@ -67,14 +59,7 @@ class LocalRelay(CotRelay):
         if not peers:
             return
         data = self._encode(
-            SharedEvent(
-                event=event,
-                label=label,
-                chat=chat,
-                origin=self.origin,
-                author=author,
-                moderator=moderator,
-            )
+            self._shared(event, label, chat=chat, author=author, moderator=moderator)
         )
         if data is None:
             return

@@ -110,14 +110,7 @@ class NatsRelay(CotRelay):
         if self._nc is None or self._closing:
             return
         data = self._encode(
-            SharedEvent(
-                event=event,
-                label=label,
-                chat=chat,
-                origin=self.origin,
-                author=author,
-                moderator=moderator,
-            )
+            self._shared(event, label, chat=chat, author=author, moderator=moderator)
         )
         if data is None:
             return
@@ -227,15 +220,7 @@ class NatsRelay(CotRelay):
         nc = self._nc
         assert nc is not None
         for index, item in enumerate(items):
-            data = self._encode(
-                SharedEvent(
-                    event=item.event,
-                    label=item.label,
-                    chat=item.chat,
-                    origin=self.origin,
-                    author=item.author,
-                )
-            )
+            data = self._encode(self._recalled(item))
             if data is not None:
                 await self._publish(nc, reply, data)
             if index % _YIELD_EVERY == _YIELD_EVERY - 1:

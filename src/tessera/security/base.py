@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Collection, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import msgspec
@@ -130,6 +130,21 @@ def check_record(value: msgspec.Struct) -> None:
         msgspec.convert(msgspec.to_builtins(value), type(value))
     except msgspec.ValidationError as exc:
         raise SecurityStoreError(f"invalid {type(value).__name__}: {exc}") from None
+
+
+def principal_body(principal: Principal, decoder: msgspec.json.Decoder[Principal]) -> bytes:
+    """A principal's stored form, checked by decoding it with ``decoder``: a row that could
+    not be read back (a bad name, a time without a zone) would break every later lookup."""
+    if principal.created_at is not None and principal.created_at.tzinfo is not None:
+        principal = msgspec.structs.replace(
+            principal, created_at=principal.created_at.astimezone(UTC)
+        )
+    body = msgspec.json.encode(principal)
+    try:
+        decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise SecurityStoreError(f"invalid principal: {exc}") from None
+    return body
 
 
 class AuditEvent(msgspec.Struct, frozen=True, kw_only=True):

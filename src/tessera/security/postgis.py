@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 
 import msgspec
@@ -38,6 +38,7 @@ from tessera.security.base import (
     UnknownCertificateError,
     UnknownPrincipalError,
     UnknownTokenError,
+    principal_body,
 )
 from tessera.security.postgis_enrollment import PostgisEnrollmentMethods
 from tessera.security.postgis_sources import PostgisSourceMethods
@@ -168,23 +169,9 @@ class PostgisSecurityStore(PostgisEnrollmentMethods, PostgisSourceMethods, Secur
     # -- principals --------------------------------------------------------------------
 
     async def add_principal(self, principal: Principal) -> None:
-        body = self._principal_body(principal)
+        body = principal_body(principal, self._principal_decoder).decode()
         if await self._one(_INSERT_PRINCIPAL, (principal.name, body), repeatable=False) is None:
             raise PrincipalExistsError(f"a principal named {principal.name!r} already exists")
-
-    def _principal_body(self, principal: Principal) -> str:
-        """The stored form, checked by decoding it: a row that could not be read back
-        (a bad name, a time without a zone) would break every later lookup."""
-        if principal.created_at is not None and principal.created_at.tzinfo is not None:
-            principal = msgspec.structs.replace(
-                principal, created_at=principal.created_at.astimezone(UTC)
-            )
-        body = msgspec.json.encode(principal)
-        try:
-            self._principal_decoder.decode(body)
-        except msgspec.ValidationError as exc:
-            raise SecurityStoreError(f"invalid principal: {exc}") from None
-        return body.decode()
 
     async def principal(self, name: str) -> Principal | None:
         if _NUL in name:  # PostgreSQL text cannot hold it, so no stored name does

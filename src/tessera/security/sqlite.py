@@ -22,7 +22,6 @@ from typing import Final
 import msgspec
 
 from tessera.core.model import Principal
-from tessera.private_files import private_file
 from tessera.security import certstore, sqlite_audit, sqlite_enrollment, sqlite_sources
 from tessera.security.audit_filter import AuditFilter
 from tessera.security.base import (
@@ -37,6 +36,7 @@ from tessera.security.base import (
     UnknownPrincipalError,
     UnknownTokenError,
     check_record,
+    principal_body,
 )
 from tessera.security.sqlite_rows import (
     aware_us,
@@ -45,53 +45,18 @@ from tessera.security.sqlite_rows import (
     optional_us,
     token_from_row,
 )
+from tessera.security.sqlite_schema import (
+    MIGRATIONS,
+    SCHEMA,
+    SCHEMA_VERSION,
+    connect,
+    create_schema,
+)
+from tessera.wal_files import write_transaction
 
 FILE_NAME: Final = "security.sqlite3"
-BUSY_TIMEOUT_MS: Final = 10_000
-SCHEMA: Final = """
-CREATE TABLE IF NOT EXISTS principals (
-    name TEXT PRIMARY KEY,
-    body BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS tokens (
-    id TEXT PRIMARY KEY,
-    principal TEXT NOT NULL REFERENCES principals (name),
-    secret_hash TEXT NOT NULL,
-    created_us INTEGER NOT NULL,
-    expires_us INTEGER,
-    revoked_us INTEGER
-);
-CREATE INDEX IF NOT EXISTS tokens_by_principal ON tokens (principal, created_us);
-CREATE TABLE IF NOT EXISTS audit (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    at_us INTEGER NOT NULL,
-    principal TEXT,
-    action TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    target TEXT NOT NULL,
-    address TEXT NOT NULL,
-    detail BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS audit_by_time ON audit (at_us);
-CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
-BEGIN
-    SELECT RAISE(ABORT, 'the audit trail is append-only');
-END;
-CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
-BEGIN
-    SELECT RAISE(ABORT, 'the audit trail is append-only');
-END;
-"""
-# Step i brings a store from version i to i + 1. Every statement is idempotent (IF NOT
-# EXISTS), so a step that ran without its version being recorded can safely run again.
-MIGRATIONS: Final = (
-    SCHEMA,
-    certstore.CERTIFICATES_SCHEMA,
-    sqlite_audit.AUDIT_FILTER_INDEXES,
-    sqlite_sources.SOURCES_SCHEMA,
-    sqlite_enrollment.ENROLLMENT_SCHEMA,
-)
-SCHEMA_VERSION: Final = len(MIGRATIONS)
+# The schema (sqlite_schema) is importable from here too.
+__all__ = ["MIGRATIONS", "SCHEMA", "SCHEMA_VERSION", "SqliteSecurityStore", "security_store_path"]
 # Queries are constants: every value goes in as a parameter.
 _INSERT_INTO_TOKENS: Final = (
     "INSERT INTO tokens (id, principal, secret_hash, created_us, expires_us, revoked_us) "
@@ -110,59 +75,6 @@ def security_store_path(data_dir: Path) -> Path:
     return data_dir / FILE_NAME
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    # Autocommit (isolation_level=None): transactions are opened explicitly where needed.
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    # Set first, so that switching to WAL and creating the schema wait for another
-    # process that is doing the same instead of failing with "database is locked".
-    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    conn.execute("PRAGMA journal_mode=WAL")
-    # FULL: every commit is fsynced before it returns, so an audit event written is kept.
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    return conn
-
-
-@contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    # IMMEDIATE takes the write lock up front (waiting up to busy_timeout), so another
-    # process cannot change a row between our read of it and our write.
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-        conn.execute("COMMIT")
-    finally:
-        # Still open only if the body or the COMMIT failed (SQLite may already have
-        # rolled back by itself, hence the check).
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-
-
-def _create_schema(conn: sqlite3.Connection) -> None:
-    # One transaction: processes opening a fresh file together take turns.
-    with _transaction(conn):
-        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-        if version > SCHEMA_VERSION:
-            raise SecurityStoreError(
-                f"the security store has schema version {version}; this Tessera knows "
-                f"up to {SCHEMA_VERSION}"
-            )
-        for script in MIGRATIONS[version:]:
-            for statement in _statements(script):
-                conn.execute(statement)
-        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-
-
-def _statements(script: str) -> Iterator[str]:
-    """Split the schema into statements (a trigger body holds its own semicolons)."""
-    pending = ""
-    for line in script.splitlines(keepends=True):
-        pending += line
-        if sqlite3.complete_statement(pending):
-            yield pending.strip()
-            pending = ""
-
-
 class SqliteSecurityStore(SecurityStore):
     def __init__(self, path: Path) -> None:
         self._path = path
@@ -175,11 +87,10 @@ class SqliteSecurityStore(SecurityStore):
     async def open(self) -> None:
         if self._conn is not None:
             return
-        # Owner-only before SQLite opens it: its -wal and -shm files take the same mode.
-        private_file(self._path)
-        conn = _connect(self._path)
+        # Owner-only (connect_wal): its -wal and -shm files take the same mode.
+        conn = connect(self._path)
         try:
-            _create_schema(conn)
+            create_schema(conn)
         except BaseException:
             conn.close()
             raise
@@ -201,13 +112,13 @@ class SqliteSecurityStore(SecurityStore):
     @contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
         """A write transaction, taken at once so a read inside it cannot go stale."""
-        with self._reading() as conn, _transaction(conn):
+        with self._reading() as conn, write_transaction(conn):
             yield conn
 
     # -- principals --------------------------------------------------------------------
 
     async def add_principal(self, principal: Principal) -> None:
-        body = self._principal_body(principal)
+        body = principal_body(principal, self._principal_decoder)
         with self._writing() as conn:
             try:
                 conn.execute(
@@ -217,20 +128,6 @@ class SqliteSecurityStore(SecurityStore):
                 raise PrincipalExistsError(
                     f"a principal named {principal.name!r} already exists"
                 ) from None
-
-    def _principal_body(self, principal: Principal) -> bytes:
-        """The stored form, checked by decoding it: a row that could not be read back
-        (a bad name, a time without a zone) would break every later lookup."""
-        if principal.created_at is not None and principal.created_at.tzinfo is not None:
-            principal = msgspec.structs.replace(
-                principal, created_at=principal.created_at.astimezone(UTC)
-            )
-        body = msgspec.json.encode(principal)
-        try:
-            self._principal_decoder.decode(body)
-        except msgspec.ValidationError as exc:
-            raise SecurityStoreError(f"invalid principal: {exc}") from None
-        return body
 
     async def principal(self, name: str) -> Principal | None:
         with self._reading() as conn:

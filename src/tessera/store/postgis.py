@@ -35,29 +35,22 @@ from typing import Any, Final
 
 import msgspec
 import psycopg
-from psycopg.rows import TupleRow
 
-from tessera.cluster.fence import Fence, FencedError
 from tessera.core.model import Track
 from tessera.core.overlays import Overlay
 from tessera.postgis.connection import session_conninfo, usable
-from tessera.postgis.fencing import check_fence
 from tessera.postgis.migrate import MigrationError, check_schema
 from tessera.store import postgis_rows as rows
 from tessera.store.base import TrackQuery, TrackStore
 from tessera.store.memory import MemoryTrackStore
-from tessera.store.postgis_pending import Batch, WriteQueue
+from tessera.store.postgis_writer import Connection, PostgisStoreError, StoreWriter
 
+__all__ = ["PostgisStoreError", "PostgisTrackStore"]
 log = logging.getLogger(__name__)
 
-Connection = psycopg.AsyncConnection[TupleRow]
 BoxQuery = Callable[[str, rows.BBox], tuple[str, tuple[Any, ...]] | None]
 # Rows fetched at a time while loading a picture, to bound the memory it takes.
 _HYDRATE_CHUNK: Final = 2_000
-
-
-class PostgisStoreError(RuntimeError):
-    """The store cannot be used; the message says why."""
 
 
 class _State(enum.Enum):
@@ -66,7 +59,7 @@ class _State(enum.Enum):
     CLOSED = "closed"
 
 
-class PostgisTrackStore(TrackStore):
+class PostgisTrackStore(StoreWriter, TrackStore):
     def __init__(
         self,
         dsn: str,
@@ -77,54 +70,17 @@ class PostgisTrackStore(TrackStore):
         retry_initial_s: float = 0.5,
         retry_max_s: float = 30.0,
     ) -> None:
-        self._names = tuple(dict.fromkeys(pictures))
-        self._conninfo = session_conninfo(dsn)
-        self.writer = writer
+        names = tuple(dict.fromkeys(pictures))
+        conninfo = session_conninfo(dsn)
+        super().__init__(names, conninfo, writer=writer, retry=(retry_initial_s, retry_max_s))
         # Without it (a gateway's copy), a track's lineage is read from the database when
         # asked for: it is most of a track's memory, and only a track's detail shows it.
         self._lineage_in_memory = lineage_in_memory
-        self._retry = (retry_initial_s, retry_max_s)
         self._memory = MemoryTrackStore(self._names)
         self._codec = rows.RowCodec()
-        self._journal: dict[str, int] = dict.fromkeys(self._names, 0)
         self._state = _State.NEW
         self._read_conn: Connection | None = None
         self._read_lock = asyncio.Lock()
-        self._write_conn: Connection | None = None
-        self._queue = WriteQueue(self._names)
-        self._in_flight: Batch | None = None
-        self._committed_version = 0
-        self._wake = asyncio.Event()
-        # Replaced each time it is set: flush waits for the next commit or failure.
-        self._progress = asyncio.Event()
-        self._writer_task: asyncio.Task[None] | None = None
-        self._healthy = True
-        self._last_error: str | None = None
-        self.failures = 0
-        # The lease epochs a fusion worker writes under (set at its takeover).
-        self.fence: Fence | None = None
-
-    # -- health ------------------------------------------------------------------------
-
-    @property
-    def healthy(self) -> bool:
-        """False from a failed write until the next one succeeds."""
-        return self._healthy
-
-    @property
-    def last_error(self) -> str | None:
-        """Why the latest failed write failed (kept after recovery, for the record)."""
-        return self._last_error
-
-    @property
-    def pending(self) -> int:
-        """Items not yet written, including a batch being written."""
-        in_flight = 0 if self._in_flight is None else self._in_flight.items()
-        return self._queue.pending() + in_flight
-
-    def journal_seq(self, picture: str) -> int:
-        """How far into the journal the picture's stored rows are fused."""
-        return self._journal[picture]
 
     # -- opening and closing -----------------------------------------------------------
 
@@ -173,20 +129,6 @@ class PostgisTrackStore(TrackStore):
                 self._memory.apply_overlays(name, seq, overlays, ())
                 self._queue.hydrated(name, (t.id for t in tracks), (o.id for o in overlays))
                 self._journal[name] = journal
-
-    async def flush(self, timeout: float | None = None) -> None:
-        """Wait until every change queued so far is written; TimeoutError after
-        ``timeout`` seconds (the changes stay queued). Nothing to wait for in a reader."""
-        if not self.writer or self._writer_task is None:
-            return
-        target = self._queue.version
-        async with asyncio.timeout(timeout):
-            while self._committed_version < target:
-                task = self._writer_task
-                if task.done():
-                    cause = None if task.cancelled() else task.exception()
-                    raise PostgisStoreError("the track store's writer has stopped") from cause
-                await self._progress.wait()
 
     async def close(self, timeout: float | None = None) -> None:
         """Write what is queued (waiting at most ``timeout`` seconds), then disconnect."""
@@ -324,85 +266,6 @@ class PostgisTrackStore(TrackStore):
     async def _read_connection(self) -> Connection:
         self._read_conn = await usable(self._read_conn, self._conninfo)
         return self._read_conn
-
-    # -- the writer --------------------------------------------------------------------
-
-    def _progressed(self) -> None:
-        self._progress.set()
-        self._progress = asyncio.Event()
-
-    async def _write_loop(self) -> None:
-        first_pause, longest_pause = self._retry
-        pause = first_pause
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            if self._deposed():
-                return
-            batch = self._queue.take()
-            if batch is None:
-                continue
-            self._in_flight = batch
-            try:
-                await self._write(batch)
-            except FencedError as exc:
-                self._in_flight = None
-                self._queue.failed(batch)
-                log.error("the track store stops writing: %s", exc)
-                if self.fence is not None:
-                    self.fence.depose(str(exc))
-                return
-            except Exception as exc:  # every failure is retried: none may drop a change
-                self._in_flight = None
-                self._queue.failed(batch)
-                self._failed(exc, batch, pause)
-                self._progressed()
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, longest_pause)
-                self._wake.set()
-                continue
-            self._in_flight = None
-            self._queue.committed(batch)
-            if batch.journal_seq is not None:
-                self._journal = dict.fromkeys(self._names, batch.journal_seq)
-            self._committed_version = batch.version
-            if not self._healthy:
-                log.warning("the track store writes again after %d failures", self.failures)
-            self._healthy, pause = True, first_pause
-            self._progressed()
-
-    def _deposed(self) -> bool:
-        return self.fence is not None and self.fence.deposed.is_set()
-
-    def _failed(self, exc: Exception, batch: Batch, pause: float) -> None:
-        self.failures += 1
-        self._healthy = False
-        self._last_error = str(exc).strip() or type(exc).__name__
-        log.error(
-            "writing %d track store changes failed (%d so far), retrying in %.1f s: %s",
-            batch.items(),
-            self.failures,
-            pause,
-            self._last_error,
-        )
-
-    async def _write(self, batch: Batch) -> None:
-        # Rows are made before the transaction, to keep it short, and in a thread: a large
-        # batch (after a catch-up, say) would otherwise hold up the server's requests.
-        statements = await asyncio.to_thread(rows.batch_statements, batch, self._names)
-        conn = await self._write_connection()
-        fence = self.fence
-        async with conn.transaction(), conn.cursor() as cursor:
-            await check_fence(cursor, fence)
-            if fence is not None:
-                marked = [(fence.epochs[n], n) for n in self._names if n in fence.epochs]
-                await cursor.executemany(rows.PICTURE_EPOCH, marked)
-            for query, params in statements:
-                await cursor.executemany(query, params)
-
-    async def _write_connection(self) -> Connection:
-        self._write_conn = await usable(self._write_conn, self._conninfo)
-        return self._write_conn
 
 
 async def _bodies(conn: Connection, query: str, picture: str) -> AsyncIterator[str]:

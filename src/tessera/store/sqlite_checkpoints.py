@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Final
 
 from tessera.private_files import private_file
 from tessera.store.checkpoint_store import Checkpoint, PictureCheckpoint
+from tessera.wal_files import write_transaction
 
 if TYPE_CHECKING:
     from tessera.cluster.fence import Fence
@@ -89,13 +90,8 @@ class SqliteCheckpoints:
         conn = self._connect()
         try:
             conn.execute(_SCHEMA)
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with write_transaction(conn):
                 conn.executemany(_SAVE, rows)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
         finally:
             conn.close()
 

@@ -25,7 +25,7 @@ from tessera.transports.cot_stream.session import CotSession
 from tessera.transports.cot_stream.tls_accept import TLS
 
 if TYPE_CHECKING:
-    from tessera.app import Tessera
+    from tessera.transports.cot_stream.host import CotHost
 
 log = logging.getLogger(__name__)
 UDP = "udp"
@@ -67,7 +67,7 @@ def _decode_datagram(data: bytes) -> CotEvent | str:
 
 
 async def start_cot(
-    tessera: Tessera,
+    tessera: CotHost,
     bind: Callable[[str, int], socket.socket],
     announce: Callable[[str, socket.socket], str],
 ) -> CotServer | None:
@@ -103,7 +103,7 @@ async def start_cot(
 
 
 async def _start_udp(
-    tessera: Tessera, server: CotServer, announce: Callable[[str, socket.socket], str]
+    tessera: CotHost, server: CotServer, announce: Callable[[str, socket.socket], str]
 ) -> None:
     settings = tessera.settings
     assert settings.cot_udp_port is not None and settings.cot_udp_principal is not None

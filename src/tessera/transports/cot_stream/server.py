@@ -56,7 +56,7 @@ from tessera.transports.cot_stream.tls_accept import TLS, TlsAcceptor
 from tessera.transports.cot_stream.wire import CONTROL_PREFIX, XML, WireEvent
 
 if TYPE_CHECKING:
-    from tessera.app import Tessera
+    from tessera.transports.cot_stream.host import CotHost
 
 log = logging.getLogger(__name__)
 TCP: Final = "tcp"
@@ -65,7 +65,7 @@ CHANGE_CACHE: Final = 50_000
 
 
 class CotServer:
-    def __init__(self, tessera: Tessera, tls_contexts: ServerContexts | None) -> None:
+    def __init__(self, tessera: CotHost, tls_contexts: ServerContexts | None) -> None:
         self.tessera = tessera
         self.settings = tessera.settings
         replay = self.settings.cot_chat_replay_s

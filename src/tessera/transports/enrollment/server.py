@@ -8,7 +8,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from tessera.security import certs, tls
 from tessera.security.enroller import Enroller
@@ -17,7 +17,19 @@ from tessera.transports.enrollment.app import enrollment_app
 from tessera.transports.web.edge_server import EdgeServer, edge_config
 
 if TYPE_CHECKING:
-    from tessera.app import Tessera
+    from tessera.security.audit import AuditTrail
+    from tessera.security.base import SecurityStore
+    from tessera.security.gate import Gate
+
+
+class Enrolling(Protocol):
+    """What the enrollment port needs of a running Tessera (``app.Tessera`` is one)."""
+
+    settings: Settings
+    security: SecurityStore
+    audit: AuditTrail
+    clock: Callable[[], datetime]
+    gate: Gate
 
 
 # What start_enrollment returns: one uvicorn server, stopped with the rest.
@@ -42,7 +54,7 @@ def ca_loader(settings: Settings) -> Callable[[], Awaitable[certs.Issued]]:
 
 
 async def start_enrollment(
-    tessera: Tessera,
+    tessera: Enrolling,
     bind: Callable[[str, int], socket.socket],
     announce: Callable[[str, socket.socket], str],
 ) -> EnrollmentServer | None:

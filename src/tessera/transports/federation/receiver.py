@@ -34,7 +34,7 @@ from tessera.transports.federation.tls import link_of_certificate
 from tessera.transports.federation.wire import FrameStream
 
 if TYPE_CHECKING:
-    from tessera.app import Tessera
+    from tessera.transports.federation.host import Receiving
 
 log = logging.getLogger(__name__)
 # A connected partner says something at least this often (it pings every 10 s).
@@ -43,7 +43,7 @@ HELLO_TIMEOUT_S = 15.0
 
 
 class Receiver:
-    def __init__(self, tessera: Tessera, state: FederationState, board: FederationBoard) -> None:
+    def __init__(self, tessera: Receiving, state: FederationState, board: FederationBoard) -> None:
         self._tessera = tessera
         self._state = state
         self._board = board

@@ -20,12 +20,12 @@ from tessera.federation.chat_outbox import ChatOutbox
 from tessera.federation.outbox import Outbox
 from tessera.federation.release import Outgoing
 from tessera.federation.status import LinkStatus
-from tessera.journal.base import JournalClosedError
+from tessera.transports.backoff import Attempt, run_with_backoff
 from tessera.transports.federation.wire import FrameStream, TokenBucket
 
 if TYPE_CHECKING:
-    from tessera.app import Tessera
     from tessera.federation.config import FederationLink
+    from tessera.transports.federation.host import Sending
 
 log = logging.getLogger(__name__)
 PING_S = 10.0
@@ -41,7 +41,7 @@ class LinkRefusedError(RuntimeError):
 class Sender:
     def __init__(
         self,
-        tessera: Tessera,
+        tessera: Sending,
         link: FederationLink,
         status: LinkStatus,
         outbox: Outbox,
@@ -56,34 +56,28 @@ class Sender:
         self._context = context
         self._node = tessera.settings.federation_node or ""
         self._bucket = None if link.rate_bps is None else TokenBucket(link.rate_bps)
+        self._logged: set[str] = set()  # the kinds of error logged as warnings
 
     async def run(self) -> None:
-        link, status = self._link, self._status
-        delay = link.backoff_s
-        logged: set[str] = set()
-        while True:
-            status.state = "connecting"
-            try:
-                if await self._session():
-                    delay = link.backoff_s
-            except asyncio.CancelledError:
-                status.state, status.connected = "stopped", False
-                raise
-            except JournalClosedError:
-                status.state, status.connected = "stopped", False
-                return
-            except (OSError, TimeoutError, FrameError, LinkRefusedError, ssl.SSLError) as exc:
-                text = str(exc) or type(exc).__name__
-                status.last_error = text
-                kind = type(exc).__name__
-                (log.debug if kind in logged else log.warning)(
-                    "federation link %s (%s): %s", link.name, link.peer, text
-                )
-                logged.add(kind)
-            status.connected, status.state = False, "waiting"
-            status.reconnects += 1
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, link.backoff_max_s)
+        await run_with_backoff(
+            self._attempt,
+            self._status,
+            self._link,
+            failed=self._failed,
+            retried=(OSError, TimeoutError, FrameError, LinkRefusedError, ssl.SSLError),
+        )
+
+    async def _attempt(self, attempt: Attempt) -> None:
+        attempt.up = await self._session()
+
+    def _failed(self, exc: Exception) -> None:
+        text = str(exc) or type(exc).__name__
+        self._status.last_error = text
+        kind = type(exc).__name__
+        (log.debug if kind in self._logged else log.warning)(
+            "federation link %s (%s): %s", self._link.name, self._link.peer, text
+        )
+        self._logged.add(kind)
 
     async def _session(self) -> bool:
         """One connection, until it fails; whether the peer welcomed it."""

@@ -19,7 +19,7 @@ from tessera.transports.federation.sender import Sender
 from tessera.transports.federation.tls import dialling_context, listener_context
 
 if TYPE_CHECKING:
-    from tessera.app import Tessera
+    from tessera.transports.federation.host import Federating
 
 log = logging.getLogger(__name__)
 STATE_FILE = "federation.sqlite3"
@@ -27,7 +27,7 @@ Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Coroutine[Any, 
 
 
 class Federation:
-    def __init__(self, tessera: Tessera) -> None:
+    def __init__(self, tessera: Federating) -> None:
         self.tessera = tessera
         settings = tessera.settings
         self.state = FederationState(settings.data_dir / STATE_FILE)
@@ -116,7 +116,7 @@ class Federation:
 
 
 async def start_federation(
-    tessera: Tessera,
+    tessera: Federating,
     bind: Callable[[str, int], socket.socket],
     announce: Callable[[str, socket.socket], str],
 ) -> Federation | None:

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from tessera.codecs.feed_model import Decoded
-from tessera.journal.base import JournalClosedError
+from tessera.transports.backoff import Attempt, run_with_backoff
 from tessera.transports.feeds.base import FeedDecoder, FeedStatus, decoder_for
 from tessera.transports.feeds.config import FeedConfig
 from tessera.transports.feeds.sink import FeedSink
@@ -32,36 +32,21 @@ class FeedRunner:
         self._logged_errors: set[str] = set()
 
     async def run(self) -> None:
+        await run_with_backoff(
+            self._attempt,
+            self.status,
+            self.config,
+            failed=self._failed,  # whatever the far end does, the feed goes on
+        )
+
+    async def _attempt(self, attempt: Attempt) -> None:
         config, status = self.config, self.status
-        delay = config.backoff_s
-        while True:
-            status.state = "connecting"
-            try:
-                await self.sink.ready()
-                if await self._read(decoder_for(config)):
-                    delay = config.backoff_s
-                if config.scheme == "file":
-                    status.state, status.connected = "finished", False
-                    log.info("feed %s: read %s to its end", config.name, config.address)
-                    return
-            except asyncio.CancelledError:
-                status.state, status.connected = "stopped", False
-                raise
-            except JournalClosedError:
-                status.state, status.connected = "stopped", False
-                return
-            except Exception as exc:  # whatever the far end does, the feed goes on
-                self._failed(exc)
-                # A stop that arrived as the attempt failed was turned into this error
-                # (a timeout's, say): honour it rather than waiting to try again.
-                task = asyncio.current_task()
-                if task is not None and task.cancelling():
-                    status.state, status.connected = "stopped", False
-                    raise asyncio.CancelledError from exc
-            status.connected, status.state = False, "waiting"
-            status.reconnects += 1
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, config.backoff_max_s)
+        await self.sink.ready()
+        attempt.up = await self._read(decoder_for(config))
+        if config.scheme == "file":
+            status.state, status.connected = "finished", False
+            log.info("feed %s: read %s to its end", config.name, config.address)
+            attempt.done = True
 
     async def _read(self, decoder: FeedDecoder) -> bool:
         """Read until the source ends or fails; whether anything was decoded."""

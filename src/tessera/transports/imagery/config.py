@@ -4,12 +4,14 @@ can hold it without loading pystac)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 import msgspec
 
+from tessera.core.labels import ClassificationScheme
 from tessera.core.model import ID_PATTERN, Grading, Label
 
 ImageryKind = Literal["stac-api", "static"]
@@ -87,3 +89,17 @@ def bbox_problem(box: BBox) -> str | None:
     if not -90 <= south <= north <= 90:
         return "latitudes must be within -90..90, south not above north"
     return None
+
+
+def check_imagery(sources: Sequence[ImagerySource], scheme: ClassificationScheme) -> None:
+    """Raise ValueError naming what is wrong with the ``[[imagery]]`` settings."""
+    names = [source.name for source in sources]
+    if len(set(names)) != len(names):
+        raise ValueError("imagery: names must be distinct")
+    for source in sources:
+        problem = source.problem()
+        if problem is not None:
+            raise ValueError(f"imagery {source.name}: {problem}")
+        if source.label is not None and source.label.classification not in scheme:
+            level = source.label.classification
+            raise ValueError(f"imagery {source.name}: {level!r} is not a level")

@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Mapping
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import msgspec
 
@@ -37,7 +37,33 @@ from tessera.transports.imagery.fetch import Fetched, ImageryFetchError, fetch
 from tessera.transports.imagery.status import ImageryStatus
 
 if TYPE_CHECKING:
-    from tessera.app import Tessera
+    from tessera.core.labels import ClassificationScheme, Picture
+    from tessera.fusion_worker import FusionWorker
+    from tessera.journal.base import Journal
+    from tessera.security.base import SecurityStore
+    from tessera.security.scoping import IdScope
+    from tessera.settings import Settings
+    from tessera.store.base import TrackStore
+    from tessera.transports.imagery.status import ImageryBoard
+
+
+class Imaging(Protocol):
+    """What the imagery sources need of a running Tessera (``app.Tessera`` is one)."""
+
+    settings: Settings
+    role: Literal["all", "gateway", "fusion"]
+    clock: Callable[[], datetime]
+    worker: FusionWorker
+    security: SecurityStore
+    scheme: ClassificationScheme
+    store: TrackStore
+    pictures: dict[str, Picture]
+    journal: Journal
+    imagery: ImageryBoard
+
+    @property
+    def ids(self) -> IdScope: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +73,7 @@ class ImagerySetupError(RuntimeError):
 
 
 class ImageryRunner:
-    def __init__(self, tessera: Tessera, source: ImagerySource) -> None:
+    def __init__(self, tessera: Imaging, source: ImagerySource) -> None:
         self.tessera = tessera
         self.source = source
         self.status = ImageryStatus(source)
@@ -221,7 +247,7 @@ class ImageryRunner:
 class ImagerySources:
     """Every configured imagery source, started with the server and stopped with it."""
 
-    def __init__(self, tessera: Tessera) -> None:
+    def __init__(self, tessera: Imaging) -> None:
         self.tessera = tessera
         self.runners = [ImageryRunner(tessera, source) for source in tessera.settings.imagery]
         self._tasks: list[asyncio.Task[None]] = []
@@ -241,7 +267,7 @@ class ImagerySources:
             runner.status.state = "stopped"
 
 
-async def start_imagery(tessera: Tessera) -> ImagerySources | None:
+async def start_imagery(tessera: Imaging) -> ImagerySources | None:
     """Start the settings' imagery sources; None if there are none (or this is fusion)."""
     if not tessera.settings.imagery or tessera.role == "fusion":
         return None

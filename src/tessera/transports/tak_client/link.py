@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import logging
 import ssl
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Final
 
 from tessera.bus.base import Subscriber
@@ -18,10 +17,10 @@ from tessera.codecs.cot import CotError, CotEvent, encode_event, parse_event
 from tessera.codecs.cot_framing import FramingError, TakStreamFramer, XmlEventSplitter, sniff
 from tessera.codecs.cot_proto import decode_payload
 from tessera.core.model import Report
-from tessera.journal.base import JournalClosedError
 from tessera.security.policy import readable_pictures, submission_refusal
 from tessera.security.scoping import Submitter
 from tessera.store.base import TrackQuery
+from tessera.transports.backoff import Attempt, Sleep, run_with_backoff
 from tessera.transports.cot_stream.outbox import Outbox
 from tessera.transports.cot_stream.wire import PROTOBUF, XML, WireEvent
 from tessera.transports.tak_client.config import TakServerConfig
@@ -35,7 +34,6 @@ log = logging.getLogger(__name__)
 CHUNK_BYTES: Final = 64 * 1024
 CONNECT_TIMEOUT_S: Final = 15.0
 MAX_EVENT_BYTES: Final = 1 << 20
-Sleep = Callable[[float], Awaitable[None]]
 
 
 class TakLinkSetupError(RuntimeError):
@@ -58,34 +56,19 @@ class TakLink:
         self.releaser = Releaser(config, tessera.scheme)
         self._sleep = sleep
         self._logged: set[str] = set()
-        self._was_up = False  # the last attempt connected
 
     async def run(self) -> None:
-        config, status = self.config, self.status
-        delay = config.backoff_s
-        while True:
-            status.state, self._was_up = "connecting", False
-            try:
-                intake, submitter = await self._ready()
-                await self._connected(intake, submitter)
-            except asyncio.CancelledError:
-                status.state, status.connected = "stopped", False
-                raise
-            except JournalClosedError:
-                status.state, status.connected = "stopped", False
-                return
-            except Exception as exc:  # whatever the far end does, the link goes on
-                self._failed(exc)
-                task = asyncio.current_task()
-                if task is not None and task.cancelling():
-                    status.state, status.connected = "stopped", False
-                    raise asyncio.CancelledError from exc
-            if self._was_up:
-                delay = config.backoff_s  # it was up: the next attempt starts afresh
-            status.connected, status.state = False, "waiting"
-            status.reconnects += 1
-            await self._sleep(delay)
-            delay = min(delay * 2, config.backoff_max_s)
+        await run_with_backoff(
+            self._attempt,
+            self.status,
+            self.config,
+            failed=self._failed,  # whatever the far end does, the link goes on
+            sleep=self._sleep,
+        )
+
+    async def _attempt(self, attempt: Attempt) -> None:
+        intake, submitter = await self._ready()
+        await self._connected(intake, submitter, attempt)
 
     async def _ready(self) -> tuple[Intake, Submitter]:
         """The principal, the label its reports take and the picture it reads."""
@@ -109,7 +92,7 @@ class TakLink:
             raise TakLinkSetupError(f"label refused for {config.principal!r}: {refusal}")
         return Intake(config, label, tessera.new_report_id), await tessera.submitter(principal)
 
-    async def _connected(self, intake: Intake, submitter: Submitter) -> None:
+    async def _connected(self, intake: Intake, submitter: Submitter, attempt: Attempt) -> None:
         config, status = self.config, self.status
         host, port = config.host_port
         context = None
@@ -123,7 +106,8 @@ class TakLink:
                 host, port, ssl=context, server_hostname=host if context else None
             )
         try:
-            status.connected, status.state, self._was_up = True, "connected", True
+            status.connected, status.state = True, "connected"
+            attempt.up = True  # it was up: the next attempt starts afresh
             status.connected_at = self.tessera.clock()
             log.info("TAK server %s: connected to %s", config.name, config.address)
             # Who we are goes first: some servers relay nothing to an unknown client.
