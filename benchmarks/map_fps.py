@@ -4,9 +4,12 @@
 ``--tracks`` objects (four in ten friendly, four hostile, two unknown), each reported under
 its own subject; then, while the benchmark posts ``--rate`` position updates a second, the
 page pans the map programmatically on every animation frame for ``--seconds`` and counts
-the frames it was given (requestAnimationFrame). Everything is bounded in time.
+the frames it was given (requestAnimationFrame). The ceiling, an empty WebGL canvas drawn
+every frame, is measured once the map's page is closed, at each size: the map's own pan,
+without updates, is measured at the ``--sizes`` too. Everything is bounded in time.
 
-Usage: python benchmarks/map_fps.py [--tracks 10000] [--rate 2000] [--seconds 10] [--write]
+Usage: python benchmarks/map_fps.py [--tracks 10000] [--rate 2000] [--seconds 10]
+    [--size 1280x800] [--sizes 1280x720,1920x1080] [--write]
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Page, ViewportSize, async_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -161,11 +164,18 @@ async def open_map(page: Page, served: Served, tracks: int, timeout_s: float) ->
     await page.wait_for_timeout(2000)
 
 
-async def measure(tracks: int, rate: float, seconds: float) -> dict[str, float]:
+def viewport(size: str) -> ViewportSize:
+    width, height = size.split("x")
+    return ViewportSize(width=int(width), height=int(height))
+
+
+async def measure(
+    tracks: int, rate: float, seconds: float, size: str, sizes: list[str]
+) -> dict[str, Any]:
     async with server_process() as served, async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = await browser.new_page(viewport={"width": 1280, "height": 800})
+            page = await browser.new_page(viewport=viewport(size))
             async with httpx.AsyncClient(
                 base_url=served.url, timeout=60, headers=served.headers
             ) as client:
@@ -183,12 +193,26 @@ async def measure(tracks: int, rate: float, seconds: float) -> dict[str, float]:
                     stop.set()
                     sent = await feeding
                 posted = sent / (time.perf_counter() - started)
-            bare_page = await browser.new_page(viewport={"width": 1280, "height": 800})
-            await bare_page.set_content("<!doctype html><body></body>")
-            bare: float = await bare_page.evaluate(BARE_WEBGL, min(seconds, 5.0))
+                idle_at: dict[str, float] = {}
+                for other in sizes:
+                    await page.set_viewport_size(viewport(other))
+                    await page.wait_for_timeout(2000)
+                    panned: dict[str, float] = await page.evaluate(PAN, min(seconds, 5.0))
+                    idle_at[other] = panned["fps"]
+            # The ceiling with nothing else drawing: the map's page is closed first.
+            await page.close()
+            bare_at: dict[str, float] = {}
+            for each in [size, *sizes]:
+                bare_page = await browser.new_page(viewport=viewport(each))
+                await bare_page.set_content("<!doctype html><body></body>")
+                bare_at[each] = await bare_page.evaluate(BARE_WEBGL, min(seconds, 5.0))
+                await bare_page.close()
         finally:
             await browser.close()
     return {
+        "size": size,
+        "idle_at": idle_at,
+        "bare_at": bare_at,
         "tracks": tracks,
         "posted_per_s": posted,
         "fps": busy["fps"],
@@ -197,7 +221,7 @@ async def measure(tracks: int, rate: float, seconds: float) -> dict[str, float]:
         "source_updates_per_s": busy["source_updates_per_s"],
         "drawn": busy["drawn"],
         "idle_fps": idle["fps"],
-        "bare_webgl_fps": bare,
+        "bare_webgl_fps": bare_at[size],
     }
 
 
@@ -206,14 +230,14 @@ def load() -> str:
     return f"{one:.2f}, {five:.2f}, {fifteen:.2f}"
 
 
-def section(result: dict[str, float], command: str, before: str, after: str) -> str:
+def section(result: dict[str, Any], command: str, before: str, after: str) -> str:
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"""{SECTION}
 
 `{command}`, {when}: `tessera serve` (embedded default) on loopback,
 {result["tracks"]:,.0f} tracks, updates posted at {result["posted_per_s"]:,.0f}/s while the
 page pans the map on every animation frame; headless Chromium with software WebGL
-(SwiftShader), 1280x800. Load average (1, 5, 15 min) before: {before}; after: {after}.
+(SwiftShader), {result["size"]}. Load average (1, 5, 15 min) before: {before}; after: {after}.
 
 | what | figure |
 |---|---:|
@@ -225,8 +249,20 @@ page pans the map on every animation frame; headless Chromium with software WebG
 | map source updates/s (coalesced) | {result["source_updates_per_s"]:.1f} |
 | tracks drawn | {result["drawn"]:,.0f} |
 
-Target: 30 frames/s or more with 10,000 tracks and 2,000 updates a second.
+{sizes_table(result)}Target: 30 frames/s or more with 10,000 tracks and 2,000 updates a second.
 """
+
+
+def sizes_table(result: dict[str, Any]) -> str:
+    """The map panned without updates against the empty canvas, size by size."""
+    rows = [
+        f"| {size} | {result['idle_at'][size]:.1f} | {result['bare_at'][size]:.1f} |"
+        for size in result["idle_at"]
+    ]
+    if not rows:
+        return ""
+    head = "| viewport | map panned, no updates, frames/s | empty WebGL canvas, frames/s |"
+    return "\n".join([head, "|---|---:|---:|", *rows, "", ""])
 
 
 def main() -> None:
@@ -234,16 +270,22 @@ def main() -> None:
     parser.add_argument("--tracks", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=2000.0)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--size", default="1280x800", help="the viewport, WIDTHxHEIGHT")
+    parser.add_argument(
+        "--sizes", default="", help="more viewports (comma-separated) for the pan without updates"
+    )
     parser.add_argument("--write", action="store_true", help="write the figures into BENCHMARKS.md")
     args = parser.parse_args()
     before = load()
-    result = asyncio.run(measure(args.tracks, args.rate, args.seconds))
+    sizes = [size for size in args.sizes.split(",") if size]
+    result = asyncio.run(measure(args.tracks, args.rate, args.seconds, args.size, sizes))
     after = load()
     print({**result, "load_before": before, "load_after": after})
     if args.write:
         command = (
             f"python benchmarks/map_fps.py --tracks {args.tracks} --rate {args.rate:g} "
-            f"--seconds {args.seconds:g}"
+            f"--seconds {args.seconds:g} --size {args.size}"
+            + (f" --sizes {args.sizes}" if sizes else "")
         )
         write_section(ROOT / "BENCHMARKS.md", SECTION, section(result, command, before, after))
 

@@ -14,6 +14,10 @@ const LEVELS = [
   { size: 1_000, minZoom: 11, digits: 2 },
 ];
 const MAX_LINES = 120;
+// While the map keeps panning (a programmatic pan ends a move on every frame) the grid is
+// drawn again at most this often, and once more when the moves stop; a new zoom, or a view
+// still for this long, is drawn at once.
+const REDRAW_MS = 250;
 const SAMPLES = 24;
 const MIN_LAT = -80;
 const MAX_LAT = 84;
@@ -173,7 +177,19 @@ export class MgrsGrid {
     this.map = map;
     this.visible = true;
     this.size = null;
-    this.update = () => this.redraw();
+    this.drawnAt = -Infinity;
+    this.drawnZoom = null;
+    this.pending = null;
+    this.update = () => this.moved();
+  }
+
+  moved() {
+    const wait = this.drawnAt + REDRAW_MS - performance.now();
+    if (wait <= 0 || this.map.getZoom() !== this.drawnZoom) {
+      this.redraw();
+    } else if (this.pending === null) {
+      this.pending = setTimeout(() => this.redraw(), wait);
+    }
   }
 
   addLayers(beforeId) {
@@ -208,6 +224,10 @@ export class MgrsGrid {
   }
 
   redraw() {
+    clearTimeout(this.pending);
+    this.pending = null;
+    this.drawnAt = performance.now();
+    this.drawnZoom = this.map.getZoom();
     const source = this.map.getSource("mgrs-grid");
     if (!source) return;
     if (!this.visible) {
