@@ -170,7 +170,8 @@ def test_fuse_imports_nothing_of_the_server(scenario: Path, tmp_path: Path) -> N
         "import sys\n"
         "from tessera.cli import main\n"
         "code = main(sys.argv[1:])\n"
-        "heavy = ('tessera.app', 'tessera.server', 'starlette', 'httpx', 'tessera.codecs.cot')\n"
+        "heavy = ('tessera.app', 'tessera.server', 'starlette', 'httpx', 'tessera.codecs.cot',\n"
+        "         'tessera.settings', 'asyncio')\n"
         "print(sorted(name for name in heavy if name in sys.modules))\n"
         "sys.exit(code)\n"
     )
@@ -180,3 +181,15 @@ def test_fuse_imports_nothing_of_the_server(scenario: Path, tmp_path: Path) -> N
         [sys.executable, "-c", program, *arguments], capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_fuse_runs_with_the_servers_fusion_defaults() -> None:
+    import msgspec
+
+    from tessera.batchfuse.run import server_fusion_settings
+    from tessera.settings import Settings
+
+    defaults = {field.name: field.default for field in msgspec.structs.fields(Settings)}
+    settings = server_fusion_settings()
+    assert settings.lineage_window == defaults["lineage_window"]
+    assert settings.batch_seconds == defaults["fusion_batch_s"]

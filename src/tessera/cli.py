@@ -4,10 +4,8 @@ sources, certs, audit, export, import, passes, migrate."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -79,6 +77,8 @@ def _names(text: str | None) -> list[str] | None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import asyncio
+
     from tessera.app import build
     from tessera.server import serve_until_stopped
 
@@ -92,6 +92,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    import asyncio
+    import tempfile
+
     import msgspec
 
     from tessera.app import build

@@ -21,10 +21,7 @@ from tessera.transports.web.edge_server import EdgeServer, edge_config
 if TYPE_CHECKING:
     from tessera.transports.cot_stream.server import CotServer
     from tessera.transports.enrollment.server import EnrollmentServer
-    from tessera.transports.federation.service import Federation
-    from tessera.transports.feeds.runner import Feeds
-    from tessera.transports.imagery.runner import ImagerySources
-    from tessera.transports.tak_client.link import TakLinks
+    from tessera.transports.links import Links
 
 log = logging.getLogger(__name__)
 
@@ -156,10 +153,7 @@ async def serve_until_stopped(
     extra: asyncio.Task[None] | None = None
     cot: CotServer | None = None
     enroll: EnrollmentServer | None = None
-    feeds: Feeds | None = None
-    federation: Federation | None = None
-    tak_links: TakLinks | None = None
-    imagery: ImagerySources | None = None
+    links: Links | None = None
     # A gateway does not fuse: it has nothing to catch up.
     fusion = asyncio.create_task(
         _report_caught_up(tessera, announced, stop)
@@ -173,17 +167,12 @@ async def serve_until_stopped(
         # Imported here: commands that never serve (fuse, score, users) need none of it.
         from tessera.transports.cot_stream.listeners import start_cot
         from tessera.transports.enrollment.server import start_enrollment
-        from tessera.transports.federation.service import start_federation
-        from tessera.transports.feeds.runner import start_feeds
-        from tessera.transports.imagery.runner import start_imagery
-        from tessera.transports.tak_client.link import start_tak_links
+        from tessera.transports.links import start_links
 
         cot = await start_cot(tessera, bind, announce)
         enroll = await start_enrollment(tessera, bind, announce)
-        feeds = await start_feeds(tessera)
-        federation = await start_federation(tessera, bind, announce)
-        tak_links = await start_tak_links(tessera)
-        imagery = await start_imagery(tessera)
+        # Feeds, federation, TAK server links, imagery: on a gateway, under the links lease.
+        links = await start_links(tessera, bind, announce)
         print(f"Tessera is serving the map at {url}/", file=sys.stderr, flush=True)
         # Only now: scripts read the listening lines first, in their order.
         announced.set()
@@ -192,14 +181,8 @@ async def serve_until_stopped(
         await stop.wait()
         print("\nstopping", file=sys.stderr, flush=True)
     finally:
-        if federation is not None:
-            await federation.stop()
-        if tak_links is not None:
-            await tak_links.stop()
-        if imagery is not None:
-            await imagery.stop()
-        if feeds is not None:
-            await feeds.stop()
+        if links is not None:
+            await links.stop()
         if enroll is not None:
             await enroll.stop()
         if cot is not None:

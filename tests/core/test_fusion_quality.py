@@ -124,3 +124,54 @@ def test_two_vehicles_sixty_metres_apart_in_a_column_stay_two_tracks() -> None:
     confirmed = [t for t in engine.tracks() if t.status is TrackStatus.CONFIRMED]
     assert len(confirmed) == 2
     assert all(t.report_count > 60 for t in confirmed)
+
+
+def test_a_silent_confirmed_track_is_shown_where_its_own_motion_has_carried_it() -> None:
+    engine = tracker()
+    velocity = Velocity(90.0, 8.0)
+    feed(
+        engine,
+        [
+            report(at=t, lat=lat, lon=lon, ce=20, velocity=velocity)
+            for t, (lat, lon) in enumerate(moved(53.0, 18.0, 8.0 * t, 0.0) for t in range(3))
+        ],
+    )
+    heard = only(engine)
+    # Unheard for a minute (not yet coasting): its state is as of its last report, but
+    # it is shown where it has driven since, its error grown to match.
+    engine.step(at(62), [])
+    silent = only(engine)
+    assert silent.status is TrackStatus.CONFIRMED
+    assert silent.updated_at == heard.updated_at
+    lat, lon = moved(heard.position.lat, heard.position.lon, 8.0 * 60, 0.0)
+    assert abs(silent.position.lat - lat) < 1e-4
+    assert abs(silent.position.lon - lon) < 1e-4
+    assert silent.position.ce > 2 * heard.position.ce
+
+
+def test_vague_late_reports_are_shared_by_a_column_not_taken_by_its_most_precise_track() -> None:
+    # Two vehicles 120 m apart, both tracked; the west one is heard from by a drone until
+    # the end, the east one fell silent two minutes earlier (so its track is vaguer).
+    engine = tracker()
+    east = moved(53.0, 18.0, 120.0, 0.0)
+    west = [report(at=t, ce=15) for t in range(0, 180, 5)]
+    both = west + [report(at=t, lat=east[0], lon=east[1], ce=15) for t in range(0, 60, 5)]
+    feed(engine, sorted(both, key=lambda item: item.observed_at))
+    tracks = {(t.position.lon > 18.0009): t.id for t in engine.tracks()}
+    assert len(tracks) == 2
+    # A patrol's spot report of 300 m error, arriving two minutes late, half-way between
+    # them: what it says fits the vaguer track better, and it goes there.
+    between = moved(53.0, 18.0, 60.0, 0.0)
+    spot = report(
+        at=170,
+        lat=between[0],
+        lon=between[1],
+        ce=300.0,
+        kind=SourceKind.HUMAN,
+        source="patrol-2",
+        grading="C3",
+        received_after=120.0,
+    )
+    feed(engine, [spot])
+    owner = {rid: t.id for t in engine.tracks() for rid in t.lineage}
+    assert owner[spot.id] == tracks[True]

@@ -58,15 +58,17 @@ def read_reports(path: Path, handle: IO[bytes]) -> Iterable[tuple[int, Report]]:
             raise FuseInputError(f"{path}, line {number}: the line {reason}") from None
 
 
+# The server's defaults for the fusion settings it reads from its settings file (the
+# tests hold them equal to ``tessera.settings.Settings``'s): written out here, so that
+# `tessera fuse` does not import the server's whole settings module to start.
+SERVER_LINEAGE_WINDOW = 200
+SERVER_FUSION_BATCH_S = 0.000001
+
+
 def server_fusion_settings() -> FusionSettings:
     """The fusion settings a server runs with when its settings file says nothing of them:
     `tessera fuse` makes the picture the live server would make of the same journal."""
-    from tessera.settings import Settings
-
-    defaults = {field.name: field.default for field in msgspec.structs.fields(Settings)}
-    return FusionSettings(
-        lineage_window=defaults["lineage_window"], batch_seconds=defaults["fusion_batch_s"]
-    )
+    return FusionSettings(lineage_window=SERVER_LINEAGE_WINDOW, batch_seconds=SERVER_FUSION_BATCH_S)
 
 
 def fuse_file(

@@ -90,6 +90,7 @@ class FusionLease:
         # Set once open; the lease thread's own.
         self._keys: LeaseKeys | None = None
         self._nc: Client | None = None
+        self._kv: KeyValue | None = None
         self._thread_loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._renewing: asyncio.Task[None] | None = None
@@ -150,6 +151,10 @@ class FusionLease:
         any of them while True. From the clock alone, without a network round trip."""
         return time.monotonic() < self._valid_until
 
+    async def holder_of(self, key: str) -> str | None:
+        """Who holds ``key`` now, as it wrote itself there (None: nobody)."""
+        return await self._in_thread(self._holder_of(key))
+
     @property
     def epochs(self) -> Mapping[str, int]:
         """Per key, the revision of the create that took it: the fencing token, strictly
@@ -188,7 +193,17 @@ class FusionLease:
             await nc.close()
             raise
         self._nc = nc
+        self._kv = kv
         self._keys = LeaseKeys(kv, self._key_names, self._holder.encode())
+
+    async def _holder_of(self, key: str) -> str | None:
+        if self._kv is None:
+            raise RuntimeError("the lease is not open")
+        try:
+            entry = await self._kv.get(key)
+        except (NotFoundError, nats.errors.Error, TimeoutError):
+            return None
+        return None if not entry.value else entry.value.decode(errors="replace")
 
     async def _release(self) -> None:
         self._valid_until = 0.0

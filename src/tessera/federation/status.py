@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from tessera.cluster.links_status import LinksLeaseStatus
 from tessera.federation.config import FederationLink
 
 
@@ -78,11 +79,16 @@ class FederationBoard:
 
     def __init__(self) -> None:
         self.links: dict[str, LinkStatus] = {}
+        # Which gateway holds the links lease (a scale-out gateway's links only).
+        self.lease: LinksLeaseStatus | None = None
 
-    def summary(self) -> dict[str, int]:
+    def summary(self) -> dict[str, Any]:
         """For the public health check: counts only, no names."""
         statuses = self.links.values()
-        return {
+        summary: dict[str, Any] = {
             "links": len(self.links),
             "connected": sum(1 for s in statuses if s.connected or s.inbound),
         }
+        if self.lease is not None:
+            summary["links_lease"] = self.lease.public()
+        return summary

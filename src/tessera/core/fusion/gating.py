@@ -95,8 +95,11 @@ def _fine(
     spread: FloatArray,
     arrays: TrackArrays,
     detections: Detections,
+    *,
+    fit_only: npt.NDArray[np.bool_] | None = None,
 ) -> GatedPairs:
-    """Chi-square gate on the Mahalanobis distance, with each report's own error."""
+    """Chi-square gate on the Mahalanobis distance, with each report's own error.
+    ``fit_only`` (per candidate pair): pairs costed by the distance alone."""
     spread[:, 0, 0] += detections.variance[report]
     spread[:, 1, 1] += detections.variance[report]
     innovation = offsets_metres(lat, lon, detections.lat[report], detections.lon[report])
@@ -107,6 +110,8 @@ def _fine(
     inside = (distance2 <= GATE_CHI2) & compatible
     # Likelihood cost: a vague track must not win over a precise one just by its size.
     cost = distance2[inside] + log_det2(spread[inside])
+    if fit_only is not None:
+        cost = np.where(fit_only[inside], distance2[inside], cost)
     return GatedPairs(report[inside], track_rows[inside], cost, distance2[inside])
 
 
@@ -171,4 +176,9 @@ def gate_late(
     spread[placed] = 0.0
     spread[placed, 0, 0] = past_var[known]
     spread[placed, 1, 1] = past_var[known]
-    return _fine(report, track_rows, lat, lon, spread, arrays, detections)
+    # A late report is mostly a vague one (a patrol's spot report, minutes old) that
+    # cannot tell apart the vehicles of a column: it goes to the track it fits best in its
+    # own error, not to the most precise. By likelihood the few tracks a drone last saw
+    # would take every one, and the rest of the column, unheard, would go stale.
+    fit_only = np.ones(track_rows.size, dtype=bool)
+    return _fine(report, track_rows, lat, lon, spread, arrays, detections, fit_only=fit_only)

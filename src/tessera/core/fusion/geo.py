@@ -91,8 +91,10 @@ def moved_arrays(
         per_degree_lon = metres_per_degree_lon_array(lat)
     new_lat = np.minimum(np.maximum(lat + north / METRES_PER_DEGREE_LAT, -90.0), 90.0)
     new_lon = lon + east / per_degree_lon
-    new_lon = np.where(np.abs(new_lon) <= 180.0, new_lon, (new_lon + 540.0) % 360.0 - 180.0)
-    return new_lat, new_lon
+    inside = np.abs(new_lon) <= 180.0
+    if inside.all():
+        return new_lat, new_lon
+    return new_lat, np.where(inside, new_lon, (new_lon + 540.0) % 360.0 - 180.0)
 
 
 def earth_xyz(lat: FloatArray, lon: FloatArray) -> FloatArray:

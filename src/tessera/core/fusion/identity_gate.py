@@ -36,38 +36,49 @@ def _statement(report: Report) -> np.ndarray | None:
     return None if logs is None else np.exp(np.array(logs))
 
 
+def _gathered(vectors: dict[int, np.ndarray], keys: list[int]) -> np.ndarray:
+    """The vector of each key, as the rows of one matrix."""
+    order = list(vectors)
+    position = {key: at for at, key in enumerate(order)}
+    matrix = np.array([vectors[key] for key in order])
+    return matrix[np.fromiter((position[key] for key in keys), np.intp, len(keys))]
+
+
 def with_identity(gated: GatedPairs, reports: Sequence[Report], table: TrackTable) -> GatedPairs:
     """``gated`` with each pair's cost moved by the identity likelihood ratio, and the
     pairs that no longer pass the gate with it refused."""
     if gated.report.size == 0:
         return gated
-    statements = {}
-    for index in np.unique(gated.report).tolist():
+    reports_of = gated.report.tolist()
+    rows_of = gated.row.tolist()
+    statements: dict[int, np.ndarray] = {}
+    for index in set(reports_of):
         likelihood = _statement(reports[index])
         if likelihood is not None:
             statements[index] = likelihood
     if not statements:
         return gated
+    # Each pair's belief and statement as rows of two matrices, so the likelihood ratios
+    # are taken at once (the same products and sums, in the same order, as pair by pair).
     beliefs: dict[int, np.ndarray] = {}
     declared: set[int] = set()
+    stated = [at for at, index in enumerate(reports_of) if index in statements]
+    for row in {rows_of[at] for at in stated}:
+        record = table.record_at(row)
+        if record.belief.authoritative is not None:
+            declared.add(row)
+        if record.belief.evidence == 0 and record.belief.authoritative is None:
+            beliefs[row] = np.full(len(CLASSES), _PRIOR)
+        else:
+            beliefs[row] = np.array(record.belief.class_probabilities())
+    belief = _gathered(beliefs, [rows_of[at] for at in stated])
+    likelihood = _gathered(statements, [reports_of[at] for at in stated])
     ratio = np.ones(gated.report.size)
+    ratio[stated] = (belief * likelihood).sum(axis=1) / (_PRIOR * likelihood.sum(axis=1))
     contradicts = np.zeros(gated.report.size, dtype=bool)
-    for at, (index, row) in enumerate(zip(gated.report.tolist(), gated.row.tolist(), strict=True)):
-        likelihood = statements.get(index)
-        if likelihood is None:
-            continue
-        belief = beliefs.get(row)
-        if belief is None:
-            record = table.record_at(row)
-            if record.belief.authoritative is not None:
-                declared.add(row)
-            if record.belief.evidence == 0 and record.belief.authoritative is None:
-                belief = np.full(len(CLASSES), _PRIOR)
-            else:
-                belief = np.array(record.belief.class_probabilities())
-            beliefs[row] = belief
-        ratio[at] = float(belief @ likelihood) / (_PRIOR * float(likelihood.sum()))
-        contradicts[at] = row in declared and ratio[at] < 1.0
+    if declared:
+        on_declared = np.fromiter((rows_of[at] in declared for at in stated), bool, len(stated))
+        contradicts[stated] = on_declared & (ratio[stated] < 1.0)
     # Never wider than the kinematic gate: agreement only ranks, disagreement also narrows.
     penalty = -2.0 * np.log(np.maximum(ratio, math.ulp(1.0)))
     keep = (gated.distance2 + np.maximum(penalty, 0.0) <= GATE_CHI2) & ~contradicts

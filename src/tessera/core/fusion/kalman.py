@@ -43,6 +43,8 @@ def predict_covariance(cov: FloatArray, dt: FloatArray, q: FloatArray) -> FloatA
     """P' = F P F^T + Q for each track, written out by blocks (F is identity but for the
     dt that couples position to velocity, and Q is diagonal in each block), which is
     several times quicker than matmuls on small batches."""
+    if dt.shape[0] == 1:
+        return _predict_one(cov, float(dt[0]), float(q[0]))
     step = dt[:, None, None]
     pv = cov[:, :2, 2:]
     vp = cov[:, 2:, :2]
@@ -65,6 +67,31 @@ def predict_covariance(cov: FloatArray, dt: FloatArray, q: FloatArray) -> FloatA
         predicted[:, axis + 2, axis] += cross
         predicted[:, axis + 2, axis + 2] += velocity
     return predicted
+
+
+def _predict_one(cov: FloatArray, dt: float, q: float) -> FloatArray:
+    """``predict_covariance`` of one track, in plain floats (a micro-batch of one report
+    mostly steps one track): the same operations in the same order, so the same bits."""
+    p = cov[0].tolist()
+    span = abs(dt)
+    velocity = q * span
+    cross = velocity * span / 2.0
+    position = cross * span * (2.0 / 3.0)
+    out = [[0.0] * 4 for _ in range(4)]
+    for i in (0, 1):
+        for j in (0, 1):
+            vv = p[i + 2][j + 2]
+            out[i][j] = p[i][j] + dt * (p[i][j + 2] + p[i + 2][j]) + dt * dt * vv
+            grown = dt * vv
+            out[i][j + 2] = p[i][j + 2] + grown
+            out[i + 2][j] = p[i + 2][j] + grown
+            out[i + 2][j + 2] = vv
+    for axis in (0, 1):
+        out[axis][axis] += position
+        out[axis][axis + 2] += cross
+        out[axis + 2][axis] += cross
+        out[axis + 2][axis + 2] += velocity
+    return np.array([out])
 
 
 def position_covariance(cov: FloatArray, dt: FloatArray, q: FloatArray) -> FloatArray:

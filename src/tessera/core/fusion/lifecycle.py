@@ -186,9 +186,11 @@ class Lifecycle:
         coasts = (
             (status == CONFIRMED) & (age > profiles.coast_after[motion]) & ~dies & ~stales & free
         )
-        # A silent track's shown uncertainty grows with its age, a step at a time.
+        # A track's shown uncertainty grows with its state's age, a step at a time, and a
+        # shown track is shown where its own motion has carried it by then (a held
+        # declaration says where its thing is until its validity ends).
         grown_to = np.maximum(arrays.shown_at[rows], arrays.t[rows])
-        regrow = (silent | stales | coasts) & ~dies & (now - grown_to >= GROW_STEP_S)
+        regrow = ((shown & free) | silent | stales) & ~dies & (now - grown_to >= GROW_STEP_S)
         gone = (
             (status == DEAD)
             & free

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
-from tessera.core.fusion.arrays import STATUS_CODES, TrackArrays
-from tessera.core.fusion.geo import course_speed
+from tessera.core.fusion.arrays import COASTING, CONFIRMED, STATUS_CODES, TrackArrays
+from tessera.core.fusion.geo import course_speed, moved
 from tessera.core.fusion.motion import ProfileTable
 from tessera.core.fusion.record import TrackRecord
 from tessera.core.model import Label, Position, Source, Track, Velocity, shown_subject
@@ -37,11 +37,16 @@ def track_snapshot(record: TrackRecord, arrays: TrackArrays, profiles: ProfileTa
     velocity = Velocity(*course_speed(east, north)) if math.hypot(east, north) > 0.0 else None
     ce = shown_ce(arrays, profiles, row)
     held = float(arrays.held_until[row])
+    lat, lon = float(arrays.lat[row]), float(arrays.lon[row])
+    if int(arrays.status[row]) in (CONFIRMED, COASTING):
+        # Shown where it is now by its own motion, as its error is grown to now; a stale
+        # track no longer claims that, and stays where it was last seen.
+        ahead = max(float(arrays.shown_at[row] - arrays.t[row]), 0.0)
+        if ahead > 0.0:
+            lat, lon = moved(lat, lon, east * ahead, north * ahead)
     return Track(
         id=record.id,
-        position=Position(
-            lat=float(arrays.lat[row]), lon=float(arrays.lon[row]), alt=record.alt, ce=max(ce, 0.1)
-        ),
+        position=Position(lat=lat, lon=lon, alt=record.alt, ce=max(ce, 0.1)),
         velocity=velocity,
         identity=identity,
         identity_confidence=round(confidence, 4),

@@ -159,6 +159,7 @@ class UpdateRound:
         per_degree_lon = metres_per_degree_lon_array(lat)
         innovation = offsets_metres(lat, lon, z_lat, z_lon, per_degree_lon)
         keep = np.ones(n, dtype=bool)
+        kept_all = True
         if keyed.any():
             # A keyed report says where that very thing is: far outside the gate, the
             # track was wrong (stale, or the subject jumped), so start again from it.
@@ -168,6 +169,7 @@ class UpdateRound:
                     int(rows[outlier]), reports[outlier], float(observed[outlier])
                 )
             keep = ~far
+            kept_all = not far.any()
         with_velocity = np.fromiter((r.velocity is not None for r in reports), bool, n) & (
             lag == 0.0
         )
@@ -175,12 +177,14 @@ class UpdateRound:
             index = np.flatnonzero(subset)
             if index.size == 0:
                 continue
-            measured_noise = noise[index]
-            measured = innovation[index]
+            # (Mostly every row: then a plain view, not a gathered copy, of each array.)
+            at: npt.NDArray[np.intp] | slice = slice(None) if index.size == n else index
+            measured_noise = noise[at]
+            measured = innovation[at]
             if size == 4:
                 velocity_var = self._settings.velocity_sd**2
                 measured_noise = np.zeros((index.size, 4, 4))
-                measured_noise[:, :2, :2] = noise[index]
+                measured_noise[:, :2, :2] = noise[at]
                 measured_noise[:, 2, 2] = measured_noise[:, 3, 3] = velocity_var
                 stated = np.array(
                     [
@@ -189,17 +193,24 @@ class UpdateRound:
                         if r.velocity is not None
                     ]
                 ).reshape(-1, 2)
-                measured = np.concatenate((innovation[index], stated - vel[index]), axis=1)
-            correction, cov[index] = update(cov[index], measured, measured_noise)
-            lat[index], lon[index] = moved_arrays(
-                lat[index], lon[index], correction[:, 0], correction[:, 1], per_degree_lon[index]
+                measured = np.concatenate((innovation[at], stated - vel[at]), axis=1)
+            correction, cov[at] = update(cov[at], measured, measured_noise)
+            lat[at], lon[at] = moved_arrays(
+                lat[at], lon[at], correction[:, 0], correction[:, 1], per_degree_lon[at]
             )
-            vel[index] += correction[:, 2:]
+            vel[at] += correction[:, 2:]
         # Never faster than the class allows: a few noisy fixes must not fling a track.
         top = table.profiles.max_speed[motion]
         speed = np.hypot(vel[:, 0], vel[:, 1])
         scale = np.where(speed > top, top / np.maximum(speed, 1e-9), 1.0)
         vel *= scale[:, None]
+        if kept_all:
+            arrays.lat[rows] = lat
+            arrays.lon[rows] = lon
+            arrays.vel[rows] = vel
+            arrays.cov[rows] = cov
+            arrays.t[rows] = tau
+            return
         kept = rows[keep]
         arrays.lat[kept] = lat[keep]
         arrays.lon[kept] = lon[keep]

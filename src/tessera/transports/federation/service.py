@@ -38,8 +38,9 @@ class Federation:
         for link in settings.federation:
             tessera.federation.links[link.name] = LinkStatus(link)
 
-    async def start(self, sock: socket.socket | None = None) -> None:
-        """Listen (on ``sock``, or the settings' port if given) and dial the peers."""
+    async def start(self, sock: socket.socket | None = None, *, dial: bool = True) -> None:
+        """Listen (on ``sock``, or the settings' port if given) and, with ``dial``, dial
+        the peers (else ``dial_all`` does, later: a gateway holding the links lease)."""
         tessera, settings = self.tessera, self.tessera.settings
         if sock is not None or settings.federation_port is not None:
             context = (
@@ -63,9 +64,25 @@ class Federation:
                 )
             host, port = self._server.sockets[0].getsockname()[:2]
             self.bound = (host, port)
-        for link in settings.federation:
+        if dial:
+            self.dial_all(tessera)
+
+    def dial_all(self, tessera: Federating) -> None:
+        """Dial every link's peer, writing through ``tessera`` (its journal may be fenced)."""
+        for link in tessera.settings.federation:
             if link.peer is not None:
-                self.dial(link.name)
+                self.dial(link.name, tessera)
+
+    async def stop_dialling(self) -> None:
+        """Stop every dialled link (the listener goes on)."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        for link in self.tessera.settings.federation:
+            if link.peer is not None:
+                status = self.tessera.federation.links[link.name]
+                status.state, status.connected = "stopped", False
 
     def _tracked(self, handle: Handler) -> Handler:
         """``handle`` run as a task this service cancels when it stops (a server closing
@@ -82,9 +99,11 @@ class Federation:
 
         return tracked
 
-    def dial(self, name: str) -> None:
-        """Start dialling link ``name``'s peer."""
-        tessera, settings = self.tessera, self.tessera.settings
+    def dial(self, name: str, tessera: Federating | None = None) -> None:
+        """Start dialling link ``name``'s peer (writing through ``tessera``, else the
+        service's own)."""
+        tessera = self.tessera if tessera is None else tessera
+        settings = tessera.settings
         link = next(link for link in settings.federation if link.name == name)
         node = settings.federation_node or ""
         context = (
@@ -97,10 +116,7 @@ class Federation:
         self._tasks.append(asyncio.create_task(sender.run(), name=f"federation-{link.name}"))
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks.clear()
+        await self.stop_dialling()
         if self._server is not None:
             self._server.close()
         for handler in list(self._handlers):
@@ -119,10 +135,12 @@ async def start_federation(
     tessera: Federating,
     bind: Callable[[str, int], socket.socket],
     announce: Callable[[str, socket.socket], str],
+    *,
+    dial: bool = True,
 ) -> Federation | None:
     """Start the settings' federation, its listener on a socket bound here (port 0
     works) and announced as ``listening federation HOST:PORT``; None without links (or
-    in a fusion worker)."""
+    in a fusion worker). Without ``dial`` the peers are left to ``dial_all``."""
     settings = tessera.settings
     if not settings.federation or tessera.role == "fusion":
         return None
@@ -132,7 +150,7 @@ async def start_federation(
         announce("federation", sock)
     federation = Federation(tessera)
     try:
-        await federation.start(sock)
+        await federation.start(sock, dial=dial)
     except BaseException:
         if sock is not None:
             sock.close()

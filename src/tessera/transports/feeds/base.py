@@ -13,6 +13,7 @@ import time
 from datetime import datetime
 from typing import Any, Protocol
 
+from tessera.cluster.links_status import LinksLeaseStatus
 from tessera.codecs.feed_model import Decoded
 from tessera.transports.feeds.config import FeedConfig
 
@@ -140,11 +141,16 @@ class FeedBoard:
 
     def __init__(self) -> None:
         self.feeds: dict[str, FeedStatus] = {}
+        # Which gateway holds the links lease (a scale-out gateway's links only).
+        self.lease: LinksLeaseStatus | None = None
 
-    def summary(self) -> dict[str, int]:
+    def summary(self) -> dict[str, Any]:
         """For the public health check: counts only, no names."""
         statuses = self.feeds.values()
-        return {
+        summary: dict[str, Any] = {
             "configured": len(self.feeds),
             "connected": sum(1 for status in statuses if status.connected),
         }
+        if self.lease is not None:
+            summary["links_lease"] = self.lease.public()
+        return summary

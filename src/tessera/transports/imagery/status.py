@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from tessera.cluster.links_status import LinksLeaseStatus
 from tessera.transports.imagery.config import ImagerySource
 
 
@@ -68,12 +69,17 @@ class ImageryBoard:
 
     def __init__(self) -> None:
         self.sources: dict[str, ImageryStatus] = {}
+        # Which gateway holds the links lease (a scale-out gateway's links only).
+        self.lease: LinksLeaseStatus | None = None
 
-    def summary(self) -> dict[str, int]:
+    def summary(self) -> dict[str, Any]:
         """For the public health check: counts only, no names."""
         statuses = self.sources.values()
-        return {
+        summary: dict[str, Any] = {
             "configured": len(self.sources),
             "current": sum(1 for status in statuses if status.state == "current"),
             "failing": sum(1 for status in statuses if status.state == "failing"),
         }
+        if self.lease is not None:
+            summary["links_lease"] = self.lease.public()
+        return summary

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from tessera.cluster.links_status import LinksLeaseStatus
 from tessera.transports.tak_client.config import TakServerConfig
 
 
@@ -50,11 +51,16 @@ class TakServerBoard:
 
     def __init__(self) -> None:
         self.links: dict[str, TakLinkStatus] = {}
+        # Which gateway holds the links lease (a scale-out gateway's links only).
+        self.lease: LinksLeaseStatus | None = None
 
-    def summary(self) -> dict[str, int]:
+    def summary(self) -> dict[str, Any]:
         """For the public health check: counts only, no names or addresses."""
         statuses = self.links.values()
-        return {
+        summary: dict[str, Any] = {
             "configured": len(self.links),
             "connected": sum(1 for status in statuses if status.connected),
         }
+        if self.lease is not None:
+            summary["links_lease"] = self.lease.public()
+        return summary
