@@ -18,6 +18,9 @@ FIGURES = {
     "updates_per_s": 1_900.0,
     "source_updates_per_s": 2.0,
     "drawn": 10_000,
+    "size": "1280x800",
+    "idle_at": {"1920x1080": 35.0},
+    "bare_at": {"1920x1080": 50.0},
 }
 
 
@@ -30,6 +33,7 @@ def test_the_section_replaces_its_old_self_and_keeps_the_others(tmp_path: Path) 
     assert text.index("## Ingest") < text.index(SECTION) < text.index("## Later")
     assert "kept" in text and text.count(SECTION) == 1
     assert "before: 1.0; after: 2.0" in text
+    assert "| 1920x1080 | 35.0 | 50.0 |" in text
 
 
 def test_the_load_mixes_identities_and_moves_each_object_a_little() -> None:
