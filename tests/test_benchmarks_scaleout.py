@@ -32,7 +32,10 @@ def test_quick_mode_gives_every_figure(tmp_path: Path) -> None:
     for rate in QUICK.rates:
         prefix = f"live_{rate:.0f}_"
         assert figures[prefix + "rate"] > 0
-        assert 0 < figures[prefix + "p50_ms"] <= figures[prefix + "p99_ms"]
+        # From the append's acknowledgement, which can come after the worker has seen the
+        # report: a lag may read a little below zero (BENCHMARKS.md says why).
+        assert figures[prefix + "p50_ms"] <= figures[prefix + "p99_ms"]
+        assert figures[prefix + "p99_ms"] > 0
         assert figures[prefix + "worker_cpu"] > 0
         assert 0 < figures[prefix + "arrived"] <= 1
         assert figures[prefix + "kept_up"] in (0.0, 1.0)
