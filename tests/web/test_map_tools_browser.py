@@ -201,3 +201,39 @@ def test_night_mode_darkens_the_map_and_is_remembered(page: Page) -> None:
     page.screenshot(path=str(DOCS / "screenshot-night.png"))
     page.click("#night-toggle")
     assert page.evaluate("document.body.dataset.theme") == "day"
+
+
+def test_a_frame_with_every_layer_hidden_draws_nothing(page: Page) -> None:
+    """No sky is drawn while the style has none: MapLibre's default sky is transparent, yet
+    drawn over the whole canvas each frame, which a software renderer pays for in full."""
+    draws = page.evaluate(
+        """async () => {
+            const map = window.tessera.map;
+            const shown = map.getStyle().layers
+                .filter((layer) => (layer.layout || {}).visibility !== "none")
+                .map((layer) => layer.id);
+            for (const id of shown) map.setLayoutProperty(id, "visibility", "none");
+            const proto = WebGL2RenderingContext.prototype;
+            const originals = [proto.drawElements, proto.drawArrays];
+            let count = 0;
+            const counted = (original) => function (...args) {
+                count += 1;
+                return original.apply(this, args);
+            };
+            [proto.drawElements, proto.drawArrays] = originals.map(counted);
+            const frame = () => new Promise((resolve) => {
+                map.once("render", resolve);
+                map.triggerRepaint();
+            });
+            try {
+                await frame();
+                count = 0;
+                await frame();
+                return count;
+            } finally {
+                [proto.drawElements, proto.drawArrays] = originals;
+                for (const id of shown) map.setLayoutProperty(id, "visibility", "visible");
+            }
+        }"""
+    )
+    assert draws == 0

@@ -9,6 +9,8 @@ import { resolveTextImage } from "/static/text-images.js";
 import { TRACK_SOURCES, TRACK_STYLE_LAYERS } from "/static/track-layer.js";
 
 const SYMBOL_SIZE = 20;
+// The sky's colours: while all are transparent (MapLibre's default) it shows nothing.
+const SKY_COLOURS = ["sky-color", "horizon-color", "fog-color"];
 
 const style = {
   version: 8,
@@ -32,6 +34,7 @@ export function createMap(container) {
     // Operator basemaps (/tiles) are fetched with the token.
     transformRequest: tileRequest,
   });
+  drawSkyOnlyWhenVisible(map);
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-left");
   map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
   // Each distinct SIDC (and label) is drawn once, the first time a feature needs it.
@@ -40,6 +43,24 @@ export function createMap(container) {
     else if (!resolveTextImage(map, id) && !addBadge(map, id)) addSymbol(map, id);
   });
   return map;
+}
+
+// MapLibre draws the sky on every frame, a quad over the whole canvas, even for a style
+// without one (its default sky is transparent). A software renderer pays for that quad as
+// much as for a layer, so the sky is drawn only while the style gives it a colour.
+function drawSkyOnlyWhenVisible(map) {
+  const draw = map.painter && map.painter.drawFunctions;
+  if (!draw || typeof draw.sky !== "function") return;
+  let visible = true;
+  map.on("styledata", () => {
+    const sky = map.getSky() || {};
+    visible = SKY_COLOURS.some((key) => sky[key] !== undefined && sky[key] !== "transparent");
+  });
+  // A copy: the drawing functions may be shared by every map of the page.
+  map.painter.drawFunctions = {
+    ...draw,
+    sky: (...args) => (visible ? draw.sky.apply(map.painter.drawFunctions, args) : undefined),
+  };
 }
 
 function addSymbol(map, sidc) {
