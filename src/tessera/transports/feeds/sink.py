@@ -28,33 +28,19 @@ from tessera.core.symbols import sidc_problem, with_identity
 from tessera.security.policy import submission_refusal
 from tessera.security.scoping import Submitter, label_text
 from tessera.transports.feeds.config import FeedConfig
+from tessera.transports.source_host import SourceHost
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from typing import Literal
 
-    from tessera.core.labels import ClassificationScheme
-    from tessera.journal.base import Journal
-    from tessera.security.base import SecurityStore
-    from tessera.security.scoping import IdScope
-    from tessera.settings import Settings
     from tessera.transports.feeds.base import FeedBoard
 
 
-class Feeding(Protocol):
+class Feeding(SourceHost, Protocol):
     """What the sensor feeds need of a running Tessera (``app.Tessera`` is one)."""
 
-    settings: Settings
-    role: Literal["all", "gateway", "fusion"]
-    clock: Callable[[], datetime]
-    security: SecurityStore
-    scheme: ClassificationScheme
-    journal: Journal
     feeds: FeedBoard
     new_report_id: Callable[[], str]
-
-    @property
-    def ids(self) -> IdScope: ...
 
     async def submitter(self, principal: Principal, own_uid: str | None = None) -> Submitter: ...
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
@@ -35,34 +35,22 @@ from tessera.store.base import TrackQuery
 from tessera.transports.imagery.config import ImagerySource
 from tessera.transports.imagery.fetch import Fetched, ImageryFetchError, fetch
 from tessera.transports.imagery.status import ImageryStatus
+from tessera.transports.source_host import SourceHost
 
 if TYPE_CHECKING:
-    from tessera.core.labels import ClassificationScheme, Picture
+    from tessera.core.labels import Picture
     from tessera.fusion_worker import FusionWorker
-    from tessera.journal.base import Journal
-    from tessera.security.base import SecurityStore
-    from tessera.security.scoping import IdScope
-    from tessera.settings import Settings
     from tessera.store.base import TrackStore
     from tessera.transports.imagery.status import ImageryBoard
 
 
-class Imaging(Protocol):
+class Imaging(SourceHost, Protocol):
     """What the imagery sources need of a running Tessera (``app.Tessera`` is one)."""
 
-    settings: Settings
-    role: Literal["all", "gateway", "fusion"]
-    clock: Callable[[], datetime]
     worker: FusionWorker
-    security: SecurityStore
-    scheme: ClassificationScheme
     store: TrackStore
     pictures: dict[str, Picture]
-    journal: Journal
     imagery: ImageryBoard
-
-    @property
-    def ids(self) -> IdScope: ...
 
 
 log = logging.getLogger(__name__)
