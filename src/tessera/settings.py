@@ -13,7 +13,13 @@ import msgspec
 from tessera.cluster.config import check_role
 from tessera.core.alerts.rules import AlertSettings, settings_problems
 from tessera.core.banners import DEFAULT_BANNER_COLOURS
-from tessera.core.labels import DEFAULT_LEVELS, DEFAULT_PICTURE, ClassificationScheme, Picture
+from tessera.core.labels import (
+    DEFAULT_LEVELS,
+    DEFAULT_PICTURE,
+    ClassificationScheme,
+    Picture,
+    pictures_problem,
+)
 from tessera.core.model import MAX_HOLD, Label
 from tessera.core.order_of_battle import Placement
 from tessera.core.space.catalog import SatelliteSource
@@ -26,7 +32,7 @@ from tessera.space.config import check_satellites
 from tessera.tiles.config import BasemapSetting, check_basemaps
 from tessera.transports.cot_stream.config import PlainPortMode as PlainPortMode
 from tessera.transports.cot_stream.config import check_plain_ports
-from tessera.transports.feeds.config import FeedConfig
+from tessera.transports.feeds.config import FeedConfig, check_feeds
 from tessera.transports.imagery.config import ImagerySource, check_imagery
 from tessera.transports.tak_client.config import TakServerConfig, tak_servers_problem
 from tessera.transports.web.config import check_http_edge
@@ -307,6 +313,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             max_connections=self.http_max_connections,
             tls_cert=self.http_tls_cert,
             tls_key=self.http_tls_key,
+            requests_per_second=self.requests_per_second,
+            request_burst=self.request_burst,
         )
         check_basemaps(self.basemaps)
         check_retention(
@@ -316,8 +324,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             journal_backend=self.journal_backend,
             postgis_dsn=self.postgis_dsn,
         )
-        if self.requests_per_second <= 0 or self.request_burst < 1:
-            raise ValueError("requests_per_second and request_burst must be positive")
         if not 0 < self.cot_recheck_s <= 3600:
             raise ValueError("cot_recheck_s must be greater than 0 and at most 3600")
         if self.retained_changes < 1:
@@ -341,22 +347,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             raise ValueError(f"import_valid_for_s must be greater than 0 and at most {most}")
         if self.lease_ttl_s < 1:
             raise ValueError("lease_ttl_s must be at least 1 second")
+        if problem := pictures_problem(
+            self.pictures, scheme, self.fusion_pictures, fusion_role=self.role == "fusion"
+        ):
+            raise ValueError(problem)
         names = [picture.name for picture in self.pictures]
-        if not names:
-            raise ValueError("at least one picture is needed")
-        if len(set(names)) != len(names):
-            raise ValueError("picture names must be distinct")
-        if self.fusion_pictures and self.role != "fusion":
-            raise ValueError("fusion_pictures is for role 'fusion' (every other role has all)")
-        unknown = sorted(set(self.fusion_pictures) - set(names))
-        if unknown:
-            raise ValueError(f"fusion_pictures: no picture named {', '.join(unknown)}")
         try:
             for grant in self.source_grants():
                 check_record(grant)
         except SecurityStoreError as exc:
             raise ValueError(f"sources: {exc}") from None
-        self._validate_feeds()
+        check_feeds(self.feeds, scheme)
         check_federation(
             self.federation,
             self.federation_node,
@@ -374,10 +375,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         ):
             raise ValueError(problem)
         check_imagery(self.imagery, scheme)
-        for picture in self.pictures:
-            level = picture.rule.max_classification
-            if level is not None and level not in scheme:
-                raise ValueError(f"picture {picture.name}: unknown classification {level!r}")
         if problems := settings_problems(self.alerts, names):
             raise ValueError("; ".join(problems))
 
@@ -385,17 +382,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     def https(self) -> bool:
         """Whether the map and the API are served over TLS."""
         return self.http_tls or self.http_tls_cert is not None
-
-    def _validate_feeds(self) -> None:
-        names = [feed.name for feed in self.feeds]
-        if len(set(names)) != len(names):
-            raise ValueError("feeds: names must be distinct")
-        for feed in self.feeds:
-            problem = feed.problem()
-            if problem is not None:
-                raise ValueError(f"feed {feed.name}: {problem}")
-            if feed.label is not None and feed.label.classification not in self.scheme:
-                raise ValueError(f"feed {feed.name}: {feed.label.classification!r} is not a level")
 
 
 def load_settings(path: Path | None = None, **overrides: Any) -> Settings:

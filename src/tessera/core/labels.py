@@ -88,3 +88,28 @@ def admits(picture: Picture, label: Label, scheme: ClassificationScheme) -> bool
     ):
         return False
     return rule.releasable_to is None or rule.releasable_to in label.releasable_to
+
+
+def pictures_problem(
+    pictures: tuple[Picture, ...],
+    scheme: ClassificationScheme,
+    fused_here: tuple[str, ...] = (),
+    fusion_role: bool = True,
+) -> str | None:
+    """What is wrong with the configured pictures (and the ones a fusion worker takes), or
+    None."""
+    names = [picture.name for picture in pictures]
+    if not names:
+        return "at least one picture is needed"
+    if len(set(names)) != len(names):
+        return "picture names must be distinct"
+    if fused_here and not fusion_role:
+        return "fusion_pictures is for role 'fusion' (every other role has all)"
+    unknown = sorted(set(fused_here) - set(names))
+    if unknown:
+        return f"fusion_pictures: no picture named {', '.join(unknown)}"
+    for picture in pictures:
+        level = picture.rule.max_classification
+        if level is not None and level not in scheme:
+            return f"picture {picture.name}: unknown classification {level!r}"
+    return None

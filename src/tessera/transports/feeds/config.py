@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from tessera.core.labels import ClassificationScheme
 from tessera.core.model import ID_PATTERN, Grading, Identity, Label
 
 FeedKind = Literal["ais", "adsb-sbs", "adsb-json", "mavlink", "klv", "klv-ts"]
@@ -101,3 +102,16 @@ class FeedConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
         if not 0.001 <= self.replay_speed <= 10_000:
             return "replay_speed must be within 0.001..10000"
         return None
+
+
+def check_feeds(feeds: tuple[FeedConfig, ...], scheme: ClassificationScheme) -> None:
+    """Raise ValueError naming the first feed set up wrongly."""
+    names = [feed.name for feed in feeds]
+    if len(set(names)) != len(names):
+        raise ValueError("feeds: names must be distinct")
+    for feed in feeds:
+        problem = feed.problem()
+        if problem is not None:
+            raise ValueError(f"feed {feed.name}: {problem}")
+        if feed.label is not None and feed.label.classification not in scheme:
+            raise ValueError(f"feed {feed.name}: {feed.label.classification!r} is not a level")

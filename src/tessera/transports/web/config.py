@@ -19,8 +19,12 @@ def check_http_edge(
     max_connections: int | None,
     tls_cert: Path | None,
     tls_key: Path | None,
+    requests_per_second: float,
+    request_burst: int,
 ) -> None:
     """Raise ValueError naming what is wrong with the HTTP edge's settings."""
+    if requests_per_second <= 0 or request_burst < 1:
+        raise ValueError("requests_per_second and request_burst must be positive")
     for proxy in trusted_proxies:
         try:
             ipaddress.ip_network(proxy)
