@@ -14,12 +14,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tessera.cluster.demo import remove_streams
+from tessera.journal.base import Journal, JournalEntry
+from tessera.journal.jetstream import JetStreamJournal
 from tessera.security.postgis import PostgisSecurityStore
 from tests.services import require_service
 from tests.support import ADMIN, _add_and_issue
 
 NATS_URL = "nats://127.0.0.1:4222"
 STARTUP_TIMEOUT_S = 60.0
+
+
+async def read_all(journal: Journal, upto: int | None = None) -> list[JournalEntry]:
+    """A journal's entries from the first (up to ``upto``), read in chunks."""
+    entries: list[JournalEntry] = []
+    while chunk := await journal.read(entries[-1].seq if entries else 0, 5_000):
+        entries += chunk
+        if upto is not None and entries[-1].seq >= upto:
+            return [entry for entry in entries if entry.seq <= upto]
+    return entries
 
 
 @dataclass
@@ -60,6 +72,25 @@ class Cluster:
                 )
             )
         )
+
+    def journal(self) -> JetStreamJournal:
+        """The deployment's journal, for a test to read (open it first)."""
+        upper = self.name.upper()
+        return JetStreamJournal(
+            NATS_URL,
+            clock=lambda: datetime.now(UTC),
+            stream=f"J_{upper}",
+            prefix=f"{self.name}.journal",
+        )
+
+    async def journal_entries(self, upto: int | None = None) -> list[JournalEntry]:
+        """Every entry journaled so far (up to ``upto``), read in chunks."""
+        journal = self.journal()
+        await journal.open()
+        try:
+            return await read_all(journal, upto)
+        finally:
+            await journal.close()
 
     async def token(self) -> str:
         store = PostgisSecurityStore(self.dsn)

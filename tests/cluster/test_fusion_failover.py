@@ -8,7 +8,6 @@ import asyncio
 import json
 import re
 import signal
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,6 @@ from tessera.core.fusion.engine import FusionSettings, KalmanTracker
 from tessera.core.labels import DEFAULT_PICTURE, Picture
 from tessera.fusion_worker import FusionWorker
 from tessera.journal import jetstream_codec as codec
-from tessera.journal.jetstream import JetStreamJournal
 from tessera.journal.jetstream_cursor import consumer_name
 from tessera.settings import Settings
 from tessera.store.base import TrackQuery
@@ -156,13 +154,7 @@ async def assert_picture_is_the_journals(
         _, kept = stored.tracks(picture.name, TrackQuery())
     finally:
         await stored.close()
-    upper = deployment.name.upper()
-    journal = JetStreamJournal(
-        NATS_URL,
-        clock=lambda: datetime.now(UTC),
-        stream=f"J_{upper}",
-        prefix=f"{deployment.name}.journal",
-    )
+    journal = deployment.journal()
     await journal.open()
     try:
         entries = await journal.read(0, upto)

@@ -8,7 +8,6 @@ import asyncio
 import json
 import signal
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +16,7 @@ import psycopg
 import pytest
 import websockets
 
-from tessera.journal.jetstream import JetStreamJournal
-from tests.cluster.processes import NATS_URL, Cluster, cluster
+from tests.cluster.processes import Cluster, cluster
 from tests.cluster.test_fusion_failover import UNITS, batch, until
 from tests.support import bearer
 
@@ -137,18 +135,7 @@ def _positions(features: Any) -> dict[str, list[float]]:
 
 
 async def _journal_ids(deployment: Cluster) -> Counter[str]:
-    upper = deployment.name.upper()
-    journal = JetStreamJournal(
-        NATS_URL,
-        clock=lambda: datetime.now(UTC),
-        stream=f"J_{upper}",
-        prefix=f"{deployment.name}.journal",
-    )
-    await journal.open()
-    try:
-        entries = await journal.read(0, 1_000_000)
-    finally:
-        await journal.close()
+    entries = await deployment.journal_entries()
     return Counter(entry.report.id for entry in entries if entry.report is not None)
 
 

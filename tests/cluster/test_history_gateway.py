@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,34 +24,16 @@ from tessera.core.fusion.engine import FusionSettings, KalmanTracker
 from tessera.core.labels import DEFAULT_PICTURE
 from tessera.fusion_worker import FusionWorker
 from tessera.journal.base import Journal, JournalEntry
-from tessera.journal.jetstream import JetStreamJournal
 from tessera.settings import Settings
 from tessera.store.base import TrackQuery
 from tessera.store.memory import MemoryTrackStore
-from tests.cluster.processes import NATS_URL, Cluster, cluster
+from tests.cluster.processes import cluster, read_all
 from tests.cluster.test_fusion_failover import UNITS, batch, until
 from tests.history.recording import at_param, by_id
 from tests.support import bearer
 
 pytestmark = pytest.mark.slow
 ROUNDS = 8
-
-
-def deployment_journal(deployment: Cluster) -> JetStreamJournal:
-    upper = deployment.name.upper()
-    return JetStreamJournal(
-        NATS_URL,
-        clock=lambda: datetime.now(UTC),
-        stream=f"J_{upper}",
-        prefix=f"{deployment.name}.journal",
-    )
-
-
-async def journal_entries(journal: Journal) -> list[JournalEntry]:
-    entries: list[JournalEntry] = []
-    while chunk := await journal.read(entries[-1].seq if entries else 0, 5_000):
-        entries += chunk
-    return entries
 
 
 def rebuilt_at(
@@ -129,9 +111,9 @@ def test_a_gateway_seeks_and_replays_on_jetstream_and_postgis(
                         await conn.execute("SELECT count(*) FROM history_snapshots")
                     ).fetchone()
                 assert row is not None and row[0] > 2, "the worker wrote snapshots"
-                journal = deployment_journal(deployment)
+                journal = deployment.journal()
                 await journal.open()
-                entries = await journal_entries(journal)
+                entries = await read_all(journal)
                 reports = [entry for entry in entries if entry.report is not None]
                 assert len(reports) == ROUNDS * UNITS
                 first, last = reports[0].received_at, reports[-1].received_at
@@ -158,7 +140,7 @@ def test_a_gateway_seeks_and_replays_on_jetstream_and_postgis(
             end = datetime.fromisoformat(rest[-1]["at"])
             assert end >= last
             try:
-                later = await journal_entries(journal)
+                later = await read_all(journal)
             finally:
                 await journal.close()
             assert by_id(list(held.values())) == rebuilt_at(journal, later, end)

@@ -4,41 +4,20 @@ or none, handed over on close, lost to whoever holds it after a pause past the T
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import secrets
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import nats
 import pytest
-from nats.js.errors import APIError, KeyNotFoundError, NotFoundError
+from nats.js.errors import APIError, KeyNotFoundError
 
 from tessera.cluster.lease import FusionLease, LeaseLostError, lease_key, picture_keys
 from tessera.cluster.lease_keys import LeaseKeys
 from tessera.settings import Settings
 from tests.cluster.processes import NATS_URL
-from tests.services import require_service
 
 TTL = 1.0
-
-
-@pytest.fixture
-def bucket() -> Iterator[str]:
-    require_service("NATS", "127.0.0.1", 4222)
-    name = f"TEST_LEASE_{secrets.token_hex(4).upper()}"
-    yield name
-
-    async def remove() -> None:
-        nc = await nats.connect(NATS_URL)
-        try:
-            with contextlib.suppress(NotFoundError):  # never made (refused settings)
-                await nc.jetstream().delete_key_value(name)
-        finally:
-            await nc.close()
-
-    asyncio.run(remove())
 
 
 def lease(bucket: str, holder: str, *pictures: str) -> FusionLease:

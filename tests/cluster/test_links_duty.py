@@ -5,15 +5,12 @@ fenced journal appends nothing more."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import secrets
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import cast
 
 import nats
 import pytest
-from nats.js.errors import NotFoundError
 
 from tessera.cluster.fenced_journal import FencedJournal
 from tessera.cluster.lease import LeaseLostError
@@ -22,26 +19,8 @@ from tessera.cluster.links_status import LinksLeaseStatus
 from tessera.journal.base import Journal
 from tessera.settings import Settings, load_settings
 from tests.cluster.processes import NATS_URL
-from tests.services import require_service
 
 WAIT_S = 20.0
-
-
-@pytest.fixture
-def bucket() -> Iterator[str]:
-    require_service("NATS", "127.0.0.1", 4222)
-    name = f"TEST_LINKS_{secrets.token_hex(4).upper()}"
-    yield name
-
-    async def remove() -> None:
-        nc = await nats.connect(NATS_URL)
-        try:
-            with contextlib.suppress(NotFoundError):
-                await nc.jetstream().delete_key_value(name)
-        finally:
-            await nc.close()
-
-    asyncio.run(remove())
 
 
 class Service:

@@ -7,14 +7,12 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections import Counter
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
-from tessera.journal.jetstream import JetStreamJournal
-from tests.cluster.processes import NATS_URL, Cluster, cluster
+from tests.cluster.processes import Cluster, cluster
 from tests.codecs.test_adsb import sbs
 from tests.support import ADMIN
 
@@ -80,18 +78,7 @@ async def _until(check: Any, what: str) -> None:
 
 
 async def _subjects(deployment: Cluster) -> Counter[str]:
-    upper = deployment.name.upper()
-    journal = JetStreamJournal(
-        NATS_URL,
-        clock=lambda: datetime.now(UTC),
-        stream=f"J_{upper}",
-        prefix=f"{deployment.name}.journal",
-    )
-    await journal.open()
-    try:
-        entries = await journal.read(0, 1_000_000)
-    finally:
-        await journal.close()
+    entries = await deployment.journal_entries()
     return Counter(str(entry.report.subject) for entry in entries if entry.report is not None)
 
 
