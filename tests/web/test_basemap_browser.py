@@ -36,7 +36,7 @@ BASEMAP_SCREENSHOT = DOCS / "screenshot-basemap.png"
 GRID_SCREENSHOT = DOCS / "screenshot-mgrs.png"
 # The picture's own layers: whatever the basemap, they stay.
 PICTURE_LAYERS = ["overlay-fill", "overlay-line", "overlay-symbol", "tracks"]
-MAP_SOURCES = ["land", "borders", "towns", "mgrs-grid"]
+MAP_SOURCES = ["natural-earth", "towns", "mgrs-grid"]
 MAGENTA = "#ff00ff"
 
 

@@ -203,37 +203,64 @@ def test_night_mode_darkens_the_map_and_is_remembered(page: Page) -> None:
     assert page.evaluate("document.body.dataset.theme") == "day"
 
 
+# Draws one frame with only the layers named shown, counting the WebGL draw calls made.
+DRAWS_IN_A_FRAME = """async (keep) => {
+    const map = window.tessera.map;
+    const shown = map.getStyle().layers
+        .filter((layer) => (layer.layout || {}).visibility !== "none")
+        .map((layer) => layer.id);
+    for (const id of shown) if (!keep.includes(id)) map.setLayoutProperty(id, "visibility", "none");
+    const proto = WebGL2RenderingContext.prototype;
+    const originals = [proto.drawElements, proto.drawArrays];
+    let count = 0;
+    const counted = (original) => function (...args) {
+        count += 1;
+        return original.apply(this, args);
+    };
+    [proto.drawElements, proto.drawArrays] = originals.map(counted);
+    const frame = () => new Promise((resolve) => {
+        map.once("render", resolve);
+        map.triggerRepaint();
+    });
+    try {
+        await frame();
+        count = 0;
+        await frame();
+        return count;
+    } finally {
+        [proto.drawElements, proto.drawArrays] = originals;
+        for (const id of shown) map.setLayoutProperty(id, "visibility", "visible");
+    }
+}"""
+
+
 def test_a_frame_with_every_layer_hidden_draws_nothing(page: Page) -> None:
     """No sky is drawn while the style has none: MapLibre's default sky is transparent, yet
     drawn over the whole canvas each frame, which a software renderer pays for in full."""
-    draws = page.evaluate(
-        """async () => {
-            const map = window.tessera.map;
-            const shown = map.getStyle().layers
-                .filter((layer) => (layer.layout || {}).visibility !== "none")
-                .map((layer) => layer.id);
-            for (const id of shown) map.setLayoutProperty(id, "visibility", "none");
-            const proto = WebGL2RenderingContext.prototype;
-            const originals = [proto.drawElements, proto.drawArrays];
-            let count = 0;
-            const counted = (original) => function (...args) {
-                count += 1;
-                return original.apply(this, args);
-            };
-            [proto.drawElements, proto.drawArrays] = originals.map(counted);
-            const frame = () => new Promise((resolve) => {
-                map.once("render", resolve);
-                map.triggerRepaint();
-            });
-            try {
-                await frame();
-                count = 0;
-                await frame();
-                return count;
-            } finally {
-                [proto.drawElements, proto.drawArrays] = originals;
-                for (const id of shown) map.setLayoutProperty(id, "visibility", "visible");
-            }
-        }"""
+    assert page.evaluate(DRAWS_IN_A_FRAME, []) == 0
+
+
+def test_the_layers_of_an_empty_source_cost_a_frame_nothing(page: Page) -> None:
+    """A fill or line layer is clipped tile by tile with a stencil mask per source, drawn
+    whether or not the source has features: layers of empty sources are held out."""
+    empty = ["sketch-fill", "sketch-line", "history-trails"]
+    assert page.evaluate("(ids) => ids.every((id) => window.tessera.map.getLayer(id))", empty), (
+        "a layer of this test is gone"
     )
-    assert draws == 0
+    assert page.evaluate(DRAWS_IN_A_FRAME, empty) == 0
+    # Once the source has something, its layers are drawn again.
+    page.evaluate(
+        """() => window.tessera.map.getSource("sketch").setData({
+            type: "FeatureCollection",
+            features: [{ type: "Feature", properties: {},
+                geometry: { type: "LineString", coordinates: [[16, 53], [17.5, 53.6]] } }],
+        })"""
+    )
+    wait_for(page, "window.tessera.map.isSourceLoaded('sketch')")
+    try:
+        assert page.evaluate(DRAWS_IN_A_FRAME, empty) > 0
+    finally:
+        page.evaluate(
+            """() => window.tessera.map.getSource("sketch").setData(
+                { type: "FeatureCollection", features: [] })"""
+        )

@@ -12,17 +12,25 @@ const PLAIN_LINE = "#7b7f86";
 
 // The built-in basemap, part of the map's first style.
 export const defaultBasemap = {
+  // Land and borders in one source: each source's fill and line layers cost a frame a
+  // stencil mask of their own.
   sources: {
-    land: { type: "geojson", data: "/static/vendor/basemap/land.geojson" },
-    borders: { type: "geojson", data: "/static/vendor/basemap/borders.geojson" },
+    "natural-earth": { type: "geojson", data: "/static/vendor/basemap/natural-earth.geojson" },
   },
   layers: [
     { id: "sea", type: "background", paint: { "background-color": "#b8d0e6" } },
-    { id: "land", type: "fill", source: "land", paint: { "fill-color": "#eef0e4" } },
+    {
+      id: "land",
+      type: "fill",
+      source: "natural-earth",
+      filter: ["==", ["get", "kind"], "land"],
+      paint: { "fill-color": "#eef0e4" },
+    },
     {
       id: "borders",
       type: "line",
-      source: "borders",
+      source: "natural-earth",
+      filter: ["==", ["get", "kind"], "border"],
       paint: { "line-color": "#7b7f86", "line-width": 1.2, "line-dasharray": [4, 2] },
     },
   ],

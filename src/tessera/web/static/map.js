@@ -5,6 +5,7 @@ import * as maplibregl from "/static/vendor/maplibre-gl/maplibre-gl.mjs";
 import { addBadge } from "/static/badges.js";
 import { defaultBasemap, tileRequest } from "/static/basemaps.js";
 import { LABEL_PREFIX, addLabel } from "/static/labels.js";
+import { holdLayersOfEmptySources } from "/static/sparse-layers.js";
 import { resolveTextImage } from "/static/text-images.js";
 import { TRACK_SOURCES, TRACK_STYLE_LAYERS } from "/static/track-layer.js";
 
@@ -35,6 +36,7 @@ export function createMap(container) {
     transformRequest: tileRequest,
   });
   drawSkyOnlyWhenVisible(map);
+  holdLayersOfEmptySources(map);
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-left");
   map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
   // Each distinct SIDC (and label) is drawn once, the first time a feature needs it.
