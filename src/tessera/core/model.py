@@ -7,6 +7,7 @@ are what every other part of Tessera passes around once input has been accepted.
 from __future__ import annotations
 
 import enum
+import functools
 from datetime import datetime, timedelta
 from typing import Annotated, Final
 
@@ -85,9 +86,7 @@ class Grading:
 
     @classmethod
     def parse(cls, code: str) -> Grading:
-        if len(code) != 2 or code[0] not in RELIABILITY_CODES or code[1] not in CREDIBILITY_CODES:
-            raise ValueError(f"must be an Admiralty code [A-F][1-6], got {code[:8]!r}")
-        return cls(code[0], int(code[1]))
+        return _parsed_grading(code)
 
     @property
     def code(self) -> str:
@@ -101,6 +100,15 @@ class Grading:
 
     def __repr__(self) -> str:
         return f"Grading({self.code!r})"
+
+
+# Each of the 36 codes is made once: a picture's snapshot holds a grading per report it
+# keeps, and decoding one parsed tens of thousands of the same few codes.
+@functools.lru_cache(maxsize=64)
+def _parsed_grading(code: str) -> Grading:
+    if len(code) != 2 or code[0] not in RELIABILITY_CODES or code[1] not in CREDIBILITY_CODES:
+        raise ValueError(f"must be an Admiralty code [A-F][1-6], got {code[:8]!r}")
+    return Grading(code[0], int(code[1]))
 
 
 UNGRADED: Final = Grading("F", 6)
