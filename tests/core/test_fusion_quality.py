@@ -5,12 +5,25 @@ from __future__ import annotations
 
 import random
 
+from tessera.core.fusion.engine import KalmanTracker
 from tessera.core.fusion.geo import moved
 from tessera.core.fusion.motion import PROFILES, MotionClass
 from tessera.core.model import SourceKind, TrackStatus, Velocity
 from tests.core.fusion_support import at, feed, only, report, tracker
 
 TRACKED = PROFILES[MotionClass.TRACKED]
+
+
+def drive_east(engine: KalmanTracker, speed: float) -> None:
+    """Three reports a second apart of one vehicle driving east at ``speed`` m/s."""
+    velocity = Velocity(90.0, speed)
+    feed(
+        engine,
+        [
+            report(at=t, lat=lat, lon=lon, ce=20, velocity=velocity)
+            for t, (lat, lon) in enumerate(moved(53.0, 18.0, speed * t, 0.0) for t in range(3))
+        ],
+    )
 
 
 def test_a_scan_split_across_micro_batches_gives_each_track_one_report() -> None:
@@ -34,15 +47,7 @@ def test_a_scan_split_across_micro_batches_gives_each_track_one_report() -> None
 
 def test_a_silent_moving_track_goes_stale_with_growing_uncertainty() -> None:
     engine = tracker()
-    velocity = Velocity(90.0, 8.0)
-    positions = [moved(53.0, 18.0, 8.0 * t, 0.0) for t in range(3)]
-    feed(
-        engine,
-        [
-            report(at=t, lat=lat, lon=lon, ce=20, velocity=velocity)
-            for t, (lat, lon) in enumerate(positions)
-        ],
-    )
+    drive_east(engine, 8.0)
     confirmed = only(engine)
     assert confirmed.status is TrackStatus.CONFIRMED
     engine.step(at(2 + TRACKED.stale_after + 5), [])
@@ -66,14 +71,7 @@ def test_a_still_track_stays_believable_longer() -> None:
 
 def test_a_stale_track_seen_again_is_found_again_not_started_anew() -> None:
     engine = tracker()
-    velocity = Velocity(90.0, 5.0)
-    feed(
-        engine,
-        [
-            report(at=t, lat=lat, lon=lon, ce=20, velocity=velocity)
-            for t, (lat, lon) in enumerate(moved(53.0, 18.0, 5.0 * t, 0.0) for t in range(3))
-        ],
-    )
+    drive_east(engine, 5.0)
     silent_until = 2 + TRACKED.stale_after + 60
     engine.step(at(silent_until), [])
     stale = only(engine)
@@ -128,14 +126,7 @@ def test_two_vehicles_sixty_metres_apart_in_a_column_stay_two_tracks() -> None:
 
 def test_a_silent_confirmed_track_is_shown_where_its_own_motion_has_carried_it() -> None:
     engine = tracker()
-    velocity = Velocity(90.0, 8.0)
-    feed(
-        engine,
-        [
-            report(at=t, lat=lat, lon=lon, ce=20, velocity=velocity)
-            for t, (lat, lon) in enumerate(moved(53.0, 18.0, 8.0 * t, 0.0) for t in range(3))
-        ],
-    )
+    drive_east(engine, 8.0)
     heard = only(engine)
     # Unheard for a minute (not yet coasting): its state is as of its last report, but
     # it is shown where it has driven since, its error grown to match.

@@ -3,6 +3,7 @@ hold it without loading any feed's code)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Final, Literal
 from urllib.parse import urlsplit
 
@@ -10,6 +11,7 @@ import msgspec
 
 from tessera.core.labels import ClassificationScheme
 from tessera.core.model import ID_PATTERN, Grading, Identity, Label
+from tessera.transports.source_config import check_sources
 
 FeedKind = Literal["ais", "adsb-sbs", "adsb-json", "mavlink", "klv", "klv-ts"]
 # Which address schemes each kind takes: tcp:// connects to a server, udp:// listens,
@@ -104,14 +106,6 @@ class FeedConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
         return None
 
 
-def check_feeds(feeds: tuple[FeedConfig, ...], scheme: ClassificationScheme) -> None:
+def check_feeds(feeds: Sequence[FeedConfig], scheme: ClassificationScheme) -> None:
     """Raise ValueError naming the first feed set up wrongly."""
-    names = [feed.name for feed in feeds]
-    if len(set(names)) != len(names):
-        raise ValueError("feeds: names must be distinct")
-    for feed in feeds:
-        problem = feed.problem()
-        if problem is not None:
-            raise ValueError(f"feed {feed.name}: {problem}")
-        if feed.label is not None and feed.label.classification not in scheme:
-            raise ValueError(f"feed {feed.name}: {feed.label.classification!r} is not a level")
+    check_sources("feeds", "feed", feeds, scheme)

@@ -13,6 +13,7 @@ import msgspec
 
 from tessera.core.labels import ClassificationScheme
 from tessera.core.model import ID_PATTERN, Grading, Label
+from tessera.transports.source_config import check_sources
 
 ImageryKind = Literal["stac-api", "static"]
 SourceName = Annotated[str, msgspec.Meta(pattern=ID_PATTERN, max_length=64)]
@@ -93,13 +94,4 @@ def bbox_problem(box: BBox) -> str | None:
 
 def check_imagery(sources: Sequence[ImagerySource], scheme: ClassificationScheme) -> None:
     """Raise ValueError naming what is wrong with the ``[[imagery]]`` settings."""
-    names = [source.name for source in sources]
-    if len(set(names)) != len(names):
-        raise ValueError("imagery: names must be distinct")
-    for source in sources:
-        problem = source.problem()
-        if problem is not None:
-            raise ValueError(f"imagery {source.name}: {problem}")
-        if source.label is not None and source.label.classification not in scheme:
-            level = source.label.classification
-            raise ValueError(f"imagery {source.name}: {level!r} is not a level")
+    check_sources("imagery", "imagery", sources, scheme)
