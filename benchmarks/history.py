@@ -23,14 +23,18 @@ back to where they started at each repeat). Then:
   messages. And once, the same span replayed step by step (as a window export does,
   every change), as fast as it goes.
 
-``python benchmarks/history.py [--hours H] [--quick] [--write]``; ``--quick`` is a few
-minutes of journal for development; ``--write`` puts the figures in BENCHMARKS.md.
+``python benchmarks/history.py [--hours H] [--quick] [--keep FOLDER] [--write]``;
+``--quick`` is a few minutes of journal for development; ``--keep`` builds in FOLDER and
+measures what is there on the next run (a day's journal takes over an hour to build);
+``--write`` puts the figures in BENCHMARKS.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import heapq
+import itertools
 import math
 import os
 import random
@@ -77,6 +81,8 @@ CYCLE_HOURS: Final = 0.25
 # How often a live server's journal commits at this rate (group commit): a commit's
 # reports share its time, and fusion takes each commit as one micro-batch.
 COMMIT_S: Final = 1 / 76
+# In a ``--keep`` folder: the build's figures, written once it has finished.
+BUILT: Final = "built.json"
 
 
 @dataclass(frozen=True)
@@ -107,34 +113,47 @@ def exercise_seconds(hours: float, seed: int) -> list[tuple[float, list[Report]]
 
 
 def seconds_of_reports(hours: float, seed: int) -> Iterator[tuple[datetime, list[Report]]]:
-    """``hours`` of the exercise, grouped by the second they are sent: one cycle of at most
-    ``CYCLE_HOURS`` simulated once, then repeated later in time under new report ids (the
-    simulator makes a few thousand reports a second; a day of them would take hours)."""
+    """``hours`` of the exercise, grouped by the commit they are sent in: one cycle of at
+    most ``CYCLE_HOURS`` simulated once, then repeated later in time under new report ids
+    (the simulator makes a few thousand reports a second; a day of them would take hours).
+    A cycle's late reports (open sources, satellite batches) are sent after it ends, in the
+    next: the turns are merged in time order, so received times never go backwards, as in
+    a live journal."""
     cycle_hours = min(hours, CYCLE_HOURS)
     cycle = exercise_seconds(cycle_hours, seed)
     length = cycle_hours * 3_600
-    for turn in range(math.ceil(hours / cycle_hours)):
-        shift = timedelta(seconds=turn * length)
-        for offset, reports in cycle:
-            if turn * length + offset >= hours * 3_600:
-                return
-            if turn == 0:
-                yield DEFAULT_START + timedelta(seconds=offset), reports
-                continue
-            yield (
-                DEFAULT_START + shift + timedelta(seconds=offset),
-                [
-                    msgspec.structs.replace(
-                        report,
-                        id=f"{report.id}-{turn}",
-                        observed_at=report.observed_at + shift,
-                        valid_until=None
-                        if report.valid_until is None
-                        else report.valid_until + shift,
-                    )
-                    for report in reports
-                ],
-            )
+    turns = [_turn(cycle, turn, length) for turn in range(math.ceil(hours / cycle_hours))]
+    merged = heapq.merge(*turns, key=lambda commit: commit[0])
+    for at, group in itertools.groupby(merged, key=lambda commit: commit[0]):
+        if at >= hours * 3_600:
+            return
+        yield DEFAULT_START + timedelta(seconds=at), [r for _, rs in group for r in rs]
+
+
+def _turn(
+    cycle: list[tuple[float, list[Report]]], turn: int, length: float
+) -> Iterator[tuple[float, list[Report]]]:
+    """The cycle's commits repeated ``turn`` cycles later (times as seconds after the
+    start), its reports under new ids."""
+    shift_s = turn * length
+    if turn == 0:
+        yield from cycle
+        return
+    shift = timedelta(seconds=shift_s)
+    for offset, reports in cycle:
+        yield (
+            # On the commit grid, so turns' commits at one time are one commit.
+            (round((offset + shift_s) / COMMIT_S)) * COMMIT_S,
+            [
+                msgspec.structs.replace(
+                    report,
+                    id=f"{report.id}-{turn}",
+                    observed_at=report.observed_at + shift,
+                    valid_until=None if report.valid_until is None else report.valid_until + shift,
+                )
+                for report in reports
+            ],
+        )
 
 
 async def write_journal(path: Path, hours: float) -> tuple[int, float]:
@@ -175,9 +194,29 @@ def _insert(
     conn.execute("COMMIT")
 
 
+def built_in(folder: Path) -> dict[str, float]:
+    """The build figures of the journal and snapshots kept in ``folder``; none (and the
+    folder emptied) if no build there finished."""
+    done = folder / BUILT
+    if done.exists():
+        figures: dict[str, float] = msgspec.json.decode(done.read_bytes())
+        return figures
+    for stale in folder.glob("*.sqlite3*"):
+        stale.unlink()
+    return {}
+
+
+def keep_built(folder: Path, figures: dict[str, float]) -> None:
+    (folder / BUILT).write_bytes(msgspec.json.encode(figures))
+
+
 async def measure(sizes: Sizes, folder: Path) -> dict[str, float]:
     path = folder / "journal.sqlite3"
-    reports, written_s = await write_journal(path, sizes.hours)
+    built = await asyncio.to_thread(built_in, folder)
+    if not built:
+        reports, written_s = await write_journal(path, sizes.hours)
+    else:
+        reports, written_s = int(built["reports"]), built["write_s"]
     print(f"journal: {reports:,} reports in {written_s:.1f} s", file=sys.stderr)
     settings = load_settings(data_dir=folder)
     scheme = settings.scheme
@@ -212,16 +251,21 @@ async def measure(sizes: Sizes, folder: Path) -> dict[str, float]:
             interval_s=settings.history_snapshot_interval_s,
             max_entries=settings.history_snapshot_entries,
         )
-        snapshotter.attach()
-        writing = asyncio.create_task(snapshotter.run())
-        began = time.perf_counter()
-        await worker.catch_up()
-        await snapshotter.write_queued()
-        rebuild_s = time.perf_counter() - began
-        writing.cancel()
+        if built:
+            rebuild_s = built["rebuild_s"]
+        else:
+            snapshotter.attach()
+            writing = asyncio.create_task(snapshotter.run())
+            began = time.perf_counter()
+            await worker.catch_up()
+            await snapshotter.write_queued()
+            rebuild_s = time.perf_counter() - began
+            writing.cancel()
+            figures = {"reports": reports, "write_s": written_s, "rebuild_s": rebuild_s}
+            keep_built(folder, figures)
         print(f"rebuilt with snapshots in {rebuild_s:.1f} s", file=sys.stderr)
-        first, last = (await journal.read(0, 1))[0].received_at, worker.time
-        assert last is not None
+        first = (await journal.read(0, 1))[0].received_at
+        last = (await journal.read(journal.last_seq - 1, 1))[0].received_at
         span_s = (last - first).total_seconds()
         history = History(
             journal=journal,
@@ -349,11 +393,23 @@ def main(argv: list[str] | None = None) -> int:
     options.add_argument("--quick", action="store_true", help="a few minutes of journal")
     options.add_argument("--seeks", type=int, default=20)
     options.add_argument("--write", action="store_true", help="write BENCHMARKS.md's section")
+    options.add_argument(
+        "--keep",
+        type=Path,
+        metavar="FOLDER",
+        help="build the journal and snapshots in FOLDER and keep them; a later run with the "
+        "same FOLDER measures them again without rebuilding (delete it after a change to "
+        "fusion or the snapshots)",
+    )
     args = options.parse_args(argv)
     hours = QUICK_HOURS if args.quick else args.hours
     sizes = Sizes(hours, args.seeks, replays=5, replay_minutes=min(10.0, hours * 30))
-    with tempfile.TemporaryDirectory(prefix="tessera-history-") as folder:
-        figures = asyncio.run(measure(sizes, Path(folder)))
+    if args.keep is not None:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        figures = asyncio.run(measure(sizes, args.keep))
+    else:
+        with tempfile.TemporaryDirectory(prefix="tessera-history-") as folder:
+            figures = asyncio.run(measure(sizes, Path(folder)))
     command = (
         "python benchmarks/history.py "
         + ("--quick" if args.quick else f"--hours {args.hours:g}")
