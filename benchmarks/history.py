@@ -369,7 +369,8 @@ def markdown(figures: dict[str, float], command: str, when: str, load: str) -> s
 A journal of {figures["hours"]:.2f} hours of the exercise at its default rate
 ({figures["reports"]:,.0f} reports, 200 reports/s, written in {figures["write_s"]:.0f} s
 straight into the SQLite journal, 76 commits per simulated second as a live server makes
-them; the simulator's quarter hour repeated).
+them; the simulator's quarter hour repeated, each quarter's late reports received
+during the next, so received times never go backwards).
 One fusion worker rebuilt it in {figures["rebuild_s"]:.0f} s, taking
 {figures["snapshots"]:.0f} history snapshots of the picture (one per {interval} s of journal time
 or {entries} entries, whichever comes first; {figures["snapshot_kib"]:.0f} KiB each, compressed).
