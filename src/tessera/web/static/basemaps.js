@@ -17,14 +17,16 @@ export const defaultBasemap = {
   sources: {
     "natural-earth": { type: "geojson", data: "/static/vendor/basemap/natural-earth.geojson" },
   },
+  // The land is the background and the sea is filled over it: a software renderer fills
+  // every pixel of each layer drawn, and most views show more land than sea.
   layers: [
-    { id: "sea", type: "background", paint: { "background-color": "#b8d0e6" } },
+    { id: "land", type: "background", paint: { "background-color": "#eef0e4" } },
     {
-      id: "land",
+      id: "sea",
       type: "fill",
       source: "natural-earth",
-      filter: ["==", ["get", "kind"], "land"],
-      paint: { "fill-color": "#eef0e4" },
+      filter: ["==", ["get", "kind"], "sea"],
+      paint: { "fill-color": "#b8d0e6" },
     },
     {
       id: "borders",

@@ -43,10 +43,10 @@ export class NightMode {
 
   paintMap() {
     const map = this.map;
-    if (!map || !map.getLayer("sea")) return;
+    if (!map || !map.getLayer("land")) return;
     const paint = PAINT[this.theme];
-    map.setPaintProperty("sea", "background-color", paint.sea);
-    if (map.getLayer("land")) map.setPaintProperty("land", "fill-color", paint.land);
+    map.setPaintProperty("land", "background-color", paint.land);
+    if (map.getLayer("sea")) map.setPaintProperty("sea", "fill-color", paint.sea);
     if (map.getLayer("borders")) map.setPaintProperty("borders", "line-color", paint.borders);
   }
 }
