@@ -62,7 +62,7 @@ from tessera.fusion_worker import FusionWorker  # noqa: E402
 from tessera.history.seek import History  # noqa: E402
 from tessera.history.service import history_fingerprint  # noqa: E402
 from tessera.history.snapshotter import Snapshotter  # noqa: E402
-from tessera.history.sqlite import SqliteSnapshots  # noqa: E402
+from tessera.history.sqlite import HISTORY_FILE, SqliteSnapshots  # noqa: E402
 from tessera.journal.sqlite import SqliteJournal  # noqa: E402
 from tessera.journal.sqlite_rows import key_of, stamped  # noqa: E402
 from tessera.microseconds import to_us  # noqa: E402
@@ -83,6 +83,7 @@ CYCLE_HOURS: Final = 0.25
 COMMIT_S: Final = 1 / 76
 # In a ``--keep`` folder: the build's figures, written once it has finished.
 BUILT: Final = "built.json"
+JOURNAL_FILE: Final = "journal.sqlite3"
 
 
 @dataclass(frozen=True)
@@ -201,8 +202,10 @@ def built_in(folder: Path) -> dict[str, float]:
     if done.exists():
         figures: dict[str, float] = msgspec.json.decode(done.read_bytes())
         return figures
-    for stale in folder.glob("*.sqlite3*"):
-        stale.unlink()
+    # Only the benchmark's own files: FOLDER may hold anything else.
+    for name in (JOURNAL_FILE, HISTORY_FILE):
+        for stale in folder.glob(f"{name}*"):
+            stale.unlink()
     return {}
 
 
@@ -211,7 +214,7 @@ def keep_built(folder: Path, figures: dict[str, float]) -> None:
 
 
 async def measure(sizes: Sizes, folder: Path) -> dict[str, float]:
-    path = folder / "journal.sqlite3"
+    path = folder / JOURNAL_FILE
     built = await asyncio.to_thread(built_in, folder)
     if not built:
         reports, written_s = await write_journal(path, sizes.hours)
@@ -229,7 +232,7 @@ async def measure(sizes: Sizes, folder: Path) -> dict[str, float]:
         p.name: history_fingerprint(p, fusion_settings, scheme.levels) for p in pictures
     }
     journal = SqliteJournal(path, clock=lambda: datetime.now(UTC), tick_interval=86_400)
-    snapshots = SqliteSnapshots(folder / "history.sqlite3")
+    snapshots = SqliteSnapshots(folder / HISTORY_FILE)
     await journal.open()
     await snapshots.open()
     try:
@@ -313,7 +316,7 @@ async def measure(sizes: Sizes, folder: Path) -> dict[str, float]:
     finally:
         await snapshots.close()
         await journal.close()
-    with sqlite3.connect(folder / "history.sqlite3") as conn:
+    with sqlite3.connect(folder / HISTORY_FILE) as conn:
         row = conn.execute(
             "SELECT avg(length(body) + length(overlays)) FROM history_snapshots"
         ).fetchone()

@@ -35,12 +35,12 @@ copy("mgrs/dist/mgrs.esm.js", "mgrs/mgrs.esm.js");
 copy("proj4/dist/proj4.js", "proj4/proj4.js");
 copy("swagger-ui-dist/swagger-ui.css", "swagger-ui/swagger-ui.css");
 
-// Natural Earth 1:50m: the sea (the world less the land), the land's polygons and the
-// borders between countries, in one source (each feature's `kind` says which): the map
-// clips a source's fill and line layers with a stencil mask per source, so one source
-// costs a frame one mask where two cost two. The map paints the land as its background
-// and fills the sea over it: a software renderer fills every pixel of a layer drawn, and
-// most views show more land than sea.
+// Natural Earth 1:50m: the sea (the world less the land) and the borders between
+// countries, in one source (each feature's `kind` says which): the map clips a source's
+// fill and line layers with a stencil mask per source, so one source costs a frame one
+// mask where two cost two. The map paints the land as its background and fills the sea
+// over it (a software renderer fills every pixel of a layer drawn, and most views show
+// more land than sea), so the land's own polygons are not drawn and not shipped.
 const land = JSON.parse(readFileSync(join(modules, "world-atlas/land-50m.json"), "utf8"));
 const countries = JSON.parse(readFileSync(join(modules, "world-atlas/countries-50m.json"), "utf8"));
 const landFeatures = feature(land, land.objects.land);
@@ -49,7 +49,6 @@ writeJson("basemap/natural-earth.geojson", {
   type: "FeatureCollection",
   features: [
     { type: "Feature", properties: { kind: "sea" }, geometry: seaOf(landList) },
-    ...landList.map((each) => ({ ...each, properties: { kind: "land" } })),
     {
       type: "Feature",
       properties: { kind: "border" },

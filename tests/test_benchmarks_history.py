@@ -62,3 +62,10 @@ def test_an_unfinished_build_is_started_again(tmp_path: Path) -> None:
     (tmp_path / "journal.sqlite3").write_bytes(b"half a journal")
     assert history.built_in(tmp_path) == {}
     assert not (tmp_path / "journal.sqlite3").exists()
+
+
+def test_an_unfinished_build_leaves_other_files_alone(tmp_path: Path) -> None:
+    (tmp_path / "history.sqlite3-wal").write_bytes(b"half a history")
+    (tmp_path / "other.sqlite3").write_bytes(b"someone else's")
+    assert history.built_in(tmp_path) == {}
+    assert [path.name for path in tmp_path.iterdir()] == ["other.sqlite3"]
