@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from benchmarks.common import write_section
-from benchmarks.map_fps import IDENTITIES, SECTION, report, section
+from benchmarks.map_fps import IDENTITIES, PAN, SECTION, report, section
 
 FIGURES = {
     "tracks": 10_000,
@@ -45,3 +49,48 @@ def test_the_load_mixes_identities_and_moves_each_object_a_little() -> None:
     assert first["subject"] == later["subject"] == "obj-0" and first["identity"] == "friend"
     assert first["id"] != later["id"] and first["position"] != later["position"]
     assert {identity for identity, _ in IDENTITIES} == {"friend", "hostile", "unknown"}
+
+
+# Runs the benchmark's PAN in node against a stand-in map, with frames of 20 ms: where it
+# moves the map, and where it starts from.
+PAN_CHECK = """
+const jumps = [];
+// The map's x offset from the opening view, in pixels, and its extremes.
+let x = 0, least = 0, most = 0, moves = 0;
+let clock = 0;
+globalThis.performance = { now: () => clock };
+globalThis.requestAnimationFrame = (step) => setTimeout(() => { clock += 20; step(clock); }, 0);
+globalThis.window = {
+  benchmarkCentre: [18.5, 53.0],
+  tessera: {
+    map: {
+      jumpTo: (view) => { jumps.push(view.center); x = 0; },
+      panBy: ([dx]) => {
+        x += dx; moves += 1; least = Math.min(least, x); most = Math.max(most, x);
+      },
+    },
+    trackLayer: { received: 0, flushes: 0 },
+    trackCount: () => 0,
+  },
+};
+const pan = PAN;
+for (const seconds of [2.5, 7, 1]) await pan(seconds);
+console.log(JSON.stringify({ jumps, least, most, moves }));
+"""
+
+
+def test_every_pan_swings_across_the_opening_view_without_drifting(tmp_path: Path) -> None:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is needed")
+    script = tmp_path / "pan.mjs"
+    script.write_text(PAN_CHECK.replace("PAN;", PAN + ";"))
+    out = subprocess.run([node, str(script)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    # Each round starts at the opening view, and none strays more than 240 px from it,
+    # however many frames it was given (a drifting pan left the tracks behind).
+    assert result["jumps"] == [[18.5, 53.0]] * 3
+    assert result["moves"] > 400
+    assert result["least"] >= -240 and result["most"] <= 240
+    assert result["most"] - result["least"] > 240

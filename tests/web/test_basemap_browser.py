@@ -35,7 +35,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 BASEMAP_SCREENSHOT = DOCS / "screenshot-basemap.png"
 GRID_SCREENSHOT = DOCS / "screenshot-mgrs.png"
 # The picture's own layers: whatever the basemap, they stay.
-PICTURE_LAYERS = ["overlay-fill", "overlay-line", "overlay-symbol", "tracks"]
+PICTURE_LAYERS = ["overlay-fill", "overlay-line", "overlay-symbol", "friends", "hostiles"]
 MAP_SOURCES = ["natural-earth", "towns", "mgrs-grid"]
 MAGENTA = "#ff00ff"
 
@@ -223,7 +223,7 @@ def test_layer_switcher_changes_the_basemap_and_keeps_the_picture(demo: Demo) ->
         assert "land" not in ids and "sea" not in ids
         assert [layer for layer in ids if layer in PICTURE_LAYERS] == PICTURE_LAYERS
         # Basemap first, then towns and the grid, then the picture.
-        assert ids.index("basemap:land:land") < ids.index("town-dots") < ids.index("tracks")
+        assert ids.index("basemap:land:land") < ids.index("town-dots") < ids.index("friends")
         wait_for(page, "window.tessera.renderedTrackIds().length > 0")
         BASEMAP_SCREENSHOT.parent.mkdir(exist_ok=True)
         page.screenshot(path=str(BASEMAP_SCREENSHOT))

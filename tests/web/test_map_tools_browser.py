@@ -75,7 +75,7 @@ def test_units_fold_into_their_formations_when_zoomed_out(page: Page) -> None:
     assert rendered(page, "formation-counts")
     folded = {f["formation"]: f["members"].split(" ") for f in formations}
     member = next(iter(folded.values()))[0]
-    drawn_alone = {f["id"] for f in rendered(page, "tracks")}
+    drawn_alone = {f["id"] for f in rendered(page, "friends")}
     assert member not in drawn_alone
 
     # Zoomed in on a formation: its companies are drawn each on its own.
@@ -85,12 +85,12 @@ def test_units_fold_into_their_formations_when_zoomed_out(page: Page) -> None:
     settle(page, 11.0, centre)
     wait_for(
         page,
-        f"""window.tessera.map.queryRenderedFeatures({{layers: ['tracks']}})
+        f"""window.tessera.map.queryRenderedFeatures({{layers: ['friends']}})
             .some((f) => f.properties.id === '{member}')""",
     )
     assert not any(member in f["members"].split(" ") for f in rendered(page, "formations"))
     # Symbols grow with the zoom.
-    size = page.evaluate("window.tessera.map.getLayoutProperty('tracks', 'icon-size')")
+    size = page.evaluate("window.tessera.map.getLayoutProperty('friends', 'icon-size')")
     assert size[0] == "interpolate"
 
 
@@ -107,6 +107,54 @@ def test_overlapping_unknown_contacts_are_clustered_with_a_count(page: Page) -> 
             ['unknown', 'pending'].includes(f.properties.identity)).length"""
     )
     assert sum(c["point_count"] for c in clusters) <= unknown
+
+
+def test_overlapping_known_tracks_cluster_by_identity_and_separate_when_zoomed_in(
+    page: Page,
+) -> None:
+    settle(page, 4.5, [17.0, 53.4])
+    own = ["friend-clusters", "neutral-clusters", "hostile-clusters"]
+    wait_for(
+        page,
+        f"window.tessera.map.queryRenderedFeatures({{layers: {own}}}).length > 0",
+    )
+    # Each cluster holds tracks of its own identity group only: friend and foe never mix.
+    groups = page.evaluate(
+        """async () => {
+            const map = window.tessera.map;
+            const found = {};
+            for (const [layer, source] of [["friend-clusters", "friends"],
+                    ["neutral-clusters", "neutrals"], ["hostile-clusters", "hostiles"]]) {
+                for (const cluster of map.queryRenderedFeatures({ layers: [layer] })) {
+                    const leaves = await map.getSource(source)
+                        .getClusterLeaves(cluster.properties.cluster_id, Infinity, 0);
+                    found[source] = found[source] ?? [];
+                    found[source].push([cluster.properties.point_count,
+                        leaves.map((leaf) => leaf.properties.identity)]);
+                }
+            }
+            return found;
+        }"""
+    )
+    allowed = {
+        "friends": {"friend", "assumed-friend"},
+        "neutrals": {"neutral"},
+        "hostiles": {"hostile", "suspect"},
+    }
+    assert groups
+    for source, clusters in groups.items():
+        for count, identities in clusters:
+            assert count >= 2 and len(identities) == count
+            assert set(identities) <= allowed[source]
+    # The image of a cluster is its group's frame with the count.
+    assert page.evaluate(
+        """() => window.tessera.map.queryRenderedFeatures({layers: ['hostile-clusters',
+            'friend-clusters']}).every((f) => window.tessera.map.hasImage(
+            `cluster:${f.source}:${f.properties.point_count_abbreviated}`))"""
+    )
+    # Zoomed in past a company's zoom, every known track is drawn on its own.
+    settle(page, 11.0, [17.0, 53.4])
+    assert not rendered(page, "friend-clusters") and not rendered(page, "hostile-clusters")
 
 
 def test_find_jumps_to_a_unit_and_opens_it(page: Page) -> None:

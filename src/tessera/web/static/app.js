@@ -27,7 +27,7 @@ import "/static/passes.js";
 import { SpaceLayer } from "/static/space.js";
 import { TrackStream } from "/static/stream.js";
 import { MapTools } from "/static/tools.js";
-import { TRACK_LAYERS, TrackLayer } from "/static/track-layer.js";
+import { LOWEST_TRACK_LAYER, TRACK_LAYERS, TRACK_SYMBOL_LAYERS, TrackLayer } from "/static/track-layer.js";
 
 const IDENTITIES = ["friend", "assumed-friend", "neutral", "unknown", "pending", "suspect", "hostile"];
 const PANEL_REFRESH_MS = 2000;
@@ -192,9 +192,9 @@ function ensureMap() {
   map.addControl(drawTool, "top-right");
   state.mapLoaded = new Promise((resolve) =>
     map.once("load", () => {
-      state.basemapTools = setUpMapTools(map, "tracks");
-      overlays.attach(map, "tracks");
-      tools.attach(map, "tracks");
+      state.basemapTools = setUpMapTools(map, LOWEST_TRACK_LAYER);
+      overlays.attach(map, LOWEST_TRACK_LAYER);
+      tools.attach(map, LOWEST_TRACK_LAYER);
       // Night mode paints the built-in basemap again when it comes back.
       map.on("basemapchange", () => tools.night.paintMap());
       drawTool.addLayers();
@@ -415,7 +415,7 @@ const tools = new MapTools({
   overlays: () => state.stream?.overlays.values() ?? [],
   openTrack,
   shownTrack,
-  trackLayers: ["tracks", "contacts"],
+  trackLayers: TRACK_SYMBOL_LAYERS,
 });
 
 const AREA_OVERLAYS = ["area", "circle", "corridor"];
@@ -522,7 +522,7 @@ window.tessera = {
   timeSlider: () => timeSlider,
   renderedTrackIds() {
     if (!state.map) return [];
-    return state.map.queryRenderedFeatures({ layers: ["tracks", "contacts"] }).map((f) => f.properties.id);
+    return state.map.queryRenderedFeatures({ layers: TRACK_SYMBOL_LAYERS }).map((f) => f.properties.id);
   },
 };
 

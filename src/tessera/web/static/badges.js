@@ -1,5 +1,6 @@
-// Counts on the map without a glyph server: a cluster of unknown contacts (a yellow disc)
-// and a formation's member count (a small dark badge), each drawn once per number.
+// Counts on the map without a glyph server: a cluster of tracks of one identity group (its
+// APP-6 frame with the count in it) and a formation's member count (a small dark badge),
+// each drawn once per group and number.
 import { CLUSTER_PREFIX, COUNT_PREFIX } from "/static/track-layer.js";
 
 const FONT = `700 PXpx system-ui, -apple-system, "Segoe UI", Roboto, sans-serif`;
@@ -23,17 +24,39 @@ function centredText(context, text, x, y, px, colour) {
   context.fillText(text, x, y);
 }
 
+// A cluster's frame by identity group: APP-6's frame shapes and fill colours (friend a
+// rectangle in blue, hostile a diamond in red, neutral a square in green, unknown a
+// quatrefoil in yellow, drawn here as a disc), framed in black like the symbols it stands for.
+const CLUSTER_FRAMES = {
+  friends: { fill: "#80e0ff", path: (c, s) => c.rect(2, s * 0.2, s - 4, s * 0.6) },
+  hostiles: {
+    fill: "#ff8080",
+    path: (c, s) => {
+      c.moveTo(s / 2, 1);
+      c.lineTo(s - 1, s / 2);
+      c.lineTo(s / 2, s - 1);
+      c.lineTo(1, s / 2);
+      c.closePath();
+    },
+  },
+  neutrals: { fill: "#aaffaa", path: (c, s) => c.rect(3, 3, s - 6, s - 6) },
+  contacts: { fill: "#ffff80", path: (c, s) => c.arc(s / 2, s / 2, s / 2 - 2, 0, 2 * Math.PI) },
+};
+
 // Returns whether `id` was one of ours.
 export function addBadge(map, id) {
   if (map.hasImage(id)) return true;
   if (id.startsWith(CLUSTER_PREFIX)) {
-    const text = id.slice(CLUSTER_PREFIX.length);
+    // "cluster:<group>:<count>"
+    const rest = id.slice(CLUSTER_PREFIX.length);
+    const split = rest.indexOf(":");
+    const frame = CLUSTER_FRAMES[rest.slice(0, split)] ?? CLUSTER_FRAMES.contacts;
+    const text = rest.slice(split + 1);
     const size = 30 + 4 * Math.max(0, text.length - 2);
     image(map, id, size, size, (context) => {
       context.beginPath();
-      context.arc(size / 2, size / 2, size / 2 - 2, 0, 2 * Math.PI);
-      // APP-6's unknown yellow, framed like the unknown symbols it stands for.
-      context.fillStyle = "#ffff80";
+      frame.path(context, size);
+      context.fillStyle = frame.fill;
       context.fill();
       context.lineWidth = 2;
       context.strokeStyle = "#000000";

@@ -4,6 +4,7 @@
 // tracks and overlays instead of the live stream's; "Live" hands the map back to the live
 // picture.
 import { apiFetch } from "/static/auth.js";
+import { LOWEST_TRACK_LAYER } from "/static/track-layer.js";
 
 const PROTOCOL = "tessera.v1";
 // How far back the slider reaches, and how long a trail each track shows.
@@ -69,7 +70,7 @@ export function setUpHistory({ picture, token, map, show, showOverlays, live }) 
           source: TRAILS,
           paint: { "line-color": "#1f3b57", "line-width": 2, "line-opacity": 0.6 },
         },
-        "tracks",
+        LOWEST_TRACK_LAYER,
       );
     }
     return shown.getSource(TRAILS);

@@ -18,6 +18,10 @@ const MAX_LINES = 120;
 // drawn again at most this often, and once more when the moves stop; a new zoom, or a view
 // still for this long, is drawn at once.
 const REDRAW_MS = 250;
+// The grid is drawn over the view and half a view on each side, and drawn again only when
+// the zoom changes or the view leaves that margin: every drawing has the map's worker lay
+// the grid out anew, which a panning map would otherwise pay for four times a second.
+const MARGIN = 0.5;
 const SAMPLES = 24;
 const MIN_LAT = -80;
 const MAX_LAT = 84;
@@ -75,7 +79,7 @@ function zoneLines([west, south, east, north]) {
 }
 
 // One zone's lines and names at `level` within the view (lons clamped to the zone).
-function zoneSquares(proj4, zone, [west, south, east, north], level) {
+function zoneSquares(proj4, zone, [west, south, east, north], level, maxLines) {
   const project = proj4("EPSG:4326", utm(zone));
   const zoneWest = -180 + (zone - 1) * 6;
   const zoneEast = zoneWest + 6;
@@ -93,7 +97,7 @@ function zoneSquares(proj4, zone, [west, south, east, north], level) {
   const maxE = Math.ceil(Math.max(...xy.map((p) => p[0])) / size) * size;
   const minN = Math.floor(Math.min(...xy.map((p) => p[1])) / size) * size;
   const maxN = Math.ceil(Math.max(...xy.map((p) => p[1])) / size) * size;
-  if ((maxE - minE) / size > MAX_LINES || (maxN - minN) / size > MAX_LINES) return null;
+  if ((maxE - minE) / size > maxLines || (maxN - minN) / size > maxLines) return null;
   const features = [];
   const along = (from, to, fixed, eastings) => {
     const points = [];
@@ -138,8 +142,18 @@ function squareName(reference) {
   return half ? `${square} ${digits.slice(0, half)} ${digits.slice(half)}` : square;
 }
 
-// The grid for a view: [west, south, east, north] at `zoom`.
-export function gridFeatures(proj4, bounds, zoom) {
+// [west, south, east, north] widened by `margin` of its width and height on each side.
+function widen([west, south, east, north], margin) {
+  const width = east - west;
+  const height = north - south;
+  return [west - margin * width, south - margin * height, east + margin * width, north + margin * height];
+}
+
+// The grid for a view: [west, south, east, north] at `zoom`. `margin` widens the view by
+// that fraction of its size on each side; a level fits as it would in the view alone.
+export function gridFeatures(proj4, shown, zoom, margin = 0) {
+  const bounds = widen(shown, margin);
+  const maxLines = MAX_LINES * (1 + 2 * margin);
   const [west, south, east, north] = [
     Math.max(-180, bounds[0]),
     Math.max(MIN_LAT, bounds[1]),
@@ -156,7 +170,7 @@ export function gridFeatures(proj4, bounds, zoom) {
     const squares = [];
     let fits = true;
     for (let zone = Math.floor((west + 180) / 6) + 1; zone <= Math.min(60, Math.floor((east + 180) / 6) + 1); zone += 1) {
-      const found = zoneSquares(proj4, zone, view, level);
+      const found = zoneSquares(proj4, zone, view, level, maxLines);
       if (found === null) {
         fits = false;
         break;
@@ -179,17 +193,33 @@ export class MgrsGrid {
     this.size = null;
     this.drawnAt = -Infinity;
     this.drawnZoom = null;
+    // What the last drawing covers, [west, south, east, north], or null.
+    this.drawnBounds = null;
     this.pending = null;
     this.update = () => this.moved();
   }
 
   moved() {
+    if (this.covers()) return;
     const wait = this.drawnAt + REDRAW_MS - performance.now();
     if (wait <= 0 || this.map.getZoom() !== this.drawnZoom) {
       this.redraw();
     } else if (this.pending === null) {
       this.pending = setTimeout(() => this.redraw(), wait);
     }
+  }
+
+  // Whether the last drawing still covers the view at its zoom.
+  covers() {
+    if (this.drawnBounds === null || this.map.getZoom() !== this.drawnZoom) return false;
+    const bounds = this.map.getBounds();
+    const [west, south, east, north] = this.drawnBounds;
+    return (
+      bounds.getWest() >= west &&
+      bounds.getEast() <= east &&
+      bounds.getSouth() >= south &&
+      bounds.getNorth() <= north
+    );
   }
 
   addLayers(beforeId) {
@@ -230,17 +260,16 @@ export class MgrsGrid {
     this.drawnZoom = this.map.getZoom();
     const source = this.map.getSource("mgrs-grid");
     if (!source) return;
+    this.drawnBounds = null;
     if (!this.visible) {
       source.setData(EMPTY);
       this.size = null;
       return;
     }
     const bounds = this.map.getBounds();
-    const { features, size } = gridFeatures(
-      window.proj4,
-      [bounds.getWest(), bounds.getSouth(), bounds.getEast(), bounds.getNorth()],
-      this.map.getZoom(),
-    );
+    const view = [bounds.getWest(), bounds.getSouth(), bounds.getEast(), bounds.getNorth()];
+    const { features, size } = gridFeatures(window.proj4, view, this.map.getZoom(), MARGIN);
+    this.drawnBounds = widen(view, MARGIN);
     this.size = size;
     source.setData({ type: "FeatureCollection", features });
   }

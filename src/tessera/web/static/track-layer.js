@@ -1,13 +1,30 @@
 // The tracks on the map, kept fast for large pictures: the stream's features are copied into
 // slim ones (what the layers read, updated in place), and the sources are given new data
 // at most once per animation frame, less often the larger the picture and the longer the
-// last update took, never while the previous one is still being indexed. Unknown contacts
-// go to a clustered source; units fold into their formations below their echelon's zoom.
+// last update took, never while the previous one is still being indexed. Tracks are drawn
+// by identity group, each group from its own clustered source: where symbols of one group
+// overlap they are drawn as one frame of the group's with a count (never mixing friend and
+// foe), which also keeps a picture of thousands of tracks cheap to draw. Units fold into
+// their formations below their echelon's zoom.
 import { FORMATION_PREFIX, declutter, echelonOf } from "/static/declutter.js";
 
 const EMPTY = { type: "FeatureCollection", features: [] };
-// Contacts whose identity is not yet known: clustered with a count where they overlap.
-const CONTACT_IDENTITIES = new Set(["unknown", "pending"]);
+// Identity groups, in the order they are drawn (the later on top); `contacts` are those
+// whose identity is not yet known. The name is the group's source and its symbols' layer.
+export const TRACK_GROUPS = [
+  { name: "friends", identities: ["friend", "assumed-friend"] },
+  { name: "neutrals", identities: ["neutral"] },
+  { name: "hostiles", identities: ["hostile", "suspect"] },
+  { name: "contacts", identities: ["unknown", "pending"] },
+];
+const GROUP_OF = new Map(TRACK_GROUPS.flatMap((g) => g.identities.map((i) => [i, g.name])));
+// Contacts cluster further in: their overlaps say little until an identity is known. Known
+// tracks cluster only where their symbols overlap, and never once zoomed in past a
+// company's zoom, so every unit can be picked out on its own.
+const CLUSTERING = {
+  contacts: { clusterRadius: 28, clusterMaxZoom: 13 },
+  own: { clusterRadius: 20, clusterMaxZoom: 10 },
+};
 // Symbols grow as the user zooms in.
 const ICON_SIZE = ["interpolate", ["linear"], ["zoom"], 4, 0.45, 7, 0.65, 10, 1, 14, 1.3];
 // Tentative tracks are not yet believed; coasting ones are ageing; stale ones show only
@@ -15,14 +32,24 @@ const ICON_SIZE = ["interpolate", ["linear"], ["zoom"], 4, 0.45, 7, 0.65, 10, 1,
 const ICON_OPACITY = [
   "match", ["get", "status"], "tentative", 0.45, "coasting", 0.6, "stale", 0.3, 1,
 ];
+// A cluster's image: "cluster:<group>:<count>" (badges.js draws it).
 export const CLUSTER_PREFIX = "cluster:";
 export const COUNT_PREFIX = "count:";
-// The layers a track (or what stands for it) is drawn by, for clicks and queries.
-export const TRACK_LAYERS = ["tracks", "contacts", "contact-clusters", "formations"];
+const clusterLayerOf = (group) => `${group.replace(/s$/, "")}-clusters`;
+// The layers that draw single tracks, and all the layers a track (or what stands for it)
+// is drawn by, for clicks and queries; the lowest of them, for layers drawn beneath.
+export const TRACK_SYMBOL_LAYERS = TRACK_GROUPS.map((g) => g.name);
+export const CLUSTER_LAYERS = TRACK_GROUPS.map((g) => clusterLayerOf(g.name));
+export const TRACK_LAYERS = [...TRACK_SYMBOL_LAYERS, ...CLUSTER_LAYERS, "formations"];
+export const LOWEST_TRACK_LAYER = TRACK_SYMBOL_LAYERS[0];
 
 export const TRACK_SOURCES = {
-  tracks: { type: "geojson", data: EMPTY },
-  contacts: { type: "geojson", data: EMPTY, cluster: true, clusterRadius: 28, clusterMaxZoom: 13 },
+  ...Object.fromEntries(
+    TRACK_GROUPS.map((g) => [
+      g.name,
+      { type: "geojson", data: EMPTY, cluster: true, ...(CLUSTERING[g.name] ?? CLUSTERING.own) },
+    ]),
+  ),
   formations: { type: "geojson", data: EMPTY },
 };
 
@@ -34,22 +61,24 @@ const symbolLayout = {
 };
 
 export const TRACK_STYLE_LAYERS = [
-  { id: "tracks", type: "symbol", source: "tracks", layout: symbolLayout, paint: { "icon-opacity": ICON_OPACITY } },
-  {
-    id: "contacts",
+  ...TRACK_GROUPS.map((g) => ({
+    id: g.name,
     type: "symbol",
-    source: "contacts",
+    source: g.name,
     filter: ["!", ["has", "point_count"]],
     layout: symbolLayout,
     paint: { "icon-opacity": ICON_OPACITY },
-  },
-  {
-    id: "contact-clusters",
+  })),
+  ...TRACK_GROUPS.map((g) => ({
+    id: clusterLayerOf(g.name),
     type: "symbol",
-    source: "contacts",
+    source: g.name,
     filter: ["has", "point_count"],
-    layout: { ...symbolLayout, "icon-image": ["concat", CLUSTER_PREFIX, ["get", "point_count_abbreviated"]] },
-  },
+    layout: {
+      ...symbolLayout,
+      "icon-image": ["concat", CLUSTER_PREFIX, g.name, ":", ["get", "point_count_abbreviated"]],
+    },
+  })),
   { id: "formations", type: "symbol", source: "formations", layout: symbolLayout },
   {
     id: "formation-counts",
@@ -64,11 +93,12 @@ export const TRACK_STYLE_LAYERS = [
   },
 ];
 
-// Milliseconds between two updates of the sources, by the number of tracks.
+// Milliseconds between two updates of the sources, by the number of tracks: a picture of
+// thousands moves once a second, as a TAK client's would.
 function baseInterval(size) {
   if (size <= 1000) return 0;
-  if (size <= 5000) return 200;
-  return 400;
+  if (size <= 5000) return 250;
+  return 1000;
 }
 
 function slim(feature, into) {
@@ -103,6 +133,7 @@ export class TrackLayer {
     this.lastFlush = 0;
     this.lastCost = 0;
     this.zoomBand = null;
+    this.emptySources = new Set();
     // What the last update drew: counts and the formations' members, for the page.
     this.shown = 0;
     this.formations = new Map();
@@ -112,13 +143,17 @@ export class TrackLayer {
 
   attach(map, { onTrack }) {
     this.map = map;
-    map.on("click", "contact-clusters", (event) => this.expandCluster(event.features?.[0]));
+    for (const group of TRACK_GROUPS) {
+      map.on("click", clusterLayerOf(group.name), (event) =>
+        this.expandCluster(group.name, event.features?.[0]),
+      );
+    }
     map.on("click", "formations", (event) => {
       const feature = event.features?.[0];
       if (!feature) return;
       map.easeTo({ center: feature.geometry.coordinates, zoom: Math.max(map.getZoom() + 2, 10) });
     });
-    for (const layer of ["tracks", "contacts"]) {
+    for (const layer of TRACK_SYMBOL_LAYERS) {
       map.on("click", layer, (event) => {
         const feature = event.features?.[0];
         if (feature) onTrack(feature.properties.id);
@@ -131,9 +166,9 @@ export class TrackLayer {
     });
   }
 
-  expandCluster(feature) {
+  expandCluster(group, feature) {
     if (!feature) return;
-    const source = this.map.getSource("contacts");
+    const source = this.map.getSource(group);
     Promise.resolve(source.getClusterExpansionZoom(feature.properties.cluster_id)).then((zoom) =>
       this.map.easeTo({ center: feature.geometry.coordinates, zoom }),
     );
@@ -186,7 +221,7 @@ export class TrackLayer {
     for (const feature of this.slim.values()) {
       const { status, identity } = feature.properties;
       if (status === "dead" || !this.identities.has(identity)) continue;
-      if (CONTACT_IDENTITIES.has(identity)) contacts.push(feature);
+      if (GROUP_OF.get(identity) === "contacts") contacts.push(feature);
       else own.push(feature);
     }
     this.shown = own.length + contacts.length;
@@ -194,11 +229,13 @@ export class TrackLayer {
     this.zoomBand = Math.floor(zoom * 2);
     const split = this.declutter ? declutter(own, zoom) : { own, formations: [] };
     this.formations = new Map(split.formations.map((f) => [f.properties.formation, f]));
-    const updates = [
-      this.setData("tracks", split.own),
-      this.setData("contacts", contacts),
-      this.setData("formations", split.formations),
-    ];
+    const groups = new Map(TRACK_GROUPS.map((g) => [g.name, []]));
+    groups.set("contacts", contacts);
+    for (const feature of split.own) {
+      groups.get(GROUP_OF.get(feature.properties.identity) ?? "contacts").push(feature);
+    }
+    const updates = [...groups].map(([name, features]) => this.setData(name, features));
+    updates.push(this.setData("formations", split.formations));
     try {
       await Promise.all(updates);
     } finally {
@@ -213,6 +250,10 @@ export class TrackLayer {
   setData(name, features) {
     const source = this.map.getSource(name);
     if (!source) return undefined;
+    // An empty source stays empty without costing the worker anything.
+    if (features.length === 0 && this.emptySources.has(name)) return undefined;
+    if (features.length === 0) this.emptySources.add(name);
+    else this.emptySources.delete(name);
     // Resolves once the worker has indexed the data.
     return source.setData({ type: "FeatureCollection", features });
   }
