@@ -312,3 +312,27 @@ def test_the_layers_of_an_empty_source_cost_a_frame_nothing(page: Page) -> None:
             """() => window.tessera.map.getSource("sketch").setData(
                 { type: "FeatureCollection", features: [] })"""
         )
+
+
+def test_the_land_is_painted_behind_the_canvas_not_filled_in_every_frame(page: Page) -> None:
+    """The built-in basemap's land, a background layer at the bottom of the style, would be
+    a screenful of fill in every frame: it is the map container's CSS background instead,
+    in the layer's own colour, night mode's too."""
+    backdrop = "window.tessera.map.getContainer().style.backgroundColor"
+    assert page.evaluate("window.tessera.map.getLayersOrder()[0]") == "land"
+    assert page.evaluate(DRAWS_IN_A_FRAME, ["land"]) == 0
+    wait_for(page, f"{backdrop} === 'rgb(238, 240, 228)'")
+    page.click("#night-toggle")
+    try:
+        wait_for(page, f"{backdrop} === 'rgb(42, 50, 56)'")
+    finally:
+        page.click("#night-toggle")
+    wait_for(page, f"{backdrop} === 'rgb(238, 240, 228)'")
+    # A frame that does not draw the land (hidden here) takes the backdrop away with it.
+    page.evaluate("window.tessera.map.setLayoutProperty('land', 'visibility', 'none')")
+    try:
+        page.evaluate("window.tessera.map.triggerRepaint()")
+        wait_for(page, f"{backdrop} === ''")
+    finally:
+        page.evaluate("window.tessera.map.setLayoutProperty('land', 'visibility', 'visible')")
+    wait_for(page, f"{backdrop} === 'rgb(238, 240, 228)'")

@@ -89,12 +89,12 @@ function draw(changedIds = null) {
   // A snapshot replaces the stream's Map: everything may have changed.
   trackLayer.update(tracks, tracks === state.drawnTracks ? changedIds : null, state.identities);
   state.drawnTracks = tracks;
-  // The bar at most once per frame, however many messages arrive.
+  // The bar at most once per frame, however many messages arrive (the count once the
+  // tracks are drawn: see trackLayer.attach).
   if (state.drawPending) return;
   state.drawPending = true;
   requestAnimationFrame(() => {
     state.drawPending = false;
-    $("count").textContent = `${trackLayer.shown} tracks`;
     const updated = state.stream?.lastUpdate;
     $("updated").textContent = updated
       ? `updated ${updated.toISOString().slice(11, 19)}Z`
@@ -202,6 +202,9 @@ function ensureMap() {
     }),
   );
   trackLayer.attach(map, {
+    onDrawn: (shown) => {
+      $("count").textContent = `${shown} tracks`;
+    },
     onTrack: (trackId) => {
       if (!state.picture || drawing()) return;
       overlays.deselect();

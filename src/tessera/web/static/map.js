@@ -36,6 +36,7 @@ export function createMap(container) {
     transformRequest: tileRequest,
   });
   drawSkyOnlyWhenVisible(map);
+  paintBottomBackgroundBehindTheCanvas(map);
   holdLayersOfEmptySources(map);
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-left");
   map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
@@ -62,6 +63,48 @@ function drawSkyOnlyWhenVisible(map) {
   map.painter.drawFunctions = {
     ...draw,
     sky: (...args) => (visible ? draw.sky.apply(map.painter.drawFunctions, args) : undefined),
+  };
+}
+
+// A background layer at the bottom of the style (the built-in basemap's land, and most
+// vector styles') is a screenful of fill in every frame, which a software renderer pays for
+// in full: about a fifth of a frame of the busy map. The canvas is composited over its
+// container anyway, so a plain, opaque one is painted as the container's CSS background
+// instead, and the frame is left clear beneath the layers above it. The colour follows
+// the layer's paint (night mode) and is taken away in a frame that does not draw it.
+function paintBottomBackgroundBehindTheCanvas(map) {
+  const draw = map.painter && map.painter.drawFunctions;
+  if (!draw || typeof draw.background !== "function") return;
+  const container = map.getContainer();
+  let bottom = null;
+  let painted = "";
+  let paintedThisFrame = false;
+  const paint = (colour) => {
+    if (colour === painted) return;
+    painted = colour;
+    container.style.backgroundColor = colour;
+  };
+  map.on("styledata", () => {
+    bottom = map.getLayersOrder()[0] ?? null;
+  });
+  map.on("render", () => {
+    if (!paintedThisFrame) paint("");
+    paintedThisFrame = false;
+  });
+  map.painter.drawFunctions = {
+    ...map.painter.drawFunctions,
+    background: (painter, tileManager, layer, coords, context) => {
+      const colour = layer.paint.get("background-color");
+      const plain =
+        layer.id === bottom &&
+        colour.a === 1 &&
+        layer.paint.get("background-opacity") === 1 &&
+        !layer.paint.get("background-pattern");
+      if (!plain) return draw.background(painter, tileManager, layer, coords, context);
+      paintedThisFrame = true;
+      paint(colour.toString());
+      return undefined;
+    },
   };
 }
 

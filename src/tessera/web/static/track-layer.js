@@ -134,6 +134,7 @@ export class TrackLayer {
     this.lastCost = 0;
     this.zoomBand = null;
     this.emptySources = new Set();
+    this.onDrawn = () => {};
     // What the last update drew: counts and the formations' members, for the page.
     this.shown = 0;
     this.formations = new Map();
@@ -141,8 +142,10 @@ export class TrackLayer {
     this.received = 0;
   }
 
-  attach(map, { onTrack }) {
+  // `onTrack(id)` when a track is clicked; `onDrawn(shown)` once new data is on the map.
+  attach(map, { onTrack, onDrawn = () => {} }) {
     this.map = map;
+    this.onDrawn = onDrawn;
     for (const group of TRACK_GROUPS) {
       map.on("click", clusterLayerOf(group.name), (event) =>
         this.expandCluster(group.name, event.features?.[0]),
@@ -243,6 +246,7 @@ export class TrackLayer {
       this.lastFlush = performance.now();
       this.busy = false;
       this.flushes += 1;
+      this.onDrawn(this.shown);
       if (this.dirty) this.schedule();
     }
   }
