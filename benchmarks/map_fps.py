@@ -140,6 +140,7 @@ PAN = """async (seconds) => {
     updates_per_s: (layer.received - received0) / elapsed,
     source_updates_per_s: (layer.flushes - flushes0) / elapsed,
     drawn: window.tessera.trackCount(),
+    symbols: window.tessera.symbolsDrawn(),
   };
 }"""
 
@@ -237,6 +238,7 @@ async def measure(
         "updates_per_s": busy["updates_per_s"],
         "source_updates_per_s": busy["source_updates_per_s"],
         "drawn": busy["drawn"],
+        "symbols": busy["symbols"],
         "idle_fps": idle["fps"],
         "bare_webgl_fps": bare_at[size],
     }
@@ -265,6 +267,8 @@ page pans the map on every animation frame; headless Chromium with software WebG
 | track updates reaching the page/s | {result["updates_per_s"]:,.0f} |
 | map source updates/s (coalesced) | {result["source_updates_per_s"]:.1f} |
 | tracks drawn | {result["drawn"]:,.0f} |
+| symbols standing for them on screen (tracks, clusters of one identity, formations) | \
+{result["symbols"]:,.0f} |
 
 {sizes_table(result)}Target: 30 frames/s or more with 10,000 tracks and 2,000 updates a second.
 Where a frame's time goes, what was tried and what was measured before:

@@ -22,6 +22,7 @@ FIGURES = {
     "updates_per_s": 1_900.0,
     "source_updates_per_s": 2.0,
     "drawn": 10_000,
+    "symbols": 730,
     "size": "1280x800",
     "warmup_s": 30.0,
     "first_fps": 15.5,
@@ -40,6 +41,7 @@ def test_the_section_replaces_its_old_self_and_keeps_the_others(tmp_path: Path) 
     assert "kept" in text and text.count(SECTION) == 1
     assert "before: 1.0; after: 2.0" in text
     assert "| 1920x1080 | 35.0 | 50.0 |" in text
+    assert "clusters of one identity, formations) | 730 |" in text
     assert "panned for 30 s first, at 15.5 frames/s" in text
 
 
@@ -71,6 +73,7 @@ globalThis.window = {
     },
     trackLayer: { received: 0, flushes: 0 },
     trackCount: () => 0,
+    symbolsDrawn: () => 0,
   },
 };
 const pan = PAN;

@@ -502,6 +502,8 @@ window.tessera = {
     return state.picture;
   },
   trackCount: () => visibleTracks().length,
+  // How many symbols stand for them on screen: single tracks, clusters and formations.
+  symbolsDrawn: () => state.map?.queryRenderedFeatures({ layers: TRACK_LAYERS }).length ?? 0,
   get lastSeq() {
     return state.stream?.lastSeq ?? null;
   },
