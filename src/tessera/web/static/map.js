@@ -48,22 +48,28 @@ export function createMap(container) {
   return map;
 }
 
+// Replaces MapLibre's drawing function `name` with `make(original)`, in a copy (the
+// drawing functions may be shared by every map of the page); false if there is none such.
+function replaceDrawFunction(map, name, make) {
+  const draw = map.painter && map.painter.drawFunctions;
+  if (!draw || typeof draw[name] !== "function") return false;
+  map.painter.drawFunctions = { ...draw, [name]: make(draw[name]) };
+  return true;
+}
+
 // MapLibre draws the sky on every frame, a quad over the whole canvas, even for a style
 // without one (its default sky is transparent). A software renderer pays for that quad as
 // much as for a layer, so the sky is drawn only while the style gives it a colour.
 function drawSkyOnlyWhenVisible(map) {
-  const draw = map.painter && map.painter.drawFunctions;
-  if (!draw || typeof draw.sky !== "function") return;
   let visible = true;
+  const replaced = replaceDrawFunction(map, "sky", (sky) => (...args) =>
+    visible ? sky.apply(map.painter.drawFunctions, args) : undefined,
+  );
+  if (!replaced) return;
   map.on("styledata", () => {
     const sky = map.getSky() || {};
     visible = SKY_COLOURS.some((key) => sky[key] !== undefined && sky[key] !== "transparent");
   });
-  // A copy: the drawing functions may be shared by every map of the page.
-  map.painter.drawFunctions = {
-    ...draw,
-    sky: (...args) => (visible ? draw.sky.apply(map.painter.drawFunctions, args) : undefined),
-  };
 }
 
 // A background layer at the bottom of the style (the built-in basemap's land, and most
@@ -73,8 +79,6 @@ function drawSkyOnlyWhenVisible(map) {
 // instead, and the frame is left clear beneath the layers above it. The colour follows
 // the layer's paint (night mode) and is taken away in a frame that does not draw it.
 function paintBottomBackgroundBehindTheCanvas(map) {
-  const draw = map.painter && map.painter.drawFunctions;
-  if (!draw || typeof draw.background !== "function") return;
   const container = map.getContainer();
   let bottom = null;
   let painted = "";
@@ -84,6 +88,20 @@ function paintBottomBackgroundBehindTheCanvas(map) {
     painted = colour;
     container.style.backgroundColor = colour;
   };
+  const replaced = replaceDrawFunction(map, "background", (background) => (...args) => {
+    const layer = args[2];
+    const colour = layer.paint.get("background-color");
+    const plain =
+      layer.id === bottom &&
+      colour.a === 1 &&
+      layer.paint.get("background-opacity") === 1 &&
+      !layer.paint.get("background-pattern");
+    if (!plain) return background(...args);
+    paintedThisFrame = true;
+    paint(colour.toString());
+    return undefined;
+  });
+  if (!replaced) return;
   map.on("styledata", () => {
     bottom = map.getLayersOrder()[0] ?? null;
   });
@@ -91,21 +109,6 @@ function paintBottomBackgroundBehindTheCanvas(map) {
     if (!paintedThisFrame) paint("");
     paintedThisFrame = false;
   });
-  map.painter.drawFunctions = {
-    ...map.painter.drawFunctions,
-    background: (painter, tileManager, layer, coords, context) => {
-      const colour = layer.paint.get("background-color");
-      const plain =
-        layer.id === bottom &&
-        colour.a === 1 &&
-        layer.paint.get("background-opacity") === 1 &&
-        !layer.paint.get("background-pattern");
-      if (!plain) return draw.background(painter, tileManager, layer, coords, context);
-      paintedThisFrame = true;
-      paint(colour.toString());
-      return undefined;
-    },
-  };
 }
 
 function addSymbol(map, sidc) {

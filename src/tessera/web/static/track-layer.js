@@ -11,11 +11,12 @@ import { FORMATION_PREFIX, declutter, echelonOf } from "/static/declutter.js";
 const EMPTY = { type: "FeatureCollection", features: [] };
 // Identity groups, in the order they are drawn (the later on top); `contacts` are those
 // whose identity is not yet known. The name is the group's source and its symbols' layer.
-export const TRACK_GROUPS = [
-  { name: "friends", identities: ["friend", "assumed-friend"] },
-  { name: "neutrals", identities: ["neutral"] },
-  { name: "hostiles", identities: ["hostile", "suspect"] },
-  { name: "contacts", identities: ["unknown", "pending"] },
+// `clusters` is the layer of the group's clusters.
+const TRACK_GROUPS = [
+  { name: "friends", clusters: "friend-clusters", identities: ["friend", "assumed-friend"] },
+  { name: "neutrals", clusters: "neutral-clusters", identities: ["neutral"] },
+  { name: "hostiles", clusters: "hostile-clusters", identities: ["hostile", "suspect"] },
+  { name: "contacts", clusters: "contact-clusters", identities: ["unknown", "pending"] },
 ];
 const GROUP_OF = new Map(TRACK_GROUPS.flatMap((g) => g.identities.map((i) => [i, g.name])));
 // Contacts cluster further in: their overlaps say little until an identity is known. Known
@@ -35,12 +36,14 @@ const ICON_OPACITY = [
 // A cluster's image: "cluster:<group>:<count>" (badges.js draws it).
 export const CLUSTER_PREFIX = "cluster:";
 export const COUNT_PREFIX = "count:";
-const clusterLayerOf = (group) => `${group.replace(/s$/, "")}-clusters`;
 // The layers that draw single tracks, and all the layers a track (or what stands for it)
 // is drawn by, for clicks and queries; the lowest of them, for layers drawn beneath.
 export const TRACK_SYMBOL_LAYERS = TRACK_GROUPS.map((g) => g.name);
-export const CLUSTER_LAYERS = TRACK_GROUPS.map((g) => clusterLayerOf(g.name));
-export const TRACK_LAYERS = [...TRACK_SYMBOL_LAYERS, ...CLUSTER_LAYERS, "formations"];
+export const TRACK_LAYERS = [
+  ...TRACK_SYMBOL_LAYERS,
+  ...TRACK_GROUPS.map((g) => g.clusters),
+  "formations",
+];
 export const LOWEST_TRACK_LAYER = TRACK_SYMBOL_LAYERS[0];
 
 export const TRACK_SOURCES = {
@@ -70,7 +73,7 @@ export const TRACK_STYLE_LAYERS = [
     paint: { "icon-opacity": ICON_OPACITY },
   })),
   ...TRACK_GROUPS.map((g) => ({
-    id: clusterLayerOf(g.name),
+    id: g.clusters,
     type: "symbol",
     source: g.name,
     filter: ["has", "point_count"],
@@ -147,9 +150,7 @@ export class TrackLayer {
     this.map = map;
     this.onDrawn = onDrawn;
     for (const group of TRACK_GROUPS) {
-      map.on("click", clusterLayerOf(group.name), (event) =>
-        this.expandCluster(group.name, event.features?.[0]),
-      );
+      map.on("click", group.clusters, (event) => this.expandCluster(group.name, event.features?.[0]));
     }
     map.on("click", "formations", (event) => {
       const feature = event.features?.[0];
@@ -219,23 +220,23 @@ export class TrackLayer {
     this.dirty = false;
     this.busy = true;
     const started = performance.now();
+    // Each group's features; known tracks first go through the decluttering.
+    const groups = new Map(TRACK_GROUPS.map((g) => [g.name, []]));
     const own = [];
-    const contacts = [];
     for (const feature of this.slim.values()) {
       const { status, identity } = feature.properties;
       if (status === "dead" || !this.identities.has(identity)) continue;
-      if (GROUP_OF.get(identity) === "contacts") contacts.push(feature);
+      const group = GROUP_OF.get(identity) ?? "contacts";
+      if (group === "contacts") groups.get(group).push(feature);
       else own.push(feature);
     }
-    this.shown = own.length + contacts.length;
+    this.shown = own.length + groups.get("contacts").length;
     const zoom = this.map.getZoom();
     this.zoomBand = Math.floor(zoom * 2);
     const split = this.declutter ? declutter(own, zoom) : { own, formations: [] };
     this.formations = new Map(split.formations.map((f) => [f.properties.formation, f]));
-    const groups = new Map(TRACK_GROUPS.map((g) => [g.name, []]));
-    groups.set("contacts", contacts);
     for (const feature of split.own) {
-      groups.get(GROUP_OF.get(feature.properties.identity) ?? "contacts").push(feature);
+      groups.get(GROUP_OF.get(feature.properties.identity)).push(feature);
     }
     const updates = [...groups].map(([name, features]) => this.setData(name, features));
     updates.push(this.setData("formations", split.formations));
