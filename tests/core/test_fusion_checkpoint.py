@@ -25,7 +25,9 @@ from tests.core.fusion_support import T0, report, unit_report
 
 Step = tuple[datetime, list[Report]]
 SCHEME = ClassificationScheme()
-FINE = FusionSettings(batch_seconds=0.001)
+# (FINE lets only fixes up to a minute older than their track correct it, so the imagery
+# two minutes late only confirms: both paths are resumed.)
+FINE = FusionSettings(batch_seconds=0.001, update_lag=60.0)
 WIDE = FusionSettings(batch_seconds=2.0)
 
 

@@ -206,11 +206,48 @@ def test_a_slightly_late_report_still_updates_its_track() -> None:
     assert engine.stats.late_updates == 1
 
 
+def _late_spot_reports(seconds: int) -> list[Report]:
+    """A vehicle going east at 8 m/s, seen every 5 s by patrols whose spot reports (no
+    velocity, 40 m error) each arrive 60 to 180 s after the sighting, out of order."""
+    lags = itertools.cycle((60.0, 170.0, 95.0, 140.0, 75.0, 180.0, 120.0))
+    errors = itertools.cycle(((90.0, -60.0), (-105.0, 75.0), (30.0, 120.0), (-45.0, -120.0)))
+    reports = []
+    for step in range(0, seconds, 5):
+        east, north = next(errors)
+        lat, lon = moved(53.0, 18.0, 8.0 * step + east, north)
+        reports.append(
+            report(
+                at=step,
+                lat=lat,
+                lon=lon,
+                ce=120,
+                kind=SourceKind.HUMAN,
+                source=f"patrol-{step % 3}",
+                received_after=next(lags),
+            )
+        )
+    return sorted(reports, key=lambda item: item.received_at or item.observed_at)
+
+
+def test_late_spot_reports_alone_give_a_track_its_velocity() -> None:
+    # Each report is older than the track's state when it arrives; compared with where the
+    # track was at its time, it still teaches the filter how fast the thing goes.
+    for update_lag, learns in ((300.0, True), (30.0, False)):
+        engine = tracker(update_lag=update_lag)
+        feed(engine, _late_spot_reports(600))
+        track = only(engine)
+        assert track.velocity is not None
+        learnt = abs(track.velocity.speed - 8.0) < 1.0 and abs(track.velocity.course - 90) < 5
+        assert learnt is learns, (update_lag, track.velocity)
+        assert engine.stats.late_updates > 0
+
+
 def test_a_late_report_joins_the_lineage_without_moving_the_track() -> None:
     engine = tracker()
-    feed(engine, [report(at=100), report(at=110)])
+    feed(engine, [report(at=400), report(at=410)])
     before = only(engine)
-    late = report(at=30, received_after=85, lat=53.0001)
+    # Seen more than update_lag (300 s) before the track's state: it only confirms.
+    late = report(at=30, received_after=385, lat=53.0001)
     feed(engine, [late])
     after = only(engine)
     assert after.position == before.position

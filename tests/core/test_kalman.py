@@ -13,6 +13,7 @@ from tessera.core.fusion.kalman import (
     process_noise,
     transition,
     update,
+    update_late,
 )
 
 
@@ -54,6 +55,55 @@ def test_a_velocity_measurement_updates_the_velocity_directly() -> None:
     correction, updated = update(cov, innovation, noise)
     assert correction[0, 2] == pytest.approx(9.0 / 10.0 * 3.0)
     assert updated[0, 2, 2] == pytest.approx(0.9)
+
+
+def _track_moving_east() -> np.ndarray:
+    """A covariance with position and velocity correlated, as after a few updates."""
+    return np.array(
+        [
+            [400.0, 30.0, 60.0, 5.0],
+            [30.0, 300.0, 4.0, 40.0],
+            [60.0, 4.0, 16.0, 1.0],
+            [5.0, 40.0, 1.0, 9.0],
+        ]
+    )[None]
+
+
+def test_a_late_fix_with_no_lag_is_an_ordinary_update() -> None:
+    cov = _track_moving_east()
+    innovation, noise = np.array([[12.0, -7.0]]), np.diag([50.0, 80.0])[None]
+    late = update_late(cov, innovation, noise, np.array([0.0]))
+    now = update(cov, innovation, noise)
+    assert late[0] == pytest.approx(now[0])
+    assert late[1] == pytest.approx(now[1])
+
+
+def test_a_late_fix_is_conditioned_on_the_state_carried_back_to_its_time() -> None:
+    """Against the joint Gaussian written out: z = H F x + v with F carrying the state
+    back by the lag, so cov(x, z) = P F^T H^T and S = H F P F^T H^T + noise."""
+    cov = _track_moving_east()
+    lag = 90.0
+    innovation, noise = np.array([[-250.0, 40.0]]), np.diag([900.0, 900.0])[None]
+    back = transition(np.array([-lag]))[0]
+    h = np.eye(4)[:2]
+    cross = cov[0] @ back.T @ h.T
+    spread = h @ back @ cov[0] @ back.T @ h.T + noise[0]
+    gain = cross @ np.linalg.inv(spread)
+    correction, updated = update_late(cov, innovation, noise, np.array([lag]))
+    assert correction[0] == pytest.approx(gain @ innovation[0])
+    assert updated[0] == pytest.approx(cov[0] - gain @ spread @ gain.T)
+    assert np.all(np.linalg.eigvalsh(updated[0]) > 0)
+
+
+def test_a_late_fix_behind_where_the_velocity_puts_it_slows_the_track() -> None:
+    # The track says 4 m/s east; a fix 100 s old is 200 m east of where that speed puts the
+    # thing then: it went slower. An ordinary update at the track's time would not say so.
+    cov = np.diag([400.0, 400.0, 4.0, 4.0])[None]
+    innovation, noise = np.array([[200.0, 0.0]]), np.diag([400.0, 400.0])[None]
+    correction, _ = update_late(cov, innovation, noise, np.array([100.0]))
+    assert correction[0, 2] < -0.5
+    assert correction[0, 0] > 0.0
+    assert update(cov, innovation, noise)[0][0, 2] == 0.0
 
 
 def test_mahalanobis_distance_uses_the_whole_covariance() -> None:

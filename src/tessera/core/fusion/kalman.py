@@ -141,6 +141,30 @@ def update(
     return np.asarray(correction), np.asarray(updated)
 
 
+def update_late(
+    cov: FloatArray, innovation: FloatArray, noise: FloatArray, lag: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """A Kalman update by position fixes observed ``lag`` seconds (n,) before the state's
+    time (an out-of-sequence measurement, after Bar-Shalom's one-step retrodiction with
+    the process noise's cross-correlation left out): the fix is compared with the state
+    carried back to its time, so an old fix corrects the velocity as well as the
+    position, by what the lag says it shows of the motion. ``innovation`` (n, 2) is the
+    fix less that retrodicted position; ``noise`` (n, 2, 2) the fix's own error plus the
+    process noise over the lag. With no lag this is ``update``.
+
+    The gain is C S^-1 with C = P F^T H^T (F carrying the state back by the lag) and
+    S = H F P F^T H^T + noise; P' = P - C S^-1 C^T.
+    """
+    step = lag[:, None, None]
+    cross = cov[:, :, :2] - step * cov[:, :, 2:]
+    spread = cross[:, :2, :] - step * cross[:, 2:, :] + noise
+    gain = cross @ _inverse2(spread)
+    correction = (gain @ innovation[:, :, None])[:, :, 0]
+    updated = cov - gain @ cross.transpose(0, 2, 1)
+    updated = 0.5 * (updated + updated.transpose(0, 2, 1))
+    return np.asarray(correction), np.asarray(updated)
+
+
 def _inverse2(spread: FloatArray) -> FloatArray:
     """Inverses of 2x2 matrices (n, 2, 2), written out: far quicker than a LAPACK call
     for each of a few matrices."""

@@ -2,9 +2,10 @@
 
 Reports assigned in a micro-batch are applied in rounds: round k takes the k-th report of
 each track (journal order), so every round is one vectorised Kalman step over distinct
-tracks. A report a little older than its track (up to ``short_lag``) still updates it:
-it is carried forward to the track's time by the track's own velocity, with its error
-grown by what that velocity does not know. An older one only adds evidence.
+tracks. A report older than its track (up to ``update_lag``) still updates it, as an
+out-of-sequence measurement: it is compared with the track carried back to the report's
+time, so it corrects the velocity by what it shows of the motion as well as the position.
+An older one only adds evidence.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from tessera.core.fusion.geo import (
     offsets_metres,
     velocity_components,
 )
-from tessera.core.fusion.kalman import mahalanobis2, predict_covariance, update
+from tessera.core.fusion.kalman import mahalanobis2, predict_covariance, update, update_late
 from tessera.core.fusion.lifecycle import Lifecycle
 from tessera.core.fusion.record import TrackRecord, axis_variance
 from tessera.core.fusion.settings import FusionSettings, FusionStats
@@ -117,7 +118,7 @@ class UpdateRound:
     ) -> None:
         """One Kalman step for each of distinct ``rows``."""
         lag_behind = self._table.arrays.t[rows] - observed
-        moving = np.flatnonzero(lag_behind <= self._settings.short_lag)
+        moving = np.flatnonzero(lag_behind <= self._settings.update_lag)
         self._stats.late_updates += int(np.count_nonzero(lag_behind[moving] > 0.0))
         self._stats.late_confirmations += rows.size - moving.size
         if moving.size:
@@ -149,9 +150,19 @@ class UpdateRound:
         z_lon = np.fromiter((r.position.lon for r in reports), np.float64, n)
         extra = np.fromiter((axis_variance(r) for r in reports), np.float64, n)
         noise = np.zeros((n, 2, 2))
-        if lag.any():
+        # What the fix is compared with: the track's position carried back to the fix's
+        # time (its covariance grown by the velocity's over the lag, less their
+        # correlation); the innovation is the same as the fix carried forward.
+        retrodicted = cov[:, :2, :2]
+        late = bool(lag.any())
+        if late:
             z_lat, z_lon = moved_arrays(z_lat, z_lon, vel[:, 0] * lag, vel[:, 1] * lag)
-            noise += (lag * lag)[:, None, None] * cov[:, 2:, 2:]
+            step = lag[:, None, None]
+            retrodicted = (
+                retrodicted
+                - step * (cov[:, :2, 2:] + cov[:, 2:, :2])
+                + (step * step) * cov[:, 2:, 2:]
+            )
             extra += q * lag**3 / 3
         noise[:, 0, 0] += extra
         noise[:, 1, 1] += extra
@@ -163,7 +174,7 @@ class UpdateRound:
         if keyed.any():
             # A keyed report says where that very thing is: far outside the gate, the
             # track was wrong (stale, or the subject jumped), so start again from it.
-            far = keyed & (mahalanobis2(innovation, cov[:, :2, :2] + noise) > GATE_CHI2)
+            far = keyed & (mahalanobis2(innovation, retrodicted + noise) > GATE_CHI2)
             for outlier in np.flatnonzero(far).tolist():
                 self._lifecycle.reset_kinematics(
                     int(rows[outlier]), reports[outlier], float(observed[outlier])
@@ -194,7 +205,11 @@ class UpdateRound:
                     ]
                 ).reshape(-1, 2)
                 measured = np.concatenate((innovation[at], stated - vel[at]), axis=1)
-            correction, cov[at] = update(cov[at], measured, measured_noise)
+            if size == 2 and late:
+                # An old fix corrects the velocity too, by what it shows of the motion.
+                correction, cov[at] = update_late(cov[at], measured, measured_noise, lag[at])
+            else:
+                correction, cov[at] = update(cov[at], measured, measured_noise)
             lat[at], lon[at] = moved_arrays(
                 lat[at], lon[at], correction[:, 0], correction[:, 1], per_degree_lon[at]
             )
