@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 import msgspec
 from hypothesis import given, settings
@@ -204,6 +205,24 @@ def test_a_slightly_late_report_still_updates_its_track() -> None:
     assert after.position != before.position, "a short lag still moves the track"
     assert after.updated_at == before.updated_at, "but never back in time"
     assert engine.stats.late_updates == 1
+
+
+def test_a_vehicle_turning_sharply_keeps_its_track() -> None:
+    # Ten minutes east at 8 m/s, then north: the fixes after the turn fall ever further from
+    # where the track's motion says; the filter must follow them, not start another track.
+    engine = tracker()
+    for step in range(0, 900, 5):
+        east, north = (8.0 * step, 0.0) if step < 600 else (4_800.0, 8.0 * (step - 600))
+        wiggle = ((step // 5) % 4 - 1.5) * 20.0
+        lat, lon = moved(53.0, 18.0, east + wiggle, north - wiggle)
+        feed(engine, [report(at=step, lat=lat, lon=lon, ce=40)])
+    track = only(engine)
+    assert track.report_count == 180
+    assert track.velocity is not None
+    assert abs((track.velocity.course + 180.0) % 360.0 - 180.0) < 20.0, "going north"
+    lat, lon = moved(53.0, 18.0, 4_800.0, 8.0 * 295)
+    east, north = offset_metres(lat, lon, track.position.lat, track.position.lon)
+    assert math.hypot(east, north) < 60.0
 
 
 def _late_spot_reports(seconds: int) -> list[Report]:

@@ -64,6 +64,8 @@ class IdentityBelief:
     force: the newest declaration's (``declared_at``), until ``declared_until``."""
 
     __slots__ = (
+        "_posterior",
+        "_posterior_of",
         "authoritative",
         "declared_at",
         "declared_confidence",
@@ -79,6 +81,10 @@ class IdentityBelief:
         self.declared_until = math.inf
         self.declared_confidence = 1.0
         self.evidence = 0
+        # The posterior of the log-probabilities it was taken from (association asks for
+        # it of every candidate pair; it changes only with a sighting).
+        self._posterior: list[float] = []
+        self._posterior_of: list[float] | None = None
 
     def observe(self, stated: Identity, grading: Grading) -> None:
         step = _log_likelihood(stated, grading.reliability)
@@ -108,9 +114,13 @@ class IdentityBelief:
         return True
 
     def posterior(self) -> list[float]:
-        weights = [math.exp(value) for value in self.log_p]
-        total = sum(weights)
-        return [weight / total for weight in weights]
+        log_p = self.log_p
+        if self._posterior_of is not log_p:
+            weights = [math.exp(value) for value in log_p]
+            total = sum(weights)
+            self._posterior = [weight / total for weight in weights]
+            self._posterior_of = log_p
+        return list(self._posterior)
 
     def class_probabilities(self) -> list[float]:
         """The probability of each class of CLASSES: a declaration in force is certain."""
