@@ -3,18 +3,22 @@ sees, and a checkpoint that is not one is refused with ValueError, never a crash
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
 import itertools
+import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tessera.core.fusion import imm
 from tessera.core.fusion.checkpoint import FORMAT, VERSION, decode_tracker, encode_tracker
 from tessera.core.fusion.checkpoint_format import dec_hook, enc_hook
 from tessera.core.fusion.engine import FusionSettings, KalmanTracker
@@ -412,9 +416,10 @@ def test_a_version_2_document_loads_with_no_scans_remembered() -> None:
     before = KalmanTracker(SCHEME, WIDE)
     _run(before, steps[:cut])
     document = msgspec.json.decode(encode_tracker(before))
-    assert document["version"] == 3
+    assert document["version"] == 4
     document["version"] = 2
-    del document["arrays"]["shown_at"]
+    for name in ("shown_at", "model_means", "model_covs", "model_probs"):
+        del document["arrays"][name]
     for record in document["records"]:
         del record["scans"]
     resumed = decode_tracker(msgspec.json.encode(document), SCHEME, WIDE)
@@ -424,6 +429,41 @@ def test_a_version_2_document_loads_with_no_scans_remembered() -> None:
     whole = KalmanTracker(SCHEME, WIDE)
     _run(whole, steps)
     assert resumed.stats.reports == whole.stats.reports
+
+
+# -- motion models (version 4) -------------------------------------------------------------
+
+
+def test_a_version_3_document_loads_with_each_track_s_state_as_both_models() -> None:
+    steps = _simulated_steps()
+    cut = len(steps) // 2
+    before = KalmanTracker(SCHEME, WIDE)
+    _run(before, steps[:cut])
+    arrays = before.table.arrays
+    live = np.flatnonzero(arrays.alive)
+    assert not np.allclose(arrays.model_probs[live], imm.PRIOR), "fixes moved the models"
+    document = msgspec.json.decode(encode_tracker(before))
+    document["version"] = 3
+    for name in ("model_means", "model_covs", "model_probs"):
+        del document["arrays"][name]
+    resumed = decode_tracker(msgspec.json.encode(document), SCHEME, WIDE)
+    restored = resumed.table.arrays
+    assert np.array_equal(restored.model_probs[live], np.tile(imm.PRIOR, (live.size, 1)))
+    assert np.array_equal(restored.model_covs[live, imm.STEADY], arrays.cov[live])
+    assert np.array_equal(restored.model_means[live, imm.MANOEUVRING, 2:], arrays.vel[live])
+    assert {t.id for t in resumed.tracks()} == {t.id for t in before.tracks()}
+    _run(resumed, steps[cut:])
+
+
+@pytest.mark.parametrize("value", [1.5, -0.1, 0.3, math.nan])
+def test_refuses_motion_model_probabilities_out_of_range(value: float) -> None:
+    document = msgspec.json.decode(_stored())
+    stored = document["arrays"]["model_probs"]
+    rows = stored["shape"][0]
+    probs = np.full((rows, 2), value).astype("<f8")
+    stored["data"] = base64.b64encode(probs.tobytes()).decode()
+    with pytest.raises(ValueError, match="motion models out of range"):
+        decode_tracker(msgspec.json.encode(document), SCHEME, WIDE)
 
 
 def test_a_document_with_three_identity_classes_loads_with_four() -> None:

@@ -9,6 +9,7 @@ import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tessera.core.fusion import imm
 from tessera.core.fusion.geo import moved, offset_metres
 from tessera.core.fusion.motion import PROFILES, MotionClass
 from tessera.core.model import Identity, Label, Report, SourceKind, TrackStatus, Velocity
@@ -120,12 +121,17 @@ def test_tracks_coast_die_and_drop_on_the_journal_clock_only() -> None:
         seen += [(second, None) for _ in result.removed]
     # While silent, the track is shown again every so often, its uncertainty grown.
     changes = [seen[0]] + [b for a, b in itertools.pairwise(seen) if a[1] != b[1]]
-    assert [status for _, status in changes] == [TrackStatus.COASTING, TrackStatus.DEAD, None]
+    statuses = [status for _, status in changes]
+    # (Stale on the way, where its age passes its kind's trust before it grows vague.)
+    assert statuses in (
+        [TrackStatus.COASTING, TrackStatus.DEAD, None],
+        [TrackStatus.COASTING, TrackStatus.STALE, TrackStatus.DEAD, None],
+    )
     assert len(seen) > len(changes)
     assert errors == sorted(errors) and errors[0] < errors[-1]
-    died = changes[1][0]
+    died = changes[-2][0]
     assert died <= profile.dead_after + 5, "dead by age at the latest, sooner if vague"
-    assert changes[2][0] - died in range(60, 70)
+    assert changes[-1][0] - died in range(60, 70)
     assert list(engine.tracks()) == []
 
 
@@ -210,12 +216,20 @@ def test_a_slightly_late_report_still_updates_its_track() -> None:
 def test_a_vehicle_turning_sharply_keeps_its_track() -> None:
     # Ten minutes east at 8 m/s, then north: the fixes after the turn fall ever further from
     # where the track's motion says; the filter must follow them, not start another track.
+    # Its steady motion model holds on the straight, the manoeuvring one takes over in
+    # the turn, and the steady one again once it goes straight on.
     engine = tracker()
+    steady: dict[int, float] = {}
     for step in range(0, 900, 5):
         east, north = (8.0 * step, 0.0) if step < 600 else (4_800.0, 8.0 * (step - 600))
         wiggle = ((step // 5) % 4 - 1.5) * 20.0
         lat, lon = moved(53.0, 18.0, east + wiggle, north - wiggle)
         feed(engine, [report(at=step, lat=lat, lon=lon, ce=40)])
+        row = next(iter(engine.table.records.values())).row
+        steady[step] = float(engine.table.arrays.model_probs[row, imm.STEADY])
+    assert min(steady[step] for step in range(300, 600, 5)) > 0.9
+    assert min(steady[step] for step in range(600, 660, 5)) < 0.5
+    assert steady[895] > 0.9
     track = only(engine)
     assert track.report_count == 180
     assert track.velocity is not None
@@ -250,15 +264,24 @@ def _late_spot_reports(seconds: int) -> list[Report]:
 
 def test_late_spot_reports_alone_give_a_track_its_velocity() -> None:
     # Each report is older than the track's state when it arrives; compared with where the
-    # track was at its time, it still teaches the filter how fast the thing goes.
-    for update_lag, learns in ((300.0, True), (30.0, False)):
+    # track was at its time, it still teaches the filter how fast the thing goes. Letting
+    # only fixes up to 30 s older than the track correct it learns less from the same.
+    rms: dict[float, float] = {}
+    for update_lag in (300.0, 30.0):
         engine = tracker(update_lag=update_lag)
-        feed(engine, _late_spot_reports(600))
-        track = only(engine)
-        assert track.velocity is not None
-        learnt = abs(track.velocity.speed - 8.0) < 1.0 and abs(track.velocity.course - 90) < 5
-        assert learnt is learns, (update_lag, track.velocity)
+        errors = []
+        for index, late in enumerate(_late_spot_reports(600)):
+            feed(engine, [late])
+            velocity = only(engine).velocity
+            if index >= 40:  # (from the fourth minute on)
+                assert velocity is not None
+                east = velocity.speed * math.sin(math.radians(velocity.course))
+                north = velocity.speed * math.cos(math.radians(velocity.course))
+                errors.append(math.hypot(east - 8.0, north))
+        rms[update_lag] = math.sqrt(sum(error * error for error in errors) / len(errors))
         assert engine.stats.late_updates > 0
+    assert rms[300.0] < 0.75, rms
+    assert rms[300.0] < 0.7 * rms[30.0], rms
 
 
 def test_a_late_report_joins_the_lineage_without_moving_the_track() -> None:

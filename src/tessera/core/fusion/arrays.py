@@ -58,6 +58,11 @@ class TrackArrays:
         self.dead_since = np.zeros(0)
         # Until when a declaration holds the track (NaN: not held).
         self.held_until = np.zeros(0)
+        # The motion models (imm.py): each one's offset (m) from the track's position and
+        # velocity, covariance, probability.
+        self.model_means = np.zeros((0, 2, 4))
+        self.model_covs = np.zeros((0, 2, 4, 4))
+        self.model_probs = np.zeros((0, 2))
         self.history = np.zeros((0, HISTORY_SAMPLES, 4))
         self.motion = np.zeros(0, dtype=np.int8)
         self.side = np.zeros(0, dtype=np.int8)
@@ -77,6 +82,9 @@ class TrackArrays:
         self.seen = _extended(self.seen, capacity)
         self.dead_since = _extended(self.dead_since, capacity)
         self.held_until = _extended(self.held_until, capacity)
+        self.model_means = _extended(self.model_means, capacity)
+        self.model_covs = _extended(self.model_covs, capacity)
+        self.model_probs = _extended(self.model_probs, capacity)
         self.history = _extended(self.history, capacity)
         self.motion = _extended(self.motion, capacity)
         self.side = _extended(self.side, capacity)

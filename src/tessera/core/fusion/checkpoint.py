@@ -23,6 +23,7 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
+from tessera.core.fusion import imm
 from tessera.core.fusion.arrays import HISTORY_SAMPLES, PINNED_HOSTILE, UNPINNED, TrackArrays
 from tessera.core.fusion.checkpoint_format import (
     DECODER,
@@ -69,6 +70,9 @@ _LAYOUT: tuple[tuple[str, str, tuple[int, ...]], ...] = (
     ("seen", _FLOAT, ()),
     ("dead_since", _FLOAT, ()),
     ("held_until", _FLOAT, ()),
+    ("model_means", _FLOAT, (2, 4)),
+    ("model_covs", _FLOAT, (2, 4, 4)),
+    ("model_probs", _FLOAT, (2,)),
     ("history", _FLOAT, (HISTORY_SAMPLES, 4)),
     ("motion", _INT8, ()),
     ("side", _INT8, ()),
@@ -220,6 +224,29 @@ def _parse(data: bytes) -> Checkpoint:
         raise ValueError(f"invalid fusion checkpoint: {error}") from None
 
 
+def _fill_models(columns: dict[str, npt.NDArray[Any]]) -> None:
+    """Versions 1 to 3 kept no motion models: each starts as the track's state, in the
+    models' prior proportions. Refuses models that no step could have left."""
+    alive = columns["alive"]
+    if "model_probs" not in columns or "model_means" not in columns or "model_covs" not in columns:
+        means = np.zeros((alive.size, 2, 4))
+        means[:, :, 2:] = columns["vel"][:, None, :]
+        columns["model_means"] = means
+        columns["model_covs"] = np.repeat(columns["cov"][:, None], 2, axis=1)
+        columns["model_probs"] = np.where(alive[:, None], np.array(imm.PRIOR), 0.0)
+    probs = columns["model_probs"]
+    live = probs[alive]
+    if not (
+        np.isfinite(probs).all()
+        and (probs >= 0.0).all()
+        and (probs <= 1.0).all()
+        and np.allclose(live.sum(axis=1), 1.0)
+        and np.isfinite(columns["model_means"]).all()
+        and np.isfinite(columns["model_covs"]).all()
+    ):
+        raise ValueError("checkpoint arrays: motion models out of range")
+
+
 def _arrays(state: ArraysState) -> TrackArrays:
     capacity, rows = state.capacity, state.rows
     # Rows are either free or in use (at most ``rows`` of them), so the capacity is bounded
@@ -236,6 +263,7 @@ def _arrays(state: ArraysState) -> TrackArrays:
         columns["held_until"] = np.where(alive, math.nan, 0.0)
     if "shown_at" not in columns:  # versions 1 and 2: uncertainty shown as of the state
         columns["shown_at"] = columns["t"].copy()
+    _fill_models(columns)
     if np.isinf(columns["held_until"]).any():
         raise ValueError("checkpoint arrays: a hold without an end")
     free = state.free

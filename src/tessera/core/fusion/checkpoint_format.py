@@ -36,8 +36,10 @@ FORMAT: Final = "tessera.fusion.checkpoint"
 # 2 added holds (``held_until``) and declared identities; a document of 1 loads as one
 # without any (what its journal could hold). 3 added each record's latest scans and the
 # stale status; a document of 1 or 2 loads with no scans remembered and nothing stale.
-VERSION: Final = 3
-READABLE_VERSIONS: Final = (1, 2, 3)
+# 4 added each track's motion models (``model_*``, core.fusion.imm); a document of 1 to 3
+# loads with both of a track's models as its state, in their prior proportions.
+VERSION: Final = 4
+READABLE_VERSIONS: Final = (1, 2, 3, 4)
 
 # Bounds that keep every later computation in range whatever a document claims.
 _BIG: Final = 2**62
@@ -70,6 +72,10 @@ class ArraysState(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     seen: ArrayData
     dead_since: ArrayData
     held_until: ArrayData | None = None  # (None: version 1, nothing held)
+    # (None: versions 1 to 3, each model as the track's state)
+    model_means: ArrayData | None = None
+    model_covs: ArrayData | None = None
+    model_probs: ArrayData | None = None
     history: ArrayData
     motion: ArrayData
     side: ArrayData

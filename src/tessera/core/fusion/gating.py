@@ -18,6 +18,7 @@ import numpy.typing as npt
 from tessera.core.fusion.arrays import UNPINNED, TrackArrays
 from tessera.core.fusion.association import GatedPairs
 from tessera.core.fusion.geo import earth_xyz, moved_arrays, offsets_metres
+from tessera.core.fusion.imm import MANOEUVRING, gating_covariance
 from tessera.core.fusion.kalman import log_det2, mahalanobis2, position_covariance
 
 FloatArray = npt.NDArray[np.float64]
@@ -87,6 +88,15 @@ def candidates(
     return report, rows[np.concatenate([near for near in found if near]).astype(np.intp)]
 
 
+def _gated_spread(
+    arrays: TrackArrays, rows: IntArray, dt: FloatArray, q_by_motion: FloatArray
+) -> FloatArray:
+    """The position covariance a fix is gated with: the manoeuvring motion model's,
+    predicted ``dt`` on with its kind's whole process noise (``imm.gating_covariance``)."""
+    cov = gating_covariance(arrays.model_means[rows], arrays.model_covs[rows], arrays.vel[rows])
+    return position_covariance(cov, dt, q_by_motion[arrays.motion[rows]])
+
+
 def _fine(
     report: IntArray,
     track_rows: IntArray,
@@ -127,7 +137,11 @@ def gate(
     report's own observation time."""
     if rows.size == 0:
         return _EMPTY
-    track_sd = float(np.sqrt(np.max(arrays.position_variance(rows))))
+    manoeuvring = arrays.model_covs[rows, MANOEUVRING]
+    variance = np.maximum(
+        arrays.position_variance(rows), 0.5 * (manoeuvring[:, 0, 0] + manoeuvring[:, 1, 1])
+    )
+    track_sd = float(np.sqrt(np.max(variance)))
     radius = GATE_SIGMAS * (np.sqrt(2.0 * detections.variance) + min(track_sd, margin_m))
     report, track_rows = candidates(arrays, rows, detections, batch_time, radius + margin_m)
     if report.size == 0:
@@ -137,7 +151,7 @@ def gate(
     lat, lon = moved_arrays(
         arrays.lat[track_rows], arrays.lon[track_rows], vel[:, 0] * dt, vel[:, 1] * dt
     )
-    spread = position_covariance(arrays.cov[track_rows], dt, q_by_motion[arrays.motion[track_rows]])
+    spread = _gated_spread(arrays, track_rows, dt, q_by_motion)
     return _fine(report, track_rows, lat, lon, spread, arrays, detections)
 
 
@@ -165,7 +179,7 @@ def gate_late(
     lat, lon = moved_arrays(
         arrays.lat[track_rows], arrays.lon[track_rows], vel[:, 0] * dt, vel[:, 1] * dt
     )
-    spread = position_covariance(arrays.cov[track_rows], dt, q_by_motion[arrays.motion[track_rows]])
+    spread = _gated_spread(arrays, track_rows, dt, q_by_motion)
     behind = np.flatnonzero(dt < 0.0)
     past_lat, past_lon, past_var, known = arrays.past_positions(track_rows[behind], t[behind])
     # Where the history reaches back that far it says where the track was; before that,

@@ -8,6 +8,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from tessera.core.fusion import imm
 from tessera.core.fusion.arrays import (
     COASTING,
     CONFIRMED,
@@ -87,6 +88,10 @@ class Lifecycle:
         arrays.cov[row] = cov
         arrays.t[row] = t
         arrays.shown_at[row] = t
+        arrays.model_means[row, :, :2] = 0.0
+        arrays.model_means[row, :, 2:] = arrays.vel[row]
+        arrays.model_covs[row] = cov
+        arrays.model_probs[row] = imm.PRIOR
 
     def absorb(self, record: TrackRecord, report: Report, t: float) -> None:
         """Everything but kinematics, then the status the evidence now supports."""
@@ -166,7 +171,7 @@ class Lifecycle:
             0.5 * (cov[:, 0, 0] + cov[:, 1, 1])
             + dt * (cov[:, 0, 2] + cov[:, 1, 3])
             + 0.5 * dt * dt * (cov[:, 2, 2] + cov[:, 3, 3])
-            + profiles.q[motion] * dt**3 / 3.0
+            + imm.mixed_q(profiles.q[motion], arrays.model_probs[rows, 0]) * dt**3 / 3.0
         )
         vague = variance > profiles.max_sd[motion] ** 2
         silent = (status == COASTING) | (status == STALE)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
+from tessera.core.fusion import imm
 from tessera.core.fusion.arrays import COASTING, CONFIRMED, STATUS_CODES, TrackArrays
 from tessera.core.fusion.geo import course_speed, moved
 from tessera.core.fusion.motion import ProfileTable
@@ -18,7 +19,9 @@ def shown_ce(arrays: TrackArrays, profiles: ProfileTable, row: int) -> float:
     time to the time the sweep last grew it to: a silent track says how old it is."""
     cov = arrays.cov[row]
     dt = max(float(arrays.shown_at[row] - arrays.t[row]), 0.0)
-    q = float(profiles.q[arrays.motion[row]])
+    q = float(profiles.q[arrays.motion[row]]) * (
+        1.0 - float(arrays.model_probs[row, 0]) * (1.0 - imm.STEADY_Q_FACTOR)
+    )
     radial = (
         cov[0, 0]
         + cov[1, 1]

@@ -16,6 +16,7 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from tessera.core.fusion import imm
 from tessera.core.fusion.gating import GATE_CHI2
 from tessera.core.fusion.geo import (
     metres_per_degree_lon_array,
@@ -23,7 +24,7 @@ from tessera.core.fusion.geo import (
     offsets_metres,
     velocity_components,
 )
-from tessera.core.fusion.kalman import mahalanobis2, predict_covariance, update, update_late
+from tessera.core.fusion.kalman import mahalanobis2, position_covariance, predict_covariance
 from tessera.core.fusion.lifecycle import Lifecycle
 from tessera.core.fusion.record import TrackRecord, axis_variance
 from tessera.core.fusion.settings import FusionSettings, FusionStats
@@ -141,40 +142,36 @@ class UpdateRound:
         tau = np.maximum(state_t, observed)
         dt = tau - state_t
         lag = tau - observed
-        q = table.profiles.q[motion]
+        class_q = table.profiles.q[motion]
         vel = arrays.vel[rows].copy()
         lat, lon = moved_arrays(arrays.lat[rows], arrays.lon[rows], vel[:, 0] * dt, vel[:, 1] * dt)
-        cov = predict_covariance(arrays.cov[rows], dt, q)
-        # The report carried forward to the track's time, its error grown accordingly.
-        z_lat = np.fromiter((r.position.lat for r in reports), np.float64, n)
-        z_lon = np.fromiter((r.position.lon for r in reports), np.float64, n)
-        extra = np.fromiter((axis_variance(r) for r in reports), np.float64, n)
-        noise = np.zeros((n, 2, 2))
-        # What the fix is compared with: the track's position carried back to the fix's
-        # time (its covariance grown by the velocity's over the lag, less their
-        # correlation); the innovation is the same as the fix carried forward.
-        retrodicted = cov[:, :2, :2]
-        late = bool(lag.any())
-        if late:
-            z_lat, z_lon = moved_arrays(z_lat, z_lon, vel[:, 0] * lag, vel[:, 1] * lag)
-            step = lag[:, None, None]
-            retrodicted = (
-                retrodicted
-                - step * (cov[:, :2, 2:] + cov[:, 2:, :2])
-                + (step * step) * cov[:, 2:, 2:]
-            )
-            extra += q * lag**3 / 3
-        noise[:, 0, 0] += extra
-        noise[:, 1, 1] += extra
-        # (The predicted latitudes' scale serves the innovation and the correction.)
+        # (Every row kept is given the models' mixture below.)
+        cov = arrays.cov[rows].copy()
+        # (The predicted latitudes' scale serves the fix's offset and the correction.)
         per_degree_lon = metres_per_degree_lon_array(lat)
-        innovation = offsets_metres(lat, lon, z_lat, z_lon, per_degree_lon)
+        fix_lat = np.fromiter((r.position.lat for r in reports), np.float64, n)
+        fix_lon = np.fromiter((r.position.lon for r in reports), np.float64, n)
+        fix = offsets_metres(lat, lon, fix_lat, fix_lon, per_degree_lon)
+        fix_variance = np.fromiter((axis_variance(r) for r in reports), np.float64, n)
         keep = np.ones(n, dtype=bool)
         kept_all = True
         if keyed.any():
-            # A keyed report says where that very thing is: far outside the gate, the
-            # track was wrong (stale, or the subject jumped), so start again from it.
-            far = keyed & (mahalanobis2(innovation, retrodicted + noise) > GATE_CHI2)
+            # A keyed report says where that very thing is: far outside the gate of the
+            # track carried back to the report's time, the track was wrong (stale, or the
+            # subject jumped), so start again from it.
+            q = imm.mixed_q(class_q, arrays.model_probs[rows, imm.STEADY])
+            if lag.any():
+                predicted = predict_covariance(cov, dt, q)
+                back = lag[:, None, None]
+                retrodicted = (
+                    predicted[:, :2, :2]
+                    - back * (predicted[:, :2, 2:] + predicted[:, 2:, :2])
+                    + back * back * predicted[:, 2:, 2:]
+                )
+            else:
+                retrodicted = position_covariance(cov, dt, q)
+            spread = retrodicted + (fix_variance + q * lag**3 / 3)[:, None, None] * np.eye(2)
+            far = keyed & (mahalanobis2(fix + vel * lag[:, None], spread) > GATE_CHI2)
             for outlier in np.flatnonzero(far).tolist():
                 self._lifecycle.reset_kinematics(
                     int(rows[outlier]), reports[outlier], float(observed[outlier])
@@ -184,19 +181,18 @@ class UpdateRound:
         with_velocity = np.fromiter((r.velocity is not None for r in reports), bool, n) & (
             lag == 0.0
         )
+        # Each motion model is updated on its own and the track becomes their mixture
+        # (imm.py); the models are kept as offsets from the track's predicted position.
+        model_means = arrays.model_means[rows]
+        model_means[:, :, :2] -= (vel * dt[:, None])[:, None, :]
+        model_covs = arrays.model_covs[rows]
+        model_probs = arrays.model_probs[rows]
         for subset, size in ((keep & ~with_velocity, 2), (keep & with_velocity, 4)):
             index = np.flatnonzero(subset)
             if index.size == 0:
                 continue
-            # (Mostly every row: then a plain view, not a gathered copy, of each array.)
-            at: npt.NDArray[np.intp] | slice = slice(None) if index.size == n else index
-            measured_noise = noise[at]
-            measured = innovation[at]
+            stated = None
             if size == 4:
-                velocity_var = self._settings.velocity_sd**2
-                measured_noise = np.zeros((index.size, 4, 4))
-                measured_noise[:, :2, :2] = noise[at]
-                measured_noise[:, 2, 2] = measured_noise[:, 3, 3] = velocity_var
                 stated = np.array(
                     [
                         velocity_components(r.velocity.course, r.velocity.speed)
@@ -204,16 +200,30 @@ class UpdateRound:
                         if r.velocity is not None
                     ]
                 ).reshape(-1, 2)
-                measured = np.concatenate((innovation[at], stated - vel[at]), axis=1)
-            if size == 2 and late:
-                # An old fix corrects the velocity too, by what it shows of the motion.
-                correction, cov[at] = update_late(cov[at], measured, measured_noise, lag[at])
-            else:
-                correction, cov[at] = update(cov[at], measured, measured_noise)
-            lat[at], lon[at] = moved_arrays(
-                lat[at], lon[at], correction[:, 0], correction[:, 1], per_degree_lon[at]
+            models = imm.step(
+                imm.Models(model_means[index], model_covs[index], model_probs[index]),
+                dt[index],
+                lag[index],
+                class_q[index],
+                imm.Fix(fix[index], fix_variance[index], stated, self._settings.velocity_sd**2),
             )
-            vel[at] += correction[:, 2:]
+            mean, cov[index] = imm.combined(models)
+            lat[index], lon[index] = moved_arrays(
+                lat[index], lon[index], mean[:, 0], mean[:, 1], per_degree_lon[index]
+            )
+            vel[index] = mean[:, 2:]
+            models.means[:, :, :2] -= mean[:, None, :2]
+            model_means[index] = models.means
+            model_covs[index] = models.covs
+            model_probs[index] = models.probs
+        top_model = table.profiles.max_speed[motion]
+        model_speed = np.hypot(model_means[:, :, 2], model_means[:, :, 3])
+        model_scale = np.where(
+            model_speed > top_model[:, None],
+            top_model[:, None] / np.maximum(model_speed, 1e-9),
+            1.0,
+        )
+        model_means[:, :, 2:] *= model_scale[:, :, None]
         # Never faster than the class allows: a few noisy fixes must not fling a track.
         top = table.profiles.max_speed[motion]
         speed = np.hypot(vel[:, 0], vel[:, 1])
@@ -225,6 +235,9 @@ class UpdateRound:
             arrays.vel[rows] = vel
             arrays.cov[rows] = cov
             arrays.t[rows] = tau
+            arrays.model_means[rows] = model_means
+            arrays.model_covs[rows] = model_covs
+            arrays.model_probs[rows] = model_probs
             return
         kept = rows[keep]
         arrays.lat[kept] = lat[keep]
@@ -232,6 +245,9 @@ class UpdateRound:
         arrays.vel[kept] = vel[keep]
         arrays.cov[kept] = cov[keep]
         arrays.t[kept] = tau[keep]
+        arrays.model_means[kept] = model_means[keep]
+        arrays.model_covs[kept] = model_covs[keep]
+        arrays.model_probs[kept] = model_probs[keep]
 
 
 def _at(reports: list[Report], index: npt.NDArray[np.intp]) -> list[Report]:
