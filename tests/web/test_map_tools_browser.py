@@ -119,23 +119,34 @@ def test_overlapping_known_tracks_cluster_by_identity_and_separate_when_zoomed_i
         f"window.tessera.map.queryRenderedFeatures({{layers: {own}}}).length > 0",
     )
     # Each cluster holds tracks of its own identity group only: friend and foe never mix.
-    groups = page.evaluate(
-        """async () => {
-            const map = window.tessera.map;
-            const found = {};
-            for (const [layer, source] of [["friend-clusters", "friends"],
-                    ["neutral-clusters", "neutrals"], ["hostile-clusters", "hostiles"]]) {
-                for (const cluster of map.queryRenderedFeatures({ layers: [layer] })) {
-                    const leaves = await map.getSource(source)
-                        .getClusterLeaves(cluster.properties.cluster_id, Infinity, 0);
-                    found[source] = found[source] ?? [];
-                    found[source].push([cluster.properties.point_count,
-                        leaves.map((leaf) => leaf.properties.identity)]);
+    # (A cluster id is good only until the source's next update, which the live picture
+    # may bring between reading the clusters and asking for their leaves: then ask again.)
+    groups = None
+    for _ in range(20):
+        groups = page.evaluate(
+            """async () => {
+                const map = window.tessera.map;
+                const found = {};
+                for (const [layer, source] of [["friend-clusters", "friends"],
+                        ["neutral-clusters", "neutrals"], ["hostile-clusters", "hostiles"]]) {
+                    for (const cluster of map.queryRenderedFeatures({ layers: [layer] })) {
+                        let leaves;
+                        try {
+                            leaves = await map.getSource(source)
+                                .getClusterLeaves(cluster.properties.cluster_id, Infinity, 0);
+                        } catch {
+                            return null;
+                        }
+                        found[source] = found[source] ?? [];
+                        found[source].push([cluster.properties.point_count,
+                            leaves.map((leaf) => leaf.properties.identity)]);
+                    }
                 }
-            }
-            return found;
-        }"""
-    )
+                return found;
+            }"""
+        )
+        if groups is not None:
+            break
     allowed = {
         "friends": {"friend", "assumed-friend"},
         "neutrals": {"neutral"},
