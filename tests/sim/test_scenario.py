@@ -93,3 +93,12 @@ def test_unknown_scenarios_and_rates_are_refused() -> None:
         build("nope", ScenarioConfig())
     with pytest.raises(ValueError, match="rate"):
         Exercise(ScenarioConfig(rate=0))
+
+
+@pytest.mark.parametrize("seed", [101, 202, 303, 404])
+def test_the_dense_columns_drones_see_it_within_minutes_whatever_the_seed(seed: int) -> None:
+    # The variant is a column watched by drones: with drones starting anywhere on the
+    # road's first 50 km, seed 303 put every one ahead of the column, flying away.
+    dense = build("dense", ScenarioConfig(seed=seed, rate=20.0))
+    first_seen = next(t for t in range(0, 1_800, 10) if dense._in_drone_footprints(float(t)))
+    assert first_seen <= 700

@@ -52,8 +52,10 @@ class ScenarioConfig:
     column: int = 30
     column_spacing_m: float = 50.0
     drones: int = 24
-    # A road every drone patrols (None: drones spread over all roads).
+    # A road every drone patrols (None: drones spread over all roads), and the stretch of
+    # it (metres from its start) where each drone starts, at random.
     drone_road: str | None = None
+    drone_start_m: tuple[float, float] = (0.0, 50_000.0)
     # Shares of the report rate by source.
     unit_share: float = 0.6
     drone_share: float = 0.3
@@ -74,6 +76,10 @@ SCENARIOS: Final[dict[str, dict[str, Any]]] = {
         "column": 40,
         "drones": 6,
         "drone_road": "szczecinek-bydgoszcz",
+        # Behind the column's head (20 km along the road), so each drone overtakes it
+        # within ~11 minutes whatever the seed: with starts anywhere on the first 50 km, a
+        # seed could put every drone ahead of it, flying away, and no drone ever saw it.
+        "drone_start_m": (5_000.0, 20_000.0),
         "unit_share": 0.0,
         "drone_share": 0.8,
         "spot_share": 0.2,
@@ -113,7 +119,11 @@ class Exercise:
         names = [config.drone_road] if config.drone_road else sorted(ROADS)
         routes = [Route(ROADS[name]) for name in names]
         self._drone_routes = [
-            (f"uav-{index + 1:02d}", routes[index % len(routes)], forces_rng.uniform(0, 50_000))
+            (
+                f"uav-{index + 1:02d}",
+                routes[index % len(routes)],
+                forces_rng.uniform(*config.drone_start_m),
+            )
             for index in range(config.drones)
         ]
 
