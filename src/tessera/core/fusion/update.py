@@ -29,6 +29,7 @@ from tessera.core.fusion.lifecycle import Lifecycle
 from tessera.core.fusion.record import TrackRecord, axis_variance
 from tessera.core.fusion.settings import FusionSettings, FusionStats
 from tessera.core.fusion.table import TrackTable
+from tessera.core.fusion.update_one import step_one
 from tessera.core.model import Report
 
 FloatArray = npt.NDArray[np.float64]
@@ -138,6 +139,21 @@ class UpdateRound:
         table = self._table
         arrays = table.arrays
         n = rows.size
+        if n == 1:
+            row, report = int(rows[0]), reports[0]
+            stepped = step_one(
+                arrays,
+                table.profiles,
+                self._settings.velocity_sd,
+                row,
+                float(observed[0]),
+                report,
+                keyed=bool(keyed[0]),
+                motion=int(motion[0]),
+            )
+            if not stepped:
+                self._lifecycle.reset_kinematics(row, report, float(observed[0]))
+            return
         state_t = arrays.t[rows]
         tau = np.maximum(state_t, observed)
         dt = tau - state_t
