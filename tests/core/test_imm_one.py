@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tessera.core.fusion import imm, imm_one
+from tessera.core.fusion import imm, imm_one, update
 from tessera.core.fusion.update_one import step_one
 from tessera.core.model import Report, Velocity
 from tests.core.fusion_support import T0, report, tracker
@@ -80,8 +80,9 @@ def _report(lat: float, lon: float, at: float, *, velocity: Velocity | None = No
 @pytest.mark.parametrize("late", [0.0, 40.0])
 @pytest.mark.parametrize("velocity", [None, Velocity(course=80.0, speed=9.0)])
 def test_a_track_stepped_alone_is_stepped_as_one_of_several(
-    late: float, velocity: Velocity | None
+    late: float, velocity: Velocity | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(update, "FLOAT_ROWS", 1)
     # Two tracks built alike; one is stepped by the float path (a batch of one), the
     # other by the vectorised path (with a third track in the same round).
     engine = tracker()

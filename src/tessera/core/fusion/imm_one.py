@@ -176,13 +176,20 @@ def _update_full(
     """``kalman.update`` by position and velocity (a 4-D measurement) for one track."""
     spread = [[cov[r][c] + (noise[r] if r == c else 0.0) for c in range(4)] for r in range(4)]
     inverse = _inverse4(spread)
-    gain = [[sum(cov[r][k] * inverse[k][c] for k in range(4)) for c in range(4)] for r in range(4)]
-    correction = [sum(gain[r][k] * innovation[k] for k in range(4)) for r in range(4)]
+    gain = [_times(row, inverse) for row in cov]
+    correction = [sum(g * v for g, v in zip(row, innovation, strict=True)) for row in gain]
     updated = [
-        [cov[r][s] - sum(gain[r][k] * cov[k][s] for k in range(4)) for s in range(4)]
-        for r in range(4)
+        [value - change for value, change in zip(cov_row, _times(gain_row, cov), strict=True)]
+        for cov_row, gain_row in zip(cov, gain, strict=True)
     ]
     return correction, _symmetric(updated)
+
+
+def _times(row: Vector, matrix: Matrix) -> Vector:
+    """``row`` (1 x 4) times ``matrix`` (4 x 4)."""
+    a, b, c, d = row
+    m0, m1, m2, m3 = matrix
+    return [a * m0[k] + b * m1[k] + c * m2[k] + d * m3[k] for k in range(4)]
 
 
 def _symmetric(matrix: Matrix) -> Matrix:
@@ -191,18 +198,46 @@ def _symmetric(matrix: Matrix) -> Matrix:
 
 
 def _inverse4(matrix: Matrix) -> Matrix:
-    """Gauss-Jordan with partial pivoting: the matrix is a covariance plus noise, so
-    positive definite, and its pivots never vanish."""
-    size = len(matrix)
-    work = [[*row, *(1.0 if c == r else 0.0 for c in range(size))] for r, row in enumerate(matrix)]
-    for col in range(size):
-        pivot = max(range(col, size), key=lambda r: abs(work[r][col]))
-        work[col], work[pivot] = work[pivot], work[col]
-        lead = work[col][col]
-        work[col] = [value / lead for value in work[col]]
-        for r in range(size):
-            if r != col:
-                factor = work[r][col]
-                if factor != 0.0:
-                    work[r] = [x - factor * y for x, y in zip(work[r], work[col], strict=True)]
-    return [row[size:] for row in work]
+    """The inverse of a symmetric positive definite 4 x 4 matrix (a covariance plus
+    noise) by its 2 x 2 blocks [[A, B], [B^T, D]] and the Schur complement of A."""
+    a = _inverse2(matrix[0][0], matrix[0][1], matrix[1][0], matrix[1][1])
+    b = [[matrix[0][2], matrix[0][3]], [matrix[1][2], matrix[1][3]]]
+    a_inv_b = _product2(a, b)
+    # D - C A^-1 B, with C the lower left block.
+    c = [[matrix[2][0], matrix[2][1]], [matrix[3][0], matrix[3][1]]]
+    c_a_inv_b = _product2(c, a_inv_b)
+    schur = _inverse2(
+        matrix[2][2] - c_a_inv_b[0][0],
+        matrix[2][3] - c_a_inv_b[0][1],
+        matrix[3][2] - c_a_inv_b[1][0],
+        matrix[3][3] - c_a_inv_b[1][1],
+    )
+    c_a_inv = _product2(c, a)
+    upper_right = _product2(a_inv_b, schur)
+    lower_left = _product2(schur, c_a_inv)
+    correction = _product2(upper_right, c_a_inv)
+    return [
+        [
+            a[0][0] + correction[0][0],
+            a[0][1] + correction[0][1],
+            -upper_right[0][0],
+            -upper_right[0][1],
+        ],
+        [
+            a[1][0] + correction[1][0],
+            a[1][1] + correction[1][1],
+            -upper_right[1][0],
+            -upper_right[1][1],
+        ],
+        [-lower_left[0][0], -lower_left[0][1], schur[0][0], schur[0][1]],
+        [-lower_left[1][0], -lower_left[1][1], schur[1][0], schur[1][1]],
+    ]
+
+
+def _inverse2(a: float, b: float, c: float, d: float) -> Matrix:
+    det = a * d - b * c
+    return [[d / det, -b / det], [-c / det, a / det]]
+
+
+def _product2(left: Matrix, right: Matrix) -> Matrix:
+    return [[left[i][0] * right[0][j] + left[i][1] * right[1][j] for j in (0, 1)] for i in (0, 1)]

@@ -35,6 +35,10 @@ from tessera.core.model import Report
 FloatArray = npt.NDArray[np.float64]
 Pair = tuple[TrackRecord, Report]
 
+# Rounds of at most this many tracks are stepped one track at a time in plain floats
+# (update_one), which then costs less than NumPy's per-call overhead on a few rows.
+FLOAT_ROWS = 3
+
 
 class UpdateRound:
     """Applies assigned reports: evidence at once, kinematics deferred.
@@ -139,20 +143,28 @@ class UpdateRound:
         table = self._table
         arrays = table.arrays
         n = rows.size
-        if n == 1:
-            row, report = int(rows[0]), reports[0]
-            stepped = step_one(
-                arrays,
-                table.profiles,
-                self._settings.velocity_sd,
-                row,
-                float(observed[0]),
-                report,
-                keyed=bool(keyed[0]),
-                motion=int(motion[0]),
-            )
-            if not stepped:
-                self._lifecycle.reset_kinematics(row, report, float(observed[0]))
+        if n <= FLOAT_ROWS:
+            # Distinct rows step independently: one at a time in floats is quicker here.
+            for row, at, report, by_key, kind in zip(
+                rows.tolist(),
+                observed.tolist(),
+                reports,
+                keyed.tolist(),
+                motion.tolist(),
+                strict=True,
+            ):
+                stepped = step_one(
+                    arrays,
+                    table.profiles,
+                    self._settings.velocity_sd,
+                    row,
+                    at,
+                    report,
+                    keyed=by_key,
+                    motion=kind,
+                )
+                if not stepped:
+                    self._lifecycle.reset_kinematics(row, report, at)
             return
         state_t = arrays.t[rows]
         tau = np.maximum(state_t, observed)
