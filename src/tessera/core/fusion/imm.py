@@ -25,6 +25,7 @@ from tessera.core.fusion.kalman import (
     log_det2,
     mahalanobis2,
     predict_covariance,
+    retrodicted_position_covariance,
     update,
     update_late,
 )
@@ -106,11 +107,7 @@ def step(models: Models, dt: FloatArray, lag: FloatArray, class_q: FloatArray, f
     noise[:, 0, 0] = own
     noise[:, 1, 1] = own
     innovation = np.repeat(fix.offset, 2, axis=0) + mean[:, 2:] * every_lag[:, None] - mean[:, :2]
-    back = every_lag[:, None, None]
-    retrodicted = (
-        cov[:, :2, :2] - back * (cov[:, :2, 2:] + cov[:, 2:, :2]) + back * back * cov[:, 2:, 2:]
-    )
-    expected = retrodicted + noise
+    expected = retrodicted_position_covariance(cov, every_lag) + noise
     log_likelihood = (-0.5 * (mahalanobis2(innovation, expected) + log_det2(expected))).reshape(
         n, 2
     )

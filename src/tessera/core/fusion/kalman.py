@@ -107,6 +107,15 @@ def position_covariance(cov: FloatArray, dt: FloatArray, q: FloatArray) -> Float
     return np.asarray(grown)
 
 
+def retrodicted_position_covariance(cov: FloatArray, lag: FloatArray) -> FloatArray:
+    """The position block (n, 2, 2) of each ``cov`` carried back ``lag`` seconds (n,), the
+    process noise over the lag left out (as ``update_late``'s S, less the noise)."""
+    back = lag[:, None, None]
+    return np.asarray(
+        cov[:, :2, :2] - back * (cov[:, :2, 2:] + cov[:, 2:, :2]) + back * back * cov[:, 2:, 2:]
+    )
+
+
 def mahalanobis2(innovation: FloatArray, spread: FloatArray) -> FloatArray:
     """nu^T S^-1 nu for 2-D innovations (n, 2) and their covariances (n, 2, 2)."""
     a = spread[:, 0, 0]

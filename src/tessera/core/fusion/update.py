@@ -24,7 +24,12 @@ from tessera.core.fusion.geo import (
     offsets_metres,
     velocity_components,
 )
-from tessera.core.fusion.kalman import mahalanobis2, position_covariance, predict_covariance
+from tessera.core.fusion.kalman import (
+    mahalanobis2,
+    position_covariance,
+    predict_covariance,
+    retrodicted_position_covariance,
+)
 from tessera.core.fusion.lifecycle import Lifecycle
 from tessera.core.fusion.record import TrackRecord, axis_variance
 from tessera.core.fusion.settings import FusionSettings, FusionStats
@@ -189,13 +194,7 @@ class UpdateRound:
             # subject jumped), so start again from it.
             q = imm.mixed_q(class_q, arrays.model_probs[rows, imm.STEADY])
             if lag.any():
-                predicted = predict_covariance(cov, dt, q)
-                back = lag[:, None, None]
-                retrodicted = (
-                    predicted[:, :2, :2]
-                    - back * (predicted[:, :2, 2:] + predicted[:, 2:, :2])
-                    + back * back * predicted[:, 2:, 2:]
-                )
+                retrodicted = retrodicted_position_covariance(predict_covariance(cov, dt, q), lag)
             else:
                 retrodicted = position_covariance(cov, dt, q)
             spread = retrodicted + (fix_variance + q * lag**3 / 3)[:, None, None] * np.eye(2)
