@@ -13,6 +13,7 @@ import math
 from typing import NamedTuple
 
 from tessera.core.fusion.imm import FLOOR, PRIOR, SOJOURN_S, STEADY_Q_FACTOR
+from tessera.core.fusion.kalman import predict_floats
 
 Vector = list[float]
 Matrix = list[list[float]]
@@ -40,29 +41,6 @@ class OneFix(NamedTuple):
     variance: float
     velocity: tuple[float, float] | None
     velocity_variance: float
-
-
-def predict(cov: Matrix, dt: float, q: float) -> Matrix:
-    """F P F^T + Q (as ``kalman.predict_covariance``)."""
-    span = abs(dt)
-    velocity = q * span
-    cross = velocity * span / 2.0
-    position = cross * span * (2.0 / 3.0)
-    out = [[0.0] * 4 for _ in range(4)]
-    for i in (0, 1):
-        for j in (0, 1):
-            vv = cov[i + 2][j + 2]
-            out[i][j] = cov[i][j] + dt * (cov[i][j + 2] + cov[i + 2][j]) + dt * dt * vv
-            grown = dt * vv
-            out[i][j + 2] = cov[i][j + 2] + grown
-            out[i + 2][j] = cov[i + 2][j] + grown
-            out[i + 2][j + 2] = vv
-    for axis in (0, 1):
-        out[axis][axis] += position
-        out[axis][axis + 2] += cross
-        out[axis + 2][axis] += cross
-        out[axis + 2][axis + 2] += velocity
-    return out
 
 
 def retrodicted_position(cov: Matrix, lag: float) -> Matrix:
@@ -103,7 +81,7 @@ def step(track: OneTrack, dt: float, lag: float, class_q: float, fix: OneFix) ->
         mean, cov = _mixed(track, weights)
         q = class_q * _Q_FACTORS[j]
         mean = [mean[0] + mean[2] * dt, mean[1] + mean[3] * dt, mean[2], mean[3]]
-        cov = predict(cov, dt, q)
+        cov = predict_floats(cov, dt, q)
         own = fix.variance + q * lag**3 / 3.0
         innovation = [fix.east + mean[2] * lag - mean[0], fix.north + mean[3] * lag - mean[1]]
         expected = retrodicted_position(cov, lag)

@@ -72,7 +72,11 @@ def predict_covariance(cov: FloatArray, dt: FloatArray, q: FloatArray) -> FloatA
 def _predict_one(cov: FloatArray, dt: float, q: float) -> FloatArray:
     """``predict_covariance`` of one track, in plain floats (a micro-batch of one report
     mostly steps one track): the same operations in the same order, so the same bits."""
-    p = cov[0].tolist()
+    return np.array([predict_floats(cov[0].tolist(), dt, q)])
+
+
+def predict_floats(cov: list[list[float]], dt: float, q: float) -> list[list[float]]:
+    """``predict_covariance`` of one covariance (4 x 4) held as lists of floats."""
     span = abs(dt)
     velocity = q * span
     cross = velocity * span / 2.0
@@ -80,18 +84,18 @@ def _predict_one(cov: FloatArray, dt: float, q: float) -> FloatArray:
     out = [[0.0] * 4 for _ in range(4)]
     for i in (0, 1):
         for j in (0, 1):
-            vv = p[i + 2][j + 2]
-            out[i][j] = p[i][j] + dt * (p[i][j + 2] + p[i + 2][j]) + dt * dt * vv
+            vv = cov[i + 2][j + 2]
+            out[i][j] = cov[i][j] + dt * (cov[i][j + 2] + cov[i + 2][j]) + dt * dt * vv
             grown = dt * vv
-            out[i][j + 2] = p[i][j + 2] + grown
-            out[i + 2][j] = p[i + 2][j] + grown
+            out[i][j + 2] = cov[i][j + 2] + grown
+            out[i + 2][j] = cov[i + 2][j] + grown
             out[i + 2][j + 2] = vv
     for axis in (0, 1):
         out[axis][axis] += position
         out[axis][axis + 2] += cross
         out[axis + 2][axis] += cross
         out[axis + 2][axis + 2] += velocity
-    return np.array([out])
+    return out
 
 
 def position_covariance(cov: FloatArray, dt: FloatArray, q: FloatArray) -> FloatArray:

@@ -19,6 +19,7 @@ from tessera.core.fusion.geo import (
     moved,
     velocity_components,
 )
+from tessera.core.fusion.kalman import predict_floats
 from tessera.core.fusion.motion import ProfileTable
 from tessera.core.fusion.record import axis_variance
 from tessera.core.model import Report
@@ -53,7 +54,7 @@ def step_one(
     if keyed:
         steady = float(arrays.model_probs[row, imm.STEADY])
         q = class_q * (1.0 - steady * (1.0 - imm.STEADY_Q_FACTOR))
-        predicted = imm_one.predict(arrays.cov[row].tolist(), dt, q)
+        predicted = predict_floats(arrays.cov[row].tolist(), dt, q)
         spread = imm_one.retrodicted_position(predicted, lag)
         own = fix_variance + q * lag**3 / 3.0
         spread[0][0] += own
