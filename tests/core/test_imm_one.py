@@ -135,29 +135,16 @@ def test_a_keyed_report_far_outside_the_gate_changes_nothing_and_says_so() -> No
     arrays = table.kinematics()
     (record,) = table.records.values()
     before = arrays.model_covs[record.row].copy(), float(arrays.lat[record.row])
-    far = _report(53.2, 17.0, 30.0)
-    motion = int(arrays.motion[record.row])
-    velocity_sd = engine.settings.velocity_sd
-    assert not step_one(
-        arrays,
-        table.profiles,
-        velocity_sd,
-        record.row,
-        T0.timestamp() + 30,
-        far,
-        keyed=True,
-        motion=motion,
-    )
+
+    def stepped(fix: Report) -> bool:
+        at = T0.timestamp() + 30
+        velocity_sd = engine.settings.velocity_sd
+        motion = int(arrays.motion[record.row])
+        return step_one(
+            arrays, table.profiles, velocity_sd, record.row, at, fix, keyed=True, motion=motion
+        )
+
+    assert not stepped(_report(53.2, 17.0, 30.0))
     assert arrays.model_covs[record.row] == pytest.approx(before[0])
     assert float(arrays.lat[record.row]) == before[1]
-    near = _report(53.0, 17.0031, 30.0)
-    assert step_one(
-        arrays,
-        table.profiles,
-        velocity_sd,
-        record.row,
-        T0.timestamp() + 30,
-        near,
-        keyed=True,
-        motion=motion,
-    )
+    assert stepped(_report(53.0, 17.0031, 30.0))

@@ -109,7 +109,7 @@ def step(track: OneTrack, dt: float, lag: float, class_q: float, fix: OneFix) ->
 def combined(track: OneTrack) -> tuple[Vector, Matrix]:
     """``imm.combined`` for one track: the mixture's mean and covariance."""
     mean, cov = _mixed(track, (track.probs[0], track.probs[1]))
-    return mean, [[0.5 * (cov[r][c] + cov[c][r]) for c in range(4)] for r in range(4)]
+    return mean, _symmetric(cov)
 
 
 def _mixed(track: OneTrack, weights: tuple[float, float]) -> tuple[Vector, Matrix]:
@@ -130,12 +130,12 @@ def _mixed(track: OneTrack, weights: tuple[float, float]) -> tuple[Vector, Matri
 def _update_late(cov: Matrix, innovation: Vector, own: float, lag: float) -> tuple[Vector, Matrix]:
     """``kalman.update_late`` for one track (with no lag, ``kalman.update``)."""
     cross = [[cov[r][k] - lag * cov[r][k + 2] for k in (0, 1)] for r in range(4)]
-    a = cross[0][0] - lag * cross[2][0] + own
-    b = cross[0][1] - lag * cross[2][1]
-    c = cross[1][0] - lag * cross[3][0]
-    d = cross[1][1] - lag * cross[3][1] + own
-    det = a * d - b * c
-    inverse = ((d / det, -b / det), (-c / det, a / det))
+    inverse = _inverse2(
+        cross[0][0] - lag * cross[2][0] + own,
+        cross[0][1] - lag * cross[2][1],
+        cross[1][0] - lag * cross[3][0],
+        cross[1][1] - lag * cross[3][1] + own,
+    )
     gain = [
         [cross[r][0] * inverse[0][k] + cross[r][1] * inverse[1][k] for k in (0, 1)]
         for r in range(4)

@@ -1,4 +1,4 @@
-"""One track's Kalman step in plain floats: ``UpdateRound._kinematics`` for a single row.
+"""One track's Kalman step in plain floats: ``UpdateRound._kinematics`` for one row.
 
 A micro-batch of one report (each of the server's commits) steps one track; the
 vectorised step then spends its time in NumPy's per-call cost on arrays of one row. This
@@ -13,12 +13,7 @@ import math
 from tessera.core.fusion import imm, imm_one
 from tessera.core.fusion.arrays import TrackArrays
 from tessera.core.fusion.gating import GATE_CHI2
-from tessera.core.fusion.geo import (
-    METRES_PER_DEGREE_LAT,
-    metres_per_degree_lon,
-    moved,
-    velocity_components,
-)
+from tessera.core.fusion.geo import moved, offset_metres, velocity_components
 from tessera.core.fusion.kalman import predict_floats
 from tessera.core.fusion.motion import ProfileTable
 from tessera.core.fusion.record import axis_variance
@@ -47,9 +42,7 @@ def step_one(
     class_q = float(profiles.q[motion])
     east_v, north_v = float(arrays.vel[row, 0]), float(arrays.vel[row, 1])
     lat, lon = moved(float(arrays.lat[row]), float(arrays.lon[row]), east_v * dt, north_v * dt)
-    per_degree_lon = metres_per_degree_lon(lat)
-    fix_east = ((report.position.lon - lon + 540.0) % 360.0 - 180.0) * per_degree_lon
-    fix_north = (report.position.lat - lat) * METRES_PER_DEGREE_LAT
+    fix_east, fix_north = offset_metres(lat, lon, report.position.lat, report.position.lon)
     fix_variance = axis_variance(report)
     if keyed:
         steady = float(arrays.model_probs[row, imm.STEADY])
