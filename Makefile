@@ -70,8 +70,8 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # Pinned by constraints.txt; the project itself is installed editable (with the STAC API
-# server the imagery tests run).
-$(PY_STAMP): $(BIN)/python pyproject.toml constraints.txt
+# server the imagery tests run), which builds its compiled module (setup.py) in place.
+$(PY_STAMP): $(BIN)/python pyproject.toml constraints.txt setup.py src/tessera/core/fusion/step_kernel.pyx
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,stac-server]'
 	touch $@

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tessera.core.fusion import imm, imm_one, update
+from tessera.core.fusion import imm, imm_one
 from tessera.core.fusion.update_one import step_one
 from tessera.core.model import Report, Velocity
 from tests.core.fusion_support import T0, report, tracker
@@ -80,24 +80,29 @@ def _report(lat: float, lon: float, at: float, *, velocity: Velocity | None = No
 @pytest.mark.parametrize("late", [0.0, 40.0])
 @pytest.mark.parametrize("velocity", [None, Velocity(course=80.0, speed=9.0)])
 def test_a_track_stepped_alone_is_stepped_as_one_of_several(
-    late: float, velocity: Velocity | None, monkeypatch: pytest.MonkeyPatch
+    late: float, velocity: Velocity | None
 ) -> None:
-    monkeypatch.setattr(update, "FLOAT_ROWS", 1)
-    # Two tracks built alike; one is stepped by the float path (a batch of one), the
-    # other by the vectorised path (with a third track in the same round).
+    # Two tracks built alike; one is stepped alone, the other in a round of several (one
+    # call for the round where the step is compiled).
     engine = tracker()
     for k in range(4):
         engine.step(
             T0 + timedelta(seconds=10 * k + 1),
             [
                 _report(lat + 0.0007 * k, lon + 0.001 * k, 10 * k)
-                for lat, lon in [(53.0, 17.0), (53.3, 17.4), (52.7, 16.6)]
+                for lat, lon in [
+                    (53.0, 17.0),
+                    (53.3, 17.4),
+                    (52.7, 16.6),
+                    (53.1, 16.0),
+                    (52.6, 17.5),
+                ]
             ],
         )
     table = engine.table
     arrays = table.kinematics()
     rows = sorted(record.row for record in table.records.values())
-    assert len(rows) == 3
+    assert len(rows) == 5
     for name in ("lat", "lon", "vel", "cov", "t", "model_means", "model_covs", "model_probs"):
         column = getattr(arrays, name)
         column[rows[1]] = column[rows[0]]
@@ -115,16 +120,19 @@ def test_a_track_stepped_alone_is_stepped_as_one_of_several(
         motion=motion,
     )
     round_ = engine._batch._update  # the engine's own updater
+    others = [
+        _report(lat, lon, 60.0 - late) for lat, lon in [(52.7, 16.6), (53.1, 16.0), (52.6, 17.5)]
+    ]
     round_._kinematics(
-        np.array([rows[1], rows[2]]),
-        np.array([at - late, at - late]),
-        [fix, _report(52.70, 16.60, 60.0 - late)],
-        np.array([False, False]),
-        np.array([motion, int(arrays.motion[rows[2]])], dtype=np.int8),
+        np.array(rows[1:]),
+        np.full(4, at - late),
+        [fix, *others],
+        np.zeros(4, dtype=bool),
+        arrays.motion[rows[1:]].copy(),
     )
     for name in ("lat", "lon", "vel", "cov", "t", "model_means", "model_covs", "model_probs"):
         column = getattr(arrays, name)
-        assert column[rows[0]] == pytest.approx(column[rows[1]], rel=1e-9, abs=1e-9), name
+        assert np.array_equal(column[rows[0]], column[rows[1]]), name
 
 
 def test_a_keyed_report_far_outside_the_gate_changes_nothing_and_says_so() -> None:

@@ -12,6 +12,10 @@ which soon outweighs the other.
 
 Each model's estimate is kept as its offset (m, east and north) from the track's position,
 with its own velocity, so a model never needs a latitude of its own.
+
+``step`` and ``combined`` say it over arrays of tracks, in NumPy's linear algebra: the
+engine steps one track at a time (``imm_one``, compiled by ``step_kernel``), and the tests
+hold that step to this one.
 """
 
 from __future__ import annotations

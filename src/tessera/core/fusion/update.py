@@ -1,11 +1,11 @@
 """Predictor and updater, applied to many tracks at once.
 
 Reports assigned in a micro-batch are applied in rounds: round k takes the k-th report of
-each track (journal order), so every round is one vectorised Kalman step over distinct
-tracks. A report older than its track (up to ``update_lag``) still updates it, as an
-out-of-sequence measurement: it is compared with the track carried back to the report's
-time, so it corrects the velocity by what it shows of the motion as well as the position.
-An older one only adds evidence.
+each track (journal order), so every round steps distinct tracks (update_one: one track
+at a time, compiled where the project was built). A report older than its track (up to
+``update_lag``) still updates it, as an out-of-sequence measurement: it is compared with
+the track carried back to the report's time, so it corrects the velocity by what it shows
+of the motion as well as the position. An older one only adds evidence.
 """
 
 from __future__ import annotations
@@ -16,33 +16,15 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from tessera.core.fusion import imm
-from tessera.core.fusion.gating import GATE_CHI2
-from tessera.core.fusion.geo import (
-    metres_per_degree_lon_array,
-    moved_arrays,
-    offsets_metres,
-    velocity_components,
-)
-from tessera.core.fusion.kalman import (
-    mahalanobis2,
-    position_covariance,
-    predict_covariance,
-    retrodicted_position_covariance,
-)
 from tessera.core.fusion.lifecycle import Lifecycle
-from tessera.core.fusion.record import TrackRecord, axis_variance
+from tessera.core.fusion.record import TrackRecord
 from tessera.core.fusion.settings import FusionSettings, FusionStats
 from tessera.core.fusion.table import TrackTable
-from tessera.core.fusion.update_one import step_one
+from tessera.core.fusion.update_one import step_rows
 from tessera.core.model import Report
 
 FloatArray = npt.NDArray[np.float64]
 Pair = tuple[TrackRecord, Report]
-
-# Rounds of at most this many tracks are stepped one track at a time in plain floats
-# (update_one), which then costs less than NumPy's per-call overhead on a few rows.
-FLOAT_ROWS = 3
 
 
 class UpdateRound:
@@ -146,135 +128,23 @@ class UpdateRound:
         motion: npt.NDArray[np.int8],
     ) -> None:
         table = self._table
-        arrays = table.arrays
-        n = rows.size
-        if n <= FLOAT_ROWS:
-            # Distinct rows step independently: one at a time in floats is quicker here.
-            for row, at, report, by_key, kind in zip(
-                rows.tolist(),
-                observed.tolist(),
-                reports,
-                keyed.tolist(),
-                motion.tolist(),
-                strict=True,
-            ):
-                stepped = step_one(
-                    arrays,
-                    table.profiles,
-                    self._settings.velocity_sd,
-                    row,
-                    at,
-                    report,
-                    keyed=by_key,
-                    motion=kind,
-                )
-                if not stepped:
-                    self._lifecycle.reset_kinematics(row, report, at)
-            return
-        state_t = arrays.t[rows]
-        tau = np.maximum(state_t, observed)
-        dt = tau - state_t
-        lag = tau - observed
-        class_q = table.profiles.q[motion]
-        vel = arrays.vel[rows].copy()
-        lat, lon = moved_arrays(arrays.lat[rows], arrays.lon[rows], vel[:, 0] * dt, vel[:, 1] * dt)
-        # (Every row kept is given the models' mixture below.)
-        cov = arrays.cov[rows].copy()
-        # (The predicted latitudes' scale serves the fix's offset and the correction.)
-        per_degree_lon = metres_per_degree_lon_array(lat)
-        fix_lat = np.fromiter((r.position.lat for r in reports), np.float64, n)
-        fix_lon = np.fromiter((r.position.lon for r in reports), np.float64, n)
-        fix = offsets_metres(lat, lon, fix_lat, fix_lon, per_degree_lon)
-        fix_variance = np.fromiter((axis_variance(r) for r in reports), np.float64, n)
-        keep = np.ones(n, dtype=bool)
-        kept_all = True
-        if keyed.any():
-            # A keyed report says where that very thing is: far outside the gate of the
-            # track carried back to the report's time, the track was wrong (stale, or the
-            # subject jumped), so start again from it.
-            q = imm.mixed_q(class_q, arrays.model_probs[rows, imm.STEADY])
-            if lag.any():
-                retrodicted = retrodicted_position_covariance(predict_covariance(cov, dt, q), lag)
-            else:
-                retrodicted = position_covariance(cov, dt, q)
-            spread = retrodicted + (fix_variance + q * lag**3 / 3)[:, None, None] * np.eye(2)
-            far = keyed & (mahalanobis2(fix + vel * lag[:, None], spread) > GATE_CHI2)
-            for outlier in np.flatnonzero(far).tolist():
-                self._lifecycle.reset_kinematics(
-                    int(rows[outlier]), reports[outlier], float(observed[outlier])
-                )
-            keep = ~far
-            kept_all = not far.any()
-        with_velocity = np.fromiter((r.velocity is not None for r in reports), bool, n) & (
-            lag == 0.0
+        refused = step_rows(
+            table.arrays,
+            table.profiles,
+            self._settings.velocity_sd,
+            rows,
+            observed,
+            reports,
+            keyed,
+            motion,
         )
-        # Each motion model is updated on its own and the track becomes their mixture
-        # (imm.py); the models are kept as offsets from the track's predicted position.
-        model_means = arrays.model_means[rows]
-        model_means[:, :, :2] -= (vel * dt[:, None])[:, None, :]
-        model_covs = arrays.model_covs[rows]
-        model_probs = arrays.model_probs[rows]
-        for subset, size in ((keep & ~with_velocity, 2), (keep & with_velocity, 4)):
-            index = np.flatnonzero(subset)
-            if index.size == 0:
-                continue
-            stated = None
-            if size == 4:
-                stated = np.array(
-                    [
-                        velocity_components(r.velocity.course, r.velocity.speed)
-                        for r in _at(reports, index)
-                        if r.velocity is not None
-                    ]
-                ).reshape(-1, 2)
-            models = imm.step(
-                imm.Models(model_means[index], model_covs[index], model_probs[index]),
-                dt[index],
-                lag[index],
-                class_q[index],
-                imm.Fix(fix[index], fix_variance[index], stated, self._settings.velocity_sd**2),
+        # A keyed report says where that very thing is: far outside the gate of the track
+        # carried back to the report's time, the track was wrong (stale, or the subject
+        # jumped), so start again from it.
+        for index in refused:
+            self._lifecycle.reset_kinematics(
+                int(rows[index]), reports[index], float(observed[index])
             )
-            mean, cov[index] = imm.combined(models)
-            lat[index], lon[index] = moved_arrays(
-                lat[index], lon[index], mean[:, 0], mean[:, 1], per_degree_lon[index]
-            )
-            vel[index] = mean[:, 2:]
-            models.means[:, :, :2] -= mean[:, None, :2]
-            model_means[index] = models.means
-            model_covs[index] = models.covs
-            model_probs[index] = models.probs
-        top_model = table.profiles.max_speed[motion]
-        model_speed = np.hypot(model_means[:, :, 2], model_means[:, :, 3])
-        model_scale = np.where(
-            model_speed > top_model[:, None],
-            top_model[:, None] / np.maximum(model_speed, 1e-9),
-            1.0,
-        )
-        model_means[:, :, 2:] *= model_scale[:, :, None]
-        # Never faster than the class allows: a few noisy fixes must not fling a track.
-        top = table.profiles.max_speed[motion]
-        speed = np.hypot(vel[:, 0], vel[:, 1])
-        scale = np.where(speed > top, top / np.maximum(speed, 1e-9), 1.0)
-        vel *= scale[:, None]
-        if kept_all:
-            arrays.lat[rows] = lat
-            arrays.lon[rows] = lon
-            arrays.vel[rows] = vel
-            arrays.cov[rows] = cov
-            arrays.t[rows] = tau
-            arrays.model_means[rows] = model_means
-            arrays.model_covs[rows] = model_covs
-            arrays.model_probs[rows] = model_probs
-            return
-        kept = rows[keep]
-        arrays.lat[kept] = lat[keep]
-        arrays.lon[kept] = lon[keep]
-        arrays.vel[kept] = vel[keep]
-        arrays.cov[kept] = cov[keep]
-        arrays.t[kept] = tau[keep]
-        arrays.model_means[kept] = model_means[keep]
-        arrays.model_covs[kept] = model_covs[keep]
-        arrays.model_probs[kept] = model_probs[keep]
 
 
 def _at(reports: list[Report], index: npt.NDArray[np.intp]) -> list[Report]:
@@ -300,8 +170,3 @@ def _occurrence(rows: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
     rank = np.empty_like(order)
     rank[order] = np.arange(ordered.size) - np.repeat(starts, lengths)
     return rank
-
-
-def _velocity(report: Report) -> tuple[float, float]:
-    assert report.velocity is not None
-    return velocity_components(report.velocity.course, report.velocity.speed)

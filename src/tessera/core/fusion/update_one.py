@@ -1,14 +1,19 @@
-"""One track's Kalman step in plain floats: ``UpdateRound._kinematics`` for one row.
+"""The Kalman step, one track at a time: ``UpdateRound._kinematics``.
 
-A micro-batch of one report (each of the server's commits) steps one track; the
-vectorised step then spends its time in NumPy's per-call cost on arrays of one row. This
-is the same step, in the same order, on floats (``imm_one``); a test holds the two equal
-to rounding.
+Each track's step is its own few hundred operations on 4 x 4 matrices: NumPy's cost per
+call outweighs them many times over, so the step is written on plain floats
+(``step_floats``, with ``imm_one``), and, where the project was built (setup.py), run
+compiled by ``step_kernel`` to the same bits (a test holds the two equal). Whether it was
+built changes how fast the picture is made, never the picture.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
 
 from tessera.core.fusion import imm, imm_one
 from tessera.core.fusion.arrays import TrackArrays
@@ -19,8 +24,127 @@ from tessera.core.fusion.motion import ProfileTable
 from tessera.core.fusion.record import axis_variance
 from tessera.core.model import Report
 
+# Up to this many tracks, one call each costs less than gathering arrays for one call.
+_ONE_CALL_ROWS = 3
+
+try:
+    from tessera.core.fusion import step_kernel
+
+    COMPILED = True
+except ImportError:  # a source tree never built (see setup.py): the same step in Python
+    COMPILED = False
+
 
 def step_one(
+    arrays: TrackArrays,
+    profiles: ProfileTable,
+    velocity_sd: float,
+    row: int,
+    observed: float,
+    report: Report,
+    *,
+    keyed: bool,
+    motion: int,
+) -> bool:
+    """Step ``row`` by ``report`` (see ``step_floats``), compiled where it was built."""
+    if not COMPILED:
+        return step_floats(
+            arrays, profiles, velocity_sd, row, observed, report, keyed=keyed, motion=motion
+        )
+    velocity = report.velocity
+    east, north = (
+        (0.0, 0.0) if velocity is None else velocity_components(velocity.course, velocity.speed)
+    )
+    return step_kernel.step_row(
+        arrays.lat,
+        arrays.lon,
+        arrays.t,
+        arrays.vel,
+        arrays.cov,
+        arrays.model_means,
+        arrays.model_covs,
+        arrays.model_probs,
+        row,
+        observed,
+        report.position.lat,
+        report.position.lon,
+        axis_variance(report),
+        keyed,
+        velocity is not None,
+        east,
+        north,
+        velocity_sd**2,
+        float(profiles.q[motion]),
+        float(profiles.max_speed[motion]),
+        GATE_CHI2,
+    )
+
+
+def step_rows(
+    arrays: TrackArrays,
+    profiles: ProfileTable,
+    velocity_sd: float,
+    rows: npt.NDArray[np.intp],
+    observed: npt.NDArray[np.float64],
+    reports: Sequence[Report],
+    keyed: npt.NDArray[np.bool_],
+    motion: npt.NDArray[np.int8],
+) -> list[int]:
+    """``step_one`` for each of distinct ``rows`` in turn; the indices of those not
+    stepped (keyed reports far outside the gate, see ``step_floats``)."""
+    n = rows.size
+    if not COMPILED or n <= _ONE_CALL_ROWS:
+        return [
+            index
+            for index, (row, at, report, by_key, kind) in enumerate(
+                zip(
+                    rows.tolist(),
+                    observed.tolist(),
+                    reports,
+                    keyed.tolist(),
+                    motion.tolist(),
+                    strict=True,
+                )
+            )
+            if not step_one(
+                arrays, profiles, velocity_sd, row, at, report, keyed=by_key, motion=kind
+            )
+        ]
+    stated = np.zeros((n, 2))
+    has_velocity = np.zeros(n, dtype=np.uint8)
+    for index, report in enumerate(reports):
+        if report.velocity is not None:
+            has_velocity[index] = 1
+            stated[index] = velocity_components(report.velocity.course, report.velocity.speed)
+    stepped = np.ones(n, dtype=np.uint8)
+    step_kernel.step_rows(
+        arrays.lat,
+        arrays.lon,
+        arrays.t,
+        arrays.vel,
+        arrays.cov,
+        arrays.model_means,
+        arrays.model_covs,
+        arrays.model_probs,
+        np.ascontiguousarray(rows, dtype=np.intp),
+        np.ascontiguousarray(observed, dtype=np.float64),
+        np.fromiter((r.position.lat for r in reports), np.float64, n),
+        np.fromiter((r.position.lon for r in reports), np.float64, n),
+        np.fromiter((axis_variance(r) for r in reports), np.float64, n),
+        keyed.astype(np.uint8),
+        has_velocity,
+        np.ascontiguousarray(stated[:, 0]),
+        np.ascontiguousarray(stated[:, 1]),
+        velocity_sd**2,
+        np.ascontiguousarray(profiles.q[motion], dtype=np.float64),
+        np.ascontiguousarray(profiles.max_speed[motion], dtype=np.float64),
+        GATE_CHI2,
+        stepped,
+    )
+    return np.flatnonzero(stepped == 0).tolist()
+
+
+def step_floats(
     arrays: TrackArrays,
     profiles: ProfileTable,
     velocity_sd: float,

@@ -1,0 +1,52 @@
+"""Types of the compiled ``step_kernel`` (see ``step_kernel.pyx``)."""
+
+import numpy as np
+import numpy.typing as npt
+
+def step_row(
+    lat: npt.NDArray[np.float64],
+    lon: npt.NDArray[np.float64],
+    t: npt.NDArray[np.float64],
+    vel: npt.NDArray[np.float64],
+    cov: npt.NDArray[np.float64],
+    model_means: npt.NDArray[np.float64],
+    model_covs: npt.NDArray[np.float64],
+    model_probs: npt.NDArray[np.float64],
+    row: int,
+    observed: float,
+    fix_lat: float,
+    fix_lon: float,
+    fix_variance: float,
+    keyed: bool,
+    stated: bool,
+    stated_east: float,
+    stated_north: float,
+    velocity_variance: float,
+    class_q: float,
+    top: float,
+    gate_chi2: float,
+) -> bool: ...
+def step_rows(
+    lat: npt.NDArray[np.float64],
+    lon: npt.NDArray[np.float64],
+    t: npt.NDArray[np.float64],
+    vel: npt.NDArray[np.float64],
+    cov: npt.NDArray[np.float64],
+    model_means: npt.NDArray[np.float64],
+    model_covs: npt.NDArray[np.float64],
+    model_probs: npt.NDArray[np.float64],
+    rows: npt.NDArray[np.intp],
+    observed: npt.NDArray[np.float64],
+    fix_lat: npt.NDArray[np.float64],
+    fix_lon: npt.NDArray[np.float64],
+    fix_variance: npt.NDArray[np.float64],
+    keyed: npt.NDArray[np.uint8],
+    stated: npt.NDArray[np.uint8],
+    stated_east: npt.NDArray[np.float64],
+    stated_north: npt.NDArray[np.float64],
+    velocity_variance: float,
+    class_q: npt.NDArray[np.float64],
+    top: npt.NDArray[np.float64],
+    gate_chi2: float,
+    stepped: npt.NDArray[np.uint8],
+) -> None: ...

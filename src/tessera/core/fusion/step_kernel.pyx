@@ -1,0 +1,444 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
+"""``update_one.step_floats`` compiled: one track's Kalman step on C doubles.
+
+The same operations in the same order as ``update_one.step_floats`` and ``imm_one`` (a
+test holds the two equal to the bit), so whether this module is built changes how fast
+the picture is made, never the picture. Python's own rules are kept where C's differ:
+``%`` takes the divisor's sign, ``max(a, b)`` keeps ``a`` unless ``b`` is greater, and
+``math.hypot`` is Python's.
+"""
+
+from libc.math cimport copysign, exp, fabs, fmod, log, pow
+from libc.math cimport cos as c_cos
+
+import math
+
+from tessera.core.fusion import imm
+from tessera.core.fusion.geo import METRES_PER_DEGREE_LAT, METRES_PER_DEGREE_LON_EQUATOR
+
+cdef double _PER_LAT = METRES_PER_DEGREE_LAT
+cdef double _PER_LON_EQUATOR = METRES_PER_DEGREE_LON_EQUATOR
+cdef double _DEGREES_TO_RADIANS = math.pi / 180.0
+cdef double _FORGETTING_RATE = 1.0 / imm.SOJOURN_S[0] + 1.0 / imm.SOJOURN_S[1]
+cdef double _PRIOR_STEADY = imm.PRIOR[0]
+cdef double _PRIOR_MANOEUVRING = imm.PRIOR[1]
+cdef double _STEADY_Q_FACTOR = imm.STEADY_Q_FACTOR
+cdef double _FLOOR = imm.FLOOR
+_hypot = math.hypot
+
+
+cdef inline double _max(double a, double b) noexcept nogil:
+    return b if b > a else a
+
+
+cdef inline double _py_mod(double a, double b) noexcept nogil:
+    cdef double mod = fmod(a, b)
+    if mod:
+        if (b < 0) != (mod < 0):
+            mod += b
+    else:
+        mod = copysign(0.0, b)
+    return mod
+
+
+cdef inline double _per_degree_lon(double lat) noexcept nogil:
+    return _max(_PER_LON_EQUATOR * c_cos(lat * _DEGREES_TO_RADIANS), 1.0)
+
+
+cdef inline void _moved(double lat, double lon, double east, double north, double* out) noexcept nogil:
+    cdef double new_lat = lat + north / _PER_LAT
+    new_lat = _max(new_lat, -90.0)
+    new_lat = 90.0 if 90.0 < new_lat else new_lat
+    cdef double new_lon = lon + east / _per_degree_lon(lat)
+    if not (-180.0 <= new_lon <= 180.0):
+        new_lon = _py_mod(new_lon + 540.0, 360.0) - 180.0
+    out[0] = new_lat
+    out[1] = new_lon
+
+
+cdef inline void _predict(double[4][4] cov, double dt, double q, double[4][4] out) noexcept nogil:
+    cdef double span = fabs(dt)
+    cdef double velocity = q * span
+    cdef double cross = velocity * span / 2.0
+    cdef double position = cross * span * (2.0 / 3.0)
+    cdef int i, j
+    cdef double vv, grown
+    for i in range(2):
+        for j in range(2):
+            vv = cov[i + 2][j + 2]
+            out[i][j] = cov[i][j] + dt * (cov[i][j + 2] + cov[i + 2][j]) + dt * dt * vv
+            grown = dt * vv
+            out[i][j + 2] = cov[i][j + 2] + grown
+            out[i + 2][j] = cov[i + 2][j] + grown
+            out[i + 2][j + 2] = vv
+    for i in range(2):
+        out[i][i] += position
+        out[i][i + 2] += cross
+        out[i + 2][i] += cross
+        out[i + 2][i + 2] += velocity
+
+
+cdef inline void _retrodicted(double[4][4] cov, double lag, double[2][2] out) noexcept nogil:
+    cdef int i, j
+    for i in range(2):
+        for j in range(2):
+            out[i][j] = (
+                cov[i][j] - lag * (cov[i][j + 2] + cov[i + 2][j]) + lag * lag * cov[i + 2][j + 2]
+            )
+
+
+cdef inline double _mahalanobis2(double east, double north, double[2][2] spread) noexcept nogil:
+    cdef double a = spread[0][0], b = spread[0][1], d = spread[1][1]
+    return (d * east * east - 2.0 * b * east * north + a * north * north) / (a * d - b * b)
+
+
+cdef inline void _inverse2(double a, double b, double c, double d, double[2][2] out) noexcept nogil:
+    cdef double det = a * d - b * c
+    out[0][0] = d / det
+    out[0][1] = -b / det
+    out[1][0] = -c / det
+    out[1][1] = a / det
+
+
+cdef inline void _product2(double[2][2] left, double[2][2] right, double[2][2] out) noexcept nogil:
+    cdef int i, j
+    for i in range(2):
+        for j in range(2):
+            out[i][j] = left[i][0] * right[0][j] + left[i][1] * right[1][j]
+
+
+cdef inline void _symmetric(double[4][4] matrix, double[4][4] out) noexcept nogil:
+    cdef int r, c
+    for r in range(4):
+        for c in range(4):
+            out[r][c] = 0.5 * (matrix[r][c] + matrix[c][r])
+
+
+cdef void _inverse4(double[4][4] m, double[4][4] out) noexcept nogil:
+    cdef double[2][2] a, b, c, a_inv_b, c_a_inv_b, schur, c_a_inv, upper_right, lower_left
+    cdef double[2][2] correction
+    _inverse2(m[0][0], m[0][1], m[1][0], m[1][1], a)
+    b[0][0] = m[0][2]
+    b[0][1] = m[0][3]
+    b[1][0] = m[1][2]
+    b[1][1] = m[1][3]
+    _product2(a, b, a_inv_b)
+    c[0][0] = m[2][0]
+    c[0][1] = m[2][1]
+    c[1][0] = m[3][0]
+    c[1][1] = m[3][1]
+    _product2(c, a_inv_b, c_a_inv_b)
+    _inverse2(
+        m[2][2] - c_a_inv_b[0][0],
+        m[2][3] - c_a_inv_b[0][1],
+        m[3][2] - c_a_inv_b[1][0],
+        m[3][3] - c_a_inv_b[1][1],
+        schur,
+    )
+    _product2(c, a, c_a_inv)
+    _product2(a_inv_b, schur, upper_right)
+    _product2(schur, c_a_inv, lower_left)
+    _product2(upper_right, c_a_inv, correction)
+    cdef int i, j
+    for i in range(2):
+        for j in range(2):
+            out[i][j] = a[i][j] + correction[i][j]
+            out[i][j + 2] = -upper_right[i][j]
+            out[i + 2][j] = -lower_left[i][j]
+            out[i + 2][j + 2] = schur[i][j]
+
+
+cdef void _update_late(
+    double[4][4] cov, double in0, double in1, double own, double lag,
+    double[4] correction, double[4][4] out,
+) noexcept nogil:
+    cdef double[4][2] cross
+    cdef double[4][2] gain
+    cdef double[2][2] inverse
+    cdef double[4][4] updated
+    cdef int r, s, k
+    for r in range(4):
+        for k in range(2):
+            cross[r][k] = cov[r][k] - lag * cov[r][k + 2]
+    _inverse2(
+        cross[0][0] - lag * cross[2][0] + own,
+        cross[0][1] - lag * cross[2][1],
+        cross[1][0] - lag * cross[3][0],
+        cross[1][1] - lag * cross[3][1] + own,
+        inverse,
+    )
+    for r in range(4):
+        for k in range(2):
+            gain[r][k] = cross[r][0] * inverse[0][k] + cross[r][1] * inverse[1][k]
+    for r in range(4):
+        correction[r] = gain[r][0] * in0 + gain[r][1] * in1
+    for r in range(4):
+        for s in range(4):
+            updated[r][s] = cov[r][s] - (gain[r][0] * cross[s][0] + gain[r][1] * cross[s][1])
+    _symmetric(updated, out)
+
+
+cdef inline void _times(double[4] row, double[4][4] m, double[4] out) noexcept nogil:
+    cdef int k
+    for k in range(4):
+        out[k] = row[0] * m[0][k] + row[1] * m[1][k] + row[2] * m[2][k] + row[3] * m[3][k]
+
+
+cdef void _update_full(
+    double[4][4] cov, double[4] innovation, double[4] noise,
+    double[4] correction, double[4][4] out,
+) noexcept nogil:
+    cdef double[4][4] spread, inverse, gain, updated
+    cdef double[4] change
+    cdef int r, c
+    for r in range(4):
+        for c in range(4):
+            spread[r][c] = cov[r][c] + (noise[r] if r == c else 0.0)
+    _inverse4(spread, inverse)
+    for r in range(4):
+        _times(cov[r], inverse, gain[r])
+    for r in range(4):
+        # (Python's sum() starts from 0.)
+        correction[r] = (
+            0.0 + gain[r][0] * innovation[0] + gain[r][1] * innovation[1]
+            + gain[r][2] * innovation[2] + gain[r][3] * innovation[3]
+        )
+    for r in range(4):
+        _times(gain[r], cov, change)
+        for c in range(4):
+            updated[r][c] = cov[r][c] - change[c]
+    _symmetric(updated, out)
+
+
+cdef void _mixed(
+    double[2][4] means, double[2][4][4] covs, double w0, double w1,
+    double[4] mean, double[4][4] cov,
+) noexcept nogil:
+    cdef double[4] g0, g1
+    cdef int k, r, c
+    for k in range(4):
+        mean[k] = w0 * means[0][k] + w1 * means[1][k]
+    for k in range(4):
+        g0[k] = means[0][k] - mean[k]
+        g1[k] = means[1][k] - mean[k]
+    for r in range(4):
+        for c in range(4):
+            cov[r][c] = (
+                w0 * (covs[0][r][c] + g0[r] * g0[c]) + w1 * (covs[1][r][c] + g1[r] * g1[c])
+            )
+
+
+cdef void _imm_step(
+    double[2][4] means, double[2][4][4] covs, double[2] probs,
+    double dt, double lag, double class_q,
+    double fix_east, double fix_north, double fix_variance,
+    bint stated, double stated_east, double stated_north, double velocity_variance,
+) noexcept nogil:
+    """``imm_one.step``, in place."""
+    cdef double forgotten = 1.0 - exp(-fabs(dt) * _FORGETTING_RATE)
+    cdef double[2][2] moves
+    moves[0][0] = 1.0 - _PRIOR_MANOEUVRING * forgotten
+    moves[0][1] = _PRIOR_MANOEUVRING * forgotten
+    moves[1][0] = _PRIOR_STEADY * forgotten
+    moves[1][1] = 1.0 - _PRIOR_STEADY * forgotten
+    cdef double[2][4] new_means
+    cdef double[2][4][4] new_covs
+    cdef double[2] ahead, log_likelihoods
+    cdef double[4] mixed_mean, predicted_mean, correction, innovation4, noise
+    cdef double[4][4] mixed_cov, predicted_cov
+    cdef double[2][2] expected
+    cdef double joint0, joint1, total, q, own, in0, in1, det, distance2
+    cdef int j, k
+    for j in range(2):
+        joint0 = probs[0] * moves[0][j]
+        joint1 = probs[1] * moves[1][j]
+        total = joint0 + joint1
+        ahead[j] = total
+        _mixed(means, covs, joint0 / _max(total, 1e-300), joint1 / _max(total, 1e-300),
+               mixed_mean, mixed_cov)
+        q = class_q * (_STEADY_Q_FACTOR if j == 0 else 1.0)
+        predicted_mean[0] = mixed_mean[0] + mixed_mean[2] * dt
+        predicted_mean[1] = mixed_mean[1] + mixed_mean[3] * dt
+        predicted_mean[2] = mixed_mean[2]
+        predicted_mean[3] = mixed_mean[3]
+        _predict(mixed_cov, dt, q, predicted_cov)
+        own = fix_variance + q * pow(lag, 3.0) / 3.0
+        in0 = fix_east + predicted_mean[2] * lag - predicted_mean[0]
+        in1 = fix_north + predicted_mean[3] * lag - predicted_mean[1]
+        _retrodicted(predicted_cov, lag, expected)
+        expected[0][0] += own
+        expected[1][1] += own
+        det = expected[0][0] * expected[1][1] - expected[0][1] * expected[1][0]
+        distance2 = _mahalanobis2(in0, in1, expected)
+        log_likelihoods[j] = -0.5 * (distance2 + log(_max(det, 1e-12)))
+        if stated:
+            innovation4[0] = in0
+            innovation4[1] = in1
+            innovation4[2] = stated_east - predicted_mean[2]
+            innovation4[3] = stated_north - predicted_mean[3]
+            noise[0] = own
+            noise[1] = own
+            noise[2] = velocity_variance
+            noise[3] = velocity_variance
+            _update_full(predicted_cov, innovation4, noise, correction, new_covs[j])
+        else:
+            _update_late(predicted_cov, in0, in1, own, lag, correction, new_covs[j])
+        for k in range(4):
+            new_means[j][k] = predicted_mean[k] + correction[k]
+    cdef double best = _max(log_likelihoods[0], log_likelihoods[1])
+    cdef double weighted0 = ahead[0] * exp(log_likelihoods[0] - best)
+    cdef double weighted1 = ahead[1] * exp(log_likelihoods[1] - best)
+    total = weighted0 + weighted1
+    cdef double floored0 = _max(weighted0 / total, _FLOOR)
+    cdef double floored1 = _max(weighted1 / total, _FLOOR)
+    total = floored0 + floored1
+    probs[0] = floored0 / total
+    probs[1] = floored1 / total
+    means[0] = new_means[0]
+    means[1] = new_means[1]
+    covs[0] = new_covs[0]
+    covs[1] = new_covs[1]
+
+
+cdef void _cap_speed(double* vector, double top):
+    """``update_one._cap_speed`` on the velocity at ``vector[0:2]``."""
+    cdef double speed = _hypot(vector[0], vector[1])
+    cdef double scale
+    if speed > top:
+        scale = top / _max(speed, 1e-9)
+        vector[0] *= scale
+        vector[1] *= scale
+
+
+cpdef bint step_row(
+    double[::1] lat,
+    double[::1] lon,
+    double[::1] t,
+    double[:, ::1] vel,
+    double[:, :, ::1] cov,
+    double[:, :, ::1] model_means,
+    double[:, :, :, ::1] model_covs,
+    double[:, ::1] model_probs,
+    Py_ssize_t row,
+    double observed,
+    double fix_lat,
+    double fix_lon,
+    double fix_variance,
+    bint keyed,
+    bint stated,
+    double stated_east,
+    double stated_north,
+    double velocity_variance,
+    double class_q,
+    double top,
+    double gate_chi2,
+) except -1:
+    """``update_one.step_floats`` on the arrays of ``TrackArrays`` (see there)."""
+    """``update_one.step_floats`` on the arrays of ``TrackArrays`` (see there)."""
+    cdef double state_t = t[row]
+    cdef double tau = observed if observed > state_t else state_t
+    cdef double dt = tau - state_t
+    cdef double lag = tau - observed
+    cdef double east_v = vel[row, 0]
+    cdef double north_v = vel[row, 1]
+    cdef double[2] here
+    _moved(lat[row], lon[row], east_v * dt, north_v * dt, here)
+    cdef double dlon = _py_mod(fix_lon - here[1] + 540.0, 360.0) - 180.0
+    cdef double fix_east = dlon * _per_degree_lon(here[0])
+    cdef double fix_north = (fix_lat - here[0]) * _PER_LAT
+    cdef double[4][4] current, predicted
+    cdef double[2][2] spread
+    cdef double q, own
+    cdef int i, j, k
+    if keyed:
+        q = class_q * (1.0 - model_probs[row, 0] * (1.0 - _STEADY_Q_FACTOR))
+        for i in range(4):
+            for j in range(4):
+                current[i][j] = cov[row, i, j]
+        _predict(current, dt, q, predicted)
+        _retrodicted(predicted, lag, spread)
+        own = fix_variance + q * pow(lag, 3.0) / 3.0
+        spread[0][0] += own
+        spread[1][1] += own
+        if _mahalanobis2(fix_east + east_v * lag, fix_north + north_v * lag, spread) > gate_chi2:
+            return False
+    cdef double[2][4] means
+    cdef double[2][4][4] covs
+    cdef double[2] probs
+    for j in range(2):
+        for k in range(4):
+            means[j][k] = model_means[row, j, k]
+        means[j][0] -= east_v * dt
+        means[j][1] -= north_v * dt
+        for i in range(4):
+            for k in range(4):
+                covs[j][i][k] = model_covs[row, j, i, k]
+        probs[j] = model_probs[row, j]
+    _imm_step(
+        means, covs, probs, dt, lag, class_q, fix_east, fix_north, fix_variance,
+        stated and lag == 0.0, stated_east, stated_north, velocity_variance,
+    )
+    cdef double[4] mean
+    cdef double[4][4] mixed, combined
+    _mixed(means, covs, probs[0], probs[1], mean, mixed)
+    _symmetric(mixed, combined)
+    _moved(here[0], here[1], mean[0], mean[1], here)
+    for j in range(2):
+        means[j][0] -= mean[0]
+        means[j][1] -= mean[1]
+        _cap_speed(&means[j][2], top)
+    cdef double[2] velocity
+    velocity[0] = mean[2]
+    velocity[1] = mean[3]
+    _cap_speed(velocity, top)
+    lat[row] = here[0]
+    lon[row] = here[1]
+    vel[row, 0] = velocity[0]
+    vel[row, 1] = velocity[1]
+    for i in range(4):
+        for k in range(4):
+            cov[row, i, k] = combined[i][k]
+    t[row] = tau
+    for j in range(2):
+        for k in range(4):
+            model_means[row, j, k] = means[j][k]
+        for i in range(4):
+            for k in range(4):
+                model_covs[row, j, i, k] = covs[j][i][k]
+        model_probs[row, j] = probs[j]
+    return True
+
+
+def step_rows(
+    double[::1] lat,
+    double[::1] lon,
+    double[::1] t,
+    double[:, ::1] vel,
+    double[:, :, ::1] cov,
+    double[:, :, ::1] model_means,
+    double[:, :, :, ::1] model_covs,
+    double[:, ::1] model_probs,
+    const Py_ssize_t[::1] rows,
+    const double[::1] observed,
+    const double[::1] fix_lat,
+    const double[::1] fix_lon,
+    const double[::1] fix_variance,
+    const unsigned char[::1] keyed,
+    const unsigned char[::1] stated,
+    const double[::1] stated_east,
+    const double[::1] stated_north,
+    double velocity_variance,
+    const double[::1] class_q,
+    const double[::1] top,
+    double gate_chi2,
+    unsigned char[::1] stepped,
+):
+    """``step_row`` for each of distinct ``rows`` in turn; ``stepped`` is set to whether
+    each was (False: a keyed report far outside the gate, nothing changed)."""
+    cdef Py_ssize_t i
+    for i in range(rows.shape[0]):
+        stepped[i] = step_row(
+            lat, lon, t, vel, cov, model_means, model_covs, model_probs, rows[i], observed[i],
+            fix_lat[i], fix_lon[i], fix_variance[i], keyed[i], stated[i], stated_east[i],
+            stated_north[i], velocity_variance, class_q[i], top[i], gate_chi2,
+        )
