@@ -71,7 +71,8 @@ $(BIN)/python:
 
 # Pinned by constraints.txt; the project itself is installed editable (with the STAC API
 # server the imagery tests run), which builds its compiled module (setup.py) in place.
-$(PY_STAMP): $(BIN)/python pyproject.toml constraints.txt setup.py src/tessera/core/fusion/step_kernel.pyx
+$(PY_STAMP): $(BIN)/python pyproject.toml constraints.txt setup.py \
+		$(wildcard src/tessera/core/fusion/*.pyx src/tessera/core/fusion/*.pxd)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,stac-server]'
 	touch $@

@@ -1,9 +1,9 @@
-"""The project's metadata is in pyproject.toml; this builds its one compiled module.
+"""The project's metadata is in pyproject.toml; this builds its compiled modules.
 
-``tessera.core.fusion.step_kernel`` (Cython) is one track's Kalman step on C doubles.
-Without it the same step runs in Python (``update_one.step_floats``) to the same bits,
-so a source tree that was never built still works, only slower. Floating-point
-contraction is off so that C computes each operation as Python does.
+Fusion's inner loops on C doubles (Cython): ``step_kernel``, one track's Kalman step, and
+``gate_kernel``, the gates over candidate pairs. Without them the same steps run in
+Python and NumPy, so a source tree that was never built still works, only slower.
+Floating-point contraction is off so that C computes each operation as Python does.
 """
 
 from Cython.Build import cythonize
@@ -13,13 +13,15 @@ setup(
     ext_modules=cythonize(
         [
             Extension(
-                "tessera.core.fusion.step_kernel",
-                ["src/tessera/core/fusion/step_kernel.pyx"],
+                f"tessera.core.fusion.{name}",
+                [f"src/tessera/core/fusion/{name}.pyx"],
                 extra_compile_args=["-O2", "-ffp-contract=off", "-fno-fast-math"],
-                # Without a C compiler the install still succeeds, the step in Python.
+                # Without a C compiler the install still succeeds, fusion in Python.
                 optional=True,
             )
+            for name in ("step_kernel", "gate_kernel")
         ],
         language_level=3,
+        include_path=["src"],
     )
 )

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from tessera.core.fusion import compiled
 from tessera.core.fusion.engine import FusionSettings, KalmanTracker
 from tessera.core.labels import ClassificationScheme
 from tessera.core.model import (
@@ -101,3 +105,12 @@ def only(engine: KalmanTracker) -> Track:
     tracks = list(engine.tracks())
     assert len(tracks) == 1, tracks
     return tracks[0]
+
+
+def require_kernels() -> None:
+    """Skip a test of the compiled kernels where they were not built; in CI, fail it."""
+    if compiled.COMPILED:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail("fusion's compiled kernels are not built: `make deps` builds them")
+    pytest.skip("fusion's compiled kernels are not built in this source tree")

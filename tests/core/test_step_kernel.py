@@ -3,7 +3,6 @@ bit, one track at a time, many at once, and over a whole scenario's picture."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -12,13 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tessera.batchfuse.run import fuse_file
-from tessera.core.fusion import update_one
+from tessera.core.fusion import compiled, update_one
 from tessera.core.fusion.arrays import TrackArrays
 from tessera.core.fusion.motion import MOTION_CLASSES, ProfileTable
 from tessera.core.model import Velocity
 from tessera.sim.files import write_scenario
 from tessera.sim.scenario import ScenarioConfig, build
-from tests.core.fusion_support import T0, report
+from tests.core.fusion_support import T0, report, require_kernels
 
 COLUMNS = ("lat", "lon", "vel", "cov", "t", "model_means", "model_covs", "model_probs")
 ROWS = 5
@@ -26,11 +25,7 @@ ROWS = 5
 
 @pytest.fixture(autouse=True)
 def _built() -> None:
-    if update_one.COMPILED:
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail("step_kernel is not built: `make deps` builds it (setup.py)")
-    pytest.skip("step_kernel is not built in this source tree")
+    require_kernels()
 
 
 def _covariance(rng: np.random.Generator, scale: float) -> np.ndarray:
@@ -105,7 +100,7 @@ def test_the_compiled_step_is_the_python_step_to_the_bit(
         )
         observed.append(at)
     python, one_call, many = _copy(start), _copy(start), _copy(start)
-    update_one.COMPILED = False
+    compiled.COMPILED = False
     try:
         expected = [
             update_one.step_floats(
@@ -121,8 +116,8 @@ def test_the_compiled_step_is_the_python_step_to_the_bit(
             for row in range(ROWS)
         ]
     finally:
-        update_one.COMPILED = True
-    compiled = [
+        compiled.COMPILED = True
+    by_kernel = [
         update_one.step_one(
             one_call, profiles, 3.0, row, observed[row], fixes[row], keyed=keyed[row], motion=motion
         )
@@ -138,7 +133,7 @@ def test_the_compiled_step_is_the_python_step_to_the_bit(
         np.array(keyed),
         np.full(ROWS, motion, dtype=np.int8),
     )
-    assert compiled == expected
+    assert by_kernel == expected
     assert refused == [row for row in range(ROWS) if not expected[row]]
     _assert_same_bits(python, one_call)
     _assert_same_bits(python, many)
@@ -150,8 +145,8 @@ def test_a_scenarios_picture_is_the_same_whether_the_step_is_compiled_or_not(
     write_scenario(build("exercise", ScenarioConfig(seed=7, rate=10.0)), tmp_path, 240.0)
     reports = tmp_path / "reports.jsonl"
     fuse_file(reports, tmp_path / "compiled.jsonl", 10.0)
-    monkeypatch.setattr(update_one, "COMPILED", False)
+    monkeypatch.setattr(compiled, "COMPILED", False)
     fuse_file(reports, tmp_path / "python.jsonl", 10.0)
-    compiled = (tmp_path / "compiled.jsonl").read_bytes()
-    assert compiled.count(b"\n") > 20
-    assert compiled == (tmp_path / "python.jsonl").read_bytes()
+    picture = (tmp_path / "compiled.jsonl").read_bytes()
+    assert picture.count(b"\n") > 20
+    assert picture == (tmp_path / "python.jsonl").read_bytes()

@@ -4,7 +4,9 @@ Coarse first: a k-d tree over the tracks' predicted positions (on the sphere, in
 finds the few tracks near each report. Then fine: each candidate track is predicted to
 the report's own observation time and tested with chi-square on the Mahalanobis distance,
 using the track's uncertainty and that report's own error, so a 10 m unit fix and a 2 km
-open-source post are judged by what each actually says.
+open-source post are judged by what each actually says. Where the project was built,
+``gate_kernel`` runs the brute-force coarse gate and the fine gate compiled (the same
+formulas; a test holds the two alike).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Final, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from tessera.core.fusion import compiled
 from tessera.core.fusion.arrays import UNPINNED, TrackArrays
 from tessera.core.fusion.association import GatedPairs
 from tessera.core.fusion.geo import earth_xyz, moved_arrays, offsets_metres
@@ -68,6 +71,23 @@ def candidates(
     none = np.zeros(0, np.intp)
     if rows.size == 0 or detections.lat.size == 0:
         return none, none
+    if detections.lat.size <= BRUTE_FORCE_REPORTS and compiled.COMPILED:
+        size = detections.lat.size * rows.size
+        out_report, out_row = np.empty(size, np.intp), np.empty(size, np.intp)
+        found = compiled.gate_kernel.near_pairs(
+            arrays.lat,
+            arrays.lon,
+            arrays.t,
+            arrays.vel,
+            rows,
+            detections.lat,
+            detections.lon,
+            np.ascontiguousarray(np.broadcast_to(radius, detections.lat.shape), np.float64),
+            batch_time,
+            out_report,
+            out_row,
+        )
+        return out_report[:found], out_row[:found]
     lat, lon = predicted_positions(arrays, rows, batch_time)
     tracks_xyz = earth_xyz(lat, lon)
     reports_xyz = earth_xyz(detections.lat, detections.lon)
@@ -146,6 +166,8 @@ def gate(
     report, track_rows = candidates(arrays, rows, detections, batch_time, radius + margin_m)
     if report.size == 0:
         return _EMPTY
+    if compiled.COMPILED:
+        return _fine_compiled(report, track_rows, arrays, q_by_motion, detections, late=False)
     dt = detections.t[report] - arrays.t[track_rows]
     vel = arrays.vel[track_rows]
     lat, lon = moved_arrays(
@@ -173,6 +195,8 @@ def gate_late(
     report, track_rows = candidates(arrays, rows, detections, batch_time, radius)
     if report.size == 0:
         return _EMPTY
+    if compiled.COMPILED:
+        return _fine_compiled(report, track_rows, arrays, q_by_motion, detections, late=True)
     t = detections.t[report]
     dt = t - arrays.t[track_rows]
     vel = arrays.vel[track_rows]
@@ -196,3 +220,43 @@ def gate_late(
     # would take every one, and the rest of the column, unheard, would go stale.
     fit_only = np.ones(track_rows.size, dtype=bool)
     return _fine(report, track_rows, lat, lon, spread, arrays, detections, fit_only=fit_only)
+
+
+def _fine_compiled(
+    report: IntArray,
+    track_rows: IntArray,
+    arrays: TrackArrays,
+    q_by_motion: FloatArray,
+    detections: Detections,
+    *,
+    late: bool,
+) -> GatedPairs:
+    """``gate``'s fine gate (``late``: ``gate_late``'s) by ``gate_kernel``."""
+    size = report.size
+    out = GatedPairs(
+        np.empty(size, np.intp), np.empty(size, np.intp), np.empty(size), np.empty(size)
+    )
+    kept = compiled.gate_kernel.fine_pairs(
+        arrays.lat,
+        arrays.lon,
+        arrays.t,
+        arrays.vel,
+        arrays.cov,
+        arrays.model_means,
+        arrays.model_covs,
+        arrays.motion,
+        arrays.side,
+        arrays.history,
+        q_by_motion,
+        np.ascontiguousarray(report, np.intp),
+        np.ascontiguousarray(track_rows, np.intp),
+        detections.lat,
+        detections.lon,
+        detections.t,
+        detections.variance,
+        detections.side,
+        late,
+        GATE_CHI2,
+        *out,
+    )
+    return GatedPairs(out.report[:kept], out.row[:kept], out.cost[:kept], out.distance2[:kept])

@@ -3,57 +3,25 @@
 
 The same operations in the same order as ``update_one.step_floats`` and ``imm_one`` (a
 test holds the two equal to the bit), so whether this module is built changes how fast
-the picture is made, never the picture. Python's own rules are kept where C's differ:
-``%`` takes the divisor's sign, ``max(a, b)`` keeps ``a`` unless ``b`` is greater, and
-``math.hypot`` is Python's.
+the picture is made, never the picture. Python's own rules are kept where C's differ
+(floats.pxd), and ``math.hypot`` is Python's.
 """
 
-from libc.math cimport copysign, exp, fabs, fmod, log, pow
-from libc.math cimport cos as c_cos
+from libc.math cimport exp, fabs, log, pow
 
 import math
 
-from tessera.core.fusion import imm
-from tessera.core.fusion.geo import METRES_PER_DEGREE_LAT, METRES_PER_DEGREE_LON_EQUATOR
+from tessera.core.fusion cimport floats
+from tessera.core.fusion.floats cimport py_max as _max
 
-cdef double _PER_LAT = METRES_PER_DEGREE_LAT
-cdef double _PER_LON_EQUATOR = METRES_PER_DEGREE_LON_EQUATOR
-cdef double _DEGREES_TO_RADIANS = math.pi / 180.0
+from tessera.core.fusion import imm
+
 cdef double _FORGETTING_RATE = 1.0 / imm.SOJOURN_S[0] + 1.0 / imm.SOJOURN_S[1]
 cdef double _PRIOR_STEADY = imm.PRIOR[0]
 cdef double _PRIOR_MANOEUVRING = imm.PRIOR[1]
 cdef double _STEADY_Q_FACTOR = imm.STEADY_Q_FACTOR
 cdef double _FLOOR = imm.FLOOR
 _hypot = math.hypot
-
-
-cdef inline double _max(double a, double b) noexcept nogil:
-    return b if b > a else a
-
-
-cdef inline double _py_mod(double a, double b) noexcept nogil:
-    cdef double mod = fmod(a, b)
-    if mod:
-        if (b < 0) != (mod < 0):
-            mod += b
-    else:
-        mod = copysign(0.0, b)
-    return mod
-
-
-cdef inline double _per_degree_lon(double lat) noexcept nogil:
-    return _max(_PER_LON_EQUATOR * c_cos(lat * _DEGREES_TO_RADIANS), 1.0)
-
-
-cdef inline void _moved(double lat, double lon, double east, double north, double* out) noexcept nogil:
-    cdef double new_lat = lat + north / _PER_LAT
-    new_lat = _max(new_lat, -90.0)
-    new_lat = 90.0 if 90.0 < new_lat else new_lat
-    cdef double new_lon = lon + east / _per_degree_lon(lat)
-    if not (-180.0 <= new_lon <= 180.0):
-        new_lon = _py_mod(new_lon + 540.0, 360.0) - 180.0
-    out[0] = new_lat
-    out[1] = new_lon
 
 
 cdef inline void _predict(double[4][4] cov, double dt, double q, double[4][4] out) noexcept nogil:
@@ -341,11 +309,11 @@ cpdef bint step_row(
     cdef double lag = tau - observed
     cdef double east_v = vel[row, 0]
     cdef double north_v = vel[row, 1]
-    cdef double[2] here
-    _moved(lat[row], lon[row], east_v * dt, north_v * dt, here)
-    cdef double dlon = _py_mod(fix_lon - here[1] + 540.0, 360.0) - 180.0
-    cdef double fix_east = dlon * _per_degree_lon(here[0])
-    cdef double fix_north = (fix_lat - here[0]) * _PER_LAT
+    cdef double[2] here, fix
+    floats.moved(lat[row], lon[row], east_v * dt, north_v * dt, here)
+    floats.offset_metres(here[0], here[1], fix_lat, fix_lon, fix)
+    cdef double fix_east = fix[0]
+    cdef double fix_north = fix[1]
     cdef double[4][4] current, predicted
     cdef double[2][2] spread
     cdef double q, own
@@ -382,7 +350,7 @@ cpdef bint step_row(
     cdef double[4][4] mixed, combined
     _mixed(means, covs, probs[0], probs[1], mean, mixed)
     _symmetric(mixed, combined)
-    _moved(here[0], here[1], mean[0], mean[1], here)
+    floats.moved(here[0], here[1], mean[0], mean[1], here)
     for j in range(2):
         means[j][0] -= mean[0]
         means[j][1] -= mean[1]

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from tessera.core.fusion import imm, imm_one
+from tessera.core.fusion import compiled, imm, imm_one
 from tessera.core.fusion.arrays import TrackArrays
 from tessera.core.fusion.gating import GATE_CHI2
 from tessera.core.fusion.geo import moved, offset_metres, velocity_components
@@ -26,13 +26,6 @@ from tessera.core.model import Report
 
 # Up to this many tracks, one call each costs less than gathering arrays for one call.
 _ONE_CALL_ROWS = 3
-
-try:
-    from tessera.core.fusion import step_kernel
-
-    COMPILED = True
-except ImportError:  # a source tree never built (see setup.py): the same step in Python
-    COMPILED = False
 
 
 def step_one(
@@ -47,7 +40,7 @@ def step_one(
     motion: int,
 ) -> bool:
     """Step ``row`` by ``report`` (see ``step_floats``), compiled where it was built."""
-    if not COMPILED:
+    if not compiled.COMPILED:
         return step_floats(
             arrays, profiles, velocity_sd, row, observed, report, keyed=keyed, motion=motion
         )
@@ -55,7 +48,7 @@ def step_one(
     east, north = (
         (0.0, 0.0) if velocity is None else velocity_components(velocity.course, velocity.speed)
     )
-    return step_kernel.step_row(
+    return compiled.step_kernel.step_row(
         arrays.lat,
         arrays.lon,
         arrays.t,
@@ -93,7 +86,7 @@ def step_rows(
     """``step_one`` for each of distinct ``rows`` in turn; the indices of those not
     stepped (keyed reports far outside the gate, see ``step_floats``)."""
     n = rows.size
-    if not COMPILED or n <= _ONE_CALL_ROWS:
+    if not compiled.COMPILED or n <= _ONE_CALL_ROWS:
         return [
             index
             for index, (row, at, report, by_key, kind) in enumerate(
@@ -117,7 +110,7 @@ def step_rows(
             has_velocity[index] = 1
             stated[index] = velocity_components(report.velocity.course, report.velocity.speed)
     stepped = np.ones(n, dtype=np.uint8)
-    step_kernel.step_rows(
+    compiled.step_kernel.step_rows(
         arrays.lat,
         arrays.lon,
         arrays.t,

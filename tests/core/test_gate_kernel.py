@@ -1,0 +1,132 @@
+"""The compiled gates (gate_kernel) against gating's NumPy gates: the same pairs, the
+same distances and costs to rounding, for fresh and late reports."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tessera.core.fusion import compiled
+from tessera.core.fusion.arrays import (
+    CONFIRMED,
+    HISTORY_SAMPLES,
+    HISTORY_STEP_S,
+    PINNED_FRIENDLY,
+    PINNED_HOSTILE,
+    TrackArrays,
+)
+from tessera.core.fusion.association import GatedPairs
+from tessera.core.fusion.gating import Detections, gate, gate_late
+from tessera.core.fusion.motion import MOTION_CLASSES, ProfileTable
+from tests.core.fusion_support import require_kernels
+from tests.core.test_step_kernel import _covariance
+
+NOW = 1_800_000_000.0
+
+
+@pytest.fixture(autouse=True)
+def _built() -> None:
+    require_kernels()
+
+
+def _picture(seed: int, tracks: int) -> TrackArrays:
+    """``tracks`` tracks within a few km of each other (some pinned to a side), each with
+    a history of up to an hour."""
+    rng = np.random.default_rng(seed)
+    arrays = TrackArrays()
+    for _ in range(tracks):
+        row = arrays.allocate()
+        arrays.status[row] = CONFIRMED
+        arrays.lat[row] = 50.0 + rng.normal() * 0.03
+        arrays.lon[row] = 30.0 + rng.normal() * 0.05
+        arrays.vel[row] = rng.normal(size=2) * 8.0
+        arrays.cov[row] = _covariance(rng, rng.uniform(20.0, 3_000.0))
+        arrays.t[row] = NOW - rng.uniform(0.0, 120.0)
+        arrays.model_means[row] = rng.normal(size=(2, 4)) * np.array([20.0, 20.0, 2.0, 2.0])
+        arrays.model_covs[row] = np.stack([_covariance(rng, 30.0), _covariance(rng, 500.0)])
+        arrays.motion[row] = rng.integers(0, len(MOTION_CLASSES))
+        arrays.side[row] = rng.choice([-1, -1, PINNED_FRIENDLY, PINNED_HOSTILE])
+        for k in range(int(rng.integers(0, HISTORY_SAMPLES))):
+            sample = HISTORY_SAMPLES - 1 - k
+            arrays.history[row, sample] = (
+                arrays.t[row] - HISTORY_STEP_S * (k + 1),
+                arrays.lat[row] + rng.normal() * 0.01,
+                arrays.lon[row] + rng.normal() * 0.01,
+                rng.uniform(10.0, 5_000.0),
+            )
+    return arrays
+
+
+def _detections(seed: int, reports: int, lag: float) -> Detections:
+    rng = np.random.default_rng(seed + 1)
+    return Detections(
+        lat=50.0 + rng.normal(size=reports) * 0.03,
+        lon=30.0 + rng.normal(size=reports) * 0.05,
+        t=NOW - lag - rng.uniform(0.0, 60.0, size=reports),
+        variance=rng.uniform(5.0, 300.0, size=reports) ** 2,
+        side=rng.integers(0, 2, size=reports).astype(np.int8),
+    )
+
+
+def _assert_alike(by_kernel: GatedPairs, by_numpy: GatedPairs) -> None:
+    assert by_kernel.report.tolist() == by_numpy.report.tolist()
+    assert by_kernel.row.tolist() == by_numpy.row.tolist()
+    assert by_kernel.distance2 == pytest.approx(by_numpy.distance2, rel=1e-9, abs=1e-9)
+    assert by_kernel.cost == pytest.approx(by_numpy.cost, rel=1e-9, abs=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 100_000),
+    tracks=st.integers(1, 60),
+    reports=st.integers(1, 20),
+    lag=st.sampled_from([0.0, 300.0, 3_000.0]),
+)
+def test_the_compiled_gates_find_what_numpys_find(
+    seed: int, tracks: int, reports: int, lag: float
+) -> None:
+    arrays = _picture(seed, tracks)
+    rows = arrays.live_rows()
+    q = ProfileTable().q
+    detections = _detections(seed, reports, lag)
+
+    def both(late: bool) -> tuple[GatedPairs, GatedPairs]:
+        results = []
+        for built in (True, False):
+            compiled.COMPILED = built
+            try:
+                if late:
+                    results.append(gate_late(arrays, rows, q, 30.0, detections, NOW))
+                else:
+                    results.append(gate(arrays, rows, q, detections, NOW, 2_000.0))
+            finally:
+                compiled.COMPILED = True
+        return results[0], results[1]
+
+    for late in (False, True):
+        by_kernel, by_numpy = both(late)
+        _assert_alike(by_kernel, by_numpy)
+
+
+@pytest.mark.parametrize("lag", [0.0, 300.0, 3_000.0])
+@pytest.mark.parametrize("reports", [3, 20])
+def test_the_compiled_gates_pass_many_pairs_alike(reports: int, lag: float) -> None:
+    arrays = _picture(1, 40)
+    rows = arrays.live_rows()
+    q = ProfileTable().q
+    detections = _detections(1, reports, lag)
+    by_kernel = gate(arrays, rows, q, detections, NOW, 2_000.0)
+    late_by_kernel = gate_late(arrays, rows, q, 30.0, detections, NOW)
+    compiled.COMPILED = False
+    try:
+        by_numpy = gate(arrays, rows, q, detections, NOW, 2_000.0)
+        late_by_numpy = gate_late(arrays, rows, q, 30.0, detections, NOW)
+    finally:
+        compiled.COMPILED = True
+    assert by_kernel.report.size >= 8
+    if lag:
+        assert late_by_kernel.report.size >= 1
+    _assert_alike(by_kernel, by_numpy)
+    _assert_alike(late_by_kernel, late_by_numpy)
