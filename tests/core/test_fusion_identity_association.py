@@ -3,6 +3,11 @@ is shown to be."""
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
+
+from tessera.core.fusion import identity_gate
+from tessera.core.fusion.association import GatedPairs
 from tessera.core.fusion.identity import IdentityBelief
 from tessera.core.model import Grading, Identity
 from tests.core.fusion_support import feed, report, tracker, unit_report
@@ -72,3 +77,43 @@ def test_an_unknown_sighting_by_a_friendly_unit_is_not_taken_for_the_unit() -> N
     unit = next(track for track in engine.tracks() if track.subject is not None)
     assert sighting.id not in unit.lineage
     assert len(list(engine.tracks())) == 2
+
+
+def test_pair_by_pair_and_all_at_once_weigh_identity_alike(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Tracks of every kind of belief: none yet, sighted hostile, sighted friendly, and a
+    # unit's own (declared); reports of every statement, each paired with every track.
+    engine = tracker()
+    sightings = [
+        (Identity.UNKNOWN, "uav-1"),
+        (Identity.HOSTILE, "uav-2"),
+        (Identity.FRIEND, "uav-3"),
+        (Identity.SUSPECT, "uav-4"),
+    ]
+    for k, (identity, source) in enumerate(sightings):
+        feed(engine, [report(at=1.0, lat=53.0 + 0.05 * k, identity=identity, source=source)])
+    feed(engine, [unit_report(at=2.0, lat=53.5)])
+    table = engine.table
+    rows = sorted(record.row for record in table.records.values())
+    statements = [
+        report(at=3.0, identity=identity, grading=grading)
+        for identity in (Identity.FRIEND, Identity.HOSTILE, Identity.PENDING, Identity.NEUTRAL)
+        for grading in ("A1", "C3", "F6")
+    ]
+    pairs = [(index, row) for index in range(len(statements)) for row in rows]
+    gated = GatedPairs(
+        np.array([index for index, _ in pairs], dtype=np.intp),
+        np.array([row for _, row in pairs], dtype=np.intp),
+        np.linspace(0.5, 6.0, len(pairs)),
+        np.linspace(0.1, 9.0, len(pairs)),
+    )
+    monkeypatch.setattr(identity_gate, "_FLOAT_PAIRS", 10**6)
+    by_pair = identity_gate.with_identity(gated, statements, table)
+    monkeypatch.setattr(identity_gate, "_FLOAT_PAIRS", 0)
+    at_once = identity_gate.with_identity(gated, statements, table)
+    assert 0 < by_pair.report.size < gated.report.size
+    assert by_pair.report.tolist() == at_once.report.tolist()
+    assert by_pair.row.tolist() == at_once.row.tolist()
+    assert by_pair.cost == pytest.approx(at_once.cost, rel=1e-12)
+    assert by_pair.distance2 == pytest.approx(at_once.distance2, rel=1e-12)

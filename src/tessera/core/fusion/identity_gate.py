@@ -16,6 +16,7 @@ is about something else, and is refused wherever it is.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import Final
@@ -26,9 +27,12 @@ from tessera.core.fusion.association import GatedPairs
 from tessera.core.fusion.gating import GATE_CHI2
 from tessera.core.fusion.identity import CLASSES, statement_log_likelihood
 from tessera.core.fusion.table import TrackTable
-from tessera.core.model import Report
+from tessera.core.model import Identity, Report
 
 _PRIOR: Final = 1.0 / len(CLASSES)
+# Up to this many pairs (a micro-batch of a commit or two) the ratios are taken pair by
+# pair in floats, which costs less than NumPy's calls on such short arrays.
+_FLOAT_PAIRS: Final = 32
 
 
 def _statement(report: Report) -> np.ndarray | None:
@@ -49,6 +53,8 @@ def with_identity(gated: GatedPairs, reports: Sequence[Report], table: TrackTabl
     pairs that no longer pass the gate with it refused."""
     if gated.report.size == 0:
         return gated
+    if gated.report.size <= _FLOAT_PAIRS:
+        return _with_identity_floats(gated, reports, table)
     reports_of = gated.report.tolist()
     rows_of = gated.row.tolist()
     statements: dict[int, np.ndarray] = {}
@@ -86,3 +92,57 @@ def with_identity(gated: GatedPairs, reports: Sequence[Report], table: TrackTabl
     return GatedPairs(
         gated.report[keep], gated.row[keep], cost[keep], gated.distance2[keep] + penalty[keep]
     )
+
+
+@functools.cache
+def _statement_floats(stated: Identity, reliability: str) -> tuple[tuple[float, ...], float] | None:
+    """A statement's likelihood of each class, and its likelihood under no belief."""
+    logs = statement_log_likelihood(stated, reliability)
+    if logs is None:
+        return None
+    likelihood = tuple(math.exp(value) for value in logs)
+    return likelihood, _PRIOR * sum(likelihood)
+
+
+def _with_identity_floats(
+    gated: GatedPairs, reports: Sequence[Report], table: TrackTable
+) -> GatedPairs:
+    """``with_identity`` pair by pair, in floats (the same sums, in the same order)."""
+    kept: list[int] = []
+    costs: list[float] = []
+    distances: list[float] = []
+    by_row = table.by_row
+    floor = math.ulp(1.0)
+    for at, (index, row, cost, distance2) in enumerate(
+        zip(
+            gated.report.tolist(),
+            gated.row.tolist(),
+            gated.cost.tolist(),
+            gated.distance2.tolist(),
+            strict=True,
+        )
+    ):
+        report = reports[index]
+        statement = _statement_floats(report.identity, report.grading.reliability)
+        if statement is None:
+            kept.append(at)
+            costs.append(cost)
+            distances.append(distance2)
+            continue
+        (l0, l1, l2, l3), unbelieved = statement
+        belief = by_row[row].belief
+        if belief.evidence == 0 and belief.authoritative is None:
+            p0 = p1 = p2 = p3 = _PRIOR
+        else:
+            p0, p1, p2, p3 = belief.class_probabilities()
+        ratio = (p0 * l0 + p1 * l1 + p2 * l2 + p3 * l3) / unbelieved
+        if belief.authoritative is not None and ratio < 1.0:
+            continue
+        penalty = -2.0 * math.log(floor if floor > ratio else ratio)
+        if distance2 + (0.0 if penalty < 0.0 else penalty) > GATE_CHI2:
+            continue
+        kept.append(at)
+        costs.append(cost + penalty)
+        distances.append(distance2 + penalty)
+    index = np.array(kept, dtype=np.intp)
+    return GatedPairs(gated.report[index], gated.row[index], np.array(costs), np.array(distances))
