@@ -30,50 +30,92 @@ cdef inline void _xyz(double lat, double lon, double* out) noexcept nogil:
     out[2] = sin(phi) * _EARTH_RADIUS
 
 
-def near_pairs(
+cdef double* _predicted_points(
     const double[::1] lat,
     const double[::1] lon,
     const double[::1] t,
     const double[:, ::1] vel,
     const Py_ssize_t[::1] rows,
-    const double[::1] report_lat,
-    const double[::1] report_lon,
-    const double[::1] radius,
     double batch_time,
-    Py_ssize_t[::1] out_report,
-    Py_ssize_t[::1] out_row,
-):
-    """``gating.candidates`` by measuring every distance: (report, row) pairs, reports in
-    order and rows in the order given, written to ``out_*``; returns how many."""
-    cdef Py_ssize_t n_rows = rows.shape[0], n_reports = report_lat.shape[0]
-    cdef Py_ssize_t i, j, r, found = 0
-    cdef double dt, dx, dy, dz, limit
+) except NULL:
+    """Every row's point (x, y, z), predicted to ``batch_time``; the caller frees it."""
+    cdef Py_ssize_t j, r
+    cdef double dt
     cdef double[2] here
-    cdef double[3] report
-    # Every track's predicted point, once per call.
-    cdef double* points = <double*>malloc(3 * (n_rows + 1) * sizeof(double))
+    cdef double* points = <double*>malloc(3 * (rows.shape[0] + 1) * sizeof(double))
     if points == NULL:
         raise MemoryError()
+    for j in range(rows.shape[0]):
+        r = rows[j]
+        dt = batch_time - t[r]
+        floats.moved(lat[r], lon[r], vel[r, 0] * dt, vel[r, 1] * dt, here)
+        _xyz(here[0], here[1], &points[3 * j])
+    return points
+
+
+cdef inline bint _near(const double* report, const double* point, double limit) noexcept nogil:
+    cdef double dx = report[0] - point[0]
+    cdef double dy = report[1] - point[1]
+    cdef double dz = report[2] - point[2]
+    return dx * dx + dy * dy + dz * dz <= limit
+
+
+def gated_pairs(
+    const double[::1] lat,
+    const double[::1] lon,
+    const double[::1] t,
+    const double[:, ::1] vel,
+    const double[:, :, ::1] cov,
+    const double[:, :, ::1] model_means,
+    const double[:, :, :, ::1] model_covs,
+    const signed char[::1] motion,
+    const signed char[::1] side,
+    const double[:, :, ::1] history,
+    const double[::1] q_by_motion,
+    const Py_ssize_t[::1] rows,
+    const double[::1] report_lat,
+    const double[::1] report_lon,
+    const double[::1] report_t,
+    const double[::1] report_variance,
+    const signed char[::1] report_side,
+    const double[::1] radius,
+    double batch_time,
+    bint late,
+    double gate_chi2,
+    Py_ssize_t[::1] out_report,
+    Py_ssize_t[::1] out_row,
+    double[::1] out_cost,
+    double[::1] out_distance2,
+):
+    """``gating.candidates`` by measuring every distance (reports in order, rows in the
+    order given), then ``fine_pairs``, in one pass: the pairs inside the gate written to
+    ``out_*``; returns how many."""
+    cdef Py_ssize_t i, j, r, kept = 0
+    cdef double limit
+    cdef double[3] report
+    cdef double[2] found
+    cdef double* points = _predicted_points(lat, lon, t, vel, rows, batch_time)
     try:
-        for j in range(n_rows):
-            r = rows[j]
-            dt = batch_time - t[r]
-            floats.moved(lat[r], lon[r], vel[r, 0] * dt, vel[r, 1] * dt, here)
-            _xyz(here[0], here[1], &points[3 * j])
-        for i in range(n_reports):
+        for i in range(report_lat.shape[0]):
             _xyz(report_lat[i], report_lon[i], report)
             limit = radius[i] * radius[i]
-            for j in range(n_rows):
-                dx = report[0] - points[3 * j]
-                dy = report[1] - points[3 * j + 1]
-                dz = report[2] - points[3 * j + 2]
-                if dx * dx + dy * dy + dz * dz <= limit:
-                    out_report[found] = i
-                    out_row[found] = rows[j]
-                    found += 1
+            for j in range(rows.shape[0]):
+                if not _near(report, &points[3 * j], limit):
+                    continue
+                r = rows[j]
+                if _fine_one(
+                    lat, lon, t, vel, cov, model_means, model_covs, motion, side, history,
+                    q_by_motion, report_lat, report_lon, report_t, report_variance,
+                    report_side, i, r, late, gate_chi2, found,
+                ):
+                    out_report[kept] = i
+                    out_row[kept] = r
+                    out_cost[kept] = found[0]
+                    out_distance2[kept] = found[1]
+                    kept += 1
     finally:
         free(points)
-    return found
+    return kept
 
 
 cdef inline bint _past_position(
@@ -121,6 +163,88 @@ cdef inline bint _past_position(
     return known
 
 
+cdef inline bint _fine_one(
+    const double[::1] lat,
+    const double[::1] lon,
+    const double[::1] t,
+    const double[:, ::1] vel,
+    const double[:, :, ::1] cov,
+    const double[:, :, ::1] model_means,
+    const double[:, :, :, ::1] model_covs,
+    const signed char[::1] motion,
+    const signed char[::1] side,
+    const double[:, :, ::1] history,
+    const double[::1] q_by_motion,
+    const double[::1] report_lat,
+    const double[::1] report_lon,
+    const double[::1] report_t,
+    const double[::1] report_variance,
+    const signed char[::1] report_side,
+    Py_ssize_t i,
+    Py_ssize_t r,
+    bint late,
+    double gate_chi2,
+    double* out,
+) noexcept nogil:
+    """``gating._fine`` for report ``i`` and row ``r``: whether the pair is inside the
+    gate, and if so its (cost, squared distance) written to ``out``."""
+    cdef signed char pinned = side[r]
+    if pinned != _UNPINNED and pinned != report_side[i]:
+        return False
+    cdef int a, b
+    cdef double q, growth, variance, x, y, distance2
+    cdef double[2] here, offset
+    cdef double[4] gap
+    cdef double[4][4] g
+    cdef double[2][2] s
+    cdef double[3] past
+    cdef double dt = report_t[i] - t[r]
+    floats.moved(lat[r], lon[r], vel[r, 0] * dt, vel[r, 1] * dt, here)
+    # The manoeuvring model's covariance widened by its gap from the track
+    # (``imm.gating_covariance``), its position block predicted ``dt`` on.
+    for a in range(4):
+        gap[a] = model_means[r, _MANOEUVRING, a]
+    gap[2] -= vel[r, 0]
+    gap[3] -= vel[r, 1]
+    for a in range(4):
+        for b in range(4):
+            g[a][b] = model_covs[r, _MANOEUVRING, a, b] + gap[a] * gap[b]
+    q = q_by_motion[motion[r]]
+    growth = q * fabs(dt) ** 3 / 3.0
+    for a in range(2):
+        for b in range(2):
+            s[a][b] = g[a][b] + dt * (g[a][b + 2] + g[b][a + 2]) + dt * dt * g[a + 2][b + 2]
+    s[0][0] += growth
+    s[1][1] += growth
+    if late and dt < 0.0:
+        variance = 0.5 * (cov[r, 0, 0] + cov[r, 1, 1])
+        if _past_position(history, r, report_t[i], t[r], lat[r], lon[r], variance, past):
+            here[0] = past[0]
+            here[1] = past[1]
+            s[0][0] = past[2]
+            s[0][1] = 0.0
+            s[1][0] = 0.0
+            s[1][1] = past[2]
+    s[0][0] += report_variance[i]
+    s[1][1] += report_variance[i]
+    floats.offset_metres(here[0], here[1], report_lat[i], report_lon[i], offset)
+    x = offset[0]
+    y = offset[1]
+    distance2 = (
+        s[1][1] * x * x - 2.0 * s[0][1] * x * y + s[0][0] * y * y
+    ) / (s[0][0] * s[1][1] - s[0][1] * s[0][1])
+    if not distance2 <= gate_chi2:
+        return False
+    if late:
+        # A late report goes where it fits best in its own error (gating.gate_late).
+        out[0] = distance2
+    else:
+        # Likelihood: a vague track must not win over a precise one by its size.
+        out[0] = distance2 + log(py_max(s[0][0] * s[1][1] - s[0][1] * s[1][0], 1e-12))
+    out[1] = distance2
+    return True
+
+
 def fine_pairs(
     const double[::1] lat,
     const double[::1] lon,
@@ -150,67 +274,38 @@ def fine_pairs(
     """``gating._fine`` of ``gating.gate`` (``late``: of ``gating.gate_late``) over the
     candidate pairs: those inside the gate written to ``out_*``; returns how many."""
     cdef Py_ssize_t p, i, r, kept = 0
-    cdef int a, b
-    cdef double dt, q, growth, variance, x, y, det, distance2
-    cdef double[2] here, offset
-    cdef double[4] gap
-    cdef double[4][4] g
-    cdef double[2][2] s
-    cdef double[3] past
-    cdef signed char pinned
+    cdef double[2] found
     with nogil:
         for p in range(pair_report.shape[0]):
             i = pair_report[p]
             r = pair_row[p]
-            pinned = side[r]
-            if pinned != _UNPINNED and pinned != report_side[i]:
-                continue
-            dt = report_t[i] - t[r]
-            floats.moved(lat[r], lon[r], vel[r, 0] * dt, vel[r, 1] * dt, here)
-            # The manoeuvring model's covariance widened by its gap from the track
-            # (``imm.gating_covariance``), its position block predicted ``dt`` on.
-            for a in range(4):
-                gap[a] = model_means[r, _MANOEUVRING, a]
-            gap[2] -= vel[r, 0]
-            gap[3] -= vel[r, 1]
-            for a in range(4):
-                for b in range(4):
-                    g[a][b] = model_covs[r, _MANOEUVRING, a, b] + gap[a] * gap[b]
-            q = q_by_motion[motion[r]]
-            growth = q * fabs(dt) ** 3 / 3.0
-            for a in range(2):
-                for b in range(2):
-                    s[a][b] = g[a][b] + dt * (g[a][b + 2] + g[b][a + 2]) + dt * dt * g[a + 2][b + 2]
-            s[0][0] += growth
-            s[1][1] += growth
-            if late and dt < 0.0:
-                variance = 0.5 * (cov[r, 0, 0] + cov[r, 1, 1])
-                if _past_position(history, r, report_t[i], t[r], lat[r], lon[r], variance, past):
-                    here[0] = past[0]
-                    here[1] = past[1]
-                    s[0][0] = past[2]
-                    s[0][1] = 0.0
-                    s[1][0] = 0.0
-                    s[1][1] = past[2]
-            s[0][0] += report_variance[i]
-            s[1][1] += report_variance[i]
-            floats.offset_metres(here[0], here[1], report_lat[i], report_lon[i], offset)
-            x = offset[0]
-            y = offset[1]
-            distance2 = (
-                s[1][1] * x * x - 2.0 * s[0][1] * x * y + s[0][0] * y * y
-            ) / (s[0][0] * s[1][1] - s[0][1] * s[0][1])
-            if not distance2 <= gate_chi2:
-                continue
-            out_report[kept] = i
-            out_row[kept] = r
-            out_distance2[kept] = distance2
-            if late:
-                # A late report goes where it fits best in its own error (gating.gate_late).
-                out_cost[kept] = distance2
-            else:
-                # Likelihood: a vague track must not win over a precise one by its size.
-                det = s[0][0] * s[1][1] - s[0][1] * s[1][0]
-                out_cost[kept] = distance2 + log(py_max(det, 1e-12))
-            kept += 1
+            if _fine_one(
+                lat, lon, t, vel, cov, model_means, model_covs, motion, side, history,
+                q_by_motion, report_lat, report_lon, report_t, report_variance, report_side,
+                i, r, late, gate_chi2, found,
+            ):
+                out_report[kept] = i
+                out_row[kept] = r
+                out_cost[kept] = found[0]
+                out_distance2[kept] = found[1]
+                kept += 1
     return kept
+
+
+def largest_variance(
+    const double[:, :, ::1] cov,
+    const double[:, :, :, ::1] model_covs,
+    const Py_ssize_t[::1] rows,
+):
+    """The largest per-axis position variance of ``rows``, of the track's or of its
+    manoeuvring model's (what ``gating.gate`` widens its coarse gate by)."""
+    cdef Py_ssize_t j, r
+    cdef double largest = -1.0, own, manoeuvring, variance
+    for j in range(rows.shape[0]):
+        r = rows[j]
+        own = 0.5 * (cov[r, 0, 0] + cov[r, 1, 1])
+        manoeuvring = 0.5 * (model_covs[r, _MANOEUVRING, 0, 0] + model_covs[r, _MANOEUVRING, 1, 1])
+        variance = manoeuvring if manoeuvring > own else own
+        if variance > largest:
+            largest = variance
+    return largest

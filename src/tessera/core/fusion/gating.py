@@ -71,23 +71,6 @@ def candidates(
     none = np.zeros(0, np.intp)
     if rows.size == 0 or detections.lat.size == 0:
         return none, none
-    if detections.lat.size <= BRUTE_FORCE_REPORTS and compiled.COMPILED:
-        size = detections.lat.size * rows.size
-        out_report, out_row = np.empty(size, np.intp), np.empty(size, np.intp)
-        found = compiled.gate_kernel.near_pairs(
-            arrays.lat,
-            arrays.lon,
-            arrays.t,
-            arrays.vel,
-            rows,
-            detections.lat,
-            detections.lon,
-            np.ascontiguousarray(np.broadcast_to(radius, detections.lat.shape), np.float64),
-            batch_time,
-            out_report,
-            out_row,
-        )
-        return out_report[:found], out_row[:found]
     lat, lon = predicted_positions(arrays, rows, batch_time)
     tracks_xyz = earth_xyz(lat, lon)
     reports_xyz = earth_xyz(detections.lat, detections.lon)
@@ -157,17 +140,25 @@ def gate(
     report's own observation time."""
     if rows.size == 0:
         return _EMPTY
-    manoeuvring = arrays.model_covs[rows, MANOEUVRING]
-    variance = np.maximum(
-        arrays.position_variance(rows), 0.5 * (manoeuvring[:, 0, 0] + manoeuvring[:, 1, 1])
-    )
-    track_sd = float(np.sqrt(np.max(variance)))
+    if compiled.COMPILED:
+        largest = compiled.gate_kernel.largest_variance(arrays.cov, arrays.model_covs, rows)
+    else:
+        manoeuvring = arrays.model_covs[rows, MANOEUVRING]
+        largest = np.max(
+            np.maximum(
+                arrays.position_variance(rows),
+                0.5 * (manoeuvring[:, 0, 0] + manoeuvring[:, 1, 1]),
+            )
+        )
+    track_sd = math.sqrt(largest)
     radius = GATE_SIGMAS * (np.sqrt(2.0 * detections.variance) + min(track_sd, margin_m))
+    if compiled.COMPILED:
+        return _gated_compiled(
+            arrays, rows, q_by_motion, detections, batch_time, radius + margin_m, late=False
+        )
     report, track_rows = candidates(arrays, rows, detections, batch_time, radius + margin_m)
     if report.size == 0:
         return _EMPTY
-    if compiled.COMPILED:
-        return _fine_compiled(report, track_rows, arrays, q_by_motion, detections, late=False)
     dt = detections.t[report] - arrays.t[track_rows]
     vel = arrays.vel[track_rows]
     lat, lon = moved_arrays(
@@ -192,11 +183,11 @@ def gate_late(
         return _EMPTY
     travelled = max_speed * np.maximum(batch_time - detections.t, 0.0)
     radius = GATE_SIGMAS * np.sqrt(2.0 * detections.variance) + np.minimum(travelled, LATE_REACH_M)
+    if compiled.COMPILED:
+        return _gated_compiled(arrays, rows, q_by_motion, detections, batch_time, radius, late=True)
     report, track_rows = candidates(arrays, rows, detections, batch_time, radius)
     if report.size == 0:
         return _EMPTY
-    if compiled.COMPILED:
-        return _fine_compiled(report, track_rows, arrays, q_by_motion, detections, late=True)
     t = detections.t[report]
     dt = t - arrays.t[track_rows]
     vel = arrays.vel[track_rows]
@@ -222,21 +213,30 @@ def gate_late(
     return _fine(report, track_rows, lat, lon, spread, arrays, detections, fit_only=fit_only)
 
 
-def _fine_compiled(
-    report: IntArray,
-    track_rows: IntArray,
+def _gated_compiled(
     arrays: TrackArrays,
+    rows: IntArray,
     q_by_motion: FloatArray,
     detections: Detections,
+    batch_time: float,
+    radius: FloatArray,
     *,
     late: bool,
 ) -> GatedPairs:
-    """``gate``'s fine gate (``late``: ``gate_late``'s) by ``gate_kernel``."""
-    size = report.size
+    """``gate`` (``late``: ``gate_late``) from its coarse radius on, by ``gate_kernel``:
+    a small micro-batch measures every distance in the same pass."""
+    small = detections.lat.size <= BRUTE_FORCE_REPORTS
+    if small:
+        size = detections.lat.size * rows.size
+    else:
+        report, track_rows = candidates(arrays, rows, detections, batch_time, radius)
+        size = report.size
+    if size == 0:
+        return _EMPTY
     out = GatedPairs(
         np.empty(size, np.intp), np.empty(size, np.intp), np.empty(size), np.empty(size)
     )
-    kept = compiled.gate_kernel.fine_pairs(
+    tracks = (
         arrays.lat,
         arrays.lon,
         arrays.t,
@@ -248,15 +248,20 @@ def _fine_compiled(
         arrays.side,
         arrays.history,
         q_by_motion,
-        np.ascontiguousarray(report, np.intp),
-        np.ascontiguousarray(track_rows, np.intp),
-        detections.lat,
-        detections.lon,
-        detections.t,
-        detections.variance,
-        detections.side,
-        late,
-        GATE_CHI2,
-        *out,
     )
+    if small:
+        kept = compiled.gate_kernel.gated_pairs(
+            *tracks,
+            rows,
+            *detections,
+            np.ascontiguousarray(np.broadcast_to(radius, detections.lat.shape), np.float64),
+            batch_time,
+            late,
+            GATE_CHI2,
+            *out,
+        )
+    else:
+        kept = compiled.gate_kernel.fine_pairs(
+            *tracks, report, track_rows, *detections, late, GATE_CHI2, *out
+        )
     return GatedPairs(out.report[:kept], out.row[:kept], out.cost[:kept], out.distance2[:kept])

@@ -95,9 +95,8 @@ class Lifecycle:
 
     def absorb(self, record: TrackRecord, report: Report, t: float) -> None:
         """Everything but kinematics, then the status the evidence now supports."""
-        row = record.row
         enough = self.absorb_evidence(record, report)
-        self.settle(np.array([row], dtype=np.intp), np.array([t]), np.array([enough]))
+        self.settle_one(record.row, t, enough)
 
     def absorb_evidence(self, record: TrackRecord, report: Report) -> bool:
         """The record's part of absorbing a report; ``settle`` does the arrays' part."""
@@ -136,6 +135,21 @@ class Lifecycle:
         confirm = rows[fresh & (enough | (status == COASTING) | (status == STALE))]
         arrays.status[confirm] = CONFIRMED
         arrays.dead_since[confirm] = math.nan
+        if self._stated:
+            self._take_stated_statuses()
+
+    def settle_one(self, row: int, seen: float, enough: bool) -> None:
+        """``settle`` for one row, on floats (most micro-batches hold one report)."""
+        table = self._table
+        arrays = table.arrays
+        latest = float(arrays.seen[row])
+        if seen > latest:
+            arrays.seen[row] = latest = seen
+        coast_after = float(table.profiles.coast_after[arrays.motion[row]])
+        fresh = table.clock - latest <= coast_after or float(arrays.held_until[row]) > table.clock
+        if fresh and (enough or int(arrays.status[row]) in (COASTING, STALE)):
+            arrays.status[row] = CONFIRMED
+            arrays.dead_since[row] = math.nan
         if self._stated:
             self._take_stated_statuses()
 

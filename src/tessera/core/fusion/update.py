@@ -66,6 +66,20 @@ class UpdateRound:
     def _apply(self, members: list[Pair], *, keyed: bool) -> None:
         arrays = self._table.arrays
         n = len(members)
+        if n == 1:
+            ((record, report),) = members
+            row, at = record.row, report.observed_at.timestamp()
+            self._queued.append(
+                _Queued(
+                    np.array([row], dtype=np.intp),
+                    np.array([at]),
+                    [report],
+                    keyed,
+                    arrays.motion[row : row + 1].copy(),
+                )
+            )
+            self._lifecycle.settle_one(row, at, self._lifecycle.absorb_evidence(record, report))
+            return
         rows = np.fromiter((record.row for record, _ in members), np.intp, n)
         observed = np.fromiter((r.observed_at.timestamp() for _, r in members), np.float64, n)
         # The motion class as it is before this report's evidence (which may change it).
@@ -73,8 +87,8 @@ class UpdateRound:
             _Queued(rows, observed, [r for _, r in members], keyed, arrays.motion[rows])
         )
         absorb = self._lifecycle.absorb_evidence
-        enough = np.fromiter((absorb(record, report) for record, report in members), bool, n)
-        self._lifecycle.settle(rows, observed, enough)
+        taken = np.fromiter((absorb(record, report) for record, report in members), bool, n)
+        self._lifecycle.settle(rows, observed, taken)
 
     def run_pending(self) -> None:
         """Run every queued kinematic step: the k-th queued step of each track in round k."""
