@@ -6,7 +6,7 @@ that is some forty calls on short arrays, each costing more than its arithmetic.
 are the same formulas (a test holds them to ``gating``'s own, to rounding).
 """
 
-from libc.math cimport cos, fabs, isnan, log, sin
+from libc.math cimport M_PI, NAN, cos, fabs, isnan, log, sin
 from libc.stdlib cimport free, malloc
 
 from tessera.core.fusion cimport floats
@@ -19,6 +19,8 @@ from tessera.core.fusion.imm import MANOEUVRING
 cdef double _EARTH_RADIUS = EARTH_RADIUS_M
 cdef int _MANOEUVRING = MANOEUVRING
 cdef signed char _UNPINNED = UNPINNED
+# The shortest chord between points a degree of latitude apart (2/pi of the arc, a bound).
+cdef double _CHORD_PER_DEGREE = EARTH_RADIUS_M * floats.DEGREES_TO_RADIANS * 2.0 / M_PI
 
 
 cdef inline void _xyz(double lat, double lon, double* out) noexcept nogil:
@@ -30,27 +32,30 @@ cdef inline void _xyz(double lat, double lon, double* out) noexcept nogil:
     out[2] = sin(phi) * _EARTH_RADIUS
 
 
-cdef double* _predicted_points(
+cdef inline void _predicted_point(
     const double[::1] lat,
     const double[::1] lon,
     const double[::1] t,
     const double[:, ::1] vel,
-    const Py_ssize_t[::1] rows,
+    Py_ssize_t r,
     double batch_time,
-) except NULL:
-    """Every row's point (x, y, z), predicted to ``batch_time``; the caller frees it."""
-    cdef Py_ssize_t j, r
-    cdef double dt
+    double* out,
+) noexcept nogil:
+    """Row ``r``'s point (x, y, z), predicted to ``batch_time``."""
+    cdef double dt = batch_time - t[r]
     cdef double[2] here
-    cdef double* points = <double*>malloc(3 * (rows.shape[0] + 1) * sizeof(double))
-    if points == NULL:
-        raise MemoryError()
-    for j in range(rows.shape[0]):
-        r = rows[j]
-        dt = batch_time - t[r]
-        floats.moved(lat[r], lon[r], vel[r, 0] * dt, vel[r, 1] * dt, here)
-        _xyz(here[0], here[1], &points[3 * j])
-    return points
+    floats.moved(lat[r], lon[r], vel[r, 0] * dt, vel[r, 1] * dt, here)
+    _xyz(here[0], here[1], out)
+
+
+cdef inline double _predicted_lat(
+    const double[::1] lat, const double[::1] t, const double[:, ::1] vel, Py_ssize_t r,
+    double batch_time,
+) noexcept nogil:
+    """The latitude ``_predicted_point`` puts row ``r`` at (``floats.moved``'s), without
+    its trigonometry."""
+    cdef double new_lat = py_max(lat[r] + vel[r, 1] * (batch_time - t[r]) / floats.PER_LAT, -90.0)
+    return 90.0 if 90.0 < new_lat else new_lat
 
 
 cdef inline bint _near(const double* report, const double* point, double limit) noexcept nogil:
@@ -90,19 +95,33 @@ def gated_pairs(
     """``gating.candidates`` by measuring every distance (reports in order, rows in the
     order given), then ``fine_pairs``, in one pass: the pairs inside the gate written to
     ``out_*``; returns how many."""
-    cdef Py_ssize_t i, j, r, kept = 0
-    cdef double limit
+    cdef Py_ssize_t i, j, r, kept = 0, n_rows = rows.shape[0]
+    cdef double limit, apart
     cdef double[3] report
     cdef double[2] found
-    cdef double* points = _predicted_points(lat, lon, t, vel, rows, batch_time)
+    # Per row: its predicted latitude, then (once a report comes near it) its point;
+    # a NaN x says the point is not taken yet.
+    cdef double* points = <double*>malloc(4 * (n_rows + 1) * sizeof(double))
+    if points == NULL:
+        raise MemoryError()
+    for j in range(n_rows):
+        points[4 * j] = _predicted_lat(lat, t, vel, rows[j], batch_time)
+        points[4 * j + 1] = NAN
     try:
         for i in range(report_lat.shape[0]):
             _xyz(report_lat[i], report_lon[i], report)
             limit = radius[i] * radius[i]
-            for j in range(rows.shape[0]):
-                if not _near(report, &points[3 * j], limit):
-                    continue
+            for j in range(n_rows):
                 r = rows[j]
+                # A chord spans at least 2/pi of the arc between the latitudes: rows
+                # surely too far are passed over without trigonometry.
+                apart = _CHORD_PER_DEGREE * fabs(points[4 * j] - report_lat[i])
+                if apart > radius[i] * (1.0 + 1e-9) + 1.0:
+                    continue
+                if isnan(points[4 * j + 1]):
+                    _predicted_point(lat, lon, t, vel, r, batch_time, &points[4 * j + 1])
+                if not _near(report, &points[4 * j + 1], limit):
+                    continue
                 if _fine_one(
                     lat, lon, t, vel, cov, model_means, model_covs, motion, side, history,
                     q_by_motion, report_lat, report_lon, report_t, report_variance,

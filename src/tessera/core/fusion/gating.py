@@ -254,7 +254,7 @@ def _gated_compiled(
             *tracks,
             rows,
             *detections,
-            np.ascontiguousarray(np.broadcast_to(radius, detections.lat.shape), np.float64),
+            radius,
             batch_time,
             late,
             GATE_CHI2,
