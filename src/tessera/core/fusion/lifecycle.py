@@ -8,7 +8,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from tessera.core.fusion import imm
+from tessera.core.fusion import compiled, imm
 from tessera.core.fusion.arrays import (
     COASTING,
     CONFIRMED,
@@ -36,6 +36,8 @@ from tessera.core.model import Report
 
 # How often (s of the journal's clock) a silent track's shown uncertainty is grown.
 GROW_STEP_S: Final = 30.0
+# What the sweep does to a track, as flags (sweep_kernel writes the same).
+DIES, COASTS, STALES, REGROWS, GONE, SAMPLES, HOLD_ENDED = 1, 2, 4, 8, 16, 32, 64
 
 
 class Lifecycle:
@@ -166,14 +168,57 @@ class Lifecycle:
         """Age every track to ``now`` (a whole second of the journal's clock)."""
         table = self._table
         arrays = table.kinematics()
-        profiles = table.profiles
         rows = np.flatnonzero(arrays.alive)
         if rows.size == 0:
             return
+        flags = (
+            self._sweep_flags_compiled(rows, now)
+            if compiled.COMPILED
+            else self._sweep_flags(rows, now)
+        )
+        changed = np.flatnonzero(flags)
+        if changed.size == 0:
+            return
+        rows, flags = rows[changed], flags[changed]
+
+        def flagged(*bits: int) -> list[int]:
+            mask = 0
+            for bit in bits:
+                mask |= bit
+            picked: list[int] = rows[(flags & mask) != 0].tolist()
+            return picked
+
+        ended = flagged(HOLD_ENDED)
+        if ended:
+            self._end_holds(ended, now)
+        for row in flagged(DIES):
+            arrays.status[row] = DEAD
+            arrays.dead_since[row] = now
+            table.touch(table.record_at(row))
+        for row in flagged(COASTS):
+            arrays.status[row] = COASTING
+        for row in flagged(STALES):
+            arrays.status[row] = STALE
+        # A track's shown uncertainty grows with its state's age, a step at a time, and a
+        # shown track is shown where its own motion has carried it by then (a held
+        # declaration says where its thing is until its validity ends).
+        for row in flagged(REGROWS, COASTS, STALES):
+            arrays.shown_at[row] = now
+            table.touch(table.record_at(row))
+        for row in flagged(GONE):
+            table.drop(table.record_at(row))
+        sampled = flagged(SAMPLES)
+        if sampled:
+            arrays.sample_history(np.array(sampled, dtype=np.intp))
+
+    def _sweep_flags(self, rows: npt.NDArray[np.intp], now: float) -> npt.NDArray[np.uint8]:
+        """What the sweep does to each of ``rows`` (the flags above), from their state
+        before it does any of it."""
+        table = self._table
+        arrays = table.arrays
+        profiles = table.profiles
         held_until = arrays.held_until[rows]
         ended = held_until <= now  # (NaN, not held, is neither ended nor held)
-        if ended.any():
-            self._end_holds(rows[ended], now)
         # A held declaration never coasts, dies or is dropped before its validity ends.
         free = ~(held_until > now)
         status = arrays.status[rows]
@@ -205,9 +250,6 @@ class Lifecycle:
         coasts = (
             (status == CONFIRMED) & (age > profiles.coast_after[motion]) & ~dies & ~stales & free
         )
-        # A track's shown uncertainty grows with its state's age, a step at a time, and a
-        # shown track is shown where its own motion has carried it by then (a held
-        # declaration says where its thing is until its validity ends).
         grown_to = np.maximum(arrays.shown_at[rows], arrays.t[rows])
         regrow = ((shown & free) | silent | stales) & ~dies & (now - grown_to >= GROW_STEP_S)
         gone = (
@@ -215,31 +257,64 @@ class Lifecycle:
             & free
             & (now - arrays.dead_since[rows] > self._settings.drop_dead_after)
         )
-        for row in rows[dies].tolist():
-            arrays.status[row] = DEAD
-            arrays.dead_since[row] = now
-            table.touch(table.record_at(row))
-        for row in rows[coasts].tolist():
-            arrays.status[row] = COASTING
-        for row in rows[stales].tolist():
-            arrays.status[row] = STALE
-        for row in rows[regrow | coasts | stales].tolist():
-            arrays.shown_at[row] = now
-            table.touch(table.record_at(row))
-        for row in rows[gone].tolist():
-            table.drop(table.record_at(row))
         # The newest sample's time (NaN before the first one) says when to take the next.
         newest = arrays.history[rows, -1, 0]
         sample = (status != DEAD) & ~(arrays.t[rows] - newest < HISTORY_STEP_S)
-        if sample.any():
-            arrays.sample_history(rows[sample])
+        flags = np.zeros(rows.size, dtype=np.uint8)
+        for mask, bit in (
+            (dies, DIES),
+            (coasts, COASTS),
+            (stales, STALES),
+            (regrow, REGROWS),
+            (gone, GONE),
+            (sample, SAMPLES),
+            (ended, HOLD_ENDED),
+        ):
+            flags[mask] |= bit
+        return flags
 
-    def _end_holds(self, ended: npt.NDArray[np.intp], now: float) -> None:
+    def _sweep_flags_compiled(
+        self, rows: npt.NDArray[np.intp], now: float
+    ) -> npt.NDArray[np.uint8]:
+        """``_sweep_flags`` by ``sweep_kernel``."""
+        arrays = self._table.arrays
+        profiles = self._table.profiles
+        flags = np.empty(rows.size, dtype=np.uint8)
+        compiled.sweep_kernel.sweep_flags(
+            rows,
+            arrays.held_until,
+            arrays.status,
+            arrays.motion,
+            arrays.seen,
+            arrays.t,
+            arrays.cov,
+            arrays.model_probs,
+            arrays.vel,
+            arrays.shown_at,
+            arrays.dead_since,
+            arrays.history,
+            profiles.q,
+            profiles.max_sd,
+            profiles.dead_after,
+            profiles.tentative_for,
+            profiles.stale_after,
+            profiles.coast_after,
+            now,
+            STILL_SPEED,
+            STILL_FACTOR,
+            GROW_STEP_S,
+            self._settings.drop_dead_after,
+            HISTORY_STEP_S,
+            flags,
+        )
+        return flags
+
+    def _end_holds(self, ended: list[int], now: float) -> None:
         """End the holds of rows ``ended`` (their validity is over by ``now``), and the
         identities they declared: from here they age from their last report, as any."""
         table = self._table
         arrays = table.arrays
-        for row in ended.tolist():
+        for row in ended:
             arrays.held_until[row] = math.nan
             record = table.record_at(row)
             if record.belief.expire(now):
