@@ -60,6 +60,25 @@ def detections_of(reports: Sequence[Report]) -> Detections:
     )
 
 
+# Up to this many new reports, every distance between them is measured: cheaper than a
+# k-d tree, and SciPy's spatial module is not even imported (a fifth of a second).
+_BRUTE_FORCE_POINTS = 64
+
+
+def _within(points: np.ndarray, radius: np.ndarray) -> list[list[int]]:
+    """For each point, the points within its ``radius`` (itself included)."""
+    if len(points) <= _BRUTE_FORCE_POINTS:
+        apart2 = ((points[:, None, :] - points[None, :, :]) ** 2).sum(axis=2)
+        near = apart2 <= (radius**2)[:, None]
+        return [np.flatnonzero(row).tolist() for row in near]
+    # SciPy is imported where it is needed: most micro-batches of a live feed are a
+    # commit or two, and `tessera fuse` should not start up slower for them.
+    from scipy.spatial import cKDTree
+
+    found: list[list[int]] = cKDTree(points).query_ball_point(points, radius)
+    return found
+
+
 class MicroBatch:
     def __init__(
         self,
@@ -148,15 +167,11 @@ class MicroBatch:
             report = reports[left[0]]
             self._lifecycle.initiate(f"trk-{report.id}", report, _t(report))
             return []
-        # SciPy is imported where it is needed: most micro-batches of a live feed are
-        # a commit or two, and `tessera fuse` should not start up slower for them.
-        from scipy.spatial import cKDTree
-
         index = np.array(left, dtype=np.intp)
         variance = detections.variance[index]
         points = earth_xyz(detections.lat[index], detections.lon[index])
         radius = np.sqrt(GATE_CHI2 * (variance + variance.max()))
-        neighbours = cKDTree(points).query_ball_point(points, radius)
+        neighbours = _within(points, radius)
         founders: dict[int, tuple[TrackRecord, set[tuple[str, float]]]] = {}
         followers: list[tuple[int, TrackRecord]] = []
         for local, report_index in enumerate(left):

@@ -45,8 +45,10 @@ class Detections(NamedTuple):
 _EMPTY: Final = GatedPairs(np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0), np.zeros(0))
 
 
-# Micro-batches of at most this many reports are gated without a k-d tree.
+# Micro-batches of at most this many reports are gated without a k-d tree (compiled, one
+# pass passes over most rows by latitude alone, so it stays cheaper for longer).
 BRUTE_FORCE_REPORTS: Final = 8
+BRUTE_FORCE_REPORTS_COMPILED: Final = 256
 # How far back along its way a late report may find its track, at most (coarse gate only).
 LATE_REACH_M: Final = 60_000.0
 
@@ -225,7 +227,7 @@ def _gated_compiled(
 ) -> GatedPairs:
     """``gate`` (``late``: ``gate_late``) from its coarse radius on, by ``gate_kernel``:
     a small micro-batch measures every distance in the same pass."""
-    small = detections.lat.size <= BRUTE_FORCE_REPORTS
+    small = detections.lat.size <= BRUTE_FORCE_REPORTS_COMPILED
     if small:
         size = detections.lat.size * rows.size
     else:
