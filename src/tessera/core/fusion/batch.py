@@ -37,20 +37,27 @@ def without_taken_scans(gated: GatedPairs, scans: list[Scan], table: TrackTable)
     if gated.report.size == 0:
         return gated
     by_row = table.by_row
-    keep = np.fromiter(
-        (
-            scans[index] not in by_row[row].scans
-            for index, row in zip(gated.report.tolist(), gated.row.tolist(), strict=True)
-        ),
-        bool,
-        gated.report.size,
-    )
-    if keep.all():
+    kept = [
+        scans[index] not in by_row[row].scans
+        for index, row in zip(gated.report.tolist(), gated.row.tolist(), strict=True)
+    ]
+    if all(kept):
         return gated
+    keep = np.array(kept, dtype=bool)
     return GatedPairs(gated.report[keep], gated.row[keep], gated.cost[keep], gated.distance2[keep])
 
 
 def detections_of(reports: Sequence[Report]) -> Detections:
+    if len(reports) == 1:
+        # (Most micro-batches: arrays of one are quicker made from a list.)
+        (report,) = reports
+        return Detections(
+            lat=np.array([report.position.lat]),
+            lon=np.array([report.position.lon]),
+            t=np.array([_t(report)]),
+            variance=np.array([axis_variance(report)]),
+            side=np.array([hostile_side(report.identity)], dtype=np.int8),
+        )
     return Detections(
         lat=np.fromiter((r.position.lat for r in reports), np.float64, len(reports)),
         lon=np.fromiter((r.position.lon for r in reports), np.float64, len(reports)),

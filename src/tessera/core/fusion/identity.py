@@ -83,7 +83,7 @@ class IdentityBelief:
         self.evidence = 0
         # The posterior of the log-probabilities it was taken from (association asks for
         # it of every candidate pair; it changes only with a sighting).
-        self._posterior: list[float] = []
+        self._posterior: tuple[float, ...] = ()
         self._posterior_of: list[float] | None = None
 
     def observe(self, stated: Identity, grading: Grading) -> None:
@@ -113,20 +113,20 @@ class IdentityBelief:
         self.authoritative = None
         return True
 
-    def posterior(self) -> list[float]:
+    def posterior(self) -> tuple[float, ...]:
         log_p = self.log_p
         if self._posterior_of is not log_p:
             weights = [math.exp(value) for value in log_p]
             total = sum(weights)
-            self._posterior = [weight / total for weight in weights]
+            self._posterior = tuple(weight / total for weight in weights)
             self._posterior_of = log_p
-        return list(self._posterior)
+        return self._posterior
 
-    def class_probabilities(self) -> list[float]:
+    def class_probabilities(self) -> tuple[float, ...]:
         """The probability of each class of CLASSES: a declaration in force is certain."""
         if self.authoritative is not None:
             side = _STATEMENT.get(self.authoritative, (Identity.UNKNOWN, 1.0))[0]
-            return [1.0 if cls is side else 0.0 for cls in CLASSES]
+            return tuple(1.0 if cls is side else 0.0 for cls in CLASSES)
         return self.posterior()
 
     def estimate(self) -> tuple[Identity, float]:
