@@ -193,3 +193,14 @@ def test_fuse_runs_with_the_servers_fusion_defaults() -> None:
     settings = server_fusion_settings()
     assert settings.lineage_window == defaults["lineage_window"]
     assert settings.batch_seconds == defaults["fusion_batch_s"]
+
+
+@pytest.mark.parametrize("target", ["/dev/full", "missing-folder/picture.jsonl"])
+def test_a_picture_file_that_cannot_be_written_is_named_and_fails_cleanly(
+    scenario: Path, tmp_path: Path, target: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # /dev/full takes the file but refuses every write (a full disk); the folder is missing.
+    out = target if target.startswith("/") else str(tmp_path / target)
+    code = main(["fuse", "--in", str(scenario / "reports.jsonl"), "--out", out])
+    assert code == 2
+    assert f"tessera fuse: {out}: cannot write: " in capsys.readouterr().err

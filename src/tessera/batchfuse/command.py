@@ -9,6 +9,7 @@ from pathlib import Path
 import msgspec
 
 from tessera.arguments import positive
+from tessera.batchfuse.picture import PictureWriteError
 from tessera.batchfuse.run import (
     FuseInputError,
     fuse_file,
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
             progress=progress,
             on_out_of_order=warn if args.out_of_order == "warn" else None,
         )
-    except FuseInputError as exc:
+    except (FuseInputError, PictureWriteError) as exc:
         if progress is not None:
             print(file=sys.stderr)
         print(f"tessera fuse: {exc}", file=sys.stderr)

@@ -2,11 +2,15 @@
 
 Each snapshot line holds the whole picture, but between two snapshots most tracks do not
 change; the engine says which did (its changes, as the live server publishes them), so
-only those are built and encoded again and every other track's bytes are reused.
+only those are built and encoded again and every other track's bytes are reused. A line
+is handed to the file by a thread of its own while the engine goes on (a line is large,
+and writing it needs no lock the engine holds): at most one line waits, so memory stays
+bounded, and a failed write is raised at the next line or at ``finish``.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import IO, Any
 
@@ -23,18 +27,33 @@ def snapshot_feature(track: Track) -> dict[str, Any]:
     return feature
 
 
+def _write_all(out: IO[bytes], data: bytes) -> None:
+    """All of ``data``, however little each write takes (an unbuffered file may take
+    part of it)."""
+    view = memoryview(data)
+    while view:
+        view = view[out.write(view) :]
+
+
 def iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
 
 
+class PictureWriteError(Exception):
+    """The picture file could not be written (a full disk, a lost mount); names it."""
+
+
 class SnapshotWriter:
     """Writes ``{"time": ..., "tracks": [...]}`` lines, tracks in the engine's order, the
-    same bytes as encoding the whole picture each time."""
+    same bytes as encoding the whole picture each time, to ``out`` (unbuffered: each line
+    is written whole, so nothing is left to fail when the file closes)."""
 
     def __init__(self, tracker: KalmanTracker, out: IO[bytes]) -> None:
         self._tracker = tracker
         self._out = out
         self._encoded: dict[str, bytes] = {}
+        self._writing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshots")
+        self._pending: Future[None] | None = None
 
     def write(self, at: float) -> None:
         table = self._tracker.table
@@ -48,4 +67,27 @@ class SnapshotWriter:
                 encoded[track_id] = encode(snapshot_feature(table.snapshot(record)))
         self._tracker.forget_changes()
         features = b",".join([encoded[track_id] for track_id in records])
-        self._out.write(b'{"time":' + encode(iso(at)) + b',"tracks":[' + features + b"]}\n")
+        self._wait()
+        head = b'{"time":' + encode(iso(at)) + b',"tracks":['
+        self._pending = self._writing.submit(self._write_line, head, features)
+
+    def _write_line(self, head: bytes, features: bytes) -> None:
+        for part in (head, features, b"]}\n"):
+            _write_all(self._out, part)
+
+    def _wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        try:
+            pending.result()
+        except OSError as exc:
+            name = getattr(self._out, "name", "the picture file")
+            raise PictureWriteError(f"{name}: cannot write: {exc.strerror or exc}") from None
+
+    def finish(self) -> None:
+        """Wait for the last line to be written (raising if it could not be)."""
+        try:
+            self._wait()
+        finally:
+            self._writing.shutdown(wait=True)

@@ -18,7 +18,7 @@ from typing import IO
 
 import msgspec
 
-from tessera.batchfuse.picture import SnapshotWriter, iso
+from tessera.batchfuse.picture import PictureWriteError, SnapshotWriter, iso
 from tessera.codecs.errors import json_field_error
 from tessera.codecs.json import decode_stored_report
 from tessera.core.fusion.engine import FusionSettings, FusionStats, KalmanTracker
@@ -104,7 +104,12 @@ def fuse_file(
         reader = source.open("rb")
     except OSError as exc:
         raise FuseInputError(f"{source}: cannot read: {exc.strerror or exc}") from None
-    with reader, target.open("wb") as out:
+    try:
+        output = target.open("wb", buffering=0)
+    except OSError as exc:
+        reader.close()
+        raise PictureWriteError(f"{target}: cannot write: {exc.strerror or exc}") from None
+    with reader, output as out:
         writer = SnapshotWriter(tracker, out)
 
         def write_snapshot(at: float) -> None:
@@ -115,30 +120,33 @@ def fuse_file(
             writer.write(at)
             snapshots += 1
 
-        latest = -math.inf
-        latest_line = 0
-        for number, report in read_reports(source, reader):
-            received = (report.received_at or report.observed_at).timestamp()
-            if received < latest:
-                message = _out_of_order(source, number, report, latest_line, latest)
-                if on_out_of_order is None:
-                    raise FuseInputError(message)
-                on_out_of_order(message)
-            else:
-                latest, latest_line = received, number
-            if next_at is None:
-                next_at = math.ceil(received / every) * every
-            while received > next_at:
+        try:
+            latest = -math.inf
+            latest_line = 0
+            for number, report in read_reports(source, reader):
+                received = (report.received_at or report.observed_at).timestamp()
+                if received < latest:
+                    message = _out_of_order(source, number, report, latest_line, latest)
+                    if on_out_of_order is None:
+                        raise FuseInputError(message)
+                    on_out_of_order(message)
+                else:
+                    latest, latest_line = received, number
+                if next_at is None:
+                    next_at = math.ceil(received / every) * every
+                while received > next_at:
+                    write_snapshot(next_at)
+                    next_at += every
+                began = clock()
+                tracker.feed((report,))
+                engine_seconds += clock() - began
+                reports += 1
+                if progress is not None and reports % PROGRESS_EVERY == 0:
+                    progress(reports, snapshots, time.perf_counter() - started)
+            if next_at is not None:
                 write_snapshot(next_at)
-                next_at += every
-            began = clock()
-            tracker.feed((report,))
-            engine_seconds += clock() - began
-            reports += 1
-            if progress is not None and reports % PROGRESS_EVERY == 0:
-                progress(reports, snapshots, time.perf_counter() - started)
-        if next_at is not None:
-            write_snapshot(next_at)
+        finally:
+            writer.finish()
     elapsed = time.perf_counter() - started
     return FuseResult(reports, snapshots, elapsed, engine_seconds, tracker.stats)
 
