@@ -17,34 +17,32 @@ from tessera.core.symbols import generic_sidc, with_identity
 def shown_ce(arrays: TrackArrays, profiles: ProfileTable, row: int) -> float:
     """The 1-sigma radial error (the root of both axes' variances), grown from the state's
     time to the time the sweep last grew it to: a silent track says how old it is."""
-    cov = arrays.cov[row]
-    dt = max(float(arrays.shown_at[row] - arrays.t[row]), 0.0)
-    q = float(profiles.q[arrays.motion[row]]) * (
-        1.0 - float(arrays.model_probs[row, 0]) * (1.0 - imm.STEADY_Q_FACTOR)
+    # (One list of the row's covariance: reading its elements one by one from the array
+    # costs more than the arithmetic.)
+    (c00, _, c02, _), (_, c11, _, c13), (_, _, c22, _), (_, _, _, c33) = arrays.cov[row].tolist()
+    dt = max(arrays.shown_at.item(row) - arrays.t.item(row), 0.0)
+    q = profiles.q.item(arrays.motion.item(row)) * (
+        1.0 - arrays.model_probs.item(row, 0) * (1.0 - imm.STEADY_Q_FACTOR)
     )
-    radial = (
-        cov[0, 0]
-        + cov[1, 1]
-        + 2.0 * dt * (cov[0, 2] + cov[1, 3])
-        + dt * dt * (cov[2, 2] + cov[3, 3])
-        + 2.0 * q * dt**3 / 3.0
-    )
-    return math.sqrt(max(float(radial), 0.0))
+    radial = c00 + c11 + 2.0 * dt * (c02 + c13) + dt * dt * (c22 + c33) + 2.0 * q * dt**3 / 3.0
+    return math.sqrt(max(radial, 0.0))
 
 
 def track_snapshot(record: TrackRecord, arrays: TrackArrays, profiles: ProfileTable) -> Track:
     row = record.row
     identity, confidence = record.belief.estimate()
     sidc = record.sidc or generic_sidc(identity)
-    east, north = float(arrays.vel[row, 0]), float(arrays.vel[row, 1])
+    east, north = arrays.vel.item(row, 0), arrays.vel.item(row, 1)
     velocity = Velocity(*course_speed(east, north)) if math.hypot(east, north) > 0.0 else None
     ce = shown_ce(arrays, profiles, row)
-    held = float(arrays.held_until[row])
-    lat, lon = float(arrays.lat[row]), float(arrays.lon[row])
-    if int(arrays.status[row]) in (CONFIRMED, COASTING):
+    held = arrays.held_until.item(row)
+    lat, lon = arrays.lat.item(row), arrays.lon.item(row)
+    status = arrays.status.item(row)
+    state_t = arrays.t.item(row)
+    if status in (CONFIRMED, COASTING):
         # Shown where it is now by its own motion, as its error is grown to now; a stale
         # track no longer claims that, and stays where it was last seen.
-        ahead = max(float(arrays.shown_at[row] - arrays.t[row]), 0.0)
+        ahead = max(arrays.shown_at.item(row) - state_t, 0.0)
         if ahead > 0.0:
             lat, lon = moved(lat, lon, east * ahead, north * ahead)
     return Track(
@@ -54,9 +52,9 @@ def track_snapshot(record: TrackRecord, arrays: TrackArrays, profiles: ProfileTa
         identity=identity,
         identity_confidence=round(confidence, 4),
         sidc=with_identity(sidc, identity),
-        status=STATUS_CODES[int(arrays.status[row])],
+        status=STATUS_CODES[status],
         first_at=record.first_at,
-        updated_at=datetime.fromtimestamp(float(arrays.t[row]), UTC),
+        updated_at=datetime.fromtimestamp(state_t, UTC),
         # As people name it: a sender's own subject keeps its scope in the track's id.
         subject=None if record.subject is None else shown_subject(record.subject),
         quantity=record.quantity,
