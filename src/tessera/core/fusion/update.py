@@ -124,6 +124,15 @@ class UpdateRound:
         motion: npt.NDArray[np.int8],
     ) -> None:
         """One Kalman step for each of distinct ``rows``."""
+        if rows.size == 1:
+            # (Most steps: the same tests on floats.)
+            behind = self._table.arrays.t.item(rows.item()) - observed.item()
+            if behind <= self._settings.update_lag:
+                self._stats.late_updates += int(behind > 0.0)
+                self._kinematics(rows, observed, reports, keyed, motion)
+            else:
+                self._stats.late_confirmations += 1
+            return
         lag_behind = self._table.arrays.t[rows] - observed
         moving = np.flatnonzero(lag_behind <= self._settings.update_lag)
         self._stats.late_updates += int(np.count_nonzero(lag_behind[moving] > 0.0))
