@@ -113,17 +113,21 @@ def _with_identity_floats(
     distances: list[float] = []
     by_row = table.by_row
     floor = math.ulp(1.0)
+    report_of = gated.report.tolist()
+    statements = {
+        index: _statement_floats(reports[index].identity, reports[index].grading.reliability)
+        for index in set(report_of)
+    }
     for at, (index, row, cost, distance2) in enumerate(
         zip(
-            gated.report.tolist(),
+            report_of,
             gated.row.tolist(),
             gated.cost.tolist(),
             gated.distance2.tolist(),
             strict=True,
         )
     ):
-        report = reports[index]
-        statement = _statement_floats(report.identity, report.grading.reliability)
+        statement = statements[index]
         if statement is None:
             kept.append(at)
             costs.append(cost)
