@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from tessera.batchfuse.run import fuse_file
 from tessera.cli import main
+from tessera.core.fusion.record import TrackRecord
+from tessera.core.fusion.table import TrackTable
 from tessera.sim.files import write_scenario
 from tessera.sim.scenario import ScenarioConfig, build
 
@@ -204,3 +207,25 @@ def test_a_picture_file_that_cannot_be_written_is_named_and_fails_cleanly(
     code = main(["fuse", "--in", str(scenario / "reports.jsonl"), "--out", out])
     assert code == 2
     assert f"tessera fuse: {out}: cannot write: " in capsys.readouterr().err
+
+
+def test_tracks_only_shown_grown_are_written_as_if_built_anew(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The sweep marks a track only shown grown, and the writer then moves its last
+    # feature; marked as changed outright instead, each is built anew: the same bytes.
+    write_scenario(build("late", ScenarioConfig(seed=9, rate=4.0)), tmp_path, 600.0)
+    reports = tmp_path / "reports.jsonl"
+    shown = []
+    touch_shown = TrackTable.touch_shown
+
+    def counted(table: TrackTable, record: TrackRecord) -> None:
+        shown.append(record.id)
+        touch_shown(table, record)
+
+    monkeypatch.setattr(TrackTable, "touch_shown", counted)
+    fuse_file(reports, tmp_path / "moved.jsonl", 10.0)
+    monkeypatch.setattr(TrackTable, "touch_shown", TrackTable.touch)
+    fuse_file(reports, tmp_path / "built.jsonl", 10.0)
+    assert len(shown) > 100
+    assert (tmp_path / "moved.jsonl").read_bytes() == (tmp_path / "built.jsonl").read_bytes()

@@ -2,7 +2,8 @@
 
 Each snapshot line holds the whole picture, but between two snapshots most tracks do not
 change; the engine says which did (its changes, as the live server publishes them), so
-only those are built and encoded again and every other track's bytes are reused. A line
+only those are built and encoded again and every other track's bytes are reused. Of a
+track the sweep only showed grown, only where it is shown and its error are taken anew. A line
 is handed to the file by a thread of its own while the engine goes on (a line is large,
 and writing it needs no lock the engine holds): at most one line waits, so memory stays
 bounded, and a failed write is raised at the next line or at ``finish``.
@@ -17,7 +18,8 @@ from typing import IO, Any
 from tessera.codecs.geojson import track_feature
 from tessera.codecs.json import encode
 from tessera.core.fusion.engine import KalmanTracker
-from tessera.core.model import Track
+from tessera.core.fusion.snapshot import shown_position
+from tessera.core.model import Position, Track
 
 
 def snapshot_feature(track: Track) -> dict[str, Any]:
@@ -25,6 +27,13 @@ def snapshot_feature(track: Track) -> dict[str, Any]:
     feature = track_feature(track)
     feature["properties"]["lineage"] = list(track.lineage)
     return feature
+
+
+def _show(feature: dict[str, Any], shown: Position) -> None:
+    """``feature`` where ``shown`` says, with its error (as ``track_feature`` puts them)."""
+    coordinates = feature["geometry"]["coordinates"]
+    coordinates[0], coordinates[1] = shown.lon, shown.lat
+    feature["properties"]["ce"] = round(shown.ce, 1)
 
 
 def _write_all(out: IO[bytes], data: bytes) -> None:
@@ -52,27 +61,37 @@ class SnapshotWriter:
         self._tracker = tracker
         self._out = out
         self._encoded: dict[str, bytes] = {}
+        self._features: dict[str, dict[str, Any]] = {}
         self._writing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshots")
         self._pending: Future[None] | None = None
 
     def write(self, at: float) -> None:
         table = self._tracker.table
         encoded = self._encoded
+        features = self._features
         for track_id in table.removed:
             encoded.pop(track_id, None)
+            features.pop(track_id, None)
         records = table.records
+        shown_only = table.shown_only
         for track_id in table.dirty:
             record = records.get(track_id)
-            if record is not None:
-                encoded[track_id] = encode(snapshot_feature(table.snapshot(record)))
+            if record is None:
+                continue
+            feature = features.get(track_id)
+            if feature is None or track_id not in shown_only:
+                feature = features[track_id] = snapshot_feature(table.snapshot(record))
+            else:
+                _show(feature, shown_position(table.kinematics(), table.profiles, record.row))
+            encoded[track_id] = encode(feature)
         self._tracker.forget_changes()
-        features = b",".join([encoded[track_id] for track_id in records])
+        tracks = b",".join([encoded[track_id] for track_id in records])
         self._wait()
         head = b'{"time":' + encode(iso(at)) + b',"tracks":['
-        self._pending = self._writing.submit(self._write_line, head, features)
+        self._pending = self._writing.submit(self._write_line, head, tracks)
 
-    def _write_line(self, head: bytes, features: bytes) -> None:
-        for part in (head, features, b"]}\n"):
+    def _write_line(self, head: bytes, tracks: bytes) -> None:
+        for part in (head, tracks, b"]}\n"):
             _write_all(self._out, part)
 
     def _wait(self) -> None:

@@ -93,8 +93,7 @@ class KalmanTracker(Tracker):
         records = table.records
         updated = [table.snapshot(records[tid]) for tid in table.dirty if tid in records]
         removed = sorted(tid for tid in table.removed if tid not in records)
-        table.dirty.clear()
-        table.removed.clear()
+        table.forget_changes()
         return StepResult(updated=updated, removed=removed)
 
     def pending_reports(self) -> int:
@@ -102,8 +101,7 @@ class KalmanTracker(Tracker):
 
     def forget_changes(self) -> None:
         """For callers that read whole pictures instead of changes (batch mode)."""
-        self.table.dirty.clear()
-        self.table.removed.clear()
+        self.table.forget_changes()
 
     def live_count(self) -> int:
         return int(self.table.arrays.live_rows().size)

@@ -181,11 +181,8 @@ class Lifecycle:
             return
         rows, flags = rows[changed], flags[changed]
 
-        def flagged(*bits: int) -> list[int]:
-            mask = 0
-            for bit in bits:
-                mask |= bit
-            picked: list[int] = rows[(flags & mask) != 0].tolist()
+        def flagged(bit: int) -> list[int]:
+            picked: list[int] = rows[(flags & bit) != 0].tolist()
             return picked
 
         ended = flagged(HOLD_ENDED)
@@ -202,9 +199,13 @@ class Lifecycle:
         # A track's shown uncertainty grows with its state's age, a step at a time, and a
         # shown track is shown where its own motion has carried it by then (a held
         # declaration says where its thing is until its validity ends).
-        for row in flagged(REGROWS, COASTS, STALES):
+        grown = (flags & (REGROWS | COASTS | STALES)) != 0
+        for row, bits in zip(rows[grown].tolist(), flags[grown].tolist(), strict=True):
             arrays.shown_at[row] = now
-            table.touch(table.record_at(row))
+            if bits & (COASTS | STALES):
+                table.touch(table.record_at(row))
+            else:
+                table.touch_shown(table.record_at(row))
         for row in flagged(GONE):
             table.drop(table.record_at(row))
         sampled = flagged(SAMPLES)

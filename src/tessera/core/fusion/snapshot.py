@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
+import msgspec
+
 from tessera.core.fusion import imm
 from tessera.core.fusion.arrays import COASTING, CONFIRMED, STATUS_CODES, TrackArrays
 from tessera.core.fusion.geo import course_speed, moved
@@ -28,33 +30,37 @@ def shown_ce(arrays: TrackArrays, profiles: ProfileTable, row: int) -> float:
     return math.sqrt(max(radial, 0.0))
 
 
+def shown_position(arrays: TrackArrays, profiles: ProfileTable, row: int) -> Position:
+    """Where a track is shown, with its shown error (the sweep grows both as it ages)."""
+    lat, lon = arrays.lat.item(row), arrays.lon.item(row)
+    if arrays.status.item(row) in (CONFIRMED, COASTING):
+        # Shown where it is now by its own motion, as its error is grown to now; a stale
+        # track no longer claims that, and stays where it was last seen.
+        ahead = max(arrays.shown_at.item(row) - arrays.t.item(row), 0.0)
+        if ahead > 0.0:
+            east, north = arrays.vel.item(row, 0), arrays.vel.item(row, 1)
+            lat, lon = moved(lat, lon, east * ahead, north * ahead)
+    return Position(lat=lat, lon=lon, alt=None, ce=max(shown_ce(arrays, profiles, row), 0.1))
+
+
 def track_snapshot(record: TrackRecord, arrays: TrackArrays, profiles: ProfileTable) -> Track:
     row = record.row
     identity, confidence = record.belief.estimate()
     sidc = record.sidc or generic_sidc(identity)
     east, north = arrays.vel.item(row, 0), arrays.vel.item(row, 1)
     velocity = Velocity(*course_speed(east, north)) if math.hypot(east, north) > 0.0 else None
-    ce = shown_ce(arrays, profiles, row)
     held = arrays.held_until.item(row)
-    lat, lon = arrays.lat.item(row), arrays.lon.item(row)
-    status = arrays.status.item(row)
-    state_t = arrays.t.item(row)
-    if status in (CONFIRMED, COASTING):
-        # Shown where it is now by its own motion, as its error is grown to now; a stale
-        # track no longer claims that, and stays where it was last seen.
-        ahead = max(arrays.shown_at.item(row) - state_t, 0.0)
-        if ahead > 0.0:
-            lat, lon = moved(lat, lon, east * ahead, north * ahead)
+    shown = shown_position(arrays, profiles, row)
     return Track(
         id=record.id,
-        position=Position(lat=lat, lon=lon, alt=record.alt, ce=max(ce, 0.1)),
+        position=shown if record.alt is None else msgspec.structs.replace(shown, alt=record.alt),
         velocity=velocity,
         identity=identity,
         identity_confidence=round(confidence, 4),
         sidc=with_identity(sidc, identity),
-        status=STATUS_CODES[status],
+        status=STATUS_CODES[arrays.status.item(row)],
         first_at=record.first_at,
-        updated_at=datetime.fromtimestamp(state_t, UTC),
+        updated_at=datetime.fromtimestamp(arrays.t.item(row), UTC),
         # As people name it: a sender's own subject keeps its scope in the track's id.
         subject=None if record.subject is None else shown_subject(record.subject),
         quantity=record.quantity,

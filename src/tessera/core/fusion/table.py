@@ -32,9 +32,12 @@ class TrackTable:
         self.by_subject: dict[str, TrackRecord] = {}
         # The journal's clock: minus infinity before the first report.
         self.clock = -math.inf
-        # Tracks changed (in order) and dropped since the changes were last taken.
+        # Tracks changed (in order) and dropped since the changes were last taken; of the
+        # changed, those whose only change is to be shown grown by the sweep (where they
+        # are shown and with what error: ``snapshot.shown_position``).
         self.dirty: dict[str, None] = {}
         self.removed: set[str] = set()
+        self.shown_only: set[str] = set()
         # Runs the kinematic updates still pending (set by the updater).
         self.pending: Callable[[], None] | None = None
 
@@ -59,10 +62,22 @@ class TrackTable:
         if record.subject is not None:
             self.by_subject[record.subject] = record
         self.removed.discard(record.id)
-        self.dirty[record.id] = None
+        self.touch(record)
 
     def touch(self, record: TrackRecord) -> None:
         self.dirty[record.id] = None
+        self.shown_only.discard(record.id)
+
+    def touch_shown(self, record: TrackRecord) -> None:
+        """The track is shown grown, and nothing else of it changed (unless touched)."""
+        if record.id not in self.dirty:
+            self.dirty[record.id] = None
+            self.shown_only.add(record.id)
+
+    def forget_changes(self) -> None:
+        self.dirty.clear()
+        self.removed.clear()
+        self.shown_only.clear()
 
     def drop(self, record: TrackRecord) -> None:
         self.kinematics()  # (its row may be handed out again)
@@ -72,6 +87,7 @@ class TrackTable:
             del self.by_subject[record.subject]
         self.arrays.release(record.row)
         self.dirty.pop(record.id, None)
+        self.shown_only.discard(record.id)
         self.removed.add(record.id)
 
     def snapshot(self, record: TrackRecord) -> Track:
