@@ -66,7 +66,7 @@ def test_a_large_micro_batch_gated_by_the_tree_finds_what_every_distance_finds(
         return gating.gate(arrays, rows, q, detections, NOW, 2_000.0)
 
     measured = gated()
-    monkeypatch.setattr(gating, "BRUTE_FORCE_REPORTS_COMPILED", 0)
+    monkeypatch.setattr(gating, "BRUTE_FORCE_PAIRS_COMPILED", 0)
     by_tree = gated()
     _assert_alike(_in_order(measured), _in_order(by_tree))
     assert measured.report.size > 10

@@ -15,11 +15,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from tessera.codecs.geojson import track_feature
+from tessera.codecs.geojson import moved_feature, track_feature
 from tessera.codecs.json import encode
 from tessera.core.fusion.engine import KalmanTracker
 from tessera.core.fusion.snapshot import shown_position
-from tessera.core.model import Position, Track
+from tessera.core.model import Track
 
 
 def snapshot_feature(track: Track) -> dict[str, Any]:
@@ -27,13 +27,6 @@ def snapshot_feature(track: Track) -> dict[str, Any]:
     feature = track_feature(track)
     feature["properties"]["lineage"] = list(track.lineage)
     return feature
-
-
-def _show(feature: dict[str, Any], shown: Position) -> None:
-    """``feature`` where ``shown`` says, with its error (as ``track_feature`` puts them)."""
-    coordinates = feature["geometry"]["coordinates"]
-    coordinates[0], coordinates[1] = shown.lon, shown.lat
-    feature["properties"]["ce"] = round(shown.ce, 1)
 
 
 def _write_all(out: IO[bytes], data: bytes) -> None:
@@ -82,7 +75,9 @@ class SnapshotWriter:
             if feature is None or track_id not in shown_only:
                 feature = features[track_id] = snapshot_feature(table.snapshot(record))
             else:
-                _show(feature, shown_position(table.kinematics(), table.profiles, record.row))
+                moved_feature(
+                    feature, shown_position(table.kinematics(), table.profiles, record.row)
+                )
             encoded[track_id] = encode(feature)
         self._tracker.forget_changes()
         tracks = b",".join([encoded[track_id] for track_id in records])

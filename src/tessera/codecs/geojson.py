@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tessera.core.model import Track
+from tessera.core.model import Position, Track
 
 
 def track_feature(track: Track) -> dict[str, Any]:
@@ -34,12 +34,24 @@ def track_feature(track: Track) -> dict[str, Any]:
             "releasable_to": list(track.label.releasable_to),
             "course": None if velocity is None else round(velocity.course, 1),
             "speed": None if velocity is None else round(velocity.speed, 2),
-            "ce": round(position.ce, 1),
+            "ce": _shown_ce(position),
             "report_count": track.report_count,
             "valid_until": track.valid_until,
             "sources": [{"id": source.id, "kind": source.kind.value} for source in track.sources],
         },
     }
+
+
+def moved_feature(feature: dict[str, Any], position: Position) -> None:
+    """``feature`` (``track_feature``'s) moved to ``position`` with its error, in place:
+    the same as building it anew from a track changed only there."""
+    coordinates = feature["geometry"]["coordinates"]
+    coordinates[0], coordinates[1] = position.lon, position.lat
+    feature["properties"]["ce"] = _shown_ce(position)
+
+
+def _shown_ce(position: Position) -> float:
+    return round(position.ce, 1)
 
 
 def feature_collection(features: list[Any], **members: Any) -> dict[str, Any]:

@@ -33,12 +33,17 @@ cdef inline double per_degree_lon(double lat) noexcept nogil:
     return py_max(PER_LON_EQUATOR * cos(lat * DEGREES_TO_RADIANS), 1.0)
 
 
+cdef inline double moved_lat(double lat, double north) noexcept nogil:
+    """``moved``'s latitude alone (no trigonometry)."""
+    cdef double new_lat = py_max(lat + north / PER_LAT, -90.0)
+    return 90.0 if 90.0 < new_lat else new_lat
+
+
 cdef inline void moved(
     double lat, double lon, double east, double north, double* out
 ) noexcept nogil:
     """``geo.moved``: (lat, lon) written to ``out``."""
-    cdef double new_lat = py_max(lat + north / PER_LAT, -90.0)
-    new_lat = 90.0 if 90.0 < new_lat else new_lat
+    cdef double new_lat = moved_lat(lat, north)
     cdef double new_lon = lon + east / per_degree_lon(lat)
     if not (-180.0 <= new_lon <= 180.0):
         new_lon = py_mod(new_lon + 540.0, 360.0) - 180.0

@@ -52,10 +52,8 @@ cdef inline double _predicted_lat(
     const double[::1] lat, const double[::1] t, const double[:, ::1] vel, Py_ssize_t r,
     double batch_time,
 ) noexcept nogil:
-    """The latitude ``_predicted_point`` puts row ``r`` at (``floats.moved``'s), without
-    its trigonometry."""
-    cdef double new_lat = py_max(lat[r] + vel[r, 1] * (batch_time - t[r]) / floats.PER_LAT, -90.0)
-    return 90.0 if 90.0 < new_lat else new_lat
+    """The latitude ``_predicted_point`` puts row ``r`` at, without its trigonometry."""
+    return floats.moved_lat(lat[r], vel[r, 1] * (batch_time - t[r]))
 
 
 cdef inline bint _near(const double* report, const double* point, double limit) noexcept nogil:
@@ -98,7 +96,6 @@ def gated_pairs(
     cdef Py_ssize_t i, j, r, kept = 0, n_rows = rows.shape[0]
     cdef double limit, apart
     cdef double[3] report
-    cdef double[2] found
     # Per row: its predicted latitude, then (once a report comes near it) its point;
     # a NaN x says the point is not taken yet.
     cdef double* points = <double*>malloc(4 * (n_rows + 1) * sizeof(double))
@@ -122,16 +119,12 @@ def gated_pairs(
                     _predicted_point(lat, lon, t, vel, r, batch_time, &points[4 * j + 1])
                 if not _near(report, &points[4 * j + 1], limit):
                     continue
-                if _fine_one(
+                kept = _fine_one(
                     lat, lon, t, vel, cov, model_means, model_covs, motion, side, history,
                     q_by_motion, report_lat, report_lon, report_t, report_variance,
-                    report_side, i, r, late, gate_chi2, found,
-                ):
-                    out_report[kept] = i
-                    out_row[kept] = r
-                    out_cost[kept] = found[0]
-                    out_distance2[kept] = found[1]
-                    kept += 1
+                    report_side, i, r, late, gate_chi2,
+                    out_report, out_row, out_cost, out_distance2, kept,
+                )
     finally:
         free(points)
     return kept
@@ -182,7 +175,7 @@ cdef inline bint _past_position(
     return known
 
 
-cdef inline bint _fine_one(
+cdef inline Py_ssize_t _fine_one(
     const double[::1] lat,
     const double[::1] lon,
     const double[::1] t,
@@ -203,13 +196,17 @@ cdef inline bint _fine_one(
     Py_ssize_t r,
     bint late,
     double gate_chi2,
-    double* out,
+    Py_ssize_t[::1] out_report,
+    Py_ssize_t[::1] out_row,
+    double[::1] out_cost,
+    double[::1] out_distance2,
+    Py_ssize_t kept,
 ) noexcept nogil:
-    """``gating._fine`` for report ``i`` and row ``r``: whether the pair is inside the
-    gate, and if so its (cost, squared distance) written to ``out``."""
+    """``gating._fine`` for report ``i`` and row ``r``: a pair inside the gate is written
+    to ``out_*`` at ``kept``; returns how many are kept then."""
     cdef signed char pinned = side[r]
     if pinned != _UNPINNED and pinned != report_side[i]:
-        return False
+        return kept
     cdef int a, b
     cdef double q, growth, variance, x, y, distance2
     cdef double[2] here, offset
@@ -253,15 +250,17 @@ cdef inline bint _fine_one(
         s[1][1] * x * x - 2.0 * s[0][1] * x * y + s[0][0] * y * y
     ) / (s[0][0] * s[1][1] - s[0][1] * s[0][1])
     if not distance2 <= gate_chi2:
-        return False
+        return kept
+    out_report[kept] = i
+    out_row[kept] = r
+    out_distance2[kept] = distance2
     if late:
         # A late report goes where it fits best in its own error (gating.gate_late).
-        out[0] = distance2
+        out_cost[kept] = distance2
     else:
         # Likelihood: a vague track must not win over a precise one by its size.
-        out[0] = distance2 + log(py_max(s[0][0] * s[1][1] - s[0][1] * s[1][0], 1e-12))
-    out[1] = distance2
-    return True
+        out_cost[kept] = distance2 + log(py_max(s[0][0] * s[1][1] - s[0][1] * s[1][0], 1e-12))
+    return kept + 1
 
 
 def fine_pairs(
@@ -292,22 +291,15 @@ def fine_pairs(
 ):
     """``gating._fine`` of ``gating.gate`` (``late``: of ``gating.gate_late``) over the
     candidate pairs: those inside the gate written to ``out_*``; returns how many."""
-    cdef Py_ssize_t p, i, r, kept = 0
-    cdef double[2] found
+    cdef Py_ssize_t p, kept = 0
     with nogil:
         for p in range(pair_report.shape[0]):
-            i = pair_report[p]
-            r = pair_row[p]
-            if _fine_one(
+            kept = _fine_one(
                 lat, lon, t, vel, cov, model_means, model_covs, motion, side, history,
                 q_by_motion, report_lat, report_lon, report_t, report_variance, report_side,
-                i, r, late, gate_chi2, found,
-            ):
-                out_report[kept] = i
-                out_row[kept] = r
-                out_cost[kept] = found[0]
-                out_distance2[kept] = found[1]
-                kept += 1
+                pair_report[p], pair_row[p], late, gate_chi2,
+                out_report, out_row, out_cost, out_distance2, kept,
+            )
     return kept
 
 

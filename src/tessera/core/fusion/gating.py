@@ -45,10 +45,11 @@ class Detections(NamedTuple):
 _EMPTY: Final = GatedPairs(np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0), np.zeros(0))
 
 
-# Micro-batches of at most this many reports are gated without a k-d tree (compiled, one
-# pass passes over most rows by latitude alone, so it stays cheaper for longer).
+# Micro-batches of at most this many reports are gated without a k-d tree. Compiled, one
+# pass passes over most rows by latitude alone, so it stays cheaper for longer: up to this
+# many report-track pairs (its buffers hold one slot for each).
 BRUTE_FORCE_REPORTS: Final = 8
-BRUTE_FORCE_REPORTS_COMPILED: Final = 256
+BRUTE_FORCE_PAIRS_COMPILED: Final = 1 << 18
 # How far back along its way a late report may find its track, at most (coarse gate only).
 LATE_REACH_M: Final = 60_000.0
 
@@ -227,10 +228,9 @@ def _gated_compiled(
 ) -> GatedPairs:
     """``gate`` (``late``: ``gate_late``) from its coarse radius on, by ``gate_kernel``:
     a small micro-batch measures every distance in the same pass."""
-    small = detections.lat.size <= BRUTE_FORCE_REPORTS_COMPILED
-    if small:
-        size = detections.lat.size * rows.size
-    else:
+    size = detections.lat.size * rows.size
+    small = size <= BRUTE_FORCE_PAIRS_COMPILED
+    if not small:
         report, track_rows = candidates(arrays, rows, detections, batch_time, radius)
         size = report.size
     if size == 0:

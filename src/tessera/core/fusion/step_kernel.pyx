@@ -11,7 +11,7 @@ from libc.math cimport exp, fabs, log, pow
 
 import math
 
-from tessera.core.fusion cimport floats
+from tessera.core.fusion cimport floats, kalman_floats
 from tessera.core.fusion.floats cimport py_max as _max
 
 from tessera.core.fusion import imm
@@ -22,160 +22,6 @@ cdef double _PRIOR_MANOEUVRING = imm.PRIOR[1]
 cdef double _STEADY_Q_FACTOR = imm.STEADY_Q_FACTOR
 cdef double _FLOOR = imm.FLOOR
 _hypot = math.hypot
-
-
-cdef inline void _predict(double[4][4] cov, double dt, double q, double[4][4] out) noexcept nogil:
-    cdef double span = fabs(dt)
-    cdef double velocity = q * span
-    cdef double cross = velocity * span / 2.0
-    cdef double position = cross * span * (2.0 / 3.0)
-    cdef int i, j
-    cdef double vv, grown
-    for i in range(2):
-        for j in range(2):
-            vv = cov[i + 2][j + 2]
-            out[i][j] = cov[i][j] + dt * (cov[i][j + 2] + cov[i + 2][j]) + dt * dt * vv
-            grown = dt * vv
-            out[i][j + 2] = cov[i][j + 2] + grown
-            out[i + 2][j] = cov[i + 2][j] + grown
-            out[i + 2][j + 2] = vv
-    for i in range(2):
-        out[i][i] += position
-        out[i][i + 2] += cross
-        out[i + 2][i] += cross
-        out[i + 2][i + 2] += velocity
-
-
-cdef inline void _retrodicted(double[4][4] cov, double lag, double[2][2] out) noexcept nogil:
-    cdef int i, j
-    for i in range(2):
-        for j in range(2):
-            out[i][j] = (
-                cov[i][j] - lag * (cov[i][j + 2] + cov[i + 2][j]) + lag * lag * cov[i + 2][j + 2]
-            )
-
-
-cdef inline double _mahalanobis2(double east, double north, double[2][2] spread) noexcept nogil:
-    cdef double a = spread[0][0], b = spread[0][1], d = spread[1][1]
-    return (d * east * east - 2.0 * b * east * north + a * north * north) / (a * d - b * b)
-
-
-cdef inline void _inverse2(double a, double b, double c, double d, double[2][2] out) noexcept nogil:
-    cdef double det = a * d - b * c
-    out[0][0] = d / det
-    out[0][1] = -b / det
-    out[1][0] = -c / det
-    out[1][1] = a / det
-
-
-cdef inline void _product2(double[2][2] left, double[2][2] right, double[2][2] out) noexcept nogil:
-    cdef int i, j
-    for i in range(2):
-        for j in range(2):
-            out[i][j] = left[i][0] * right[0][j] + left[i][1] * right[1][j]
-
-
-cdef inline void _symmetric(double[4][4] matrix, double[4][4] out) noexcept nogil:
-    cdef int r, c
-    for r in range(4):
-        for c in range(4):
-            out[r][c] = 0.5 * (matrix[r][c] + matrix[c][r])
-
-
-cdef void _inverse4(double[4][4] m, double[4][4] out) noexcept nogil:
-    cdef double[2][2] a, b, c, a_inv_b, c_a_inv_b, schur, c_a_inv, upper_right, lower_left
-    cdef double[2][2] correction
-    _inverse2(m[0][0], m[0][1], m[1][0], m[1][1], a)
-    b[0][0] = m[0][2]
-    b[0][1] = m[0][3]
-    b[1][0] = m[1][2]
-    b[1][1] = m[1][3]
-    _product2(a, b, a_inv_b)
-    c[0][0] = m[2][0]
-    c[0][1] = m[2][1]
-    c[1][0] = m[3][0]
-    c[1][1] = m[3][1]
-    _product2(c, a_inv_b, c_a_inv_b)
-    _inverse2(
-        m[2][2] - c_a_inv_b[0][0],
-        m[2][3] - c_a_inv_b[0][1],
-        m[3][2] - c_a_inv_b[1][0],
-        m[3][3] - c_a_inv_b[1][1],
-        schur,
-    )
-    _product2(c, a, c_a_inv)
-    _product2(a_inv_b, schur, upper_right)
-    _product2(schur, c_a_inv, lower_left)
-    _product2(upper_right, c_a_inv, correction)
-    cdef int i, j
-    for i in range(2):
-        for j in range(2):
-            out[i][j] = a[i][j] + correction[i][j]
-            out[i][j + 2] = -upper_right[i][j]
-            out[i + 2][j] = -lower_left[i][j]
-            out[i + 2][j + 2] = schur[i][j]
-
-
-cdef void _update_late(
-    double[4][4] cov, double in0, double in1, double own, double lag,
-    double[4] correction, double[4][4] out,
-) noexcept nogil:
-    cdef double[4][2] cross
-    cdef double[4][2] gain
-    cdef double[2][2] inverse
-    cdef double[4][4] updated
-    cdef int r, s, k
-    for r in range(4):
-        for k in range(2):
-            cross[r][k] = cov[r][k] - lag * cov[r][k + 2]
-    _inverse2(
-        cross[0][0] - lag * cross[2][0] + own,
-        cross[0][1] - lag * cross[2][1],
-        cross[1][0] - lag * cross[3][0],
-        cross[1][1] - lag * cross[3][1] + own,
-        inverse,
-    )
-    for r in range(4):
-        for k in range(2):
-            gain[r][k] = cross[r][0] * inverse[0][k] + cross[r][1] * inverse[1][k]
-    for r in range(4):
-        correction[r] = gain[r][0] * in0 + gain[r][1] * in1
-    for r in range(4):
-        for s in range(4):
-            updated[r][s] = cov[r][s] - (gain[r][0] * cross[s][0] + gain[r][1] * cross[s][1])
-    _symmetric(updated, out)
-
-
-cdef inline void _times(double[4] row, double[4][4] m, double[4] out) noexcept nogil:
-    cdef int k
-    for k in range(4):
-        out[k] = row[0] * m[0][k] + row[1] * m[1][k] + row[2] * m[2][k] + row[3] * m[3][k]
-
-
-cdef void _update_full(
-    double[4][4] cov, double[4] innovation, double[4] noise,
-    double[4] correction, double[4][4] out,
-) noexcept nogil:
-    cdef double[4][4] spread, inverse, gain, updated
-    cdef double[4] change
-    cdef int r, c
-    for r in range(4):
-        for c in range(4):
-            spread[r][c] = cov[r][c] + (noise[r] if r == c else 0.0)
-    _inverse4(spread, inverse)
-    for r in range(4):
-        _times(cov[r], inverse, gain[r])
-    for r in range(4):
-        # (Python's sum() starts from 0.)
-        correction[r] = (
-            0.0 + gain[r][0] * innovation[0] + gain[r][1] * innovation[1]
-            + gain[r][2] * innovation[2] + gain[r][3] * innovation[3]
-        )
-    for r in range(4):
-        _times(gain[r], cov, change)
-        for c in range(4):
-            updated[r][c] = cov[r][c] - change[c]
-    _symmetric(updated, out)
 
 
 cdef void _mixed(
@@ -229,15 +75,15 @@ cdef void _imm_step(
         predicted_mean[1] = mixed_mean[1] + mixed_mean[3] * dt
         predicted_mean[2] = mixed_mean[2]
         predicted_mean[3] = mixed_mean[3]
-        _predict(mixed_cov, dt, q, predicted_cov)
+        kalman_floats.predict(mixed_cov, dt, q, predicted_cov)
         own = fix_variance + q * pow(lag, 3.0) / 3.0
         in0 = fix_east + predicted_mean[2] * lag - predicted_mean[0]
         in1 = fix_north + predicted_mean[3] * lag - predicted_mean[1]
-        _retrodicted(predicted_cov, lag, expected)
+        kalman_floats.retrodicted(predicted_cov, lag, expected)
         expected[0][0] += own
         expected[1][1] += own
         det = expected[0][0] * expected[1][1] - expected[0][1] * expected[1][0]
-        distance2 = _mahalanobis2(in0, in1, expected)
+        distance2 = kalman_floats.mahalanobis2(in0, in1, expected)
         log_likelihoods[j] = -0.5 * (distance2 + log(_max(det, 1e-12)))
         if stated:
             innovation4[0] = in0
@@ -248,9 +94,9 @@ cdef void _imm_step(
             noise[1] = own
             noise[2] = velocity_variance
             noise[3] = velocity_variance
-            _update_full(predicted_cov, innovation4, noise, correction, new_covs[j])
+            kalman_floats.update_full(predicted_cov, innovation4, noise, correction, new_covs[j])
         else:
-            _update_late(predicted_cov, in0, in1, own, lag, correction, new_covs[j])
+            kalman_floats.update_late(predicted_cov, in0, in1, own, lag, correction, new_covs[j])
         for k in range(4):
             new_means[j][k] = predicted_mean[k] + correction[k]
     cdef double best = _max(log_likelihoods[0], log_likelihoods[1])
@@ -323,12 +169,14 @@ cpdef bint step_row(
         for i in range(4):
             for j in range(4):
                 current[i][j] = cov[row, i, j]
-        _predict(current, dt, q, predicted)
-        _retrodicted(predicted, lag, spread)
+        kalman_floats.predict(current, dt, q, predicted)
+        kalman_floats.retrodicted(predicted, lag, spread)
         own = fix_variance + q * pow(lag, 3.0) / 3.0
         spread[0][0] += own
         spread[1][1] += own
-        if _mahalanobis2(fix_east + east_v * lag, fix_north + north_v * lag, spread) > gate_chi2:
+        if kalman_floats.mahalanobis2(
+            fix_east + east_v * lag, fix_north + north_v * lag, spread
+        ) > gate_chi2:
             return False
     cdef double[2][4] means
     cdef double[2][4][4] covs
@@ -349,7 +197,7 @@ cpdef bint step_row(
     cdef double[4] mean
     cdef double[4][4] mixed, combined
     _mixed(means, covs, probs[0], probs[1], mean, mixed)
-    _symmetric(mixed, combined)
+    kalman_floats.symmetric(mixed, combined)
     floats.moved(here[0], here[1], mean[0], mean[1], here)
     for j in range(2):
         means[j][0] -= mean[0]
