@@ -19,7 +19,10 @@ from tessera.core.fusion.arrays import (
 )
 from tessera.core.fusion.association import GatedPairs
 from tessera.core.fusion.gating import Detections, gate, gate_late
+from tessera.core.fusion.identity_gate import statement_of
 from tessera.core.fusion.motion import MOTION_CLASSES, ProfileTable
+from tessera.core.model import Identity
+from tests.core.fusion_support import report as report_at
 from tests.core.fusion_support import require_kernels
 from tests.core.test_step_kernel import _covariance
 
@@ -48,6 +51,9 @@ def _picture(seed: int, tracks: int) -> TrackArrays:
         arrays.model_covs[row] = np.stack([_covariance(rng, 30.0), _covariance(rng, 500.0)])
         arrays.motion[row] = rng.integers(0, len(MOTION_CLASSES))
         arrays.side[row] = rng.choice([-1, -1, PINNED_FRIENDLY, PINNED_HOSTILE])
+        # An identity belief of any weight, now and then a declared one.
+        arrays.belief[row] = rng.dirichlet(np.full(4, rng.choice([0.2, 1.0, 50.0])))
+        arrays.declared[row] = rng.random() < 0.2
         for k in range(int(rng.integers(0, HISTORY_SAMPLES))):
             sample = HISTORY_SAMPLES - 1 - k
             arrays.history[row, sample] = (
@@ -60,13 +66,27 @@ def _picture(seed: int, tracks: int) -> TrackArrays:
 
 
 def _detections(seed: int, reports: int, lag: float) -> Detections:
+    """Reports around the tracks, a few of them stating nothing of identity."""
     rng = np.random.default_rng(seed + 1)
+    identities = list(Identity)
+    statements = [
+        statement_of(
+            report_at(
+                at=0.0,
+                identity=identities[int(rng.integers(len(identities)))],
+                grading=f"{'ABCDEF'[int(rng.integers(6))]}{int(rng.integers(1, 7))}",
+            )
+        )
+        for _ in range(reports)
+    ]
     return Detections(
         lat=50.0 + rng.normal(size=reports) * 0.03,
         lon=30.0 + rng.normal(size=reports) * 0.05,
         t=NOW - lag - rng.uniform(0.0, 60.0, size=reports),
         variance=rng.uniform(5.0, 300.0, size=reports) ** 2,
         side=rng.integers(0, 2, size=reports).astype(np.int8),
+        statement=np.array([statement.likelihood for statement in statements]),
+        unbelieved=np.array([statement.unbelieved for statement in statements]),
     )
 
 

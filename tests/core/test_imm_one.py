@@ -123,13 +123,7 @@ def test_a_track_stepped_alone_is_stepped_as_one_of_several(
     others = [
         _report(lat, lon, 60.0 - late) for lat, lon in [(52.7, 16.6), (53.1, 16.0), (52.6, 17.5)]
     ]
-    round_._kinematics(
-        np.array(rows[1:]),
-        np.full(4, at - late),
-        [fix, *others],
-        np.zeros(4, dtype=bool),
-        arrays.motion[rows[1:]].copy(),
-    )
+    round_._step(np.array(rows[1:]), np.full(4, at - late), [fix, *others], keyed=False)
     for name in ("lat", "lon", "vel", "cov", "t", "model_means", "model_covs", "model_probs"):
         column = getattr(arrays, name)
         assert np.array_equal(column[rows[0]], column[rows[1]]), name

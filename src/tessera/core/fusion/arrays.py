@@ -31,6 +31,8 @@ _FIRST_CAPACITY: Final = 1024
 # reports that arrive late can be placed against where the track was when they were seen.
 HISTORY_STEP_S: Final = 30.0
 HISTORY_SAMPLES: Final = 128
+# Friend, neutral, hostile, unidentified (``identity.CLASSES``).
+IDENTITY_CLASSES: Final = 4
 
 ArrayT = TypeVar("ArrayT", bound=npt.NDArray[Any])
 
@@ -68,6 +70,11 @@ class TrackArrays:
         self.side = np.zeros(0, dtype=np.int8)
         self.status = np.zeros(0, dtype=np.int8)
         self.alive = np.zeros(0, dtype=bool)
+        # Derived from each record's identity belief (never stored: a checkpoint rebuilds
+        # them): the class probabilities a report's stated identity is weighed against
+        # (``identity_gate``), and whether a declaration's identity is in force.
+        self.belief = np.zeros((0, IDENTITY_CLASSES))
+        self.declared = np.zeros(0, dtype=np.int8)
         self._free: list[int] = []
         self._grow(capacity)
 
@@ -90,6 +97,8 @@ class TrackArrays:
         self.side = _extended(self.side, capacity)
         self.status = _extended(self.status, capacity)
         self.alive = _extended(self.alive, capacity)
+        self.belief = _extended(self.belief, capacity)
+        self.declared = _extended(self.declared, capacity)
         # Hand out low rows first, so row order follows creation order.
         self._free.extend(range(capacity - 1, old - 1, -1))
         self.capacity = capacity
@@ -103,6 +112,8 @@ class TrackArrays:
         self.status[row] = TENTATIVE
         self.held_until[row] = np.nan
         self.history[row] = np.nan
+        self.belief[row] = 1.0 / IDENTITY_CLASSES
+        self.declared[row] = 0
         return row
 
     def release(self, row: int) -> None:

@@ -3,6 +3,7 @@ initiation, and late reports placed by history."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -11,7 +12,7 @@ from tessera.core.fusion.association import GatedPairs, assign
 from tessera.core.fusion.declarations import holds_at
 from tessera.core.fusion.gating import GATE_CHI2, Detections, gate, gate_late
 from tessera.core.fusion.geo import earth_xyz
-from tessera.core.fusion.identity_gate import with_identity
+from tessera.core.fusion.identity_gate import statement_of
 from tessera.core.fusion.lifecycle import Lifecycle
 from tessera.core.fusion.motion import PROFILES, motion_class
 from tessera.core.fusion.record import Scan, TrackRecord, axis_variance, hostile_side, scan_of
@@ -47,23 +48,43 @@ def without_taken_scans(gated: GatedPairs, scans: list[Scan], table: TrackTable)
     return GatedPairs(gated.report[keep], gated.row[keep], gated.cost[keep], gated.distance2[keep])
 
 
+def _best_of_one(gated: GatedPairs, scan: Scan, table: TrackTable) -> list[tuple[int, int]]:
+    """``assign`` of ``without_taken_scans`` for a micro-batch of one report: its
+    cheapest track (the lowest row among equals) that has not taken a report of its scan;
+    only tracks that would win are asked."""
+    by_row = table.by_row
+    best_cost = math.inf
+    best_row = -1
+    for row, cost in zip(gated.row.tolist(), gated.cost.tolist(), strict=True):
+        better = cost < best_cost or (cost == best_cost and row < best_row)
+        if better and scan not in by_row[row].scans:
+            best_cost, best_row = cost, row
+    return [] if best_row < 0 else [(0, best_row)]
+
+
 def detections_of(reports: Sequence[Report]) -> Detections:
     if len(reports) == 1:
         # (Most micro-batches: arrays of one are quicker made from a list.)
         (report,) = reports
+        statement = statement_of(report)
         return Detections(
             lat=np.array([report.position.lat]),
             lon=np.array([report.position.lon]),
             t=np.array([_t(report)]),
             variance=np.array([axis_variance(report)]),
             side=np.array([hostile_side(report.identity)], dtype=np.int8),
+            statement=np.array([statement.likelihood]),
+            unbelieved=np.array([statement.unbelieved]),
         )
+    statements = [statement_of(report) for report in reports]
     return Detections(
         lat=np.fromiter((r.position.lat for r in reports), np.float64, len(reports)),
         lon=np.fromiter((r.position.lon for r in reports), np.float64, len(reports)),
         t=np.fromiter((_t(r) for r in reports), np.float64, len(reports)),
         variance=np.fromiter((axis_variance(r) for r in reports), np.float64, len(reports)),
         side=np.fromiter((hostile_side(r.identity) for r in reports), np.int8, len(reports)),
+        statement=np.array([statement.likelihood for statement in statements]),
+        unbelieved=np.array([statement.unbelieved for statement in statements]),
     )
 
 
@@ -152,9 +173,7 @@ class MicroBatch:
             batch_time,
             self._settings.search_margin_m,
         )
-        report_scans = scans(reports)
-        gated = with_identity(without_taken_scans(gated, report_scans, table), reports, table)
-        chosen = assign(gated, report_scans, len(reports))
+        chosen = self._assign(gated, reports)
         self._stats.associated += len(chosen)
         taken = {index for index, _ in chosen}
         ordered = [(index, table.record_at(row)) for index, row in chosen]
@@ -162,6 +181,15 @@ class MicroBatch:
         ordered.extend(self._initiate(left, reports, detections))
         ordered.sort(key=lambda item: item[0])
         return [(record, reports[index]) for index, record in ordered]
+
+    def _assign(self, gated: GatedPairs, reports: list[Report]) -> list[tuple[int, int]]:
+        """(report index, track row) assignments of the gated pairs whose track has not
+        taken a report of the same scan yet."""
+        if len(reports) == 1:
+            return _best_of_one(gated, scan_of(reports[0]), self._table)
+        report_scans = scans(reports)
+        gated = without_taken_scans(gated, report_scans, self._table)
+        return assign(gated, report_scans, len(reports))
 
     def _initiate(
         self, left: list[int], reports: list[Report], detections: Detections
@@ -215,9 +243,7 @@ class MicroBatch:
         # The fastest kind of thing in the picture bounds how far a track has come since.
         fastest = float(table.profiles.max_speed[arrays.motion[rows]].max(initial=0.0))
         gated = gate_late(arrays, rows, table.profiles.q, fastest, detections, batch_time)
-        report_scans = scans(reports)
-        gated = with_identity(without_taken_scans(gated, report_scans, table), reports, table)
-        chosen = assign(gated, report_scans, len(reports))
+        chosen = self._assign(gated, reports)
         taken = {index for index, _ in chosen}
         # Late for the picture is not always late for the track: a report newer than its
         # track's state (or only a little older) still updates it, at its own time.

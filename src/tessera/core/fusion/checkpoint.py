@@ -24,7 +24,13 @@ import numpy as np
 import numpy.typing as npt
 
 from tessera.core.fusion import imm
-from tessera.core.fusion.arrays import HISTORY_SAMPLES, PINNED_HOSTILE, UNPINNED, TrackArrays
+from tessera.core.fusion.arrays import (
+    HISTORY_SAMPLES,
+    IDENTITY_CLASSES,
+    PINNED_HOSTILE,
+    UNPINNED,
+    TrackArrays,
+)
 from tessera.core.fusion.checkpoint_format import (
     DECODER,
     ENCODER,
@@ -90,7 +96,6 @@ def encode_tracker(tracker: KalmanTracker) -> bytes:
     records: list[TrackRecord] = []
     index: dict[int, int] = {}
     table = tracker.table
-    table.kinematics()  # (what is pending is part of the state, and of its statistics)
     maps = (table.records, table.by_row, table.by_subject)
     for mapping in maps:
         for record in mapping.values():
@@ -195,6 +200,8 @@ def decode_tracker(
     maps = (table.records, table.by_row, table.by_subject)
     if len(checkpoint.records) != len({id(r) for m in maps for r in m.values()}):
         raise ValueError("checkpoint holds records that no map refers to")
+    for record in table.by_row.values():
+        table.sync_belief(record)
     tracker.stats = checkpoint.stats
     table.clock = -math.inf if checkpoint.clock is None else checkpoint.clock
     tracker._swept = checkpoint.swept
@@ -284,6 +291,9 @@ def _arrays(state: ArraysState) -> TrackArrays:
         setattr(arrays, name, column)
     arrays.capacity = capacity
     arrays._free = list(free)
+    # (Derived from the records' beliefs, filled in once the records are.)
+    arrays.belief = np.full((capacity, IDENTITY_CLASSES), 1.0 / IDENTITY_CLASSES)
+    arrays.declared = np.zeros(capacity, dtype=np.int8)
     return arrays
 
 

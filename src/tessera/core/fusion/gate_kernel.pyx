@@ -6,6 +6,7 @@ that is some forty calls on short arrays, each costing more than its arithmetic.
 are the same formulas (a test holds them to ``gating``'s own, to rounding).
 """
 
+from libc.float cimport DBL_EPSILON
 from libc.math cimport M_PI, NAN, cos, fabs, isnan, log, sin
 from libc.stdlib cimport free, malloc
 
@@ -74,6 +75,8 @@ def gated_pairs(
     const signed char[::1] motion,
     const signed char[::1] side,
     const double[:, :, ::1] history,
+    const double[:, ::1] belief,
+    const signed char[::1] declared,
     const double[::1] q_by_motion,
     const Py_ssize_t[::1] rows,
     const double[::1] report_lat,
@@ -81,6 +84,8 @@ def gated_pairs(
     const double[::1] report_t,
     const double[::1] report_variance,
     const signed char[::1] report_side,
+    const double[:, ::1] report_statement,
+    const double[::1] report_unbelieved,
     const double[::1] radius,
     double batch_time,
     bint late,
@@ -121,8 +126,9 @@ def gated_pairs(
                     continue
                 kept = _fine_one(
                     lat, lon, t, vel, cov, model_means, model_covs, motion, side, history,
-                    q_by_motion, report_lat, report_lon, report_t, report_variance,
-                    report_side, i, r, late, gate_chi2,
+                    belief, declared, q_by_motion, report_lat, report_lon, report_t,
+                    report_variance, report_side, report_statement, report_unbelieved,
+                    i, r, late, gate_chi2,
                     out_report, out_row, out_cost, out_distance2, kept,
                 )
     finally:
@@ -186,12 +192,16 @@ cdef inline Py_ssize_t _fine_one(
     const signed char[::1] motion,
     const signed char[::1] side,
     const double[:, :, ::1] history,
+    const double[:, ::1] belief,
+    const signed char[::1] declared,
     const double[::1] q_by_motion,
     const double[::1] report_lat,
     const double[::1] report_lon,
     const double[::1] report_t,
     const double[::1] report_variance,
     const signed char[::1] report_side,
+    const double[:, ::1] report_statement,
+    const double[::1] report_unbelieved,
     Py_ssize_t i,
     Py_ssize_t r,
     bint late,
@@ -202,8 +212,9 @@ cdef inline Py_ssize_t _fine_one(
     double[::1] out_distance2,
     Py_ssize_t kept,
 ) noexcept nogil:
-    """``gating._fine`` for report ``i`` and row ``r``: a pair inside the gate is written
-    to ``out_*`` at ``kept``; returns how many are kept then."""
+    """``gating._fine`` for report ``i`` and row ``r``, weighed by identity as
+    ``identity_gate.with_identity`` weighs it: a pair inside the gate is written to
+    ``out_*`` at ``kept``; returns how many are kept then."""
     cdef signed char pinned = side[r]
     if pinned != _UNPINNED and pinned != report_side[i]:
         return kept
@@ -251,15 +262,33 @@ cdef inline Py_ssize_t _fine_one(
     ) / (s[0][0] * s[1][1] - s[0][1] * s[0][1])
     if not distance2 <= gate_chi2:
         return kept
+    cdef double cost, says, ratio, penalty
+    if late:
+        # A late report goes where it fits best in its own error (gating.gate_late).
+        cost = distance2
+    else:
+        # Likelihood: a vague track must not win over a precise one by its size.
+        cost = distance2 + log(py_max(s[0][0] * s[1][1] - s[0][1] * s[1][0], 1e-12))
+    says = report_unbelieved[i]
+    if says > 0.0:
+        # ``identity_gate.with_identity``: the stated identity's likelihood ratio.
+        ratio = (
+            belief[r, 0] * report_statement[i, 0]
+            + belief[r, 1] * report_statement[i, 1]
+            + belief[r, 2] * report_statement[i, 2]
+            + belief[r, 3] * report_statement[i, 3]
+        ) / says
+        if declared[r] != 0 and ratio < 1.0:
+            return kept
+        penalty = -2.0 * log(ratio if ratio >= DBL_EPSILON else DBL_EPSILON)
+        if distance2 + (penalty if penalty > 0.0 else 0.0) > gate_chi2:
+            return kept
+        cost = cost + penalty
+        distance2 = distance2 + penalty
     out_report[kept] = i
     out_row[kept] = r
     out_distance2[kept] = distance2
-    if late:
-        # A late report goes where it fits best in its own error (gating.gate_late).
-        out_cost[kept] = distance2
-    else:
-        # Likelihood: a vague track must not win over a precise one by its size.
-        out_cost[kept] = distance2 + log(py_max(s[0][0] * s[1][1] - s[0][1] * s[1][0], 1e-12))
+    out_cost[kept] = cost
     return kept + 1
 
 
@@ -274,6 +303,8 @@ def fine_pairs(
     const signed char[::1] motion,
     const signed char[::1] side,
     const double[:, :, ::1] history,
+    const double[:, ::1] belief,
+    const signed char[::1] declared,
     const double[::1] q_by_motion,
     const Py_ssize_t[::1] pair_report,
     const Py_ssize_t[::1] pair_row,
@@ -282,6 +313,8 @@ def fine_pairs(
     const double[::1] report_t,
     const double[::1] report_variance,
     const signed char[::1] report_side,
+    const double[:, ::1] report_statement,
+    const double[::1] report_unbelieved,
     bint late,
     double gate_chi2,
     Py_ssize_t[::1] out_report,
@@ -296,7 +329,8 @@ def fine_pairs(
         for p in range(pair_report.shape[0]):
             kept = _fine_one(
                 lat, lon, t, vel, cov, model_means, model_covs, motion, side, history,
-                q_by_motion, report_lat, report_lon, report_t, report_variance, report_side,
+                belief, declared, q_by_motion, report_lat, report_lon, report_t,
+                report_variance, report_side, report_statement, report_unbelieved,
                 pair_report[p], pair_row[p], late, gate_chi2,
                 out_report, out_row, out_cost, out_distance2, kept,
             )

@@ -21,6 +21,7 @@ from tessera.core.fusion import compiled
 from tessera.core.fusion.arrays import UNPINNED, TrackArrays
 from tessera.core.fusion.association import GatedPairs
 from tessera.core.fusion.geo import earth_xyz, moved_arrays, offsets_metres
+from tessera.core.fusion.identity_gate import with_identity
 from tessera.core.fusion.imm import MANOEUVRING, gating_covariance
 from tessera.core.fusion.kalman import log_det2, mahalanobis2, position_covariance
 
@@ -40,6 +41,9 @@ class Detections(NamedTuple):
     t: FloatArray
     variance: FloatArray  # per axis, m^2
     side: npt.NDArray[np.int8]  # 1 hostile side, 0 otherwise
+    # What each states of the thing's identity (``identity_gate.Statement``).
+    statement: FloatArray  # likelihood of each class
+    unbelieved: FloatArray  # likelihood under no belief (0: states nothing)
 
 
 _EMPTY: Final = GatedPairs(np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0), np.zeros(0))
@@ -114,7 +118,8 @@ def _fine(
     *,
     fit_only: npt.NDArray[np.bool_] | None = None,
 ) -> GatedPairs:
-    """Chi-square gate on the Mahalanobis distance, with each report's own error.
+    """Chi-square gate on the Mahalanobis distance, with each report's own error, then
+    weighed by what each report states of the thing's identity (``identity_gate``).
     ``fit_only`` (per candidate pair): pairs costed by the distance alone."""
     spread[:, 0, 0] += detections.variance[report]
     spread[:, 1, 1] += detections.variance[report]
@@ -128,7 +133,8 @@ def _fine(
     cost = distance2[inside] + log_det2(spread[inside])
     if fit_only is not None:
         cost = np.where(fit_only[inside], distance2[inside], cost)
-    return GatedPairs(report[inside], track_rows[inside], cost, distance2[inside])
+    kinematic = GatedPairs(report[inside], track_rows[inside], cost, distance2[inside])
+    return with_identity(kinematic, detections.statement, detections.unbelieved, arrays, GATE_CHI2)
 
 
 def gate(
@@ -249,6 +255,8 @@ def _gated_compiled(
         arrays.motion,
         arrays.side,
         arrays.history,
+        arrays.belief,
+        arrays.declared,
         q_by_motion,
     )
     if small:

@@ -35,6 +35,7 @@ _STATEMENT: Final = {
 }
 FIRM: Final = 0.9
 LIKELY: Final = 0.6
+_UNIFORM: Final = (1.0 / len(CLASSES),) * len(CLASSES)
 # Keep log-odds bounded so a long history can still be overturned by new evidence.
 _LOG_CLAMP: Final = 25.0
 
@@ -128,6 +129,13 @@ class IdentityBelief:
             side = _STATEMENT.get(self.authoritative, (Identity.UNKNOWN, 1.0))[0]
             return tuple(1.0 if cls is side else 0.0 for cls in CLASSES)
         return self.posterior()
+
+    def weighed(self) -> tuple[float, ...]:
+        """What a report's stated identity is weighed against (``identity_gate``): the
+        class probabilities, or none above another before any sighting or declaration."""
+        if self.evidence == 0 and self.authoritative is None:
+            return _UNIFORM
+        return self.class_probabilities()
 
     def estimate(self) -> tuple[Identity, float]:
         """The identity to show and the probability behind it."""

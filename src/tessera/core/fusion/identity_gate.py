@@ -18,135 +18,68 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
-from typing import Final
+from typing import Final, NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 
+from tessera.core.fusion.arrays import IDENTITY_CLASSES, TrackArrays
 from tessera.core.fusion.association import GatedPairs
-from tessera.core.fusion.gating import GATE_CHI2
 from tessera.core.fusion.identity import CLASSES, statement_log_likelihood
-from tessera.core.fusion.table import TrackTable
 from tessera.core.model import Identity, Report
 
 _PRIOR: Final = 1.0 / len(CLASSES)
-# Up to this many pairs (a micro-batch of a commit or two) the ratios are taken pair by
-# pair in floats, which costs less than NumPy's calls on such short arrays.
-_FLOAT_PAIRS: Final = 32
+_SAYS_NOTHING: Final = ((0.0,) * IDENTITY_CLASSES, 0.0)
 
 
-def _statement(report: Report) -> np.ndarray | None:
-    logs = statement_log_likelihood(report.identity, report.grading.reliability)
-    return None if logs is None else np.exp(np.array(logs))
+class Statement(NamedTuple):
+    """A report's stated identity: its likelihood of each class, and its likelihood
+    under no belief (zero: the report states nothing)."""
+
+    likelihood: tuple[float, ...]
+    unbelieved: float
 
 
-def _gathered(vectors: dict[int, np.ndarray], keys: list[int]) -> np.ndarray:
-    """The vector of each key, as the rows of one matrix."""
-    order = list(vectors)
-    position = {key: at for at, key in enumerate(order)}
-    matrix = np.array([vectors[key] for key in order])
-    return matrix[np.fromiter((position[key] for key in keys), np.intp, len(keys))]
+@functools.cache
+def _statement(stated: Identity, reliability: str) -> Statement:
+    logs = statement_log_likelihood(stated, reliability)
+    if logs is None:
+        return Statement(*_SAYS_NOTHING)
+    likelihood = tuple(math.exp(value) for value in logs)
+    return Statement(likelihood, _PRIOR * sum(likelihood))
 
 
-def with_identity(gated: GatedPairs, reports: Sequence[Report], table: TrackTable) -> GatedPairs:
-    """``gated`` with each pair's cost moved by the identity likelihood ratio, and the
-    pairs that no longer pass the gate with it refused."""
+def statement_of(report: Report) -> Statement:
+    return _statement(report.identity, report.grading.reliability)
+
+
+def with_identity(
+    gated: GatedPairs,
+    likelihood: npt.NDArray[np.float64],
+    unbelieved: npt.NDArray[np.float64],
+    arrays: TrackArrays,
+    limit: float,
+) -> GatedPairs:
+    """``gated`` with each pair's cost moved by the identity likelihood ratio (reports'
+    ``likelihood`` and ``unbelieved`` as their ``Statement``s say, tracks' beliefs as
+    ``arrays`` mirror them), and the pairs that no longer pass the gate's ``limit``
+    refused. (``gate_kernel`` weighs each pair the same way, as it gates it.)"""
     if gated.report.size == 0:
         return gated
-    if gated.report.size <= _FLOAT_PAIRS:
-        return _with_identity_floats(gated, reports, table)
-    reports_of = gated.report.tolist()
-    rows_of = gated.row.tolist()
-    statements: dict[int, np.ndarray] = {}
-    for index in set(reports_of):
-        likelihood = _statement(reports[index])
-        if likelihood is not None:
-            statements[index] = likelihood
-    if not statements:
-        return gated
-    # Each pair's belief and statement as rows of two matrices, so the likelihood ratios
-    # are taken at once (the same products and sums, in the same order, as pair by pair).
-    beliefs: dict[int, np.ndarray] = {}
-    declared: set[int] = set()
-    stated = [at for at, index in enumerate(reports_of) if index in statements]
-    for row in {rows_of[at] for at in stated}:
-        record = table.record_at(row)
-        if record.belief.authoritative is not None:
-            declared.add(row)
-        if record.belief.evidence == 0 and record.belief.authoritative is None:
-            beliefs[row] = np.full(len(CLASSES), _PRIOR)
-        else:
-            beliefs[row] = np.array(record.belief.class_probabilities())
-    belief = _gathered(beliefs, [rows_of[at] for at in stated])
-    likelihood = _gathered(statements, [reports_of[at] for at in stated])
+    says = unbelieved[gated.report]
+    stated = np.flatnonzero(says > 0.0)
     ratio = np.ones(gated.report.size)
-    ratio[stated] = (belief * likelihood).sum(axis=1) / (_PRIOR * likelihood.sum(axis=1))
+    rows = gated.row[stated]
+    weighed = arrays.belief[rows] * likelihood[gated.report[stated]]
+    # Summed left to right, as the kernel sums them.
+    total = ((weighed[:, 0] + weighed[:, 1]) + weighed[:, 2]) + weighed[:, 3]
+    ratio[stated] = total / says[stated]
     contradicts = np.zeros(gated.report.size, dtype=bool)
-    if declared:
-        on_declared = np.fromiter((rows_of[at] in declared for at in stated), bool, len(stated))
-        contradicts[stated] = on_declared & (ratio[stated] < 1.0)
+    contradicts[stated] = (arrays.declared[rows] != 0) & (ratio[stated] < 1.0)
     # Never wider than the kinematic gate: agreement only ranks, disagreement also narrows.
     penalty = -2.0 * np.log(np.maximum(ratio, math.ulp(1.0)))
-    keep = (gated.distance2 + np.maximum(penalty, 0.0) <= GATE_CHI2) & ~contradicts
+    keep = (gated.distance2 + np.maximum(penalty, 0.0) <= limit) & ~contradicts
     cost = gated.cost + penalty
     return GatedPairs(
         gated.report[keep], gated.row[keep], cost[keep], gated.distance2[keep] + penalty[keep]
     )
-
-
-@functools.cache
-def _statement_floats(stated: Identity, reliability: str) -> tuple[tuple[float, ...], float] | None:
-    """A statement's likelihood of each class, and its likelihood under no belief."""
-    logs = statement_log_likelihood(stated, reliability)
-    if logs is None:
-        return None
-    likelihood = tuple(math.exp(value) for value in logs)
-    return likelihood, _PRIOR * sum(likelihood)
-
-
-def _with_identity_floats(
-    gated: GatedPairs, reports: Sequence[Report], table: TrackTable
-) -> GatedPairs:
-    """``with_identity`` pair by pair, in floats (the same sums, in the same order)."""
-    kept: list[int] = []
-    costs: list[float] = []
-    distances: list[float] = []
-    by_row = table.by_row
-    floor = math.ulp(1.0)
-    report_of = gated.report.tolist()
-    statements = {
-        index: _statement_floats(reports[index].identity, reports[index].grading.reliability)
-        for index in set(report_of)
-    }
-    for at, (index, row, cost, distance2) in enumerate(
-        zip(
-            report_of,
-            gated.row.tolist(),
-            gated.cost.tolist(),
-            gated.distance2.tolist(),
-            strict=True,
-        )
-    ):
-        statement = statements[index]
-        if statement is None:
-            kept.append(at)
-            costs.append(cost)
-            distances.append(distance2)
-            continue
-        (l0, l1, l2, l3), unbelieved = statement
-        belief = by_row[row].belief
-        if belief.evidence == 0 and belief.authoritative is None:
-            p0 = p1 = p2 = p3 = _PRIOR
-        else:
-            p0, p1, p2, p3 = belief.class_probabilities()
-        ratio = (p0 * l0 + p1 * l1 + p2 * l2 + p3 * l3) / unbelieved
-        if belief.authoritative is not None and ratio < 1.0:
-            continue
-        penalty = -2.0 * math.log(floor if floor > ratio else ratio)
-        if distance2 + (0.0 if penalty < 0.0 else penalty) > GATE_CHI2:
-            continue
-        kept.append(at)
-        costs.append(cost + penalty)
-        distances.append(distance2 + penalty)
-    index = np.array(kept, dtype=np.intp)
-    return GatedPairs(gated.report[index], gated.row[index], np.array(costs), np.array(distances))

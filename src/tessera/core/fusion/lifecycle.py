@@ -106,6 +106,7 @@ class Lifecycle:
         sidc_before = record.sidc
         declaration = declaration_of(report, table.clock)
         enough, in_force = record.absorb(report, self._scheme, declaration)
+        table.sync_belief(record)
         arrays = table.arrays
         if record.sidc is not sidc_before and record.sidc is not None:
             arrays.motion[record.row] = motion_code(motion_class(record.sidc, report.source.kind))
@@ -320,4 +321,5 @@ class Lifecycle:
             record = table.record_at(row)
             if record.belief.expire(now):
                 arrays.side[row] = UNPINNED
+                table.sync_belief(record)
             table.touch(record)

@@ -1,17 +1,12 @@
 """The tracks the engine holds, as its steps share them: each record by id, row and
 subject, the kinematic arrays, the motion profiles, the journal's clock, and the changes
 not yet taken. The engine owns one; the micro-batch, lifecycle and update steps are given
-it, so none of them needs the engine itself.
-
-Kinematic updates may be deferred (the updater gathers them over many micro-batches, to
-run them as one vectorised step): whatever reads a track's position, velocity,
-covariance or state time takes the arrays from ``kinematics``, which runs what is
-pending."""
+it, so none of them needs the engine itself."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from tessera.core.fusion.arrays import TrackArrays
 from tessera.core.fusion.motion import ProfileTable
@@ -38,13 +33,10 @@ class TrackTable:
         self.dirty: dict[str, None] = {}
         self.removed: set[str] = set()
         self.shown_only: set[str] = set()
-        # Runs the kinematic updates still pending (set by the updater).
-        self.pending: Callable[[], None] | None = None
 
     def kinematics(self) -> TrackArrays:
-        """The arrays, every pending kinematic update applied."""
-        if self.pending is not None:
-            self.pending()
+        """The arrays, as whatever reads a track's position, velocity, covariance or
+        state time takes them."""
         return self.arrays
 
     def record_at(self, row: int) -> TrackRecord:
@@ -74,13 +66,19 @@ class TrackTable:
             self.dirty[record.id] = None
             self.shown_only.add(record.id)
 
+    def sync_belief(self, record: TrackRecord) -> None:
+        """Mirror the record's identity belief into the arrays association reads (after
+        anything that moves it: a sighting, a declaration, its end, a restore)."""
+        belief = record.belief
+        self.arrays.belief[record.row] = belief.weighed()
+        self.arrays.declared[record.row] = belief.authoritative is not None
+
     def forget_changes(self) -> None:
         self.dirty.clear()
         self.removed.clear()
         self.shown_only.clear()
 
     def drop(self, record: TrackRecord) -> None:
-        self.kinematics()  # (its row may be handed out again)
         del self.records[record.id]
         del self.by_row[record.row]
         if record.subject is not None and self.by_subject.get(record.subject) is record:
