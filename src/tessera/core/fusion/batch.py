@@ -3,14 +3,20 @@ initiation, and late reports placed by history."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
 
 from tessera.core.fusion.association import GatedPairs, assign
 from tessera.core.fusion.declarations import holds_at
-from tessera.core.fusion.gating import GATE_CHI2, Detections, gate, gate_late
+from tessera.core.fusion.gating import (
+    GATE_CHI2,
+    Detection,
+    Detections,
+    gate,
+    gate_late,
+    gate_one,
+)
 from tessera.core.fusion.geo import earth_xyz
 from tessera.core.fusion.identity_gate import statement_of
 from tessera.core.fusion.lifecycle import Lifecycle
@@ -48,34 +54,31 @@ def without_taken_scans(gated: GatedPairs, scans: list[Scan], table: TrackTable)
     return GatedPairs(gated.report[keep], gated.row[keep], gated.cost[keep], gated.distance2[keep])
 
 
-def _best_of_one(gated: GatedPairs, scan: Scan, table: TrackTable) -> list[tuple[int, int]]:
-    """``assign`` of ``without_taken_scans`` for a micro-batch of one report: its
-    cheapest track (the lowest row among equals) that has not taken a report of its scan;
-    only tracks that would win are asked."""
+def _first_free(rows: list[int], scan: Scan, table: TrackTable) -> TrackRecord | None:
+    """Of ``rows`` (cheapest first), the first track that has not taken a report of
+    ``scan``: ``assign`` of ``without_taken_scans`` for a micro-batch of one report."""
     by_row = table.by_row
-    best_cost = math.inf
-    best_row = -1
-    for row, cost in zip(gated.row.tolist(), gated.cost.tolist(), strict=True):
-        better = cost < best_cost or (cost == best_cost and row < best_row)
-        if better and scan not in by_row[row].scans:
-            best_cost, best_row = cost, row
-    return [] if best_row < 0 else [(0, best_row)]
+    for row in rows:
+        record = by_row[row]
+        if scan not in record.scans:
+            return record
+    return None
+
+
+def detection_of(report: Report) -> Detection:
+    statement = statement_of(report)
+    return Detection(
+        report.position.lat,
+        report.position.lon,
+        _t(report),
+        axis_variance(report),
+        int(hostile_side(report.identity)),
+        statement.likelihood,
+        statement.unbelieved,
+    )
 
 
 def detections_of(reports: Sequence[Report]) -> Detections:
-    if len(reports) == 1:
-        # (Most micro-batches: arrays of one are quicker made from a list.)
-        (report,) = reports
-        statement = statement_of(report)
-        return Detections(
-            lat=np.array([report.position.lat]),
-            lon=np.array([report.position.lon]),
-            t=np.array([_t(report)]),
-            variance=np.array([axis_variance(report)]),
-            side=np.array([hostile_side(report.identity)], dtype=np.int8),
-            statement=np.array([statement.likelihood]),
-            unbelieved=np.array([statement.unbelieved]),
-        )
     statements = [statement_of(report) for report in reports]
     return Detections(
         lat=np.fromiter((r.position.lat for r in reports), np.float64, len(reports)),
@@ -162,6 +165,8 @@ class MicroBatch:
     def _associate(self, reports: list[Report], batch_time: float) -> list[Pair]:
         if not reports:
             return []
+        if len(reports) == 1:
+            return self._associate_one(reports[0], batch_time)
         table = self._table
         detections = detections_of(reports)
         arrays = table.kinematics()
@@ -182,11 +187,23 @@ class MicroBatch:
         ordered.sort(key=lambda item: item[0])
         return [(record, reports[index]) for index, record in ordered]
 
+    def _associate_one(self, report: Report, batch_time: float) -> list[Pair]:
+        """``_associate`` of a micro-batch of one report (most are)."""
+        table = self._table
+        margin = self._settings.search_margin_m
+        rows = gate_one(
+            table.kinematics(), table.profiles, detection_of(report), batch_time, margin, late=False
+        )
+        record = _first_free(rows, scan_of(report), table)
+        if record is None:
+            self._lifecycle.initiate(f"trk-{report.id}", report, _t(report))
+            return []
+        self._stats.associated += 1
+        return [(record, report)]
+
     def _assign(self, gated: GatedPairs, reports: list[Report]) -> list[tuple[int, int]]:
         """(report index, track row) assignments of the gated pairs whose track has not
         taken a report of the same scan yet."""
-        if len(reports) == 1:
-            return _best_of_one(gated, scan_of(reports[0]), self._table)
         report_scans = scans(reports)
         gated = without_taken_scans(gated, report_scans, self._table)
         return assign(gated, report_scans, len(reports))
@@ -236,6 +253,9 @@ class MicroBatch:
         """Reports observed long before they arrived: gated against where each track was
         at that time (its history). A report much older than its track's state only
         confirms it; one that is not updates it as of its own time, never as if new."""
+        if len(reports) == 1:
+            self._place_late_one(reports[0], batch_time)
+            return
         table = self._table
         detections = detections_of(reports)
         arrays = table.kinematics()
@@ -249,13 +269,29 @@ class MicroBatch:
         # track's state (or only a little older) still updates it, at its own time.
         self._update.run([(table.record_at(row), reports[index]) for index, row in chosen])
         for index, report in enumerate(reports):
-            if index in taken:
-                continue
-            motion = motion_class(report.sidc, report.source.kind)
-            recent = batch_time - _t(report) <= PROFILES[motion].dead_after
-            if recent or holds_at(report, batch_time):
-                self._lifecycle.initiate(f"trk-{report.id}", report, _t(report))
-            else:
-                # Too old to say where a thing of its kind is now: it stays in the
-                # journal, and is counted, but starts no track.
-                self._stats.too_old += 1
+            if index not in taken:
+                self._unplaced(report, batch_time)
+
+    def _place_late_one(self, report: Report, batch_time: float) -> None:
+        """``_place_late`` of one report (most are)."""
+        table = self._table
+        margin = self._settings.search_margin_m
+        rows = gate_one(
+            table.kinematics(), table.profiles, detection_of(report), batch_time, margin, late=True
+        )
+        record = _first_free(rows, scan_of(report), table)
+        if record is None:
+            self._unplaced(report, batch_time)
+        else:
+            self._update.run([(record, report)])
+
+    def _unplaced(self, report: Report, batch_time: float) -> None:
+        """A late report no track takes: a track of its own, if it is recent enough."""
+        motion = motion_class(report.sidc, report.source.kind)
+        recent = batch_time - _t(report) <= PROFILES[motion].dead_after
+        if recent or holds_at(report, batch_time):
+            self._lifecycle.initiate(f"trk-{report.id}", report, _t(report))
+        else:
+            # Too old to say where a thing of its kind is now: it stays in the journal,
+            # and is counted, but starts no track.
+            self._stats.too_old += 1

@@ -7,7 +7,7 @@ are the same formulas (a test holds them to ``gating``'s own, to rounding).
 """
 
 from libc.float cimport DBL_EPSILON
-from libc.math cimport M_PI, NAN, cos, fabs, isnan, log, sin
+from libc.math cimport M_PI, NAN, cos, fabs, isnan, log, sin, sqrt
 from libc.stdlib cimport free, malloc
 
 from tessera.core.fusion cimport floats
@@ -99,7 +99,7 @@ def gated_pairs(
     order given), then ``fine_pairs``, in one pass: the pairs inside the gate written to
     ``out_*``; returns how many."""
     cdef Py_ssize_t i, j, r, kept = 0, n_rows = rows.shape[0]
-    cdef double limit, apart
+    cdef double limit, apart, cost, distance2
     cdef double[3] report
     # Per row: its predicted latitude, then (once a report comes near it) its point;
     # a NaN x says the point is not taken yet.
@@ -124,13 +124,17 @@ def gated_pairs(
                     _predicted_point(lat, lon, t, vel, r, batch_time, &points[4 * j + 1])
                 if not _near(report, &points[4 * j + 1], limit):
                     continue
-                kept = _fine_one(
+                if _fine_one(
                     lat, lon, t, vel, cov, model_means, model_covs, motion, side, history,
-                    belief, declared, q_by_motion, report_lat, report_lon, report_t,
-                    report_variance, report_side, report_statement, report_unbelieved,
-                    i, r, late, gate_chi2,
-                    out_report, out_row, out_cost, out_distance2, kept,
-                )
+                    belief, declared, q_by_motion, r, report_lat[i], report_lon[i],
+                    report_t[i], report_variance[i], report_side[i],
+                    &report_statement[i, 0], report_unbelieved[i], late, gate_chi2,
+                    &cost, &distance2,
+                ):
+                    kept = _kept(
+                        i, r, cost, distance2, out_report, out_row, out_cost, out_distance2,
+                        kept,
+                    )
     finally:
         free(points)
     return kept
@@ -181,7 +185,7 @@ cdef inline bint _past_position(
     return known
 
 
-cdef inline Py_ssize_t _fine_one(
+cdef inline bint _fine_one(
     const double[::1] lat,
     const double[::1] lon,
     const double[::1] t,
@@ -195,29 +199,25 @@ cdef inline Py_ssize_t _fine_one(
     const double[:, ::1] belief,
     const signed char[::1] declared,
     const double[::1] q_by_motion,
-    const double[::1] report_lat,
-    const double[::1] report_lon,
-    const double[::1] report_t,
-    const double[::1] report_variance,
-    const signed char[::1] report_side,
-    const double[:, ::1] report_statement,
-    const double[::1] report_unbelieved,
-    Py_ssize_t i,
     Py_ssize_t r,
+    double report_lat,
+    double report_lon,
+    double report_t,
+    double report_variance,
+    signed char report_side,
+    const double* statement,
+    double unbelieved,
     bint late,
     double gate_chi2,
-    Py_ssize_t[::1] out_report,
-    Py_ssize_t[::1] out_row,
-    double[::1] out_cost,
-    double[::1] out_distance2,
-    Py_ssize_t kept,
+    double* out_cost,
+    double* out_distance2,
 ) noexcept nogil:
-    """``gating._fine`` for report ``i`` and row ``r``, weighed by identity as
-    ``identity_gate.with_identity`` weighs it: a pair inside the gate is written to
-    ``out_*`` at ``kept``; returns how many are kept then."""
+    """``gating._fine`` for one report and row ``r``, weighed by identity as
+    ``identity_gate.with_identity`` weighs it: whether the pair is inside the gate (its
+    cost and squared distance written to ``out_*``)."""
     cdef signed char pinned = side[r]
-    if pinned != _UNPINNED and pinned != report_side[i]:
-        return kept
+    if pinned != _UNPINNED and pinned != report_side:
+        return False
     cdef int a, b
     cdef double q, growth, variance, x, y, distance2
     cdef double[2] here, offset
@@ -225,7 +225,7 @@ cdef inline Py_ssize_t _fine_one(
     cdef double[4][4] g
     cdef double[2][2] s
     cdef double[3] past
-    cdef double dt = report_t[i] - t[r]
+    cdef double dt = report_t - t[r]
     floats.moved(lat[r], lon[r], vel[r, 0] * dt, vel[r, 1] * dt, here)
     # The manoeuvring model's covariance widened by its gap from the track
     # (``imm.gating_covariance``), its position block predicted ``dt`` on.
@@ -245,50 +245,65 @@ cdef inline Py_ssize_t _fine_one(
     s[1][1] += growth
     if late and dt < 0.0:
         variance = 0.5 * (cov[r, 0, 0] + cov[r, 1, 1])
-        if _past_position(history, r, report_t[i], t[r], lat[r], lon[r], variance, past):
+        if _past_position(history, r, report_t, t[r], lat[r], lon[r], variance, past):
             here[0] = past[0]
             here[1] = past[1]
             s[0][0] = past[2]
             s[0][1] = 0.0
             s[1][0] = 0.0
             s[1][1] = past[2]
-    s[0][0] += report_variance[i]
-    s[1][1] += report_variance[i]
-    floats.offset_metres(here[0], here[1], report_lat[i], report_lon[i], offset)
+    s[0][0] += report_variance
+    s[1][1] += report_variance
+    floats.offset_metres(here[0], here[1], report_lat, report_lon, offset)
     x = offset[0]
     y = offset[1]
     distance2 = (
         s[1][1] * x * x - 2.0 * s[0][1] * x * y + s[0][0] * y * y
     ) / (s[0][0] * s[1][1] - s[0][1] * s[0][1])
     if not distance2 <= gate_chi2:
-        return kept
-    cdef double cost, says, ratio, penalty
+        return False
+    cdef double cost, ratio, penalty
     if late:
         # A late report goes where it fits best in its own error (gating.gate_late).
         cost = distance2
     else:
         # Likelihood: a vague track must not win over a precise one by its size.
         cost = distance2 + log(py_max(s[0][0] * s[1][1] - s[0][1] * s[1][0], 1e-12))
-    says = report_unbelieved[i]
-    if says > 0.0:
+    if unbelieved > 0.0:
         # ``identity_gate.with_identity``: the stated identity's likelihood ratio.
         ratio = (
-            belief[r, 0] * report_statement[i, 0]
-            + belief[r, 1] * report_statement[i, 1]
-            + belief[r, 2] * report_statement[i, 2]
-            + belief[r, 3] * report_statement[i, 3]
-        ) / says
+            belief[r, 0] * statement[0]
+            + belief[r, 1] * statement[1]
+            + belief[r, 2] * statement[2]
+            + belief[r, 3] * statement[3]
+        ) / unbelieved
         if declared[r] != 0 and ratio < 1.0:
-            return kept
+            return False
         penalty = -2.0 * log(ratio if ratio >= DBL_EPSILON else DBL_EPSILON)
         if distance2 + (penalty if penalty > 0.0 else 0.0) > gate_chi2:
-            return kept
+            return False
         cost = cost + penalty
         distance2 = distance2 + penalty
+    out_cost[0] = cost
+    out_distance2[0] = distance2
+    return True
+
+
+cdef inline Py_ssize_t _kept(
+    Py_ssize_t i,
+    Py_ssize_t r,
+    double cost,
+    double distance2,
+    Py_ssize_t[::1] out_report,
+    Py_ssize_t[::1] out_row,
+    double[::1] out_cost,
+    double[::1] out_distance2,
+    Py_ssize_t kept,
+) noexcept nogil:
     out_report[kept] = i
     out_row[kept] = r
-    out_distance2[kept] = distance2
     out_cost[kept] = cost
+    out_distance2[kept] = distance2
     return kept + 1
 
 
@@ -324,16 +339,22 @@ def fine_pairs(
 ):
     """``gating._fine`` of ``gating.gate`` (``late``: of ``gating.gate_late``) over the
     candidate pairs: those inside the gate written to ``out_*``; returns how many."""
-    cdef Py_ssize_t p, kept = 0
+    cdef Py_ssize_t p, i, r, kept = 0
+    cdef double cost, distance2
     with nogil:
         for p in range(pair_report.shape[0]):
-            kept = _fine_one(
+            i = pair_report[p]
+            r = pair_row[p]
+            if _fine_one(
                 lat, lon, t, vel, cov, model_means, model_covs, motion, side, history,
-                belief, declared, q_by_motion, report_lat, report_lon, report_t,
-                report_variance, report_side, report_statement, report_unbelieved,
-                pair_report[p], pair_row[p], late, gate_chi2,
-                out_report, out_row, out_cost, out_distance2, kept,
-            )
+                belief, declared, q_by_motion, r, report_lat[i], report_lon[i],
+                report_t[i], report_variance[i], report_side[i],
+                &report_statement[i, 0], report_unbelieved[i], late, gate_chi2,
+                &cost, &distance2,
+            ):
+                kept = _kept(
+                    i, r, cost, distance2, out_report, out_row, out_cost, out_distance2, kept
+                )
     return kept
 
 
@@ -354,3 +375,112 @@ def largest_variance(
         if variance > largest:
             largest = variance
     return largest
+
+
+def gated_one(
+    const double[::1] lat,
+    const double[::1] lon,
+    const double[::1] t,
+    const double[:, ::1] vel,
+    const double[:, :, ::1] cov,
+    const double[:, :, ::1] model_means,
+    const double[:, :, :, ::1] model_covs,
+    const signed char[::1] motion,
+    const signed char[::1] side,
+    const double[:, :, ::1] history,
+    const double[:, ::1] belief,
+    const signed char[::1] declared,
+    const double[::1] q_by_motion,
+    const unsigned char[::1] alive,
+    const signed char[::1] status,
+    signed char dead,
+    const double[::1] max_speed_by_motion,
+    double report_lat,
+    double report_lon,
+    double report_t,
+    double report_variance,
+    signed char report_side,
+    double l0,
+    double l1,
+    double l2,
+    double l3,
+    double unbelieved,
+    double batch_time,
+    bint late,
+    double margin,
+    double late_reach,
+    double gate_sigmas,
+    double gate_chi2,
+):
+    """``gating.gate`` (``late``: ``gating.gate_late``) of one report against every live
+    row (alive, not dead), its coarse radius taken from those rows as theirs is: the rows
+    inside the gate, cheapest first (the lowest row among equals)."""
+    cdef Py_ssize_t r, k, n = 0, capacity = alive.shape[0]
+    cdef double largest = -1.0, fastest = 0.0, own, manoeuvring, radius, limit, travelled
+    cdef double cost, distance2
+    cdef double[3] report, point
+    cdef double[4] statement = [l0, l1, l2, l3]
+    for r in range(capacity):
+        if not alive[r] or status[r] == dead:
+            continue
+        n += 1
+        if late:
+            if max_speed_by_motion[motion[r]] > fastest:
+                fastest = max_speed_by_motion[motion[r]]
+        else:
+            own = 0.5 * (cov[r, 0, 0] + cov[r, 1, 1])
+            manoeuvring = 0.5 * (model_covs[r, _MANOEUVRING, 0, 0] + model_covs[r, _MANOEUVRING, 1, 1])
+            if (manoeuvring if manoeuvring > own else own) > largest:
+                largest = manoeuvring if manoeuvring > own else own
+    if n == 0:
+        return []
+    if late:
+        travelled = fastest * py_max(batch_time - report_t, 0.0)
+        radius = gate_sigmas * sqrt(2.0 * report_variance) + (
+            travelled if travelled < late_reach else late_reach
+        )
+    else:
+        own = sqrt(largest)
+        radius = gate_sigmas * (sqrt(2.0 * report_variance) + (margin if margin < own else own))
+        radius = radius + margin
+    _xyz(report_lat, report_lon, report)
+    limit = radius * radius
+    cdef Py_ssize_t* rows = <Py_ssize_t*>malloc(n * sizeof(Py_ssize_t))
+    cdef double* costs = <double*>malloc(n * sizeof(double))
+    cdef Py_ssize_t kept = 0
+    if rows == NULL or costs == NULL:
+        free(rows)
+        free(costs)
+        raise MemoryError()
+    try:
+        for r in range(capacity):
+            if not alive[r] or status[r] == dead:
+                continue
+            # (The coarse gate of ``gated_pairs``, for one report.)
+            if _CHORD_PER_DEGREE * fabs(
+                _predicted_lat(lat, t, vel, r, batch_time) - report_lat
+            ) > radius * (1.0 + 1e-9) + 1.0:
+                continue
+            _predicted_point(lat, lon, t, vel, r, batch_time, point)
+            if not _near(report, point, limit):
+                continue
+            if not _fine_one(
+                lat, lon, t, vel, cov, model_means, model_covs, motion, side, history,
+                belief, declared, q_by_motion, r, report_lat, report_lon, report_t,
+                report_variance, report_side, &statement[0], unbelieved, late, gate_chi2,
+                &cost, &distance2,
+            ):
+                continue
+            # Insertion by cost; rows come in ascending order, so equals keep it.
+            k = kept
+            while k > 0 and costs[k - 1] > cost:
+                costs[k] = costs[k - 1]
+                rows[k] = rows[k - 1]
+                k -= 1
+            costs[k] = cost
+            rows[k] = r
+            kept += 1
+        return [rows[k] for k in range(kept)]
+    finally:
+        free(rows)
+        free(costs)

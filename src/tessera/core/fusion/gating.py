@@ -18,12 +18,13 @@ import numpy as np
 import numpy.typing as npt
 
 from tessera.core.fusion import compiled
-from tessera.core.fusion.arrays import UNPINNED, TrackArrays
+from tessera.core.fusion.arrays import DEAD, UNPINNED, TrackArrays
 from tessera.core.fusion.association import GatedPairs
 from tessera.core.fusion.geo import earth_xyz, moved_arrays, offsets_metres
 from tessera.core.fusion.identity_gate import with_identity
 from tessera.core.fusion.imm import MANOEUVRING, gating_covariance
 from tessera.core.fusion.kalman import log_det2, mahalanobis2, position_covariance
+from tessera.core.fusion.motion import ProfileTable
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
@@ -275,3 +276,85 @@ def _gated_compiled(
             *tracks, report, track_rows, *detections, late, GATE_CHI2, *out
         )
     return GatedPairs(out.report[:kept], out.row[:kept], out.cost[:kept], out.distance2[:kept])
+
+
+class Detection(NamedTuple):
+    """One anonymous report, as numbers (``Detections`` of one)."""
+
+    lat: float
+    lon: float
+    t: float
+    variance: float
+    side: int
+    statement: tuple[float, ...]
+    unbelieved: float
+
+    def as_detections(self) -> Detections:
+        return Detections(
+            lat=np.array([self.lat]),
+            lon=np.array([self.lon]),
+            t=np.array([self.t]),
+            variance=np.array([self.variance]),
+            side=np.array([self.side], dtype=np.int8),
+            statement=np.array([self.statement]),
+            unbelieved=np.array([self.unbelieved]),
+        )
+
+
+def gate_one(
+    arrays: TrackArrays,
+    profiles: ProfileTable,
+    detection: Detection,
+    batch_time: float,
+    margin_m: float,
+    *,
+    late: bool,
+) -> list[int]:
+    """The rows ``gate`` (``late``: ``gate_late``) pairs one report with, against every
+    live row, cheapest first (the lowest row among equals). Compiled, the kernel takes the
+    report as numbers and finds the live rows itself."""
+    if not compiled.COMPILED:
+        rows = arrays.live_rows()
+        detections = detection.as_detections()
+        if late:
+            fastest = float(profiles.max_speed[arrays.motion[rows]].max(initial=0.0))
+            pairs = gate_late(arrays, rows, profiles.q, fastest, detections, batch_time)
+        else:
+            pairs = gate(arrays, rows, profiles.q, detections, batch_time, margin_m)
+        return [row for _, row in sorted(zip(pairs.cost.tolist(), pairs.row.tolist(), strict=True))]
+    l0, l1, l2, l3 = detection.statement
+    return compiled.gate_kernel.gated_one(
+        arrays.lat,
+        arrays.lon,
+        arrays.t,
+        arrays.vel,
+        arrays.cov,
+        arrays.model_means,
+        arrays.model_covs,
+        arrays.motion,
+        arrays.side,
+        arrays.history,
+        arrays.belief,
+        arrays.declared,
+        profiles.q,
+        arrays.alive.view(np.uint8),
+        arrays.status,
+        DEAD,
+        profiles.max_speed,
+        detection.lat,
+        detection.lon,
+        detection.t,
+        detection.variance,
+        detection.side,
+        l0,
+        l1,
+        l2,
+        l3,
+        detection.unbelieved,
+        batch_time,
+        late,
+        margin_m,
+        LATE_REACH_M,
+        GATE_SIGMAS,
+        GATE_CHI2,
+    )
