@@ -64,6 +64,38 @@ cdef inline bint _near(const double* report, const double* point, double limit) 
     return dx * dx + dy * dy + dz * dz <= limit
 
 
+cdef inline bint _surely_far(
+    double row_lat,
+    double row_lon,
+    double east_moved,
+    double predicted_lat,
+    double report_lat,
+    double report_lon,
+    double cos_report,
+    double reach,
+) noexcept nogil:
+    """Whether a row is surely more than ``reach`` metres (of chord) from the report by
+    longitude, without trigonometry: the chord between two points is at least 2/pi of
+    R * dlon * the smaller cosine of their latitudes, cos is 1-Lipschitz, and the row's
+    move east (``east_moved`` metres) shifts its longitude by at most that many metres
+    over the narrowest a degree of it can be."""
+    cdef double row_cos = cos_report - fabs(row_lat - report_lat) * floats.DEGREES_TO_RADIANS
+    if row_cos <= 0.01:
+        return False
+    cdef double dlon = fabs(row_lon - report_lon)
+    if dlon > 180.0:
+        dlon = 360.0 - dlon
+    dlon -= fabs(east_moved) / (floats.PER_LON_EQUATOR * row_cos)
+    if dlon <= 0.0:
+        return False
+    cdef double predicted_cos = (
+        cos_report - fabs(predicted_lat - report_lat) * floats.DEGREES_TO_RADIANS
+    )
+    if predicted_cos <= 0.0:
+        return False
+    return _CHORD_PER_DEGREE * predicted_cos * dlon > reach
+
+
 def gated_pairs(
     const double[::1] lat,
     const double[::1] lon,
@@ -415,38 +447,50 @@ def gated_one(
     """``gating.gate`` (``late``: ``gating.gate_late``) of one report against every live
     row (alive, not dead), its coarse radius taken from those rows as theirs is: the rows
     inside the gate, cheapest first (the lowest row among equals)."""
-    cdef Py_ssize_t r, k, n = 0, capacity = alive.shape[0]
+    cdef Py_ssize_t r, k, capacity = alive.shape[0]
     cdef double largest = -1.0, fastest = 0.0, own, manoeuvring, radius, limit, travelled
-    cdef double cost, distance2
+    cdef double cost, distance2, lag = py_max(batch_time - report_t, 0.0)
+    cdef double fastest_of_all = 0.0
     cdef double[3] report, point
     cdef double[4] statement = [l0, l1, l2, l3]
+    for k in range(max_speed_by_motion.shape[0]):
+        if max_speed_by_motion[k] > fastest_of_all:
+            fastest_of_all = max_speed_by_motion[k]
+    # The coarse radius as ``gating`` takes it from every live row, but the pass stops
+    # once no other row could change it: a track as uncertain as the search margin
+    # (``min(track_sd, margin)`` is then the margin), a thing as fast as any kind is or
+    # fast enough to have come the whole reach since.
     for r in range(capacity):
         if not alive[r] or status[r] == dead:
             continue
-        n += 1
         if late:
             if max_speed_by_motion[motion[r]] > fastest:
                 fastest = max_speed_by_motion[motion[r]]
+                if fastest >= fastest_of_all or fastest * lag >= late_reach:
+                    break
         else:
             own = 0.5 * (cov[r, 0, 0] + cov[r, 1, 1])
             manoeuvring = 0.5 * (model_covs[r, _MANOEUVRING, 0, 0] + model_covs[r, _MANOEUVRING, 1, 1])
             if (manoeuvring if manoeuvring > own else own) > largest:
                 largest = manoeuvring if manoeuvring > own else own
-    if n == 0:
-        return []
+                if sqrt(largest) >= margin:
+                    break
     if late:
-        travelled = fastest * py_max(batch_time - report_t, 0.0)
+        travelled = fastest * lag
         radius = gate_sigmas * sqrt(2.0 * report_variance) + (
             travelled if travelled < late_reach else late_reach
         )
     else:
-        own = sqrt(largest)
+        own = sqrt(largest) if largest >= 0.0 else 0.0
         radius = gate_sigmas * (sqrt(2.0 * report_variance) + (margin if margin < own else own))
         radius = radius + margin
     _xyz(report_lat, report_lon, report)
     limit = radius * radius
-    cdef Py_ssize_t* rows = <Py_ssize_t*>malloc(n * sizeof(Py_ssize_t))
-    cdef double* costs = <double*>malloc(n * sizeof(double))
+    cdef double reach = radius * (1.0 + 1e-9) + 1.0
+    cdef double cos_report = cos(report_lat * floats.DEGREES_TO_RADIANS)
+    cdef double predicted_lat
+    cdef Py_ssize_t* rows = <Py_ssize_t*>malloc((capacity + 1) * sizeof(Py_ssize_t))
+    cdef double* costs = <double*>malloc((capacity + 1) * sizeof(double))
     cdef Py_ssize_t kept = 0
     if rows == NULL or costs == NULL:
         free(rows)
@@ -456,10 +500,15 @@ def gated_one(
         for r in range(capacity):
             if not alive[r] or status[r] == dead:
                 continue
-            # (The coarse gate of ``gated_pairs``, for one report.)
-            if _CHORD_PER_DEGREE * fabs(
-                _predicted_lat(lat, t, vel, r, batch_time) - report_lat
-            ) > radius * (1.0 + 1e-9) + 1.0:
+            # (The coarse gate of ``gated_pairs``, for one report, passing over rows
+            # surely too far by longitude as well as by latitude.)
+            predicted_lat = _predicted_lat(lat, t, vel, r, batch_time)
+            if _CHORD_PER_DEGREE * fabs(predicted_lat - report_lat) > reach:
+                continue
+            if _surely_far(
+                lat[r], lon[r], vel[r, 0] * (batch_time - t[r]), predicted_lat,
+                report_lat, report_lon, cos_report, reach,
+            ):
                 continue
             _predicted_point(lat, lon, t, vel, r, batch_time, point)
             if not _near(report, point, limit):
