@@ -48,3 +48,11 @@ def test_round_trip_lands_within_a_metre(lat: float, lon: float) -> None:
     north_m = (lat - back_lat) * 111_320
     east_m = (lon - back_lon) * 111_320 * math.cos(math.radians(lat))
     assert abs(north_m) < 1.5 and abs(east_m) < 1.5
+
+
+@pytest.mark.parametrize("lat", [-2.875477291786061e-09, -1e-7, -4e-6])
+def test_a_place_a_hair_south_of_the_equator_has_a_reference_that_reads_back(lat: float) -> None:
+    reference = mgrs_ref(lat, 0.0)
+    assert reference is not None
+    back_lat, back_lon = mgrs_position(reference)
+    assert abs(back_lat - lat) * 110_574 < 1.5 and abs(back_lon) * 111_320 < 1.5

@@ -14,6 +14,8 @@ import mgrs
 _PARTS: Final = re.compile(r"(\d{0,2}[A-Z])([A-Z]{2})(\d*)")
 # 1 m: five digits each of easting and northing.
 METRE: Final = 5
+# Half a metre of latitude, in degrees.
+_EQUATOR_SLACK: Final = 0.5 / 110_574.0
 
 
 class GridRefError(ValueError):
@@ -28,6 +30,11 @@ def mgrs_ref(lat: float, lon: float, precision: int = METRE) -> str | None:
         return None
     if not 0 <= precision <= METRE:
         raise ValueError("precision is 0-5 digits")
+    if -_EQUATOR_SLACK < lat < 0.0:
+        # GeoTrans rounds a southern northing this close to the equator up to 10,000 km,
+        # a square of band M that its own reading refuses: the place is on the equator,
+        # to the reference's metre.
+        lat = 0.0
     try:
         raw = mgrs.MGRS().toMGRS(lat, lon, MGRSPrecision=precision)
     except mgrs.core.MGRSError:
