@@ -1,44 +1,32 @@
-"""Picture snapshots written incrementally: a track's feature is encoded once per change.
+"""Picture snapshots written incrementally, by a process of their own.
 
 Each snapshot line holds the whole picture, but between two snapshots most tracks do not
 change; the engine says which did (its changes, as the live server publishes them), so
-only those are built and encoded again and every other track's bytes are reused. Of a
-track the sweep only showed grown, only where it is shown and its error are taken anew. A line
-is handed to the file by a thread of its own while the engine goes on (a line is large,
-and writing it needs no lock the engine holds): at most one line waits, so memory stays
-bounded, and a failed write is raised at the next line or at ``finish``.
+only those are sent on. Building a track's feature, encoding it and writing the line
+take as long as fusing does, so a process of their own does them (``lines.serve``, on
+the other core) while the engine goes on: this side sends each snapshot's changed tracks
+(of a track the sweep only showed grown, only where it is shown and its error). At most
+one line waits to be written, so memory stays bounded, and a failed write is raised at
+the next line or at ``finish``.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import UTC, datetime
-from typing import IO, Any
+import contextlib
+import fcntl
+import os
+import signal
+from typing import IO, Final
 
-from tessera.codecs.geojson import moved_feature, track_feature
+from tessera.batchfuse.lines import SnapshotChanges, receive_frame, send_frame, serve
 from tessera.codecs.json import encode
 from tessera.core.fusion.engine import KalmanTracker
 from tessera.core.fusion.snapshot import shown_position
-from tessera.core.model import Track
+from tessera.core.model import Position, Track
 
-
-def snapshot_feature(track: Track) -> dict[str, Any]:
-    """A track as written in a snapshot: the API's feature, with its lineage window."""
-    feature = track_feature(track)
-    feature["properties"]["lineage"] = list(track.lineage)
-    return feature
-
-
-def _write_all(out: IO[bytes], data: bytes) -> None:
-    """All of ``data``, however little each write takes (an unbuffered file may take
-    part of it)."""
-    view = memoryview(data)
-    while view:
-        view = view[out.write(view) :]
-
-
-def iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
+# Room in the pipe for a snapshot's changes, so sending one seldom waits (Linux only;
+# elsewhere the pipe keeps its size).
+_PIPE_BYTES: Final = 1 << 20
 
 
 class PictureWriteError(Exception):
@@ -52,56 +40,82 @@ class SnapshotWriter:
 
     def __init__(self, tracker: KalmanTracker, out: IO[bytes]) -> None:
         self._tracker = tracker
-        self._out = out
-        self._encoded: dict[str, bytes] = {}
-        self._features: dict[str, dict[str, Any]] = {}
-        self._writing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshots")
-        self._pending: Future[None] | None = None
+        self._name = getattr(out, "name", "the picture file")
+        self._built: set[str] = set()  # tracks whose feature the writer holds
+        self._waiting = False
+        changes_read, self._changes = os.pipe()
+        self._acks, acks_write = os.pipe()
+        with contextlib.suppress(OSError, AttributeError):
+            fcntl.fcntl(self._changes, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+        self._pid = os.fork()
+        if self._pid == 0:  # the writer process
+            code = 1
+            try:
+                signal.signal(signal.SIGINT, signal.SIG_IGN)  # (the engine's to handle)
+                os.close(self._changes)
+                os.close(self._acks)
+                serve(changes_read, acks_write, out.fileno())
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(changes_read)
+        os.close(acks_write)
 
     def write(self, at: float) -> None:
         table = self._tracker.table
-        encoded = self._encoded
-        features = self._features
-        for track_id in table.removed:
-            encoded.pop(track_id, None)
-            features.pop(track_id, None)
         records = table.records
+        built = self._built
+        built.difference_update(table.removed)
         shown_only = table.shown_only
+        rebuilt: list[Track] = []
+        moved: list[tuple[str, Position]] = []
         for track_id in table.dirty:
             record = records.get(track_id)
             if record is None:
                 continue
-            feature = features.get(track_id)
-            if feature is None or track_id not in shown_only:
-                feature = features[track_id] = snapshot_feature(table.snapshot(record))
+            if track_id in shown_only and track_id in built:
+                arrays = table.kinematics()
+                moved.append((track_id, shown_position(arrays, table.profiles, record.row)))
             else:
-                moved_feature(
-                    feature, shown_position(table.kinematics(), table.profiles, record.row)
-                )
-            encoded[track_id] = encode(feature)
+                rebuilt.append(table.snapshot(record))
+                built.add(track_id)
+        if len(built) < len(records):
+            # (Tracks made before the writer was, whose changes were taken elsewhere.)
+            for track_id, record in records.items():
+                if track_id not in built:
+                    rebuilt.append(table.snapshot(record))
+                    built.add(track_id)
+        changes = SnapshotChanges(at, list(records), sorted(table.removed), rebuilt, moved)
+        payload = encode(changes)
         self._tracker.forget_changes()
-        tracks = b",".join([encoded[track_id] for track_id in records])
         self._wait()
-        head = b'{"time":' + encode(iso(at)) + b',"tracks":['
-        self._pending = self._writing.submit(self._write_line, head, tracks)
-
-    def _write_line(self, head: bytes, tracks: bytes) -> None:
-        for part in (head, tracks, b"]}\n"):
-            _write_all(self._out, part)
+        try:
+            send_frame(self._changes, payload)
+        except OSError:
+            self._wait()  # (the writer stopped: say why)
+            raise PictureWriteError(f"{self._name}: the picture writer stopped") from None
+        self._waiting = True
 
     def _wait(self) -> None:
-        pending, self._pending = self._pending, None
-        if pending is None:
+        """Wait until the line sent last is written, raising if it could not be."""
+        if not self._waiting:
             return
+        self._waiting = False
         try:
-            pending.result()
-        except OSError as exc:
-            name = getattr(self._out, "name", "the picture file")
-            raise PictureWriteError(f"{name}: cannot write: {exc.strerror or exc}") from None
+            reason = receive_frame(self._acks)
+        except (OSError, EOFError):
+            reason = None
+        if reason is None:
+            raise PictureWriteError(f"{self._name}: the picture writer stopped")
+        if reason:
+            raise PictureWriteError(f"{self._name}: cannot write: {reason.decode()}")
 
     def finish(self) -> None:
-        """Wait for the last line to be written (raising if it could not be)."""
+        """Wait for the last line to be written (raising if it could not be), and for
+        the writer process to end."""
         try:
             self._wait()
         finally:
-            self._writing.shutdown(wait=True)
+            os.close(self._changes)
+            os.close(self._acks)
+            os.waitpid(self._pid, 0)

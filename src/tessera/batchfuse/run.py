@@ -18,7 +18,8 @@ from typing import IO
 
 import msgspec
 
-from tessera.batchfuse.picture import PictureWriteError, SnapshotWriter, iso
+from tessera.batchfuse.lines import iso
+from tessera.batchfuse.picture import PictureWriteError, SnapshotWriter
 from tessera.codecs.errors import json_field_error
 from tessera.codecs.json import decode_stored_report
 from tessera.core.fusion.engine import FusionSettings, FusionStats, KalmanTracker

@@ -280,5 +280,11 @@ def decode_stored_report(data: bytes) -> Report:
     return _report_decoder.decode(data)
 
 
+def decode_hook(type_: type, obj: Any) -> Any:
+    """What msgspec's decoders are told of the model's types it does not know (a
+    Grading from its code), for decoders of model objects built elsewhere."""
+    return _dec_hook(type_, obj)
+
+
 def to_builtins(obj: object) -> Any:
     return msgspec.to_builtins(obj, enc_hook=_enc_hook)

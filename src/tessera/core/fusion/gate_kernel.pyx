@@ -185,10 +185,18 @@ cdef inline bint _past_position(
     """``TrackArrays.past_positions`` for one row: (lat, lon, variance) to ``out``;
     whether the history reaches back to ``at``."""
     cdef Py_ssize_t samples = history.shape[1]
-    cdef Py_ssize_t k, later = 0
-    for k in range(samples):
-        if history[r, k, 0] > at:
-            later += 1
+    # How many samples are later than ``at``, by bisection: a sample is taken only once
+    # the state time is a whole step past the newest one (``Lifecycle.sweep``), so the
+    # times rise from the front (after the NaNs of samples not taken yet, never later),
+    # and "later" holds from some sample on. (Counting them touches the whole history.)
+    cdef Py_ssize_t low = 0, high = samples, middle
+    while low < high:
+        middle = (low + high) // 2
+        if history[r, middle, 0] > at:
+            high = middle
+        else:
+            low = middle + 1
+    cdef Py_ssize_t later = samples - low
     cdef Py_ssize_t before = samples - 1 - later
     cdef bint known = before >= 0
     if before < 0:
@@ -258,32 +266,39 @@ cdef inline bint _fine_one(
     cdef double[2][2] s
     cdef double[3] past
     cdef double dt = report_t - t[r]
-    floats.moved(lat[r], lon[r], vel[r, 0] * dt, vel[r, 1] * dt, here)
-    # The manoeuvring model's covariance widened by its gap from the track
-    # (``imm.gating_covariance``), its position block predicted ``dt`` on.
-    for a in range(4):
-        gap[a] = model_means[r, _MANOEUVRING, a]
-    gap[2] -= vel[r, 0]
-    gap[3] -= vel[r, 1]
-    for a in range(4):
-        for b in range(4):
-            g[a][b] = model_covs[r, _MANOEUVRING, a, b] + gap[a] * gap[b]
-    q = q_by_motion[motion[r]]
-    growth = q * fabs(dt) ** 3 / 3.0
-    for a in range(2):
-        for b in range(2):
-            s[a][b] = g[a][b] + dt * (g[a][b + 2] + g[b][a + 2]) + dt * dt * g[a + 2][b + 2]
-    s[0][0] += growth
-    s[1][1] += growth
+    cdef bint placed = False
     if late and dt < 0.0:
+        # Where the history says the track was (its spread too), if it reaches back so
+        # far: then nothing of its motion models is needed.
         variance = 0.5 * (cov[r, 0, 0] + cov[r, 1, 1])
-        if _past_position(history, r, report_t, t[r], lat[r], lon[r], variance, past):
-            here[0] = past[0]
-            here[1] = past[1]
-            s[0][0] = past[2]
-            s[0][1] = 0.0
-            s[1][0] = 0.0
-            s[1][1] = past[2]
+        placed = _past_position(history, r, report_t, t[r], lat[r], lon[r], variance, past)
+    if placed:
+        here[0] = past[0]
+        here[1] = past[1]
+        s[0][0] = past[2]
+        s[0][1] = 0.0
+        s[1][0] = 0.0
+        s[1][1] = past[2]
+    else:
+        floats.moved(lat[r], lon[r], vel[r, 0] * dt, vel[r, 1] * dt, here)
+        # The manoeuvring model's covariance widened by its gap from the track
+        # (``imm.gating_covariance``), its position block predicted ``dt`` on.
+        for a in range(4):
+            gap[a] = model_means[r, _MANOEUVRING, a]
+        gap[2] -= vel[r, 0]
+        gap[3] -= vel[r, 1]
+        for a in range(4):
+            for b in range(4):
+                g[a][b] = model_covs[r, _MANOEUVRING, a, b] + gap[a] * gap[b]
+        q = q_by_motion[motion[r]]
+        growth = q * fabs(dt) ** 3 / 3.0
+        for a in range(2):
+            for b in range(2):
+                s[a][b] = (
+                    g[a][b] + dt * (g[a][b + 2] + g[b][a + 2]) + dt * dt * g[a + 2][b + 2]
+                )
+        s[0][0] += growth
+        s[1][1] += growth
     s[0][0] += report_variance
     s[1][1] += report_variance
     floats.offset_metres(here[0], here[1], report_lat, report_lon, offset)
