@@ -181,8 +181,12 @@ class Lifecycle:
         if changed.size == 0:
             return
         rows, flags = rows[changed], flags[changed]
+        # (Most seconds some tracks are shown grown or sampled, and none dies or goes.)
+        present = int(np.bitwise_or.reduce(flags))
 
         def flagged(bit: int) -> list[int]:
+            if not present & bit:
+                return []
             picked: list[int] = rows[(flags & bit) != 0].tolist()
             return picked
 
