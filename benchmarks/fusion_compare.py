@@ -4,8 +4,9 @@ For each scenario variant and seed the simulator writes one ``reports.jsonl`` (w
 truth); the same file goes through the whole `tessera fuse` command, in a process of its
 own (start-up, reading, fusing and writing the picture file all counted; the median of
 three runs), and through the Stone Soup baseline tracker
-(``benchmarks/stonesoup_baseline.py``, its tracking loop alone counted). Both pictures are scored by ``tessera score``'s scorer: GOSPA (p = 2,
-c = 500 m) with its parts, and identity accuracy. Everything is measured in one run.
+(``benchmarks/stonesoup_baseline.py``, its tracking loop alone counted). Both pictures
+are scored by ``tessera score``'s scorer: GOSPA (p = 2, c = 500 m) with its parts, and
+identity accuracy. Everything is measured in one run.
 
 Usage: python benchmarks/fusion_compare.py [--quick] [--write]
 """
