@@ -6,11 +6,17 @@ from __future__ import annotations
 import json
 import os
 import signal
+from datetime import timedelta
 from pathlib import Path
 
+import msgspec
+
+from tessera.batchfuse.lines import snapshot_feature
 from tessera.batchfuse.picture import PictureWriteError, SnapshotWriter
+from tessera.codecs.json import encode
 from tessera.core.fusion.engine import KalmanTracker
 from tessera.core.labels import ClassificationScheme
+from tessera.core.model import Label, Position
 from tests.core.fusion_support import T0, feed, report, tracker
 
 
@@ -80,3 +86,29 @@ def test_an_empty_picture_is_written_too(tmp_path: Path) -> None:
         writer.write(T0.timestamp())
         writer.finish()
     assert json.loads(target.read_text())["tracks"] == []
+
+
+def test_a_line_holds_every_track_as_this_process_would_build_it(tmp_path: Path) -> None:
+    # Tracks of every kind of part: held by a declaration (until a time), at an altitude,
+    # of several sources, of labels releasable to some communities.
+    engine = _engine()
+    held = report(at=4.0, lat=53.5, source="hq-file")
+    held = msgspec.structs.replace(held, valid_until=T0 + timedelta(minutes=30))
+    high = report(at=4.0, lat=53.7, source="uav-2")
+    high = msgspec.structs.replace(high, position=Position(53.7, 18.0, 850.0, 30.0))
+    marked = report(at=5.0, lat=53.9, label=Label("RESTRICTED", ("POL", "NLD")))
+    feed(engine, [held, high, marked, report(at=6.0, lat=53.7, source="uav-3")])
+    target = tmp_path / "picture.jsonl"
+    with target.open("wb", buffering=0) as out:
+        writer = SnapshotWriter(engine, out)
+        writer.write(T0.timestamp() + 10.0)
+        writer.finish()
+    table = engine.table
+    expected = [snapshot_feature(table.snapshot(record)) for record in table.records.values()]
+    written = json.loads(target.read_text())["tracks"]
+    assert written == json.loads(encode(expected))
+    properties = [track["properties"] for track in written]
+    assert any(p["valid_until"] for p in properties)
+    assert any(len(track["geometry"]["coordinates"]) == 3 for track in written)
+    assert any(p["releasable_to"] == ["NLD", "POL"] for p in properties)
+    assert any(len(p["sources"]) == 2 for p in properties)

@@ -18,21 +18,23 @@ import msgspec
 
 from tessera.codecs.geojson import moved_feature, track_feature
 from tessera.codecs.json import decode_hook, encode
-from tessera.core.model import Position, Track
+from tessera.core.fusion.snapshot import ShownRow, TrackParts, shown_position, track_of
+from tessera.core.model import Track
+from tessera.core.order_of_battle import OrderOfBattle, placed
 
 _LENGTH: Final = struct.Struct("<Q")
 
 
 class SnapshotChanges(msgspec.Struct, array_like=True):
     """What changed in the picture by ``at``: every track's id in the engine's order,
-    those dropped, those built anew, and those only shown grown (where they are shown,
-    with their error)."""
+    those dropped, what those changed are built from, and the rows of those only shown
+    grown (where they are shown, and their error, are taken anew from them)."""
 
     at: float
     order: list[str]
     removed: list[str]
-    built: list[Track]
-    moved: list[tuple[str, Position]]
+    built: list[TrackParts]
+    moved: list[tuple[str, ShownRow]]
 
 
 CHANGES_DECODER: Final = msgspec.json.Decoder(SnapshotChanges, dec_hook=decode_hook)
@@ -50,9 +52,11 @@ def iso(epoch: float) -> str:
 
 
 class PictureLines:
-    """Every track's last feature and its bytes; a line from each snapshot's changes."""
+    """Every track's last feature and its bytes; a line from each snapshot's changes
+    (tracks placed in ``order``, the order of battle, as the engine's table places them)."""
 
-    def __init__(self) -> None:
+    def __init__(self, order: OrderOfBattle) -> None:
+        self._order = order
         self._encoded: dict[str, bytes] = {}
         self._features: dict[str, dict[str, Any]] = {}
 
@@ -63,12 +67,13 @@ class PictureLines:
         for track_id in changes.removed:
             encoded.pop(track_id, None)
             features.pop(track_id, None)
-        for track in changes.built:
+        for parts in changes.built:
+            track = placed(track_of(parts), self._order)
             feature = features[track.id] = snapshot_feature(track)
             encoded[track.id] = encode(feature)
-        for track_id, position in changes.moved:
+        for track_id, row in changes.moved:
             feature = features[track_id]
-            moved_feature(feature, position)
+            moved_feature(feature, shown_position(row))
             encoded[track_id] = encode(feature)
         tracks = b",".join([encoded[track_id] for track_id in changes.order])
         head = b'{"time":' + encode(iso(changes.at)) + b',"tracks":['
@@ -111,10 +116,10 @@ def _read_exactly(fd: int, size: int) -> bytes | None:
     return b"".join(parts)
 
 
-def serve(changes_fd: int, acks_fd: int, out_fd: int) -> None:
+def serve(changes_fd: int, acks_fd: int, out_fd: int, order: OrderOfBattle) -> None:
     """The writer process: a line to ``out_fd`` for each frame of changes, and a frame
     on ``acks_fd`` once it is written (empty; or the reason it could not be)."""
-    lines = PictureLines()
+    lines = PictureLines(order)
     while (payload := receive_frame(changes_fd)) is not None:
         parts = lines.line(CHANGES_DECODER.decode(payload))
         try:

@@ -4,8 +4,9 @@ Each snapshot line holds the whole picture, but between two snapshots most track
 change; the engine says which did (its changes, as the live server publishes them), so
 only those are sent on. Building a track's feature, encoding it and writing the line
 take as long as fusing does, so a process of their own does them (``lines.serve``, on
-the other core) while the engine goes on: this side sends each snapshot's changed tracks
-(of a track the sweep only showed grown, only where it is shown and its error). At most
+the other core) while the engine goes on: this side sends what each snapshot's changed
+tracks are built from (``snapshot.TrackParts``; of a track the sweep only showed grown,
+only its row). At most
 one line waits to be written, so memory stays bounded, and a failed write is raised at
 the next line or at ``finish``.
 """
@@ -21,8 +22,7 @@ from typing import IO, Final
 from tessera.batchfuse.lines import SnapshotChanges, receive_frame, send_frame, serve
 from tessera.codecs.json import encode
 from tessera.core.fusion.engine import KalmanTracker
-from tessera.core.fusion.snapshot import shown_position
-from tessera.core.model import Position, Track
+from tessera.core.fusion.snapshot import ShownRow, TrackParts, shown_row, track_parts
 
 # Room in the pipe for a snapshot's changes, so sending one seldom waits (Linux only;
 # elsewhere the pipe keeps its size).
@@ -54,7 +54,7 @@ class SnapshotWriter:
                 signal.signal(signal.SIGINT, signal.SIG_IGN)  # (the engine's to handle)
                 os.close(self._changes)
                 os.close(self._acks)
-                serve(changes_read, acks_write, out.fileno())
+                serve(changes_read, acks_write, out.fileno(), tracker.table.order)
                 code = 0
             finally:
                 os._exit(code)
@@ -67,23 +67,23 @@ class SnapshotWriter:
         built = self._built
         built.difference_update(table.removed)
         shown_only = table.shown_only
-        rebuilt: list[Track] = []
-        moved: list[tuple[str, Position]] = []
+        arrays, profiles = table.kinematics(), table.profiles
+        rebuilt: list[TrackParts] = []
+        moved: list[tuple[str, ShownRow]] = []
         for track_id in table.dirty:
             record = records.get(track_id)
             if record is None:
                 continue
             if track_id in shown_only and track_id in built:
-                arrays = table.kinematics()
-                moved.append((track_id, shown_position(arrays, table.profiles, record.row)))
+                moved.append((track_id, shown_row(arrays, profiles, record.row)))
             else:
-                rebuilt.append(table.snapshot(record))
+                rebuilt.append(track_parts(record, arrays, profiles))
                 built.add(track_id)
         if len(built) < len(records):
             # (Tracks made before the writer was, whose changes were taken elsewhere.)
             for track_id, record in records.items():
                 if track_id not in built:
-                    rebuilt.append(table.snapshot(record))
+                    rebuilt.append(track_parts(record, arrays, profiles))
                     built.add(track_id)
         changes = SnapshotChanges(at, list(records), sorted(table.removed), rebuilt, moved)
         payload = encode(changes)
