@@ -144,8 +144,10 @@ class MicroBatch:
                 self._lifecycle.initiate(f"sub-{report.subject}", report, _t(report))
             else:
                 keyed.append((record, report))
-        self._update.run(keyed, keyed=True)
-        self._update.run(self._associate(recent, batch_time))
+        if keyed:
+            self._update.run(keyed, keyed=True)
+        if recent:
+            self._update.run(self._associate(recent, batch_time))
         if late:
             self._place_late(late, batch_time)
 

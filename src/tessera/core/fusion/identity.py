@@ -59,6 +59,13 @@ def _log_likelihood(stated: Identity, reliability: str) -> tuple[float, ...] | N
     return tuple(weight * math.log(hit if cls is target else miss) for cls in CLASSES)
 
 
+@functools.cache
+def _certain(declared: Identity) -> tuple[float, ...]:
+    """The class probabilities of a declared identity: certain of its side."""
+    side = _STATEMENT.get(declared, (Identity.UNKNOWN, 1.0))[0]
+    return tuple(1.0 if cls is side else 0.0 for cls in CLASSES)
+
+
 class IdentityBelief:
     """Log-probabilities over CLASSES, moved by sightings; ``authoritative`` is the
     identity a declaration states (``core.fusion.declarations``), shown while it is in
@@ -126,8 +133,7 @@ class IdentityBelief:
     def class_probabilities(self) -> tuple[float, ...]:
         """The probability of each class of CLASSES: a declaration in force is certain."""
         if self.authoritative is not None:
-            side = _STATEMENT.get(self.authoritative, (Identity.UNKNOWN, 1.0))[0]
-            return tuple(1.0 if cls is side else 0.0 for cls in CLASSES)
+            return _certain(self.authoritative)
         return self.posterior()
 
     def weighed(self) -> tuple[float, ...]:

@@ -67,8 +67,8 @@ def step_one(
         east,
         north,
         velocity_sd**2,
-        float(profiles.q[motion]),
-        float(profiles.max_speed[motion]),
+        profiles.q.item(motion),
+        profiles.max_speed.item(motion),
         GATE_CHI2,
     )
 
