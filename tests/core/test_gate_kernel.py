@@ -16,11 +16,14 @@ from tessera.core.fusion.arrays import (
     HISTORY_STEP_S,
     PINNED_FRIENDLY,
     PINNED_HOSTILE,
+    UNPINNED,
     TrackArrays,
 )
 from tessera.core.fusion.association import GatedPairs
 from tessera.core.fusion.gating import Detection, Detections, gate, gate_late, gate_one
+from tessera.core.fusion.geo import EARTH_RADIUS_M
 from tessera.core.fusion.identity_gate import statement_of
+from tessera.core.fusion.imm import MANOEUVRING
 from tessera.core.fusion.motion import MOTION_CLASSES, ProfileTable
 from tessera.core.model import Identity
 from tests.core.fusion_support import report as report_at
@@ -204,3 +207,7 @@ def _gate_one_alike(seed: int, tracks: int, lag: float) -> list[int]:
         if not late:
             fresh = found[0]
     return fresh
+
+
+def test_the_kernels_constants_are_the_python_modules_own() -> None:
+    assert compiled.gate_kernel.constants() == (EARTH_RADIUS_M, MANOEUVRING, UNPINNED)
