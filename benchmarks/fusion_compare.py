@@ -268,12 +268,13 @@ constant-velocity Kalman, Mahalanobis distance hypothesiser, GNN with 2-D assign
 behind Stone Soup's k-d tree pre-gate, update-time deleter, multi-measurement initiator;
 one scan per received second), of which only the tracking loop is timed (no start-up,
 reading or writing). reports/s is wall time, CPU reports/s the same over CPU time (the
-steadier figure on a busy machine). Both pictures are scored by `tessera score` against
-the simulator's truth: GOSPA (p = 2, c = 500 m, alpha = 2) mean over snapshots with its
-parts (localisation in m², missed and false as counts per snapshot), identity accuracy
-on matched tracks. The GOSPA ratio is Tessera's over Stone Soup's (lower is better);
-the speed ratio Tessera's reports/s over Stone Soup's. Per-variant rows sum the reports
-and times of the seeds and average the scores.
+steadier figure on a busy machine; `tessera fuse`'s counts its picture writer's too, a
+process of its own on the other core, so it is below its wall figure). Both pictures
+are scored by `tessera score` against the simulator's truth: GOSPA (p = 2, c = 500 m,
+alpha = 2) mean over snapshots with its parts (localisation in m², missed and false as
+counts per snapshot), identity accuracy on matched tracks. The GOSPA ratio is Tessera's
+over Stone Soup's (lower is better); the speed ratio Tessera's reports/s over Stone Soup's.
+Per-variant rows sum the reports and times of the seeds and average the scores.
 
 {markdown(rows)}
 
