@@ -11,6 +11,7 @@ from typing import Any, Final, TypeVar, cast
 import numpy as np
 import numpy.typing as npt
 
+from tessera.core.fusion.identity import CLASSES, UNIFORM
 from tessera.core.model import TrackStatus
 
 # Codes as stored (checkpoints keep them): a new status takes the next code.
@@ -31,8 +32,8 @@ _FIRST_CAPACITY: Final = 1024
 # reports that arrive late can be placed against where the track was when they were seen.
 HISTORY_STEP_S: Final = 30.0
 HISTORY_SAMPLES: Final = 128
-# Friend, neutral, hostile, unidentified (``identity.CLASSES``).
-IDENTITY_CLASSES: Final = 4
+# Friend, neutral, hostile, unidentified.
+IDENTITY_CLASSES: Final = len(CLASSES)
 
 ArrayT = TypeVar("ArrayT", bound=npt.NDArray[Any])
 
@@ -112,7 +113,7 @@ class TrackArrays:
         self.status[row] = TENTATIVE
         self.held_until[row] = np.nan
         self.history[row] = np.nan
-        self.belief[row] = 1.0 / IDENTITY_CLASSES
+        self.belief[row] = UNIFORM
         self.declared[row] = 0
         return row
 

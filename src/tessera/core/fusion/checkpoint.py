@@ -26,7 +26,6 @@ import numpy.typing as npt
 from tessera.core.fusion import imm
 from tessera.core.fusion.arrays import (
     HISTORY_SAMPLES,
-    IDENTITY_CLASSES,
     PINNED_HOSTILE,
     UNPINNED,
     TrackArrays,
@@ -49,7 +48,7 @@ from tessera.core.fusion.checkpoint_format import (
     used_rows,
 )
 from tessera.core.fusion.engine import FusionSettings, KalmanTracker
-from tessera.core.fusion.identity import CLASSES, IdentityBelief
+from tessera.core.fusion.identity import CLASSES, UNIFORM, IdentityBelief
 from tessera.core.fusion.motion import MOTION_CLASSES
 from tessera.core.fusion.record import SCANS_KEPT, TrackRecord
 from tessera.core.labels import ClassificationScheme
@@ -292,7 +291,7 @@ def _arrays(state: ArraysState) -> TrackArrays:
     arrays.capacity = capacity
     arrays._free = list(free)
     # (Derived from the records' beliefs, filled in once the records are.)
-    arrays.belief = np.full((capacity, IDENTITY_CLASSES), 1.0 / IDENTITY_CLASSES)
+    arrays.belief = np.tile(np.array(UNIFORM), (capacity, 1))
     arrays.declared = np.zeros(capacity, dtype=np.int8)
     return arrays
 

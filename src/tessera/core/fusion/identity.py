@@ -35,7 +35,8 @@ _STATEMENT: Final = {
 }
 FIRM: Final = 0.9
 LIKELY: Final = 0.6
-_UNIFORM: Final = (1.0 / len(CLASSES),) * len(CLASSES)
+# Each class as likely as another: a belief before any sighting or declaration.
+UNIFORM: Final = (1.0 / len(CLASSES),) * len(CLASSES)
 # Keep log-odds bounded so a long history can still be overturned by new evidence.
 _LOG_CLAMP: Final = 25.0
 
@@ -140,7 +141,7 @@ class IdentityBelief:
         """What a report's stated identity is weighed against (``identity_gate``): the
         class probabilities, or none above another before any sighting or declaration."""
         if self.evidence == 0 and self.authoritative is None:
-            return _UNIFORM
+            return UNIFORM
         return self.class_probabilities()
 
     def estimate(self) -> tuple[Identity, float]:
